@@ -1,0 +1,207 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { FlinkError } from '../core/FlinkError.js';
+
+/**
+ * The `_metadata` file of a checkpoint or savepoint: the only file whose presence says "this snapshot is
+ * complete". It is written last, atomically (temp file, fsync, rename, fsync of the directory), and
+ * carries a CRC32 of its payload so truncation or bit flips are detected instead of restored.
+ *
+ * Layout: "FLTSMETA" | u32 format version | u32 payload length | u32 CRC32(payload) | payload (UTF-8 JSON).
+ * JSON keeps the file inspectable; the bulk of the state lives in the state files it points to.
+ * File references are relative to the metadata's directory, so a savepoint folder can be moved.
+ */
+export const METADATA_FILE = '_metadata';
+const MAGIC = Buffer.from('FLTSMETA', 'latin1');
+const HEADER = 20;
+export const METADATA_FORMAT_VERSION = 1;
+
+export type SnapshotKind = 'CHECKPOINT' | 'SAVEPOINT';
+
+/** One state file written by one operator subtask. */
+export interface StateFileHandle {
+  /** File name relative to the directory holding `_metadata`. */
+  file: string;
+  size: number;
+  crc32: number;
+  /** Inclusive key-group range this subtask owned; absent for operators without keyed state. */
+  keyGroupRange?: [number, number];
+  /** Byte offset of each key group's section (index 0 = first key group of the range). */
+  keyGroupOffsets?: number[];
+  /** Keyed state names, with their kind (value, list, ...). */
+  keyedStates: Record<string, string>;
+  /** Operator (non-keyed) state names, with their distribution mode (SPLIT_DISTRIBUTE, UNION, BROADCAST). */
+  operatorStates: Record<string, string>;
+  /** Number of keyed entries, for inspection and sizing. */
+  keyedEntries: number;
+}
+
+export interface OperatorSubtaskStateHandle {
+  subtask: number;
+  state: StateFileHandle;
+}
+
+export interface OperatorStateMetadata {
+  /** 32 hex characters: the hash of the uid, or the deterministic auto-generated id. */
+  operatorId: string;
+  uid?: string;
+  name: string;
+  parallelism: number;
+  maxParallelism: number;
+  subtasks: OperatorSubtaskStateHandle[];
+}
+
+export interface CheckpointMetadata {
+  formatVersion: number;
+  jobId: string;
+  jobName: string;
+  checkpointId: number;
+  kind: SnapshotKind;
+  /** CANONICAL for savepoints; checkpoints are in the backend's native format. */
+  format: 'CANONICAL' | 'NATIVE';
+  triggerTimestamp: number;
+  completionTimestamp: number;
+  maxParallelism: number;
+  operators: OperatorStateMetadata[];
+}
+
+export function encodeMetadata(md: CheckpointMetadata): Buffer {
+  const payload = Buffer.from(JSON.stringify(md), 'utf8');
+  const header = Buffer.alloc(HEADER);
+  MAGIC.copy(header, 0);
+  header.writeUInt32BE(METADATA_FORMAT_VERSION, 8);
+  header.writeUInt32BE(payload.length, 12);
+  header.writeUInt32BE(crc32(payload), 16);
+  return Buffer.concat([header, payload]);
+}
+
+export function decodeMetadata(bytes: Buffer, where: string): CheckpointMetadata {
+  const bad = (why: string) => new FlinkError('restore', `Corrupted checkpoint metadata ${where}: ${why}`);
+  if (bytes.length < HEADER) throw bad(`file is ${bytes.length} bytes, shorter than its header`);
+  if (!bytes.subarray(0, 8).equals(MAGIC)) throw bad('not a checkpoint metadata file (bad magic number)');
+  const version = bytes.readUInt32BE(8);
+  if (version !== METADATA_FORMAT_VERSION) throw bad(`unsupported format version ${version}`);
+  const len = bytes.readUInt32BE(12);
+  if (bytes.length !== HEADER + len) throw bad(`truncated (expected ${HEADER + len} bytes, found ${bytes.length})`);
+  const payload = bytes.subarray(HEADER);
+  if (crc32(payload) !== bytes.readUInt32BE(16)) throw bad('checksum mismatch');
+  try {
+    return JSON.parse(payload.toString('utf8')) as CheckpointMetadata;
+  } catch {
+    throw bad('payload is not valid JSON');
+  }
+}
+
+/** Writes `_metadata` into dir so that it either exists complete or not at all. */
+export function writeMetadataAtomically(dir: string, md: CheckpointMetadata): string {
+  const target = join(dir, METADATA_FILE);
+  const tmp = join(dir, `.${METADATA_FILE}.inprogress`);
+  const bytes = encodeMetadata(md);
+  const fd = openSync(tmp, 'w');
+  try {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, target);
+  fsyncDirectory(dir);
+  return target;
+}
+
+export function fsyncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Some filesystems refuse fsync on directories; the rename is still atomic.
+  }
+}
+
+/** Strips Flink's `file:` scheme (file:/x, file:///x) from a path. */
+export function stripFileScheme(p: string): string {
+  if (p.startsWith('file://')) return p.slice('file://'.length) || '/';
+  if (p.startsWith('file:')) return p.slice('file:'.length);
+  return p;
+}
+
+/**
+ * Accepts what `flink run -s` accepts: a savepoint directory, a `chk-N` directory, or the `_metadata`
+ * file itself (with or without `file:`), and returns the snapshot directory and metadata file.
+ */
+export function resolveSnapshotPath(p: string): { dir: string; metadataFile: string } {
+  const abs = resolve(stripFileScheme(p));
+  let st;
+  try {
+    st = statSync(abs);
+  } catch {
+    throw new FlinkError('not-found', `Checkpoint/savepoint path '${p}' does not exist`);
+  }
+  if (st.isDirectory()) {
+    const metadataFile = join(abs, METADATA_FILE);
+    try {
+      statSync(metadataFile);
+    } catch {
+      throw new FlinkError('not-found', `Cannot find meta data file '${METADATA_FILE}' in directory '${abs}'. Please try to load the checkpoint/savepoint directly from the metadata file instead of the directory.`);
+    }
+    return { dir: abs, metadataFile };
+  }
+  if (basename(abs) !== METADATA_FILE) {
+    throw new FlinkError('not-found', `'${p}' is neither a checkpoint/savepoint directory nor a ${METADATA_FILE} file`);
+  }
+  return { dir: dirname(abs), metadataFile: abs };
+}
+
+export interface LoadedSnapshot {
+  dir: string;
+  metadataFile: string;
+  metadata: CheckpointMetadata;
+}
+
+export function loadSnapshot(p: string): LoadedSnapshot {
+  const { dir, metadataFile } = resolveSnapshotPath(p);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(metadataFile);
+  } catch (e) {
+    throw new FlinkError('io', `Cannot read ${metadataFile}: ${(e as Error).message}`);
+  }
+  return { dir, metadataFile, metadata: decodeMetadata(bytes, metadataFile) };
+}
+
+/** Checks every state file a snapshot refers to for presence, size and checksum. */
+export function verifySnapshotFiles(snap: LoadedSnapshot): void {
+  for (const op of snap.metadata.operators) {
+    for (const st of op.subtasks) verifyStateFile(snap.dir, st.state);
+  }
+}
+
+export function verifyStateFile(dir: string, h: StateFileHandle): Buffer {
+  const file = join(dir, h.file);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    throw new FlinkError('restore', `State file ${file} referenced by the snapshot's ${METADATA_FILE} is missing`);
+  }
+  if (bytes.length !== h.size) {
+    throw new FlinkError('restore', `State file ${file} is corrupted: expected ${h.size} bytes, found ${bytes.length}`);
+  }
+  if (crc32(bytes) !== h.crc32) throw new FlinkError('restore', `State file ${file} is corrupted: checksum mismatch`);
+  return bytes;
+}
+
+/** Removes a leftover temp metadata file (a crash during the write); it never counts as complete. */
+export function removeStaleTempMetadata(dir: string): void {
+  try {
+    unlinkSync(join(dir, `.${METADATA_FILE}.inprogress`));
+  } catch {
+    /* none */
+  }
+}

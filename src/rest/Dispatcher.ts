@@ -1,0 +1,96 @@
+import type { JobStatus } from '../core/JobStatus.js';
+
+/**
+ * What the REST endpoint needs from the cluster. The mini-cluster's JobManager implements it; the REST
+ * server only translates HTTP to these calls, with Flink's paths and JSON shapes (messages.ts).
+ * Methods throw FlinkError('not-found') for unknown jobs/triggers and FlinkError('conflict') when the
+ * job's state does not allow the request.
+ */
+export interface TaskCounts {
+  CREATED: number;
+  SCHEDULED: number;
+  DEPLOYING: number;
+  RUNNING: number;
+  FINISHED: number;
+  CANCELING: number;
+  CANCELED: number;
+  FAILED: number;
+  RECONCILING: number;
+  INITIALIZING: number;
+}
+
+export interface JobSummary {
+  id: string;
+  name: string;
+  status: JobStatus;
+  startTime: number;
+  endTime: number; // -1 while running
+  lastModification: number;
+  tasks: TaskCounts; // per subtask execution state
+}
+
+export interface VertexSummary {
+  id: string;
+  name: string;
+  parallelism: number;
+  maxParallelism: number;
+  status: string;
+  startTime: number;
+  endTime: number;
+  tasks: TaskCounts;
+}
+
+export interface JobDetails extends JobSummary {
+  isStoppable: boolean;
+  vertices: VertexSummary[];
+  timestamps: Partial<Record<JobStatus, number>>;
+}
+
+export interface CheckpointStatsEntry {
+  id: number;
+  status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
+  isSavepoint: boolean;
+  triggerTimestamp: number;
+  latestAckTimestamp: number;
+  stateSize: number;
+  endToEndDuration: number;
+  numSubtasks: number;
+  numAcknowledgedSubtasks: number;
+  externalPath?: string;
+  failureMessage?: string;
+  discarded: boolean;
+}
+
+export interface CheckpointStats {
+  counts: { restored: number; total: number; inProgress: number; completed: number; failed: number };
+  history: CheckpointStatsEntry[]; // newest first
+  latestCompleted?: CheckpointStatsEntry;
+  latestSavepoint?: CheckpointStatsEntry;
+  latestFailed?: CheckpointStatsEntry;
+  restored?: { id: number; restoreTimestamp: number; isSavepoint: boolean; externalPath: string };
+}
+
+export type SavepointFormat = 'CANONICAL' | 'NATIVE';
+
+/** Status of an asynchronous operation (savepoint trigger, stop, disposal). */
+export type AsyncOperationStatus =
+  | { status: 'IN_PROGRESS' }
+  | { status: 'COMPLETED'; location: string }
+  | { status: 'COMPLETED'; failureCause: string };
+
+export interface Dispatcher {
+  /** Flink's cluster/dashboard version string reported by /config and /overview. */
+  readonly flinkVersion: string;
+  listJobs(): JobSummary[];
+  jobDetails(jobId: string): JobDetails;
+  cancelJob(jobId: string): void;
+  /** Starts a savepoint (optionally cancelling the job after it completes); returns the trigger id. */
+  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat }): string;
+  /** Stop-with-savepoint: sources stop after the savepoint barrier, the job ends FINISHED. */
+  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormat }): string;
+  savepointStatus(jobId: string, triggerId: string): AsyncOperationStatus;
+  /** Disposes a savepoint directory (asynchronous, like Flink's /savepoint-disposal). */
+  disposeSavepoint(savepointPath: string): string;
+  disposalStatus(triggerId: string): AsyncOperationStatus;
+  checkpointStats(jobId: string): CheckpointStats;
+}
