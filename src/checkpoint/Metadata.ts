@@ -29,6 +29,8 @@ export interface StateFileHandle {
   keyGroupRange?: [number, number];
   /** Byte offset of each key group's section (index 0 = first key group of the range). */
   keyGroupOffsets?: number[];
+  /** Byte offset of the operator (non-keyed) state section. */
+  operatorStateOffset?: number;
   /** Keyed state names, with their kind (value, list, ...). */
   keyedStates: Record<string, string>;
   /** Operator (non-keyed) state names, with their distribution mode (SPLIT_DISTRIBUTE, UNION, BROADCAST). */

@@ -1,0 +1,185 @@
+import type { KeySelectorFn, PartitionerKind, StreamGraph, StreamNode } from '../graph/StreamGraph.js';
+import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
+import {
+  fieldAggregator, KeyedProcessOperator, ProcessOperator, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap,
+} from '../runtime/operators/UdfOperators.js';
+import { FileSinkOperator, PrintSinkOperator } from '../runtime/operators/SinkOperators.js';
+import type {
+  Collector, FilterFunction, FlatMapFunction, KeyedProcessFunction, KeySelector, MapFunction, ProcessFunction, ReduceFunction,
+} from './functions.js';
+import type { FileSink, Sink } from './sinks.js';
+
+type Fn<F, P extends any[], R> = F | ((...args: P) => R);
+
+/** Input wiring of the next operator: partitioner set by keyBy/rebalance/broadcast, else chosen by parallelism. */
+interface PendingPartition {
+  partitioner?: PartitionerKind;
+  keySelector?: KeySelectorFn;
+}
+
+export class DataStream<T> {
+  /** @internal */
+  constructor(
+    protected readonly graph: StreamGraph,
+    /** @internal */ readonly nodeId: number,
+    protected readonly partition: PendingPartition = {},
+  ) {}
+
+  protected transform<R>(kind: string, name: string, factory: () => StreamOperator, keyed = false): SingleOutputStreamOperator<R> {
+    const node = this.graph.addNode({ kind, name, factory, keySelector: keyed ? this.partition.keySelector : undefined });
+    this.graph.addEdge({ source: this.nodeId, target: node.id, ...this.partition });
+    return new SingleOutputStreamOperator<R>(this.graph, node.id);
+  }
+
+  map<R>(fn: Fn<MapFunction<T, R>, [T], R>): SingleOutputStreamOperator<R> {
+    return this.transform('map', 'Map', () => new StreamMap(fn));
+  }
+
+  filter(fn: Fn<FilterFunction<T>, [T], boolean>): SingleOutputStreamOperator<T> {
+    return this.transform('filter', 'Filter', () => new StreamFilter(fn));
+  }
+
+  flatMap<R>(fn: Fn<FlatMapFunction<T, R>, [T, Collector<R>], void>): SingleOutputStreamOperator<R> {
+    return this.transform('flatMap', 'Flat Map', () => new StreamFlatMap(fn));
+  }
+
+  process<R>(fn: ProcessFunction<T, R> | ((value: T, ctx: ProcessFunction.Context, out: Collector<R>) => void)): SingleOutputStreamOperator<R> {
+    return this.transform('process', 'Process', () => new ProcessOperator(fn));
+  }
+
+  keyBy<K>(selector: Fn<KeySelector<T, K>, [T], K>): KeyedStream<T, K> {
+    const fn: KeySelectorFn = typeof selector === 'function' ? selector : (v) => selector.getKey(v);
+    return new KeyedStream<T, K>(this.graph, this.nodeId, { partitioner: 'hash', keySelector: fn });
+  }
+
+  rebalance(): DataStream<T> {
+    return new DataStream<T>(this.graph, this.nodeId, { partitioner: 'rebalance' });
+  }
+
+  broadcast(): DataStream<T> {
+    return new DataStream<T>(this.graph, this.nodeId, { partitioner: 'broadcast' });
+  }
+
+  forward(): DataStream<T> {
+    return new DataStream<T>(this.graph, this.nodeId, { partitioner: 'forward' });
+  }
+
+  print(sinkIdentifier?: string): DataStreamSink<T> {
+    return this.addSink('Print to Std. Out', () => new PrintSinkOperator<T>(sinkIdentifier));
+  }
+
+  sinkTo(sink: Sink<T>): DataStreamSink<T> {
+    if (sink.kind === 'file') return this.addSink(sink.name, () => new FileSinkOperator<T>(sink as FileSink<T>));
+    throw new TypeError(`Unsupported sink ${String((sink as Sink<T>).name)}`);
+  }
+
+  private addSink(name: string, factory: () => StreamOperator): DataStreamSink<T> {
+    const op = this.transform<never>('sink', name, factory);
+    return new DataStreamSink<T>(op);
+  }
+}
+
+/** A stream produced by an operator whose properties (uid, name, parallelism) can still be set. */
+export class SingleOutputStreamOperator<T> extends DataStream<T> {
+  private get node(): StreamNode {
+    return this.graph.node(this.nodeId);
+  }
+
+  /** The stable id that maps this operator's state in savepoints across program changes. */
+  uid(uid: string): this {
+    if (!uid) throw new TypeError('uid must be a non-empty string');
+    this.node.uid = uid;
+    return this;
+  }
+
+  name(name: string): this {
+    this.node.name = name;
+    return this;
+  }
+
+  setParallelism(parallelism: number): this {
+    if (!Number.isInteger(parallelism) || parallelism < 1) throw new RangeError(`The parallelism of an operator must be at least 1, got ${parallelism}`);
+    if (this.node.nonParallel && parallelism !== 1) throw new RangeError(`The parallelism of non parallel operator '${this.node.name}' must be 1.`);
+    this.node.parallelism = parallelism;
+    return this;
+  }
+
+  setMaxParallelism(maxParallelism: number): this {
+    this.node.maxParallelism = maxParallelism;
+    return this;
+  }
+
+  disableChaining(): this {
+    this.node.chaining = 'NEVER';
+    return this;
+  }
+
+  startNewChain(): this {
+    this.node.chaining = 'HEAD';
+    return this;
+  }
+}
+
+export class KeyedStream<T, K> extends DataStream<T> {
+  override process<R>(fn: KeyedProcessFunction<K, T, R> | ((value: T, ctx: KeyedProcessFunction.Context<K>, out: Collector<R>) => void)): SingleOutputStreamOperator<R> {
+    return this.transform('keyedProcess', 'KeyedProcess', () => new KeyedProcessOperator(fn), true);
+  }
+
+  override map<R>(fn: Fn<MapFunction<T, R>, [T], R>): SingleOutputStreamOperator<R> {
+    return this.transform('map', 'Map', () => new StreamMap(fn), true);
+  }
+
+  override filter(fn: Fn<FilterFunction<T>, [T], boolean>): SingleOutputStreamOperator<T> {
+    return this.transform('filter', 'Filter', () => new StreamFilter(fn), true);
+  }
+
+  override flatMap<R>(fn: Fn<FlatMapFunction<T, R>, [T, Collector<R>], void>): SingleOutputStreamOperator<R> {
+    return this.transform('flatMap', 'Flat Map', () => new StreamFlatMap(fn), true);
+  }
+
+  reduce(fn: Fn<ReduceFunction<T>, [T, T], T>): SingleOutputStreamOperator<T> {
+    return this.transform('reduce', 'Keyed Reduce', () => new StreamGroupedReduce<T>(fn), true);
+  }
+
+  /** Running sum of a tuple index or object field per key, like Flink's sum(position|field). */
+  sum(field: number | string): SingleOutputStreamOperator<T> {
+    return this.aggregate(field, 'sum');
+  }
+
+  min(field: number | string): SingleOutputStreamOperator<T> {
+    return this.aggregate(field, 'min');
+  }
+
+  max(field: number | string): SingleOutputStreamOperator<T> {
+    return this.aggregate(field, 'max');
+  }
+
+  private aggregate(field: number | string, agg: 'sum' | 'min' | 'max'): SingleOutputStreamOperator<T> {
+    return this.transform('reduce', 'Keyed Aggregation', () => new StreamGroupedReduce<T>(fieldAggregator<T>(field, agg)), true);
+  }
+}
+
+export class DataStreamSink<T> {
+  /** @internal */
+  constructor(private readonly op: SingleOutputStreamOperator<never>) {}
+
+  uid(uid: string): this {
+    this.op.uid(uid);
+    return this;
+  }
+
+  name(name: string): this {
+    this.op.name(name);
+    return this;
+  }
+
+  setParallelism(parallelism: number): this {
+    this.op.setParallelism(parallelism);
+    return this;
+  }
+
+  disableChaining(): this {
+    this.op.disableChaining();
+    return this;
+  }
+}

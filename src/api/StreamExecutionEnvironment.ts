@@ -1,0 +1,94 @@
+import { StreamGraph } from '../graph/StreamGraph.js';
+import { SourceOperator } from '../runtime/operators/SourceOperator.js';
+import { DataStream, SingleOutputStreamOperator } from './DataStream.js';
+import { getProgramContext, type JobExecutionResult } from './ProgramContext.js';
+import { FromElementsSource, NumberSequenceSource, TextFileSource, type Source, type SourceSplit } from './sources.js';
+
+/** Placeholder for Flink's WatermarkStrategy, accepted by fromSource(); event time comes later. */
+export const WatermarkStrategy = {
+  noWatermarks: () => ({ kind: 'noWatermarks' as const }),
+};
+export type WatermarkStrategyLike = ReturnType<typeof WatermarkStrategy.noWatermarks>;
+
+export type CheckpointingMode = 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+
+export class StreamExecutionEnvironment {
+  private readonly graph = new StreamGraph();
+
+  static getExecutionEnvironment(): StreamExecutionEnvironment {
+    return new StreamExecutionEnvironment();
+  }
+
+  /** Default parallelism for this job's operators; overrides `-p` and parallelism.default, as in Flink. */
+  setParallelism(parallelism: number): this {
+    if (!Number.isInteger(parallelism) || parallelism < 1) throw new RangeError(`The parallelism must be at least 1, got ${parallelism}`);
+    this.graph.parallelism = parallelism;
+    return this;
+  }
+
+  getParallelism(): number | undefined {
+    return this.graph.parallelism;
+  }
+
+  setMaxParallelism(maxParallelism: number): this {
+    this.graph.maxParallelism = maxParallelism;
+    return this;
+  }
+
+  /** Periodic checkpoints every `interval` ms (execution.checkpointing.interval in the configuration). */
+  enableCheckpointing(interval: number, _mode: CheckpointingMode = 'EXACTLY_ONCE'): this {
+    if (!(interval >= 10)) throw new RangeError(`Checkpoint interval must be at least 10 ms, got ${interval}`);
+    this.graph.checkpointing.interval = interval;
+    return this;
+  }
+
+  fromSource<T>(source: Source<T, any>, _watermarks: WatermarkStrategyLike = WatermarkStrategy.noWatermarks(), sourceName = source.name): SingleOutputStreamOperator<T> {
+    const node = this.graph.addNode({
+      kind: 'source',
+      name: `Source: ${sourceName}`,
+      isSource: true,
+      nonParallel: source.nonParallel,
+      factory: () => new SourceOperator<T>(source as Source<T, SourceSplit>),
+    });
+    return new SingleOutputStreamOperator<T>(this.graph, node.id);
+  }
+
+  fromSequence(from: number, to: number): SingleOutputStreamOperator<number> {
+    return this.fromSource(new NumberSequenceSource(from, to), undefined, 'Sequence Source');
+  }
+
+  fromElements<T>(...elements: T[]): SingleOutputStreamOperator<T> {
+    return this.fromSource(new FromElementsSource<T>(elements), undefined, 'Collection Source');
+  }
+
+  fromData<T>(...elements: T[]): SingleOutputStreamOperator<T> {
+    return this.fromElements(...elements);
+  }
+
+  fromCollection<T>(elements: Iterable<T>): SingleOutputStreamOperator<T> {
+    return this.fromElements(...elements);
+  }
+
+  readTextFile(path: string): SingleOutputStreamOperator<string> {
+    const src = new TextFileSource(path);
+    return this.fromSource(src, undefined, src.name);
+  }
+
+  /** @internal The graph built so far (for tests and tools). */
+  getStreamGraph(jobName?: string): StreamGraph {
+    if (jobName) this.graph.jobName = jobName;
+    return this.graph;
+  }
+
+  async execute(jobName = 'Flink Streaming Job'): Promise<JobExecutionResult> {
+    this.graph.jobName = jobName;
+    if (this.graph.nodes.length === 0) throw new Error('No operators defined in streaming topology. Cannot execute.');
+    const ctx = getProgramContext();
+    if (ctx) return ctx.execute(this.graph);
+    // Run directly (node/tsx job.ts): execute on an in-process mini-cluster, like Flink's local environment.
+    const { executeLocally } = await import('../client/LocalExecutor.js');
+    return executeLocally(this.graph);
+  }
+}
+
+export { DataStream };

@@ -1,0 +1,100 @@
+import type { ListState, StateDescriptor, ValueState } from './state.js';
+
+/** Flink's function interfaces. Every one may also be given as a plain function. */
+export interface Collector<T> {
+  collect(value: T): void;
+}
+
+export interface RuntimeContext {
+  getState<T>(desc: StateDescriptor<T>): ValueState<T>;
+  getIndexOfThisSubtask(): number;
+  getNumberOfParallelSubtasks(): number;
+  getMaxNumberOfParallelSubtasks(): number;
+  getAttemptNumber(): number;
+  getTaskName(): string;
+  getJobId(): string;
+}
+
+/** Operator (non-keyed) state access for CheckpointedFunction.initializeState. */
+export interface FunctionInitializationContext {
+  isRestored(): boolean;
+  getOperatorStateStore(): {
+    getListState<T>(desc: StateDescriptor<T>): ListState<T>;
+    getUnionListState<T>(desc: StateDescriptor<T>): ListState<T>;
+  };
+}
+
+export interface FunctionSnapshotContext {
+  getCheckpointId(): number;
+}
+
+export interface CheckpointedFunction {
+  snapshotState(ctx: FunctionSnapshotContext): void;
+  initializeState(ctx: FunctionInitializationContext): void;
+}
+
+export interface CheckpointListener {
+  notifyCheckpointComplete(checkpointId: number): void;
+}
+
+export interface MapFunction<T, R> {
+  map(value: T): R;
+}
+export interface FilterFunction<T> {
+  filter(value: T): boolean;
+}
+export interface FlatMapFunction<T, R> {
+  flatMap(value: T, out: Collector<R>): void;
+}
+export interface ReduceFunction<T> {
+  reduce(a: T, b: T): T;
+}
+export interface KeySelector<T, K> {
+  getKey(value: T): K;
+}
+
+/** Base of the rich variants: the runtime hands in the context before open(). */
+export abstract class AbstractRichFunction {
+  private runtimeContext?: RuntimeContext;
+
+  setRuntimeContext(ctx: RuntimeContext): void {
+    this.runtimeContext = ctx;
+  }
+
+  getRuntimeContext(): RuntimeContext {
+    if (!this.runtimeContext) throw new Error('The runtime context has not been initialized yet (use it in open() or later)');
+    return this.runtimeContext;
+  }
+
+  open(_parameters?: unknown): void {}
+  close(): void {}
+}
+
+export abstract class RichMapFunction<T, R> extends AbstractRichFunction implements MapFunction<T, R> {
+  abstract map(value: T): R;
+}
+export abstract class RichFilterFunction<T> extends AbstractRichFunction implements FilterFunction<T> {
+  abstract filter(value: T): boolean;
+}
+export abstract class RichFlatMapFunction<T, R> extends AbstractRichFunction implements FlatMapFunction<T, R> {
+  abstract flatMap(value: T, out: Collector<R>): void;
+}
+
+export abstract class ProcessFunction<I, O> extends AbstractRichFunction {
+  abstract processElement(value: I, ctx: ProcessFunction.Context, out: Collector<O>): void;
+}
+export namespace ProcessFunction {
+  export interface Context {
+    timestamp(): number | undefined;
+  }
+}
+
+export abstract class KeyedProcessFunction<K, I, O> extends AbstractRichFunction {
+  abstract processElement(value: I, ctx: KeyedProcessFunction.Context<K>, out: Collector<O>): void;
+}
+export namespace KeyedProcessFunction {
+  export interface Context<K> {
+    getCurrentKey(): K;
+    timestamp(): number | undefined;
+  }
+}

@@ -1,0 +1,341 @@
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FlinkError } from '../core/FlinkError.js';
+import type { Logger } from '../core/Logger.js';
+import type { JobStatus } from '../core/JobStatus.js';
+import type { JobGraph } from '../graph/JobGraph.js';
+import type { CheckpointIndex } from '../index/CheckpointIndex.js';
+import type { CheckpointStatsEntry } from '../rest/Dispatcher.js';
+import type { BarrierKind, CheckpointBarrier } from '../runtime/network/events.js';
+import type { TaskToJobManager } from '../runtime/messages.js';
+import { CheckpointStorage } from './CheckpointStorage.js';
+import {
+  METADATA_FILE, writeMetadataAtomically, type CheckpointMetadata, type LoadedSnapshot, type OperatorStateMetadata,
+  type StateFileHandle,
+} from './Metadata.js';
+
+export type RetentionPolicy = 'NO_EXTERNALIZED_CHECKPOINTS' | 'RETAIN_ON_CANCELLATION' | 'DELETE_ON_CANCELLATION';
+
+export interface CheckpointSettings {
+  interval?: number;
+  timeout: number;
+  minPause: number;
+  maxConcurrent: number;
+  numRetained: number;
+  tolerableFailures: number;
+  retention: RetentionPolicy;
+}
+
+export interface CompletedCheckpoint {
+  id: number;
+  dir: string;
+  isSavepoint: boolean;
+  metadata: CheckpointMetadata;
+}
+
+export interface CheckpointCoordinatorDeps {
+  jobId: string;
+  jobName: string;
+  jobGraph: JobGraph;
+  storage: CheckpointStorage;
+  settings: CheckpointSettings;
+  index?: CheckpointIndex;
+  log: Logger;
+  /** The subtasks that must acknowledge, or why a checkpoint cannot start now. */
+  tasksToAcknowledge(): { vertexIndex: number; subtask: number }[] | string;
+  triggerSource(vertexIndex: number, subtask: number, barrier: CheckpointBarrier): void;
+  /** Tells every task; resolves once they have processed it when `wait` is set. */
+  notifyComplete(checkpointId: number, wait: boolean): Promise<void>;
+  notifyAborted(checkpointId: number): void;
+  /** More consecutive checkpoint failures than tolerated: the job must fail over. */
+  failJob(reason: string): void;
+}
+
+interface PendingCheckpoint {
+  id: number;
+  kind: BarrierKind;
+  location: string;
+  triggerTs: number;
+  notYetAcked: Set<string>;
+  numSubtasks: number;
+  states: Map<string, { subtask: number; handle: StateFileHandle }[]>;
+  timer: NodeJS.Timeout;
+  resolve(c: CompletedCheckpoint): void;
+  reject(e: Error): void;
+}
+
+const taskKey = (v: number, s: number) => `${v}/${s}`;
+
+/**
+ * Flink's CheckpointCoordinator: triggers checkpoints (periodic) and savepoints (on request) by sending
+ * barriers into the sources, collects the subtasks' acknowledgements with their state handles, and
+ * completes a checkpoint by writing its `_metadata` last and atomically. Only then is it indexed as
+ * COMPLETED, are the tasks notified (sinks commit), and are older checkpoints subsumed.
+ */
+export class CheckpointCoordinator {
+  private nextId = 1;
+  private readonly pending = new Map<number, PendingCheckpoint>();
+  private readonly completed: CompletedCheckpoint[] = [];
+  private readonly history: CheckpointStatsEntry[] = [];
+  private timer?: NodeJS.Timeout;
+  private lastCompletionTs = 0;
+  private consecutiveFailures = 0;
+  private periodicEnabled = false;
+  private shutDown = false;
+  restored?: { id: number; restoreTimestamp: number; isSavepoint: boolean; externalPath: string };
+
+  constructor(private readonly d: CheckpointCoordinatorDeps) {}
+
+  /** Continues the checkpoint id sequence of a restored snapshot, as Flink does. */
+  restoreFrom(snap: LoadedSnapshot): void {
+    this.nextId = Math.max(this.nextId, snap.metadata.checkpointId + 1);
+    this.restored = { id: snap.metadata.checkpointId, restoreTimestamp: Date.now(), isSavepoint: snap.metadata.kind === 'SAVEPOINT', externalPath: snap.dir };
+  }
+
+  startPeriodic(): void {
+    if (!this.d.settings.interval || this.shutDown) return;
+    this.periodicEnabled = true;
+    this.scheduleNext(this.d.settings.interval);
+  }
+
+  stopPeriodic(): void {
+    this.periodicEnabled = false;
+    clearTimeout(this.timer);
+  }
+
+  private scheduleNext(delay: number): void {
+    clearTimeout(this.timer);
+    if (!this.periodicEnabled) return;
+    this.timer = setTimeout(() => this.periodicTrigger(), delay);
+  }
+
+  private periodicTrigger(): void {
+    const s = this.d.settings;
+    const sinceLast = Date.now() - this.lastCompletionTs;
+    if (this.pending.size >= s.maxConcurrent) return this.scheduleNext(s.interval!);
+    if (sinceLast < s.minPause) return this.scheduleNext(s.minPause - sinceLast);
+    this.trigger('CHECKPOINT').catch(() => {
+      /* failures are logged and counted in trigger() */
+    });
+    this.scheduleNext(s.interval!);
+  }
+
+  latestCompleted(): CompletedCheckpoint | undefined {
+    return this.completed[this.completed.length - 1];
+  }
+
+  get numPending(): number {
+    return this.pending.size;
+  }
+
+  /** Starts a checkpoint or savepoint; resolves when it is complete (its _metadata is durable). */
+  trigger(kind: BarrierKind, targetDirectory?: string): Promise<CompletedCheckpoint> {
+    if (this.shutDown) return Promise.reject(new FlinkError('conflict', 'The checkpoint coordinator is shut down'));
+    const tasks = this.d.tasksToAcknowledge();
+    if (typeof tasks === 'string') {
+      const e = new FlinkError('conflict', tasks);
+      if (kind === 'CHECKPOINT') this.d.log.info(`Checkpoint triggering skipped: ${tasks}`);
+      return Promise.reject(e);
+    }
+    const id = this.nextId++;
+    const isSavepoint = kind !== 'CHECKPOINT';
+    let location: string;
+    try {
+      location = isSavepoint ? this.d.storage.savepointLocation(targetDirectory!) : this.d.storage.checkpointLocation(id);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const triggerTs = Date.now();
+    const barrier: CheckpointBarrier = { type: 'barrier', checkpointId: id, timestamp: triggerTs, kind, location };
+    return new Promise<CompletedCheckpoint>((resolve, reject) => {
+      const p: PendingCheckpoint = {
+        id, kind, location, triggerTs, resolve, reject,
+        notYetAcked: new Set(tasks.map((t) => taskKey(t.vertexIndex, t.subtask))),
+        numSubtasks: tasks.length,
+        states: new Map(),
+        timer: setTimeout(() => this.abort(id, `Checkpoint expired before completing (timeout ${this.d.settings.timeout} ms).`), this.d.settings.timeout),
+      };
+      this.pending.set(id, p);
+      this.record(p, 'IN_PROGRESS');
+      this.d.log.info(`Triggering ${isSavepoint ? 'savepoint' : 'checkpoint'} ${id} (type=${kind}) @ ${triggerTs} for job ${this.d.jobId}.`);
+      for (const v of this.d.jobGraph.vertices) {
+        if (!v.isSource) continue;
+        for (let s = 0; s < v.parallelism; s++) this.d.triggerSource(v.index, s, barrier);
+      }
+    });
+  }
+
+  receiveAcknowledge(m: Extract<TaskToJobManager, { type: 'ack' }>): void {
+    const p = this.pending.get(m.checkpointId);
+    if (!p) return; // late ack of an aborted checkpoint: its folder is already gone
+    if (!p.notYetAcked.delete(taskKey(m.vertexIndex, m.subtask))) return;
+    for (const s of m.states) {
+      const list = p.states.get(s.operatorId) ?? [];
+      list.push({ subtask: m.subtask, handle: s.handle });
+      p.states.set(s.operatorId, list);
+    }
+    if (p.notYetAcked.size === 0) void this.complete(p);
+  }
+
+  receiveDecline(m: Extract<TaskToJobManager, { type: 'decline' }>): void {
+    this.abort(m.checkpointId, `Task ${m.vertexIndex}/${m.subtask} declined checkpoint ${m.checkpointId}: ${m.reason}`);
+  }
+
+  private async complete(p: PendingCheckpoint): Promise<void> {
+    clearTimeout(p.timer);
+    const isSavepoint = p.kind !== 'CHECKPOINT';
+    const operators: OperatorStateMetadata[] = [];
+    for (const v of this.d.jobGraph.vertices) {
+      for (const op of v.operators) {
+        const subtasks = p.states.get(op.operatorId);
+        if (!subtasks) continue;
+        operators.push({
+          operatorId: op.operatorId, uid: op.uid, name: op.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism,
+          subtasks: subtasks.sort((a, b) => a.subtask - b.subtask).map((s) => ({ subtask: s.subtask, state: s.handle })),
+        });
+      }
+    }
+    const metadata: CheckpointMetadata = {
+      formatVersion: 1, jobId: this.d.jobId, jobName: this.d.jobName, checkpointId: p.id,
+      kind: isSavepoint ? 'SAVEPOINT' : 'CHECKPOINT', format: isSavepoint ? 'CANONICAL' : 'NATIVE',
+      triggerTimestamp: p.triggerTs, completionTimestamp: Date.now(), maxParallelism: this.d.jobGraph.maxParallelism, operators,
+    };
+    try {
+      writeMetadataAtomically(p.location, metadata);
+    } catch (e) {
+      this.abort(p.id, `Failed to write the metadata of checkpoint ${p.id}: ${(e as Error).message}`);
+      return;
+    }
+    this.pending.delete(p.id);
+    const done: CompletedCheckpoint = { id: p.id, dir: p.location, isSavepoint, metadata };
+    const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + s.state.size, 0), 0) + safeSize(join(p.location, METADATA_FILE));
+    this.lastCompletionTs = Date.now();
+    this.record(p, 'COMPLETED', { size, duration: metadata.completionTimestamp - p.triggerTs });
+    this.d.log.info(`Completed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${p.id} for job ${this.d.jobId} (${size} bytes, ${metadata.completionTimestamp - p.triggerTs} ms) at ${p.location}.`);
+    if (!isSavepoint) {
+      this.consecutiveFailures = 0;
+      this.completed.push(done);
+      while (this.completed.length > this.d.settings.numRetained) this.discard(this.completed.shift()!);
+    }
+    // Older pending checkpoints are subsumed by this one.
+    for (const older of [...this.pending.values()]) if (older.id < p.id && older.kind === 'CHECKPOINT') this.abort(older.id, `Checkpoint ${older.id} subsumed by ${p.id}.`);
+    try {
+      await this.d.notifyComplete(p.id, p.kind === 'SAVEPOINT_TERMINATE');
+    } finally {
+      p.resolve(done);
+    }
+  }
+
+  /** Aborts a pending checkpoint: its partial folder is removed and it never counts as complete. */
+  abort(id: number, reason: string): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    CheckpointStorage.discard(p.location);
+    this.record(p, 'FAILED', { failure: reason });
+    this.d.log.warn(`${p.kind === 'CHECKPOINT' ? 'Checkpoint' : 'Savepoint'} ${id} of job ${this.d.jobId} failed: ${reason}`);
+    this.d.notifyAborted(id);
+    p.reject(new FlinkError('io', reason));
+    if (p.kind === 'CHECKPOINT' && !reason.includes('subsumed') && !this.shutDown) {
+      this.consecutiveFailures++;
+      if (this.consecutiveFailures > this.d.settings.tolerableFailures) {
+        this.d.failJob(`Exceeded checkpoint tolerable failure threshold (${this.d.settings.tolerableFailures}). Last failure: ${reason}`);
+      }
+    }
+  }
+
+  abortAll(reason: string): void {
+    for (const id of [...this.pending.keys()]) {
+      const p = this.pending.get(id)!;
+      clearTimeout(p.timer);
+      this.pending.delete(id);
+      CheckpointStorage.discard(p.location);
+      this.record(p, 'FAILED', { failure: reason });
+      p.reject(new FlinkError('conflict', reason));
+    }
+  }
+
+  /** The job reached a terminal state: stop, and keep or remove retained checkpoints by policy. */
+  shutdown(status: JobStatus): void {
+    this.stopPeriodic();
+    this.abortAll(`Job ${this.d.jobId} reached state ${status}`);
+    this.shutDown = true;
+    const policy = this.d.settings.retention;
+    const keep = policy === 'RETAIN_ON_CANCELLATION' || (policy === 'DELETE_ON_CANCELLATION' && status === 'FAILED');
+    if (!keep) {
+      for (const c of this.completed.splice(0)) this.discard(c);
+      this.d.storage.discardJobDirIfEmpty();
+    }
+  }
+
+  private discard(c: CompletedCheckpoint): void {
+    CheckpointStorage.discard(c.dir);
+    const h = this.history.find((e) => e.id === c.id);
+    if (h) h.discarded = true;
+    this.safeIndex(() => this.d.index?.updateSnapshot(c.dir, { status: 'DISCARDED' }));
+  }
+
+  stats() {
+    const counts = { restored: this.restored ? 1 : 0, total: this.history.length, inProgress: 0, completed: 0, failed: 0 };
+    for (const h of this.history) {
+      if (h.status === 'IN_PROGRESS') counts.inProgress++;
+      else if (h.status === 'COMPLETED') counts.completed++;
+      else counts.failed++;
+    }
+    const newestFirst = [...this.history].reverse();
+    return {
+      counts,
+      history: newestFirst.slice(0, 10),
+      latestCompleted: newestFirst.find((h) => h.status === 'COMPLETED' && !h.isSavepoint),
+      latestSavepoint: newestFirst.find((h) => h.status === 'COMPLETED' && h.isSavepoint),
+      latestFailed: newestFirst.find((h) => h.status === 'FAILED'),
+      restored: this.restored,
+    };
+  }
+
+  private record(p: PendingCheckpoint, status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED', extra: { size?: number; duration?: number; failure?: string } = {}): void {
+    const isSavepoint = p.kind !== 'CHECKPOINT';
+    let h = this.history.find((e) => e.id === p.id);
+    if (!h) {
+      h = {
+        id: p.id, status, isSavepoint, triggerTimestamp: p.triggerTs, latestAckTimestamp: 0, stateSize: 0, endToEndDuration: 0,
+        numSubtasks: p.numSubtasks, numAcknowledgedSubtasks: 0, discarded: false,
+      };
+      this.history.push(h);
+      if (this.history.length > 100) this.history.shift();
+    }
+    h.status = status;
+    h.numAcknowledgedSubtasks = p.numSubtasks - p.notYetAcked.size;
+    if (status !== 'IN_PROGRESS') {
+      h.latestAckTimestamp = Date.now();
+      h.endToEndDuration = extra.duration ?? Date.now() - p.triggerTs;
+      h.stateSize = extra.size ?? 0;
+      if (status === 'COMPLETED') h.externalPath = p.location;
+      if (extra.failure) h.failureMessage = extra.failure;
+    }
+    const row = {
+      jobId: this.d.jobId, checkpointId: p.id, kind: isSavepoint ? ('SAVEPOINT' as const) : ('CHECKPOINT' as const),
+      status, path: p.location, triggerTime: p.triggerTs, durationMs: status === 'IN_PROGRESS' ? null : h.endToEndDuration,
+      sizeBytes: status === 'COMPLETED' ? h.stateSize : null, failureCause: extra.failure ?? null,
+    };
+    this.safeIndex(() => this.d.index?.upsertSnapshot(row));
+  }
+
+  /** The folders are the truth: an index failure is logged, never fails a checkpoint. */
+  private safeIndex(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.d.log.warn(`Could not update the checkpoint index: ${(e as Error).message}`);
+    }
+  }
+}
+
+function safeSize(p: string): number {
+  try {
+    return statSync(p).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,72 @@
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { FlinkError } from '../core/FlinkError.js';
+import { randomHex } from '../core/ids.js';
+import { METADATA_FILE, removeStaleTempMetadata } from './Metadata.js';
+
+/**
+ * File-system checkpoint storage (Flink's FsCheckpointStorage): `<dir>/<jobId>/chk-<N>/` per checkpoint
+ * with `shared/` and `taskowned/` beside them, and `savepoint-<jobId[0:6]>-<12 hex>/` under a target
+ * directory per savepoint. Every state file sits next to its `_metadata`, referenced by relative name.
+ */
+export class CheckpointStorage {
+  readonly jobDir: string;
+
+  constructor(readonly checkpointsDir: string, readonly jobId: string) {
+    this.jobDir = join(checkpointsDir, jobId);
+  }
+
+  initialize(): void {
+    try {
+      for (const d of [this.jobDir, join(this.jobDir, 'shared'), join(this.jobDir, 'taskowned')]) mkdirSync(d, { recursive: true });
+    } catch (e) {
+      throw new FlinkError('io', `Cannot create checkpoint directory ${this.jobDir}: ${(e as Error).message}`);
+    }
+  }
+
+  checkpointLocation(checkpointId: number): string {
+    const dir = join(this.jobDir, `chk-${checkpointId}`);
+    mkdirSync(dir, { recursive: true });
+    removeStaleTempMetadata(dir);
+    return dir;
+  }
+
+  /** A fresh savepoint folder under targetDir; never reuses an existing one. */
+  savepointLocation(targetDir: string): string {
+    const base = resolve(targetDir);
+    try {
+      mkdirSync(base, { recursive: true });
+      accessSync(base, constants.W_OK);
+    } catch (e) {
+      throw new FlinkError('io', `Savepoint target directory ${base} is not writable: ${(e as Error).message}`);
+    }
+    for (;;) {
+      const dir = join(base, `savepoint-${this.jobId.slice(0, 6)}-${randomHex(6)}`);
+      try {
+        mkdirSync(dir); // fails if it exists: two savepoints never share a folder
+        return dir;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new FlinkError('io', `Cannot create savepoint directory ${dir}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  /** Removes a snapshot folder this job wrote (an aborted checkpoint, a subsumed one, a failed savepoint). */
+  static discard(dir: string): void {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  /** Removes the job's checkpoint folder when nothing in it is to be retained. */
+  discardJobDirIfEmpty(): void {
+    try {
+      const left = readdirSync(this.jobDir).filter((f) => f !== 'shared' && f !== 'taskowned');
+      if (left.length === 0) rmSync(this.jobDir, { recursive: true, force: true });
+    } catch {
+      /* already gone */
+    }
+  }
+
+  static isComplete(dir: string): boolean {
+    return existsSync(join(dir, METADATA_FILE));
+  }
+}

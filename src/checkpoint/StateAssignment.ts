@@ -1,0 +1,54 @@
+import { FlinkError } from '../core/FlinkError.js';
+import type { JobGraph } from '../graph/JobGraph.js';
+import { operatorsById } from '../graph/JobGraph.js';
+import type { RestoreSpec } from '../runtime/messages.js';
+import type { LoadedSnapshot } from './Metadata.js';
+
+export interface StateAssignment {
+  /** Per operator id of the new job: the files its subtasks restore from. */
+  byOperator: Map<string, RestoreSpec>;
+  /** Operators of the snapshot with state but no counterpart in the new job (skipped with -n). */
+  skipped: { operatorId: string; uid?: string; name: string; states: string[] }[];
+}
+
+/**
+ * Maps a snapshot's operator states onto a new JobGraph by operator id (the hash of the uid), as
+ * Flink's StateAssignmentOperation does. State of operators that are gone is an error unless the user
+ * allows non-restored state; max parallelism must match, since it fixes the key groups.
+ */
+export function assignState(snap: LoadedSnapshot, jg: JobGraph, allowNonRestoredState: boolean): StateAssignment {
+  const ops = operatorsById(jg);
+  const byOperator = new Map<string, RestoreSpec>();
+  const skipped: StateAssignment['skipped'] = [];
+  for (const os of snap.metadata.operators) {
+    const states = [...new Set(os.subtasks.flatMap((s) => [...Object.keys(s.state.keyedStates), ...Object.keys(s.state.operatorStates)]))];
+    const target = ops.get(os.operatorId);
+    if (!target) {
+      skipped.push({ operatorId: os.operatorId, uid: os.uid, name: os.name, states });
+      continue;
+    }
+    const hasKeyed = os.subtasks.some((s) => Object.keys(s.state.keyedStates).length > 0);
+    if (hasKeyed && os.maxParallelism !== target.vertex.maxParallelism) {
+      throw new FlinkError(
+        'restore',
+        `Failed to rollback to checkpoint/savepoint ${snap.dir}. The max parallelism (${target.vertex.maxParallelism}) of the restored job for operator ${describe(os)} is different from the max parallelism (${os.maxParallelism}) in the snapshot. Set the max parallelism back to ${os.maxParallelism}.`,
+      );
+    }
+    byOperator.set(os.operatorId, {
+      oldParallelism: os.parallelism,
+      files: os.subtasks.map((s) => ({ dir: snap.dir, handle: s.state, subtask: s.subtask })),
+    });
+  }
+  if (skipped.length > 0 && !allowNonRestoredState) {
+    const list = skipped.map((s) => `${describe(s)} with state [${s.states.join(', ')}]`).join('; ');
+    throw new FlinkError(
+      'restore',
+      `Failed to rollback to checkpoint/savepoint ${snap.dir}. Cannot map checkpoint/savepoint state for operator(s) ${list} to the new program, because the operator is not available in the new program. If you want to allow to skip this, you can set the --allowNonRestoredState option on the CLI.`,
+    );
+  }
+  return { byOperator, skipped };
+}
+
+function describe(o: { operatorId: string; uid?: string; name: string }): string {
+  return o.uid ? `'${o.name}' (uid: ${o.uid}, id: ${o.operatorId})` : `'${o.name}' (id: ${o.operatorId}, no uid)`;
+}

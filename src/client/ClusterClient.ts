@@ -1,0 +1,344 @@
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { disposeSavepoint as disposeLocally, type DisposalResult } from '../checkpoint/SavepointDisposal.js';
+import { stripFileScheme } from '../checkpoint/Metadata.js';
+import { CheckpointingOptions } from '../config/ConfigOptions.js';
+import type { Configuration } from '../config/Configuration.js';
+import { describeError, FlinkError, isFlinkError } from '../core/FlinkError.js';
+import { isJobId } from '../core/ids.js';
+import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
+import type { CheckpointIndex, IndexedJobStatus, JobRecord } from '../index/CheckpointIndex.js';
+import type { AsyncOperationStatus, SavepointFormat } from '../rest/Dispatcher.js';
+import { RestClient } from '../rest/RestClient.js';
+
+/** One job as `flink list` reports it. */
+export interface ListedJob {
+  jobId: string;
+  name: string;
+  status: IndexedJobStatus;
+  startTime: number;
+  endTime: number | null;
+  restUrl: string | null;
+  pid: number | null;
+  logFile: string | null;
+  failureCause: string | null;
+  /** Its cluster process was found dead during this listing; the index now says FAILED. */
+  lost: boolean;
+  /** The endpoint did not answer but the process is alive (or unknown): status is the index's last word. */
+  stale: boolean;
+}
+
+export interface ClusterClientOptions {
+  config: Configuration;
+  /** Needed unless `jobmanager` is given (and for local savepoint disposal bookkeeping). */
+  index?: CheckpointIndex;
+  /** Flink's -m: "host:port" or a URL; every request then goes there instead of the index's endpoints. */
+  jobmanager?: string;
+  /** Per-request timeout. */
+  requestTimeoutMs?: number;
+  /** How long to wait for an asynchronous operation (savepoint, stop, disposal) to complete. */
+  operationTimeoutMs?: number;
+  /** Poll interval bounds for asynchronous operations. */
+  pollIntervalMs?: { min: number; max: number };
+  /** Liveness test for recorded cluster pids; replaceable in tests. */
+  isProcessAlive?: (pid: number) => boolean;
+}
+
+// Flink's client.timeout default; savepoints of small local jobs take well under this.
+export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
+
+export const NO_SAVEPOINT_DIRECTORY_MESSAGE =
+  'No savepoint directory configured. You can either specify a directory when triggering the savepoint or ' +
+  `configure a cluster-wide default via key '${CheckpointingOptions.SAVEPOINT_DIRECTORY.key}'.`;
+
+/** Validates a job id argument like Flink's JobID.fromHexString. */
+export function parseJobId(s: string | undefined): string {
+  if (s === undefined || s === '') throw new FlinkError('invalid-argument', 'Missing JobID');
+  const id = s.trim().toLowerCase();
+  if (!isJobId(id)) {
+    throw new FlinkError('invalid-argument',
+      `Cannot parse JobID from "${s}". The expected format is [0-9a-fA-F]{32}, e.g. fd72014d4c864993a2e5a9287b4a9c5d.`);
+  }
+  return id;
+}
+
+/** Flink prints snapshot locations as file: URIs. */
+export function asFileUri(location: string): string {
+  if (/^[a-z][a-z0-9+.-]+:/i.test(location)) return location;
+  return `file:${location}`;
+}
+
+export function defaultIsProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * What the job-control verbs (list, savepoint, cancel, stop) use: finds each job's JobManager through the
+ * index (or -m), talks REST to it, and notices clusters that died without recording it.
+ */
+export class ClusterClient {
+  private readonly config: Configuration;
+  private readonly index: CheckpointIndex | undefined;
+  private readonly jobmanager: RestClient | undefined;
+  private readonly requestTimeoutMs: number | undefined;
+  private readonly operationTimeoutMs: number;
+  private readonly poll: { min: number; max: number };
+  private readonly isAlive: (pid: number) => boolean;
+
+  constructor(opts: ClusterClientOptions) {
+    this.config = opts.config;
+    this.index = opts.index;
+    this.requestTimeoutMs = opts.requestTimeoutMs;
+    this.jobmanager = opts.jobmanager !== undefined
+      ? new RestClient(opts.jobmanager, { timeoutMs: opts.requestTimeoutMs })
+      : undefined;
+    this.operationTimeoutMs = opts.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    this.poll = opts.pollIntervalMs ?? { min: 25, max: 500 };
+    this.isAlive = opts.isProcessAlive ?? defaultIsProcessAlive;
+  }
+
+  /**
+   * Jobs for `flink list`. With -m: what that JobManager knows. Otherwise every job of the index; non-terminal
+   * ones are asked live, and those whose endpoint is silent and whose process is dead are marked FAILED.
+   * Without `all`, terminated jobs are left out, except ones found lost just now (so the user learns of it).
+   */
+  async listJobs(opts: { all?: boolean } = {}): Promise<ListedJob[]> {
+    if (this.jobmanager) {
+      const jobs = await this.jobmanager.listJobs();
+      return jobs
+        .filter((j) => opts.all || !isGloballyTerminal(j.status))
+        .map((j) => ({
+          jobId: j.id, name: j.name, status: j.status, startTime: j.startTime,
+          endTime: j.endTime > 0 ? j.endTime : null, restUrl: this.jobmanager!.baseUrl, pid: null, logFile: null,
+          failureCause: null, lost: false, stale: false,
+        }));
+    }
+    const index = this.requireIndex();
+    const records = index.listJobs();
+    const out = await Promise.all(records.map(async (r): Promise<ListedJob | undefined> => {
+      const terminal = r.status !== 'UNKNOWN' && isGloballyTerminal(r.status);
+      if (terminal) return opts.all ? fromRecord(r) : undefined;
+      if (r.status === 'UNKNOWN' && r.restUrl === null && r.pid === null) {
+        // Rebuilt from snapshot folders: nothing to ask, nothing to declare lost.
+        return opts.all ? fromRecord(r) : undefined;
+      }
+      const live = await this.liveStatus(r);
+      if (live) return { ...fromRecord(r), status: live.status, endTime: live.endTime > 0 ? live.endTime : r.endTime };
+      if (r.pid !== null && !this.isAlive(r.pid)) return { ...fromRecord(this.markLost(r)), lost: true };
+      return { ...fromRecord(r), stale: r.restUrl !== null };
+    }));
+    return out.filter((j): j is ListedJob => j !== undefined);
+  }
+
+  /**
+   * The REST client for a job's JobManager. Unknown job → not-found; a job that already ended → conflict,
+   * since there is no cluster left to ask.
+   */
+  endpointFor(jobId: string): RestClient {
+    const id = parseJobId(jobId);
+    if (this.jobmanager) return this.jobmanager;
+    const r = this.requireIndex().getJob(id);
+    if (!r) throw new FlinkError('not-found', `Job ${id} not found`);
+    if (r.status !== 'UNKNOWN' && isGloballyTerminal(r.status)) {
+      throw new FlinkError('conflict', `Job ${id} has already terminated with status ${r.status}${r.failureCause ? ` (${r.failureCause})` : ''}`);
+    }
+    if (r.restUrl === null) {
+      if (r.pid !== null && !this.isAlive(r.pid)) this.lostError(this.markLost(r));
+      throw new FlinkError('unreachable', `Job ${id} has no recorded REST endpoint${r.pid !== null ? ` (cluster process ${r.pid} is starting or stuck)` : ''}`);
+    }
+    return new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs });
+  }
+
+  /** Triggers a savepoint and waits for it; returns its location as a file: URI. */
+  async triggerSavepoint(
+    jobId: string, targetDir?: string, opts: { cancelJob?: boolean; formatType?: SavepointFormat } = {},
+  ): Promise<string> {
+    const id = parseJobId(jobId);
+    return this.withJob(id, async (rest) => {
+      const target = await this.checkJobThenTarget(rest, id, targetDir);
+      const since = Date.now();
+      const trigger = await rest.triggerSavepoint(id, { targetDirectory: target, cancelJob: opts.cancelJob ?? false, formatType: opts.formatType });
+      const s = await this.awaitSavepoint(id, since, opts.cancelJob ?? false, () => rest.savepointStatus(id, trigger));
+      if ('failureCause' in s) {
+        throw new FlinkError('job-failed', `Failed to trigger a savepoint for the job ${id}: ${s.failureCause}`);
+      }
+      return asFileUri(s.location);
+    });
+  }
+
+  /** Cancels a job; waits (bounded) until the cluster reports it terminal or goes away. */
+  async cancel(jobId: string): Promise<void> {
+    const id = parseJobId(jobId);
+    await this.withJob(id, async (rest) => {
+      await rest.cancelJob(id);
+      const deadline = Date.now() + Math.min(this.operationTimeoutMs, 10_000);
+      for (let delay = this.poll.min; Date.now() < deadline; delay = Math.min(delay * 2, this.poll.max)) {
+        try {
+          if (isGloballyTerminal((await rest.jobDetails(id)).status)) return;
+        } catch {
+          return; // the per-job cluster shuts down once its job has ended
+        }
+        await sleep(delay);
+      }
+    });
+  }
+
+  /** Stop-with-savepoint: returns the savepoint location as a file: URI. */
+  async stopWithSavepoint(jobId: string, targetDir?: string, drain = false, formatType?: SavepointFormat): Promise<string> {
+    const id = parseJobId(jobId);
+    return this.withJob(id, async (rest) => {
+      const target = await this.checkJobThenTarget(rest, id, targetDir);
+      const since = Date.now();
+      const trigger = await rest.stopWithSavepoint(id, { targetDirectory: target, drain, formatType });
+      const s = await this.awaitSavepoint(id, since, true, () => rest.savepointStatus(id, trigger));
+      if ('failureCause' in s) {
+        throw new FlinkError('job-failed', `Could not stop with a savepoint job "${id}": ${s.failureCause}`);
+      }
+      return asFileUri(s.location);
+    });
+  }
+
+  /**
+   * Disposes a savepoint: through the JobManager given with -m, or else right here (no cluster needed).
+   * Returns the local disposal details when done locally.
+   */
+  async disposeSavepoint(path: string): Promise<DisposalResult | undefined> {
+    if (!this.jobmanager) return disposeLocally(path, this.index);
+    const rest = this.jobmanager;
+    const trigger = await rest.disposeSavepoint(path);
+    const s = await this.waitFor(() => rest.disposalStatus(trigger));
+    if ('failureCause' in s) throw new FlinkError('job-failed', `Failed to dispose the savepoint '${path}': ${s.failureCause}`);
+    return undefined;
+  }
+
+  /**
+   * The directory a savepoint goes to: the one given, else state.savepoints.dir. It is created if missing and
+   * must be writable, checked before anything is triggered so a typo fails fast and names the directory.
+   */
+  savepointTarget(targetDir?: string): string {
+    let dir: string | undefined;
+    if (targetDir !== undefined && targetDir !== '') dir = resolve(stripFileScheme(targetDir));
+    else dir = this.config.get(CheckpointingOptions.SAVEPOINT_DIRECTORY);
+    if (dir === undefined) throw new FlinkError('invalid-argument', NO_SAVEPOINT_DIRECTORY_MESSAGE);
+    try {
+      mkdirSync(dir, { recursive: true });
+      if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+      accessSync(dir, constants.W_OK | constants.X_OK);
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'not a directory' : describeError(e);
+      throw new FlinkError('io', `Savepoint directory '${dir}' is not writable: ${why}`, { cause: e });
+    }
+    return dir;
+  }
+
+  // ---- internals ----
+
+  /**
+   * An unknown or finished job is the first thing to report, before any complaint about the target directory;
+   * with -m only the JobManager knows its jobs, so ask it.
+   */
+  private async checkJobThenTarget(rest: RestClient, jobId: string, targetDir: string | undefined): Promise<string> {
+    if (this.jobmanager) {
+      const d = await rest.jobDetails(jobId);
+      if (isGloballyTerminal(d.status)) throw new FlinkError('conflict', `Job ${jobId} has already terminated with status ${d.status}`);
+    }
+    return this.savepointTarget(targetDir);
+  }
+
+  /**
+   * Waits for a savepoint. When the job ends with it (stop, cancel-with-savepoint) its cluster may exit before
+   * we see the result; the index then still tells us where the savepoint went.
+   */
+  private async awaitSavepoint(
+    jobId: string, since: number, jobEnds: boolean, poll: () => Promise<AsyncOperationStatus>,
+  ): Promise<Exclude<AsyncOperationStatus, { status: 'IN_PROGRESS' }>> {
+    try {
+      return await this.waitFor(poll);
+    } catch (e) {
+      if (!jobEnds || !isFlinkError(e) || e.kind !== 'unreachable' || !this.index) throw e;
+      const r = this.index.getJob(jobId);
+      const sp = this.index.listSnapshots({ jobId, kind: 'SAVEPOINT', status: 'COMPLETED' })
+        .find((x) => x.triggerTime >= since - 1_000);
+      if (r && r.status !== 'UNKNOWN' && isGloballyTerminal(r.status) && sp) return { status: 'COMPLETED', location: sp.path };
+      throw e;
+    }
+  }
+
+  private requireIndex(): CheckpointIndex {
+    if (!this.index) throw new FlinkError('internal', 'ClusterClient needs an index or a JobManager address');
+    return this.index;
+  }
+
+  /** Runs a request against the job's endpoint; a silent endpoint with a dead process marks the job lost. */
+  private async withJob<T>(jobId: string, fn: (rest: RestClient) => Promise<T>): Promise<T> {
+    const rest = this.endpointFor(jobId);
+    try {
+      return await fn(rest);
+    } catch (e) {
+      if (isFlinkError(e) && e.kind === 'unreachable' && !this.jobmanager && this.index) {
+        const r = this.index.getJob(jobId);
+        if (r && r.pid !== null && !this.isAlive(r.pid) && !(r.status !== 'UNKNOWN' && isGloballyTerminal(r.status))) {
+          this.lostError(this.markLost(r));
+        }
+      }
+      throw e;
+    }
+  }
+
+  private async liveStatus(r: JobRecord): Promise<{ status: JobStatus; endTime: number } | undefined> {
+    if (r.restUrl === null) return undefined;
+    try {
+      const d = await new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs ?? 3_000 }).jobDetails(r.jobId);
+      return { status: d.status, endTime: d.endTime };
+    } catch {
+      // Silent, or a different cluster now answering on that port: either way not this job's JobManager.
+      return undefined;
+    }
+  }
+
+  private markLost(r: JobRecord): JobRecord {
+    const failureCause = `cluster process ${r.pid} is gone`;
+    const patch = { status: 'FAILED' as const, endTime: Date.now(), failureCause };
+    try {
+      this.index?.updateJob(r.jobId, patch);
+    } catch {
+      // Still report it; the next listing retries the bookkeeping.
+    }
+    return { ...r, ...patch };
+  }
+
+  private lostError(r: JobRecord): never {
+    throw new FlinkError('unreachable',
+      `Job ${r.jobId} is lost: ${r.failureCause}${r.logFile ? `; see its log ${r.logFile}` : ''}`);
+  }
+
+  /** Polls an asynchronous operation with backoff until it completes or the operation timeout passes. */
+  private async waitFor(poll: () => Promise<AsyncOperationStatus>): Promise<Exclude<AsyncOperationStatus, { status: 'IN_PROGRESS' }>> {
+    const deadline = Date.now() + this.operationTimeoutMs;
+    for (let delay = this.poll.min; ; delay = Math.min(delay * 2, this.poll.max)) {
+      const s = await poll();
+      if (s.status !== 'IN_PROGRESS') return s;
+      if (Date.now() >= deadline) {
+        throw new FlinkError('job-failed', `The operation did not complete within ${Math.round(this.operationTimeoutMs / 1000)} s`);
+      }
+      await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
+    }
+  }
+}
+
+function fromRecord(r: JobRecord): ListedJob {
+  return {
+    jobId: r.jobId, name: r.name, status: r.status, startTime: r.startTime, endTime: r.endTime, restUrl: r.restUrl,
+    pid: r.pid, logFile: r.logFile, failureCause: r.failureCause, lost: false, stale: false,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,94 @@
+import { hostname, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { loadSnapshot } from '../checkpoint/Metadata.js';
+import type { Configuration } from '../config/Configuration.js';
+import { CheckpointingOptions, CoreOptions, indexPath } from '../config/ConfigOptions.js';
+import { FlinkError } from '../core/FlinkError.js';
+import { newJobId } from '../core/ids.js';
+import { Logger } from '../core/Logger.js';
+import { CheckpointIndex } from '../index/CheckpointIndex.js';
+import { MiniCluster } from '../runtime/MiniCluster.js';
+import type { JobResult } from '../runtime/JobMaster.js';
+import { checkJobFile, runProgram } from '../runtime/ProgramLoader.js';
+
+export interface RunRequest {
+  jobFile: string;
+  programArgs: string[];
+  config: Configuration;
+  jobId?: string;
+  savepointPath?: string;
+  allowNonRestoredState?: boolean;
+  /** print() output. */
+  stdout: (text: string) => void;
+  /** Called once the job is deployed and reachable over REST. */
+  onSubmitted?: (info: SubmittedJob) => void;
+  /** Resolves when the job should be cancelled (Ctrl-C). */
+  cancelSignal?: Promise<void>;
+}
+
+export interface SubmittedJob {
+  jobId: string;
+  restUrl: string;
+  logFile: string;
+}
+
+/** Flink's log file naming: log/flink-<user>-<service>-<host>.log; one file per job here. */
+export function logFileFor(config: Configuration, jobId: string): string {
+  let user = 'user';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry */
+  }
+  return join(config.get(CoreOptions.FLINK_LOG_DIR), `flink-${user}-job-${jobId}-${hostname()}.log`);
+}
+
+export function openIndex(config: Configuration): CheckpointIndex {
+  return CheckpointIndex.open({
+    path: indexPath(config),
+    checkpointsDir: config.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY),
+    savepointsDir: config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY),
+  });
+}
+
+/**
+ * Runs a job program on a fresh mini-cluster in this process: loads the program, which builds its
+ * graph and calls execute(); the job is deployed, registered in the index and reachable over REST
+ * until it ends. Resolves with the job's final state.
+ */
+export async function runJob(req: RunRequest): Promise<JobResult> {
+  req.config.validate();
+  checkJobFile(req.jobFile);
+  if (req.savepointPath) loadSnapshot(req.savepointPath); // fail on a bad path before starting anything
+  const jobId = req.jobId ?? newJobId();
+  const logFile = logFileFor(req.config, jobId);
+  const log = Logger.toFile(logFile);
+  log.info(`Starting local cluster for job ${jobId} (pid ${process.pid}).`);
+  const index = openIndex(req.config);
+  const cluster = new MiniCluster(req.config, index, log);
+  let result: JobResult | undefined;
+  try {
+    const restUrl = await cluster.startRestEndpoint();
+    await runProgram(req.jobFile, req.programArgs, req.config.toMap(), 'submit', async (graph) => {
+      if (result) throw new FlinkError('invalid-argument', 'The program called execute() more than once; one job per program is supported.');
+      const jm = await cluster.submitJob(graph, {
+        jobId, jobFile: req.jobFile, programArgs: req.programArgs, savepointPath: req.savepointPath,
+        allowNonRestoredState: req.allowNonRestoredState, logFile, stdout: req.stdout,
+      });
+      req.onSubmitted?.({ jobId, restUrl, logFile });
+      void req.cancelSignal?.then(() => jm.cancel());
+      result = await jm.result;
+      if (result.status === 'FAILED') {
+        throw new FlinkError('job-failed', `Job ${jobId} failed: ${result.failure}. See the log at ${logFile}.`);
+      }
+      return { getJobID: () => jobId, getNetRuntime: () => result!.netRuntime };
+    });
+  } catch (e) {
+    log.error(`Job ${jobId} ended with an error: ${(e as Error).message}`, e);
+    throw e;
+  } finally {
+    await cluster.close();
+    index.close();
+  }
+  return result!;
+}

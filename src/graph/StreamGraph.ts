@@ -1,0 +1,58 @@
+import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
+
+export type PartitionerKind = 'forward' | 'rebalance' | 'hash' | 'broadcast';
+export type KeySelectorFn = (value: any) => unknown;
+
+export interface StreamNode {
+  /** Creation order; identical in every process that runs the same program with the same arguments. */
+  id: number;
+  kind: string;
+  name: string;
+  uid?: string;
+  parallelism?: number;
+  maxParallelism?: number;
+  /** Sources like fromElements run with parallelism 1 whatever the default. */
+  nonParallel?: boolean;
+  isSource?: boolean;
+  /** Set on keyed operators: the key selector of the keyed input. */
+  keySelector?: KeySelectorFn;
+  chaining: 'ALWAYS' | 'HEAD' | 'NEVER';
+  /** Creates the runtime operator inside a task; called in the worker that runs the subtask. */
+  factory: () => StreamOperator;
+}
+
+export interface StreamEdge {
+  source: number;
+  target: number;
+  /** Explicit partitioner (keyBy, rebalance, broadcast); otherwise forward or rebalance by parallelism. */
+  partitioner?: PartitionerKind;
+  keySelector?: KeySelectorFn;
+}
+
+export interface CheckpointSettings {
+  interval?: number;
+}
+
+/** The program's logical dataflow, as built by the DataStream API. */
+export class StreamGraph {
+  readonly nodes: StreamNode[] = [];
+  readonly edges: StreamEdge[] = [];
+  jobName = 'Flink Streaming Job';
+  parallelism?: number;
+  maxParallelism?: number;
+  readonly checkpointing: CheckpointSettings = {};
+
+  addNode(n: Omit<StreamNode, 'id' | 'chaining'> & { chaining?: StreamNode['chaining'] }): StreamNode {
+    const node: StreamNode = { chaining: 'ALWAYS', ...n, id: this.nodes.length };
+    this.nodes.push(node);
+    return node;
+  }
+
+  addEdge(e: StreamEdge): void {
+    this.edges.push(e);
+  }
+
+  node(id: number): StreamNode {
+    return this.nodes[id];
+  }
+}

@@ -1,0 +1,545 @@
+import { FlinkError, type ErrorKind } from '../core/FlinkError.js';
+import { JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
+import type {
+  AsyncOperationStatus, CheckpointStats, CheckpointStatsEntry, JobDetails, JobSummary, SavepointFormat, TaskCounts,
+  VertexSummary,
+} from './Dispatcher.js';
+
+/**
+ * Wire shapes of the subset of Flink's REST API (v1) that the JobManager serves, with converters in both
+ * directions: the server turns Dispatcher values into these, the client turns them back. Field names follow
+ * Flink's JSON (kebab-case in some messages, snake_case in checkpoint statistics, camelCase in request bodies).
+ */
+
+// ---------------------------------------------------------------------------------------------------------
+// Responses
+// ---------------------------------------------------------------------------------------------------------
+
+export interface ErrorResponseBody {
+  errors: string[];
+}
+
+export interface DashboardConfigurationBody {
+  'refresh-interval': number;
+  'timezone-name': string;
+  'timezone-offset': number;
+  'flink-version': string;
+  'flink-revision': string;
+  features: { 'web-submit': boolean; 'web-cancel': boolean; 'web-rescale': boolean; 'web-history': boolean };
+}
+
+export interface ClusterOverviewBody {
+  taskmanagers: number;
+  'slots-total': number;
+  'slots-available': number;
+  'jobs-running': number;
+  'jobs-finished': number;
+  'jobs-cancelled': number;
+  'jobs-failed': number;
+  'flink-version': string;
+  'flink-commit': string;
+}
+
+export interface JobIdsWithStatusBody {
+  jobs: Array<{ id: string; status: JobStatus }>;
+}
+
+/** Flink's per-state task counts as serialized in job overviews (lower-case keys plus a total). */
+export type WireTaskCounts = { total: number } & { [K in Lowercase<keyof TaskCounts>]: number };
+
+export interface JobOverviewBody {
+  jid: string;
+  name: string;
+  state: JobStatus;
+  'start-time': number;
+  'end-time': number;
+  duration: number;
+  'last-modification': number;
+  tasks: WireTaskCounts;
+}
+
+export interface MultipleJobsDetailsBody {
+  jobs: JobOverviewBody[];
+}
+
+export interface VertexBody {
+  id: string;
+  name: string;
+  maxParallelism: number;
+  parallelism: number;
+  status: string;
+  'start-time': number;
+  'end-time': number;
+  duration: number;
+  tasks: Record<keyof TaskCounts, number>;
+}
+
+export interface JobDetailsInfoBody {
+  jid: string;
+  name: string;
+  isStoppable: boolean;
+  state: JobStatus;
+  'job-type': 'STREAMING';
+  'start-time': number;
+  'end-time': number;
+  duration: number;
+  maxParallelism: number;
+  now: number;
+  timestamps: Record<string, number>;
+  vertices: VertexBody[];
+  'status-counts': Record<string, number>;
+  plan: { jid: string; name: string; type: 'STREAMING'; nodes: Array<{ id: string; parallelism: number; description: string }> };
+}
+
+export interface TriggerResponseBody {
+  'request-id': string;
+}
+
+/**
+ * Flink serializes the Java throwable; we have no Java object to ship, so the cause travels as its class and
+ * a Java-style "Class: message" stack trace, which is what a reader of Flink's JSON looks at anyway.
+ */
+export interface SerializedThrowableBody {
+  class: string;
+  'stack-trace': string;
+}
+
+export interface AsynchronousOperationResultBody {
+  status: { id: 'IN_PROGRESS' | 'COMPLETED' };
+  operation?: { location?: string; 'failure-cause'?: SerializedThrowableBody };
+}
+
+export interface CheckpointStatisticsBody {
+  className: 'completed' | 'in_progress' | 'failed';
+  id: number;
+  status: CheckpointStatsEntry['status'];
+  is_savepoint: boolean;
+  trigger_timestamp: number;
+  latest_ack_timestamp: number;
+  state_size: number;
+  end_to_end_duration: number;
+  num_subtasks: number;
+  num_acknowledged_subtasks: number;
+  checkpoint_type: 'CHECKPOINT' | 'SAVEPOINT';
+  tasks: Record<string, never>;
+  external_path?: string;
+  discarded?: boolean;
+  failure_message?: string;
+}
+
+export interface CheckpointingStatisticsBody {
+  counts: { restored: number; total: number; in_progress: number; completed: number; failed: number };
+  latest: {
+    completed: CheckpointStatisticsBody | null;
+    savepoint: CheckpointStatisticsBody | null;
+    failed: CheckpointStatisticsBody | null;
+    restored: { id: number; restore_timestamp: number; is_savepoint: boolean; external_path: string } | null;
+  };
+  history: CheckpointStatisticsBody[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Requests
+// ---------------------------------------------------------------------------------------------------------
+
+export interface SavepointTriggerRequestBody {
+  'target-directory'?: string;
+  'cancel-job'?: boolean;
+  formatType?: SavepointFormat;
+  triggerId?: string;
+}
+
+export interface StopWithSavepointRequestBody {
+  targetDirectory?: string;
+  drain?: boolean;
+  formatType?: SavepointFormat;
+  triggerId?: string;
+}
+
+export interface SavepointDisposalRequestBody {
+  'savepoint-path': string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dispatcher values -> wire
+// ---------------------------------------------------------------------------------------------------------
+
+const TASK_STATES = [
+  'CREATED', 'SCHEDULED', 'DEPLOYING', 'RUNNING', 'FINISHED', 'CANCELING', 'CANCELED', 'FAILED', 'RECONCILING',
+  'INITIALIZING',
+] as const satisfies ReadonlyArray<keyof TaskCounts>;
+
+function emptyTaskCounts(): TaskCounts {
+  return Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as unknown as TaskCounts;
+}
+
+export function toWireTaskCounts(t: TaskCounts): WireTaskCounts {
+  const out = { total: 0 } as WireTaskCounts;
+  for (const s of TASK_STATES) {
+    const n = t[s] ?? 0;
+    (out as Record<string, number>)[s.toLowerCase()] = n;
+    out.total += n;
+  }
+  return out;
+}
+
+export function fromWireTaskCounts(w: Partial<Record<string, unknown>> | undefined): TaskCounts {
+  const t = emptyTaskCounts();
+  for (const s of TASK_STATES) {
+    const v = w?.[s.toLowerCase()];
+    if (typeof v === 'number') t[s] = v;
+  }
+  return t;
+}
+
+function durationOf(start: number, end: number, now: number): number {
+  if (start <= 0) return -1;
+  return (end > 0 ? end : now) - start;
+}
+
+export function toDashboardConfiguration(flinkVersion: string, now = new Date()): DashboardConfigurationBody {
+  return {
+    'refresh-interval': 3000,
+    'timezone-name': Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC',
+    // Flink reports the offset in milliseconds east of UTC; getTimezoneOffset is minutes west.
+    'timezone-offset': -now.getTimezoneOffset() * 60_000,
+    'flink-version': flinkVersion,
+    'flink-revision': 'flink-ts',
+    features: { 'web-submit': false, 'web-cancel': true, 'web-rescale': false, 'web-history': false },
+  };
+}
+
+export function toClusterOverview(flinkVersion: string, jobs: JobSummary[], slots = 1): ClusterOverviewBody {
+  const count = (...ss: JobStatus[]) => jobs.filter((j) => ss.includes(j.status)).length;
+  const running = jobs.length - count('FINISHED', 'CANCELED', 'FAILED');
+  return {
+    taskmanagers: 1,
+    'slots-total': slots,
+    'slots-available': Math.max(0, slots - running),
+    'jobs-running': running,
+    'jobs-finished': count('FINISHED'),
+    'jobs-cancelled': count('CANCELED'),
+    'jobs-failed': count('FAILED'),
+    'flink-version': flinkVersion,
+    'flink-commit': 'flink-ts',
+  };
+}
+
+export function toJobIdsWithStatus(jobs: JobSummary[]): JobIdsWithStatusBody {
+  return { jobs: jobs.map((j) => ({ id: j.id, status: j.status })) };
+}
+
+export function toJobOverview(j: JobSummary, now = Date.now()): JobOverviewBody {
+  return {
+    jid: j.id,
+    name: j.name,
+    state: j.status,
+    'start-time': j.startTime,
+    'end-time': j.endTime,
+    duration: durationOf(j.startTime, j.endTime, now),
+    'last-modification': j.lastModification,
+    tasks: toWireTaskCounts(j.tasks),
+  };
+}
+
+function toVertex(v: VertexSummary, now: number): VertexBody {
+  return {
+    id: v.id,
+    name: v.name,
+    maxParallelism: v.maxParallelism,
+    parallelism: v.parallelism,
+    status: v.status,
+    'start-time': v.startTime,
+    'end-time': v.endTime,
+    duration: durationOf(v.startTime, v.endTime, now),
+    tasks: { ...emptyTaskCounts(), ...v.tasks },
+  };
+}
+
+export function toJobDetailsInfo(d: JobDetails, now = Date.now()): JobDetailsInfoBody {
+  const statusCounts: Record<string, number> = {};
+  for (const s of TASK_STATES) statusCounts[s] = 0;
+  for (const v of d.vertices) statusCounts[v.status] = (statusCounts[v.status] ?? 0) + 1;
+  return {
+    jid: d.id,
+    name: d.name,
+    isStoppable: d.isStoppable,
+    state: d.status,
+    'job-type': 'STREAMING',
+    'start-time': d.startTime,
+    'end-time': d.endTime,
+    duration: durationOf(d.startTime, d.endTime, now),
+    maxParallelism: -1,
+    now,
+    timestamps: Object.fromEntries(JOB_STATUSES.map((s) => [s, d.timestamps[s] ?? 0])),
+    vertices: d.vertices.map((v) => toVertex(v, now)),
+    'status-counts': statusCounts,
+    plan: {
+      jid: d.id,
+      name: d.name,
+      type: 'STREAMING',
+      nodes: d.vertices.map((v) => ({ id: v.id, parallelism: v.parallelism, description: v.name })),
+    },
+  };
+}
+
+export function toSerializedThrowable(message: string, className = 'FlinkError'): SerializedThrowableBody {
+  return { class: className, 'stack-trace': `${className}: ${message}` };
+}
+
+export function toAsyncOperationResult(s: AsyncOperationStatus, withLocation = true): AsynchronousOperationResultBody {
+  if (s.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
+  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': toSerializedThrowable(s.failureCause) } };
+  // Disposal results carry no location in Flink (AsynchronousOperationInfo), savepoint results do (SavepointInfo).
+  return { status: { id: 'COMPLETED' }, operation: withLocation ? { location: s.location } : {} };
+}
+
+function toCheckpointStatistics(e: CheckpointStatsEntry): CheckpointStatisticsBody {
+  const body: CheckpointStatisticsBody = {
+    className: e.status === 'COMPLETED' ? 'completed' : e.status === 'FAILED' ? 'failed' : 'in_progress',
+    id: e.id,
+    status: e.status,
+    is_savepoint: e.isSavepoint,
+    trigger_timestamp: e.triggerTimestamp,
+    latest_ack_timestamp: e.latestAckTimestamp,
+    state_size: e.stateSize,
+    end_to_end_duration: e.endToEndDuration,
+    num_subtasks: e.numSubtasks,
+    num_acknowledged_subtasks: e.numAcknowledgedSubtasks,
+    checkpoint_type: e.isSavepoint ? 'SAVEPOINT' : 'CHECKPOINT',
+    tasks: {},
+  };
+  if (e.status === 'COMPLETED') {
+    if (e.externalPath !== undefined) body.external_path = e.externalPath;
+    body.discarded = e.discarded;
+  }
+  if (e.status === 'FAILED' && e.failureMessage !== undefined) body.failure_message = e.failureMessage;
+  return body;
+}
+
+export function toCheckpointingStatistics(s: CheckpointStats): CheckpointingStatisticsBody {
+  return {
+    counts: {
+      restored: s.counts.restored,
+      total: s.counts.total,
+      in_progress: s.counts.inProgress,
+      completed: s.counts.completed,
+      failed: s.counts.failed,
+    },
+    latest: {
+      completed: s.latestCompleted ? toCheckpointStatistics(s.latestCompleted) : null,
+      savepoint: s.latestSavepoint ? toCheckpointStatistics(s.latestSavepoint) : null,
+      failed: s.latestFailed ? toCheckpointStatistics(s.latestFailed) : null,
+      restored: s.restored
+        ? {
+          id: s.restored.id,
+          restore_timestamp: s.restored.restoreTimestamp,
+          is_savepoint: s.restored.isSavepoint,
+          external_path: s.restored.externalPath,
+        }
+        : null,
+    },
+    history: s.history.map(toCheckpointStatistics),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Request validation (server side). Messages echo Flink's "Request did not match expected format" wording.
+// ---------------------------------------------------------------------------------------------------------
+
+function badRequest(type: string, why: string): FlinkError {
+  return new FlinkError('invalid-argument', `Request did not match expected format ${type}: ${why}`);
+}
+
+function asObject(body: unknown, type: string): Record<string, unknown> {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest(type, 'expected a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function optString(o: Record<string, unknown>, key: string, type: string): string | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw badRequest(type, `'${key}' must be a string`);
+  return v;
+}
+
+function optBoolean(o: Record<string, unknown>, key: string, type: string): boolean | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw badRequest(type, `'${key}' must be a boolean`);
+  return v;
+}
+
+export function parseFormatType(v: unknown, type = 'request'): SavepointFormat | undefined {
+  if (v === undefined || v === null) return undefined;
+  const s = typeof v === 'string' ? v.toUpperCase() : undefined;
+  if (s !== 'CANONICAL' && s !== 'NATIVE') throw badRequest(type, "'formatType' must be CANONICAL or NATIVE");
+  return s;
+}
+
+export function parseSavepointTriggerRequest(body: unknown): {
+  targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat;
+} {
+  const T = 'SavepointTriggerRequestBody';
+  const o = asObject(body, T);
+  return {
+    targetDirectory: optString(o, 'target-directory', T),
+    cancelJob: optBoolean(o, 'cancel-job', T) ?? false,
+    formatType: parseFormatType(o.formatType, T),
+  };
+}
+
+export function parseStopWithSavepointRequest(body: unknown): {
+  targetDirectory?: string; drain: boolean; formatType?: SavepointFormat;
+} {
+  const T = 'StopWithSavepointRequestBody';
+  const o = asObject(body, T);
+  return {
+    targetDirectory: optString(o, 'targetDirectory', T),
+    drain: optBoolean(o, 'drain', T) ?? false,
+    formatType: parseFormatType(o.formatType, T),
+  };
+}
+
+export function parseSavepointDisposalRequest(body: unknown): { savepointPath: string } {
+  const T = 'SavepointDisposalRequestBody';
+  const p = optString(asObject(body, T), 'savepoint-path', T);
+  if (p === undefined || p === '') throw badRequest(T, "'savepoint-path' is required");
+  return { savepointPath: p };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Wire -> values (client side). Lenient about extra fields, strict about the ones the CLI relies on.
+// ---------------------------------------------------------------------------------------------------------
+
+function malformed(what: string): FlinkError {
+  return new FlinkError('unreachable', `The JobManager answered with a malformed ${what}`);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function asJobStatus(v: unknown, what: string): JobStatus {
+  if (typeof v === 'string' && (JOB_STATUSES as readonly string[]).includes(v)) return v as JobStatus;
+  throw malformed(what);
+}
+
+function num(v: unknown, fallback: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
+}
+
+export function fromJobOverview(v: unknown): JobSummary {
+  if (!isRecord(v) || typeof v.jid !== 'string') throw malformed('job overview');
+  return {
+    id: v.jid,
+    name: typeof v.name === 'string' ? v.name : '',
+    status: asJobStatus(v.state, 'job overview'),
+    startTime: num(v['start-time'], -1),
+    endTime: num(v['end-time'], -1),
+    lastModification: num(v['last-modification'], -1),
+    tasks: fromWireTaskCounts(isRecord(v.tasks) ? v.tasks : undefined),
+  };
+}
+
+export function fromMultipleJobsDetails(v: unknown): JobSummary[] {
+  if (!isRecord(v) || !Array.isArray(v.jobs)) throw malformed('job list');
+  return v.jobs.map(fromJobOverview);
+}
+
+export function fromJobDetailsInfo(v: unknown): JobDetails {
+  if (!isRecord(v) || typeof v.jid !== 'string') throw malformed('job details');
+  const vertices = Array.isArray(v.vertices) ? v.vertices.filter(isRecord) : [];
+  const timestamps: Partial<Record<JobStatus, number>> = {};
+  if (isRecord(v.timestamps)) {
+    for (const s of JOB_STATUSES) {
+      const t = v.timestamps[s];
+      if (typeof t === 'number' && t > 0) timestamps[s] = t;
+    }
+  }
+  return {
+    id: v.jid,
+    name: typeof v.name === 'string' ? v.name : '',
+    status: asJobStatus(v.state, 'job details'),
+    startTime: num(v['start-time'], -1),
+    endTime: num(v['end-time'], -1),
+    lastModification: num(v.now, -1),
+    isStoppable: v.isStoppable === true,
+    timestamps,
+    tasks: emptyTaskCounts(),
+    vertices: vertices.map((x) => ({
+      id: String(x.id ?? ''),
+      name: String(x.name ?? ''),
+      parallelism: num(x.parallelism, 1),
+      maxParallelism: num(x.maxParallelism, -1),
+      status: String(x.status ?? ''),
+      startTime: num(x['start-time'], -1),
+      endTime: num(x['end-time'], -1),
+      tasks: { ...emptyTaskCounts(), ...(isRecord(x.tasks) ? x.tasks as Partial<TaskCounts> : {}) },
+    })),
+  };
+}
+
+export function fromTriggerResponse(v: unknown): string {
+  if (!isRecord(v) || typeof v['request-id'] !== 'string') throw malformed('trigger response');
+  return v['request-id'];
+}
+
+/** The message of a serialized failure cause: the first stack-trace line without its "Class: " prefix. */
+export function failureMessage(cause: unknown): string {
+  if (!isRecord(cause)) return 'unknown failure';
+  const trace = typeof cause['stack-trace'] === 'string' ? cause['stack-trace'] : '';
+  const cls = typeof cause.class === 'string' ? cause.class : '';
+  // Java traces continue with "\n\tat ..." frames; the message is what precedes them.
+  let msg = trace.split(/\r?\n\s+at /)[0] ?? '';
+  if (cls && msg.startsWith(`${cls}: `)) msg = msg.slice(cls.length + 2);
+  else if (cls && msg === cls) msg = '';
+  msg = msg.trim();
+  return msg || cls || 'unknown failure';
+}
+
+export function fromAsyncOperationResult(v: unknown): AsyncOperationStatus {
+  if (!isRecord(v) || !isRecord(v.status)) throw malformed('operation status');
+  if (v.status.id === 'IN_PROGRESS') return { status: 'IN_PROGRESS' };
+  if (v.status.id !== 'COMPLETED') throw malformed('operation status');
+  const op = isRecord(v.operation) ? v.operation : {};
+  if (op['failure-cause'] !== undefined && op['failure-cause'] !== null) {
+    return { status: 'COMPLETED', failureCause: failureMessage(op['failure-cause']) };
+  }
+  return { status: 'COMPLETED', location: typeof op.location === 'string' ? op.location : '' };
+}
+
+export function fromErrorResponse(v: unknown): string[] | undefined {
+  if (!isRecord(v) || !Array.isArray(v.errors)) return undefined;
+  return v.errors.map((e) => String(e));
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Error kinds <-> HTTP statuses
+// ---------------------------------------------------------------------------------------------------------
+
+/** Header carrying our error kind next to Flink's `{errors}` body, so clients keep exit codes precise. */
+export const ERROR_KIND_HEADER = 'x-flink-ts-error-kind';
+
+export function httpStatusFor(kind: ErrorKind): number {
+  switch (kind) {
+    case 'not-found': return 404;
+    case 'conflict': return 409;
+    case 'invalid-argument':
+    case 'config': return 400;
+    default: return 500;
+  }
+}
+
+const KINDS: readonly ErrorKind[] = [
+  'invalid-argument', 'config', 'not-found', 'restore', 'io', 'job-failed', 'unreachable', 'conflict', 'internal',
+];
+
+export function errorKindFor(httpStatus: number, header?: string | null): ErrorKind {
+  if (header && (KINDS as readonly string[]).includes(header)) return header as ErrorKind;
+  if (httpStatus === 404) return 'not-found';
+  if (httpStatus === 409) return 'conflict';
+  if (httpStatus === 400 || httpStatus === 405 || httpStatus === 413) return 'invalid-argument';
+  return 'internal';
+}

@@ -1,0 +1,369 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CheckpointCoordinator, type CompletedCheckpoint, type RetentionPolicy } from '../checkpoint/CheckpointCoordinator.js';
+import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
+import { assignState, type StateAssignment } from '../checkpoint/StateAssignment.js';
+import type { LoadedSnapshot } from '../checkpoint/Metadata.js';
+import type { Configuration } from '../config/Configuration.js';
+import {
+  CheckpointingOptions, ExecutionOptions, restartStrategyFor, TaskManagerOptions, type RestartStrategy,
+} from '../config/ConfigOptions.js';
+import { FlinkError } from '../core/FlinkError.js';
+import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
+import type { Logger } from '../core/Logger.js';
+import type { JobGraph } from '../graph/JobGraph.js';
+import type { CheckpointIndex } from '../index/CheckpointIndex.js';
+import type { JobDetails, TaskCounts } from '../rest/Dispatcher.js';
+import type { BarrierKind } from './network/events.js';
+import type { RestoreSpec, TaskDeployment, WorkerToJobManager } from './messages.js';
+import { TaskSlots } from './TaskSlots.js';
+
+type ExecState = 'CREATED' | 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
+
+export interface JobResult {
+  jobId: string;
+  status: JobStatus;
+  /** Root cause when FAILED. */
+  failure?: string;
+  netRuntime: number;
+}
+
+export interface JobMasterOptions {
+  jobId: string;
+  jobGraph: JobGraph;
+  jobFile: string;
+  programArgs: string[];
+  config: Configuration;
+  restore?: { snapshot: LoadedSnapshot; allowNonRestoredState: boolean };
+  index?: CheckpointIndex;
+  log: Logger;
+  /** Where print() output goes (the CLI's stdout when attached, the .out file when detached). */
+  stdout: (text: string) => void;
+  onStatusChange?: (status: JobStatus, failure?: string) => void;
+}
+
+/**
+ * The JobMaster of one job: deploys its subtasks into task slots, follows their states, runs the
+ * CheckpointCoordinator, and fails over by the restart strategy from the latest completed checkpoint.
+ */
+export class JobMaster {
+  readonly jobId: string;
+  readonly jobGraph: JobGraph;
+  status: JobStatus = 'CREATED';
+  readonly timestamps: Partial<Record<JobStatus, number>> = {};
+  readonly startTime = Date.now();
+  endTime = -1;
+  failureCause?: string;
+  readonly coordinator: CheckpointCoordinator;
+  readonly result: Promise<JobResult>;
+  private resolveResult!: (r: JobResult) => void;
+  private slots?: TaskSlots;
+  private readonly exec = new Map<string, ExecState>();
+  private attempt = 0;
+  private restarts = 0;
+  private readonly restartStrategy: RestartStrategy;
+  private readonly assignment?: StateAssignment;
+  private readonly o: JobMasterOptions;
+  private notifyAcks = new Map<number, () => void>();
+  private nextAckId = 1;
+  private failingOver = false;
+
+  constructor(o: JobMasterOptions) {
+    this.o = o;
+    this.jobId = o.jobId;
+    this.jobGraph = o.jobGraph;
+    this.result = new Promise((r) => (this.resolveResult = r));
+    const cfg = o.config;
+    const interval = o.jobGraph.checkpointInterval ?? cfg.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL);
+    this.restartStrategy = restartStrategyFor(cfg, !!interval);
+    if (o.restore) this.assignment = assignState(o.restore.snapshot, o.jobGraph, o.restore.allowNonRestoredState);
+    const configuredDir = cfg.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+    const retention = configuredDir ? (cfg.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION) as RetentionPolicy) : 'NO_EXTERNALIZED_CHECKPOINTS';
+    const storage = new CheckpointStorage(configuredDir ?? join(tmpdir(), 'flink-ts-checkpoints'), o.jobId);
+    this.coordinator = new CheckpointCoordinator({
+      jobId: o.jobId,
+      jobName: o.jobGraph.jobName,
+      jobGraph: o.jobGraph,
+      storage,
+      index: o.index,
+      log: o.log.child('CheckpointCoordinator'),
+      settings: {
+        interval,
+        timeout: cfg.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT),
+        minPause: cfg.get(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS),
+        maxConcurrent: cfg.get(CheckpointingOptions.MAX_CONCURRENT_CHECKPOINTS),
+        numRetained: cfg.get(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS),
+        tolerableFailures: cfg.get(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER),
+        retention,
+      },
+      tasksToAcknowledge: () => this.tasksToAcknowledge(),
+      triggerSource: (v, s, barrier) => this.slots?.send(s, { type: 'trigger', vertexIndex: v, subtask: s, barrier }),
+      notifyComplete: (id, wait) => this.notifyComplete(id, wait),
+      notifyAborted: (id) => this.slots?.broadcast({ type: 'notifyAborted', checkpointId: id }),
+      failJob: (reason) => this.failover(new Error(reason)),
+    });
+    if (o.restore) this.coordinator.restoreFrom(o.restore.snapshot);
+    storage.initialize();
+  }
+
+  get slotsNeeded(): number {
+    return Math.max(...this.jobGraph.vertices.map((v) => v.parallelism));
+  }
+
+  /** Deploys the first attempt; resolves once every subtask was handed to its slot. */
+  async start(): Promise<void> {
+    const available = this.o.config.get(TaskManagerOptions.NUM_TASK_SLOTS);
+    if (this.slotsNeeded > available) {
+      throw new FlinkError(
+        'invalid-argument',
+        `Could not acquire the minimum required resources: the job needs ${this.slotsNeeded} task slots (its highest parallelism) but the local cluster has ${available} (taskmanager.numberOfTaskSlots).`,
+      );
+    }
+    if (this.assignment?.skipped.length) {
+      for (const s of this.assignment.skipped) this.o.log.warn(`Skipping state of operator ${s.uid ?? s.operatorId} (${s.name}): not in the new program (--allowNonRestoredState).`);
+    }
+    await this.deploy(this.assignment?.byOperator);
+  }
+
+  private setStatus(s: JobStatus, failure?: string): void {
+    if (this.status === s) return;
+    this.o.log.info(`Job ${this.jobGraph.jobName} (${this.jobId}) switched from state ${this.status} to ${s}.${failure ? ` Cause: ${failure}` : ''}`);
+    this.status = s;
+    this.timestamps[s] = Date.now();
+    this.o.onStatusChange?.(s, failure);
+  }
+
+  private async deploy(restore: Map<string, RestoreSpec> | undefined): Promise<void> {
+    this.attempt++;
+    this.exec.clear();
+    const { jobGraph: jg } = this;
+    const mode = this.o.config.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE) as TaskDeployment['checkpointMode'];
+    const deployments = new Map<string, TaskDeployment>();
+    for (const v of jg.vertices) {
+      for (let s = 0; s < v.parallelism; s++) {
+        deployments.set(`${v.index}/${s}`, {
+          jobId: this.jobId, vertexIndex: v.index, subtask: s, attempt: this.attempt - 1, checkpointMode: mode,
+          inputChannels: [], outputs: v.outputs.map(() => ({ channels: [] })),
+          restore: restore ? Object.fromEntries(v.operators.filter((op) => restore.has(op.operatorId)).map((op) => [op.operatorId, restore.get(op.operatorId)!])) : undefined,
+        });
+        this.exec.set(`${v.index}/${s}`, 'DEPLOYING');
+      }
+    }
+    // Channels: every producer subtask to every consumer subtask, or i -> i for forward edges.
+    let channelId = 0;
+    for (const v of jg.vertices) {
+      v.outputs.forEach((e, ei) => {
+        const t = jg.vertices[e.target];
+        for (let ps = 0; ps < v.parallelism; ps++) {
+          const targets = e.partitioner === 'forward' ? [ps] : Array.from({ length: t.parallelism }, (_, i) => i);
+          for (const pt of targets) {
+            const id = channelId++;
+            deployments.get(`${v.index}/${ps}`)!.outputs[ei].channels.push({ channelId: id, toWorker: pt });
+            deployments.get(`${t.index}/${pt}`)!.inputChannels.push({ channelId: id, fromWorker: ps });
+          }
+        }
+      });
+    }
+    const slots = await TaskSlots.start(
+      this.slotsNeeded,
+      {
+        jobFile: this.o.jobFile,
+        programArgs: this.o.programArgs,
+        config: this.o.config.toMap(),
+        fingerprint: jg.fingerprint,
+        bufferTimeoutMs: this.o.config.get(ExecutionOptions.BUFFER_TIMEOUT),
+      },
+      (slot, m) => this.onWorkerMessage(slot, m),
+      (slot, e) => this.failover(new Error(`Task slot ${slot} crashed: ${e.message}`)),
+    );
+    if (isGloballyTerminal(this.status) || this.status === 'CANCELLING') {
+      await slots.shutdown();
+      return;
+    }
+    this.slots = slots;
+    for (let slot = 0; slot < slots.size; slot++) {
+      const tasks = [...deployments.values()].filter((d) => d.subtask === slot);
+      slots.send(slot, { type: 'deploy', tasks });
+    }
+  }
+
+  private onWorkerMessage(_slot: number, m: WorkerToJobManager): void {
+    switch (m.type) {
+      case 'stdout':
+        this.o.stdout(m.text);
+        return;
+      case 'taskState':
+        this.onTaskState(m.vertexIndex, m.subtask, m.state, m.error);
+        return;
+      case 'ack':
+        this.coordinator.receiveAcknowledge(m);
+        return;
+      case 'decline':
+        this.coordinator.receiveDecline(m);
+        return;
+      case 'notified': {
+        const done = this.notifyAcks.get(m.ackId);
+        done?.();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private onTaskState(v: number, s: number, state: ExecState, error?: { message: string; name: string; stack: string }): void {
+    if (this.failingOver || isGloballyTerminal(this.status) || this.status === 'CANCELLING') return;
+    this.exec.set(`${v}/${s}`, state);
+    if (state === 'FAILED') {
+      const vertex = this.jobGraph.vertices[v];
+      const err = Object.assign(new Error(error?.message ?? 'unknown error'), { name: error?.name ?? 'Error', stack: error?.stack });
+      this.o.log.error(`${vertex.name} (${s + 1}/${vertex.parallelism}) switched from RUNNING to FAILED.`, err);
+      void this.failover(err);
+      return;
+    }
+    const states = [...this.exec.values()];
+    if (state === 'RUNNING' && states.every((x) => x === 'RUNNING' || x === 'FINISHED') && this.status !== 'RUNNING') {
+      this.setStatus('RUNNING');
+      this.coordinator.startPeriodic();
+    }
+    if (states.every((x) => x === 'FINISHED')) void this.terminate('FINISHED');
+  }
+
+  private tasksToAcknowledge(): { vertexIndex: number; subtask: number }[] | string {
+    if (this.status !== 'RUNNING') return `Job ${this.jobId} is not running but ${this.status}.`;
+    const out: { vertexIndex: number; subtask: number }[] = [];
+    for (const [k, st] of this.exec) {
+      if (st !== 'RUNNING') return `Not all required tasks are currently running (some are ${st}).`;
+      const [v, s] = k.split('/').map(Number);
+      out.push({ vertexIndex: v, subtask: s });
+    }
+    return out;
+  }
+
+  private notifyComplete(checkpointId: number, wait: boolean): Promise<void> {
+    const slots = this.slots;
+    if (!slots) return Promise.resolve();
+    if (!wait) {
+      slots.broadcast({ type: 'notifyComplete', checkpointId });
+      return Promise.resolve();
+    }
+    // Stop-with-savepoint: sinks must have committed before the tasks are shut down.
+    return Promise.all(
+      Array.from({ length: slots.size }, (_, slot) => new Promise<void>((resolve) => {
+        const ackId = this.nextAckId++;
+        const timer = setTimeout(resolve, 10_000);
+        this.notifyAcks.set(ackId, () => {
+          clearTimeout(timer);
+          this.notifyAcks.delete(ackId);
+          resolve();
+        });
+        slots.send(slot, { type: 'notifyComplete', checkpointId, ackId });
+      })),
+    ).then(() => undefined);
+  }
+
+  /** A task failed: restart from the latest completed checkpoint, or fail the job when restarts run out. */
+  private async failover(cause: Error): Promise<void> {
+    if (this.failingOver || isGloballyTerminal(this.status) || this.status === 'CANCELLING') return;
+    this.failingOver = true;
+    const rootCause = `${cause.name && cause.name !== 'Error' ? `${cause.name}: ` : ''}${cause.message}`;
+    this.coordinator.stopPeriodic();
+    this.coordinator.abortAll('Job is failing over');
+    await this.slots?.shutdown();
+    this.slots = undefined;
+    const rs = this.restartStrategy;
+    if (rs.type === 'none' || this.restarts >= rs.attempts) {
+      const why = rs.type === 'none' ? 'restart strategy is none' : `fixed-delay restart strategy allowed ${rs.attempts} attempt(s)`;
+      this.failingOver = false;
+      this.failureCause = `${rootCause} (recovery is suppressed: ${why})`;
+      await this.terminate('FAILED', this.failureCause);
+      return;
+    }
+    this.restarts++;
+    this.setStatus('RESTARTING', rootCause);
+    await new Promise((r) => setTimeout(r, rs.delayMs));
+    this.failingOver = false;
+    if (this.status !== 'RESTARTING') return; // cancelled while waiting
+    const latest = this.coordinator.latestCompleted();
+    try {
+      await this.deploy(latest ? this.restoreFromCompleted(latest) : this.assignment?.byOperator);
+    } catch (e) {
+      await this.failover(e as Error);
+    }
+  }
+
+  private restoreFromCompleted(c: CompletedCheckpoint): Map<string, RestoreSpec> {
+    this.o.log.info(`Restoring job ${this.jobId} from checkpoint ${c.id} at ${c.dir}.`);
+    return assignState({ dir: c.dir, metadataFile: join(c.dir, '_metadata'), metadata: c.metadata }, this.jobGraph, true).byOperator;
+  }
+
+  async cancel(): Promise<void> {
+    if (isGloballyTerminal(this.status) || this.status === 'CANCELLING') return;
+    this.setStatus('CANCELLING');
+    await this.terminate('CANCELED');
+  }
+
+  /**
+   * Savepoint; with `then` the job is cancelled (cancel -s) or finished (stop) once it is complete.
+   * For both, sources stop emitting after the savepoint barrier, so nothing is committed after it.
+   */
+  async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none'): Promise<string> {
+    if (this.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${this.jobId} is not running but ${this.status}; cannot take a savepoint.`);
+    const kind: BarrierKind = then === 'none' ? 'SAVEPOINT' : 'SAVEPOINT_TERMINATE';
+    if (then !== 'none') this.coordinator.stopPeriodic();
+    let done: CompletedCheckpoint;
+    try {
+      done = await this.coordinator.trigger(kind, targetDirectory);
+    } catch (e) {
+      if (then !== 'none' && this.status === 'RUNNING') this.coordinator.startPeriodic();
+      throw e;
+    }
+    if (then === 'cancel') await this.cancel();
+    if (then === 'stop') await this.terminate('FINISHED');
+    return done.dir;
+  }
+
+  private async terminate(status: 'FINISHED' | 'CANCELED' | 'FAILED', failure?: string): Promise<void> {
+    if (isGloballyTerminal(this.status)) return;
+    const slots = this.slots;
+    this.slots = undefined;
+    this.coordinator.stopPeriodic();
+    await slots?.shutdown();
+    this.endTime = Date.now();
+    this.coordinator.shutdown(status);
+    this.setStatus(status, failure);
+    this.resolveResult({ jobId: this.jobId, status, failure, netRuntime: this.endTime - this.startTime });
+  }
+
+  taskCounts(): TaskCounts {
+    const c: TaskCounts = { CREATED: 0, SCHEDULED: 0, DEPLOYING: 0, RUNNING: 0, FINISHED: 0, CANCELING: 0, CANCELED: 0, FAILED: 0, RECONCILING: 0, INITIALIZING: 0 };
+    for (const v of this.jobGraph.vertices) {
+      for (let s = 0; s < v.parallelism; s++) {
+        const st = this.exec.get(`${v.index}/${s}`) ?? (isGloballyTerminal(this.status) ? (this.status === 'FINISHED' ? 'FINISHED' : this.status === 'FAILED' ? 'FAILED' : 'CANCELED') : 'CREATED');
+        c[st === 'DEPLOYING' ? 'DEPLOYING' : st]++;
+      }
+    }
+    return c;
+  }
+
+  details(): JobDetails {
+    const counts = this.taskCounts();
+    return {
+      id: this.jobId,
+      name: this.jobGraph.jobName,
+      status: this.status,
+      startTime: this.startTime,
+      endTime: this.endTime,
+      lastModification: Math.max(...Object.values(this.timestamps).map(Number), this.startTime),
+      tasks: counts,
+      isStoppable: this.status === 'RUNNING',
+      timestamps: { ...this.timestamps },
+      vertices: this.jobGraph.vertices.map((v) => {
+        const tasks: TaskCounts = { CREATED: 0, SCHEDULED: 0, DEPLOYING: 0, RUNNING: 0, FINISHED: 0, CANCELING: 0, CANCELED: 0, FAILED: 0, RECONCILING: 0, INITIALIZING: 0 };
+        for (let s = 0; s < v.parallelism; s++) tasks[(this.exec.get(`${v.index}/${s}`) ?? 'CREATED') as keyof TaskCounts]++;
+        const status = tasks.FAILED ? 'FAILED' : tasks.RUNNING ? 'RUNNING' : tasks.FINISHED === v.parallelism ? 'FINISHED' : tasks.CANCELED ? 'CANCELED' : 'CREATED';
+        return { id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism, status, startTime: this.startTime, endTime: this.endTime, tasks };
+      }),
+    };
+  }
+}

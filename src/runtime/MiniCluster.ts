@@ -1,0 +1,211 @@
+import { join } from 'node:path';
+import { disposeSavepoint } from '../checkpoint/SavepointDisposal.js';
+import { loadSnapshot, verifySnapshotFiles } from '../checkpoint/Metadata.js';
+import type { Configuration } from '../config/Configuration.js';
+import { CheckpointingOptions, CoreOptions, PipelineOptions, RestOptions, parsePortSpec } from '../config/ConfigOptions.js';
+import { FlinkError } from '../core/FlinkError.js';
+import { newJobId, randomHex } from '../core/ids.js';
+import { isGloballyTerminal } from '../core/JobStatus.js';
+import type { Logger } from '../core/Logger.js';
+import { buildJobGraph } from '../graph/JobGraph.js';
+import type { StreamGraph } from '../graph/StreamGraph.js';
+import type { CheckpointIndex } from '../index/CheckpointIndex.js';
+import type { AsyncOperationStatus, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat } from '../rest/Dispatcher.js';
+import { RestServer } from '../rest/RestServer.js';
+import { JobMaster } from './JobMaster.js';
+
+export const FLINK_VERSION = '1.20.0-flink-ts';
+
+export interface SubmitOptions {
+  jobId?: string;
+  jobFile: string;
+  programArgs: string[];
+  savepointPath?: string;
+  allowNonRestoredState?: boolean;
+  logFile?: string;
+  stdout: (text: string) => void;
+}
+
+/**
+ * The local cluster of one `flink run`: JobManager (Dispatcher, JobMaster, REST endpoint) in this
+ * process, task slots in worker threads. It records the job and its REST address in the index, which is
+ * how other CLI processes find it.
+ */
+export class MiniCluster implements Dispatcher {
+  readonly flinkVersion = FLINK_VERSION;
+  private readonly jobs = new Map<string, JobMaster>();
+  private readonly triggers = new Map<string, { jobId?: string; status: AsyncOperationStatus }>();
+  private rest?: RestServer;
+  restUrl?: string;
+
+  constructor(
+    private readonly config: Configuration,
+    private readonly index: CheckpointIndex | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the REST endpoint on loopback (rest.bind-address / rest.bind-port). */
+  async startRestEndpoint(): Promise<string> {
+    const host = this.config.get(RestOptions.BIND_ADDRESS);
+    const ranges = parsePortSpec(this.config.get(RestOptions.BIND_PORT));
+    let lastError: unknown;
+    for (const [lo, hi] of ranges) {
+      for (let port = lo; port <= hi; port++) {
+        const server = new RestServer(this, { host, port, log: (l) => this.log.warn(l) });
+        try {
+          this.restUrl = await server.start();
+          this.rest = server;
+          this.log.info(`Rest endpoint listening at ${this.restUrl}`);
+          return this.restUrl;
+        } catch (e) {
+          lastError = e;
+        }
+      }
+    }
+    throw lastError instanceof Error ? lastError : new FlinkError('io', 'Could not start the REST endpoint');
+  }
+
+  /** Builds the JobGraph, maps restored state, records the job in the index and deploys it. */
+  async submitJob(graph: StreamGraph, o: SubmitOptions): Promise<JobMaster> {
+    const jobId = o.jobId ?? newJobId();
+    const jobGraph = buildJobGraph(graph, {
+      parallelism: this.config.get(CoreOptions.DEFAULT_PARALLELISM),
+      maxParallelism: this.config.get(PipelineOptions.MAX_PARALLELISM),
+      checkpointInterval: this.config.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL),
+    });
+    let restore: { snapshot: ReturnType<typeof loadSnapshot>; allowNonRestoredState: boolean } | undefined;
+    if (o.savepointPath) {
+      const snapshot = loadSnapshot(o.savepointPath);
+      verifySnapshotFiles(snapshot);
+      restore = { snapshot, allowNonRestoredState: !!o.allowNonRestoredState };
+      this.log.info(`Starting job ${jobId} from savepoint ${snapshot.dir} (allowNonRestoredState=${!!o.allowNonRestoredState}).`);
+    }
+    const checkpointsDir = this.config.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
+    const jm = new JobMaster({
+      jobId,
+      jobGraph,
+      jobFile: o.jobFile,
+      programArgs: o.programArgs,
+      config: this.config,
+      restore,
+      index: this.index,
+      log: this.log.child('JobMaster'),
+      stdout: o.stdout,
+      onStatusChange: (status, failure) =>
+        this.safeIndex(() => this.index?.updateJob(jobId, {
+          status,
+          endTime: isGloballyTerminal(status) ? Date.now() : null,
+          failureCause: failure ?? null,
+        })),
+    });
+    this.jobs.set(jobId, jm);
+    this.safeIndex(() => this.index?.upsertJob({
+      jobId, name: jobGraph.jobName, status: 'CREATED', startTime: jm.startTime, endTime: null,
+      restUrl: this.restUrl ?? null, pid: process.pid, logFile: o.logFile ?? null,
+      checkpointDir: checkpointsDir ? join(checkpointsDir, jobId) : null,
+      restoredFrom: restore?.snapshot.dir ?? null, failureCause: null,
+    }));
+    try {
+      await jm.start();
+    } catch (e) {
+      this.jobs.delete(jobId);
+      this.safeIndex(() => this.index?.updateJob(jobId, { status: 'FAILED', endTime: Date.now(), failureCause: (e as Error).message }));
+      throw e;
+    }
+    return jm;
+  }
+
+  private safeIndex(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log.warn(`Could not update the index: ${(e as Error).message}`);
+    }
+  }
+
+  private job(jobId: string): JobMaster {
+    const jm = this.jobs.get(jobId);
+    if (!jm) throw new FlinkError('not-found', `Job ${jobId} not found`);
+    return jm;
+  }
+
+  // ------------------------------------------------------------------ Dispatcher
+
+  listJobs(): JobSummary[] {
+    return [...this.jobs.values()].map((jm) => {
+      const { vertices: _v, isStoppable: _s, timestamps: _t, ...summary } = jm.details();
+      return summary;
+    });
+  }
+
+  jobDetails(jobId: string): JobDetails {
+    return this.job(jobId).details();
+  }
+
+  cancelJob(jobId: string): void {
+    const jm = this.job(jobId);
+    if (isGloballyTerminal(jm.status)) throw new FlinkError('conflict', `Job ${jobId} is already ${jm.status}.`);
+    void jm.cancel();
+  }
+
+  private savepointTarget(targetDirectory?: string): string {
+    const dir = targetDirectory ?? this.config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY);
+    if (!dir) {
+      throw new FlinkError('invalid-argument', "No savepoint directory configured. You can either specify a directory when triggering the savepoint or configure a cluster-wide default via key 'state.savepoints.dir'.");
+    }
+    return dir.replace(/^file:\/\//, '').replace(/^file:/, '');
+  }
+
+  private startOperation(jobId: string | undefined, op: () => Promise<string>): string {
+    const triggerId = randomHex(16);
+    const entry: { jobId?: string; status: AsyncOperationStatus } = { jobId, status: { status: 'IN_PROGRESS' } };
+    this.triggers.set(triggerId, entry);
+    op().then(
+      (location) => (entry.status = { status: 'COMPLETED', location }),
+      (e: Error) => (entry.status = { status: 'COMPLETED', failureCause: e.message }),
+    );
+    return triggerId;
+  }
+
+  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat }): string {
+    const jm = this.job(jobId);
+    const target = this.savepointTarget(opts.targetDirectory);
+    if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot take a savepoint.`);
+    return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, opts.cancelJob ? 'cancel' : 'none')}`);
+  }
+
+  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormat }): string {
+    const jm = this.job(jobId);
+    const target = this.savepointTarget(opts.targetDirectory);
+    if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot stop it with a savepoint.`);
+    return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, 'stop')}`);
+  }
+
+  savepointStatus(jobId: string, triggerId: string): AsyncOperationStatus {
+    const t = this.triggers.get(triggerId);
+    if (!t || t.jobId !== jobId) throw new FlinkError('not-found', `There is no savepoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    return t.status;
+  }
+
+  disposeSavepoint(savepointPath: string): string {
+    return this.startOperation(undefined, async () => {
+      disposeSavepoint(savepointPath, this.index);
+      return savepointPath;
+    });
+  }
+
+  disposalStatus(triggerId: string): AsyncOperationStatus {
+    const t = this.triggers.get(triggerId);
+    if (!t || t.jobId !== undefined) throw new FlinkError('not-found', `There is no savepoint disposal with trigger id ${triggerId}.`);
+    return t.status;
+  }
+
+  checkpointStats(jobId: string): CheckpointStats {
+    return this.job(jobId).coordinator.stats();
+  }
+
+  async close(): Promise<void> {
+    for (const jm of this.jobs.values()) if (!isGloballyTerminal(jm.status)) await jm.cancel();
+    await this.rest?.close();
+  }
+}

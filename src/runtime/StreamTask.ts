@@ -1,0 +1,465 @@
+import { basename, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { randomHex } from '../core/ids.js';
+import { FlinkError } from '../core/FlinkError.js';
+import type { StateFileHandle } from '../checkpoint/Metadata.js';
+import { verifyStateFile } from '../checkpoint/Metadata.js';
+import type { JobGraph, JobVertex } from '../graph/JobGraph.js';
+import type { StreamGraph } from '../graph/StreamGraph.js';
+import type { RuntimeContext } from '../api/functions.js';
+import { HeapKeyedStateBackend } from '../state/HeapKeyedStateBackend.js';
+import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssignment.js';
+import { OperatorStateBackend } from '../state/OperatorStateBackend.js';
+import { readOperatorState, StateFileWriter, type OperatorStateSnapshot } from '../state/StateFile.js';
+import type { CheckpointBarrier, ChannelEvent } from './network/events.js';
+import { OutputChannel, RecordWriter, BATCH_SIZE } from './network/RecordWriter.js';
+import type { Transport } from './network/Transport.js';
+import { SourceOperator } from './operators/SourceOperator.js';
+import type { OperatorContext, StreamOperator } from './operators/StreamOperator.js';
+import type { TaskDeployment, TaskToJobManager } from './messages.js';
+
+/** Longest stretch a task runs before yielding to the other tasks and messages of its worker. */
+const TIME_SLICE_MS = 5;
+
+interface InputChannel {
+  id: number;
+  fromWorker: number;
+  queue: ({ records: unknown[] } | { event: ChannelEvent })[];
+  blocked: boolean;
+  finished: boolean;
+  /** Id of the last checkpoint whose barrier arrived on this channel. */
+  seen: number;
+}
+
+export interface TaskHost {
+  readonly transport: Transport;
+  readonly streamGraph: StreamGraph;
+  readonly jobGraph: JobGraph;
+  readonly bufferTimeoutMs: number;
+  send(msg: TaskToJobManager): void;
+}
+
+type TaskState = 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
+
+/**
+ * One parallel subtask of a JobVertex: its operator chain, input channels and record writers, run as a
+ * cooperative loop on the worker's event loop (Flink's StreamTask and mailbox). Barriers arrive in-band;
+ * with several inputs the task aligns them (exactly-once) before snapshotting.
+ */
+export class StreamTask {
+  readonly vertex: JobVertex;
+  readonly name: string;
+  private state: TaskState = 'DEPLOYING';
+  private readonly operators: StreamOperator[] = [];
+  private readonly keyedBackends: (HeapKeyedStateBackend | undefined)[] = [];
+  private readonly opStates: OperatorStateBackend[] = [];
+  private readonly writers: RecordWriter[] = [];
+  private readonly inputs: InputChannel[] = [];
+  private readonly byChannel = new Map<number, InputChannel>();
+  private source?: SourceOperator<unknown>;
+  private keySelector?: (v: unknown) => unknown;
+  private headKeyed?: HeapKeyedStateBackend;
+  private scheduled = false;
+  private nextInput = 0;
+  private stdoutLines: string[] = [];
+  private flushTimer?: NodeJS.Timeout;
+  private sourceWait?: NodeJS.Timeout;
+  /** Alignment: the checkpoint whose barriers are being collected. */
+  private aligning?: CheckpointBarrier;
+  private lastCheckpointId = 0;
+  private suspended = false;
+
+  constructor(private readonly host: TaskHost, readonly d: TaskDeployment) {
+    this.vertex = host.jobGraph.vertices[d.vertexIndex];
+    this.name = `${this.vertex.name} (${d.subtask + 1}/${this.vertex.parallelism})`;
+  }
+
+  start(): void {
+    try {
+      this.setup();
+      this.state = 'RUNNING';
+      this.report('RUNNING');
+      const t = this.host.bufferTimeoutMs;
+      if (t > 0) this.flushTimer = setInterval(() => this.guard(() => this.flushOutputs()), t);
+      this.schedule();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private setup(): void {
+    const { d, vertex, host } = this;
+    for (const ic of d.inputChannels) {
+      const ch: InputChannel = { id: ic.channelId, fromWorker: ic.fromWorker, queue: [], blocked: false, finished: false, seen: 0 };
+      this.inputs.push(ch);
+      this.byChannel.set(ch.id, ch);
+      host.transport.registerInput(ch.id, {
+        onBatch: (records) => {
+          ch.queue.push({ records });
+          this.schedule();
+        },
+        onEvent: (event) => {
+          ch.queue.push({ event });
+          this.schedule();
+        },
+      });
+    }
+    d.outputs.forEach((o, i) => {
+      const edge = vertex.outputs[i];
+      const target = host.jobGraph.vertices[edge.target];
+      const chans = o.channels.map((c) => new OutputChannel(host.transport, c.channelId, c.toWorker, () => this.schedule()));
+      const keySel = edge.keyNode !== undefined ? host.streamGraph.node(edge.keyNode).keySelector : undefined;
+      this.writers.push(new RecordWriter(edge.partitioner, chans, keySel, target.maxParallelism, d.subtask));
+    });
+
+    const collectToWriters = { collect: (v: unknown) => { for (const w of this.writers) w.emit(v); } };
+    const ops = vertex.operators;
+    for (let i = ops.length - 1; i >= 0; i--) {
+      const node = host.streamGraph.node(ops[i].nodeId);
+      const op = node.factory();
+      const keyed = i === 0 && node.keySelector
+        ? new HeapKeyedStateBackend(computeKeyGroupRangeForOperatorIndex(vertex.maxParallelism, vertex.parallelism, d.subtask), vertex.maxParallelism)
+        : undefined;
+      const opState = new OperatorStateBackend();
+      const restore = d.restore?.[ops[i].operatorId];
+      if (restore) this.restoreState(restore, keyed, opState);
+      const next = this.operators[0];
+      const ctx: OperatorContext = {
+        jobId: d.jobId,
+        operatorId: ops[i].operatorId,
+        taskName: this.name,
+        subtask: d.subtask,
+        parallelism: vertex.parallelism,
+        maxParallelism: vertex.maxParallelism,
+        attempt: d.attempt,
+        restored: !!restore,
+        output: next ? { collect: (v) => next.processElement(v) } : collectToWriters,
+        operatorState: opState,
+        keyed,
+        runtimeContext: this.runtimeContext(keyed),
+        stdout: (line) => this.stdoutLines.push(line),
+      };
+      op.setup(ctx);
+      this.operators.unshift(op);
+      this.keyedBackends.unshift(keyed);
+      this.opStates.unshift(opState);
+      if (keyed) {
+        this.headKeyed = keyed;
+        this.keySelector = node.keySelector;
+      }
+    }
+    if (this.operators[0] instanceof SourceOperator) this.source = this.operators[0] as SourceOperator<unknown>;
+    for (const op of this.operators) op.initializeState();
+    for (let i = this.operators.length - 1; i >= 0; i--) this.operators[i].open();
+  }
+
+  private restoreState(spec: NonNullable<TaskDeployment['restore']>[string], keyed: HeapKeyedStateBackend | undefined, opState: OperatorStateBackend): void {
+    const files = spec.files
+      .slice()
+      .sort((a, b) => a.subtask - b.subtask)
+      .map((f) => ({ ...f, bytes: verifyStateFile(f.dir, f.handle) }));
+    keyed?.restore(files.map((f) => ({ bytes: f.bytes, handle: f.handle })));
+    const parts: OperatorStateSnapshot[] = files.map((f) => readOperatorState(f.bytes, f.handle));
+    opState.restore(parts, this.d.subtask, this.vertex.parallelism);
+  }
+
+  private runtimeContext(keyed: HeapKeyedStateBackend | undefined): RuntimeContext {
+    const { d, vertex } = this;
+    return {
+      getState: (desc) => {
+        if (!keyed) throw new FlinkError('invalid-argument', "Keyed state can only be used on a 'keyed stream', i.e., after a 'keyBy()' operation.");
+        return keyed.getState(desc);
+      },
+      getIndexOfThisSubtask: () => d.subtask,
+      getNumberOfParallelSubtasks: () => vertex.parallelism,
+      getMaxNumberOfParallelSubtasks: () => vertex.maxParallelism,
+      getAttemptNumber: () => d.attempt,
+      getTaskName: () => this.name,
+      getJobId: () => d.jobId,
+    };
+  }
+
+  // ---------------------------------------------------------------- processing loop
+
+  private schedule(): void {
+    if (this.scheduled || this.state !== 'RUNNING') return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.guard(() => this.run());
+    });
+  }
+
+  private guard(fn: () => void): void {
+    if (this.state !== 'RUNNING') return;
+    try {
+      fn();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private get outputsAvailable(): boolean {
+    for (const w of this.writers) if (!w.isAvailable) return false;
+    return true;
+  }
+
+  private run(): void {
+    const deadline = performance.now() + TIME_SLICE_MS;
+    if (this.source) {
+      if (this.suspended) return;
+      while (this.state === 'RUNNING' && this.outputsAvailable) {
+        const r = this.source.pollNext(BATCH_SIZE);
+        if (r === 'end') return this.endOfInput();
+        if (r > 0) {
+          this.flushOutputs();
+          this.sourceWait = setTimeout(() => this.schedule(), r);
+          return;
+        }
+        if (performance.now() >= deadline) return this.schedule();
+      }
+      return; // backpressured: a returned credit reschedules us
+    }
+    while (this.state === 'RUNNING' && this.outputsAvailable) {
+      const ch = this.pickInput();
+      if (!ch) {
+        this.flushOutputs(); // idle: don't let records wait for a full batch
+        return;
+      }
+      const item = ch.queue.shift()!;
+      if ('records' in item) {
+        this.processBatch(item.records);
+        this.host.transport.sendCredit(ch.fromWorker, ch.id, 1);
+      } else {
+        this.onEvent(ch, item.event);
+      }
+      if (performance.now() >= deadline) return this.schedule();
+    }
+  }
+
+  private pickInput(): InputChannel | undefined {
+    const n = this.inputs.length;
+    for (let k = 0; k < n; k++) {
+      const ch = this.inputs[(this.nextInput + k) % n];
+      if (!ch.blocked && ch.queue.length > 0) {
+        this.nextInput = (this.nextInput + k + 1) % n;
+        return ch;
+      }
+    }
+    return undefined;
+  }
+
+  private processBatch(records: unknown[]): void {
+    const head = this.operators[0];
+    const keyed = this.headKeyed;
+    if (keyed) {
+      const sel = this.keySelector!;
+      for (let i = 0; i < records.length; i++) {
+        keyed.setCurrentKey(sel(records[i]));
+        head.processElement(records[i]);
+      }
+    } else {
+      for (let i = 0; i < records.length; i++) head.processElement(records[i]);
+    }
+  }
+
+  private onEvent(ch: InputChannel, e: ChannelEvent): void {
+    if (e.type === 'eop') {
+      ch.finished = true;
+      this.maybeCompleteAlignment();
+      if (this.inputs.every((c) => c.finished)) this.endOfInput();
+      return;
+    }
+    this.onBarrier(ch, e);
+  }
+
+  private onBarrier(ch: InputChannel, b: CheckpointBarrier): void {
+    if (b.checkpointId <= this.lastCheckpointId) return; // late barrier of an aborted or subsumed checkpoint
+    if (!this.aligning || b.checkpointId > this.aligning.checkpointId) {
+      if (this.aligning) this.unblockAll(); // a newer checkpoint overtakes an unfinished alignment
+      this.aligning = b;
+    }
+    if (this.d.checkpointMode === 'EXACTLY_ONCE' || this.inputs.length === 1) ch.blocked = true;
+    ch.seen = b.checkpointId;
+    this.maybeCompleteAlignment();
+  }
+
+  private maybeCompleteAlignment(): void {
+    const b = this.aligning;
+    if (!b) return;
+    const done = this.inputs.every((c) => c.finished || c.seen === b.checkpointId);
+    if (!done) return;
+    this.aligning = undefined;
+    this.unblockAll();
+    this.performCheckpoint(b);
+    this.schedule();
+  }
+
+  private unblockAll(): void {
+    for (const c of this.inputs) c.blocked = false;
+  }
+
+  private endOfInput(): void {
+    for (const op of this.operators) op.endInput();
+    this.flushOutputs();
+    for (const w of this.writers) w.broadcastEvent({ type: 'eop' });
+    this.finish('FINISHED');
+  }
+
+  private flushOutputs(): void {
+    for (const w of this.writers) w.flush();
+    if (this.stdoutLines.length > 0) {
+      this.host.send({ type: 'stdout', text: this.stdoutLines.join('\n') + '\n' });
+      this.stdoutLines = [];
+    }
+  }
+
+  // ---------------------------------------------------------------- checkpoints
+
+  /** Sources: the JobManager's trigger arrives between two polls, which is the barrier's position. */
+  triggerCheckpoint(b: CheckpointBarrier): void {
+    this.guard(() => {
+      if (!this.source) return;
+      this.performCheckpoint(b);
+      if (b.kind === 'SAVEPOINT_TERMINATE') this.suspended = true;
+    });
+  }
+
+  private performCheckpoint(b: CheckpointBarrier): void {
+    const t0 = performance.now();
+    this.lastCheckpointId = b.checkpointId;
+    const parts: { operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; write?: (w: StateFileWriter) => Promise<void>; opSnap: OperatorStateSnapshot; opModes: Record<string, string> }[] = [];
+    for (const op of this.operators) op.snapshotState(b.checkpointId);
+    this.operators.forEach((op, i) => {
+      const keyed = this.keyedBackends[i];
+      const opState = this.opStates[i];
+      const keyedKinds = keyed?.stateKinds ?? {};
+      const opModes = opState.stateModes;
+      if (Object.keys(keyedKinds).length === 0 && Object.keys(opModes).length === 0) return;
+      parts.push({
+        operatorId: this.vertex.operators[i].operatorId,
+        keyedRange: keyed ? keyed.keyGroupRange.toJSON() : undefined,
+        keyedKinds,
+        write: keyed && Object.keys(keyedKinds).length > 0 ? keyed.snapshot() : undefined,
+        opSnap: opState.snapshot(),
+        opModes,
+      });
+    });
+    // The barrier goes downstream right after the synchronous part; the write happens while processing goes on.
+    this.flushOutputs();
+    for (const w of this.writers) w.broadcastEvent(b);
+    const syncMs = performance.now() - t0;
+    void this.writeSnapshot(b, parts, syncMs);
+  }
+
+  private async writeSnapshot(
+    b: CheckpointBarrier,
+    parts: { operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; write?: (w: StateFileWriter) => Promise<void>; opSnap: OperatorStateSnapshot; opModes: Record<string, string> }[],
+    syncMs: number,
+  ): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const states: { operatorId: string; handle: StateFileHandle }[] = [];
+      for (const p of parts) {
+        const w = new StateFileWriter();
+        if (p.write) await p.write(w);
+        const operatorStateOffset = w.size;
+        w.writeOperatorState(p.opSnap);
+        const file = join(b.location, `${p.operatorId}-${this.d.subtask}-${randomHex(4)}`);
+        const { size, crc32 } = await w.finish(file);
+        states.push({
+          operatorId: p.operatorId,
+          handle: {
+            file: basename(file),
+            size,
+            crc32,
+            keyGroupRange: p.keyedRange,
+            keyGroupOffsets: p.keyedRange ? w.keyGroupOffsets : undefined,
+            operatorStateOffset,
+            keyedStates: p.keyedKinds,
+            operatorStates: p.opModes,
+            keyedEntries: w.keyedEntries,
+          },
+        });
+      }
+      this.host.send({
+        type: 'ack', checkpointId: b.checkpointId, vertexIndex: this.d.vertexIndex, subtask: this.d.subtask,
+        states, syncMs, asyncMs: performance.now() - t0,
+      });
+    } catch (e) {
+      this.host.send({ type: 'decline', checkpointId: b.checkpointId, vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, reason: (e as Error).message });
+    }
+  }
+
+  notifyCheckpointComplete(id: number): void {
+    this.guard(() => {
+      for (const op of this.operators) op.notifyCheckpointComplete(id);
+    });
+  }
+
+  notifyCheckpointAborted(id: number): void {
+    this.guard(() => {
+      if (this.aligning?.checkpointId === id) {
+        this.aligning = undefined;
+        this.unblockAll();
+        this.schedule();
+      }
+      for (const op of this.operators) op.notifyCheckpointAborted(id);
+    });
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  cancel(): void {
+    if (this.state !== 'RUNNING' && this.state !== 'DEPLOYING') return;
+    this.finish('CANCELED');
+  }
+
+  private finish(state: 'FINISHED' | 'CANCELED'): void {
+    clearInterval(this.flushTimer);
+    clearTimeout(this.sourceWait);
+    const wasRunning = this.state === 'RUNNING';
+    this.state = state;
+    if (state === 'FINISHED') this.flushOutputs0();
+    for (const op of this.operators) {
+      try {
+        op.close();
+      } catch {
+        /* closing after a failure must not mask it */
+      }
+    }
+    if (wasRunning || state !== 'CANCELED') this.report(state);
+  }
+
+  /** Flush stdout even though the task is no longer RUNNING. */
+  private flushOutputs0(): void {
+    if (this.stdoutLines.length > 0) {
+      this.host.send({ type: 'stdout', text: this.stdoutLines.join('\n') + '\n' });
+      this.stdoutLines = [];
+    }
+  }
+
+  private fail(e: unknown): void {
+    if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
+    const err = e instanceof Error ? e : new Error(String(e));
+    this.flushOutputs0();
+    clearInterval(this.flushTimer);
+    clearTimeout(this.sourceWait);
+    this.state = 'FAILED';
+    for (const op of this.operators) {
+      try {
+        op.close();
+      } catch {
+        /* ignore */
+      }
+    }
+    this.host.send({
+      type: 'taskState', vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, state: 'FAILED',
+      error: { message: err.message, name: err.name, stack: err.stack ?? '' },
+    });
+  }
+
+  private report(state: Exclude<TaskState, 'DEPLOYING'>): void {
+    this.host.send({ type: 'taskState', vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, state });
+  }
+}

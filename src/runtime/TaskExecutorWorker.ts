@@ -1,0 +1,80 @@
+import { parentPort, type MessagePort } from 'node:worker_threads';
+import { Configuration } from '../config/Configuration.js';
+import { CoreOptions, PipelineOptions } from '../config/ConfigOptions.js';
+import { buildJobGraph, type JobGraph } from '../graph/JobGraph.js';
+import type { StreamGraph } from '../graph/StreamGraph.js';
+import { Transport } from './network/Transport.js';
+import { runProgram } from './ProgramLoader.js';
+import { StreamTask, type TaskHost } from './StreamTask.js';
+import type { JobManagerToWorker, WorkerInit, WorkerToJobManager } from './messages.js';
+
+/**
+ * A task slot: a worker thread that loads the job program itself (to get the user functions), checks
+ * that it built the same JobGraph as the JobManager, and runs the subtasks deployed to it.
+ */
+const port = parentPort!;
+const send = (m: WorkerToJobManager) => port.postMessage(m);
+const tasks = new Map<string, StreamTask>();
+let host: TaskHost | undefined;
+
+function errorInfo(e: unknown) {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { message: err.message, name: err.name, stack: err.stack ?? '' };
+}
+
+async function init(msg: WorkerInit): Promise<void> {
+  let graph: StreamGraph | undefined;
+  await runProgram(msg.jobFile, msg.programArgs, msg.config, 'capture', async (g) => {
+    graph = g;
+    return new Promise<never>(() => {});
+  });
+  const config = Configuration.fromMap(msg.config);
+  const jobGraph: JobGraph = buildJobGraph(graph!, {
+    parallelism: config.get(CoreOptions.DEFAULT_PARALLELISM),
+    maxParallelism: config.get(PipelineOptions.MAX_PARALLELISM),
+  });
+  if (jobGraph.fingerprint !== msg.fingerprint) {
+    throw new Error('The program built a different job graph in the task slot than in the JobManager. Building the graph must be deterministic (no randomness, clock or environment in the topology).');
+  }
+  const peers = new Map<number, MessagePort>(Object.entries(msg.peers).map(([k, v]) => [Number(k), v as MessagePort]));
+  host = {
+    transport: new Transport(msg.workerIndex, peers),
+    streamGraph: graph!,
+    jobGraph,
+    bufferTimeoutMs: msg.bufferTimeoutMs,
+    send,
+  };
+}
+
+const key = (v: number, s: number) => `${v}/${s}`;
+
+port.on('message', (msg: JobManagerToWorker) => {
+  switch (msg.type) {
+    case 'init':
+      init(msg).then(() => send({ type: 'ready' }), (e) => send({ type: 'initFailed', error: errorInfo(e) }));
+      return;
+    case 'deploy':
+      for (const d of msg.tasks) {
+        const t = new StreamTask(host!, d);
+        tasks.set(key(d.vertexIndex, d.subtask), t);
+      }
+      // Register every task's channels before any task starts sending.
+      for (const d of msg.tasks) tasks.get(key(d.vertexIndex, d.subtask))!.start();
+      return;
+    case 'trigger':
+      tasks.get(key(msg.vertexIndex, msg.subtask))?.triggerCheckpoint(msg.barrier);
+      return;
+    case 'notifyComplete':
+      for (const t of tasks.values()) t.notifyCheckpointComplete(msg.checkpointId);
+      if (msg.ackId !== undefined) send({ type: 'notified', ackId: msg.ackId });
+      return;
+    case 'notifyAborted':
+      for (const t of tasks.values()) t.notifyCheckpointAborted(msg.checkpointId);
+      return;
+    case 'cancel':
+      for (const t of tasks.values()) t.cancel();
+      host?.transport.close();
+      send({ type: 'cancelled' });
+      return;
+  }
+});

@@ -1,0 +1,53 @@
+import type { StateFileHandle } from '../checkpoint/Metadata.js';
+import type { CheckpointBarrier } from './network/events.js';
+
+/** State files a restored subtask reads: every old subtask's file of one operator. */
+export interface RestoreSpec {
+  oldParallelism: number;
+  files: { dir: string; handle: StateFileHandle; subtask: number }[];
+}
+
+/** Flink's TaskDeploymentDescriptor, reduced: where a subtask reads, writes and restores from. */
+export interface TaskDeployment {
+  jobId: string;
+  vertexIndex: number;
+  subtask: number;
+  attempt: number;
+  checkpointMode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+  inputChannels: { channelId: number; fromWorker: number }[];
+  /** One entry per outgoing edge of the vertex (same order); channels indexed by target subtask. */
+  outputs: { channels: { channelId: number; toWorker: number }[] }[];
+  restore?: Record<string, RestoreSpec>;
+}
+
+export interface WorkerInit {
+  type: 'init';
+  workerIndex: number;
+  jobFile: string;
+  programArgs: string[];
+  config: Record<string, string>;
+  fingerprint: string;
+  bufferTimeoutMs: number;
+  peers: Record<number, unknown>; // MessagePort per other worker (transferred)
+}
+
+export type JobManagerToWorker =
+  | WorkerInit
+  | { type: 'deploy'; tasks: TaskDeployment[] }
+  | { type: 'trigger'; vertexIndex: number; subtask: number; barrier: CheckpointBarrier }
+  | { type: 'notifyComplete'; checkpointId: number; ackId?: number }
+  | { type: 'notifyAborted'; checkpointId: number }
+  | { type: 'cancel' };
+
+export type TaskToJobManager =
+  | { type: 'taskState'; vertexIndex: number; subtask: number; state: 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED'; error?: { message: string; name: string; stack: string } }
+  | { type: 'ack'; checkpointId: number; vertexIndex: number; subtask: number; states: { operatorId: string; handle: StateFileHandle }[]; syncMs: number; asyncMs: number }
+  | { type: 'decline'; checkpointId: number; vertexIndex: number; subtask: number; reason: string }
+  | { type: 'stdout'; text: string };
+
+export type WorkerToJobManager =
+  | TaskToJobManager
+  | { type: 'ready' }
+  | { type: 'initFailed'; error: { message: string; name: string; stack: string } }
+  | { type: 'notified'; ackId: number }
+  | { type: 'cancelled' };

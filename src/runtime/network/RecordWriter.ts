@@ -1,0 +1,124 @@
+import type { PartitionerKind } from '../../graph/StreamGraph.js';
+import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../../state/KeyGroupRangeAssignment.js';
+import type { ChannelEvent } from './events.js';
+import type { Transport } from './Transport.js';
+
+/** Records per batch: the unit of serialization, transfer and credit. */
+export const BATCH_SIZE = 1024;
+/** Batches a consumer can take ahead of processing (Flink's buffers-per-channel). */
+export const INITIAL_CREDITS = 4;
+
+type Queued = { records: unknown[] } | { event: ChannelEvent };
+
+/**
+ * One producer→consumer channel with credit-based flow control: a batch is sent only against a
+ * credit, which the consumer returns once it has processed a batch. Without credit, batches (and any
+ * event behind them, to keep order) wait in the backlog, and the producing task stops taking input:
+ * that is backpressure.
+ */
+export class OutputChannel {
+  private pending: unknown[] = [];
+  private readonly backlog: Queued[] = [];
+  private credits = INITIAL_CREDITS;
+
+  constructor(
+    private readonly transport: Transport,
+    readonly channelId: number,
+    readonly targetWorker: number,
+    private readonly onAvailable: () => void,
+  ) {
+    transport.registerOutput(channelId, { onCredit: (n) => this.onCredit(n) });
+  }
+
+  add(record: unknown): void {
+    this.pending.push(record);
+    if (this.pending.length >= BATCH_SIZE) this.flush();
+  }
+
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const records = this.pending;
+    this.pending = [];
+    if (this.credits > 0 && this.backlog.length === 0) {
+      this.credits--;
+      this.transport.sendBatch(this.targetWorker, this.channelId, records);
+    } else {
+      this.backlog.push({ records });
+    }
+  }
+
+  sendEvent(event: ChannelEvent): void {
+    this.flush();
+    if (this.backlog.length === 0) this.transport.sendEvent(this.targetWorker, this.channelId, event);
+    else this.backlog.push({ event });
+  }
+
+  get isAvailable(): boolean {
+    return this.backlog.length === 0;
+  }
+
+  private onCredit(n: number): void {
+    this.credits += n;
+    while (this.backlog.length > 0) {
+      const q = this.backlog[0];
+      if ('event' in q) {
+        this.transport.sendEvent(this.targetWorker, this.channelId, q.event);
+      } else {
+        if (this.credits === 0) break;
+        this.credits--;
+        this.transport.sendBatch(this.targetWorker, this.channelId, q.records);
+      }
+      this.backlog.shift();
+    }
+    if (this.backlog.length === 0) this.onAvailable();
+  }
+}
+
+/** Routes a task's output records to the channels of one outgoing edge, by partitioner. */
+export class RecordWriter {
+  private next = 0;
+
+  constructor(
+    private readonly partitioner: PartitionerKind,
+    readonly channels: OutputChannel[],
+    private readonly keySelector: ((v: unknown) => unknown) | undefined,
+    private readonly maxParallelism: number,
+    startChannel: number,
+  ) {
+    this.next = startChannel % channels.length;
+  }
+
+  emit(record: unknown): void {
+    const chs = this.channels;
+    switch (this.partitioner) {
+      case 'forward':
+        chs[0].add(record);
+        return;
+      case 'rebalance':
+        chs[this.next].add(record);
+        this.next = this.next + 1 === chs.length ? 0 : this.next + 1;
+        return;
+      case 'hash': {
+        const kg = assignToKeyGroup(this.keySelector!(record), this.maxParallelism);
+        chs[computeOperatorIndexForKeyGroup(this.maxParallelism, chs.length, kg)].add(record);
+        return;
+      }
+      case 'broadcast':
+        for (const c of chs) c.add(record);
+        return;
+    }
+  }
+
+  broadcastEvent(e: ChannelEvent): void {
+    for (const c of this.channels) c.sendEvent(e);
+  }
+
+  flush(): void {
+    for (const c of this.channels) c.flush();
+  }
+
+  get isAvailable(): boolean {
+    for (const c of this.channels) if (!c.isAvailable) return false;
+    return true;
+  }
+}

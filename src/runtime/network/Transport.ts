@@ -1,0 +1,99 @@
+import type { MessagePort } from 'node:worker_threads';
+import { decode, encode } from '../../state/StateSerializer.js';
+import type { ChannelEvent } from './events.js';
+
+/** One message on the wire between two workers. */
+interface WireMessage {
+  c: number; // channel id
+  d?: ArrayBuffer; // a batch of records, V8-serialized
+  e?: ChannelEvent;
+  cr?: number; // credits returned to the producer
+}
+
+export interface InputChannelListener {
+  onBatch(records: unknown[]): void;
+  onEvent(e: ChannelEvent): void;
+}
+
+export interface OutputChannelListener {
+  onCredit(n: number): void;
+}
+
+/**
+ * Moves batches between subtasks. Subtasks in the same worker hand batches over by reference (like
+ * chaining, no copy); across workers a batch is serialized once and its buffer transferred, one
+ * postMessage per batch. A MessagePort per worker pair keeps every channel in order.
+ */
+export class Transport {
+  private readonly inputs = new Map<number, InputChannelListener>();
+  private readonly outputs = new Map<number, OutputChannelListener>();
+  /** Messages for channels whose subtask is not deployed yet (workers deploy concurrently). */
+  private readonly early = new Map<number, WireMessage[]>();
+
+  constructor(readonly self: number, private readonly peers: Map<number, MessagePort>) {
+    for (const port of peers.values()) port.on('message', (m: WireMessage) => this.receive(m));
+  }
+
+  registerInput(channel: number, l: InputChannelListener): void {
+    this.inputs.set(channel, l);
+    this.replay(channel);
+  }
+
+  registerOutput(channel: number, l: OutputChannelListener): void {
+    this.outputs.set(channel, l);
+    this.replay(channel);
+  }
+
+  private replay(channel: number): void {
+    const msgs = this.early.get(channel);
+    if (!msgs) return;
+    this.early.delete(channel);
+    for (const m of msgs) this.receive(m);
+  }
+
+  sendBatch(worker: number, channel: number, records: unknown[]): void {
+    if (worker === this.self) {
+      const l = this.inputs.get(channel);
+      queueMicrotask(() => l?.onBatch(records));
+      return;
+    }
+    const buf = encode(records);
+    const ab = buf.buffer as ArrayBuffer;
+    const exclusive = buf.byteOffset === 0 && buf.byteLength === ab.byteLength;
+    const payload: ArrayBuffer = exclusive ? ab : (buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+    this.peers.get(worker)!.postMessage({ c: channel, d: payload } satisfies WireMessage, [payload as ArrayBuffer]);
+  }
+
+  sendEvent(worker: number, channel: number, e: ChannelEvent): void {
+    if (worker === this.self) {
+      const l = this.inputs.get(channel);
+      queueMicrotask(() => l?.onEvent(e));
+      return;
+    }
+    this.peers.get(worker)!.postMessage({ c: channel, e } satisfies WireMessage);
+  }
+
+  sendCredit(worker: number, channel: number, n: number): void {
+    if (worker === this.self) {
+      const l = this.outputs.get(channel);
+      queueMicrotask(() => l?.onCredit(n));
+      return;
+    }
+    this.peers.get(worker)!.postMessage({ c: channel, cr: n } satisfies WireMessage);
+  }
+
+  private receive(m: WireMessage): void {
+    const listener = m.cr !== undefined ? this.outputs.get(m.c) : this.inputs.get(m.c);
+    if (!listener) {
+      (this.early.get(m.c) ?? this.early.set(m.c, []).get(m.c)!).push(m);
+      return;
+    }
+    if (m.cr !== undefined) (listener as OutputChannelListener).onCredit(m.cr);
+    else if (m.d) (listener as InputChannelListener).onBatch(decode<unknown[]>(new Uint8Array(m.d)));
+    else if (m.e) (listener as InputChannelListener).onEvent(m.e);
+  }
+
+  close(): void {
+    for (const p of this.peers.values()) p.close();
+  }
+}

@@ -1,0 +1,17 @@
+/** What travels in-band on a channel besides record batches. */
+export type BarrierKind = 'CHECKPOINT' | 'SAVEPOINT' | 'SAVEPOINT_TERMINATE';
+
+export interface CheckpointBarrier {
+  type: 'barrier';
+  checkpointId: number;
+  timestamp: number;
+  kind: BarrierKind;
+  /** Directory the subtasks write their state files into (Flink's CheckpointStorageLocationReference). */
+  location: string;
+}
+
+export interface EndOfPartition {
+  type: 'eop';
+}
+
+export type ChannelEvent = CheckpointBarrier | EndOfPartition;

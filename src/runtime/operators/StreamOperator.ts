@@ -1,0 +1,60 @@
+import type { HeapKeyedStateBackend } from '../../state/HeapKeyedStateBackend.js';
+import type { OperatorStateBackend } from '../../state/OperatorStateBackend.js';
+import type { RuntimeContext } from '../../api/functions.js';
+
+export interface Output<T = unknown> {
+  collect(value: T): void;
+}
+
+/** What a task hands each operator of its chain. */
+export interface OperatorContext {
+  jobId: string;
+  operatorId: string;
+  taskName: string;
+  subtask: number;
+  parallelism: number;
+  maxParallelism: number;
+  attempt: number;
+  restored: boolean;
+  output: Output;
+  operatorState: OperatorStateBackend;
+  keyed?: HeapKeyedStateBackend;
+  runtimeContext: RuntimeContext;
+  /** Line-buffered stdout of the task (print sinks), flushed with the task's outputs. */
+  stdout: (line: string) => void;
+}
+
+/**
+ * A runtime operator: one link of an operator chain. All calls happen on the task's thread; the
+ * synchronous `snapshotState` runs at the barrier, before it is forwarded.
+ */
+export abstract class StreamOperator<IN = unknown> {
+  protected ctx!: OperatorContext;
+
+  setup(ctx: OperatorContext): void {
+    this.ctx = ctx;
+  }
+
+  initializeState(): void {}
+
+  open(): void {}
+
+  abstract processElement(value: IN): void;
+
+  /** All input consumed (bounded streams). */
+  endInput(): void {}
+
+  snapshotState(_checkpointId: number): void {}
+
+  notifyCheckpointComplete(_checkpointId: number): void {}
+
+  notifyCheckpointAborted(_checkpointId: number): void {}
+
+  close(): void {}
+}
+
+/** Calls an optional lifecycle method of a user function object. */
+export function callHook(fn: unknown, name: string, ...args: unknown[]): void {
+  const f = (fn as Record<string, unknown> | null)?.[name];
+  if (typeof f === 'function') f.apply(fn, args);
+}

@@ -1,0 +1,142 @@
+import { ValueStateDescriptor } from '../../api/state.js';
+import type { Collector, FunctionInitializationContext, KeyedProcessFunction, ProcessFunction } from '../../api/functions.js';
+import { callHook, StreamOperator } from './StreamOperator.js';
+
+/**
+ * Operators that wrap a user function (Flink's AbstractUdfStreamOperator family). The function may be a
+ * plain JS function or an object; rich objects get the runtime context, open/close, and the
+ * CheckpointedFunction / CheckpointListener hooks.
+ */
+abstract class UdfOperator<IN> extends StreamOperator<IN> {
+  constructor(protected readonly fn: unknown) {
+    super();
+  }
+
+  override initializeState(): void {
+    callHook(this.fn, 'setRuntimeContext', this.ctx.runtimeContext);
+    const ctx = this.ctx;
+    const init: FunctionInitializationContext = {
+      isRestored: () => ctx.restored,
+      getOperatorStateStore: () => ({
+        getListState: (d) => ctx.operatorState.getListState(d.name),
+        getUnionListState: (d) => ctx.operatorState.getUnionListState(d.name),
+      }),
+    };
+    callHook(this.fn, 'initializeState', init);
+  }
+
+  override open(): void {
+    callHook(this.fn, 'open', {});
+  }
+
+  override snapshotState(checkpointId: number): void {
+    callHook(this.fn, 'snapshotState', { getCheckpointId: () => checkpointId });
+  }
+
+  override notifyCheckpointComplete(checkpointId: number): void {
+    callHook(this.fn, 'notifyCheckpointComplete', checkpointId);
+  }
+
+  override close(): void {
+    callHook(this.fn, 'close');
+  }
+
+  protected method<F extends (...a: any[]) => any>(name: string): F {
+    if (typeof this.fn === 'function') return this.fn as F;
+    const m = (this.fn as Record<string, unknown>)?.[name];
+    if (typeof m !== 'function') throw new TypeError(`The function object passed for this operator has no ${name}() method`);
+    return m.bind(this.fn) as F;
+  }
+}
+
+export class StreamMap<IN, OUT> extends UdfOperator<IN> {
+  private f!: (v: IN) => OUT;
+  override open(): void {
+    super.open();
+    this.f = this.method('map');
+  }
+  processElement(v: IN): void {
+    this.ctx.output.collect(this.f(v));
+  }
+}
+
+export class StreamFilter<IN> extends UdfOperator<IN> {
+  private f!: (v: IN) => boolean;
+  override open(): void {
+    super.open();
+    this.f = this.method('filter');
+  }
+  processElement(v: IN): void {
+    if (this.f(v)) this.ctx.output.collect(v);
+  }
+}
+
+export class StreamFlatMap<IN, OUT> extends UdfOperator<IN> {
+  private f!: (v: IN, out: Collector<OUT>) => void;
+  override open(): void {
+    super.open();
+    this.f = this.method('flatMap');
+  }
+  processElement(v: IN): void {
+    this.f(v, this.ctx.output as Collector<OUT>);
+  }
+}
+
+export class ProcessOperator<IN, OUT> extends UdfOperator<IN> {
+  private f!: (v: IN, c: ProcessFunction.Context, out: Collector<OUT>) => void;
+  private readonly pctx: ProcessFunction.Context = { timestamp: () => undefined };
+  override open(): void {
+    super.open();
+    this.f = this.method('processElement');
+  }
+  processElement(v: IN): void {
+    this.f(v, this.pctx, this.ctx.output as Collector<OUT>);
+  }
+}
+
+export class KeyedProcessOperator<K, IN, OUT> extends UdfOperator<IN> {
+  private f!: (v: IN, c: KeyedProcessFunction.Context<K>, out: Collector<OUT>) => void;
+  private kctx!: KeyedProcessFunction.Context<K>;
+  override open(): void {
+    super.open();
+    this.f = this.method('processElement');
+    const keyed = this.ctx.keyed!;
+    this.kctx = { getCurrentKey: () => keyed.getCurrentKey() as K, timestamp: () => undefined };
+  }
+  processElement(v: IN): void {
+    this.f(v, this.kctx, this.ctx.output as Collector<OUT>);
+  }
+}
+
+/** Streaming reduce on a keyed stream: emits the new reduced value for every input, like Flink. */
+export class StreamGroupedReduce<T> extends UdfOperator<T> {
+  private f!: (a: T, b: T) => T;
+  private state!: ReturnType<NonNullable<StreamOperator['ctx']['keyed']>['getState']>;
+  override open(): void {
+    super.open();
+    this.f = this.method('reduce');
+    this.state = this.ctx.keyed!.getState(new ValueStateDescriptor<T>('_op_state'));
+  }
+  processElement(v: T): void {
+    const cur = this.state.value() as T | undefined;
+    const next = cur === undefined ? v : this.f(cur, v);
+    this.state.update(next);
+    this.ctx.output.collect(next);
+  }
+}
+
+/** sum(field) / min / max on keyed streams as a reduce over one field of arrays (tuples) or objects. */
+export function fieldAggregator<T>(field: number | string, agg: 'sum' | 'min' | 'max'): (a: T, b: T) => T {
+  return (a: T, b: T) => {
+    const av = (a as any)[field];
+    const bv = (b as any)[field];
+    const r = agg === 'sum' ? av + bv : agg === 'min' ? (bv < av ? bv : av) : bv > av ? bv : av;
+    if (Array.isArray(a)) {
+      const out = [...a];
+      out[field as number] = r;
+      return out as T;
+    }
+    if (typeof a === 'object' && a !== null) return { ...(a as object), [field]: r } as T;
+    return r as T;
+  };
+}

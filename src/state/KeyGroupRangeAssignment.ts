@@ -1,0 +1,87 @@
+import { KeyGroupRange } from './KeyGroupRange.js';
+
+/**
+ * Flink's key-group arithmetic: a key hashes to one of `maxParallelism` key groups; each operator subtask
+ * owns a contiguous range of them. Rescaling moves whole key groups, so the format never changes with it.
+ */
+export const DEFAULT_MAX_PARALLELISM = 128;
+export const UPPER_BOUND_MAX_PARALLELISM = 1 << 15;
+
+/** murmur3 (32-bit) over UTF-16 code units; stable across processes and runs. */
+export function murmurString(s: string): number {
+  let h = 0x9747b28c;
+  const n = s.length;
+  let i = 0;
+  for (; i + 1 < n; i += 2) {
+    let k = (s.charCodeAt(i) & 0xffff) | ((s.charCodeAt(i + 1) & 0xffff) << 16);
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  if (i < n) {
+    let k = s.charCodeAt(i) & 0xffff;
+    k = Math.imul(k, 0xcc9e2d51);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, 0x1b873593);
+    h ^= k;
+  }
+  h ^= n;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * Keys are compared by value: primitives as themselves, anything else by a canonical JSON form.
+ * The normalized key is what state tables use as Map keys.
+ */
+export type NormalizedKey = string | number | boolean | bigint | null | undefined;
+
+export function normalizeKey(key: unknown): NormalizedKey {
+  switch (typeof key) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return key;
+    default:
+      if (key === null) return null;
+      if (key instanceof Date) return `\u0000D${key.getTime()}`;
+      return `\u0000${JSON.stringify(key)}`;
+  }
+}
+
+export function hashKey(nk: NormalizedKey): number {
+  if (typeof nk === 'string') return murmurString(nk);
+  return murmurString(`\u0001${typeof nk}:${String(nk)}`);
+}
+
+export function assignToKeyGroup(key: unknown, maxParallelism: number): number {
+  return hashKey(normalizeKey(key)) % maxParallelism;
+}
+
+export function computeOperatorIndexForKeyGroup(maxParallelism: number, parallelism: number, keyGroup: number): number {
+  return Math.floor((keyGroup * parallelism) / maxParallelism);
+}
+
+export function computeKeyGroupRangeForOperatorIndex(maxParallelism: number, parallelism: number, operatorIndex: number): KeyGroupRange {
+  const start = Math.floor((operatorIndex * maxParallelism + parallelism - 1) / parallelism);
+  const end = Math.floor(((operatorIndex + 1) * maxParallelism - 1) / parallelism);
+  return new KeyGroupRange(start, end);
+}
+
+export function checkParallelism(parallelism: number, maxParallelism: number): void {
+  if (maxParallelism < 1 || maxParallelism > UPPER_BOUND_MAX_PARALLELISM) {
+    throw new RangeError(`Max parallelism must be between 1 and ${UPPER_BOUND_MAX_PARALLELISM}, got ${maxParallelism}`);
+  }
+  if (parallelism > maxParallelism) {
+    throw new RangeError(`Parallelism ${parallelism} is higher than the max parallelism ${maxParallelism}`);
+  }
+}

@@ -1,0 +1,109 @@
+import { open } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import { decode, encode } from './StateSerializer.js';
+import type { StateFileHandle } from '../checkpoint/Metadata.js';
+import { KeyGroupRange } from './KeyGroupRange.js';
+
+/**
+ * One operator subtask's snapshot: a key-group section per owned key group (so a restore at another
+ * parallelism reads just the groups it now owns), then the operator state section.
+ * A section is a run of chunks `u32 length | v8 payload`, closed by a zero length.
+ * Keyed chunk payload: [stateName, [key0, value0, key1, value1, ...]].
+ * Operator state payload: { [stateName]: { mode, entries } }.
+ */
+export interface OperatorStateSnapshot {
+  [name: string]: { mode: string; entries: unknown[] };
+}
+
+export class StateFileWriter {
+  private readonly parts: Buffer[] = [];
+  private offset = 0;
+  readonly keyGroupOffsets: number[] = [];
+  keyedEntries = 0;
+
+  beginKeyGroup(): void {
+    this.keyGroupOffsets.push(this.offset);
+  }
+
+  writeKeyedChunk(stateName: string, flat: unknown[]): void {
+    this.keyedEntries += flat.length / 2;
+    this.push(encode([stateName, flat]));
+  }
+
+  endSection(): void {
+    this.pushRaw(Buffer.alloc(4));
+  }
+
+  writeOperatorState(state: OperatorStateSnapshot): void {
+    this.push(encode(state));
+    this.endSection();
+  }
+
+  get size(): number {
+    return this.offset;
+  }
+
+  private push(payload: Buffer): void {
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32BE(payload.length, 0);
+    this.pushRaw(len);
+    this.pushRaw(payload);
+  }
+
+  private pushRaw(b: Buffer): void {
+    this.parts.push(b);
+    this.offset += b.length;
+  }
+
+  /** Writes and fsyncs the file; the checksum travels in the metadata, not in the file. */
+  async finish(path: string): Promise<{ size: number; crc32: number }> {
+    const fh = await open(path, 'wx');
+    let crc = 0;
+    try {
+      for (const p of this.parts) crc = crc32(p, crc);
+      await fh.writev(this.parts);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return { size: this.offset, crc32: crc };
+  }
+}
+
+function* chunks(bytes: Buffer, offset: number): Generator<Buffer> {
+  let pos = offset;
+  for (;;) {
+    const len = bytes.readUInt32BE(pos);
+    pos += 4;
+    if (len === 0) return;
+    yield bytes.subarray(pos, pos + len);
+    pos += len;
+  }
+}
+
+/** Visits the entries of the key groups of `wanted` that this file holds. */
+export function readKeyGroups(
+  bytes: Buffer,
+  handle: StateFileHandle,
+  wanted: KeyGroupRange,
+  visit: (stateName: string, keyGroup: number, flat: unknown[]) => void,
+): void {
+  if (!handle.keyGroupRange || !handle.keyGroupOffsets) return;
+  const have = KeyGroupRange.of(handle.keyGroupRange);
+  const both = have.intersection(wanted);
+  for (let kg = both.start; kg <= both.end; kg++) {
+    const off = handle.keyGroupOffsets[kg - have.start];
+    for (const c of chunks(bytes, off)) {
+      const [name, flat] = decode<[string, unknown[]]>(c);
+      visit(name, kg, flat);
+    }
+  }
+}
+
+export function readOperatorState(bytes: Buffer, handle: StateFileHandle & { operatorStateOffset?: number }): OperatorStateSnapshot {
+  const off = handle.operatorStateOffset;
+  if (off === undefined) return {};
+  const out: OperatorStateSnapshot = {};
+  for (const c of chunks(bytes, off)) Object.assign(out, decode<OperatorStateSnapshot>(c));
+  return out;
+}
