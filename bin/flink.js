@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// The `flink` entry: oclif loads the compiled commands (dist/commands/index.js, see package.json "oclif").
+// Errors raised inside a command are reported by the command itself; this catches the rest (unknown command,
+// broken install) so that they too are one line and a stable exit code.
+
+// @oclif/core 5 declares node >= 22 and warns on import; it runs fine on the node 20 this package targets.
+process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
+
+let code;
+try {
+  const { flush, run } = await import('@oclif/core');
+  await run(process.argv.slice(2), import.meta.url);
+  await flush();
+  code = process.exitCode ?? 0;
+} catch (err) {
+  let report;
+  try {
+    ({ reportFatal: report } = await import('../dist/commands/base.js'));
+  } catch {
+    report = (e) => {
+      process.stderr.write(`flink: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 70;
+    };
+  }
+  code = report(err);
+}
+// Exit explicitly: an idle keep-alive socket must not hold the CLI open.
+process.exit(code);

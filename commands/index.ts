@@ -1,0 +1,15 @@
+import type { Command } from '@oclif/core';
+import Cancel from './cancel.js';
+import List from './list.js';
+import Run from './run.js';
+import Savepoint from './savepoint.js';
+import Stop from './stop.js';
+
+/** The `flink` verbs, loaded by oclif's explicit command discovery (package.json "oclif.commands"). */
+export const COMMANDS: Record<string, Command.Class> = {
+  run: Run,
+  list: List,
+  savepoint: Savepoint,
+  cancel: Cancel,
+  stop: Stop,
+};

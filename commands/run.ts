@@ -1,0 +1,147 @@
+import { Args, Flags } from '@oclif/core';
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DetachedRequest, EntrypointMessage } from '../src/client/ClusterEntrypoint.js';
+import { logFileFor, runJob } from '../src/client/JobRunner.js';
+import { CoreOptions } from '../src/config/ConfigOptions.js';
+import { Configuration } from '../src/config/Configuration.js';
+import { FlinkError } from '../src/core/FlinkError.js';
+import { newJobId } from '../src/core/ids.js';
+import { checkJobFile } from '../src/runtime/ProgramLoader.js';
+import { loadSnapshot } from '../src/checkpoint/Metadata.js';
+import { FlinkCommand, propertyFlags } from './base.js';
+
+/** Flags of `run` that take a value, so the job file can be told apart from flag values. */
+const VALUE_FLAGS = new Set(['-p', '--parallelism', '-s', '--fromSavepoint', '-D', '--property']);
+
+/**
+ * Flink stops option parsing at the job file: what follows are the program's own arguments, even
+ * when they look like flags (`run job.ts -p 3` passes `-p 3` to the program).
+ */
+export function splitRunArgv(argv: string[]): { cliArgv: string[]; programArgs: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') return { cliArgv: argv.slice(0, i).concat(argv.slice(i + 1, i + 2)), programArgs: argv.slice(i + 2) };
+    if (VALUE_FLAGS.has(a)) {
+      i++;
+      continue;
+    }
+    if (!a.startsWith('-') || a === '-') return { cliArgv: argv.slice(0, i + 1), programArgs: argv.slice(i + 1) };
+  }
+  return { cliArgv: argv, programArgs: [] };
+}
+
+export default class Run extends FlinkCommand {
+  static override summary = 'Compiles and runs a job program on a local mini-cluster.';
+  static override description =
+    'The job file (.ts or .js) builds a DataStream program and calls env.execute(). Arguments after the job file are passed to the program (process.argv.slice(2)).';
+  static override strict = false;
+  static override examples = [
+    '<%= config.bin %> run examples/WordCount.ts',
+    '<%= config.bin %> run -d -p 2 examples/StateMachineExample.ts --output /tmp/out',
+    '<%= config.bin %> run -s /tmp/flink-ts/savepoints/savepoint-1a2b3c-0123456789ab examples/StateMachineExample.ts',
+  ];
+
+  static override flags = {
+    ...propertyFlags,
+    detached: Flags.boolean({ char: 'd', summary: 'If present, runs the job in detached mode.', default: false }),
+    parallelism: Flags.integer({ char: 'p', summary: 'The parallelism with which to run the program; overrides parallelism.default.', min: 1 }),
+    fromSavepoint: Flags.string({ char: 's', summary: 'Path to a savepoint or retained checkpoint (directory or _metadata) to restore the job from.' }),
+    allowNonRestoredState: Flags.boolean({ char: 'n', summary: 'Allow to skip savepoint state that cannot be restored because the operator was removed from the program.', default: false }),
+    shutdownOnAttachedExit: Flags.boolean({ summary: 'Accepted for compatibility: an attached local job always ends with its client.', default: false, hidden: true }),
+  };
+
+  static override args = {
+    jobFile: Args.string({ description: 'The job program: a .ts or .js module.', required: true }),
+  };
+
+  async run(): Promise<Record<string, unknown>> {
+    const { cliArgv, programArgs } = splitRunArgv(this.argv);
+    const { flags, args } = await this.parse({ ...Run, strict: true } as typeof Run, cliArgv);
+    const config = this.loadConfig(flags.property);
+    if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
+    const jobFile = checkJobFile(args.jobFile);
+    if (flags.fromSavepoint) loadSnapshot(flags.fromSavepoint);
+    return flags.detached
+      ? this.runDetached(jobFile, programArgs, config.toMap(), flags.fromSavepoint, flags.allowNonRestoredState)
+      : this.runAttached(jobFile, programArgs, config, flags.fromSavepoint, flags.allowNonRestoredState);
+  }
+
+  private async runAttached(
+    jobFile: string, programArgs: string[], config: Configuration, savepointPath: string | undefined, allowNonRestoredState: boolean,
+  ): Promise<Record<string, unknown>> {
+    let interrupted = false;
+    let cancel: () => void = () => {};
+    const cancelSignal = new Promise<void>((r) => (cancel = r));
+    const onSigint = () => {
+      if (interrupted) process.exit(130); // a second Ctrl-C does not wait
+      interrupted = true;
+      this.ui.progress('Cancelling the job (Ctrl-C again to exit at once)...');
+      cancel();
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+    let submitted: { jobId: string; restUrl: string; logFile: string } | undefined;
+    // With --json, stdout carries only the JSON result; the job's print() output goes to stderr.
+    const stdout = this.jsonEnabled() ? (t: string) => process.stderr.write(t) : (t: string) => process.stdout.write(t);
+    try {
+      const result = await runJob({
+        jobFile, programArgs, config, savepointPath, allowNonRestoredState, stdout, cancelSignal,
+        onSubmitted: (info) => {
+          submitted = info;
+          this.ui.out(`Job has been submitted with JobID ${info.jobId}`);
+        },
+      });
+      if (result.status === 'CANCELED') {
+        if (interrupted) process.exitCode = 130;
+        else throw new FlinkError('job-failed', `Job ${result.jobId} was cancelled.`);
+        this.ui.out(`Job with JobID ${result.jobId} has been cancelled.`);
+      } else {
+        this.ui.out('Program execution finished');
+        this.ui.out(`Job with JobID ${result.jobId} has finished.`);
+        this.ui.out(`Job Runtime: ${result.netRuntime} ms`);
+      }
+      return { jobId: result.jobId, status: result.status, netRuntime: result.netRuntime, restUrl: submitted?.restUrl, logFile: submitted?.logFile };
+    } finally {
+      process.off('SIGINT', onSigint);
+      process.off('SIGTERM', onSigint);
+    }
+  }
+
+  /** Starts the cluster process in the background and returns once it reports the job as submitted. */
+  private async runDetached(
+    jobFile: string, programArgs: string[], config: Record<string, string>, savepointPath: string | undefined, allowNonRestoredState: boolean,
+  ): Promise<Record<string, unknown>> {
+    const jobId = newJobId();
+    const logFile = logFileFor(Configuration.fromMap(config), jobId);
+    const outFile = logFile.replace(/\.log$/, '.out');
+    mkdirSync(dirname(logFile), { recursive: true });
+    const out = openSync(outFile, 'a');
+    const request: DetachedRequest = { jobId, jobFile, programArgs, config, savepointPath, allowNonRestoredState };
+    const entry = fileURLToPath(new URL('../src/client/ClusterEntrypoint.js', import.meta.url));
+    // A daemon that outlives this CLI: plain spawn hands it the log file descriptors directly.
+    const child = spawn(process.execPath, [entry], {
+      detached: true,
+      stdio: ['ignore', out, out, 'ipc'],
+      env: { ...process.env, FLINK_TS_RUN_REQUEST: JSON.stringify(request) },
+    });
+    closeSync(out);
+    const first = await this.ui.spin('Submitting the job...', () =>
+      new Promise<EntrypointMessage | { type: 'exited'; code: number | null }>((resolve) => {
+        child.once('message', (m) => resolve(m as EntrypointMessage));
+        child.once('exit', (code) => resolve({ type: 'exited', code }));
+        child.once('error', () => resolve({ type: 'exited', code: null }));
+      }),
+    );
+    if (first.type === 'submitted') {
+      child.disconnect();
+      child.unref();
+      this.ui.out(`Job has been submitted with JobID ${first.jobId}`);
+      return { jobId: first.jobId, restUrl: first.restUrl, logFile: first.logFile, outFile, pid: child.pid, detached: true };
+    }
+    if (first.type === 'failed') throw new FlinkError(first.kind as never, first.message);
+    throw new FlinkError('internal', `The cluster process exited (code ${first.code}) before the job was submitted; see ${outFile} and ${logFile}`);
+  }
+}
