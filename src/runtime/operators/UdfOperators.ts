@@ -128,8 +128,10 @@ export class StreamGroupedReduce<T> extends UdfOperator<T> {
 /** sum(field) / min / max on keyed streams as a reduce over one field of arrays (tuples) or objects. */
 export function fieldAggregator<T>(field: number | string, agg: 'sum' | 'min' | 'max'): (a: T, b: T) => T {
   return (a: T, b: T) => {
-    const av = (a as any)[field];
-    const bv = (b as any)[field];
+    // Scalars aggregate themselves (Flink allows position 0 on a stream of basic types).
+    const scalar = typeof a !== 'object' || a === null;
+    const av = scalar ? a : (a as any)[field];
+    const bv = scalar ? b : (b as any)[field];
     const r = agg === 'sum' ? av + bv : agg === 'min' ? (bv < av ? bv : av) : bv > av ? bv : av;
     if (Array.isArray(a)) {
       const out = [...a];
