@@ -59,7 +59,11 @@ export default class Run extends FlinkCommand {
 
   async run(): Promise<Record<string, unknown>> {
     const { cliArgv, programArgs } = splitRunArgv(this.argv);
-    const { flags, args } = await this.parse({ ...Run, strict: true } as typeof Run, cliArgv);
+    // Parse only what precedes the program arguments; the parser must not see those.
+    const { flags, args } = await this.parse(
+      { flags: Run.flags, baseFlags: FlinkCommand.baseFlags, enableJsonFlag: true, args: Run.args, strict: true } as unknown as typeof Run,
+      cliArgv,
+    );
     const config = this.loadConfig(flags.property);
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
     const jobFile = checkJobFile(args.jobFile);

@@ -19,11 +19,17 @@ export async function installProgramLoaders(): Promise<void> {
   if (installed) return;
   installed = true;
   const apiUrl = new URL(runningFromSources() ? '../index.ts' : '../index.js', import.meta.url).href;
+  // Job programs are ES modules (top-level await, import of 'flink-ts') wherever they live, even
+  // outside a package with "type": "module".
   const hooks = `
     const api = ${JSON.stringify(apiUrl)};
     export async function resolve(specifier, context, next) {
       if (specifier === 'flink-ts') return next(api, context);
-      return next(specifier, context);
+      const r = await next(specifier, context);
+      if (r.url.startsWith('file:') && /\\.m?ts(\\?|$)/.test(r.url) && !r.url.includes('/node_modules/') && r.format !== 'module') {
+        return { ...r, format: 'module' };
+      }
+      return r;
     }`;
   register(`data:text/javascript,${encodeURIComponent(hooks)}`);
   if (!runningFromSources()) {
