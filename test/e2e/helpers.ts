@@ -1,0 +1,381 @@
+/**
+ * Shared helpers of the end-to-end suites: each scenario gets its own temporary workspace (configuration
+ * directory, checkpoint/savepoint/log directories, SQLite index) and drives the compiled `flink` CLI
+ * (bin/flink.js → dist/) in real processes. `cleanup()` ends every process a scenario started and removes
+ * the workspace.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32 } from 'node:zlib';
+import { execa, type ResultPromise } from 'execa';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = join(ROOT, 'bin', 'flink.js');
+export const STATE_MACHINE_JOB = join(ROOT, 'examples', 'StateMachineExample.ts');
+export const STATE_MACHINE_VARIANT_JOB = join(ROOT, 'test', 'jobs', 'StateMachineVariant.ts');
+export const FAIL_ONCE_JOB = join(ROOT, 'test', 'jobs', 'FailOnceJob.ts');
+
+export const JOB_ID = /\b[0-9a-f]{32}\b/;
+export const SAVEPOINT_DIR_NAME = /^savepoint-[0-9a-f]{6}-[0-9a-f]{12}$/;
+/** A line of a JavaScript stack trace. */
+export const STACK_FRAME = /^\s+at .+/m;
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Workspace {
+  dir: string;
+  confDir: string;
+  checkpointsDir: string;
+  savepointsDir: string;
+  logDir: string;
+  indexPath: string;
+  env: Record<string, string | undefined>;
+  /** Attached `flink run` processes started through startAttached(). */
+  children: Set<ResultPromise>;
+}
+
+/** The configuration every scenario starts from; `overrides` replace or add keys. */
+export function baseConfig(ws: Pick<Workspace, 'checkpointsDir' | 'savepointsDir' | 'logDir' | 'indexPath'>): Record<string, string> {
+  return {
+    'state.checkpoints.dir': ws.checkpointsDir,
+    'state.savepoints.dir': ws.savepointsDir,
+    'env.log.dir': ws.logDir,
+    'index.path': ws.indexPath,
+    'rest.bind-address': '127.0.0.1',
+    'taskmanager.numberOfTaskSlots': '4',
+    'parallelism.default': '2',
+    'execution.checkpointing.interval': '500 ms',
+    'state.checkpoints.num-retained': '2',
+    'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION',
+    'restart-strategy.type': 'fixed-delay',
+    'restart-strategy.fixed-delay.attempts': '2',
+    'restart-strategy.fixed-delay.delay': '200 ms',
+  };
+}
+
+/** A fresh temporary workspace with its own flink-conf.yaml. */
+export function createWorkspace(overrides: Record<string, string> = {}): Workspace {
+  const dir = mkdtempSync(join(tmpdir(), 'flink-ts-e2e-'));
+  const ws: Workspace = {
+    dir,
+    confDir: join(dir, 'conf'),
+    checkpointsDir: join(dir, 'checkpoints'),
+    savepointsDir: join(dir, 'savepoints'),
+    logDir: join(dir, 'log'),
+    indexPath: join(dir, 'index.sqlite'),
+    env: {},
+    children: new Set(),
+  };
+  mkdirSync(ws.confDir);
+  const conf = { ...baseConfig(ws), ...overrides };
+  writeFileSync(join(ws.confDir, 'flink-conf.yaml'), Object.entries(conf).map(([k, v]) => `${k}: ${v}\n`).join(''));
+  // Plain output whatever the terminal the suite runs in.
+  ws.env = { FLINK_CONF_DIR: ws.confDir, NO_COLOR: '1', FORCE_COLOR: undefined };
+  return ws;
+}
+
+/** Runs the `flink` CLI to completion. */
+export async function flink(ws: Workspace, args: string[], opts: { timeoutMs?: number; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...ws.env, ...opts.env },
+    reject: false,
+    timeout: opts.timeoutMs ?? 60_000,
+    stdin: 'ignore',
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+}
+
+/**
+ * Starts `flink <args>` (typically an attached `run`) without waiting for it. Its output accumulates in
+ * `output.stdout` / `output.stderr`; the child is killed by cleanup() if still running.
+ */
+export function startAttached(ws: Workspace, args: string[]): { child: ResultPromise; output: { stdout: string; stderr: string } } {
+  const child = execa(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...ws.env },
+    reject: false,
+    timeout: 120_000,
+    stdin: 'ignore',
+    buffer: true,
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (d: Buffer) => (output.stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output.stderr += d.toString()));
+  ws.children.add(child);
+  void child.finally(() => ws.children.delete(child));
+  return { child, output };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `predicate` until it returns a truthy value, which is returned; throws after `timeoutMs`. */
+export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 20_000, what = 'condition', intervalMs = 100): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await predicate();
+      if (v) return v as NonNullable<T>;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message ?? last})` : ''}`);
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** The JobID from `Job has been submitted with JobID <id>`. */
+export function jobIdFrom(stdout: string): string {
+  const m = /Job has been submitted with JobID ([0-9a-f]{32})/.exec(stdout);
+  if (!m) throw new Error(`no JobID in output:\n${stdout}`);
+  return m[1];
+}
+
+/** The savepoint directory from `Savepoint completed. Path: file:<dir>` / `Savepoint stored in file:<dir>.`. */
+export function savepointPathFrom(stdout: string): string {
+  const m = /(?:Path:|stored in) (?:file:)?(\S+?)\.?$/m.exec(stdout);
+  if (!m) throw new Error(`no savepoint path in output:\n${stdout}`);
+  return m[1];
+}
+
+export interface ListedJob {
+  jobId: string;
+  name: string;
+  status: string;
+  pid: number | null;
+  restUrl: string | null;
+  logFile: string | null;
+  failureCause: string | null;
+  lost: boolean;
+  stale: boolean;
+}
+
+/** `flink list -a --json`. */
+export async function listJobs(ws: Workspace): Promise<ListedJob[]> {
+  const r = await flink(ws, ['list', '-a', '--json'], { timeoutMs: 20_000 });
+  if (r.exitCode !== 0) throw new Error(`flink list failed (${r.exitCode}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as ListedJob[];
+}
+
+export async function jobStatus(ws: Workspace, jobId: string): Promise<ListedJob | undefined> {
+  return (await listJobs(ws)).find((j) => j.jobId === jobId);
+}
+
+/** Waits until `flink list -a --json` reports the job in (one of) the given status(es). */
+export async function waitForStatus(ws: Workspace, jobId: string, status: string | string[], timeoutMs = 30_000): Promise<ListedJob> {
+  const wanted = Array.isArray(status) ? status : [status];
+  let last: string | undefined;
+  return waitFor(async () => {
+    const j = await jobStatus(ws, jobId);
+    last = j?.status;
+    return j && wanted.includes(j.status) ? j : undefined;
+  }, timeoutMs, `job ${jobId} to be ${wanted.join('|')}`, 200).catch((e: Error) => {
+    throw new Error(`${e.message}; last status: ${last ?? 'not listed'}`);
+  });
+}
+
+/** Sorted lines of all committed (visible `part-*`) files of a FileSink output directory. */
+export function committedLines(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const lines: string[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.startsWith('part-')) continue;
+    const p = join(dir, f);
+    if (!statSync(p).isFile()) continue;
+    for (const l of readFileSync(p, 'utf8').split('\n')) if (l !== '') lines.push(l);
+  }
+  return lines.sort();
+}
+
+/** The retained checkpoints of a job (chk-N folders with a _metadata), by increasing N. */
+export function checkpoints(ws: Workspace, jobId: string): string[] {
+  const base = join(ws.checkpointsDir, jobId);
+  if (!existsSync(base)) return [];
+  return readdirSync(base)
+    .filter((d) => /^chk-\d+$/.test(d) && existsSync(join(base, d, '_metadata')))
+    .sort((a, b) => Number(a.slice(4)) - Number(b.slice(4)))
+    .map((d) => join(base, d));
+}
+
+/** The highest chk-N of a job that has a _metadata, or undefined. */
+export function latestCheckpoint(ws: Workspace, jobId: string): string | undefined {
+  return checkpoints(ws, jobId).at(-1);
+}
+
+/** Savepoint folders directly under `dir`. */
+export function savepointFolders(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((d) => SAVEPOINT_DIR_NAME.test(d)).map((d) => join(dir, d));
+}
+
+/** Every file under `dir`, relative, sorted (to check that nothing was deleted). */
+export function listTree(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const r = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isDirectory()) walk(join(d, e.name), r);
+      else out.push(r);
+    }
+  };
+  if (existsSync(dir)) walk(dir, '');
+  return out.sort();
+}
+
+const references = new Map<string, Promise<string[]>>();
+
+/**
+ * The committed output of an uninterrupted attached run of `jobFile` with `args` (the `--output` and
+ * `--rate` are replaced: its own output directory and a high rate), computed once per file and arguments.
+ */
+export function referenceLines(jobFile: string, args: string[]): Promise<string[]> {
+  const key = JSON.stringify([jobFile, args]);
+  let p = references.get(key);
+  if (!p) {
+    p = (async () => {
+      const ws = createWorkspace({ 'execution.checkpointing.interval': '200 ms' });
+      try {
+        const out = join(ws.dir, 'reference');
+        const r = await flink(ws, ['run', jobFile, ...withArgs(args, { output: out, rate: '1000000' })]);
+        if (r.exitCode !== 0) throw new Error(`reference run failed (${r.exitCode}): ${r.stderr}`);
+        const lines = committedLines(out);
+        if (lines.length === 0) throw new Error('reference run produced no output');
+        return lines;
+      } finally {
+        await cleanup(ws);
+      }
+    })();
+    references.set(key, p);
+  }
+  return p;
+}
+
+/** `args` with `--name value` pairs replaced or appended. */
+export function withArgs(args: string[], set: Record<string, string>): string[] {
+  const out = [...args];
+  for (const [k, v] of Object.entries(set)) {
+    const i = out.indexOf(`--${k}`);
+    if (i >= 0) out[i + 1] = v;
+    else out.push(`--${k}`, v);
+  }
+  return out;
+}
+
+function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True when `pid` is a live flink-ts cluster process (its command line names the cluster entrypoint). */
+function isClusterProcess(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('ClusterEntrypoint');
+  } catch {
+    return process.platform !== 'linux'; // no /proc: trust the liveness check
+  }
+}
+
+/**
+ * Ends every process the scenario started: attached children (SIGKILL), detached cluster processes found
+ * in the workspace's index (`flink cancel` if still running, SIGKILL as a last resort), then removes the
+ * workspace.
+ */
+export async function cleanup(ws: Workspace): Promise<void> {
+  for (const c of [...ws.children]) {
+    c.kill('SIGKILL');
+    await c.catch(() => undefined);
+  }
+  ws.children.clear();
+  let jobs: ListedJob[] = [];
+  if (existsSync(ws.indexPath)) {
+    try {
+      jobs = await listJobs(ws);
+    } catch {
+      jobs = [];
+    }
+  }
+  const terminal = new Set(['FINISHED', 'CANCELED', 'FAILED']);
+  const live = jobs.filter((j) => !terminal.has(j.status));
+  await Promise.all(live.map((j) => flink(ws, ['cancel', j.jobId], { timeoutMs: 15_000 }).catch(() => undefined)));
+  const pids = live.map((j) => j.pid).filter((p): p is number => typeof p === 'number');
+  if (pids.length > 0) {
+    await waitFor(() => pids.every((p) => !isClusterProcess(p)), 5_000, 'cluster processes to exit').catch(() => undefined);
+    for (const p of pids) {
+      if (isClusterProcess(p)) {
+        try {
+          process.kill(p, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  }
+  rmSync(ws.dir, { recursive: true, force: true });
+}
+
+/** Kills the detached cluster process running `jobId` (its pid from the index). Returns the pid. */
+export async function killCluster(ws: Workspace, jobId: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number> {
+  const j = await jobStatus(ws, jobId);
+  if (!j || j.pid === null) throw new Error(`no pid recorded for job ${jobId}`);
+  if (!isClusterProcess(j.pid)) throw new Error(`pid ${j.pid} of job ${jobId} is not a live cluster process`);
+  process.kill(j.pid, signal);
+  // Gone, not just dead: until its (re)parent reaps it, a killed process lingers as a zombie, which
+  // kill(pid, 0) still reports as existing.
+  await waitFor(() => !pidExists(j.pid!), 10_000, `cluster process ${j.pid} to be gone`);
+  return j.pid;
+}
+
+/** Asserts-friendly summary of a CLI result, for failure messages. */
+export function show(r: CliResult): string {
+  return `exit ${r.exitCode}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+}
+
+export interface SnapshotSummary {
+  kind: string;
+  jobId: string;
+  operators: Array<{ uid?: string; operatorId: string; keyedStates: string[]; files: string[] }>;
+}
+
+/**
+ * Reads and checks a snapshot's `_metadata` as an outsider would: header magic, length, CRC32 of the
+ * payload, and that every state file it lists exists next to it. Throws with the reason otherwise.
+ */
+export function readSnapshot(dir: string): SnapshotSummary {
+  const bytes = readFileSync(join(dir, '_metadata'));
+  if (bytes.length < 20 || bytes.subarray(0, 8).toString('latin1') !== 'FLTSMETA') throw new Error(`${dir}/_metadata: bad header`);
+  const len = bytes.readUInt32BE(12);
+  if (bytes.length !== 20 + len) throw new Error(`${dir}/_metadata: length ${bytes.length}, header says ${20 + len}`);
+  const payload = bytes.subarray(20);
+  if (crc32(payload) !== bytes.readUInt32BE(16)) throw new Error(`${dir}/_metadata: checksum mismatch`);
+  const md = JSON.parse(payload.toString('utf8')) as {
+    kind: string; jobId: string;
+    operators: Array<{ uid?: string; operatorId: string; subtasks: Array<{ state: { file: string; keyedStates: Record<string, string> } }> }>;
+  };
+  const operators = md.operators.map((op) => {
+    const files = op.subtasks.map((s) => s.state.file);
+    for (const f of files) if (!existsSync(join(dir, f))) throw new Error(`${dir}: state file ${f} listed in _metadata is missing`);
+    const keyedStates = [...new Set(op.subtasks.flatMap((s) => Object.keys(s.state.keyedStates ?? {})))].sort();
+    return { uid: op.uid, operatorId: op.operatorId, keyedStates, files };
+  });
+  return { kind: md.kind, jobId: md.jobId, operators };
+}

@@ -1,0 +1,321 @@
+/**
+ * End-to-end job lifecycle: the compiled `flink` CLI, real detached cluster processes and attached runs,
+ * savepoints, retained checkpoints, restores, failures and kills. Every scenario must end with exactly the
+ * output of an uninterrupted run of the same job.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import {
+  FAIL_ONCE_JOB, SAVEPOINT_DIR_NAME, STACK_FRAME, STATE_MACHINE_JOB, STATE_MACHINE_VARIANT_JOB, checkpoints, cleanup,
+  committedLines, createWorkspace, flink, jobIdFrom, jobStatus, killCluster, latestCheckpoint, listTree, readSnapshot,
+  referenceLines, savepointPathFrom, savepointFolders, show, startAttached, waitFor, waitForStatus, withArgs, type Workspace,
+} from './helpers.js';
+
+/** ~6 s at the slow rate: long enough to take savepoints of a running job, short enough for the suite. */
+const SM_ARGS = ['--count', '3000', '--keys', '10'];
+const SLOW = '500';
+const FAST = '1000000';
+
+/** `run -d` of `job` with `args` at the slow rate; returns the JobID once the job is RUNNING. */
+async function runDetached(ws: Workspace, job: string, args: string[], output: string, extra: string[] = []): Promise<string> {
+  const r = await flink(ws, ['run', '-d', ...extra, job, ...withArgs(args, { output, rate: SLOW })]);
+  assert.equal(r.exitCode, 0, show(r));
+  const jobId = jobIdFrom(r.stdout);
+  await waitForStatus(ws, jobId, 'RUNNING', 20_000);
+  return jobId;
+}
+
+/** `run -s <path>` attached, at the fast rate; asserts success. */
+async function restore(ws: Workspace, path: string, job: string, args: string[], output: string, extra: string[] = []) {
+  const r = await flink(ws, ['run', '-s', path, ...extra, job, ...withArgs(args, { output, rate: FAST })]);
+  assert.equal(r.exitCode, 0, `restore from ${path}: ${show(r)}`);
+  assert.match(r.stdout, /Job with JobID [0-9a-f]{32} has finished\./);
+  return r;
+}
+
+async function assertExact(output: string, job = STATE_MACHINE_JOB, args = SM_ARGS): Promise<void> {
+  const expected = await referenceLines(job, args);
+  const actual = committedLines(output);
+  assert.equal(actual.length, expected.length, `committed ${actual.length} lines, an uninterrupted run commits ${expected.length}`);
+  assert.deepEqual(actual, expected);
+}
+
+function assertSavepointFolder(path: string, parent?: string): void {
+  assert.match(basename(path), SAVEPOINT_DIR_NAME, path);
+  if (parent !== undefined) assert.equal(dirname(path), parent);
+  assert.ok(existsSync(join(path, '_metadata')), `${path}/_metadata exists`);
+  assert.equal(readSnapshot(path).kind, 'SAVEPOINT');
+}
+
+async function waitForCheckpoint(ws: Workspace, jobId: string, atLeast = 1): Promise<string> {
+  return waitFor(() => (checkpoints(ws, jobId).length >= atLeast ? latestCheckpoint(ws, jobId) : undefined), 20_000,
+    `a completed checkpoint of job ${jobId}`);
+}
+
+describe('job lifecycle (e2e)', () => {
+  test('savepoint (default and given dir), cancel -s, restore: exact results', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const jobId = await runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, out);
+
+    const list = await flink(ws, ['list']);
+    assert.equal(list.exitCode, 0, show(list));
+    assert.match(list.stdout, new RegExp(`: ${jobId} : State machine job \\(RUNNING\\)`));
+
+    const sp1 = await flink(ws, ['savepoint', jobId]);
+    assert.equal(sp1.exitCode, 0, show(sp1));
+    assert.match(sp1.stdout, /^Savepoint completed\. Path: file:\S+\/savepoint-[0-9a-f]{6}-[0-9a-f]{12}$/m);
+    assertSavepointFolder(savepointPathFrom(sp1.stdout), ws.savepointsDir);
+    assert.ok(basename(savepointPathFrom(sp1.stdout)).startsWith(`savepoint-${jobId.slice(0, 6)}-`));
+
+    const dir2 = join(ws.dir, 'given-savepoints');
+    const sp2 = await flink(ws, ['savepoint', jobId, dir2]);
+    assert.equal(sp2.exitCode, 0, show(sp2));
+    assertSavepointFolder(savepointPathFrom(sp2.stdout), dir2);
+
+    const dir3 = join(ws.dir, 'cancel-savepoints');
+    const c = await flink(ws, ['cancel', '-s', dir3, jobId]);
+    assert.equal(c.exitCode, 0, show(c));
+    const sp3 = savepointPathFrom(c.stdout);
+    assertSavepointFolder(sp3, dir3);
+    await waitForStatus(ws, jobId, 'CANCELED', 15_000);
+    assert.ok(committedLines(out).length < (await referenceLines(STATE_MACHINE_JOB, SM_ARGS)).length,
+      'the job was cancelled before it produced all of its output');
+
+    await restore(ws, sp3, STATE_MACHINE_JOB, SM_ARGS, out);
+    await assertExact(out);
+  });
+
+  test('stop --savepointPath: FINISHED, then restore: exact results', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const jobId = await runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, out);
+    await waitForCheckpoint(ws, jobId);
+
+    const dir = join(ws.dir, 'stop-savepoints');
+    const s = await flink(ws, ['stop', '--savepointPath', dir, jobId]);
+    assert.equal(s.exitCode, 0, show(s));
+    const sp = savepointPathFrom(s.stdout);
+    assertSavepointFolder(sp, dir);
+    await waitForStatus(ws, jobId, 'FINISHED', 15_000);
+
+    await restore(ws, sp, STATE_MACHINE_JOB, SM_ARGS, out);
+    await assertExact(out);
+  });
+
+  test('restore from a retained chk-N directory and from a _metadata file path', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const outDir = join(ws.dir, 'out-dir');
+    const outFile = join(ws.dir, 'out-file');
+    // Two jobs side by side (each detached run has its own cluster process).
+    const [a, b] = await Promise.all([
+      runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, outDir),
+      runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, outFile),
+    ]);
+    await Promise.all([waitForCheckpoint(ws, a, 2), waitForCheckpoint(ws, b, 2)]);
+    for (const id of [a, b]) {
+      const c = await flink(ws, ['cancel', id]);
+      assert.equal(c.exitCode, 0, show(c));
+    }
+    await waitForStatus(ws, a, 'CANCELED', 15_000);
+    await waitForStatus(ws, b, 'CANCELED', 15_000);
+
+    // RETAIN_ON_CANCELLATION keeps state.checkpoints.num-retained (2) checkpoints.
+    const chkA = latestCheckpoint(ws, a);
+    const chkB = latestCheckpoint(ws, b);
+    assert.ok(chkA && chkB, 'retained checkpoints after cancel');
+    assert.ok(checkpoints(ws, a).length <= 2, `at most 2 retained: ${checkpoints(ws, a).join(', ')}`);
+    assert.equal(readSnapshot(chkA).kind, 'CHECKPOINT');
+
+    await restore(ws, chkA, STATE_MACHINE_JOB, SM_ARGS, outDir);
+    await assertExact(outDir);
+    await restore(ws, join(chkB, '_metadata'), STATE_MACHINE_JOB, SM_ARGS, outFile);
+    await assertExact(outFile);
+  });
+
+  test('a user function failing once restarts and ends with exact results; restart-strategy none fails in one line', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    // 1000 records at 500/s, failing at record 600 (~1.2 s in, after checkpoints at 500 ms intervals).
+    const args = ['--count', '1000', '--rate', '500', '--fail-at', '600'];
+    const reference = referenceLines(FAIL_ONCE_JOB, withArgs(args, { 'fail-at': '-1' }));
+
+    const out = join(ws.dir, 'out');
+    const r = await flink(ws, ['run', FAIL_ONCE_JOB, ...withArgs(args, { output: out })]);
+    assert.equal(r.exitCode, 0, show(r));
+    assert.match(r.stdout, /has finished\./);
+    const jobId = jobIdFrom(r.stdout);
+    const log = readdirSync(ws.logDir).find((f) => f.includes(jobId) && f.endsWith('.log'));
+    assert.ok(log, 'the job has a log file');
+    assert.deepEqual(committedLines(out), await reference);
+
+    const out2 = join(ws.dir, 'out-none');
+    const n = await flink(ws, ['run', '-D', 'restart-strategy.type=none', FAIL_ONCE_JOB, ...withArgs(args, { output: out2 })]);
+    assert.equal(n.exitCode, 1, show(n));
+    const lines = n.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one line on stderr: ${n.stderr}`);
+    assert.match(lines[0], /^flink: .*Injected failure at record 600/);
+    assert.doesNotMatch(n.stderr, STACK_FRAME);
+    const failed = await jobStatus(ws, jobIdFrom(n.stdout));
+    assert.equal(failed?.status, 'FAILED');
+  });
+
+  test('SIGKILL of the detached cluster: list reports it lost, restore from the latest retained chk-N is exact', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const jobId = await runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, out);
+    await waitForCheckpoint(ws, jobId, 2);
+    await waitFor(() => committedLines(out).length > 0, 10_000, 'committed output');
+
+    await killCluster(ws, jobId, 'SIGKILL');
+    const l = await flink(ws, ['list', '-a', '--json']);
+    assert.equal(l.exitCode, 0, show(l));
+    const job = (JSON.parse(l.stdout) as Array<{ jobId: string; status: string; lost: boolean; failureCause: string | null }>)
+      .find((j) => j.jobId === jobId);
+    assert.ok(job, 'the killed job is still listed');
+    assert.notEqual(job.status, 'RUNNING', `killed job listed as ${JSON.stringify(job)}`);
+    assert.equal(job.status, 'FAILED', JSON.stringify(job));
+    // And it stays that way for later listings (the index was updated).
+    assert.equal((await jobStatus(ws, jobId))?.status, 'FAILED');
+    // Savepoints of a lost job are refused with "unreachable", not hang.
+    const sp = await flink(ws, ['savepoint', jobId], { timeoutMs: 20_000 });
+    assert.notEqual(sp.exitCode, 0, show(sp));
+
+    const chk = latestCheckpoint(ws, jobId);
+    assert.ok(chk, 'a retained checkpoint survives the kill');
+    await restore(ws, chk, STATE_MACHINE_JOB, SM_ARGS, out);
+    await assertExact(out);
+  });
+
+  test('-n: unmatched operator state fails with exit 7 naming uid and states; with -n it runs', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const jobId = await runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, join(ws.dir, 'out'));
+    await waitForCheckpoint(ws, jobId);
+    const c = await flink(ws, ['cancel', '-s', join(ws.dir, 'sp'), jobId]);
+    assert.equal(c.exitCode, 0, show(c));
+    const sp = savepointPathFrom(c.stdout);
+    const sm = readSnapshot(sp).operators.find((o) => o.uid === 'state-machine');
+    assert.deepEqual(sm?.keyedStates, ['cycles', 'state'], 'the savepoint holds the state machine state');
+
+    const without = ['--without-state-machine'];
+    const out2 = join(ws.dir, 'out-without');
+    const before = listTree(sp);
+    const r = await flink(ws, ['run', '-s', sp, STATE_MACHINE_VARIANT_JOB, ...withArgs(SM_ARGS, { output: out2, rate: FAST }), ...without]);
+    assert.equal(r.exitCode, 7, show(r));
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `one line on stderr: ${r.stderr}`);
+    assert.match(lines[0], /state-machine/);
+    assert.match(lines[0], /\bstate\b/);
+    assert.match(lines[0], /\bcycles\b/);
+    assert.match(lines[0], /allowNonRestoredState/);
+    assert.doesNotMatch(r.stderr, STACK_FRAME);
+    assert.deepEqual(committedLines(out2), [], 'nothing ran');
+    assert.deepEqual(listTree(sp), before, 'the savepoint is untouched');
+
+    const ok = await flink(ws, ['run', '-n', '-s', sp, STATE_MACHINE_VARIANT_JOB, ...withArgs(SM_ARGS, { output: out2, rate: FAST }), ...without]);
+    assert.equal(ok.exitCode, 0, show(ok));
+    // The source resumed from its savepoint position: only the events after it were written.
+    const events = committedLines(out2);
+    assert.ok(events.length > 0 && events.length < 3000, `events written after the restore: ${events.length}`);
+  });
+
+  test('operators without uid get deterministic ids: two runs of the same program restore into each other', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const args = [...SM_ARGS, '--no-uids'];
+    const out = join(ws.dir, 'out');
+    const jobId = await runDetached(ws, STATE_MACHINE_VARIANT_JOB, args, out);
+    await waitForCheckpoint(ws, jobId);
+    const c = await flink(ws, ['cancel', '-s', join(ws.dir, 'sp'), jobId]);
+    assert.equal(c.exitCode, 0, show(c));
+    const sp = savepointPathFrom(c.stdout);
+    const ops = readSnapshot(sp).operators;
+    assert.ok(ops.length > 0 && ops.every((o) => o.uid === undefined), `no uids in the savepoint: ${JSON.stringify(ops)}`);
+    assert.ok(ops.some((o) => o.keyedStates.includes('state')), 'the auto-id state machine operator has its state');
+
+    // Without -n: every operator's state must find the same auto id in the new run.
+    await restore(ws, sp, STATE_MACHINE_VARIANT_JOB, args, out);
+    // The variant writes exactly what the example writes.
+    await assertExact(out);
+  });
+
+  test('a relocated savepoint folder restores from its new place: exact results', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const jobId = await runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, out);
+    await waitForCheckpoint(ws, jobId);
+    const c = await flink(ws, ['cancel', '-s', join(ws.dir, 'sp'), jobId]);
+    assert.equal(c.exitCode, 0, show(c));
+    const sp = savepointPathFrom(c.stdout);
+
+    // Copied elsewhere (as across filesystems), the original removed: nothing may point back to it.
+    const moved = join(ws.dir, 'elsewhere', 'deeper', 'my-savepoint');
+    mkdirSync(dirname(moved), { recursive: true });
+    cpSync(sp, moved, { recursive: true });
+    rmSync(sp, { recursive: true });
+    await restore(ws, moved, STATE_MACHINE_JOB, SM_ARGS, out);
+    await assertExact(out);
+  });
+
+  test('5 concurrent savepoints of one job: distinct valid folders; savepoint -d disposes one, refuses a non-savepoint', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const jobId = await runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, join(ws.dir, 'out'));
+
+    const results = await Promise.all(Array.from({ length: 5 }, () => flink(ws, ['savepoint', jobId])));
+    for (const r of results) assert.equal(r.exitCode, 0, show(r));
+    const paths = results.map((r) => savepointPathFrom(r.stdout));
+    assert.equal(new Set(paths).size, 5, `distinct folders: ${paths.join(', ')}`);
+    for (const p of paths) {
+      assertSavepointFolder(p, ws.savepointsDir);
+      const s = readSnapshot(p);
+      assert.equal(s.jobId, jobId);
+      assert.ok(s.operators.some((o) => o.uid === 'state-machine'), `${p} holds the state machine`);
+    }
+    assert.deepEqual(savepointFolders(ws.savepointsDir).sort(), [...paths].sort());
+    // The job is still running after all of that.
+    assert.equal((await jobStatus(ws, jobId))?.status, 'RUNNING');
+
+    const d = await flink(ws, ['savepoint', '-d', paths[0]]);
+    assert.equal(d.exitCode, 0, show(d));
+    assert.ok(!existsSync(paths[0]), 'the disposed savepoint folder is gone');
+    for (const p of paths.slice(1)) assert.ok(existsSync(join(p, '_metadata')), `${p} is untouched`);
+
+    const notSp = join(ws.dir, 'not-a-savepoint');
+    mkdirSync(notSp);
+    writeFileSync(join(notSp, 'precious.txt'), 'keep me\n');
+    const bad = await flink(ws, ['savepoint', '-d', notSp]);
+    assert.notEqual(bad.exitCode, 0, show(bad));
+    assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.deepEqual(listTree(notSp), ['precious.txt']);
+  });
+
+  test('savepoint of an attached job from another process, then SIGINT cancels it (exit 130)', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const { child, output } = startAttached(ws, ['run', STATE_MACHINE_JOB, ...withArgs(SM_ARGS, { output: out, rate: SLOW })]);
+    const jobId = await waitFor(() => /JobID ([0-9a-f]{32})/.exec(output.stdout)?.[1], 20_000, 'the attached job to be submitted');
+    await waitForStatus(ws, jobId, 'RUNNING', 20_000);
+
+    const sp = await flink(ws, ['savepoint', jobId]);
+    assert.equal(sp.exitCode, 0, show(sp));
+    assertSavepointFolder(savepointPathFrom(sp.stdout), ws.savepointsDir);
+    assert.equal(child.exitCode, null, 'the attached run is still going');
+
+    child.kill('SIGINT');
+    const r = await child;
+    assert.equal(r.exitCode, 130, `attached run after SIGINT: exit ${r.exitCode}\n${output.stdout}\n${output.stderr}`);
+    assert.match(output.stdout, new RegExp(`Job with JobID ${jobId} has been cancelled`));
+    const j = await waitForStatus(ws, jobId, 'CANCELED', 10_000);
+    assert.equal(j.status, 'CANCELED');
+  });
+});

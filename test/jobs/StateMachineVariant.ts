@@ -1,0 +1,83 @@
+/**
+ * Test job: examples/StateMachineExample.ts (same events, same state machine, same output) with two switches
+ * for the savepoint-compatibility scenarios:
+ *
+ *   --without-state-machine  drops the keyed state-machine operator (uid 'state-machine'); the events are
+ *                            written as they come, so a savepoint of the full job has state nothing claims.
+ *   --no-uids                sets no uid on any operator, so their ids are the auto-generated ones.
+ *
+ *   flink run test/jobs/StateMachineVariant.ts --output <dir> [--count N] [--rate R] [--keys K] [--no-uids] [--without-state-machine]
+ */
+import {
+  DataGeneratorSource, FileSink, KeyedProcessFunction, ParameterTool, RateLimiterStrategy, StreamExecutionEnvironment,
+  ValueStateDescriptor, type Collector, type ValueState,
+} from 'flink-ts';
+
+interface Event {
+  address: string;
+  type: string;
+  index: number;
+}
+
+const CYCLE = 'abcde';
+const STATES = ['Initial', 'W', 'X', 'Y', 'Z'];
+
+const params = ParameterTool.fromArgs(process.argv.slice(2));
+const keys = params.getInt('keys', 100);
+const count = params.getInt('count', Number.MAX_SAFE_INTEGER);
+const rate = params.getInt('rate', 1000);
+const errorEvery = params.getInt('error-every', 97);
+const uids = !params.has('no-uids');
+const withStateMachine = !params.has('without-state-machine');
+
+function event(i: number): Event {
+  const k = i % keys;
+  const j = Math.floor(i / keys);
+  const invalid = (i * 2654435761) % errorEvery === 0;
+  return { address: `10.0.${Math.floor(k / 256)}.${k % 256}`, type: invalid ? 'g' : CYCLE[j % CYCLE.length], index: i };
+}
+
+class StateMachineMapper extends KeyedProcessFunction<string, Event, string> {
+  private state!: ValueState<number>;
+  private cycles!: ValueState<number>;
+
+  override open(): void {
+    this.state = this.getRuntimeContext().getState(new ValueStateDescriptor<number>('state'));
+    this.cycles = this.getRuntimeContext().getState(new ValueStateDescriptor<number>('cycles'));
+  }
+
+  processElement(e: Event, _ctx: KeyedProcessFunction.Context<string>, out: Collector<string>): void {
+    const current = this.state.value() ?? 0;
+    if (e.type !== CYCLE[current]) {
+      out.collect(`alert,${e.address},${STATES[current]},${e.type},${e.index}`);
+      return;
+    }
+    const next = (current + 1) % CYCLE.length;
+    this.state.update(next);
+    if (next === 0) {
+      const n = (this.cycles.value() ?? 0) + 1;
+      this.cycles.update(n);
+      out.collect(`cycle,${e.address},${n}`);
+    }
+  }
+}
+
+const env = StreamExecutionEnvironment.getExecutionEnvironment();
+
+let events = env
+  .fromSource(new DataGeneratorSource(event, count, RateLimiterStrategy.perSecond(rate)), undefined, 'Events Generator Source')
+  .setParallelism(1);
+if (uids) events = events.uid('events-source');
+
+let lines;
+if (withStateMachine) {
+  lines = events.keyBy((e: Event) => e.address).process(new StateMachineMapper()).name('State machine');
+  if (uids) lines = lines.uid('state-machine');
+} else {
+  lines = events.map((e: Event) => `event,${e.address},${e.type},${e.index}`).name('Format events');
+}
+
+const sink = lines.sinkTo(FileSink.forRowFormat<string>(params.getRequired('output')).build()).name('Alerts sink');
+if (uids) sink.uid('alerts-sink');
+
+await env.execute('State machine job');
