@@ -69,8 +69,9 @@ function rangeSplits(from: number, to: number, parallelism: number): RangeSplit[
 class IndexRangeReader<T> implements SourceReader<T, RangeSplit> {
   private readonly splits: RangeSplit[] = [];
   private readonly rate: number;
-  private startedAt = 0;
-  private emitted = 0;
+  /** Token bucket: refills at `rate` per second, holds at most one second's worth (no bursts after a stall). */
+  private tokens = 1;
+  private refilledAt = 0;
 
   constructor(private readonly produce: (index: number) => T, rateLimiter: RateLimiterStrategy | undefined, parallelism: number) {
     this.rate = (rateLimiter?.recordsPerSecond ?? Infinity) / parallelism;
@@ -81,23 +82,26 @@ class IndexRangeReader<T> implements SourceReader<T, RangeSplit> {
   }
 
   pollNext(emit: (value: T) => void, budget: number): number | 'end' {
+    if (this.splits.length === 0) return 'end';
     if (this.rate !== Infinity) {
       const now = Date.now();
-      if (this.startedAt === 0) this.startedAt = now;
-      const allowed = Math.floor(((now - this.startedAt) / 1000) * this.rate) + 1 - this.emitted;
-      if (allowed <= 0) return Math.max(1, Math.ceil(1000 / this.rate));
-      budget = Math.min(budget, allowed);
+      if (this.refilledAt === 0) this.refilledAt = now;
+      this.tokens = Math.min(Math.max(1, this.rate), this.tokens + ((now - this.refilledAt) / 1000) * this.rate);
+      this.refilledAt = now;
+      if (this.tokens < 1) return Math.max(1, Math.ceil(((1 - this.tokens) / this.rate) * 1000));
+      budget = Math.min(budget, Math.floor(this.tokens));
     }
-    while (budget > 0) {
+    let emitted = 0;
+    while (emitted < budget) {
       const s = this.splits[0];
-      if (!s) return 'end';
-      const n = Math.min(budget, s.end - s.next + 1);
+      if (!s) break;
+      const n = Math.min(budget - emitted, s.end - s.next + 1);
       for (let i = 0; i < n; i++) emit(this.produce(s.next + i));
       s.next += n;
-      budget -= n;
-      this.emitted += n;
+      emitted += n;
       if (s.next > s.end) this.splits.shift();
     }
+    if (this.rate !== Infinity) this.tokens -= emitted;
     return this.splits.length === 0 ? 'end' : 0;
   }
 

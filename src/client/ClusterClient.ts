@@ -211,7 +211,9 @@ export class ClusterClient {
   async disposeSavepoint(path: string): Promise<DisposalResult | undefined> {
     if (!this.jobmanager) return disposeLocally(path, this.index);
     const rest = this.jobmanager;
-    const trigger = await rest.disposeSavepoint(path);
+    // The JobManager runs elsewhere (another cwd): send local paths absolute.
+    const local = !/^[a-z][a-z0-9+.-]+:/i.test(path) || /^file:/i.test(path);
+    const trigger = await rest.disposeSavepoint(local ? resolve(stripFileScheme(path)) : path);
     const s = await this.waitFor(() => rest.disposalStatus(trigger));
     if ('failureCause' in s) throw new FlinkError('job-failed', `Failed to dispose the savepoint '${path}': ${s.failureCause}`);
     return undefined;

@@ -11,8 +11,8 @@ import {
 export interface RestServerOptions {
   /** Address to bind; Flink's rest.bind-address. Loopback unless configured otherwise. */
   host?: string;
-  /** 0 picks a free port. */
-  port?: number;
+  /** 0 picks a free port; a string is a Flink port spec (rest.bind-port: `8081`, `50100-50200`, `0`), tried in order. */
+  port?: number | string;
   /** Largest accepted request body; larger ones get 413. */
   maxBodyBytes?: number;
   /** Receives one line per unexpected server-side error (the JobManager's log). */
@@ -59,14 +59,16 @@ export class RestServer {
   private readonly server: Server;
   private readonly routes: Route[];
   private readonly host: string;
-  private readonly requestedPort: number;
+  private readonly ports: number[];
+  private readonly portSpec: string;
   private readonly maxBodyBytes: number;
   private readonly log: (line: string) => void;
   private boundUrl: string | undefined;
 
   constructor(private readonly dispatcher: Dispatcher, opts: RestServerOptions = {}) {
     this.host = opts.host ?? '127.0.0.1';
-    this.requestedPort = opts.port ?? 0;
+    this.portSpec = String(opts.port ?? 0);
+    this.ports = typeof opts.port === 'string' ? expandPortSpec(opts.port) : [opts.port ?? 0];
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.log = opts.log ?? (() => {});
     this.routes = this.buildRoutes();
@@ -84,13 +86,29 @@ export class RestServer {
   }
 
   /** Binds and resolves with the endpoint's URL (with the actual port when 0 was requested). */
-  start(): Promise<string> {
+  async start(): Promise<string> {
+    let last: FlinkError | undefined;
+    for (const port of this.ports) {
+      try {
+        return await this.listen(port);
+      } catch (e) {
+        last = e as FlinkError;
+        // A busy port in a range: try the next one, like Flink's port ranges.
+        if (last.kind !== 'conflict') throw last;
+      }
+    }
+    throw this.ports.length > 1
+      ? new FlinkError('conflict', `Could not start the REST endpoint on ${this.host}: no free port in '${this.portSpec}'`, { cause: last })
+      : last!;
+  }
+
+  private listen(port: number): Promise<string> {
     return new Promise((resolve, reject) => {
       const onError = (e: Error) => {
         this.server.off('listening', onListening);
         const code = (e as NodeJS.ErrnoException).code;
         reject(new FlinkError(code === 'EADDRINUSE' ? 'conflict' : 'io',
-          `Could not start the REST endpoint on ${this.host}:${this.requestedPort}: ${e.message}`, { cause: e }));
+          `Could not start the REST endpoint on ${this.host}:${port}: ${e.message}`, { cause: e }));
       };
       const onListening = () => {
         this.server.off('error', onError);
@@ -101,7 +119,7 @@ export class RestServer {
       };
       this.server.once('error', onError);
       this.server.once('listening', onListening);
-      this.server.listen(this.requestedPort, this.host);
+      this.server.listen(port, this.host);
     });
   }
 
@@ -274,6 +292,21 @@ export class RestServer {
     const msg = e instanceof Error ? e.message : String(e);
     return { status: 500, body: errors('Internal server error.', msg), headers: { [ERROR_KIND_HEADER]: 'internal' } };
   }
+}
+
+/** Ports of a Flink port spec (`0`, `8081`, `50100-50200`, `50100,50200-50210`), in order. */
+export function expandPortSpec(spec: string): number[] {
+  const ports: number[] = [];
+  for (const part of spec.split(',')) {
+    const m = /^\s*(\d{1,5})\s*(?:-\s*(\d{1,5})\s*)?$/.exec(part);
+    const lo = Number(m?.[1]);
+    const hi = m?.[2] === undefined ? lo : Number(m[2]);
+    if (!m || hi > 65535 || lo > hi) {
+      throw new FlinkError('config', `Invalid REST port '${spec}': expected a port (0-65535), a range such as '50100-50200', or a comma-separated list of these`);
+    }
+    for (let p = lo; p <= hi; p++) ports.push(p);
+  }
+  return ports;
 }
 
 function errors(...messages: string[]): ErrorResponseBody {

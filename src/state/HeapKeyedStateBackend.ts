@@ -60,9 +60,10 @@ export class HeapKeyedStateBackend {
     return {
       value(): T | undefined {
         backend.checkKey(desc.name);
-        const e = table[backend.groupIdx].get(backend.nk);
+        const g = table[backend.groupIdx];
+        const e = g.get(backend.nk);
         if (!e) return desc.defaultValue;
-        return backend.readable(e) as T;
+        return backend.readable(g, e) as T;
       },
       update(value: T | null | undefined): void {
         backend.checkKey(desc.name);
@@ -157,9 +158,12 @@ export class HeapKeyedStateBackend {
     if (this.groupIdx < 0) throw new FlinkError('invalid-argument', `No key set: keyed state '${name}' is only accessible on a keyed stream`);
   }
 
-  private readable(e: Entry): unknown {
+  /** Hands out a value the caller may mutate: a pre-barrier object is copied, and the copy becomes the live value. */
+  private readable(g: Map<NormalizedKey, Entry>, e: Entry): unknown {
     if (this.runningSnapshots > 0 && e.ver <= this.snapshotVersion && typeof e.v === 'object' && e.v !== null) {
-      return structuredClone(e.v);
+      const copy = structuredClone(e.v);
+      g.set(this.nk, { k: e.k, v: copy, ver: this.version });
+      return copy;
     }
     return e.v;
   }

@@ -38,24 +38,52 @@ export function murmurString(s: string): number {
 }
 
 /**
- * Keys are compared by value: primitives as themselves, anything else by a canonical JSON form.
- * The normalized key is what state tables use as Map keys.
+ * Keys are compared by value: primitives as themselves, anything else (and strings that could be
+ * mistaken for an encoded key) by a canonical, type-tagged encoding. The normalized key is what state
+ * tables use as Map keys and what is hashed, so equal keys always share state and key group.
  */
 export type NormalizedKey = string | number | boolean | bigint | null | undefined;
+
+const ENCODED = '\u0000';
 
 export function normalizeKey(key: unknown): NormalizedKey {
   switch (typeof key) {
     case 'string':
+      return key.startsWith(ENCODED) ? ENCODED + canonical(key) : key;
     case 'number':
     case 'boolean':
     case 'bigint':
     case 'undefined':
       return key;
     default:
-      if (key === null) return null;
-      if (key instanceof Date) return `\u0000D${key.getTime()}`;
-      return `\u0000${JSON.stringify(key)}`;
+      return key === null ? null : ENCODED + canonical(key);
   }
+}
+
+/** A stable text form of any structured-cloneable value; object keys and Set/Map entries sorted. */
+function canonical(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return `s${JSON.stringify(v)}`;
+    case 'number':
+      return `n${Object.is(v, -0) ? '0' : String(v)}`;
+    case 'bigint':
+      return `i${v}`;
+    case 'boolean':
+      return v ? 't' : 'f';
+    case 'undefined':
+      return 'u';
+    default:
+      break;
+  }
+  if (v === null) return 'z';
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v instanceof Date) return `D${v.getTime()}`;
+  if (v instanceof Map) return `M{${[...v].map(([k, x]) => `${canonical(k)}:${canonical(x)}`).sort().join(',')}}`;
+  if (v instanceof Set) return `S{${[...v].map(canonical).sort().join(',')}}`;
+  if (ArrayBuffer.isView(v)) return `B${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')}`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
 }
 
 export function hashKey(nk: NormalizedKey): number {

@@ -4,11 +4,12 @@
  * (bin/flink.js → dist/) in real processes. `cleanup()` ends every process a scenario started and removes
  * the workspace.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
+import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -82,6 +83,7 @@ export function createWorkspace(overrides: Record<string, string> = {}): Workspa
 
 /** Runs the `flink` CLI to completion. */
 export async function flink(ws: Workspace, args: string[], opts: { timeoutMs?: number; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+  const started = Date.now();
   const r = await execa(process.execPath, [BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...ws.env, ...opts.env },
@@ -89,6 +91,10 @@ export async function flink(ws: Workspace, args: string[], opts: { timeoutMs?: n
     timeout: opts.timeoutMs ?? 60_000,
     stdin: 'ignore',
   });
+  // FLINK_E2E_TRACE=<file>: appends each CLI call with its duration and exit code, to see where a scenario spends its time.
+  if (process.env.FLINK_E2E_TRACE) {
+    appendFileSync(process.env.FLINK_E2E_TRACE, `${new Date(started).toISOString()} flink ${args.join(' ')} -> ${r.exitCode} in ${Date.now() - started} ms\n`);
+  }
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
 }
 
@@ -378,4 +384,38 @@ export function readSnapshot(dir: string): SnapshotSummary {
     return { uid: op.uid, operatorId: op.operatorId, keyedStates, files };
   });
   return { kind: md.kind, jobId: md.jobId, operators };
+}
+
+/**
+ * Progress lines the CLI writes to stderr by design (commands/base.ts: results to stdout, progress and
+ * warnings to stderr) before the outcome is known; they are not part of an error report.
+ */
+export const PROGRESS_LINE = [
+  /^Submitting the job\.\.\.$/,
+  /^Waiting for response\.\.\.$/,
+  /^Triggering savepoint for job [0-9a-f]{32}\.$/,
+  /^Disposing savepoint '.*'\.$/,
+  /^Cancelling job [0-9a-f]{32}( with \w+ savepoint to .*)?\.$/,
+  /^(Suspending|Draining) job "[0-9a-f]{32}" with a \w+ savepoint\.$/,
+  /^DEPRECATION WARNING: Cancelling a job with savepoint is deprecated\. Use "stop" instead\.$/,
+];
+
+/** The stderr lines that are not progress lines. */
+export function errorLines(stderr: string): string[] {
+  return stderr.split('\n').map((l) => l.trimEnd()).filter((l) => l !== '' && !PROGRESS_LINE.some((re) => re.test(l)));
+}
+
+/**
+ * A failure reported as the CLI promises: a non-zero exit, exactly one `flink: …` error line on stderr
+ * (besides progress lines), no stack trace. Returns the error line.
+ */
+export function assertOneLineError(r: CliResult, exitCode?: number): string {
+  if (exitCode === undefined) assert.notEqual(r.exitCode, 0, show(r));
+  else assert.equal(r.exitCode, exitCode, show(r));
+  assert.doesNotMatch(r.stderr, STACK_FRAME, `no stack trace on stderr:\n${r.stderr}`);
+  assert.doesNotMatch(r.stdout, STACK_FRAME, `no stack trace on stdout:\n${r.stdout}`);
+  const lines = errorLines(r.stderr);
+  assert.equal(lines.length, 1, `exactly one error line on stderr, got ${lines.length}:\n${r.stderr}`);
+  assert.match(lines[0], /^flink: \S/);
+  return lines[0];
 }

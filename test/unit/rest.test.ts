@@ -11,7 +11,7 @@ import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js'
 import type {
   AsyncOperationStatus, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat, TaskCounts,
 } from '../../src/rest/Dispatcher.js';
-import { RestServer } from '../../src/rest/RestServer.js';
+import { RestServer, expandPortSpec } from '../../src/rest/RestServer.js';
 import { RestClient, normalizeEndpoint } from '../../src/rest/RestClient.js';
 import { failureMessage } from '../../src/rest/messages.js';
 import { disposeSavepoint } from '../../src/checkpoint/SavepointDisposal.js';
@@ -492,9 +492,21 @@ describe('RestServer', () => {
     assert.equal(new Set(triggers).size, 40);
   });
 
-  test('refuses to start on a taken port with a conflict error', async () => {
+  test('refuses to start on a taken port with a conflict error; port specs try the next port', async () => {
     const other = new RestServer(new FakeDispatcher(), { port: server.port });
     await assert.rejects(other.start(), kindOf('conflict'));
+    const spec = new RestServer(new FakeDispatcher(), { port: `${server.port},${server.port}` });
+    await assert.rejects(spec.start(), (e) => kindOf('conflict')(e) && /no free port/.test((e as Error).message));
+    const fallback = new RestServer(new FakeDispatcher(), { port: `${server.port},0` });
+    const url = await fallback.start();
+    try {
+      assert.notEqual(fallback.port, server.port);
+      assert.equal((await raw(url, 'GET', '/config')).status, 200);
+    } finally {
+      await fallback.close();
+    }
+    assert.throws(() => new RestServer(new FakeDispatcher(), { port: '70000' }), kindOf('config'));
+    assert.deepEqual(expandPortSpec('8081,50100-50102'), [8081, 50100, 50101, 50102]);
   });
 });
 

@@ -6,6 +6,7 @@ import type { ChannelEvent } from './events.js';
 interface WireMessage {
   c: number; // channel id
   d?: ArrayBuffer; // a batch of records, V8-serialized
+  r?: unknown[]; // a batch handed over by reference (same worker)
   e?: ChannelEvent;
   cr?: number; // credits returned to the producer
 }
@@ -52,11 +53,7 @@ export class Transport {
   }
 
   sendBatch(worker: number, channel: number, records: unknown[]): void {
-    if (worker === this.self) {
-      const l = this.inputs.get(channel);
-      queueMicrotask(() => l?.onBatch(records));
-      return;
-    }
+    if (worker === this.self) return this.local({ c: channel, r: records });
     const buf = encode(records);
     const ab = buf.buffer as ArrayBuffer;
     const exclusive = buf.byteOffset === 0 && buf.byteLength === ab.byteLength;
@@ -65,21 +62,18 @@ export class Transport {
   }
 
   sendEvent(worker: number, channel: number, e: ChannelEvent): void {
-    if (worker === this.self) {
-      const l = this.inputs.get(channel);
-      queueMicrotask(() => l?.onEvent(e));
-      return;
-    }
+    if (worker === this.self) return this.local({ c: channel, e });
     this.peers.get(worker)!.postMessage({ c: channel, e } satisfies WireMessage);
   }
 
   sendCredit(worker: number, channel: number, n: number): void {
-    if (worker === this.self) {
-      const l = this.outputs.get(channel);
-      queueMicrotask(() => l?.onCredit(n));
-      return;
-    }
+    if (worker === this.self) return this.local({ c: channel, cr: n });
     this.peers.get(worker)!.postMessage({ c: channel, cr: n } satisfies WireMessage);
+  }
+
+  /** Same-worker delivery: asynchronous like a port, so a producer never re-enters its consumer. */
+  private local(m: WireMessage): void {
+    queueMicrotask(() => this.receive(m));
   }
 
   private receive(m: WireMessage): void {
@@ -89,6 +83,7 @@ export class Transport {
       return;
     }
     if (m.cr !== undefined) (listener as OutputChannelListener).onCredit(m.cr);
+    else if (m.r) (listener as InputChannelListener).onBatch(m.r);
     else if (m.d) (listener as InputChannelListener).onBatch(decode<unknown[]>(new Uint8Array(m.d)));
     else if (m.e) (listener as InputChannelListener).onEvent(m.e);
   }

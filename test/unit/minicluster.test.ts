@@ -1,0 +1,216 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSnapshot, verifySnapshotFiles, type LoadedSnapshot } from '../../src/checkpoint/Metadata.js';
+import { Configuration } from '../../src/config/Configuration.js';
+import { isFlinkError } from '../../src/core/FlinkError.js';
+import { newJobId } from '../../src/core/ids.js';
+import { runJob, type RunRequest } from '../../src/client/JobRunner.js';
+import { CheckpointIndex } from '../../src/index/CheckpointIndex.js';
+
+/**
+ * Runs small job programs end to end on an in-process mini-cluster (worker-thread task slots), with every
+ * directory the cluster writes to inside one temp dir.
+ */
+const root = mkdtempSync(join(tmpdir(), 'flink-ts-minicluster-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const dirs = {
+  checkpoints: join(root, 'checkpoints'),
+  savepoints: join(root, 'savepoints'),
+  log: join(root, 'log'),
+  index: join(root, 'index.sqlite'),
+};
+
+function config(extra: Record<string, string> = {}): Configuration {
+  return Configuration.fromMap({
+    'state.checkpoints.dir': dirs.checkpoints,
+    'state.savepoints.dir': dirs.savepoints,
+    'env.log.dir': dirs.log,
+    'index.path': dirs.index,
+    'taskmanager.numberOfTaskSlots': '2',
+    'execution.buffer-timeout': '10 ms',
+    ...extra,
+  });
+}
+
+function jobFile(name: string, source: string): string {
+  const p = join(root, `${name}.ts`);
+  writeFileSync(p, source);
+  return p;
+}
+
+async function run(file: string, args: string[], extra: Record<string, string> = {}, more: Partial<RunRequest> = {}) {
+  const chunks: string[] = [];
+  const jobId = more.jobId ?? newJobId();
+  const result = await runJob({ jobFile: file, programArgs: args, config: config(extra), jobId, stdout: (t) => chunks.push(t), ...more });
+  const lines = chunks.join('').split('\n').filter((l) => l !== '');
+  return { result, lines, jobId };
+}
+
+const sorted = (xs: string[]) => [...xs].sort();
+
+const PRINT_JOB = `
+import { ParameterTool, StreamExecutionEnvironment } from 'flink-ts';
+const params = ParameterTool.fromArgs(process.argv.slice(2));
+const env = StreamExecutionEnvironment.getExecutionEnvironment();
+env.setParallelism(params.getInt('p'));
+env.fromSequence(1, 40).map((x: number) => 'n=' + x).filter((s: string) => !s.endsWith('7')).print();
+await env.execute('print job');
+`;
+
+const SUM_JOB = `
+import { ParameterTool, StreamExecutionEnvironment } from 'flink-ts';
+const params = ParameterTool.fromArgs(process.argv.slice(2));
+const env = StreamExecutionEnvironment.getExecutionEnvironment();
+env.setParallelism(params.getInt('p'));
+env.fromSequence(1, 300)
+  .map((x: number) => [x % 4 === 0 ? 'zero' : 'k' + (x % 4), x])
+  .keyBy((t: [string, number]) => t[0])
+  .sum(1)
+  .print();
+await env.execute('sum job');
+`;
+
+const FAILING_JOB = `
+import { StreamExecutionEnvironment } from 'flink-ts';
+const env = StreamExecutionEnvironment.getExecutionEnvironment();
+env.fromSequence(1, 100)
+  .map((x: number) => { if (x === 42) throw new Error('boom at record ' + x); return x; })
+  .print();
+await env.execute('failing job');
+`;
+
+const CHECKPOINTED_JOB = `
+import { DataGeneratorSource, RateLimiterStrategy, StreamExecutionEnvironment } from 'flink-ts';
+const env = StreamExecutionEnvironment.getExecutionEnvironment();
+env.enableCheckpointing(100);
+env.fromSource(new DataGeneratorSource((i: number) => i, Number.MAX_SAFE_INTEGER, RateLimiterStrategy.perSecond(200)), undefined, 'gen')
+  .uid('gen')
+  .keyBy((i: number) => i % 5)
+  .sum(0)
+  .uid('sum')
+  .filter(() => false)
+  .print();
+await env.execute('checkpointed job');
+`;
+
+describe('mini-cluster runs of job programs', { timeout: 60_000 }, () => {
+  test('a bounded job prints the expected lines at parallelism 1', async () => {
+    const { result, lines } = await run(jobFile('print1', PRINT_JOB), ['--p', '1']);
+    assert.equal(result.status, 'FINISHED');
+    const expected = Array.from({ length: 40 }, (_, i) => `n=${i + 1}`).filter((s) => !s.endsWith('7'));
+    assert.deepEqual(lines, expected, 'one subtask: no prefix, source order');
+  });
+
+  test('a bounded job prints the expected lines at parallelism 2, prefixed by subtask', async () => {
+    const { result, lines } = await run(jobFile('print2', PRINT_JOB), ['--p', '2']);
+    assert.equal(result.status, 'FINISHED');
+    const expected = Array.from({ length: 40 }, (_, i) => i + 1)
+      .filter((x) => !String(x).endsWith('7'))
+      // The source splits 1..40 into 1..20 and 21..40; map, filter and print are chained to it.
+      .map((x) => `${x <= 20 ? 1 : 2}> n=${x}`);
+    assert.deepEqual(sorted(lines), sorted(expected));
+    for (const sub of ['1> ', '2> ']) {
+      const mine = lines.filter((l) => l.startsWith(sub));
+      assert.deepEqual(mine, expected.filter((l) => l.startsWith(sub)), `subtask ${sub} keeps its order`);
+    }
+  });
+
+  for (const p of [1, 2]) {
+    test(`a keyed sum gives the correct final value per key at parallelism ${p}`, async () => {
+      const { result, lines } = await run(jobFile(`sum${p}`, SUM_JOB), ['--p', String(p)]);
+      assert.equal(result.status, 'FINISHED');
+      assert.equal(lines.length, 300, 'a streaming reduce emits once per input');
+      const finals = new Map<string, number>();
+      const counts = new Map<string, number>();
+      for (const l of lines) {
+        const m = /^(?:(\d)> )?(\[.*\])$/.exec(l);
+        assert.ok(m, `unexpected line ${l}`);
+        if (p === 1) assert.equal(m[1], undefined);
+        else assert.ok(m[1] === '1' || m[1] === '2');
+        const [key, sum] = JSON.parse(m[2]) as [string, number];
+        finals.set(key, Math.max(finals.get(key) ?? 0, sum));
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      const expected = new Map<string, number>();
+      for (let x = 1; x <= 300; x++) {
+        const k = x % 4 === 0 ? 'zero' : `k${x % 4}`;
+        expected.set(k, (expected.get(k) ?? 0) + x);
+      }
+      assert.deepEqual(Object.fromEntries([...finals].sort()), Object.fromEntries([...expected].sort()));
+      assert.deepEqual([...counts.values()], [75, 75, 75, 75]);
+    });
+  }
+
+  test('a job whose map throws, with restart strategy none, ends FAILED with a job-failed error naming the cause', async () => {
+    const jobId = newJobId();
+    await assert.rejects(
+      run(jobFile('failing', FAILING_JOB), [], { 'restart-strategy.type': 'none' }, { jobId }),
+      (e: unknown) => {
+        assert.ok(isFlinkError(e), `expected a FlinkError, got ${String(e)}`);
+        assert.equal(e.kind, 'job-failed');
+        assert.match(e.message, /boom at record 42/);
+        assert.match(e.message, new RegExp(jobId));
+        return true;
+      },
+    );
+    const index = CheckpointIndex.open({ path: dirs.index });
+    try {
+      const rec = index.getJob(jobId);
+      assert.ok(rec, 'the job is in the index');
+      assert.equal(rec.status, 'FAILED');
+      assert.match(rec.failureCause ?? '', /boom at record 42/);
+    } finally {
+      index.close();
+    }
+  });
+
+  test('with checkpointing, a completed checkpoint with a loadable _metadata appears while the job runs', async () => {
+    const jobId = newJobId();
+    let cancel!: () => void;
+    const cancelSignal = new Promise<void>((r) => (cancel = r));
+    let found: LoadedSnapshot | undefined;
+    let pollError: unknown;
+    const poll = (async () => {
+      const jobDir = join(dirs.checkpoints, jobId);
+      const deadline = Date.now() + 20_000;
+      try {
+        while (!found && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+          if (!existsSync(jobDir)) continue;
+          for (const d of readdirSync(jobDir).filter((x) => /^chk-\d+$/.test(x))) {
+            if (!existsSync(join(jobDir, d, '_metadata'))) continue;
+            const snap = loadSnapshot(join(jobDir, d));
+            verifySnapshotFiles(snap);
+            found = snap;
+            break;
+          }
+        }
+      } catch (e) {
+        pollError = e;
+      } finally {
+        cancel();
+      }
+    })();
+    const { result } = await run(jobFile('checkpointed', CHECKPOINTED_JOB), [], { 'state.checkpoints.num-retained': '3' }, { jobId, cancelSignal });
+    await poll;
+    assert.equal(pollError, undefined, `reading the checkpoint failed: ${String(pollError)}`);
+    assert.ok(found, 'no completed checkpoint appeared within 20 s');
+    assert.equal(result.status, 'CANCELED');
+    const md = found.metadata;
+    assert.equal(md.jobId, jobId);
+    assert.equal(md.kind, 'CHECKPOINT');
+    assert.ok(md.checkpointId >= 1);
+    assert.equal(md.maxParallelism, 128);
+    const sum = md.operators.find((o) => o.uid === 'sum');
+    assert.ok(sum, 'the keyed sum has state in the checkpoint');
+    assert.ok(sum.subtasks.length >= 1);
+    assert.deepEqual(sum.subtasks[0].state.keyedStates, { _op_state: 'value' });
+    const gen = md.operators.find((o) => o.uid === 'gen');
+    assert.ok(gen, 'the source has its split state in the checkpoint');
+    assert.ok('SourceReaderState' in gen.subtasks[0].state.operatorStates);
+  });
+});
