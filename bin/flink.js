@@ -3,9 +3,6 @@
 // Errors raised inside a command are reported by the command itself; this catches the rest (unknown command,
 // broken install) so that they too are one line and a stable exit code.
 
-// @oclif/core 5 declares node >= 22 and warns on import; it runs fine on the node 20 this package targets.
-process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
-
 let code;
 try {
   const { flush, run } = await import('@oclif/core');
