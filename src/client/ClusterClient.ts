@@ -12,16 +12,7 @@ import type { AsyncOperationStatus, SavepointFormat } from '../rest/Dispatcher.j
 import { RestClient } from '../rest/RestClient.js';
 
 /** One job as `flink list` reports it. */
-export interface ListedJob {
-  jobId: string;
-  name: string;
-  status: IndexedJobStatus;
-  startTime: number;
-  endTime: number | null;
-  restUrl: string | null;
-  pid: number | null;
-  logFile: string | null;
-  failureCause: string | null;
+export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' | 'startTime' | 'endTime' | 'restUrl' | 'pid' | 'logFile' | 'failureCause'> {
   /** Its cluster process was found dead during this listing; the index now says FAILED. */
   lost: boolean;
   /** The endpoint did not answer but the process is alive (or unknown): status is the index's last word. */
