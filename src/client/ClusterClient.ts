@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { disposeSavepoint as disposeLocally, type DisposalResult } from '../checkpoint/SavepointDisposal.js';
@@ -62,6 +63,13 @@ export function asFileUri(location: string): string {
 export function defaultIsProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
+    // A killed process stays a zombie until reaped; it will never answer again.
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+    } catch {
+      /* no procfs: trust kill(0) */
+    }
     return true;
   } catch (e) {
     // EPERM: the process exists but belongs to someone else.
@@ -255,10 +263,13 @@ export class ClusterClient {
       return await this.waitFor(poll);
     } catch (e) {
       if (!jobEnds || !isFlinkError(e) || e.kind !== 'unreachable' || !this.index) throw e;
+      // The cluster ended before we read the result: only an unambiguous savepoint may be reported.
       const r = this.index.getJob(jobId);
-      const sp = this.index.listSnapshots({ jobId, kind: 'SAVEPOINT', status: 'COMPLETED' })
-        .find((x) => x.triggerTime >= since - 1_000);
-      if (r && r.status !== 'UNKNOWN' && isGloballyTerminal(r.status) && sp) return { status: 'COMPLETED', location: sp.path };
+      const candidates = this.index.listSnapshots({ jobId, kind: 'SAVEPOINT', status: 'COMPLETED' }).filter((x) => x.triggerTime >= since - 1_000);
+      if (r && r.status !== 'UNKNOWN' && isGloballyTerminal(r.status) && candidates.length === 1) return { status: 'COMPLETED', location: candidates[0].path };
+      if (candidates.length > 1) {
+        throw new FlinkError('unreachable', `The cluster of job ${jobId} ended before reporting which savepoint was this request's; completed savepoints since the request: ${candidates.map((c) => c.path).join(', ')}`);
+      }
       throw e;
     }
   }

@@ -108,22 +108,26 @@ export class RestClient {
   /** Sends one request; the response's `{errors}` become a FlinkError of the matching kind. */
   async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const url = this.baseUrl + path;
+    // A ref'd timer, unlike AbortSignal.timeout: a connection the server drops must end in an error,
+    // not in an event loop with nothing left to wait for (which exits 13 under a top-level await).
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(Object.assign(new Error('timeout'), { name: 'TimeoutError' })), this.timeoutMs);
     let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (e) {
-      throw this.transportError(e);
-    }
     let text: string;
     try {
-      text = await res.text();
-    } catch (e) {
-      throw this.transportError(e);
+      try {
+        res = await fetch(url, {
+          method,
+          headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: abort.signal,
+        });
+        text = await res.text();
+      } catch (e) {
+        throw this.transportError(abort.signal.aborted ? abort.signal.reason : e);
+      }
+    } finally {
+      clearTimeout(timer);
     }
     let json: unknown;
     if (text.trim() !== '') {

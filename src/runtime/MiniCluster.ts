@@ -34,7 +34,7 @@ export interface SubmitOptions {
 export class MiniCluster implements Dispatcher {
   readonly flinkVersion = FLINK_VERSION;
   private readonly jobs = new Map<string, JobMaster>();
-  private readonly triggers = new Map<string, { jobId?: string; status: AsyncOperationStatus }>();
+  private readonly triggers = new Map<string, { jobId?: string; status: AsyncOperationStatus; read: boolean }>();
   private rest?: RestServer;
   restUrl?: string;
 
@@ -158,7 +158,7 @@ export class MiniCluster implements Dispatcher {
 
   private startOperation(jobId: string | undefined, op: () => Promise<string>): string {
     const triggerId = randomHex(16);
-    const entry: { jobId?: string; status: AsyncOperationStatus } = { jobId, status: { status: 'IN_PROGRESS' } };
+    const entry: { jobId?: string; status: AsyncOperationStatus; read: boolean } = { jobId, status: { status: 'IN_PROGRESS' }, read: false };
     this.triggers.set(triggerId, entry);
     op().then(
       (location) => (entry.status = { status: 'COMPLETED', location }),
@@ -184,6 +184,7 @@ export class MiniCluster implements Dispatcher {
   savepointStatus(jobId: string, triggerId: string): AsyncOperationStatus {
     const t = this.triggers.get(triggerId);
     if (!t || t.jobId !== jobId) throw new FlinkError('not-found', `There is no savepoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    if (t.status.status === 'COMPLETED') t.read = true;
     return t.status;
   }
 
@@ -197,6 +198,7 @@ export class MiniCluster implements Dispatcher {
   disposalStatus(triggerId: string): AsyncOperationStatus {
     const t = this.triggers.get(triggerId);
     if (!t || t.jobId !== undefined) throw new FlinkError('not-found', `There is no savepoint disposal with trigger id ${triggerId}.`);
+    if (t.status.status === 'COMPLETED') t.read = true;
     return t.status;
   }
 
@@ -204,8 +206,15 @@ export class MiniCluster implements Dispatcher {
     return this.job(jobId).coordinator.stats();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops the cluster. The REST endpoint stays up (bounded) until every finished operation's result
+   * was fetched once, so a `flink stop` whose job ends with its savepoint still learns the path.
+   */
+  async close(graceMs = 5_000): Promise<void> {
     for (const jm of this.jobs.values()) if (!isGloballyTerminal(jm.status)) await jm.cancel();
+    const deadline = Date.now() + graceMs;
+    const unread = () => [...this.triggers.values()].some((t) => !t.read);
+    while (this.rest && unread() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.rest?.close();
   }
 }

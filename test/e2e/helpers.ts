@@ -359,6 +359,7 @@ export function show(r: CliResult): string {
 export interface SnapshotSummary {
   kind: string;
   jobId: string;
+  checkpointId: number;
   operators: Array<{ uid?: string; operatorId: string; keyedStates: string[]; files: string[] }>;
 }
 
@@ -374,7 +375,7 @@ export function readSnapshot(dir: string): SnapshotSummary {
   const payload = bytes.subarray(20);
   if (crc32(payload) !== bytes.readUInt32BE(16)) throw new Error(`${dir}/_metadata: checksum mismatch`);
   const md = JSON.parse(payload.toString('utf8')) as {
-    kind: string; jobId: string;
+    kind: string; jobId: string; checkpointId: number;
     operators: Array<{ uid?: string; operatorId: string; subtasks: Array<{ state: { file: string; keyedStates: Record<string, string> } }> }>;
   };
   const operators = md.operators.map((op) => {
@@ -383,7 +384,7 @@ export function readSnapshot(dir: string): SnapshotSummary {
     const keyedStates = [...new Set(op.subtasks.flatMap((s) => Object.keys(s.state.keyedStates ?? {})))].sort();
     return { uid: op.uid, operatorId: op.operatorId, keyedStates, files };
   });
-  return { kind: md.kind, jobId: md.jobId, operators };
+  return { kind: md.kind, jobId: md.jobId, checkpointId: md.checkpointId, operators };
 }
 
 /**
@@ -418,4 +419,10 @@ export function assertOneLineError(r: CliResult, exitCode?: number): string {
   assert.equal(lines.length, 1, `exactly one error line on stderr, got ${lines.length}:\n${r.stderr}`);
   assert.match(lines[0], /^flink: \S/);
   return lines[0];
+}
+
+/** The job's log file (`<env.log.dir>/flink-<user>-job-<jobId>-<host>.log`), or '' if there is none. */
+export function readJobLog(ws: Workspace, jobId: string): string {
+  const f = existsSync(ws.logDir) ? readdirSync(ws.logDir).find((n) => n.includes(`-job-${jobId}-`) && n.endsWith('.log')) : undefined;
+  return f ? readFileSync(join(ws.logDir, f), 'utf8') : '';
 }

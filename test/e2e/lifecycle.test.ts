@@ -5,33 +5,43 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
-  FAIL_ONCE_JOB, SAVEPOINT_DIR_NAME, assertOneLineError, STATE_MACHINE_JOB, STATE_MACHINE_VARIANT_JOB, checkpoints, cleanup,
-  committedLines, createWorkspace, flink, jobIdFrom, jobStatus, killCluster, latestCheckpoint, listTree, readSnapshot,
-  referenceLines, savepointPathFrom, savepointFolders, show, startAttached, waitFor, waitForStatus, withArgs, type Workspace,
+  FAIL_ONCE_JOB, SAVEPOINT_DIR_NAME, STATE_MACHINE_JOB, STATE_MACHINE_VARIANT_JOB, assertOneLineError, checkpoints, cleanup,
+  committedLines, createWorkspace, flink, jobIdFrom, jobStatus, killCluster, latestCheckpoint, listTree, readJobLog, readSnapshot,
+  referenceLines, savepointFolders, savepointPathFrom, show, sleep, startAttached, waitFor, waitForStatus, withArgs,
+  type Workspace,
 } from './helpers.js';
 
-/** ~12 s at the slow rate: long enough to take savepoints of a running job, short enough for the suite. */
+/**
+ * The job of most scenarios: 3000 events, ~20 s at the slow rate, so a detached run is still going when it is
+ * savepointed, cancelled or killed a few seconds in (even on a loaded machine); restores run at the fast rate.
+ */
 const SM_ARGS = ['--count', '3000', '--keys', '10'];
-const SLOW = '250';
+const SLOW = '150';
 const FAST = '1000000';
 
 /** `run -d` of `job` with `args` at the slow rate; returns the JobID once the job is RUNNING. */
-async function runDetached(ws: Workspace, job: string, args: string[], output: string, extra: string[] = []): Promise<string> {
-  const r = await flink(ws, ['run', '-d', ...extra, job, ...withArgs(args, { output, rate: SLOW })]);
+async function runDetached(ws: Workspace, job: string, args: string[], output: string, extra: string[] = [], rate = SLOW): Promise<string> {
+  const r = await flink(ws, ['run', '-d', ...extra, job, ...withArgs(args, { output, rate })]);
   assert.equal(r.exitCode, 0, show(r));
   const jobId = jobIdFrom(r.stdout);
   await waitForStatus(ws, jobId, 'RUNNING', 20_000);
   return jobId;
 }
 
-/** `run -s <path>` attached, at the fast rate; asserts success. */
+/**
+ * `run -s <path>` attached, at the fast rate; asserts success, and that the snapshot restored from is left
+ * as it was (a restore never claims, changes or deletes the snapshot it starts from).
+ */
 async function restore(ws: Workspace, path: string, job: string, args: string[], output: string, extra: string[] = []) {
+  const snapshotDir = basename(path) === '_metadata' ? dirname(path) : path;
+  const before = listTree(snapshotDir);
   const r = await flink(ws, ['run', '-s', path, ...extra, job, ...withArgs(args, { output, rate: FAST })]);
   assert.equal(r.exitCode, 0, `restore from ${path}: ${show(r)}`);
   assert.match(r.stdout, /Job with JobID [0-9a-f]{32} has finished\./);
+  assert.deepEqual(listTree(snapshotDir), before, `the snapshot ${snapshotDir} is intact after the restore`);
   return r;
 }
 
@@ -49,9 +59,17 @@ function assertSavepointFolder(path: string, parent?: string): void {
   assert.equal(readSnapshot(path).kind, 'SAVEPOINT');
 }
 
+/**
+ * Waits until the job has completed `atLeast` checkpoints (judged by what is retained: at most 2 folders are
+ * kept, and ids continue from the snapshot a job was restored from); returns the latest one.
+ */
 async function waitForCheckpoint(ws: Workspace, jobId: string, atLeast = 1): Promise<string> {
-  return waitFor(() => (checkpoints(ws, jobId).length >= atLeast ? latestCheckpoint(ws, jobId) : undefined), 20_000,
-    `a completed checkpoint of job ${jobId}`);
+  return waitFor(() => {
+    const retained = checkpoints(ws, jobId);
+    const latest = retained.at(-1);
+    const id = latest ? Number(basename(latest).slice('chk-'.length)) : 0;
+    return retained.length >= Math.min(atLeast, 2) && id >= atLeast ? latest : undefined;
+  }, 20_000, `${atLeast} completed checkpoint(s) of job ${jobId}`);
 }
 
 describe('job lifecycle (e2e)', () => {
@@ -111,30 +129,24 @@ describe('job lifecycle (e2e)', () => {
     const ws = createWorkspace();
     t.after(() => cleanup(ws));
     const outDir = join(ws.dir, 'out-dir');
+    const jobId = await runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, outDir);
+    await waitForCheckpoint(ws, jobId, 3);
+    const c = await flink(ws, ['cancel', jobId]);
+    assert.equal(c.exitCode, 0, show(c));
+    await waitForStatus(ws, jobId, 'CANCELED', 15_000);
+
+    // RETAIN_ON_CANCELLATION keeps the latest state.checkpoints.num-retained (2) checkpoints.
+    const retained = checkpoints(ws, jobId);
+    assert.ok(retained.length >= 1 && retained.length <= 2, `1..2 retained checkpoints: ${retained.join(', ')}`);
+    const chk = retained.at(-1)!;
+    assert.equal(readSnapshot(chk).kind, 'CHECKPOINT');
+
+    // Two independent continuations of the same cancelled run: the output as it was, copied.
     const outFile = join(ws.dir, 'out-file');
-    // Two jobs side by side (each detached run has its own cluster process).
-    const [a, b] = await Promise.all([
-      runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, outDir),
-      runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, outFile),
-    ]);
-    await Promise.all([waitForCheckpoint(ws, a, 2), waitForCheckpoint(ws, b, 2)]);
-    for (const id of [a, b]) {
-      const c = await flink(ws, ['cancel', id]);
-      assert.equal(c.exitCode, 0, show(c));
-    }
-    await waitForStatus(ws, a, 'CANCELED', 15_000);
-    await waitForStatus(ws, b, 'CANCELED', 15_000);
-
-    // RETAIN_ON_CANCELLATION keeps state.checkpoints.num-retained (2) checkpoints.
-    const chkA = latestCheckpoint(ws, a);
-    const chkB = latestCheckpoint(ws, b);
-    assert.ok(chkA && chkB, 'retained checkpoints after cancel');
-    assert.ok(checkpoints(ws, a).length <= 2, `at most 2 retained: ${checkpoints(ws, a).join(', ')}`);
-    assert.equal(readSnapshot(chkA).kind, 'CHECKPOINT');
-
-    await restore(ws, chkA, STATE_MACHINE_JOB, SM_ARGS, outDir);
+    cpSync(outDir, outFile, { recursive: true });
+    await restore(ws, chk, STATE_MACHINE_JOB, SM_ARGS, outDir);
     await assertExact(outDir);
-    await restore(ws, join(chkB, '_metadata'), STATE_MACHINE_JOB, SM_ARGS, outFile);
+    await restore(ws, join(chk, '_metadata'), STATE_MACHINE_JOB, SM_ARGS, outFile);
     await assertExact(outFile);
   });
 
@@ -150,8 +162,8 @@ describe('job lifecycle (e2e)', () => {
     assert.equal(r.exitCode, 0, show(r));
     assert.match(r.stdout, /has finished\./);
     const jobId = jobIdFrom(r.stdout);
-    const log = readdirSync(ws.logDir).find((f) => f.includes(jobId) && f.endsWith('.log'));
-    assert.ok(log, 'the job has a log file');
+    // The failure did happen (and was recovered from), it was not skipped.
+    assert.match(readJobLog(ws, jobId), /Injected failure at record 600/);
     assert.deepEqual(committedLines(out), await reference);
 
     const out2 = join(ws.dir, 'out-none');
@@ -177,15 +189,42 @@ describe('job lifecycle (e2e)', () => {
     assert.ok(job, 'the killed job is still listed');
     assert.notEqual(job.status, 'RUNNING', `killed job listed as ${JSON.stringify(job)}`);
     assert.equal(job.status, 'FAILED', JSON.stringify(job));
+    assert.ok(job.lost && job.failureCause, `reported as lost, with a cause: ${JSON.stringify(job)}`);
     // And it stays that way for later listings (the index was updated).
     assert.equal((await jobStatus(ws, jobId))?.status, 'FAILED');
-    // Savepoints of a lost job are refused with "unreachable", not hang.
-    const sp = await flink(ws, ['savepoint', jobId], { timeoutMs: 20_000 });
-    assert.notEqual(sp.exitCode, 0, show(sp));
+    // A savepoint of the lost job is refused in one line, promptly.
+    assertOneLineError(await flink(ws, ['savepoint', jobId], { timeoutMs: 20_000 }));
 
     const chk = latestCheckpoint(ws, jobId);
     assert.ok(chk, 'a retained checkpoint survives the kill');
     await restore(ws, chk, STATE_MACHINE_JOB, SM_ARGS, out);
+    await assertExact(out);
+  });
+
+  test('generations: savepoint → rescaled detached restore (-p 3) → SIGKILL → restore from its chk-N: exact', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const first = await runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, out);
+    await waitForCheckpoint(ws, first);
+    const c = await flink(ws, ['cancel', '-s', join(ws.dir, 'sp'), first]);
+    assert.equal(c.exitCode, 0, show(c));
+    const sp = savepointPathFrom(c.stdout);
+    const linesAfterFirst = committedLines(out).length;
+
+    // Second generation: restored from the savepoint with another parallelism (keyed state and sink state rescaled).
+    const second = await runDetached(ws, STATE_MACHINE_JOB, SM_ARGS, out, ['-p', '3', '-s', sp]);
+    assert.notEqual(second, first);
+    await waitForCheckpoint(ws, second, 2);
+    await waitFor(() => committedLines(out).length > linesAfterFirst, 10_000, 'output of the second generation');
+    const chk = readSnapshot(latestCheckpoint(ws, second)!);
+    assert.ok(chk.operators.some((o) => o.uid === 'state-machine' && o.files.length === 3), 'the state machine runs with 3 subtasks');
+    await killCluster(ws, second, 'SIGKILL');
+
+    // Third generation, back to the default parallelism, from the killed job's latest retained checkpoint.
+    const latest = latestCheckpoint(ws, second);
+    assert.ok(latest);
+    await restore(ws, latest, STATE_MACHINE_JOB, SM_ARGS, out);
     await assertExact(out);
   });
 
@@ -288,6 +327,54 @@ describe('job lifecycle (e2e)', () => {
     const bad = await flink(ws, ['savepoint', '-d', notSp]);
     assertOneLineError(bad);
     assert.deepEqual(listTree(notSp), ['precious.txt']);
+
+  });
+
+  test('a savepoint racing stop-with-savepoint: stop prints the savepoint it took; restore from it is exact', { timeout: 90_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    // A slow operator in front of the sink queues records, so the stop's savepoint barrier takes a while to
+    // get through: the second savepoint reliably lands while the stop is still in flight.
+    const slow = ['--slow-ms', '40'];
+    const jobId = await runDetached(ws, STATE_MACHINE_VARIANT_JOB, [...SM_ARGS, ...slow], out, [], '300');
+    await sleep(2_000); // not waiting for checkpoints: with the backlog they are slow too
+
+    const dir = join(ws.dir, 'race');
+    const stopping = flink(ws, ['stop', '-p', dir, jobId]);
+    await sleep(500);
+    const [stop, other] = await Promise.all([stopping, flink(ws, ['savepoint', jobId, dir])]);
+    assert.equal(stop.exitCode, 0, show(stop));
+    const printedByStop = savepointPathFrom(stop.stdout);
+    await waitForStatus(ws, jobId, 'FINISHED', 15_000);
+
+    // What was written, and which of it is the stop's own savepoint: the job log names the checkpoint id of the
+    // SAVEPOINT_TERMINATE; without that line, the lowest id (the stop was triggered first).
+    const folders = savepointFolders(dir).map((p) => ({ p, s: readSnapshot(p) })).sort((a, b) => a.s.checkpointId - b.s.checkpointId);
+    const jobLog = readJobLog(ws, jobId);
+    const log = jobLog.split('\n').filter((l) => /savepoint \d+/.test(l)).map((l) => l.replace(/^.*? - /, '')).join('\n  ');
+    const written = `written: ${folders.map((f) => `${basename(f.p)} (id ${f.s.checkpointId})`).join(', ')}\njob log:\n  ${log}`;
+    assert.ok(folders.length >= 1, written);
+    const terminateId = Number(/Triggering savepoint (\d+) \(type=SAVEPOINT_TERMINATE\)/.exec(jobLog)?.[1] ?? folders[0].s.checkpointId);
+    const stopsOwn = folders.find((f) => f.s.checkpointId === terminateId);
+    assert.ok(stopsOwn, `the stop's savepoint (id ${terminateId}) was written\n${written}`);
+    const printed = [printedByStop];
+    if (other.exitCode === 0) {
+      const printedByOther = savepointPathFrom(other.stdout);
+      assert.notEqual(printedByOther, printedByStop, `both commands printed the same savepoint ${printedByStop}\n${written}`);
+      assertSavepointFolder(printedByOther, dir);
+      printed.push(printedByOther);
+    } else {
+      assertOneLineError(other);
+    }
+    assert.equal(basename(printedByStop), basename(stopsOwn.p),
+      `stop printed ${basename(printedByStop)}, but its savepoint is ${basename(stopsOwn.p)}\n${written}`);
+    // A savepoint that was written is reported by the command that asked for it (not an error, not nothing).
+    assert.deepEqual(folders.map((f) => f.p).sort(), printed.sort(),
+      `every written savepoint is reported by its command; savepoint: ${show(other)}\n${written}`);
+
+    await restore(ws, printedByStop, STATE_MACHINE_VARIANT_JOB, [...SM_ARGS, '--slow-ms', '1'], out);
+    await assertExact(out);
   });
 
   test('savepoint of an attached job from another process, then SIGINT cancels it (exit 130)', { timeout: 90_000 }, async (t) => {

@@ -5,6 +5,8 @@
  *   --without-state-machine  drops the keyed state-machine operator (uid 'state-machine'); the events are
  *                            written as they come, so a savepoint of the full job has state nothing claims.
  *   --no-uids                sets no uid on any operator, so their ids are the auto-generated ones.
+ *   --slow-ms N              the sink side spends N ms (busy) per line, so records queue up in front of it and a
+ *                            checkpoint barrier needs a while to get through: widens the window of a savepoint.
  *
  *   flink run test/jobs/StateMachineVariant.ts --output <dir> [--count N] [--rate R] [--keys K] [--no-uids] [--without-state-machine]
  */
@@ -29,6 +31,7 @@ const rate = params.getInt('rate', 1000);
 const errorEvery = params.getInt('error-every', 97);
 const uids = !params.has('no-uids');
 const withStateMachine = !params.has('without-state-machine');
+const slowMs = params.getInt('slow-ms', 0);
 
 function event(i: number): Event {
   const k = i % keys;
@@ -75,6 +78,17 @@ if (withStateMachine) {
   if (uids) lines = lines.uid('state-machine');
 } else {
   lines = events.map((e: Event) => `event,${e.address},${e.type},${e.index}`).name('Format events');
+}
+
+if (slowMs > 0) {
+  lines = lines.map((line: string) => {
+    const until = Date.now() + slowMs;
+    while (Date.now() < until) {
+      // busy: a slow sink-side operator
+    }
+    return line;
+  }).name('Slow');
+  if (uids) lines = lines.uid('slow');
 }
 
 const sink = lines.sinkTo(FileSink.forRowFormat<string>(params.getRequired('output')).build()).name('Alerts sink');
