@@ -3,6 +3,7 @@ import Cancel from './cancel.js';
 import List from './list.js';
 import Run from './run.js';
 import Savepoint from './savepoint.js';
+import State from './state.js';
 import Stop from './stop.js';
 
 /** The `flink` verbs, loaded by oclif's explicit command discovery (package.json "oclif.commands"). */
@@ -12,4 +13,5 @@ export const COMMANDS: Record<string, Command.Class> = {
   savepoint: Savepoint,
   cancel: Cancel,
   stop: Stop,
+  state: State,
 };

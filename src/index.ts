@@ -15,3 +15,8 @@ export {
 export { FileSink, SimpleStringEncoder, type Encoder, type Sink } from './api/sinks.js';
 export { ParameterTool } from './api/ParameterTool.js';
 export type { JobExecutionResult } from './api/ProgramContext.js';
+export {
+  ReducingStateDescriptor, AggregatingStateDescriptor, MapStateDescriptor, type ReducingState, type AggregatingState,
+  type AppendingState, type MapState, type AggregateFunction, type TypeSerializer, type TypeHint, type TypeInfo,
+} from './api/state.js';
+export { StateTtlConfig, StateTtlConfigBuilder, UpdateType, StateVisibility, TtlTimeCharacteristic } from './api/StateTtlConfig.js';

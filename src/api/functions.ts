@@ -1,4 +1,10 @@
-import type { ListState, StateDescriptor, ValueState } from './state.js';
+import type {
+  AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor, ReducingState,
+  ReducingStateDescriptor, StateDescriptor, ValueState,
+} from './state.js';
+import type { TimeDomain, TimerService } from '../runtime/operators/InternalTimerService.js';
+
+export type { TimeDomain, TimerService };
 
 /** Flink's function interfaces. Every one may also be given as a plain function. */
 export interface Collector<T> {
@@ -7,6 +13,10 @@ export interface Collector<T> {
 
 export interface RuntimeContext {
   getState<T>(desc: StateDescriptor<T>): ValueState<T>;
+  getListState<T>(desc: ListStateDescriptor<T>): ListState<T>;
+  getReducingState<T>(desc: ReducingStateDescriptor<T>): ReducingState<T>;
+  getAggregatingState<IN, ACC, OUT>(desc: AggregatingStateDescriptor<IN, ACC, OUT>): AggregatingState<IN, OUT>;
+  getMapState<UK, UV>(desc: MapStateDescriptor<UK, UV>): MapState<UK, UV>;
   getIndexOfThisSubtask(): number;
   getNumberOfParallelSubtasks(): number;
   getMaxNumberOfParallelSubtasks(): number;
@@ -91,10 +101,16 @@ export namespace ProcessFunction {
 
 export abstract class KeyedProcessFunction<K, I, O> extends AbstractRichFunction {
   abstract processElement(value: I, ctx: KeyedProcessFunction.Context<K>, out: Collector<O>): void;
+  /** Called when a timer set with ctx.timerService() fires, with the timer's key as the current key. */
+  onTimer?(timestamp: number, ctx: KeyedProcessFunction.OnTimerContext<K>, out: Collector<O>): void;
 }
 export namespace KeyedProcessFunction {
   export interface Context<K> {
     getCurrentKey(): K;
     timestamp(): number | undefined;
+    timerService(): TimerService;
+  }
+  export interface OnTimerContext<K> extends Context<K> {
+    timeDomain(): TimeDomain;
   }
 }

@@ -345,8 +345,23 @@ export class CheckpointIndex {
 
 // ---- opening, corruption and recovery ----
 
-/** Opens and checks the database; returns the reason when it is corrupt. Other failures throw. */
+/**
+ * Opens and checks the database; returns the reason when it is corrupt. I/O errors are retried a few
+ * times: another process recovering the same file renames it and its -wal/-shm under our feet.
+ */
 function tryOpen(path: string): Database.Database | string {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return tryOpenOnce(path);
+    } catch (e) {
+      const io = /^SQLITE_(IOERR|CANTOPEN)/.test(sqliteCode((e as { cause?: unknown }).cause ?? e));
+      if (!io || attempt >= 5) throw e;
+      sleepSync(20 * 2 ** attempt * (0.5 + Math.random()));
+    }
+  }
+}
+
+function tryOpenOnce(path: string): Database.Database | string {
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { timeout: BUSY_TIMEOUT_MS });

@@ -10,7 +10,7 @@ import type { RuntimeContext } from '../api/functions.js';
 import { HeapKeyedStateBackend } from '../state/HeapKeyedStateBackend.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssignment.js';
 import { OperatorStateBackend } from '../state/OperatorStateBackend.js';
-import { readOperatorState, StateFileWriter, type OperatorStateSnapshot } from '../state/StateFile.js';
+import { readKeyGroups, readOperatorState, StateFileWriter, type OperatorStateSnapshot } from '../state/StateFile.js';
 import type { CheckpointBarrier, ChannelEvent } from './network/events.js';
 import { OutputChannel, RecordWriter, BATCH_SIZE } from './network/RecordWriter.js';
 import type { Transport } from './network/Transport.js';
@@ -68,6 +68,8 @@ export class StreamTask {
   private aligning?: CheckpointBarrier;
   private lastCheckpointId = 0;
   private suspended = false;
+  /** Verified restored state files per operator, kept until the operators have opened. */
+  private readonly restoredFiles = new Map<string, { bytes: Buffer; handle: StateFileHandle }[]>();
 
   constructor(private readonly host: TaskHost, readonly d: TaskDeployment) {
     this.vertex = host.jobGraph.vertices[d.vertexIndex];
@@ -122,7 +124,7 @@ export class StreamTask {
         : undefined;
       const opState = new OperatorStateBackend();
       const restore = d.restore?.[ops[i].operatorId];
-      if (restore) this.restoreState(restore, keyed, opState);
+      if (restore) this.restoreState(ops[i].operatorId, restore, keyed, opState);
       const next = this.operators[0];
       const ctx: OperatorContext = {
         jobId: d.jobId,
@@ -138,6 +140,15 @@ export class StreamTask {
         keyed,
         runtimeContext: this.runtimeContext(keyed),
         stdout: (line) => this.stdoutLines.push(line),
+        processingTimeService: this.processingTimeService,
+        forEachRestoredKeyedEntry: (name, visit) => {
+          for (const f of this.restoredFiles.get(ops[i].operatorId) ?? []) {
+            readKeyGroups(f.bytes, f.handle, keyed!.keyGroupRange, (stateName, _kg, flat) => {
+              if (stateName !== name) return;
+              for (let j = 0; j < flat.length; j += 2) visit(flat[j], flat[j + 1]);
+            });
+          }
+        },
       };
       op.setup(ctx);
       this.operators.unshift(op);
@@ -151,16 +162,38 @@ export class StreamTask {
     if (this.operators[0] instanceof SourceOperator) this.source = this.operators[0] as SourceOperator<unknown>;
     for (const op of this.operators) op.initializeState();
     for (let i = this.operators.length - 1; i >= 0; i--) this.operators[i].open();
+    this.restoredFiles.clear(); // only needed while operators open
   }
 
-  private restoreState(spec: NonNullable<TaskDeployment['restore']>[string], keyed: HeapKeyedStateBackend | undefined, opState: OperatorStateBackend): void {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly processingTimeService = {
+    now: () => Date.now(),
+    schedule: (time: number, callback: () => void) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        this.guard(() => {
+          callback();
+          this.schedule(); // flush what the timers emitted
+        });
+      }, Math.max(0, time - Date.now()));
+      this.timers.add(t);
+    },
+  };
+
+  private restoreState(operatorId: string, spec: NonNullable<TaskDeployment['restore']>[string], keyed: HeapKeyedStateBackend | undefined, opState: OperatorStateBackend): void {
     const files = spec.files
       .slice()
       .sort((a, b) => a.subtask - b.subtask)
       .map((f) => ({ ...f, bytes: verifyStateFile(f.dir, f.handle) }));
+    this.restoredFiles.set(operatorId, files);
     keyed?.restore(files.map((f) => ({ bytes: f.bytes, handle: f.handle })));
     const parts: OperatorStateSnapshot[] = files.map((f) => readOperatorState(f.bytes, f.handle));
     opState.restore(parts, this.d.subtask, this.vertex.parallelism);
+  }
+
+  private keyedStateBackend(keyed: HeapKeyedStateBackend | undefined): HeapKeyedStateBackend {
+    if (!keyed) throw new FlinkError('invalid-argument', "Keyed state can only be used on a 'keyed stream', i.e., after a 'keyBy()' operation.");
+    return keyed;
   }
 
   private runtimeContext(keyed: HeapKeyedStateBackend | undefined): RuntimeContext {
@@ -170,6 +203,10 @@ export class StreamTask {
         if (!keyed) throw new FlinkError('invalid-argument', "Keyed state can only be used on a 'keyed stream', i.e., after a 'keyBy()' operation.");
         return keyed.getState(desc);
       },
+      getListState: (desc) => this.keyedStateBackend(keyed).getListState(desc),
+      getReducingState: (desc) => this.keyedStateBackend(keyed).getReducingState(desc),
+      getAggregatingState: (desc) => this.keyedStateBackend(keyed).getAggregatingState(desc),
+      getMapState: (desc) => this.keyedStateBackend(keyed).getMapState(desc),
       getIndexOfThisSubtask: () => d.subtask,
       getNumberOfParallelSubtasks: () => vertex.parallelism,
       getMaxNumberOfParallelSubtasks: () => vertex.maxParallelism,
@@ -416,6 +453,7 @@ export class StreamTask {
   }
 
   private finish(state: 'FINISHED' | 'CANCELED'): void {
+    for (const t of this.timers) clearTimeout(t);
     clearInterval(this.flushTimer);
     clearTimeout(this.sourceWait);
     const wasRunning = this.state === 'RUNNING';
@@ -443,6 +481,7 @@ export class StreamTask {
     if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
     const err = e instanceof Error ? e : new Error(String(e));
     this.flushOutputs0();
+    for (const t of this.timers) clearTimeout(t);
     clearInterval(this.flushTimer);
     clearTimeout(this.sourceWait);
     this.state = 'FAILED';

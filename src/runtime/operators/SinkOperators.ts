@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomHex } from '../../core/ids.js';
 import type { ListState } from '../../api/state.js';
@@ -117,8 +117,23 @@ export class FileSinkOperator<T> extends StreamOperator<T> {
     return { tmp: c.tmp, final: c.final };
   }
 
-  /** Idempotent: a file already renamed by an earlier attempt is left as it is. */
+  /**
+   * Idempotent: a file already committed by an earlier attempt is left as it is. Never overwrites: a
+   * committed file of the same name (written by another run into this directory) keeps its data, and
+   * this one is committed under the next free name.
+   */
   private commit(p: PendingFile): void {
-    if (existsSync(p.tmp)) renameSync(p.tmp, p.final);
+    if (!existsSync(p.tmp)) return;
+    for (let final = p.final, n = 1; ; final = `${p.final}.${n++}`) {
+      try {
+        linkSync(p.tmp, final); // fails if final exists, unlike rename
+        unlinkSync(p.tmp);
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        // Linked before a crash, not yet unlinked: the same file, already committed.
+        if (statSync(final).ino === statSync(p.tmp).ino) return unlinkSync(p.tmp);
+      }
+    }
   }
 }

@@ -1,6 +1,7 @@
 import type { HeapKeyedStateBackend } from '../../state/HeapKeyedStateBackend.js';
 import type { OperatorStateBackend } from '../../state/OperatorStateBackend.js';
 import type { RuntimeContext } from '../../api/functions.js';
+import type { ProcessingTimeService } from './InternalTimerService.js';
 
 export interface Output<T = unknown> {
   collect(value: T): void;
@@ -22,6 +23,10 @@ export interface OperatorContext {
   runtimeContext: RuntimeContext;
   /** Line-buffered stdout of the task (print sinks), flushed with the task's outputs. */
   stdout: (line: string) => void;
+  /** Processing-time callbacks run inside the task, between records. */
+  processingTimeService: ProcessingTimeService;
+  /** Visits the restored entries of one keyed state of this operator (empty when not restored). */
+  forEachRestoredKeyedEntry: (stateName: string, visit: (key: unknown, value: unknown) => void) => void;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { ValueStateDescriptor } from '../../api/state.js';
 import type { Collector, FunctionInitializationContext, KeyedProcessFunction, ProcessFunction } from '../../api/functions.js';
 import { callHook, StreamOperator } from './StreamOperator.js';
+import { InternalTimerService, TIMER_STATE, type TimeDomain } from './InternalTimerService.js';
 
 /**
  * Operators that wrap a user function (Flink's AbstractUdfStreamOperator family). The function may be a
@@ -97,14 +98,41 @@ export class ProcessOperator<IN, OUT> extends UdfOperator<IN> {
 export class KeyedProcessOperator<K, IN, OUT> extends UdfOperator<IN> {
   private f!: (v: IN, c: KeyedProcessFunction.Context<K>, out: Collector<OUT>) => void;
   private kctx!: KeyedProcessFunction.Context<K>;
+  private timers!: InternalTimerService;
+
   override open(): void {
     super.open();
     this.f = this.method('processElement');
     const keyed = this.ctx.keyed!;
-    this.kctx = { getCurrentKey: () => keyed.getCurrentKey() as K, timestamp: () => undefined };
+    const out = this.ctx.output as Collector<OUT>;
+    const onTimer = typeof this.fn === 'object' && this.fn !== null ? (this.fn as KeyedProcessFunction<K, IN, OUT>).onTimer?.bind(this.fn) : undefined;
+    let firing: { time: number; domain: TimeDomain } | undefined;
+    this.timers = new InternalTimerService(keyed, this.ctx.processingTimeService, (time, domain) => {
+      if (!onTimer) return;
+      firing = { time, domain };
+      try {
+        onTimer(time, { ...this.kctx, timestamp: () => time, timeDomain: () => domain }, out);
+      } finally {
+        firing = undefined;
+      }
+    });
+    for (const domain of ['PROCESSING_TIME', 'EVENT_TIME'] as const) {
+      this.ctx.forEachRestoredKeyedEntry(TIMER_STATE[domain], (key, times) => this.timers.restore(domain, key, times as number[]));
+    }
+    this.kctx = {
+      getCurrentKey: () => keyed.getCurrentKey() as K,
+      timestamp: () => firing?.time,
+      timerService: () => this.timers,
+    };
   }
+
   processElement(v: IN): void {
     this.f(v, this.kctx, this.ctx.output as Collector<OUT>);
+  }
+
+  /** End of a bounded input: Flink's final watermark fires every event-time timer. */
+  override endInput(): void {
+    this.timers.advanceWatermark(Number.MAX_SAFE_INTEGER);
   }
 }
 

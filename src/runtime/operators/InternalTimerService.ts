@@ -1,0 +1,170 @@
+import { ValueStateDescriptor, type ValueState } from '../../api/state.js';
+import type { HeapKeyedStateBackend } from '../../state/HeapKeyedStateBackend.js';
+
+export type TimeDomain = 'EVENT_TIME' | 'PROCESSING_TIME';
+
+export interface TimerService {
+  currentProcessingTime(): number;
+  currentWatermark(): number;
+  registerProcessingTimeTimer(time: number): void;
+  registerEventTimeTimer(time: number): void;
+  deleteProcessingTimeTimer(time: number): void;
+  deleteEventTimeTimer(time: number): void;
+}
+
+/** Registers a callback at a processing time, run inside the task (Flink's ProcessingTimeService). */
+export interface ProcessingTimeService {
+  now(): number;
+  schedule(time: number, callback: () => void): void;
+}
+
+interface Timer {
+  time: number;
+  key: unknown;
+}
+
+/** A binary min-heap of timers by time. */
+class TimerHeap {
+  private readonly a: Timer[] = [];
+  get size(): number {
+    return this.a.length;
+  }
+  peek(): Timer | undefined {
+    return this.a[0];
+  }
+  push(t: Timer): void {
+    const a = this.a;
+    a.push(t);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p].time <= a[i].time) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+  pop(): Timer | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l].time < a[m].time) m = l;
+        if (r < a.length && a[r].time < a[m].time) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+export const TIMER_STATE = { PROCESSING_TIME: '_timer_service/processing', EVENT_TIME: '_timer_service/event' } as const;
+
+/**
+ * Timers of a keyed operator. Each key's pending timer times live in keyed state (so they are part of
+ * every checkpoint and savepoint and rescale with their key group); the heap that orders them is
+ * derived from that state and rebuilt on restore. A deleted timer stays in the heap and is skipped
+ * when it comes up, since it is no longer in its key's state.
+ */
+export class InternalTimerService implements TimerService {
+  private readonly states: Record<TimeDomain, ValueState<number[]>>;
+  private readonly heaps: Record<TimeDomain, TimerHeap> = { PROCESSING_TIME: new TimerHeap(), EVENT_TIME: new TimerHeap() };
+  private scheduledAt = Infinity;
+  private watermark = Number.MIN_SAFE_INTEGER;
+
+  constructor(
+    private readonly keyed: HeapKeyedStateBackend,
+    private readonly time: ProcessingTimeService,
+    private readonly onTimer: (time: number, domain: TimeDomain) => void,
+  ) {
+    this.states = {
+      PROCESSING_TIME: keyed.getState(new ValueStateDescriptor<number[]>(TIMER_STATE.PROCESSING_TIME)),
+      EVENT_TIME: keyed.getState(new ValueStateDescriptor<number[]>(TIMER_STATE.EVENT_TIME)),
+    };
+  }
+
+  /** Rebuilds the heaps from restored timer state (key → times). */
+  restore(domain: TimeDomain, key: unknown, times: number[]): void {
+    for (const time of times) this.heaps[domain].push({ time, key });
+    if (domain === 'PROCESSING_TIME') this.reschedule();
+  }
+
+  currentProcessingTime(): number {
+    return this.time.now();
+  }
+
+  currentWatermark(): number {
+    return this.watermark;
+  }
+
+  registerProcessingTimeTimer(time: number): void {
+    if (this.add('PROCESSING_TIME', time)) this.reschedule();
+  }
+
+  registerEventTimeTimer(time: number): void {
+    this.add('EVENT_TIME', time);
+  }
+
+  deleteProcessingTimeTimer(time: number): void {
+    this.remove('PROCESSING_TIME', time);
+  }
+
+  deleteEventTimeTimer(time: number): void {
+    this.remove('EVENT_TIME', time);
+  }
+
+  /** Fires every event-time timer up to the watermark, in time order. */
+  advanceWatermark(watermark: number): void {
+    this.watermark = watermark;
+    this.fire('EVENT_TIME', watermark);
+  }
+
+  private add(domain: TimeDomain, time: number): boolean {
+    const state = this.states[domain];
+    const times = state.value() ?? [];
+    if (times.includes(time)) return false; // one timer per key and time, as in Flink
+    state.update([...times, time].sort((a, b) => a - b));
+    this.heaps[domain].push({ time, key: this.keyed.getCurrentKey() });
+    return true;
+  }
+
+  private remove(domain: TimeDomain, time: number): void {
+    const state = this.states[domain];
+    const times = state.value();
+    if (!times?.includes(time)) return;
+    const rest = times.filter((t) => t !== time);
+    state.update(rest.length > 0 ? rest : undefined);
+  }
+
+  private fire(domain: TimeDomain, upTo: number): void {
+    const heap = this.heaps[domain];
+    const state = this.states[domain];
+    for (let t = heap.peek(); t && t.time <= upTo; t = heap.peek()) {
+      heap.pop();
+      this.keyed.setCurrentKey(t.key);
+      const times = state.value();
+      if (!times?.includes(t.time)) continue; // deleted, or already fired
+      const rest = times.filter((x) => x !== t.time);
+      state.update(rest.length > 0 ? rest : undefined);
+      this.onTimer(t.time, domain);
+    }
+  }
+
+  private reschedule(): void {
+    const next = this.heaps.PROCESSING_TIME.peek();
+    if (!next || next.time >= this.scheduledAt) return;
+    this.scheduledAt = next.time;
+    this.time.schedule(next.time, () => {
+      this.scheduledAt = Infinity;
+      this.fire('PROCESSING_TIME', this.time.now());
+      this.reschedule();
+    });
+  }
+}
