@@ -1,3 +1,5 @@
+import { parseDuration } from '../config/Duration.js';
+
 /**
  * Time-to-live of keyed state, named like Flink's org.apache.flink.api.common.state.StateTtlConfig.
  * TTL runs on processing time: a value (Value/Reducing/Aggregating state), a list element or a map entry
@@ -47,9 +49,9 @@ export class StateTtlConfig {
     private readonly cleanupFullSnapshot: boolean,
   ) {}
 
-  /** `ttl` in milliseconds. */
-  static newBuilder(ttl: number): StateTtlConfigBuilder {
-    return new StateTtlConfigBuilder(ttl);
+  /** `ttl` in milliseconds, or a duration such as '1 h' (Flink's Duration). */
+  static newBuilder(ttl: number | string): StateTtlConfigBuilder {
+    return new StateTtlConfigBuilder(toMillis(ttl));
   }
 
   getUpdateType(): UpdateType {
@@ -130,16 +132,21 @@ export class StateTtlConfigBuilder {
     return this;
   }
 
-  /** `ttl` in milliseconds. */
-  setTtl(ttl: number): this {
-    checkTtl(ttl);
-    this.ttl = ttl;
+  /** `ttl` in milliseconds, or a duration such as '1 h'. */
+  setTtl(ttl: number | string): this {
+    this.ttl = toMillis(ttl);
     return this;
   }
 
   build(): StateTtlConfig {
     return new StateTtlConfig(this.updateType, this.stateVisibility, this.ttl, this.fullSnapshot);
   }
+}
+
+function toMillis(ttl: number | string): number {
+  const ms = typeof ttl === 'string' ? parseDuration(ttl) : ttl;
+  checkTtl(ms);
+  return ms;
 }
 
 function checkTtl(ttl: number): void {

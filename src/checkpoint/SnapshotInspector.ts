@@ -209,8 +209,16 @@ export interface DumpTarget {
 export interface KeyedDumpEntry {
   key: unknown;
   namespace: null;
+  /** The state's value: the value (value, reducing, aggregating), an array (list), a Map (map). */
   value: unknown;
   subtask: number;
+  /**
+   * State with TTL: when each value was last written (or read, per its TTL config), in epoch ms; `value` is
+   * then the user's value without it. A number, an array parallel to a list, or a Map from map key.
+   */
+  lastAccessTimestamp?: number | number[] | Map<unknown, number>;
+  /** Written with the descriptor's serializer: `value` (or the map keys) are the serialized bytes. */
+  serialized?: true;
 }
 
 /** An element of an operator (non-keyed) list state. */
@@ -295,7 +303,8 @@ export function* dumpState(snapshot: string | LoadedSnapshot, target: DumpTarget
         const batch: KeyedDumpEntry[] = [];
         readKeyGroups(bytes, h, new KeyGroupRange(kg, kg), (name, _kg, flat) => {
           if (name !== target.stateName) return;
-          for (let i = 0; i < flat.length; i += 2) batch.push({ key: flat[i], namespace: null, value: flat[i + 1], subtask: st.subtask });
+          const format = chunkFormat(flat);
+          for (let i = 0; i < flat.length; i += 2) batch.push(keyedEntry(target.kind, format, flat[i], flat[i + 1], st.subtask));
         });
         if (batch.length > 0) yield batch;
       }
@@ -304,6 +313,43 @@ export function* dumpState(snapshot: string | LoadedSnapshot, target: DumpTarget
       if (list && list.entries.length > 0) yield list.entries.map((value) => ({ value, subtask: st.subtask }));
     }
   }
+}
+
+/**
+ * How the heap backend wrote a chunk's values: a `format` property on the chunk array (carried by the V8
+ * serialization) says whether values carry TTL timestamps and whether a user serializer wrote them.
+ */
+interface ChunkFormat {
+  ttl?: boolean;
+  ser?: boolean;
+  keySer?: boolean;
+}
+
+function chunkFormat(flat: unknown[]): ChunkFormat {
+  const f = (flat as unknown[] & { format?: unknown }).format;
+  return f !== null && typeof f === 'object' ? (f as ChunkFormat) : {};
+}
+
+const isTtlPair = (v: unknown): v is [unknown, number] => Array.isArray(v) && v.length === 2 && typeof v[1] === 'number';
+
+/** A dump entry from a stored value; TTL timestamps are split off so `value` is the user's value. */
+function keyedEntry(kind: string, f: ChunkFormat, key: unknown, stored: unknown, subtask: number): KeyedDumpEntry {
+  const e: KeyedDumpEntry = { key, namespace: null, value: stored, subtask };
+  if (f.ttl) {
+    if (kind === 'list' && Array.isArray(stored) && stored.every(isTtlPair)) {
+      e.value = stored.map(([v]) => v);
+      e.lastAccessTimestamp = stored.map(([, ts]) => ts);
+    } else if (kind === 'map' && stored instanceof Map && [...stored.values()].every(isTtlPair)) {
+      const rows = [...(stored as Map<unknown, [unknown, number]>)];
+      e.value = new Map(rows.map(([k, [v]]) => [k, v]));
+      e.lastAccessTimestamp = new Map(rows.map(([k, [, ts]]) => [k, ts]));
+    } else if (kind !== 'list' && kind !== 'map' && isTtlPair(stored)) {
+      e.value = stored[0];
+      e.lastAccessTimestamp = stored[1];
+    }
+  }
+  if (f.ser || f.keySer) e.serialized = true;
+  return e;
 }
 
 /** Verifies every state file of the dump target's operator (presence, size, CRC32). */

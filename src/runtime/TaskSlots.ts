@@ -1,4 +1,5 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
+import { FlinkError } from '../core/FlinkError.js';
 import { runningFromSources } from '../core/paths.js';
 import type { JobManagerToWorker, WorkerInit, WorkerToJobManager } from './messages.js';
 
@@ -61,7 +62,8 @@ export class TaskSlots {
         new Promise<void>((resolve, reject) => {
           const onMsg = (m: WorkerToJobManager) => {
             if (m.type === 'ready') resolve();
-            else if (m.type === 'initFailed') reject(Object.assign(new Error(m.error.message), { name: m.error.name, stack: m.error.stack }));
+            // The slot's message already says what failed while loading the program.
+            else if (m.type === 'initFailed') reject(Object.assign(new FlinkError('invalid-argument', m.error.message), { stack: m.error.stack }));
           };
           const onExit = (code: number) => reject(new Error(`Task slot exited with code ${code} during start`));
           w.on('message', onMsg);

@@ -16,6 +16,10 @@ import { isFlinkError, type ErrorKind } from '../../src/core/FlinkError.js';
 import { hash128 } from '../../src/core/ids.js';
 import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex } from '../../src/state/KeyGroupRangeAssignment.js';
 import { StateFileWriter, type OperatorStateSnapshot } from '../../src/state/StateFile.js';
+import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
+import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
+import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/state.js';
+import { StateTtlConfig } from '../../src/api/StateTtlConfig.js';
 
 const root = mkdtempSync(join(tmpdir(), 'flink-ts-inspector-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -298,6 +302,95 @@ describe('dump', () => {
     assert.throws(() => resolveDumpTarget(dir, 'nope'), flinkError('not-found', /No state 'nope'.*src: offsets \(SPLIT_DISTRIBUTE\), epochs \(UNION\); counter: count \(keyed value\), seen \(keyed value\); other: count.*[0-9a-f]{32}: buffer/));
     assert.throws(() => resolveDumpTarget(dir, 'offsets', 'counter'), flinkError('not-found', /No state 'offsets'.*of operator counter.*count/));
     assert.throws(() => resolveDumpTarget(dir, 'count', 'missing'), flinkError('not-found', /No operator 'missing'.*src.*counter.*other.*no uid/));
+  });
+
+  test('a real heap backend snapshot: list, map and TTL state dump as the user\'s values, timestamps beside them', async () => {
+    const clock = { now: 1_700_000_000_000, currentTimestamp() { return this.now; } };
+    const backend = new HeapKeyedStateBackend(new KeyGroupRange(0, 127), 128, { ttlTimeProvider: clock });
+    const ttl = StateTtlConfig.newBuilder(60_000).build();
+    const value = new ValueStateDescriptor<number>('v');
+    value.enableTimeToLive(ttl);
+    const list = new ListStateDescriptor<string>('l');
+    const map = new MapStateDescriptor<string, bigint>('m');
+    map.enableTimeToLive(ttl);
+    for (const [i, k] of ['a', 'b', 'c'].entries()) {
+      clock.now += 1000;
+      backend.setCurrentKey(k);
+      backend.getState(value).update(i);
+      backend.getListState(list).add(`${k}1`);
+      backend.getListState(list).add(`${k}2`);
+      backend.getMapState(map).put('x', BigInt(i));
+    }
+    const w = new StateFileWriter();
+    await backend.snapshot()(w);
+    const operatorStateOffset = w.size;
+    w.writeOperatorState({});
+    const dir = freshDir();
+    const file = 'keyed-0';
+    const { size, crc32 } = await w.finish(join(dir, file));
+    writeMetadataAtomically(dir, {
+      formatVersion: METADATA_FORMAT_VERSION, jobId: 'f'.repeat(32), jobName: 'kinds', checkpointId: 1, kind: 'CHECKPOINT', format: 'NATIVE',
+      triggerTimestamp: 1, completionTimestamp: 2, maxParallelism: 128,
+      operators: [{
+        operatorId: hash128('kinds'), uid: 'kinds', name: 'Kinds', parallelism: 1, maxParallelism: 128,
+        subtasks: [{
+          subtask: 0,
+          state: {
+            file, size, crc32, keyGroupRange: [0, 127], keyGroupOffsets: w.keyGroupOffsets, operatorStateOffset,
+            keyedStates: backend.stateKinds, operatorStates: {}, keyedEntries: w.keyedEntries,
+          },
+        }],
+      }],
+    });
+    const s = inspectSnapshot(dir);
+    assert.deepEqual(s.operators[0].states.map((x) => [x.name, x.kind, x.entries]), [['l', 'list', 3], ['m', 'map', 3], ['v', 'value', 3]]);
+    const byKey = (name: string) => new Map((collect(dumpState(dir, resolveDumpTarget(dir, name))) as KeyedDumpEntry[]).map((e) => [e.key, e]));
+    const t = (i: number) => 1_700_000_000_000 + 1000 * (i + 1);
+    const v = byKey('v');
+    assert.deepEqual([...v.keys()].sort(), ['a', 'b', 'c']);
+    assert.deepEqual([v.get('b')!.value, v.get('b')!.lastAccessTimestamp], [1, t(1)]);
+    const l = byKey('l');
+    assert.deepEqual(l.get('c')!.value, ['c1', 'c2']);
+    assert.equal(l.get('c')!.lastAccessTimestamp, undefined, 'no TTL, no timestamps');
+    const m = byKey('m');
+    assert.deepEqual(m.get('a')!.value, new Map([['x', 0n]]));
+    assert.deepEqual(m.get('a')!.lastAccessTimestamp, new Map([['x', t(0)]]));
+    assert.deepEqual(JSON.parse(toReadableJson(m.get('c'))), {
+      key: 'c', namespace: null, value: { $map: [['x', { $bigint: '2' }]] }, subtask: 0, lastAccessTimestamp: { $map: [['x', t(2)]] },
+    });
+  });
+
+  test('values written with a user serializer dump as their bytes, marked serialized', async () => {
+    const dir = freshDir();
+    const w = new StateFileWriter();
+    for (let kg = 0; kg < 128; kg++) {
+      w.beginKeyGroup();
+      if (kg === assignToKeyGroup('k', 128)) {
+        const flat: unknown[] & { format?: object } = ['k', new Uint8Array([1, 2, 3])];
+        flat.format = { ser: true };
+        w.writeKeyedChunk('s', flat);
+      }
+      w.endSection();
+    }
+    const operatorStateOffset = w.size;
+    w.writeOperatorState({});
+    const { size, crc32 } = await w.finish(join(dir, 'f'));
+    writeMetadataAtomically(dir, {
+      formatVersion: METADATA_FORMAT_VERSION, jobId: 'f'.repeat(32), jobName: 'ser', checkpointId: 1, kind: 'SAVEPOINT', format: 'CANONICAL',
+      triggerTimestamp: 1, completionTimestamp: 2, maxParallelism: 128,
+      operators: [{
+        operatorId: hash128('ser'), uid: 'ser', name: 'Ser', parallelism: 1, maxParallelism: 128,
+        subtasks: [{
+          subtask: 0,
+          state: {
+            file: 'f', size, crc32, keyGroupRange: [0, 127], keyGroupOffsets: w.keyGroupOffsets, operatorStateOffset,
+            keyedStates: { s: 'value' }, operatorStates: {}, keyedEntries: 1,
+          },
+        }],
+      }],
+    });
+    const [line] = collect(dumpState(dir, resolveDumpTarget(dir, 's'))).map(toReadableJson);
+    assert.deepEqual(JSON.parse(line), { key: 'k', namespace: null, value: { $bytes: 'AQID' }, subtask: 0, serialized: true });
   });
 
   test('verifyDumpTarget checks the operator\'s files; dumping a damaged file fails before it yields', async () => {

@@ -74,7 +74,8 @@ export const TIMER_STATE = { PROCESSING_TIME: '_timer_service/processing', EVENT
  * when it comes up, since it is no longer in its key's state.
  */
 export class InternalTimerService implements TimerService {
-  private readonly states: Record<TimeDomain, ValueState<number[]>>;
+  /** Created on first use, so operators that never set a timer carry no timer state (as in Flink). */
+  private readonly states: Partial<Record<TimeDomain, ValueState<number[]>>> = {};
   private readonly heaps: Record<TimeDomain, TimerHeap> = { PROCESSING_TIME: new TimerHeap(), EVENT_TIME: new TimerHeap() };
   private scheduledAt = Infinity;
   private watermark = Number.MIN_SAFE_INTEGER;
@@ -83,11 +84,10 @@ export class InternalTimerService implements TimerService {
     private readonly keyed: HeapKeyedStateBackend,
     private readonly time: ProcessingTimeService,
     private readonly onTimer: (time: number, domain: TimeDomain) => void,
-  ) {
-    this.states = {
-      PROCESSING_TIME: keyed.getState(new ValueStateDescriptor<number[]>(TIMER_STATE.PROCESSING_TIME)),
-      EVENT_TIME: keyed.getState(new ValueStateDescriptor<number[]>(TIMER_STATE.EVENT_TIME)),
-    };
+  ) {}
+
+  private state(domain: TimeDomain): ValueState<number[]> {
+    return (this.states[domain] ??= this.keyed.getState(new ValueStateDescriptor<number[]>(TIMER_STATE[domain])));
   }
 
   /** Rebuilds the heaps from restored timer state (key → times). */
@@ -127,7 +127,7 @@ export class InternalTimerService implements TimerService {
   }
 
   private add(domain: TimeDomain, time: number): boolean {
-    const state = this.states[domain];
+    const state = this.state(domain);
     const times = state.value() ?? [];
     if (times.includes(time)) return false; // one timer per key and time, as in Flink
     state.update([...times, time].sort((a, b) => a - b));
@@ -136,7 +136,8 @@ export class InternalTimerService implements TimerService {
   }
 
   private remove(domain: TimeDomain, time: number): void {
-    const state = this.states[domain];
+    if (!this.states[domain]) return; // no timer was ever set in this domain
+    const state = this.state(domain);
     const times = state.value();
     if (!times?.includes(time)) return;
     const rest = times.filter((t) => t !== time);
@@ -145,7 +146,8 @@ export class InternalTimerService implements TimerService {
 
   private fire(domain: TimeDomain, upTo: number): void {
     const heap = this.heaps[domain];
-    const state = this.states[domain];
+    if (heap.size === 0) return;
+    const state = this.state(domain);
     for (let t = heap.peek(); t && t.time <= upTo; t = heap.peek()) {
       heap.pop();
       this.keyed.setCurrentKey(t.key);

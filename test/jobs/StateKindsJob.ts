@@ -1,0 +1,120 @@
+/**
+ * Test job: one KeyedProcessFunction that uses every keyed state kind (value, list, reducing,
+ * aggregating, map), with TTL on some (long enough never to expire in a test, so the TTL format goes
+ * through savepoints), a user serializer on one and Date/bigint/Set/Map values in the others. Every
+ * output line depends on all five states, so a restore that loses or changes any of them shows.
+ *
+ * The keyed operator and the sink run at the job's default parallelism (parallelism.default, or -p on the
+ * command line: a restore with another -p rescales the keyed state); the source runs at parallelism 1 so
+ * every key sees its records in one order.
+ *
+ *   flink run test/jobs/StateKindsJob.ts --output <dir> [--count N] [--rate R] [--keys K]
+ */
+import {
+  AggregatingStateDescriptor, DataGeneratorSource, FileSink, KeyedProcessFunction, ListStateDescriptor, MapStateDescriptor,
+  ParameterTool, RateLimiterStrategy, ReducingStateDescriptor, StateTtlConfig, StateVisibility, StreamExecutionEnvironment, UpdateType,
+  ValueStateDescriptor, type AggregateFunction, type AggregatingState, type Collector, type ListState, type MapState,
+  type ReducingState, type TypeSerializer, type ValueState,
+} from 'flink-ts';
+
+interface Event {
+  key: string;
+  index: number;
+  value: number;
+}
+
+const params = ParameterTool.fromArgs(process.argv.slice(2));
+const count = params.getInt('count', 3000);
+const rate = params.getInt('rate', 1000);
+const keys = params.getInt('keys', 12);
+
+const DAY = 24 * 60 * 60 * 1000;
+
+function event(i: number): Event {
+  return { key: `key-${i % keys}`, index: i, value: (i * 7919) % 101 };
+}
+
+/** A hand-written format for the bigint sum: the snapshot holds its decimal digits. */
+const bigintSerializer: TypeSerializer<bigint> = {
+  serialize: (v) => new TextEncoder().encode(v.toString()),
+  deserialize: (b) => BigInt(new TextDecoder().decode(b)),
+};
+
+interface Distinct {
+  seen: Set<number>;
+  first: Date | null;
+}
+
+/** Distinct values seen per key; updates its accumulator in place, as Flink's examples do. */
+const distinctValues: AggregateFunction<Event, Distinct, string> = {
+  createAccumulator: () => ({ seen: new Set<number>(), first: null }),
+  add: (e, acc) => {
+    acc.first ??= new Date(Date.UTC(2024, 0, 1) + e.index * 1000);
+    acc.seen.add(e.value);
+    return acc;
+  },
+  getResult: (acc) => `${acc.seen.size}@${acc.first?.toISOString()}`,
+  merge: (a, b) => ({ seen: new Set([...a.seen, ...b.seen]), first: a.first && b.first && b.first < a.first ? b.first : a.first ?? b.first }),
+};
+
+class AllStateKinds extends KeyedProcessFunction<string, Event, string> {
+  private count!: ValueState<number>;
+  private recent!: ListState<number>;
+  private sum!: ReducingState<bigint>;
+  private distinct!: AggregatingState<Event, string>;
+  private buckets!: MapState<string, Map<string, number>>;
+
+  override open(): void {
+    const ctx = this.getRuntimeContext();
+    const count = new ValueStateDescriptor<number>('count');
+    count.enableTimeToLive(StateTtlConfig.newBuilder(DAY).setUpdateType(UpdateType.OnReadAndWrite).cleanupFullSnapshot().build());
+    const recent = new ListStateDescriptor<number>('recent');
+    recent.enableTimeToLive(StateTtlConfig.newBuilder(DAY).setStateVisibility(StateVisibility.ReturnExpiredIfNotCleanedUp).build());
+    const buckets = new MapStateDescriptor<string, Map<string, number>>('buckets');
+    buckets.enableTimeToLive(StateTtlConfig.newBuilder('1 d').cleanupFullSnapshot().build());
+    this.count = ctx.getState(count);
+    this.recent = ctx.getListState(recent);
+    this.sum = ctx.getReducingState(new ReducingStateDescriptor<bigint>('sum', (a, b) => a + b, bigintSerializer));
+    this.distinct = ctx.getAggregatingState(new AggregatingStateDescriptor('distinct', distinctValues));
+    this.buckets = ctx.getMapState(buckets);
+  }
+
+  processElement(e: Event, _ctx: KeyedProcessFunction.Context<string>, out: Collector<string>): void {
+    const n = (this.count.value() ?? 0) + 1;
+    this.count.update(n);
+
+    this.recent.add(e.value);
+    const recent = this.recent.get();
+    if (recent.length > 3) this.recent.update(recent.slice(-3));
+
+    this.sum.add(BigInt(e.value) * 1_000_000_000_000n);
+    this.distinct.add(e);
+
+    // Map values are Maps themselves, updated in place: copy-on-write must keep savepoints exact.
+    const bucket = `b${e.value % 4}`;
+    const m = this.buckets.get(bucket) ?? new Map<string, number>();
+    m.set('n', (m.get('n') ?? 0) + 1);
+    m.set('last', e.index);
+    this.buckets.put(bucket, m);
+    if (n % 10 === 0) this.buckets.remove(`b${(e.value + 1) % 4}`);
+
+    const hist = this.buckets.entries()
+      .map(([b, v]) => `${b}=${v.get('n')}/${v.get('last')}`)
+      .sort()
+      .join(';');
+    out.collect([e.key, e.index, n, this.recent.get().join('|'), this.sum.get(), this.distinct.get(), hist].join(','));
+  }
+}
+
+const env = StreamExecutionEnvironment.getExecutionEnvironment();
+env
+  .fromSource(new DataGeneratorSource(event, count, RateLimiterStrategy.perSecond(rate)), undefined, 'Events')
+  .uid('events')
+  .setParallelism(1)
+  .keyBy((e: Event) => e.key)
+  .process(new AllStateKinds())
+  .uid('all-state-kinds')
+  .name('All state kinds')
+  .sinkTo(FileSink.forRowFormat<string>(params.getRequired('output')).build())
+  .uid('sink');
+await env.execute('State kinds job');
