@@ -375,7 +375,8 @@ export class StreamTask {
       if (Object.keys(keyedKinds).length === 0 && Object.keys(opModes).length === 0) return;
       parts.push({
         operatorId: this.vertex.operators[i].operatorId,
-        keyedRange: keyed ? keyed.keyGroupRange.toJSON() : undefined,
+        // Only a backend that holds keyed state writes key-group sections (and so offsets).
+        keyedRange: keyed && Object.keys(keyedKinds).length > 0 ? keyed.keyGroupRange.toJSON() : undefined,
         keyedKinds,
         write: keyed && Object.keys(keyedKinds).length > 0 ? keyed.snapshot() : undefined,
         opSnap: opState.snapshot(),

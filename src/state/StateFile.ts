@@ -90,6 +90,7 @@ export function readKeyGroups(
 ): void {
   if (!handle.keyGroupRange || !handle.keyGroupOffsets) return;
   const have = KeyGroupRange.of(handle.keyGroupRange);
+  if (handle.keyGroupOffsets.length !== have.size) return; // no key-group sections were written
   const both = have.intersection(wanted);
   for (let kg = both.start; kg <= both.end; kg++) {
     const off = handle.keyGroupOffsets[kg - have.start];

@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import {
   FAIL_ONCE_JOB, SAVEPOINT_DIR_NAME, STATE_MACHINE_JOB, STATE_MACHINE_VARIANT_JOB, assertOneLineError, checkpoints, cleanup,
@@ -48,7 +48,13 @@ async function restore(ws: Workspace, path: string, job: string, args: string[],
 async function assertExact(output: string, job = STATE_MACHINE_JOB, args = SM_ARGS): Promise<void> {
   const expected = await referenceLines(job, args);
   const actual = committedLines(output);
-  assert.equal(actual.length, expected.length, `committed ${actual.length} lines, an uninterrupted run commits ${expected.length}`);
+  if (actual.length !== expected.length) {
+    // Enough to tell a lost file from lost records or a replay from the wrong position.
+    const missing = expected.filter((l) => !actual.includes(l));
+    const extra = actual.filter((l) => !expected.includes(l));
+    const files = readdirSync(output, { withFileTypes: true }).map((e) => `${e.name}:${e.isFile() ? readFileSync(join(output, e.name), 'utf8').split('\n').length - 1 : '-'}`);
+    assert.fail(`committed ${actual.length} lines, an uninterrupted run commits ${expected.length}; missing ${JSON.stringify(missing.slice(0, 20))}; extra ${JSON.stringify(extra.slice(0, 20))}; files ${files.join(' ')}`);
+  }
   assert.deepEqual(actual, expected);
 }
 
