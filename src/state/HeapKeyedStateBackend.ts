@@ -539,7 +539,14 @@ export class HeapKeyedStateBackend {
           writer.beginKeyGroup();
           for (const { name, groups, pending, encode, format } of captured) {
             // Restored state no descriptor has claimed yet goes forward as it came.
-            for (const flat of pending?.[gi] ?? []) writer.writeKeyedChunk(name, flat);
+            for (const flat of pending?.[gi] ?? []) {
+              writer.writeKeyedChunk(name, flat);
+              sinceYield += flat.length / 2;
+              if (sinceYield >= CHUNK) {
+                sinceYield = 0;
+                await yieldToLoop();
+              }
+            }
             const entries = groups[gi];
             for (let i = 0; i < entries.length; i += CHUNK) {
               const end = Math.min(entries.length, i + CHUNK);
@@ -629,8 +636,10 @@ export class HeapKeyedStateBackend {
     const g = t.groups[gi];
     const meta = t.meta!;
     const f = flat.format ?? {};
+    // A running snapshot may be writing this very chunk (restored, claimed only now): its values count as captured.
+    const ver = this.runningSnapshots > 0 ? this.snapshotVersion : this.version;
     if (!f.ttl && !f.ser && !f.keySer && !meta.ttl && meta.val.plain && meta.key.plain && t.kind !== 'map') {
-      for (let i = 0; i < flat.length; i += 2) g.set(normalizeKey(flat[i]), { k: flat[i], v: flat[i + 1], ver: this.version });
+      for (let i = 0; i < flat.length; i += 2) g.set(normalizeKey(flat[i]), { k: flat[i], v: flat[i + 1], ver });
       return;
     }
     const now = this.now(); // state restored without TTL into a TTL descriptor starts its life now
@@ -659,7 +668,7 @@ export class HeapKeyedStateBackend {
         default:
           v = wrap(...value(stored));
       }
-      g.set(normalizeKey(flat[i]), { k: flat[i], v, ver: this.version });
+      g.set(normalizeKey(flat[i]), { k: flat[i], v, ver });
     }
   }
 

@@ -32,7 +32,7 @@ describe('timers (e2e)', () => {
     const ws = createWorkspace();
     t.after(() => cleanup(ws));
     const out = join(ws.dir, 'out');
-    const args = ['--output', out, '--count', '9000', '--rate', '1000', '--delay', '6000', '--keys', String(KEYS)];
+    const args = ['--output', out, '--count', '16000', '--rate', '1000', '--delay', '6000', '--keys', String(KEYS)];
     const run = await flink(ws, ['run', '-d', TIMERS_JOB, ...args]);
     assert.equal(run.exitCode, 0, show(run));
     const jobId = jobIdFrom(run.stdout);
@@ -47,6 +47,6 @@ describe('timers (e2e)', () => {
     const restored = await flink(ws, ['run', '-s', savepointPathFrom(c.stdout), TIMERS_JOB, ...args]);
     assert.equal(restored.exitCode, 0, show(restored));
     const lines = await waitFor(() => committedLines(out), 5_000);
-    assert.deepEqual(lines, expected(9000));
+    assert.deepEqual(lines, expected(16000));
   });
 });

@@ -528,6 +528,29 @@ describe('keyed state kinds: snapshot → file → restore', () => {
       assert.deepEqual(l2.get(), [[k]]);
     }
   });
+  test('restored state claimed while a snapshot writes it is copied on write like any captured entry', async () => {
+    const clock = new FakeClock();
+    const range = new KeyGroupRange(0, 7);
+    const src = backend(clock, range, 8);
+    const l = src.getListState(new ListStateDescriptor<{ n: number }>('l'));
+    for (let k = 0; k < 6000; k++) {
+      src.setCurrentKey(k);
+      l.add({ n: k });
+    }
+    const r = backend(clock, range, 8);
+    r.restore([await snapshotToFile(src)]);
+    const done = startSnapshot(r); // writes the restored chunks, unclaimed at the barrier, yielding between them
+    const l2 = r.getListState(new ListStateDescriptor<{ n: number }>('l'));
+    for (let k = 0; k < 6000; k++) {
+      r.setCurrentKey(k);
+      l2.get()[0].n = -1;
+      l2.add({ n: -2 });
+    }
+    const f = await done();
+    const written = rawEntries(f, 'l').entries;
+    assert.equal(written.size, 6000);
+    for (const [k, v] of written) assert.deepEqual(v, [{ n: k }], `key ${String(k)}`);
+  });
 });
 
 describe('keyed state kinds: copy-on-write', () => {
@@ -656,19 +679,23 @@ describe('keyed state kinds: copy-on-write', () => {
       listed.add(new Point(k, 2));
     }
     const done = startSnapshot(b);
-    b.setCurrentKey(7);
+    const last = M - 1; // written after the first yield of the asynchronous part
+    b.setCurrentKey(last);
     const copy = hinted.value()!;
     assert.ok(copy instanceof Point, 'the copy made for copy-on-write is still a Point');
     copy.x = -100;
-    assert.equal(listed.get()[0].norm(), 9);
+    const listedCopy = listed.get()[0];
+    assert.ok(listedCopy instanceof Point);
+    listedCopy.y = -100;
     const f = await done();
-    assert.deepEqual({ ...(rawEntries(f, 'p').entries.get(7) as object) }, { x: 7, y: 1 });
+    assert.deepEqual({ ...(rawEntries(f, 'p').entries.get(last) as object) }, { x: last, y: 1 });
+    assert.deepEqual({ ...(rawEntries(f, 'ps').entries.get(last) as object[])[0] }, { x: last, y: 2 });
     const r = backend(clock, new KeyGroupRange(0, 0), 1);
     r.restore([f]);
-    r.setCurrentKey(7);
+    r.setCurrentKey(last);
     const p = r.getState(new ValueStateDescriptor<Point>('p', Point)).value()!;
     assert.ok(p instanceof Point);
-    assert.equal(p.norm(), 8);
+    assert.equal(p.norm(), last + 1);
     assert.ok(r.getListState(new ListStateDescriptor<Point>('ps', Point)).get()[0] instanceof Point);
   });
 });
