@@ -1,6 +1,9 @@
 /** The job-facing API: what `import ... from 'flink-ts'` gives a program. Names follow Flink's DataStream API. */
 export { StreamExecutionEnvironment, WatermarkStrategy, type CheckpointingMode } from './api/StreamExecutionEnvironment.js';
-export { DataStream, SingleOutputStreamOperator, KeyedStream, DataStreamSink } from './api/DataStream.js';
+export { DataStream, SingleOutputStreamOperator, KeyedStream, DataStreamSink, BroadcastStream, BroadcastConnectedStream } from './api/DataStream.js';
+export {
+  BroadcastProcessFunction, KeyedBroadcastProcessFunction, type BroadcastState, type ReadOnlyBroadcastState,
+} from './api/broadcast.js';
 export {
   AbstractRichFunction, RichMapFunction, RichFilterFunction, RichFlatMapFunction, ProcessFunction, KeyedProcessFunction,
   type Collector, type RuntimeContext, type MapFunction, type FilterFunction, type FlatMapFunction, type ReduceFunction,

@@ -8,6 +8,9 @@ import type {
   Collector, FilterFunction, FlatMapFunction, KeyedProcessFunction, KeySelector, MapFunction, ProcessFunction, ReduceFunction,
 } from './functions.js';
 import type { FileSink, Sink } from './sinks.js';
+import type { MapStateDescriptor } from './state.js';
+import { BroadcastProcessFunction, KeyedBroadcastProcessFunction } from './broadcast.js';
+import { CoBroadcastOperator } from '../runtime/operators/BroadcastOperators.js';
 
 type Fn<F, P extends any[], R> = F | ((...args: P) => R);
 
@@ -56,8 +59,20 @@ export class DataStream<T> {
     return new DataStream<T>(this.graph, this.nodeId, { partitioner: 'rebalance' });
   }
 
-  broadcast(): DataStream<T> {
-    return new DataStream<T>(this.graph, this.nodeId, { partitioner: 'broadcast' });
+  /**
+   * Without descriptors: every record to every parallel instance downstream. With MapStateDescriptors:
+   * a BroadcastStream to `connect` to, whose elements update that broadcast state.
+   */
+  broadcast(): DataStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<any, any>[]): BroadcastStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<any, any>[]): DataStream<T> | BroadcastStream<T> {
+    if (descriptors.length === 0) return new DataStream<T>(this.graph, this.nodeId, { partitioner: 'broadcast' });
+    return new BroadcastStream<T>(this.graph, this.nodeId, descriptors);
+  }
+
+  /** Connects this stream with a broadcast stream; `process` then gets both inputs. */
+  connect<T2>(broadcast: BroadcastStream<T2>): BroadcastConnectedStream<T, T2> {
+    return new BroadcastConnectedStream<T, T2>(this.graph, this.nodeId, this.partition, broadcast);
   }
 
   forward(): DataStream<T> {
@@ -156,6 +171,43 @@ export class KeyedStream<T, K> extends DataStream<T> {
 
   private aggregate(field: number | string, agg: 'sum' | 'min' | 'max'): SingleOutputStreamOperator<T> {
     return this.transform('reduce', 'Keyed Aggregation', () => new StreamGroupedReduce<T>(fieldAggregator<T>(field, agg)), true);
+  }
+}
+
+/** A stream whose elements go to every parallel instance of the operator it is connected to, with broadcast state. */
+export class BroadcastStream<T> {
+  /** @internal */
+  constructor(
+    /** @internal */ readonly graph: StreamGraph,
+    /** @internal */ readonly nodeId: number,
+    /** @internal */ readonly descriptors: MapStateDescriptor<any, any>[],
+  ) {}
+}
+
+/** The result of `stream.connect(broadcastStream)`: keyed when the first stream was keyed. */
+export class BroadcastConnectedStream<IN1, IN2> {
+  /** @internal */
+  constructor(
+    private readonly graph: StreamGraph,
+    private readonly nodeId: number,
+    private readonly partition: PendingPartition,
+    private readonly broadcastStream: BroadcastStream<IN2>,
+  ) {}
+
+  process<OUT>(fn: KeyedBroadcastProcessFunction<any, IN1, IN2, OUT> | BroadcastProcessFunction<IN1, IN2, OUT>): SingleOutputStreamOperator<OUT> {
+    const keyed = this.partition.partitioner === 'hash';
+    if (keyed && fn instanceof BroadcastProcessFunction) throw new TypeError('A keyed stream connected to a broadcast stream needs a KeyedBroadcastProcessFunction');
+    if (!keyed && fn instanceof KeyedBroadcastProcessFunction) throw new TypeError('A non-keyed stream connected to a broadcast stream needs a BroadcastProcessFunction');
+    const descriptors = this.broadcastStream.descriptors;
+    const node = this.graph.addNode({
+      kind: 'broadcastProcess',
+      name: 'Co-Process-Broadcast' + (keyed ? '-Keyed' : ''),
+      keySelector: keyed ? this.partition.keySelector : undefined,
+      factory: () => new CoBroadcastOperator(fn, descriptors),
+    });
+    this.graph.addEdge({ source: this.nodeId, target: node.id, ...this.partition, typeNumber: 1 });
+    this.graph.addEdge({ source: this.broadcastStream.nodeId, target: node.id, partitioner: 'broadcast', typeNumber: 2 });
+    return new SingleOutputStreamOperator<OUT>(this.graph, node.id);
   }
 }
 

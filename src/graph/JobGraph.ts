@@ -19,6 +19,8 @@ export interface JobEdge {
   partitioner: PartitionerKind;
   /** Node whose keySelector partitions this edge (the keyed head of the target vertex). */
   keyNode?: number;
+  /** Input of the target's head operator: 2 for the second input of a two-input operator. */
+  typeNumber: 1 | 2;
 }
 
 export interface JobVertex {
@@ -142,11 +144,13 @@ export function buildJobGraph(sg: StreamGraph, defaults: JobGraphDefaults): JobG
     const s = vertexOf.get(e.source)!;
     const t = vertexOf.get(e.target)!;
     if (s === t) continue;
-    const je: JobEdge = { source: s, target: t, partitioner: partitionerOf(e), keyNode: e.partitioner === 'hash' ? e.target : undefined };
+    const je: JobEdge = {
+      source: s, target: t, partitioner: partitionerOf(e), keyNode: e.partitioner === 'hash' ? e.target : undefined, typeNumber: e.typeNumber ?? 1,
+    };
     vertices[s].outputs.push(je);
     vertices[t].inputs.push(je);
   }
-  const structure = vertices.map((v) => [v.id, v.parallelism, v.maxParallelism, v.operators.map((o) => o.operatorId), v.inputs.map((i) => [i.source, i.partitioner])]);
+  const structure = vertices.map((v) => [v.id, v.parallelism, v.maxParallelism, v.operators.map((o) => o.operatorId), v.inputs.map((i) => [i.source, i.partitioner, i.typeNumber])]);
   return {
     jobName: sg.jobName,
     vertices,

@@ -27,6 +27,8 @@ export interface StreamEdge {
   /** Explicit partitioner (keyBy, rebalance, broadcast); otherwise forward or rebalance by parallelism. */
   partitioner?: PartitionerKind;
   keySelector?: KeySelectorFn;
+  /** Which input of a two-input operator this edge feeds (1 unless it is the second input). */
+  typeNumber?: 1 | 2;
 }
 
 export interface CheckpointSettings {

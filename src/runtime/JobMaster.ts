@@ -159,7 +159,7 @@ export class JobMaster {
           for (const pt of targets) {
             const id = channelId++;
             deployments.get(`${v.index}/${ps}`)!.outputs[ei].channels.push({ channelId: id, toWorker: pt });
-            deployments.get(`${t.index}/${pt}`)!.inputChannels.push({ channelId: id, fromWorker: ps });
+            deployments.get(`${t.index}/${pt}`)!.inputChannels.push({ channelId: id, fromWorker: ps, input: e.typeNumber });
           }
         }
       });

@@ -24,6 +24,8 @@ const TIME_SLICE_MS = 5;
 interface InputChannel {
   id: number;
   fromWorker: number;
+  /** 1, or 2 for the second input of a two-input head operator. */
+  input: 1 | 2;
   queue: ({ records: unknown[] } | { event: ChannelEvent })[];
   blocked: boolean;
   finished: boolean;
@@ -92,7 +94,7 @@ export class StreamTask {
   private setup(): void {
     const { d, vertex, host } = this;
     for (const ic of d.inputChannels) {
-      const ch: InputChannel = { id: ic.channelId, fromWorker: ic.fromWorker, queue: [], blocked: false, finished: false, seen: 0 };
+      const ch: InputChannel = { id: ic.channelId, fromWorker: ic.fromWorker, input: ic.input, queue: [], blocked: false, finished: false, seen: 0 };
       this.inputs.push(ch);
       this.byChannel.set(ch.id, ch);
       host.transport.registerInput(ch.id, {
@@ -265,7 +267,8 @@ export class StreamTask {
       }
       const item = ch.queue.shift()!;
       if ('records' in item) {
-        this.processBatch(item.records);
+        if (ch.input === 2) this.processBatch2(item.records);
+        else this.processBatch(item.records);
         this.host.transport.sendCredit(ch.fromWorker, ch.id, 1);
       } else {
         this.onEvent(ch, item.event);
@@ -298,6 +301,12 @@ export class StreamTask {
     } else {
       for (let i = 0; i < records.length; i++) head.processElement(records[i]);
     }
+  }
+
+  /** Second input: not keyed (broadcast side), so no current key is set. */
+  private processBatch2(records: unknown[]): void {
+    const head = this.operators[0];
+    for (let i = 0; i < records.length; i++) head.processElement2(records[i]);
   }
 
   private onEvent(ch: InputChannel, e: ChannelEvent): void {

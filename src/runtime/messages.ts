@@ -14,7 +14,7 @@ export interface TaskDeployment {
   subtask: number;
   attempt: number;
   checkpointMode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
-  inputChannels: { channelId: number; fromWorker: number }[];
+  inputChannels: { channelId: number; fromWorker: number; input: 1 | 2 }[];
   /** One entry per outgoing edge of the vertex (same order); channels indexed by target subtask. */
   outputs: { channels: { channelId: number; toWorker: number }[] }[];
   restore?: Record<string, RestoreSpec>;

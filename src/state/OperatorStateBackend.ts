@@ -1,11 +1,12 @@
 import type { ListState } from '../api/state.js';
 import type { OperatorStateSnapshot } from './StateFile.js';
 
-export type OperatorStateMode = 'SPLIT_DISTRIBUTE' | 'UNION';
+export type OperatorStateMode = 'SPLIT_DISTRIBUTE' | 'UNION' | 'BROADCAST';
 
 /**
  * Non-keyed operator state (Flink's DefaultOperatorStateBackend): named lists, redistributed on restore
- * either split evenly (SPLIT_DISTRIBUTE) or given whole to every subtask (UNION).
+ * either split evenly (SPLIT_DISTRIBUTE) or given whole to every subtask (UNION). Broadcast state is
+ * the same on every subtask, so each new subtask takes one old subtask's copy (BROADCAST).
  */
 export class OperatorStateBackend {
   private readonly lists = new Map<string, { mode: OperatorStateMode; entries: unknown[] }>();
@@ -16,6 +17,11 @@ export class OperatorStateBackend {
 
   getUnionListState<T>(name: string): ListState<T> {
     return this.list<T>(name, 'UNION');
+  }
+
+  /** The entries of a broadcast state, as [key, value] pairs. */
+  getBroadcastList<T>(name: string): ListState<T> {
+    return this.list<T>(name, 'BROADCAST');
   }
 
   get isEmpty(): boolean {
@@ -39,6 +45,10 @@ export class OperatorStateBackend {
    * At unchanged parallelism each subtask gets back exactly its own lists, as in Flink.
    */
   restore(parts: OperatorStateSnapshot[], subtask: number, parallelism: number): void {
+    for (const [name, { mode }] of Object.entries(parts[0] ?? {})) {
+      if (mode === 'BROADCAST') this.lists.set(name, { mode, entries: parts[subtask % parts.length][name]?.entries ?? [] });
+    }
+    parts = parts.map((p) => Object.fromEntries(Object.entries(p).filter(([, l]) => l.mode !== 'BROADCAST')));
     if (parts.length === parallelism) {
       for (const [name, { mode }] of Object.entries(parts[subtask] ?? {})) {
         const entries = mode === 'UNION' ? parts.flatMap((p) => p[name]?.entries ?? []) : parts[subtask][name].entries;

@@ -46,7 +46,7 @@ describe('chaining', () => {
     const jg = build(env, { parallelism: 2 });
     assert.deepEqual(names(jg), ['Source: Sequence Source -> Map', 'Keyed Aggregation -> Print to Std. Out']);
     const [a, b] = jg.vertices;
-    assert.deepEqual(a.outputs, [{ source: 0, target: 1, partitioner: 'hash', keyNode: 2 }]);
+    assert.deepEqual(a.outputs, [{ source: 0, target: 1, partitioner: 'hash', keyNode: 2, typeNumber: 1 }]);
     assert.deepEqual(b.inputs, a.outputs);
     assert.equal(b.isSource, false);
     const sg = env.getStreamGraph();

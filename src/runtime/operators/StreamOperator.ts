@@ -46,6 +46,11 @@ export abstract class StreamOperator<IN = unknown> {
 
   abstract processElement(value: IN): void;
 
+  /** The second input of a two-input operator (connect). */
+  processElement2(_value: unknown): void {
+    throw new Error(`${this.constructor.name} has no second input`);
+  }
+
   /** All input consumed (bounded streams). */
   endInput(): void {}
 
