@@ -177,6 +177,13 @@ export class CheckpointCoordinator {
     if (p.notYetAcked.size === 0) void this.complete(p);
   }
 
+  /** A task that finished while checkpoints were pending will not see their barriers: it has nothing more to ack. */
+  taskFinished(vertexIndex: number, subtask: number): void {
+    for (const p of [...this.pending.values()]) {
+      if (p.notYetAcked.delete(taskKey(vertexIndex, subtask)) && p.notYetAcked.size === 0) void this.complete(p);
+    }
+  }
+
   receiveDecline(m: Extract<TaskToJobManager, { type: 'decline' }>): void {
     this.abort(m.checkpointId, `Task ${m.vertexIndex}/${m.subtask} declined checkpoint ${m.checkpointId}: ${m.reason}`);
   }

@@ -97,7 +97,9 @@ export class JobMaster {
         retention,
       },
       tasksToAcknowledge: () => this.tasksToAcknowledge(),
-      triggerSource: (v, s, barrier) => this.slots?.send(s, { type: 'trigger', vertexIndex: v, subtask: s, barrier }),
+      triggerSource: (v, s, barrier) => {
+        if (this.exec.get(`${v}/${s}`) === 'RUNNING') this.slots?.send(s, { type: 'trigger', vertexIndex: v, subtask: s, barrier });
+      },
       notifyComplete: (id, wait) => this.notifyComplete(id, wait),
       notifyAborted: (id) => this.slots?.broadcast({ type: 'notifyAborted', checkpointId: id }),
       failJob: (reason) => this.failover(new Error(reason)),
@@ -221,6 +223,7 @@ export class JobMaster {
       void this.failover(err);
       return;
     }
+    if (state === 'FINISHED') this.coordinator.taskFinished(v, s);
     const states = [...this.exec.values()];
     if (state === 'RUNNING' && states.every((x) => x === 'RUNNING' || x === 'FINISHED') && this.status !== 'RUNNING') {
       this.setStatus('RUNNING');
@@ -231,12 +234,16 @@ export class JobMaster {
 
   private tasksToAcknowledge(): { vertexIndex: number; subtask: number }[] | string {
     if (this.status !== 'RUNNING') return `Job ${this.jobId} is not running but ${this.status}.`;
+    // Finished tasks take no part: everything they emitted is before their end-of-partition, which
+    // downstream alignment counts as a barrier (a first step towards Flink's checkpoints after tasks finish).
     const out: { vertexIndex: number; subtask: number }[] = [];
     for (const [k, st] of this.exec) {
+      if (st === 'FINISHED') continue;
       if (st !== 'RUNNING') return `Not all required tasks are currently running (some are ${st}).`;
       const [v, s] = k.split('/').map(Number);
       out.push({ vertexIndex: v, subtask: s });
     }
+    if (out.length === 0) return `All tasks of job ${this.jobId} have finished.`;
     return out;
   }
 

@@ -24,6 +24,7 @@ env
   .setParallelism(1) // every key sees its records in one order, so running sums are comparable
   .map(new FailOnce())
   .uid('fail-once')
+  .setParallelism(1) // chained to the source: each key's records keep one order
   .keyBy((i: number) => i % 10)
   .sum(0)
   .uid('sum')
