@@ -49,6 +49,8 @@ export interface CheckpointCoordinatorDeps {
   notifyAborted(checkpointId: number): void;
   /** More consecutive checkpoint failures than tolerated: the job must fail over. */
   failJob(reason: string): void;
+  /** Ids of operators whose every subtask has finished. */
+  finishedOperatorIds(): string[];
 }
 
 interface PendingCheckpoint {
@@ -207,6 +209,8 @@ export class CheckpointCoordinator {
       kind: isSavepoint ? 'SAVEPOINT' : 'CHECKPOINT', format: isSavepoint ? 'CANONICAL' : 'NATIVE',
       triggerTimestamp: p.triggerTs, completionTimestamp: Date.now(), maxParallelism: this.d.jobGraph.maxParallelism, operators,
     };
+    const finished = this.d.finishedOperatorIds().filter((id) => !p.states.has(id));
+    if (finished.length > 0) metadata.finishedOperators = finished;
     try {
       writeMetadataAtomically(p.location, metadata);
     } catch (e) {

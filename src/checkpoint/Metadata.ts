@@ -66,6 +66,11 @@ export interface CheckpointMetadata {
   completionTimestamp: number;
   maxParallelism: number;
   operators: OperatorStateMetadata[];
+  /**
+   * Operators all of whose subtasks had finished when the snapshot was taken: restored as finished
+   * (empty state) rather than as new, so a bounded source that was done is not read again.
+   */
+  finishedOperators?: string[];
 }
 
 export function encodeMetadata(md: CheckpointMetadata): Buffer {

@@ -39,6 +39,10 @@ export function assignState(snap: LoadedSnapshot, jg: JobGraph, allowNonRestored
       files: os.subtasks.map((s) => ({ dir: snap.dir, handle: s.state, subtask: s.subtask })),
     });
   }
+  // Finished operators restore as finished: restored, with nothing to restore.
+  for (const id of snap.metadata.finishedOperators ?? []) {
+    if (ops.has(id) && !byOperator.has(id)) byOperator.set(id, { oldParallelism: ops.get(id)!.vertex.parallelism, files: [] });
+  }
   if (skipped.length > 0 && !allowNonRestoredState) {
     const list = skipped.map((s) => `${describe(s)} with state [${s.states.join(', ')}]`).join('; ');
     throw new FlinkError(

@@ -103,6 +103,10 @@ export class JobMaster {
       notifyComplete: (id, wait) => this.notifyComplete(id, wait),
       notifyAborted: (id) => this.slots?.broadcast({ type: 'notifyAborted', checkpointId: id }),
       failJob: (reason) => this.failover(new Error(reason)),
+      finishedOperatorIds: () =>
+        this.jobGraph.vertices
+          .filter((v) => Array.from({ length: v.parallelism }, (_, s) => this.exec.get(`${v.index}/${s}`)).every((st) => st === 'FINISHED'))
+          .flatMap((v) => v.operators.map((op) => op.operatorId)),
     });
     if (o.restore) this.coordinator.restoreFrom(o.restore.snapshot);
     storage.initialize();
