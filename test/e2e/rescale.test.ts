@@ -14,7 +14,7 @@ import {
 } from './helpers.js';
 
 const OPERATOR_STATE_JOB = join(ROOT, 'test', 'jobs', 'OperatorStateJob.ts');
-const STATE_KINDS_FAIL_ONCE_JOB = join(ROOT, 'test', 'jobs', 'StateKindsFailOnceJob.ts');
+const STATE_KINDS_FAIL_ONCE_JOB = join(ROOT, 'test', 'jobs', 'StateKindsJob.ts'); // with --fail-at
 
 const SLOW = '150';
 const FAST = '1000000';

@@ -12,7 +12,7 @@
  */
 import {
   AggregatingStateDescriptor, DataGeneratorSource, FileSink, KeyedProcessFunction, ListStateDescriptor, MapStateDescriptor,
-  ParameterTool, RateLimiterStrategy, ReducingStateDescriptor, StateTtlConfig, StateVisibility, StreamExecutionEnvironment, UpdateType,
+  ParameterTool, RateLimiterStrategy, RichMapFunction, ReducingStateDescriptor, StateTtlConfig, StateVisibility, StreamExecutionEnvironment, UpdateType,
   ValueStateDescriptor, type AggregateFunction, type AggregatingState, type Collector, type ListState, type MapState,
   type ReducingState, type TypeSerializer, type ValueState,
 } from 'flink-ts';
@@ -28,7 +28,17 @@ const count = params.getInt('count', 3000);
 const rate = params.getInt('rate', 1000);
 const keys = params.getInt('keys', 12);
 
+const failAt = params.getInt('fail-at', -1);
+
 const DAY = 24 * 60 * 60 * 1000;
+
+/** With --fail-at: throws once, on the first attempt, so the job must restart from a checkpoint. */
+class FailOnce extends RichMapFunction<Event, Event> {
+  map(e: Event): Event {
+    if (e.index === failAt && this.getRuntimeContext().getAttemptNumber() === 0) throw new Error(`Injected failure at record ${e.index}`);
+    return e;
+  }
+}
 
 function event(i: number): Event {
   return { key: `key-${i % keys}`, index: i, value: (i * 7919) % 101 };
@@ -111,6 +121,9 @@ env
   .fromSource(new DataGeneratorSource(event, count, RateLimiterStrategy.perSecond(rate)), undefined, 'Events')
   .uid('events')
   .setParallelism(1)
+  .map(new FailOnce())
+  .uid('fail-once')
+  .setParallelism(1) // chained to the source: every key sees its records in one order
   .keyBy((e: Event) => e.key)
   .process(new AllStateKinds())
   .uid('all-state-kinds')
