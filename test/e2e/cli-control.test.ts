@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import type { AsyncOperationStatus, CheckpointStats, Dispatcher, JobDetails, Job
 import { RestServer } from '../../src/rest/RestServer.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
 import { CheckpointIndex, type JobRecord } from '../../src/index/CheckpointIndex.js';
+import { ensureBuilt } from './helpers.js';
 
 /**
  * Drives the built `flink` binary (bin/flink.js → dist/commands) against a REST endpoint backed by a fake
@@ -30,16 +31,6 @@ const UNKNOWN = '99999999999999999999999999999999';
 const START = new Date(2024, 2, 5, 14, 7, 9).getTime(); // 05.03.2024 14:07:09 local
 const LINE = /^\d\d\.\d\d\.\d{4} \d\d:\d\d:\d\d : [0-9a-f]{32} : .+ \([A-Z]+\)/;
 const ANSI = /\u001b\[/;
-
-/** True when some source under src/ or commands/ is newer than its compiled file. */
-function needsBuild(): boolean {
-  const walk = (dir: string): string[] => readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : []);
-  return ['src', 'commands'].flatMap(walk).some((ts) => {
-    const js = join(ROOT, 'dist', ts.replace(/\.ts$/, '.js'));
-    return !existsSync(js) || statSync(js).mtimeMs < statSync(join(ROOT, ts)).mtimeMs;
-  });
-}
 
 class FakeCluster implements Dispatcher {
   readonly flinkVersion = '1.20.0';
@@ -206,12 +197,7 @@ describe('flink CLI job control', () => {
     // Build the CLI under test unless dist/ is already current (npm test compiles first; rewriting dist/ while
     // other test files run the CLI would race with them). Other slices may still be in progress: only ours
     // must compile cleanly.
-    if (needsBuild()) {
-      const tsc = await execa('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, reject: false });
-      const ours = String(tsc.stdout).split('\n').filter((l) =>
-        /^(commands\/|src\/rest\/|src\/client\/ClusterClient|src\/checkpoint\/SavepointDisposal)/.test(l));
-      assert.deepEqual(ours, [], 'our files compile');
-    }
+    await ensureBuilt();
     assert.ok(existsSync(join(ROOT, 'dist', 'commands', 'index.js')), 'dist/commands built');
 
     tmp = mkdtempSync(join(tmpdir(), 'flink-ts-cli-'));

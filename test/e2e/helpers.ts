@@ -426,3 +426,24 @@ export function readJobLog(ws: Workspace, jobId: string): string {
   const f = existsSync(ws.logDir) ? readdirSync(ws.logDir).find((n) => n.includes(`-job-${jobId}-`) && n.endsWith('.log')) : undefined;
   return f ? readFileSync(join(ws.logDir, f), 'utf8') : '';
 }
+
+/** True when some source under src/ or commands/ is newer than its compiled file. */
+function distIsStale(): boolean {
+  const walk = (dir: string): string[] => readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : []);
+  return ['src', 'commands'].flatMap(walk).some((ts) => {
+    const js = join(ROOT, 'dist', ts.replace(/\.ts$/, '.js'));
+    return !existsSync(js) || statSync(js).mtimeMs < statSync(join(ROOT, ts)).mtimeMs;
+  });
+}
+
+/**
+ * Builds dist/ when a test file runs on its own after a source change (npm test builds first, so this is
+ * then a no-op; rebuilding unconditionally would race with other test files running the CLI).
+ */
+export async function ensureBuilt(): Promise<void> {
+  if (!distIsStale()) return;
+  const tsc = await execa('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, reject: false });
+  if (tsc.exitCode !== 0) throw new Error(`the sources do not compile:\n${tsc.stdout}`);
+}
+

@@ -5,23 +5,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import {
   ROOT, STATE_MACHINE_JOB, STATE_MACHINE_VARIANT_JOB, assertOneLineError, cleanup, createWorkspace, flink, jobIdFrom,
-  latestCheckpoint, savepointPathFrom, show, sleep, waitFor, waitForStatus, type Workspace,
+  ensureBuilt, latestCheckpoint, savepointPathFrom, show, sleep, waitFor, waitForStatus, type Workspace,
 } from './helpers.js';
-
-/** True when some source under src/ or commands/ is newer than its compiled file. */
-function needsBuild(): boolean {
-  const walk = (dir: string): string[] => readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [join(dir, e.name)] : []);
-  return ['src', 'commands'].flatMap(walk).some((ts) => {
-    const js = join(ROOT, 'dist', ts.replace(/\.ts$/, '.js'));
-    return !existsSync(js) || statSync(js).mtimeMs < statSync(join(ROOT, ts)).mtimeMs;
-  });
-}
 
 interface StateSummaryJson {
   path: string;
@@ -55,11 +45,7 @@ describe('flink state', () => {
   let summary: StateSummaryJson;
 
   before(async () => {
-    if (needsBuild()) {
-      const tsc = await execa('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, reject: false });
-      const ours = String(tsc.stdout).split('\n').filter((l) => /^(commands\/state|src\/checkpoint\/(SnapshotInspector|RestoreDryRun))/.test(l));
-      assert.deepEqual(ours, [], 'our files compile');
-    }
+    await ensureBuilt();
     assert.ok(existsSync(join(ROOT, 'dist', 'commands', 'state.js')), 'dist/commands/state.js built');
 
     ws = createWorkspace();
