@@ -6,6 +6,7 @@ export {
 } from './api/broadcast.js';
 export {
   AbstractRichFunction, RichMapFunction, RichFilterFunction, RichFlatMapFunction, ProcessFunction, KeyedProcessFunction,
+  RichSinkFunction, DiscardingSink, type SinkFunction,
   type Collector, type RuntimeContext, type MapFunction, type FilterFunction, type FlatMapFunction, type ReduceFunction,
   type KeySelector, type CheckpointedFunction, type CheckpointListener, type FunctionInitializationContext,
   type FunctionSnapshotContext,

@@ -1,11 +1,12 @@
 import type { KeySelectorFn, PartitionerKind, StreamGraph, StreamNode } from '../graph/StreamGraph.js';
 import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
 import {
-  fieldAggregator, KeyedProcessOperator, ProcessOperator, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap,
+  fieldAggregator, KeyedProcessOperator, ProcessOperator, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap, StreamSink,
 } from '../runtime/operators/UdfOperators.js';
 import { FileSinkOperator, PrintSinkOperator } from '../runtime/operators/SinkOperators.js';
 import type {
   Collector, FilterFunction, FlatMapFunction, KeyedProcessFunction, KeySelector, MapFunction, ProcessFunction, ReduceFunction,
+  SinkFunction,
 } from './functions.js';
 import type { FileSink, Sink } from './sinks.js';
 import type { MapStateDescriptor } from './state.js';
@@ -80,15 +81,20 @@ export class DataStream<T> {
   }
 
   print(sinkIdentifier?: string): DataStreamSink<T> {
-    return this.addSink('Print to Std. Out', () => new PrintSinkOperator<T>(sinkIdentifier));
+    return this.sinkOperator('Print to Std. Out', () => new PrintSinkOperator<T>(sinkIdentifier));
+  }
+
+  /** Flink's addSink(SinkFunction): a plain function or an object with invoke(value, ctx), rich or not. */
+  addSink(fn: Fn<SinkFunction<T>, [T, SinkFunction.Context], void>): DataStreamSink<T> {
+    return this.sinkOperator('Unnamed', () => new StreamSink<T>(fn));
   }
 
   sinkTo(sink: Sink<T>): DataStreamSink<T> {
-    if (sink.kind === 'file') return this.addSink(sink.name, () => new FileSinkOperator<T>(sink as FileSink<T>));
+    if (sink.kind === 'file') return this.sinkOperator(sink.name, () => new FileSinkOperator<T>(sink as FileSink<T>));
     throw new TypeError(`Unsupported sink ${String((sink as Sink<T>).name)}`);
   }
 
-  private addSink(name: string, factory: () => StreamOperator): DataStreamSink<T> {
+  private sinkOperator(name: string, factory: () => StreamOperator): DataStreamSink<T> {
     const op = this.transform<never>('sink', name, factory);
     return new DataStreamSink<T>(op);
   }

@@ -90,6 +90,25 @@ export abstract class RichFlatMapFunction<T, R> extends AbstractRichFunction imp
   abstract flatMap(value: T, out: Collector<R>): void;
 }
 
+/** Flink's SinkFunction: called once per record; a rich one also gets open/close and the runtime context. */
+export interface SinkFunction<T> {
+  invoke(value: T, context: SinkFunction.Context): void;
+}
+export namespace SinkFunction {
+  export interface Context {
+    /** Processing time on this task's clock, in epoch milliseconds. */
+    currentProcessingTime(): number;
+    timestamp(): number | undefined;
+  }
+}
+export abstract class RichSinkFunction<T> extends AbstractRichFunction implements SinkFunction<T> {
+  abstract invoke(value: T, context: SinkFunction.Context): void;
+}
+/** Drops every record, like Flink's DiscardingSink: for benchmarks and jobs kept only for their side effects. */
+export class DiscardingSink<T> implements SinkFunction<T> {
+  invoke(_value: T, _context: SinkFunction.Context): void {}
+}
+
 export abstract class ProcessFunction<I, O> extends AbstractRichFunction {
   abstract processElement(value: I, ctx: ProcessFunction.Context, out: Collector<O>): void;
 }

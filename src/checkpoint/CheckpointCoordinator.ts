@@ -61,6 +61,9 @@ interface PendingCheckpoint {
   notYetAcked: Set<string>;
   numSubtasks: number;
   states: Map<string, { subtask: number; handle: StateFileHandle }[]>;
+  /** Slowest subtask's synchronous and asynchronous snapshot parts. */
+  syncMs?: number;
+  asyncMs?: number;
   timer: NodeJS.Timeout;
   resolve(c: CompletedCheckpoint): void;
   reject(e: Error): void;
@@ -171,6 +174,8 @@ export class CheckpointCoordinator {
     const p = this.pending.get(m.checkpointId);
     if (!p) return; // late ack of an aborted checkpoint: its folder is already gone
     if (!p.notYetAcked.delete(taskKey(m.vertexIndex, m.subtask))) return;
+    p.syncMs = Math.max(p.syncMs ?? 0, m.syncMs);
+    p.asyncMs = Math.max(p.asyncMs ?? 0, m.asyncMs);
     for (const s of m.states) {
       const list = p.states.get(s.operatorId) ?? [];
       list.push({ subtask: m.subtask, handle: s.handle });
@@ -222,7 +227,7 @@ export class CheckpointCoordinator {
     const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + s.state.size, 0), 0) + safeSize(join(p.location, METADATA_FILE));
     this.lastCompletionTs = Date.now();
     this.record(p, 'COMPLETED', { size, duration: metadata.completionTimestamp - p.triggerTs });
-    this.d.log.info(`Completed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${p.id} for job ${this.d.jobId} (${size} bytes, ${metadata.completionTimestamp - p.triggerTs} ms) at ${p.location}.`);
+    this.d.log.info(`Completed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${p.id} for job ${this.d.jobId} (${size} bytes, ${metadata.completionTimestamp - p.triggerTs} ms, sync ${Math.round(p.syncMs ?? 0)} ms, async ${Math.round(p.asyncMs ?? 0)} ms) at ${p.location}.`);
     if (!isSavepoint) {
       this.consecutiveFailures = 0;
       this.completed.push(done);

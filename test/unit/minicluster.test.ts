@@ -1,6 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSnapshot, verifySnapshotFiles, type LoadedSnapshot } from '../../src/checkpoint/Metadata.js';
@@ -213,4 +213,38 @@ describe('mini-cluster runs of job programs', { timeout: 60_000 }, () => {
     assert.ok(gen, 'the source has its split state in the checkpoint');
     assert.ok('SourceReaderState' in gen.subtasks[0].state.operatorStates);
   });
+
+  test('addSink hands every record to a rich SinkFunction, with open and close around them, at parallelism 2', async () => {
+    const out = join(root, 'addsink-out');
+    const job = jobFile('addsink', `
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { RichSinkFunction, DiscardingSink, StreamExecutionEnvironment } from 'flink-ts';
+const out = ${JSON.stringify(out)};
+class Collect extends RichSinkFunction<number> {
+  private seen: number[] = [];
+  private opened = false;
+  override open() { this.opened = true; }
+  invoke(v: number) { if (!this.opened) throw new Error('invoke before open'); this.seen.push(v); }
+  override close() {
+    mkdirSync(out, { recursive: true });
+    appendFileSync(join(out, 'sub-' + this.getRuntimeContext().getIndexOfThisSubtask()), this.seen.join('\\n') + '\\n');
+  }
+}
+const env = StreamExecutionEnvironment.getExecutionEnvironment();
+env.setParallelism(2);
+const nums = env.fromSequence(1, 500);
+nums.addSink(new Collect()).name('collect');
+nums.addSink(new DiscardingSink<number>());
+nums.filter((x: number) => x % 100 === 0).addSink((x: number) => console.log('plain ' + x));
+await env.execute('addSink');
+`);
+    const { result } = await run(job, []);
+    assert.equal(result.status, 'FINISHED');
+    const files = readdirSync(out).sort();
+    assert.deepEqual(files, ['sub-0', 'sub-1'], 'each of the 2 sink subtasks closed once');
+    const seen = files.flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean)).map(Number).sort((a, b) => a - b);
+    assert.deepEqual(seen, Array.from({ length: 500 }, (_, i) => i + 1));
+  });
 });
+

@@ -1,5 +1,5 @@
 import { ValueStateDescriptor } from '../../api/state.js';
-import type { Collector, FunctionInitializationContext, KeyedProcessFunction, ProcessFunction } from '../../api/functions.js';
+import type { Collector, FunctionInitializationContext, KeyedProcessFunction, ProcessFunction, SinkFunction } from '../../api/functions.js';
 import { callHook, StreamOperator } from './StreamOperator.js';
 import { InternalTimerService, TIMER_STATE, type TimeDomain } from './InternalTimerService.js';
 
@@ -169,4 +169,17 @@ export function fieldAggregator<T>(field: number | string, agg: 'sum' | 'min' | 
     if (typeof a === 'object' && a !== null) return { ...(a as object), [field]: r } as T;
     return r as T;
   };
+}
+
+/** addSink(SinkFunction): the user function is the end of the chain. */
+export class StreamSink<IN> extends UdfOperator<IN> {
+  private f!: (v: IN, c: SinkFunction.Context) => void;
+  private readonly sctx: SinkFunction.Context = { currentProcessingTime: () => Date.now(), timestamp: () => undefined };
+  override open(): void {
+    super.open();
+    this.f = this.method('invoke');
+  }
+  processElement(v: IN): void {
+    this.f(v, this.sctx);
+  }
 }

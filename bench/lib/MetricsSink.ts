@@ -1,0 +1,55 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RichSinkFunction, type SinkFunction } from 'flink-ts';
+
+/** What each sink subtask reports when its input ends (one JSON file per subtask and attempt). */
+export interface SinkReport {
+  subtask: number;
+  attempt: number;
+  count: number;
+  /** performance.timeOrigin-based ms of the first record and of the end of input. */
+  first: number;
+  last: number;
+  /** Sampled end-to-end latencies in ms (records that carry an `emitted` time). */
+  latencies: number[];
+  maxRssKb: number;
+}
+
+const LATENCY_SAMPLE_EVERY = 16;
+
+/**
+ * Counts what reaches the end of the pipeline and when, so that throughput is measured from the first
+ * record to the end of input, without the cluster's start-up.
+ */
+export class MetricsSink<T> extends RichSinkFunction<T> {
+  private count = 0;
+  private first = 0;
+  private latencies: number[] = [];
+
+  constructor(private readonly dir: string) {
+    super();
+  }
+
+  invoke(value: T, _ctx: SinkFunction.Context): void {
+    if (this.count === 0) this.first = performance.timeOrigin + performance.now();
+    if (this.count % LATENCY_SAMPLE_EVERY === 0) {
+      const emitted = (value as { emitted?: number } | null)?.emitted;
+      if (emitted !== undefined) this.latencies.push(performance.timeOrigin + performance.now() - emitted);
+    }
+    this.count++;
+  }
+
+  override close(): void {
+    const rc = this.getRuntimeContext();
+    const report: SinkReport = {
+      subtask: rc.getIndexOfThisSubtask(),
+      attempt: rc.getAttemptNumber(),
+      count: this.count,
+      first: this.first,
+      last: performance.timeOrigin + performance.now(),
+      latencies: this.latencies,
+      maxRssKb: process.resourceUsage().maxRSS,
+    };
+    writeFileSync(join(this.dir, `sink-${report.subtask}-${report.attempt}.json`), JSON.stringify(report));
+  }
+}
