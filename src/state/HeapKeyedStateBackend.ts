@@ -9,7 +9,7 @@ import {
 import { StateVisibility, UpdateType, type StateTtlConfig } from '../api/StateTtlConfig.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { hashKey, normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
-import { readKeyGroups, type StateFileWriter } from './StateFile.js';
+import { decodeKeyedChunk, readKeyGroupChunks, type StateFileWriter } from './StateFile.js';
 
 /**
  * An entry is replaced on write, or mutated in place only when no running snapshot captured it
@@ -153,6 +153,8 @@ interface StateTable {
   meta?: Meta;
   /** Restored chunks per key group, decoded when a descriptor registers the state (only it knows the serializer). */
   pending?: TaggedFlat[][];
+  /** How the restored snapshot wrote this state (from a sample chunk), checked when a descriptor registers. */
+  restoredFormat?: ChunkFormat;
 }
 
 type TtlValue = [value: unknown, ts: number];
@@ -182,6 +184,12 @@ export class HeapKeyedStateBackend {
   private version = 1;
   private snapshotVersion = 0;
   private runningSnapshots = 0;
+  /**
+   * Lazy restore: the encoded chunks of each restored key group, decoded on the group's first access.
+   * Restoring then costs about a read of the files, and a group nobody touches is never decoded.
+   */
+  private raw: (Buffer[] | undefined)[] = [];
+  private rawGroups = 0;
 
   constructor(readonly keyGroupRange: KeyGroupRange, readonly maxParallelism: number, options: HeapKeyedStateBackendOptions = {}) {
     this.clock = options.ttlTimeProvider ?? { currentTimestamp: () => Date.now() };
@@ -196,6 +204,7 @@ export class HeapKeyedStateBackend {
     this.nk = nk;
     this.key = key;
     this.groupIdx = kg - this.keyGroupRange.start;
+    if (this.rawGroups > 0 && this.raw[this.groupIdx]) this.loadGroup(this.groupIdx);
   }
 
   getCurrentKey(): unknown {
@@ -506,6 +515,7 @@ export class HeapKeyedStateBackend {
 
   /** Number of (key, state) entries, restored ones not yet registered included. */
   numEntries(): number {
+    this.loadAllGroups();
     let n = 0;
     for (const t of this.tables.values()) {
       for (const g of t.groups) n += g.size;
@@ -522,6 +532,9 @@ export class HeapKeyedStateBackend {
    */
   snapshot(): (writer: StateFileWriter) => Promise<void> {
     const now = this.now(); // TTL cleanup judges expiry as of the barrier
+    // Untouched restored groups go forward as they came, unless TTL cleanup must filter them.
+    if ([...this.tables.values()].some((t) => t.meta?.ttl)) this.loadAllGroups();
+    const raw = this.rawGroups > 0 ? this.raw.slice() : [];
     const captured = [...this.tables].map(([name, t]) => ({
       name,
       groups: t.groups.map((g) => [...g.values()]),
@@ -537,6 +550,11 @@ export class HeapKeyedStateBackend {
         let sinceYield = 0;
         for (let gi = 0; gi < this.keyGroupRange.size; gi++) {
           writer.beginKeyGroup();
+          for (const chunk of raw[gi] ?? []) {
+            const [, flat] = decodeKeyedChunk(chunk); // only to count the entries
+            writer.writeEncodedKeyedChunk(chunk, flat.length / 2);
+            await yieldToLoop();
+          }
           for (const { name, groups, pending, encode, format } of captured) {
             // Restored state no descriptor has claimed yet goes forward as it came.
             for (const flat of pending?.[gi] ?? []) {
@@ -581,20 +599,49 @@ export class HeapKeyedStateBackend {
     };
   }
 
-  /** Loads the key groups of this backend's range from the given snapshot files. */
+  /**
+   * Takes the key groups of this backend's range from the given snapshot files. They stay encoded until
+   * first accessed (see `raw`); the files' checksums have been verified by then.
+   */
   restore(files: { bytes: Buffer; handle: StateFileHandle }[]): void {
     for (const { bytes, handle } of files) {
       for (const [name, kind] of Object.entries(handle.keyedStates)) {
         if (!KINDS.includes(kind)) throw new FlinkError('restore', `State '${name}' has kind '${kind}', which this version does not know`);
         this.tableOf(name, kind as StateKind);
       }
-      readKeyGroups(bytes, handle, this.keyGroupRange, (name, kg, flat) => {
-        const t = this.tables.get(name)!;
+      // One decoded chunk per state tells how it was written, so a descriptor that cannot read it fails at registration.
+      const unsampled = new Set(Object.keys(handle.keyedStates));
+      readKeyGroupChunks(bytes, handle, this.keyGroupRange, (kg, chunk) => {
+        if (unsampled.size > 0) {
+          const [name, flat] = decodeKeyedChunk(chunk);
+          const t = this.tables.get(name);
+          if (unsampled.delete(name) && t) t.restoredFormat = { ...t.restoredFormat, ...(flat as TaggedFlat).format };
+        }
         const gi = kg - this.keyGroupRange.start;
-        if (t.meta) this.load(name, t, gi, flat as TaggedFlat);
-        else (t.pending ??= t.groups.map(() => []))[gi].push(flat as TaggedFlat);
+        if (!this.raw[gi]) {
+          this.raw[gi] = [];
+          this.rawGroups++;
+        }
+        this.raw[gi]!.push(chunk);
       });
     }
+  }
+
+  private loadGroup(gi: number): void {
+    const chunks = this.raw[gi]!;
+    this.raw[gi] = undefined;
+    this.rawGroups--;
+    for (const chunk of chunks) {
+      const [name, flat] = decodeKeyedChunk(chunk);
+      const t = this.tables.get(name);
+      if (!t) throw new FlinkError('restore', `Restored key group holds state '${name}', which its file's metadata does not list`);
+      if (t.meta) this.load(name, t, gi, flat as TaggedFlat);
+      else (t.pending ??= t.groups.map(() => []))[gi].push(flat as TaggedFlat);
+    }
+  }
+
+  private loadAllGroups(): void {
+    for (let gi = 0; this.rawGroups > 0 && gi < this.raw.length; gi++) if (this.raw[gi]) this.loadGroup(gi);
   }
 
   // ---------------------------------------------------------------- internals
@@ -625,6 +672,10 @@ export class HeapKeyedStateBackend {
       return t;
     }
     t.meta = { kind, ttl, val: codecOf(val), key: codecOf(key) };
+    if ((t.restoredFormat?.ser && !t.meta.val.serializer) || (t.restoredFormat?.keySer && !t.meta.key.serializer)) {
+      t.meta = undefined;
+      throw noSerializer(desc.name);
+    }
     const pending = t.pending;
     t.pending = undefined; // a running snapshot keeps its own reference to the chunks
     pending?.forEach((chunks, gi) => chunks.forEach((flat) => this.load(desc.name, t, gi, flat)));

@@ -30,6 +30,12 @@ export class StateFileWriter {
     this.push(encode([stateName, flat]));
   }
 
+  /** A keyed chunk passed through as it was read (restored key groups nobody has touched since). */
+  writeEncodedKeyedChunk(payload: Buffer, entries: number): void {
+    this.keyedEntries += entries;
+    this.push(payload);
+  }
+
   endSection(): void {
     this.pushRaw(Buffer.alloc(4));
   }
@@ -88,17 +94,25 @@ export function readKeyGroups(
   wanted: KeyGroupRange,
   visit: (stateName: string, keyGroup: number, flat: unknown[]) => void,
 ): void {
+  readKeyGroupChunks(bytes, handle, wanted, (kg, chunk) => {
+    const [name, flat] = decodeKeyedChunk(chunk);
+    visit(name, kg, flat);
+  });
+}
+
+/** Visits the still-encoded keyed chunks of the key groups of `wanted` that this file holds. */
+export function readKeyGroupChunks(bytes: Buffer, handle: StateFileHandle, wanted: KeyGroupRange, visit: (keyGroup: number, chunk: Buffer) => void): void {
   if (!handle.keyGroupRange || !handle.keyGroupOffsets) return;
   const have = KeyGroupRange.of(handle.keyGroupRange);
   if (handle.keyGroupOffsets.length !== have.size) return; // no key-group sections were written
   const both = have.intersection(wanted);
   for (let kg = both.start; kg <= both.end; kg++) {
-    const off = handle.keyGroupOffsets[kg - have.start];
-    for (const c of chunks(bytes, off)) {
-      const [name, flat] = decode<[string, unknown[]]>(c);
-      visit(name, kg, flat);
-    }
+    for (const c of chunks(bytes, handle.keyGroupOffsets[kg - have.start])) visit(kg, c);
   }
+}
+
+export function decodeKeyedChunk(chunk: Buffer): [stateName: string, flat: unknown[]] {
+  return decode<[string, unknown[]]>(chunk);
 }
 
 export function readOperatorState(bytes: Buffer, handle: StateFileHandle & { operatorStateOffset?: number }): OperatorStateSnapshot {

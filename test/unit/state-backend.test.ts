@@ -223,6 +223,43 @@ describe('HeapKeyedStateBackend snapshot and restore', () => {
     }
   });
 
+  test('lazy restore: a snapshot of untouched, touched and changed key groups equals the live state', async () => {
+    const { file } = await populated();
+    const r = full();
+    r.restore([file]);
+    const s = r.getState(count);
+    // Touch a few keys (their groups get decoded), change some, delete one; most groups stay encoded.
+    for (const k of [1, 2, 3]) {
+      r.setCurrentKey(k);
+      s.update(s.value()! + 1);
+    }
+    r.setCurrentKey(4);
+    s.clear();
+    r.setCurrentKey(N + 1);
+    s.update(-1);
+    const again = await snapshotToFile(r);
+    assert.equal(again.handle.keyedEntries, N + N / 2 - 1 + 1, 'entry counts include the groups passed through encoded');
+    const counts = entriesOf(again, 'count');
+    const text = entriesOf(again, 'text');
+    assert.equal(counts.size, N);
+    assert.equal(text.size, N / 2, "the 'text' state, never registered after the restore, goes forward whole");
+    for (let k = 0; k < N; k++) {
+      const want = k === 4 ? undefined : k * 3 + (k >= 1 && k <= 3 ? 1 : 0);
+      assert.equal(counts.get(k), want, `key ${k}`);
+      assert.equal(text.get(k), k % 2 === 0 ? `t${k}` : undefined);
+    }
+    assert.equal(counts.get(N + 1), -1);
+    // And that snapshot restores again, lazily, to the same values.
+    const r2 = full();
+    r2.restore([again]);
+    const s2 = r2.getState(count);
+    r2.setCurrentKey(2);
+    assert.equal(s2.value(), 7);
+    r2.setCurrentKey(N - 1);
+    assert.equal(s2.value(), (N - 1) * 3);
+    assert.equal(r2.numEntries(), N + N / 2);
+  });
+
   test('rescale 1 -> 2: every entry lands in exactly one of the two backends', async () => {
     const { file } = await populated();
     const parts = [0, 1].map((i) => {
