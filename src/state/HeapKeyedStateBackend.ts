@@ -253,8 +253,19 @@ export class HeapKeyedStateBackend {
       update(value: T | null | undefined): void {
         backend.checkKey(name);
         const g = groups[backend.groupIdx];
-        if (value === undefined || value === null) g.delete(backend.nk);
-        else g.set(backend.nk, { k: backend.key, v: value, ver: backend.version });
+        if (value === undefined || value === null) {
+          g.delete(backend.nk);
+          return;
+        }
+        // Rewriting the live entry, unless a snapshot holds it, spares an allocation that would outlive the
+        // young generation: long-lived garbage is what makes large keyed state slow.
+        const e = g.get(backend.nk);
+        if (e !== undefined && !backend.captured(e)) {
+          e.v = value;
+          e.ver = backend.version;
+        } else {
+          g.set(backend.nk, { k: backend.key, v: value, ver: backend.version });
+        }
       },
       clear(): void {
         backend.checkKey(name);
