@@ -1,5 +1,4 @@
-import { AbstractRichFunction, type Collector } from './functions.js';
-import type { TimeDomain, TimerService } from '../runtime/operators/InternalTimerService.js';
+import { AbstractRichFunction, type Collector, type KeyedProcessFunction, type ProcessFunction } from './functions.js';
 
 /** Flink's two-input functions: the `…1` method gets the first input of `a.connect(b)`, `…2` the second. */
 export interface CoMapFunction<IN1, IN2, OUT> {
@@ -27,10 +26,8 @@ export abstract class CoProcessFunction<IN1, IN2, OUT> extends AbstractRichFunct
   abstract processElement2(value: IN2, ctx: CoProcessFunction.Context, out: Collector<OUT>): void;
 }
 export namespace CoProcessFunction {
-  export interface Context {
-    /** The event timestamp of the current record, undefined when it has none. */
-    timestamp(): number | undefined;
-  }
+  /** `timestamp()`: the event timestamp of the current record, undefined when it has none. */
+  export type Context = ProcessFunction.Context;
 }
 
 /** `keyedA.connect(keyedB).process(...)`: both inputs keyed the same way, with keyed state and timers per key. */
@@ -41,14 +38,9 @@ export abstract class KeyedCoProcessFunction<K, IN1, IN2, OUT> extends AbstractR
   onTimer?(timestamp: number, ctx: KeyedCoProcessFunction.OnTimerContext<K>, out: Collector<OUT>): void;
 }
 export namespace KeyedCoProcessFunction {
-  export interface Context<K> {
-    getCurrentKey(): K;
-    timestamp(): number | undefined;
-    timerService(): TimerService;
-  }
-  export interface OnTimerContext<K> extends Context<K> {
-    timeDomain(): TimeDomain;
-  }
+  /** The same contexts as a KeyedProcessFunction's: current key, timestamp, timer service. */
+  export type Context<K> = KeyedProcessFunction.Context<K>;
+  export type OnTimerContext<K> = KeyedProcessFunction.OnTimerContext<K>;
 }
 
 /** `keyedA.intervalJoin(keyedB).between(lower, upper).process(...)`: called once per joined pair. */

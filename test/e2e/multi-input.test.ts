@@ -50,19 +50,28 @@ async function restoreRescaled(ws: Workspace, chk: string, job: string, output: 
   assert.match(r.stdout, /Job with JobID [0-9a-f]{32} has finished\./);
 }
 
+/**
+ * An attached run whose user function throws once at record 700 (~1.75 s in, after checkpoints every 500 ms)
+ * restarts and commits exactly what a run without the failure commits; returns those lines.
+ */
+async function failOnceExact(t: { after(fn: () => Promise<void>): void }, job: string, failure: RegExp): Promise<string[]> {
+  const ws = createWorkspace();
+  t.after(() => cleanup(ws));
+  const args = ['--count', '1000', '--rate', '400', '--fail-at', '700'];
+  const reference = referenceLines(job, withArgs(args, { 'fail-at': '-1' }));
+  const out = join(ws.dir, 'out');
+  const r = await flink(ws, ['run', job, ...withArgs(args, { output: out })], { timeoutMs: 90_000 });
+  assert.equal(r.exitCode, 0, show(r));
+  assert.match(readJobLog(ws, jobIdFrom(r.stdout)), failure, 'the failure did happen and was recovered from');
+  const lines = await reference;
+  assert.deepEqual(committedLines(out), lines);
+  return lines;
+}
+
 describe('union (e2e)', () => {
   test('three sources (parallelism 1, 2, 3; rebalanced, forward, keyed) unioned: a user function failing once restarts, output exact', { timeout: 120_000 }, async (t) => {
-    const ws = createWorkspace();
-    t.after(() => cleanup(ws));
-    const args = ['--count', '1000', '--rate', '400', '--fail-at', '700'];
-    const reference = referenceLines(UNION_JOB, withArgs(args, { 'fail-at': '-1' }));
-    const out = join(ws.dir, 'out');
-    const r = await flink(ws, ['run', UNION_JOB, ...withArgs(args, { output: out })], { timeoutMs: 90_000 });
-    assert.equal(r.exitCode, 0, show(r));
-    assert.match(readJobLog(ws, jobIdFrom(r.stdout)), /Injected failure at record 700/);
-    const lines = await reference;
+    const lines = await failOnceExact(t, UNION_JOB, /Injected failure at record 700/);
     assert.equal(lines.length, 2 * 3000, 'every record of the three sources, and its count');
-    assert.deepEqual(committedLines(out), lines);
   });
 
   test('SIGKILL of the detached cluster, restore from its latest chk-N at -p 3: exact', { timeout: 120_000 }, async (t) => {
@@ -100,18 +109,9 @@ describe('connect (e2e)', () => {
   });
 
   test('KeyedCoProcessFunction: a failure restarts from the checkpoint with state and timers, output exact', { timeout: 120_000 }, async (t) => {
-    const ws = createWorkspace();
-    t.after(() => cleanup(ws));
-    const args = ['--count', '1000', '--rate', '400', '--fail-at', '700'];
-    const reference = referenceLines(CO_PROCESS_JOB, withArgs(args, { 'fail-at': '-1' }));
-    const out = join(ws.dir, 'out');
-    const r = await flink(ws, ['run', CO_PROCESS_JOB, ...withArgs(args, { output: out })], { timeoutMs: 90_000 });
-    assert.equal(r.exitCode, 0, show(r));
-    assert.match(readJobLog(ws, jobIdFrom(r.stdout)), /Injected failure at order 700/);
-    const lines = await reference;
+    const lines = await failOnceExact(t, CO_PROCESS_JOB, /Injected failure at order 700/);
     assert.equal(lines.filter((l) => l.startsWith('matched,')).length, 800);
     assert.deepEqual(lines.filter((l) => l.startsWith('unmatched,')), Array.from({ length: 200 }, (_, i) => `unmatched,${i * 5},${i * 5},order ${i * 15}`).sort());
-    assert.deepEqual(committedLines(out), lines);
   });
 
   test('KeyedCoProcessFunction: SIGKILL, restore from the latest chk-N at -p 3 (state and timers rescaled): exact', { timeout: 120_000 }, async (t) => {
