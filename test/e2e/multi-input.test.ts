@@ -16,8 +16,8 @@ const UNION_JOB = join(ROOT, 'test', 'jobs', 'UnionJob.ts');
 const CO_PROCESS_JOB = join(ROOT, 'test', 'jobs', 'KeyedCoProcessJob.ts');
 const CONNECT_JOB = join(ROOT, 'test', 'jobs', 'ConnectJob.ts');
 
-/** ~8 s per source at the slow rate: still running when killed a few checkpoints in, even on a loaded machine. */
-const ARGS = ['--count', '1200'];
+/** ~20 s per source at the slow rate: still running when killed a few checkpoints in, even on a loaded machine. */
+const ARGS = ['--count', '3000'];
 const SLOW = '150';
 
 async function assertExact(output: string, job: string, args: string[]): Promise<void> {
