@@ -1,6 +1,11 @@
 /** The job-facing API: what `import ... from 'flink-ts'` gives a program. Names follow Flink's DataStream API. */
 export { StreamExecutionEnvironment, WatermarkStrategy, type CheckpointingMode } from './api/StreamExecutionEnvironment.js';
 export { DataStream, SingleOutputStreamOperator, KeyedStream, DataStreamSink, BroadcastStream, BroadcastConnectedStream } from './api/DataStream.js';
+export { ConnectedStreams, IntervalJoin, IntervalJoined } from './api/ConnectedStreams.js';
+export {
+  CoProcessFunction, KeyedCoProcessFunction, ProcessJoinFunction, RichCoMapFunction, RichCoFlatMapFunction,
+  type CoMapFunction, type CoFlatMapFunction,
+} from './api/co.js';
 export {
   BroadcastProcessFunction, KeyedBroadcastProcessFunction, type BroadcastState, type ReadOnlyBroadcastState,
 } from './api/broadcast.js';

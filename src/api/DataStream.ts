@@ -12,6 +12,8 @@ import type { FileSink, Sink } from './sinks.js';
 import type { MapStateDescriptor } from './state.js';
 import { BroadcastProcessFunction, KeyedBroadcastProcessFunction } from './broadcast.js';
 import { CoBroadcastOperator } from '../runtime/operators/BroadcastOperators.js';
+import { UnionOperator } from '../runtime/operators/CoProcessOperators.js';
+import { ConnectedStreams, IntervalJoin } from './ConnectedStreams.js';
 
 type Fn<F, P extends any[], R> = F | ((...args: P) => R);
 
@@ -19,6 +21,17 @@ type Fn<F, P extends any[], R> = F | ((...args: P) => R);
 interface PendingPartition {
   partitioner?: PartitionerKind;
   keySelector?: KeySelectorFn;
+}
+
+/** @internal An upstream node and how its records are partitioned into the operator built on it. */
+export interface StreamInput {
+  nodeId: number;
+  partition: PendingPartition;
+}
+
+/** @internal */
+export function toKeySelectorFn<T, K>(selector: Fn<KeySelector<T, K>, [T], K>): KeySelectorFn {
+  return typeof selector === 'function' ? (selector as KeySelectorFn) : (v) => selector.getKey(v);
 }
 
 export class DataStream<T> {
@@ -52,8 +65,7 @@ export class DataStream<T> {
   }
 
   keyBy<K>(selector: Fn<KeySelector<T, K>, [T], K>): KeyedStream<T, K> {
-    const fn: KeySelectorFn = typeof selector === 'function' ? selector : (v) => selector.getKey(v);
-    return new KeyedStream<T, K>(this.graph, this.nodeId, { partitioner: 'hash', keySelector: fn });
+    return new KeyedStream<T, K>(this.graph, this.nodeId, { partitioner: 'hash', keySelector: toKeySelectorFn(selector) });
   }
 
   rebalance(): DataStream<T> {
@@ -71,9 +83,36 @@ export class DataStream<T> {
     return new BroadcastStream<T>(this.graph, this.nodeId, descriptors);
   }
 
-  /** Connects this stream with a broadcast stream; `process` then gets both inputs. */
-  connect<T2>(broadcast: BroadcastStream<T2>): BroadcastConnectedStream<T, T2> {
-    return new BroadcastConnectedStream<T, T2>(this.graph, this.nodeId, this.partition, broadcast);
+  /**
+   * With a broadcast stream: `process` gets both inputs and broadcast state. With another stream: a
+   * ConnectedStreams whose co-functions (`map`, `flatMap`, `process`) get the records of both.
+   */
+  connect<T2>(broadcast: BroadcastStream<T2>): BroadcastConnectedStream<T, T2>;
+  connect<T2>(other: DataStream<T2>): ConnectedStreams<T, T2>;
+  connect<T2>(other: BroadcastStream<T2> | DataStream<T2>): BroadcastConnectedStream<T, T2> | ConnectedStreams<T, T2> {
+    if (other instanceof BroadcastStream) return new BroadcastConnectedStream<T, T2>(this.graph, this.nodeId, this.partition, other);
+    this.checkSameEnvironment(other);
+    return new ConnectedStreams<T, T2>(this.graph, this.input(), other.input());
+  }
+
+  /**
+   * The records of this stream and of `others` (of the same type) as one stream. Each input keeps its own
+   * partitioning (keyBy, rebalance, …) into the union, and inputs may have different parallelisms.
+   */
+  union(...others: DataStream<T>[]): DataStream<T> {
+    for (const o of others) this.checkSameEnvironment(o);
+    const node = this.graph.addNode({ kind: 'union', name: 'Union', factory: () => new UnionOperator() });
+    for (const s of [this, ...others]) this.graph.addEdge({ source: s.nodeId, target: node.id, ...s.partition });
+    return new DataStream<T>(this.graph, node.id);
+  }
+
+  /** @internal */
+  input(): StreamInput {
+    return { nodeId: this.nodeId, partition: this.partition };
+  }
+
+  private checkSameEnvironment(other: DataStream<unknown>): void {
+    if (other.graph !== this.graph) throw new TypeError('Cannot combine streams of different StreamExecutionEnvironments');
   }
 
   forward(): DataStream<T> {
@@ -156,6 +195,11 @@ export class KeyedStream<T, K> extends DataStream<T> {
 
   override flatMap<R>(fn: Fn<FlatMapFunction<T, R>, [T, Collector<R>], void>): SingleOutputStreamOperator<R> {
     return this.transform('flatMap', 'Flat Map', () => new StreamFlatMap(fn), true);
+  }
+
+  /** Flink's interval join of two keyed streams on event time; the interval is set with `between`. */
+  intervalJoin<T2>(other: KeyedStream<T2, K>): IntervalJoin<T, T2, K> {
+    return new IntervalJoin<T, T2, K>(this.connect(other));
   }
 
   reduce(fn: Fn<ReduceFunction<T>, [T, T], T>): SingleOutputStreamOperator<T> {

@@ -53,7 +53,12 @@ export class CheckpointStorage {
 
   /** Removes a snapshot folder this job wrote (an aborted checkpoint, a subsumed one, a failed savepoint). */
   static discard(dir: string): void {
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      // A subtask's asynchronous write may still be adding its file to a pending checkpoint being aborted.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+    } catch {
+      /* a folder left without _metadata is never restored from */
+    }
   }
 
   /** Removes the job's checkpoint folder when nothing in it is to be retained. */

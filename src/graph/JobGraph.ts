@@ -17,8 +17,8 @@ export interface JobEdge {
   source: number; // vertex index
   target: number;
   partitioner: PartitionerKind;
-  /** Node whose keySelector partitions this edge (the keyed head of the target vertex). */
-  keyNode?: number;
+  /** Index in StreamGraph.edges of the edge whose keySelector partitions this one (hash edges). */
+  keyEdge?: number;
   /** Input of the target's head operator: 2 for the second input of a two-input operator. */
   typeNumber: 1 | 2;
 }
@@ -140,12 +140,12 @@ export function buildJobGraph(sg: StreamGraph, defaults: JobGraphDefaults): JobG
     for (const c of chain) vertexOf.set(c.id, v.index);
     vertices.push(v);
   }
-  for (const e of sg.edges) {
+  for (const [ei, e] of sg.edges.entries()) {
     const s = vertexOf.get(e.source)!;
     const t = vertexOf.get(e.target)!;
     if (s === t) continue;
     const je: JobEdge = {
-      source: s, target: t, partitioner: partitionerOf(e), keyNode: e.partitioner === 'hash' ? e.target : undefined, typeNumber: e.typeNumber ?? 1,
+      source: s, target: t, partitioner: partitionerOf(e), keyEdge: e.partitioner === 'hash' ? ei : undefined, typeNumber: e.typeNumber ?? 1,
     };
     vertices[s].outputs.push(je);
     vertices[t].inputs.push(je);

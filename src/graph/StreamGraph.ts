@@ -14,8 +14,10 @@ export interface StreamNode {
   /** Sources like fromElements run with parallelism 1 whatever the default. */
   nonParallel?: boolean;
   isSource?: boolean;
-  /** Set on keyed operators: the key selector of the keyed input. */
+  /** Set on keyed operators: the key selector of the keyed input (input 1 of a two-input operator). */
   keySelector?: KeySelectorFn;
+  /** Keyed two-input operators (connect of two keyed streams): the key selector of input 2. */
+  keySelector2?: KeySelectorFn;
   chaining: 'ALWAYS' | 'HEAD' | 'NEVER';
   /** Creates the runtime operator inside a task; called in the worker that runs the subtask. */
   factory: () => StreamOperator;

@@ -60,6 +60,13 @@ export class StreamTask {
   private readonly byChannel = new Map<number, InputChannel>();
   private source?: SourceOperator<unknown>;
   private keySelector?: (v: unknown) => unknown;
+  /** Key selector of input 2 of a keyed two-input head (connect of two keyed streams). */
+  private keySelector2?: (v: unknown) => unknown;
+  /**
+   * Event timestamp of the record being processed, read by operators through `ctx.currentTimestamp()`.
+   * Undefined until records carry timestamps (event time); the task sets it per record then.
+   */
+  private currentTimestamp: number | undefined = undefined;
   private headKeyed?: HeapKeyedStateBackend;
   private scheduled = false;
   private nextInput = 0;
@@ -112,7 +119,7 @@ export class StreamTask {
       const edge = vertex.outputs[i];
       const target = host.jobGraph.vertices[edge.target];
       const chans = o.channels.map((c) => new OutputChannel(host.transport, c.channelId, c.toWorker, () => this.schedule()));
-      const keySel = edge.keyNode !== undefined ? host.streamGraph.node(edge.keyNode).keySelector : undefined;
+      const keySel = edge.keyEdge !== undefined ? host.streamGraph.edges[edge.keyEdge].keySelector : undefined;
       this.writers.push(new RecordWriter(edge.partitioner, chans, keySel, target.maxParallelism, d.subtask));
     });
 
@@ -143,6 +150,7 @@ export class StreamTask {
         runtimeContext: this.runtimeContext(keyed),
         stdout: (line) => this.stdoutLines.push(line),
         processingTimeService: this.processingTimeService,
+        currentTimestamp: () => this.currentTimestamp,
         forEachRestoredKeyedEntry: (name, visit) => {
           for (const f of this.restoredFiles.get(ops[i].operatorId) ?? []) {
             readKeyGroups(f.bytes, f.handle, keyed!.keyGroupRange, (stateName, _kg, flat) => {
@@ -159,6 +167,7 @@ export class StreamTask {
       if (keyed) {
         this.headKeyed = keyed;
         this.keySelector = node.keySelector;
+        this.keySelector2 = node.keySelector2;
       }
     }
     if (this.operators[0] instanceof SourceOperator) this.source = this.operators[0] as SourceOperator<unknown>;
@@ -303,10 +312,19 @@ export class StreamTask {
     }
   }
 
-  /** Second input: not keyed (broadcast side), so no current key is set. */
+  /** Second input: keyed by its own selector when both inputs are keyed; the broadcast side sets no key. */
   private processBatch2(records: unknown[]): void {
     const head = this.operators[0];
-    for (let i = 0; i < records.length; i++) head.processElement2(records[i]);
+    const sel = this.keySelector2;
+    if (sel) {
+      const keyed = this.headKeyed!;
+      for (let i = 0; i < records.length; i++) {
+        keyed.setCurrentKey(sel(records[i]));
+        head.processElement2(records[i]);
+      }
+    } else {
+      for (let i = 0; i < records.length; i++) head.processElement2(records[i]);
+    }
   }
 
   private onEvent(ch: InputChannel, e: ChannelEvent): void {

@@ -40,18 +40,19 @@ describe('chaining', () => {
     assert.equal(v.id, v.operators[0].operatorId, 'the vertex id is the head operator id');
   });
 
-  test('keyBy breaks the chain with a hash partitioner whose key node is the keyed operator', () => {
+  test('keyBy breaks the chain with a hash partitioner whose key edge carries the key selector', () => {
     const env = newEnv();
     env.fromSequence(1, 10).map((x: number) => [x % 3, 1]).keyBy((t: number[]) => t[0]).sum(1).print();
     const jg = build(env, { parallelism: 2 });
     assert.deepEqual(names(jg), ['Source: Sequence Source -> Map', 'Keyed Aggregation -> Print to Std. Out']);
     const [a, b] = jg.vertices;
-    assert.deepEqual(a.outputs, [{ source: 0, target: 1, partitioner: 'hash', keyNode: 2, typeNumber: 1 }]);
+    assert.deepEqual(a.outputs, [{ source: 0, target: 1, partitioner: 'hash', keyEdge: 1, typeNumber: 1 }]);
     assert.deepEqual(b.inputs, a.outputs);
     assert.equal(b.isSource, false);
     const sg = env.getStreamGraph();
     assert.equal(typeof sg.node(2).keySelector, 'function', 'the keyed operator carries the key selector');
     assert.deepEqual(sg.node(2).keySelector!([1, 5]), 1);
+    assert.equal(sg.edges[1].keySelector, sg.node(2).keySelector, 'the hash edge partitions by the same selector');
   });
 
   test('rebalance and broadcast break the chain with their partitioner', () => {
@@ -61,7 +62,7 @@ describe('chaining', () => {
     const jg = build(env, { parallelism: 2 });
     assert.deepEqual(names(jg), ['Source: Sequence Source', 'Map', 'Filter -> Print to Std. Out']);
     assert.deepEqual(jg.vertices.map((v) => v.outputs.map((e) => e.partitioner)), [['rebalance'], ['broadcast'], []]);
-    assert.equal(jg.vertices[0].outputs[0].keyNode, undefined);
+    assert.equal(jg.vertices[0].outputs[0].keyEdge, undefined);
   });
 
   test('a change of parallelism breaks the chain with rebalance', () => {
@@ -355,7 +356,7 @@ describe('chaining rules on random pipelines (property)', () => {
             const je = jg.vertices[sv].outputs.find((x) => x.target === tv);
             assert.ok(je, 'a job edge between the two vertices');
             assert.equal(je.partitioner, expectedPartitioner);
-            assert.equal(je.keyNode, e.partitioner === 'hash' ? e.target : undefined);
+            assert.equal(je.keyEdge, e.partitioner === 'hash' ? sg.edges.indexOf(e) : undefined);
             assert.ok(jg.vertices[tv].inputs.includes(je));
           }
         }

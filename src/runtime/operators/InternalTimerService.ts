@@ -92,6 +92,7 @@ export class InternalTimerService implements TimerService {
 
   /** Rebuilds the heaps from restored timer state (key → times). */
   restore(domain: TimeDomain, key: unknown, times: number[]): void {
+    this.state(domain); // restored timers exist, so a delete before the first register must find them
     for (const time of times) this.heaps[domain].push({ time, key });
     if (domain === 'PROCESSING_TIME') this.reschedule();
   }

@@ -25,6 +25,11 @@ export interface OperatorContext {
   stdout: (line: string) => void;
   /** Processing-time callbacks run inside the task, between records. */
   processingTimeService: ProcessingTimeService;
+  /**
+   * Event timestamp of the record being processed (or undefined when it has none): the one way operators
+   * read record timestamps, whatever way the task receives them.
+   */
+  currentTimestamp: () => number | undefined;
   /** Visits the restored entries of one keyed state of this operator (empty when not restored). */
   forEachRestoredKeyedEntry: (stateName: string, visit: (key: unknown, value: unknown) => void) => void;
 }

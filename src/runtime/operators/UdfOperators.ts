@@ -8,7 +8,7 @@ import { InternalTimerService, TIMER_STATE, type TimeDomain } from './InternalTi
  * plain JS function or an object; rich objects get the runtime context, open/close, and the
  * CheckpointedFunction / CheckpointListener hooks.
  */
-abstract class UdfOperator<IN> extends StreamOperator<IN> {
+export abstract class UdfOperator<IN> extends StreamOperator<IN> {
   constructor(protected readonly fn: unknown) {
     super();
   }
