@@ -141,4 +141,18 @@ describe('event-time windows (e2e)', () => {
     assert.ok(values.length > 0 && values.length < COUNT, `stopped mid-run: ${values.length} events`);
     assert.deepEqual(values, values.map((_, i) => i), 'events 0..n-1, each once');
   });
+
+  test('examples/WindowWordCount.ts: counts per word and tumbling window, long words to a side output with their timestamps', { timeout: 60_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const r = await flink(ws, ['run', join(ROOT, 'examples', 'WindowWordCount.ts'), '--output', out]);
+    assert.equal(r.exitCode, 0, show(r));
+    const lines = committedLines(out);
+    for (const l of ['[0,3000) to,3', '[3000,6000) to,4', '[6000,9000) to,4', '[9000,12000) to,2', '[0,3000) be,2']) assert.ok(lines.includes(l), `${l} in ${JSON.stringify(lines)}`);
+    // Every word of the sample is counted once over all windows: 87 words, 69 (window, word) pairs.
+    assert.equal(lines.reduce((n, l) => n + Number(l.split(',').at(-1)), 0), 87);
+    assert.equal(lines.length, 69);
+    assert.deepEqual(committedLines(`${out}-long`), ['consummation@7000', 'outrageous@2000']);
+  });
 });
