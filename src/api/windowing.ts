@@ -85,140 +85,106 @@ export abstract class WindowAssigner<T = unknown> {
   abstract toString(): string;
 }
 
-function checkSizeOffset(size: number, offset: number, slide = size): void {
-  if (!(size > 0) || !(slide > 0) || Math.abs(offset) >= slide) {
-    throw new RangeError('SlidingWindowAssigner parameters must satisfy abs(offset) < slide and size > 0');
+/** The time a window assigner uses: the element's timestamp or the clock. */
+function timeOf(eventTime: boolean, timestamp: number, ctx: WindowAssignerContext): number {
+  return eventTime ? timestamp : ctx.getCurrentProcessingTime();
+}
+
+/** Tumbling windows of either time domain (the two public classes differ only in it). */
+abstract class TumblingWindows extends WindowAssigner {
+  protected constructor(private readonly size: number, private readonly offset: number, private readonly eventTime: boolean) {
+    super();
+    if (!(size > 0) || Math.abs(offset) >= size) throw new RangeError(`${this.constructor.name} parameters must satisfy abs(offset) < size`);
+  }
+  assignWindows(_e: unknown, timestamp: number, ctx: WindowAssignerContext): TimeWindow[] {
+    const start = TimeWindow.getWindowStartWithOffset(timeOf(this.eventTime, timestamp, ctx), this.offset, this.size);
+    return [new TimeWindow(start, start + this.size)];
+  }
+  isEventTime(): boolean {
+    return this.eventTime;
+  }
+  toString(): string {
+    return `${this.constructor.name}(${this.size})`;
   }
 }
 
-export class TumblingEventTimeWindows extends WindowAssigner {
-  protected constructor(protected readonly size: number, protected readonly offset: number) {
-    super();
-    if (!(size > 0) || Math.abs(offset) >= size) throw new RangeError('TumblingEventTimeWindows parameters must satisfy abs(offset) < size');
-  }
+export class TumblingEventTimeWindows extends TumblingWindows {
   static of(size: TimeLike, offset: TimeLike = 0): TumblingEventTimeWindows {
-    return new TumblingEventTimeWindows(toMillis(size, 'size'), toMillis(offset, 'offset'));
-  }
-  assignWindows(_e: unknown, timestamp: number): TimeWindow[] {
-    const start = TimeWindow.getWindowStartWithOffset(timestamp, this.offset, this.size);
-    return [new TimeWindow(start, start + this.size)];
-  }
-  isEventTime(): boolean {
-    return true;
-  }
-  toString(): string {
-    return `TumblingEventTimeWindows(${this.size})`;
+    return new TumblingEventTimeWindows(toMillis(size, 'size'), toMillis(offset, 'offset'), true);
   }
 }
 
-export class TumblingProcessingTimeWindows extends WindowAssigner {
-  private constructor(private readonly size: number, private readonly offset: number) {
-    super();
-    if (!(size > 0) || Math.abs(offset) >= size) throw new RangeError('TumblingProcessingTimeWindows parameters must satisfy abs(offset) < size');
-  }
+export class TumblingProcessingTimeWindows extends TumblingWindows {
   static of(size: TimeLike, offset: TimeLike = 0): TumblingProcessingTimeWindows {
-    return new TumblingProcessingTimeWindows(toMillis(size, 'size'), toMillis(offset, 'offset'));
+    return new TumblingProcessingTimeWindows(toMillis(size, 'size'), toMillis(offset, 'offset'), false);
   }
-  assignWindows(_e: unknown, _ts: number, ctx: WindowAssignerContext): TimeWindow[] {
-    const now = ctx.getCurrentProcessingTime();
-    const start = TimeWindow.getWindowStartWithOffset(now, this.offset, this.size);
-    return [new TimeWindow(start, start + this.size)];
+}
+
+/** Sliding windows of either time domain: every window of `size` starting at a multiple of `slide` (+ offset). */
+abstract class SlidingWindows extends WindowAssigner {
+  protected constructor(private readonly size: number, private readonly slide: number, private readonly offset: number, private readonly eventTime: boolean) {
+    super();
+    if (!(size > 0) || !(slide > 0) || Math.abs(offset) >= slide) {
+      throw new RangeError('SlidingWindowAssigner parameters must satisfy abs(offset) < slide and size > 0');
+    }
+  }
+  assignWindows(_e: unknown, timestamp: number, ctx: WindowAssignerContext): TimeWindow[] {
+    const t = timeOf(this.eventTime, timestamp, ctx);
+    const windows: TimeWindow[] = [];
+    const lastStart = TimeWindow.getWindowStartWithOffset(t, this.offset, this.slide);
+    for (let start = lastStart; start > t - this.size; start -= this.slide) windows.push(new TimeWindow(start, start + this.size));
+    return windows;
   }
   isEventTime(): boolean {
-    return false;
+    return this.eventTime;
   }
   toString(): string {
-    return `TumblingProcessingTimeWindows(${this.size})`;
+    return `${this.constructor.name}(${this.size}, ${this.slide})`;
   }
 }
 
-function slidingWindows(timestamp: number, size: number, slide: number, offset: number): TimeWindow[] {
-  const windows: TimeWindow[] = [];
-  const lastStart = TimeWindow.getWindowStartWithOffset(timestamp, offset, slide);
-  for (let start = lastStart; start > timestamp - size; start -= slide) windows.push(new TimeWindow(start, start + size));
-  return windows;
-}
-
-export class SlidingEventTimeWindows extends WindowAssigner {
-  private constructor(private readonly size: number, private readonly slide: number, private readonly offset: number) {
-    super();
-    checkSizeOffset(size, offset, slide);
-  }
+export class SlidingEventTimeWindows extends SlidingWindows {
   static of(size: TimeLike, slide: TimeLike, offset: TimeLike = 0): SlidingEventTimeWindows {
-    return new SlidingEventTimeWindows(toMillis(size, 'size'), toMillis(slide, 'slide'), toMillis(offset, 'offset'));
-  }
-  assignWindows(_e: unknown, timestamp: number): TimeWindow[] {
-    return slidingWindows(timestamp, this.size, this.slide, this.offset);
-  }
-  isEventTime(): boolean {
-    return true;
-  }
-  toString(): string {
-    return `SlidingEventTimeWindows(${this.size}, ${this.slide})`;
+    return new SlidingEventTimeWindows(toMillis(size, 'size'), toMillis(slide, 'slide'), toMillis(offset, 'offset'), true);
   }
 }
 
-export class SlidingProcessingTimeWindows extends WindowAssigner {
-  private constructor(private readonly size: number, private readonly slide: number, private readonly offset: number) {
-    super();
-    checkSizeOffset(size, offset, slide);
-  }
+export class SlidingProcessingTimeWindows extends SlidingWindows {
   static of(size: TimeLike, slide: TimeLike, offset: TimeLike = 0): SlidingProcessingTimeWindows {
-    return new SlidingProcessingTimeWindows(toMillis(size, 'size'), toMillis(slide, 'slide'), toMillis(offset, 'offset'));
-  }
-  assignWindows(_e: unknown, _ts: number, ctx: WindowAssignerContext): TimeWindow[] {
-    return slidingWindows(ctx.getCurrentProcessingTime(), this.size, this.slide, this.offset);
-  }
-  isEventTime(): boolean {
-    return false;
-  }
-  toString(): string {
-    return `SlidingProcessingTimeWindows(${this.size}, ${this.slide})`;
+    return new SlidingProcessingTimeWindows(toMillis(size, 'size'), toMillis(slide, 'slide'), toMillis(offset, 'offset'), false);
   }
 }
 
-export class EventTimeSessionWindows extends WindowAssigner {
-  private constructor(private readonly gap: number) {
+/** Session windows of either time domain: [t, t + gap) per element, merged when they intersect. */
+abstract class SessionWindows extends WindowAssigner {
+  protected constructor(private readonly gap: number, private readonly eventTime: boolean) {
     super();
-    if (!(gap > 0)) throw new RangeError('EventTimeSessionWindows parameters must satisfy 0 < size');
+    if (!(gap > 0)) throw new RangeError(`${this.constructor.name} parameters must satisfy 0 < size`);
   }
+  assignWindows(_e: unknown, timestamp: number, ctx: WindowAssignerContext): TimeWindow[] {
+    const t = timeOf(this.eventTime, timestamp, ctx);
+    return [new TimeWindow(t, t + this.gap)];
+  }
+  isEventTime(): boolean {
+    return this.eventTime;
+  }
+  override isMerging(): boolean {
+    return true;
+  }
+  toString(): string {
+    return `${this.constructor.name}(${this.gap})`;
+  }
+}
+
+export class EventTimeSessionWindows extends SessionWindows {
   static withGap(gap: TimeLike): EventTimeSessionWindows {
-    return new EventTimeSessionWindows(toMillis(gap, 'gap'));
-  }
-  assignWindows(_e: unknown, timestamp: number): TimeWindow[] {
-    return [new TimeWindow(timestamp, timestamp + this.gap)];
-  }
-  isEventTime(): boolean {
-    return true;
-  }
-  override isMerging(): boolean {
-    return true;
-  }
-  toString(): string {
-    return `EventTimeSessionWindows(${this.gap})`;
+    return new EventTimeSessionWindows(toMillis(gap, 'gap'), true);
   }
 }
 
-export class ProcessingTimeSessionWindows extends WindowAssigner {
-  private constructor(private readonly gap: number) {
-    super();
-    if (!(gap > 0)) throw new RangeError('ProcessingTimeSessionWindows parameters must satisfy 0 < size');
-  }
+export class ProcessingTimeSessionWindows extends SessionWindows {
   static withGap(gap: TimeLike): ProcessingTimeSessionWindows {
-    return new ProcessingTimeSessionWindows(toMillis(gap, 'gap'));
-  }
-  assignWindows(_e: unknown, _ts: number, ctx: WindowAssignerContext): TimeWindow[] {
-    const now = ctx.getCurrentProcessingTime();
-    return [new TimeWindow(now, now + this.gap)];
-  }
-  isEventTime(): boolean {
-    return false;
-  }
-  override isMerging(): boolean {
-    return true;
-  }
-  toString(): string {
-    return `ProcessingTimeSessionWindows(${this.gap})`;
+    return new ProcessingTimeSessionWindows(toMillis(gap, 'gap'), false);
   }
 }
 
