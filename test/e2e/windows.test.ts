@@ -5,6 +5,7 @@
  * uninterrupted run. `stop --drain` fires every window into the final savepoint.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -157,4 +158,36 @@ describe('event-time windows (e2e)', () => {
     assert.equal(lines.length, 69);
     assert.deepEqual(committedLines(`${out}-long`), ['consummation@7000', 'outrageous@2000']);
   });
+});
+
+describe('idle inputs (e2e)', () => {
+  const IDLE_JOB = join(ROOT, 'test', 'jobs', 'IdleSourceJob.ts');
+  const expected = Array.from({ length: 20 }, (_, w) => `window,${w * 100},10`).sort();
+
+  for (const idleness of [500, 0]) {
+    test(idleness > 0
+      ? 'withIdleness: a source subtask without events goes idle, and the windows fire while it waits'
+      : 'without idleness a source subtask without events holds every window back until it finishes', { timeout: 300_000 }, async (t) => {
+      const ws = createWorkspace();
+      t.after(() => cleanup(ws));
+      const out = join(ws.dir, 'out');
+      const releaseFile = join(ws.dir, 'release');
+      const r = await flink(ws, ['run', '-d', IDLE_JOB, '--output', out, '--release', releaseFile, '--idleness', String(idleness)]);
+      assert.equal(r.exitCode, 0, show(r));
+      const jobId = jobIdFrom(r.stdout);
+      await waitForStatus(ws, jobId, 'RUNNING', 60_000);
+      if (idleness > 0) {
+        // All windows committed while the idle subtask is still waiting for the release file.
+        await waitFor(() => committedLines(out).length === expected.length, 60_000, 'every window committed');
+      } else {
+        // Checkpoints complete (the sink commits what it has), yet no window has fired.
+        await waitForCheckpoints(ws, jobId, 4);
+        assert.deepEqual(committedLines(out), []);
+      }
+      assert.equal((await waitForStatus(ws, jobId, 'RUNNING')).status, 'RUNNING', 'the idle subtask still holds the job');
+      writeFileSync(releaseFile, '');
+      await waitForStatus(ws, jobId, 'FINISHED', 60_000);
+      assert.deepEqual(committedLines(out), expected);
+    });
+  }
 });
