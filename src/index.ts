@@ -1,5 +1,5 @@
 /** The job-facing API: what `import ... from 'flink-ts'` gives a program. Names follow Flink's DataStream API. */
-export { StreamExecutionEnvironment, WatermarkStrategy, type CheckpointingMode } from './api/StreamExecutionEnvironment.js';
+export { StreamExecutionEnvironment, type CheckpointingMode } from './api/StreamExecutionEnvironment.js';
 export { DataStream, SingleOutputStreamOperator, KeyedStream, DataStreamSink, BroadcastStream, BroadcastConnectedStream } from './api/DataStream.js';
 export { ConnectedStreams, IntervalJoin, IntervalJoined } from './api/ConnectedStreams.js';
 export {
@@ -29,3 +29,13 @@ export {
   type AppendingState, type MapState, type AggregateFunction, type TypeSerializer, type TypeHint, type TypeInfo,
 } from './api/state.js';
 export { StateTtlConfig, StateTtlConfigBuilder, UpdateType, StateVisibility, TtlTimeCharacteristic } from './api/StateTtlConfig.js';
+export {
+  WatermarkStrategy, Watermark, BoundedOutOfOrdernessWatermarks, AscendingTimestampsWatermarks, WatermarksWithIdleness,
+  type WatermarkGenerator, type WatermarkOutput, type TimestampAssigner,
+} from './api/eventtime.js';
+export { OutputTag } from './api/OutputTag.js';
+export {
+  Time, TimeWindow, WindowAssigner, TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWindows,
+  TumblingProcessingTimeWindows, SlidingProcessingTimeWindows, ProcessingTimeSessionWindows, ProcessWindowFunction,
+  WindowedStream, type WindowAssignerContext,
+} from './api/windowing.js';

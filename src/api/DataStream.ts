@@ -14,6 +14,11 @@ import { BroadcastProcessFunction, KeyedBroadcastProcessFunction } from './broad
 import { CoBroadcastOperator } from '../runtime/operators/BroadcastOperators.js';
 import { UnionOperator } from '../runtime/operators/CoProcessOperators.js';
 import { ConnectedStreams, IntervalJoin } from './ConnectedStreams.js';
+import type { WatermarkStrategy } from './eventtime.js';
+import type { OutputTag } from './OutputTag.js';
+import { WindowedStream, type WindowAssigner } from './windowing.js';
+import { TimestampsAndWatermarksOperator } from '../runtime/operators/TimestampsAndWatermarksOperator.js';
+import { SideOutputOperator } from '../runtime/operators/SideOutputOperator.js';
 
 type Fn<F, P extends any[], R> = F | ((...args: P) => R);
 
@@ -62,6 +67,11 @@ export class DataStream<T> {
 
   process<R>(fn: ProcessFunction<T, R> | ((value: T, ctx: ProcessFunction.Context, out: Collector<R>) => void)): SingleOutputStreamOperator<R> {
     return this.transform('process', 'Process', () => new ProcessOperator(fn));
+  }
+
+  /** Replaces the records' timestamps and the watermarks from here on (Flink's TimestampsAndWatermarksOperator). */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): SingleOutputStreamOperator<T> {
+    return this.transform('timestampsAndWatermarks', 'Timestamps/Watermarks', () => new TimestampsAndWatermarksOperator<T>(strategy));
   }
 
   keyBy<K>(selector: Fn<KeySelector<T, K>, [T], K>): KeyedStream<T, K> {
@@ -178,6 +188,18 @@ export class SingleOutputStreamOperator<T> extends DataStream<T> {
     this.node.chaining = 'HEAD';
     return this;
   }
+
+  /**
+   * The records this operator emitted to `tag` (ctx.output(tag, …), sideOutputLateData). A pass-through
+   * operator fed by an edge that carries only that tag's records (Flink uses a virtual node instead).
+   */
+  getSideOutput<X>(tag: OutputTag<X>): SingleOutputStreamOperator<X> {
+    const node = this.graph.addNode({ kind: 'sideOutput', name: `SideOutput(${tag.id})`, factory: () => new SideOutputOperator() });
+    const parallelism = this.node.parallelism;
+    if (parallelism !== undefined) node.parallelism = parallelism;
+    this.graph.addEdge({ source: this.nodeId, target: node.id, outputTag: tag.id });
+    return new SingleOutputStreamOperator<X>(this.graph, node.id);
+  }
 }
 
 export class KeyedStream<T, K> extends DataStream<T> {
@@ -200,6 +222,12 @@ export class KeyedStream<T, K> extends DataStream<T> {
   /** Flink's interval join of two keyed streams on event time; the interval is set with `between`. */
   intervalJoin<T2>(other: KeyedStream<T2, K>): IntervalJoin<T, T2, K> {
     return new IntervalJoin<T, T2, K>(this.connect(other));
+  }
+
+  /** Windows of this keyed stream; `reduce`, `aggregate` or `process` then compute one result per window. */
+  window(assigner: WindowAssigner<T> | WindowAssigner): WindowedStream<T, K> {
+    return new WindowedStream<T, K>(assigner as WindowAssigner<T>, <R>(name: string, factory: () => StreamOperator) =>
+      this.transform<R>('window', name, factory, true));
   }
 
   reduce(fn: Fn<ReduceFunction<T>, [T, T], T>): SingleOutputStreamOperator<T> {

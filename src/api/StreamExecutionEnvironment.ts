@@ -4,11 +4,9 @@ import { DataStream, SingleOutputStreamOperator } from './DataStream.js';
 import { getProgramContext, type JobExecutionResult } from './ProgramContext.js';
 import { FromElementsSource, NumberSequenceSource, TextFileSource, type Source, type SourceSplit } from './sources.js';
 
-/** Placeholder for Flink's WatermarkStrategy, accepted by fromSource(); event time comes later. */
-export const WatermarkStrategy = {
-  noWatermarks: () => ({ kind: 'noWatermarks' as const }),
-};
-export type WatermarkStrategyLike = ReturnType<typeof WatermarkStrategy.noWatermarks>;
+import { WatermarkStrategy } from './eventtime.js';
+
+export { WatermarkStrategy };
 
 export type CheckpointingMode = 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
 
@@ -42,13 +40,26 @@ export class StreamExecutionEnvironment {
     return this;
   }
 
-  fromSource<T>(source: Source<T, any>, _watermarks: WatermarkStrategyLike = WatermarkStrategy.noWatermarks(), sourceName = source.name): SingleOutputStreamOperator<T> {
+  /** Flink's ExecutionConfig, reduced to what flink-ts reads from it. */
+  getConfig(): { setAutoWatermarkInterval(ms: number): void; getAutoWatermarkInterval(): number | undefined } {
+    const graph = this.graph;
+    return {
+      setAutoWatermarkInterval: (ms: number) => {
+        if (!(ms >= 0)) throw new RangeError(`The auto watermark interval must not be negative, got ${ms}`);
+        graph.autoWatermarkInterval = ms;
+      },
+      getAutoWatermarkInterval: () => graph.autoWatermarkInterval,
+    };
+  }
+
+  /** A source whose records get timestamps and watermarks from `watermarks` (one generator per subtask). */
+  fromSource<T>(source: Source<T, any>, watermarks: WatermarkStrategy<T> = WatermarkStrategy.noWatermarks<T>(), sourceName = source.name): SingleOutputStreamOperator<T> {
     const node = this.graph.addNode({
       kind: 'source',
       name: `Source: ${sourceName}`,
       isSource: true,
       nonParallel: source.nonParallel,
-      factory: () => new SourceOperator<T>(source as Source<T, SourceSplit>),
+      factory: () => new SourceOperator<T>(source as Source<T, SourceSplit>, watermarks),
     });
     return new SingleOutputStreamOperator<T>(this.graph, node.id);
   }

@@ -3,6 +3,7 @@ import type {
   ReducingStateDescriptor, StateDescriptor, ValueState,
 } from './state.js';
 import type { TimeDomain, TimerService } from '../runtime/operators/InternalTimerService.js';
+import type { OutputTag } from './OutputTag.js';
 
 export type { TimeDomain, TimerService };
 
@@ -114,7 +115,12 @@ export abstract class ProcessFunction<I, O> extends AbstractRichFunction {
 }
 export namespace ProcessFunction {
   export interface Context {
+    /** The element's event timestamp, undefined when it has none. */
     timestamp(): number | undefined;
+    /** Current processing time and watermark; timers need a keyed stream. */
+    timerService(): TimerService;
+    /** Emits to the side output `tag`. */
+    output<X>(tag: OutputTag<X>, value: X): void;
   }
 }
 
@@ -128,6 +134,7 @@ export namespace KeyedProcessFunction {
     getCurrentKey(): K;
     timestamp(): number | undefined;
     timerService(): TimerService;
+    output<X>(tag: OutputTag<X>, value: X): void;
   }
   export interface OnTimerContext<K> extends Context<K> {
     timeDomain(): TimeDomain;

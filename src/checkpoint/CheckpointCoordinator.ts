@@ -134,7 +134,7 @@ export class CheckpointCoordinator {
   }
 
   /** Starts a checkpoint or savepoint; resolves when it is complete (its _metadata is durable). */
-  trigger(kind: BarrierKind, targetDirectory?: string): Promise<CompletedCheckpoint> {
+  trigger(kind: BarrierKind, targetDirectory?: string, drain = false): Promise<CompletedCheckpoint> {
     if (this.shutDown) return Promise.reject(new FlinkError('conflict', 'The checkpoint coordinator is shut down'));
     const tasks = this.d.tasksToAcknowledge();
     if (typeof tasks === 'string') {
@@ -151,7 +151,7 @@ export class CheckpointCoordinator {
       return Promise.reject(e);
     }
     const triggerTs = Date.now();
-    const barrier: CheckpointBarrier = { type: 'barrier', checkpointId: id, timestamp: triggerTs, kind, location };
+    const barrier: CheckpointBarrier = { type: 'barrier', checkpointId: id, timestamp: triggerTs, kind, location, ...(drain ? { drain } : {}) };
     return new Promise<CompletedCheckpoint>((resolve, reject) => {
       const p: PendingCheckpoint = {
         id, kind, location, triggerTs, resolve, reject,

@@ -21,6 +21,8 @@ export interface JobEdge {
   keyEdge?: number;
   /** Input of the target's head operator: 2 for the second input of a two-input operator. */
   typeNumber: 1 | 2;
+  /** Side-output edge (OutputTag id): only the records the source emits for that tag. */
+  outputTag?: string;
 }
 
 export interface JobVertex {
@@ -107,6 +109,7 @@ export function buildJobGraph(sg: StreamGraph, defaults: JobGraphDefaults): JobG
     const down = sg.node(e.target);
     return (
       partitionerOf(e) === 'forward' &&
+      e.outputTag === undefined && // side outputs leave from a chain's end
       (outEdges.get(up.id)?.length ?? 0) === 1 &&
       (inEdges.get(down.id)?.length ?? 0) === 1 &&
       down.chaining === 'ALWAYS' &&
@@ -146,6 +149,7 @@ export function buildJobGraph(sg: StreamGraph, defaults: JobGraphDefaults): JobG
     if (s === t) continue;
     const je: JobEdge = {
       source: s, target: t, partitioner: partitionerOf(e), keyEdge: e.partitioner === 'hash' ? ei : undefined, typeNumber: e.typeNumber ?? 1,
+      ...(e.outputTag !== undefined ? { outputTag: e.outputTag } : {}),
     };
     vertices[s].outputs.push(je);
     vertices[t].inputs.push(je);

@@ -31,6 +31,8 @@ export interface StreamEdge {
   keySelector?: KeySelectorFn;
   /** Which input of a two-input operator this edge feeds (1 unless it is the second input). */
   typeNumber?: 1 | 2;
+  /** Side-output edge: carries only the records the source operator emits for this OutputTag id. */
+  outputTag?: string;
 }
 
 export interface CheckpointSettings {
@@ -45,6 +47,8 @@ export class StreamGraph {
   parallelism?: number;
   maxParallelism?: number;
   readonly checkpointing: CheckpointSettings = {};
+  /** env.getConfig().setAutoWatermarkInterval(ms): overrides pipeline.auto-watermark-interval. */
+  autoWatermarkInterval?: number;
 
   addNode(n: Omit<StreamNode, 'id' | 'chaining'> & { chaining?: StreamNode['chaining'] }): StreamNode {
     const node: StreamNode = { chaining: 'ALWAYS', ...n, id: this.nodes.length };

@@ -318,13 +318,14 @@ export class JobMaster {
    * Savepoint; with `then` the job is cancelled (cancel -s) or finished (stop) once it is complete.
    * For both, sources stop emitting after the savepoint barrier, so nothing is committed after it.
    */
-  async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none'): Promise<string> {
+  async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none', drain = false): Promise<string> {
     if (this.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${this.jobId} is not running but ${this.status}; cannot take a savepoint.`);
     const kind: BarrierKind = then === 'none' ? 'SAVEPOINT' : 'SAVEPOINT_TERMINATE';
     if (then !== 'none') this.coordinator.stopPeriodic();
     let done: CompletedCheckpoint;
     try {
-      done = await this.coordinator.trigger(kind, targetDirectory);
+      // --drain: the sources emit MAX_WATERMARK right before the barrier, so every event-time window fires into the savepoint.
+      done = await this.coordinator.trigger(kind, targetDirectory, drain && then === 'stop');
     } catch (e) {
       if (then !== 'none' && this.status === 'RUNNING') this.coordinator.startPeriodic();
       throw e;

@@ -178,7 +178,7 @@ export class MiniCluster implements Dispatcher {
     const jm = this.job(jobId);
     const target = this.savepointTarget(opts.targetDirectory);
     if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot stop it with a savepoint.`);
-    return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, 'stop')}`);
+    return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, 'stop', opts.drain)}`);
   }
 
   savepointStatus(jobId: string, triggerId: string): AsyncOperationStatus {

@@ -15,7 +15,8 @@ import type { CheckpointBarrier, ChannelEvent } from './network/events.js';
 import { OutputChannel, RecordWriter, BATCH_SIZE } from './network/RecordWriter.js';
 import type { Transport } from './network/Transport.js';
 import { SourceOperator } from './operators/SourceOperator.js';
-import type { OperatorContext, StreamOperator } from './operators/StreamOperator.js';
+import type { ChainOutput, OperatorContext, StreamOperator } from './operators/StreamOperator.js';
+import { StatusWatermarkValve } from './StatusWatermarkValve.js';
 import type { TaskDeployment, TaskToJobManager } from './messages.js';
 
 /** Longest stretch a task runs before yielding to the other tasks and messages of its worker. */
@@ -26,7 +27,7 @@ interface InputChannel {
   fromWorker: number;
   /** 1, or 2 for the second input of a two-input head operator. */
   input: 1 | 2;
-  queue: ({ records: unknown[] } | { event: ChannelEvent })[];
+  queue: ({ records: unknown[]; timestamps?: Float64Array } | { event: ChannelEvent })[];
   blocked: boolean;
   finished: boolean;
   /** Id of the last checkpoint whose barrier arrived on this channel. */
@@ -38,6 +39,8 @@ export interface TaskHost {
   readonly streamGraph: StreamGraph;
   readonly jobGraph: JobGraph;
   readonly bufferTimeoutMs: number;
+  /** pipeline.auto-watermark-interval (ms); 200 when not given. */
+  readonly autoWatermarkIntervalMs?: number;
   send(msg: TaskToJobManager): void;
 }
 
@@ -62,11 +65,6 @@ export class StreamTask {
   private keySelector?: (v: unknown) => unknown;
   /** Key selector of input 2 of a keyed two-input head (connect of two keyed streams). */
   private keySelector2?: (v: unknown) => unknown;
-  /**
-   * Event timestamp of the record being processed, read by operators through `ctx.currentTimestamp()`.
-   * Undefined until records carry timestamps (event time); the task sets it per record then.
-   */
-  private currentTimestamp: number | undefined = undefined;
   private headKeyed?: HeapKeyedStateBackend;
   private scheduled = false;
   private nextInput = 0;
@@ -77,6 +75,10 @@ export class StreamTask {
   private aligning?: CheckpointBarrier;
   private lastCheckpointId = 0;
   private suspended = false;
+  /** Event timestamp of the record in the chain (see ElementTimestamp). */
+  private readonly element: { timestamp: number | undefined } = { timestamp: undefined };
+  /** Combines the watermarks of all input channels into the head operator's. */
+  private valve?: StatusWatermarkValve;
   /** Verified restored state files per operator, kept until the operators have opened. */
   private readonly restoredFiles = new Map<string, { bytes: Buffer; handle: StateFileHandle }[]>();
 
@@ -105,8 +107,8 @@ export class StreamTask {
       this.inputs.push(ch);
       this.byChannel.set(ch.id, ch);
       host.transport.registerInput(ch.id, {
-        onBatch: (records) => {
-          ch.queue.push({ records });
+        onBatch: (records, timestamps) => {
+          ch.queue.push({ records, timestamps });
           this.schedule();
         },
         onEvent: (event) => {
@@ -123,7 +125,17 @@ export class StreamTask {
       this.writers.push(new RecordWriter(edge.partitioner, chans, keySel, target.maxParallelism, d.subtask));
     });
 
-    const collectToWriters = { collect: (v: unknown) => { for (const w of this.writers) w.emit(v); } };
+    // Side-output edges get only their tag's records; watermarks go to every edge.
+    const element = this.element;
+    const mainWriters = this.writers.filter((_, i) => vertex.outputs[i].outputTag === undefined);
+    const collectToWriters: ChainOutput = {
+      collect: (v) => { for (const w of mainWriters) w.emit(v, element.timestamp); },
+      emitWatermark: (wm) => { for (const w of this.writers) w.broadcastEvent({ type: 'watermark', timestamp: wm }); },
+      emitWatermarkStatus: (idle) => { for (const w of this.writers) w.broadcastEvent({ type: 'watermarkStatus', idle }); },
+      collectSide: (tag, v) => {
+        this.writers.forEach((w, i) => { if (vertex.outputs[i].outputTag === tag) w.emit(v, element.timestamp); });
+      },
+    };
     const ops = vertex.operators;
     for (let i = ops.length - 1; i >= 0; i--) {
       const node = host.streamGraph.node(ops[i].nodeId);
@@ -144,13 +156,21 @@ export class StreamTask {
         maxParallelism: vertex.maxParallelism,
         attempt: d.attempt,
         restored: !!restore,
-        output: next ? { collect: (v) => next.processElement(v) } : collectToWriters,
+        output: next
+          ? {
+            collect: (v) => next.processElement(v),
+            emitWatermark: (wm) => next.processWatermark(wm),
+            emitWatermarkStatus: (idle) => next.processWatermarkStatus(idle),
+            collectSide: () => {}, // an operator inside a chain has no side-output consumers (never chained)
+          }
+          : collectToWriters,
+        element,
+        autoWatermarkInterval: host.autoWatermarkIntervalMs ?? 200,
         operatorState: opState,
         keyed,
         runtimeContext: this.runtimeContext(keyed),
         stdout: (line) => this.stdoutLines.push(line),
         processingTimeService: this.processingTimeService,
-        currentTimestamp: () => this.currentTimestamp,
         forEachRestoredKeyedEntry: (name, visit) => {
           for (const f of this.restoredFiles.get(ops[i].operatorId) ?? []) {
             readKeyGroups(f.bytes, f.handle, keyed!.keyGroupRange, (stateName, _kg, flat) => {
@@ -171,6 +191,11 @@ export class StreamTask {
       }
     }
     if (this.operators[0] instanceof SourceOperator) this.source = this.operators[0] as SourceOperator<unknown>;
+    const head = this.operators[0];
+    this.valve = new StatusWatermarkValve(this.inputs.length, {
+      emitWatermark: (wm) => head.processWatermark(wm),
+      emitWatermarkStatus: (idle) => head.processWatermarkStatus(idle),
+    });
     for (const op of this.operators) op.initializeState();
     for (let i = this.operators.length - 1; i >= 0; i--) this.operators[i].open();
     this.restoredFiles.clear(); // only needed while operators open
@@ -276,8 +301,8 @@ export class StreamTask {
       }
       const item = ch.queue.shift()!;
       if ('records' in item) {
-        if (ch.input === 2) this.processBatch2(item.records);
-        else this.processBatch(item.records);
+        if (ch.input === 2) this.processBatch2(item.records, item.timestamps);
+        else this.processBatch(item.records, item.timestamps);
         this.host.transport.sendCredit(ch.fromWorker, ch.id, 1);
       } else {
         this.onEvent(ch, item.event);
@@ -298,37 +323,44 @@ export class StreamTask {
     return undefined;
   }
 
-  private processBatch(records: unknown[]): void {
+  private processBatch(records: unknown[], ts?: Float64Array): void {
     const head = this.operators[0];
     const keyed = this.headKeyed;
+    const element = this.element;
+    element.timestamp = undefined;
     if (keyed) {
       const sel = this.keySelector!;
       for (let i = 0; i < records.length; i++) {
+        if (ts) element.timestamp = Number.isNaN(ts[i]) ? undefined : ts[i];
         keyed.setCurrentKey(sel(records[i]));
         head.processElement(records[i]);
       }
     } else {
-      for (let i = 0; i < records.length; i++) head.processElement(records[i]);
+      for (let i = 0; i < records.length; i++) {
+        if (ts) element.timestamp = Number.isNaN(ts[i]) ? undefined : ts[i];
+        head.processElement(records[i]);
+      }
     }
   }
 
   /** Second input: keyed by its own selector when both inputs are keyed; the broadcast side sets no key. */
-  private processBatch2(records: unknown[]): void {
+  private processBatch2(records: unknown[], ts?: Float64Array): void {
     const head = this.operators[0];
     const sel = this.keySelector2;
-    if (sel) {
-      const keyed = this.headKeyed!;
-      for (let i = 0; i < records.length; i++) {
-        keyed.setCurrentKey(sel(records[i]));
-        head.processElement2(records[i]);
-      }
-    } else {
-      for (let i = 0; i < records.length; i++) head.processElement2(records[i]);
+    const keyed = sel ? this.headKeyed! : undefined;
+    this.element.timestamp = undefined;
+    for (let i = 0; i < records.length; i++) {
+      if (ts) this.element.timestamp = Number.isNaN(ts[i]) ? undefined : ts[i];
+      if (sel) keyed!.setCurrentKey(sel(records[i]));
+      head.processElement2(records[i]);
     }
   }
 
   private onEvent(ch: InputChannel, e: ChannelEvent): void {
+    if (e.type === 'watermark') return this.valve!.inputWatermark(e.timestamp, this.inputs.indexOf(ch));
+    if (e.type === 'watermarkStatus') return this.valve!.inputWatermarkStatus(e.idle, this.inputs.indexOf(ch));
     if (e.type === 'eop') {
+      this.valve!.channelFinished(this.inputs.indexOf(ch));
       ch.finished = true;
       this.maybeCompleteAlignment();
       if (this.inputs.every((c) => c.finished)) this.endOfInput();
@@ -384,6 +416,7 @@ export class StreamTask {
   triggerCheckpoint(b: CheckpointBarrier): void {
     this.guard(() => {
       if (!this.source) return;
+      if (b.drain) this.source.emitFinalWatermark(); // stop --drain: all event-time windows fire before the savepoint
       this.performCheckpoint(b);
       if (b.kind === 'SAVEPOINT_TERMINATE') this.suspended = true;
     });

@@ -42,6 +42,7 @@ async function init(msg: WorkerInit): Promise<void> {
     streamGraph: graph!,
     jobGraph,
     bufferTimeoutMs: msg.bufferTimeoutMs,
+    autoWatermarkIntervalMs: graph!.autoWatermarkInterval ?? config.get(PipelineOptions.AUTO_WATERMARK_INTERVAL),
     send,
   };
 }

@@ -246,5 +246,37 @@ await env.execute('addSink');
     const seen = files.flatMap((f) => readFileSync(join(out, f), 'utf8').split('\n').filter(Boolean)).map(Number).sort((a, b) => a - b);
     assert.deepEqual(seen, Array.from({ length: 500 }, (_, i) => i + 1));
   });
+
+  test('an interval join on event time over two keyed inputs at parallelism 2 emits exactly the pairs in the interval', async () => {
+    const job = jobFile('intervaljoin', `
+import { ProcessJoinFunction, StreamExecutionEnvironment, WatermarkStrategy, FromElementsSource } from 'flink-ts';
+type Ev = { k: number; t: number; side: string };
+const env = StreamExecutionEnvironment.getExecutionEnvironment();
+env.setParallelism(2);
+const mk = (side: string, n: number, step: number) => Array.from({ length: n }, (_, i) => ({ k: i % 3, t: i * step, side }));
+const ws = WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e: Ev) => e.t);
+const left = env.fromSource(new FromElementsSource(mk('L', 60, 2)), ws, 'left').keyBy((e: Ev) => e.k);
+const right = env.fromSource(new FromElementsSource(mk('R', 40, 3)), ws, 'right').keyBy((e: Ev) => e.k);
+class Pair extends ProcessJoinFunction<Ev, Ev, string> {
+  processElement(l: Ev, r: Ev, ctx: ProcessJoinFunction.Context, out: { collect(s: string): void }) {
+    out.collect(l.k + ':' + l.t + '-' + r.t + '@' + ctx.getTimestamp());
+  }
+}
+left.intervalJoin(right).between(-4, 3).process(new Pair()).print();
+await env.execute('interval join');
+`);
+    const { result, lines } = await run(job, []);
+    assert.equal(result.status, 'FINISHED');
+    const expected: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      for (let j = 0; j < 40; j++) {
+        const l = { k: i % 3, t: i * 2 };
+        const r = { k: j % 3, t: j * 3 };
+        if (l.k === r.k && r.t >= l.t - 4 && r.t <= l.t + 3) expected.push(`${l.k}:${l.t}-${r.t}@${Math.max(l.t, r.t)}`);
+      }
+    }
+    assert.ok(expected.length > 20);
+    assert.deepEqual(sorted(lines.map((l) => l.replace(/^\d+> /, ''))), sorted(expected));
+  });
 });
 

@@ -150,7 +150,7 @@ class JoinHarness {
   readonly out: string[] = [];
   readonly keyed: HeapKeyedStateBackend;
   private readonly op: IntervalJoinOperator;
-  private ts: number | undefined;
+  private readonly element: { timestamp: number | undefined } = { timestamp: undefined };
 
   constructor(bounds: IntervalJoinBounds, subtask = 0, parallelism = 1, restored: Written[] = []) {
     const range = computeKeyGroupRangeForOperatorIndex(MAX_PAR, parallelism, subtask);
@@ -159,10 +159,10 @@ class JoinHarness {
     this.op = new IntervalJoinOperator(new Pairs(), bounds);
     this.op.setup({
       subtask, parallelism, maxParallelism: MAX_PAR, restored: restored.length > 0, keyed: this.keyed, operatorState: new OperatorStateBackend(),
-      output: { collect: (v: unknown) => this.out.push(String(v)) },
+      output: { collect: (v: unknown) => this.out.push(String(v)), emitWatermark: () => {}, emitWatermarkStatus: () => {}, collectSide: () => {} },
       runtimeContext: {} as never,
       processingTimeService: { now: Date.now, schedule: () => {} },
-      currentTimestamp: () => this.ts,
+      element: this.element,
       forEachRestoredKeyedEntry: (name: string, visit: (k: unknown, v: unknown) => void) => {
         for (const f of restored) readKeyGroups(f.bytes, f.handle, range, (s, _kg, flat) => {
           if (s === name) for (let j = 0; j < flat.length; j += 2) visit(flat[j], flat[j + 1]);
@@ -175,13 +175,13 @@ class JoinHarness {
 
   left(r: Rec): void {
     this.keyed.setCurrentKey(r[0]);
-    this.ts = r[1];
+    this.element.timestamp = r[1];
     this.op.processElement(r);
   }
 
   right(r: Rec): void {
     this.keyed.setCurrentKey(r[0]);
-    this.ts = r[1];
+    this.element.timestamp = r[1];
     this.op.processElement2(r);
   }
 
@@ -189,9 +189,9 @@ class JoinHarness {
     this.op.endInput();
   }
 
-  /** Advances event time as a watermark will once watermarks flow: fires the cleanup timers up to `w`. */
+  /** A watermark reaching the operator: fires the cleanup timers up to `w`. */
   watermark(w: number): void {
-    (this.op as unknown as { timers: { advanceWatermark(w: number): void } }).timers.advanceWatermark(w);
+    this.op.processWatermark(w);
   }
 
   async snapshot(): Promise<Written> {

@@ -8,7 +8,7 @@ export const BATCH_SIZE = 1024;
 /** Batches a consumer can take ahead of processing (Flink's buffers-per-channel). */
 export const INITIAL_CREDITS = 4;
 
-type Queued = { records: unknown[] } | { event: ChannelEvent };
+type Queued = { records: unknown[]; timestamps?: Float64Array } | { event: ChannelEvent };
 
 /**
  * One producer→consumer channel with credit-based flow control: a batch is sent only against a
@@ -18,6 +18,8 @@ type Queued = { records: unknown[] } | { event: ChannelEvent };
  */
 export class OutputChannel {
   private pending: unknown[] = [];
+  /** Event timestamps parallel to `pending`, created by the first record that has one (NaN: none). */
+  private pendingTs?: number[];
   private readonly backlog: Queued[] = [];
   private credits = INITIAL_CREDITS;
 
@@ -30,7 +32,13 @@ export class OutputChannel {
     transport.registerOutput(channelId, { onCredit: (n) => this.onCredit(n) });
   }
 
-  add(record: unknown): void {
+  add(record: unknown, timestamp?: number): void {
+    if (timestamp !== undefined) {
+      if (!this.pendingTs) this.pendingTs = new Array<number>(this.pending.length).fill(NaN);
+      this.pendingTs.push(timestamp);
+    } else if (this.pendingTs) {
+      this.pendingTs.push(NaN);
+    }
     this.pending.push(record);
     if (this.pending.length >= BATCH_SIZE) this.flush();
   }
@@ -38,12 +46,14 @@ export class OutputChannel {
   flush(): void {
     if (this.pending.length === 0) return;
     const records = this.pending;
+    const timestamps = this.pendingTs ? Float64Array.from(this.pendingTs) : undefined;
     this.pending = [];
+    this.pendingTs = undefined;
     if (this.credits > 0 && this.backlog.length === 0) {
       this.credits--;
-      this.transport.sendBatch(this.targetWorker, this.channelId, records);
+      this.transport.sendBatch(this.targetWorker, this.channelId, records, timestamps);
     } else {
-      this.backlog.push({ records });
+      this.backlog.push({ records, timestamps });
     }
   }
 
@@ -66,7 +76,7 @@ export class OutputChannel {
       } else {
         if (this.credits === 0) break;
         this.credits--;
-        this.transport.sendBatch(this.targetWorker, this.channelId, q.records);
+        this.transport.sendBatch(this.targetWorker, this.channelId, q.records, q.timestamps);
       }
       this.backlog.shift();
     }
@@ -88,23 +98,23 @@ export class RecordWriter {
     this.next = startChannel % channels.length;
   }
 
-  emit(record: unknown): void {
+  emit(record: unknown, timestamp?: number): void {
     const chs = this.channels;
     switch (this.partitioner) {
       case 'forward':
-        chs[0].add(record);
+        chs[0].add(record, timestamp);
         return;
       case 'rebalance':
-        chs[this.next].add(record);
+        chs[this.next].add(record, timestamp);
         this.next = this.next + 1 === chs.length ? 0 : this.next + 1;
         return;
       case 'hash': {
         const kg = assignToKeyGroup(this.keySelector!(record), this.maxParallelism);
-        chs[computeOperatorIndexForKeyGroup(this.maxParallelism, chs.length, kg)].add(record);
+        chs[computeOperatorIndexForKeyGroup(this.maxParallelism, chs.length, kg)].add(record, timestamp);
         return;
       }
       case 'broadcast':
-        for (const c of chs) c.add(record);
+        for (const c of chs) c.add(record, timestamp);
         return;
     }
   }

@@ -7,12 +7,13 @@ interface WireMessage {
   c: number; // channel id
   d?: ArrayBuffer; // a batch of records, V8-serialized
   r?: unknown[]; // a batch handed over by reference (same worker)
+  t?: Float64Array; // event timestamps of the batch's records, parallel to them (NaN: none)
   e?: ChannelEvent;
   cr?: number; // credits returned to the producer
 }
 
 export interface InputChannelListener {
-  onBatch(records: unknown[]): void;
+  onBatch(records: unknown[], timestamps?: Float64Array): void;
   onEvent(e: ChannelEvent): void;
 }
 
@@ -52,13 +53,15 @@ export class Transport {
     for (const m of msgs) this.receive(m);
   }
 
-  sendBatch(worker: number, channel: number, records: unknown[]): void {
-    if (worker === this.self) return this.local({ c: channel, r: records });
+  sendBatch(worker: number, channel: number, records: unknown[], timestamps?: Float64Array): void {
+    if (worker === this.self) return this.local({ c: channel, r: records, t: timestamps });
     const buf = encode(records);
     const ab = buf.buffer as ArrayBuffer;
     const exclusive = buf.byteOffset === 0 && buf.byteLength === ab.byteLength;
     const payload: ArrayBuffer = exclusive ? ab : (buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
-    this.peers.get(worker)!.postMessage({ c: channel, d: payload } satisfies WireMessage, [payload as ArrayBuffer]);
+    // Timestamps travel as their own typed array, transferred like the records' buffer (no per-record wrapper).
+    const transfer = timestamps ? [payload, timestamps.buffer as ArrayBuffer] : [payload];
+    this.peers.get(worker)!.postMessage({ c: channel, d: payload, t: timestamps } satisfies WireMessage, transfer);
   }
 
   sendEvent(worker: number, channel: number, e: ChannelEvent): void {
@@ -83,8 +86,8 @@ export class Transport {
       return;
     }
     if (m.cr !== undefined) (listener as OutputChannelListener).onCredit(m.cr);
-    else if (m.r) (listener as InputChannelListener).onBatch(m.r);
-    else if (m.d) (listener as InputChannelListener).onBatch(decode<unknown[]>(new Uint8Array(m.d)));
+    else if (m.r) (listener as InputChannelListener).onBatch(m.r, m.t);
+    else if (m.d) (listener as InputChannelListener).onBatch(decode<unknown[]>(new Uint8Array(m.d)), m.t);
     else if (m.e) (listener as InputChannelListener).onEvent(m.e);
   }
 

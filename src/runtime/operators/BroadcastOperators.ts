@@ -102,6 +102,11 @@ export class CoBroadcastOperator extends StreamOperator {
     this.timers?.advanceWatermark(Number.MAX_SAFE_INTEGER);
   }
 
+  override processWatermark(watermark: number): void {
+    this.timers?.advanceWatermark(watermark);
+    super.processWatermark(watermark);
+  }
+
   override snapshotState(checkpointId: number): void {
     for (const { map, list } of this.states.values()) list.update([...map.values()].map(([k, v]) => [k, v]));
     callHook(this.fn, 'snapshotState', { getCheckpointId: () => checkpointId });

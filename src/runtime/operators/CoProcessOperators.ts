@@ -58,7 +58,10 @@ export class CoStreamFlatMap extends UdfOperator<unknown> {
 export class CoProcessOperator extends UdfOperator<unknown> {
   private f1!: Fn1;
   private f2!: Fn1;
-  private readonly pctx = { timestamp: () => this.ctx.currentTimestamp() };
+  private readonly pctx = {
+    timestamp: () => this.ctx.element.timestamp,
+    output: (tag: { id: string }, value: unknown) => this.ctx.output.collectSide(tag.id, value),
+  };
   override open(): void {
     super.open();
     this.f1 = this.method('processElement1');
@@ -101,6 +104,7 @@ export class KeyedCoProcessOperator<K> extends UdfOperator<unknown> {
     this.timers = restoredTimerService(this.ctx, (time, domain) => {
       if (!onTimer) return;
       firing = time;
+      this.ctx.element.timestamp = domain === 'EVENT_TIME' ? time : undefined; // what the timer emits carries its time
       try {
         onTimer(time, { ...this.kctx, timeDomain: () => domain }, this.ctx.output as Collector<unknown>);
       } finally {
@@ -109,8 +113,9 @@ export class KeyedCoProcessOperator<K> extends UdfOperator<unknown> {
     });
     this.kctx = {
       getCurrentKey: () => keyed.getCurrentKey() as K,
-      timestamp: () => firing ?? this.ctx.currentTimestamp(),
+      timestamp: () => firing ?? this.ctx.element.timestamp,
       timerService: () => this.timers,
+      output: (tag, value) => this.ctx.output.collectSide(tag.id, value),
     };
   }
 
@@ -120,6 +125,11 @@ export class KeyedCoProcessOperator<K> extends UdfOperator<unknown> {
 
   override processElement2(v: unknown): void {
     this.f2(v, this.kctx, this.ctx.output);
+  }
+
+  override processWatermark(watermark: number): void {
+    this.timers.advanceWatermark(watermark);
+    super.processWatermark(watermark);
   }
 
   /** End of bounded input: Flink's final watermark fires every event-time timer. */
@@ -140,7 +150,7 @@ export interface IntervalJoinBounds {
  * [t + lower, t + upper]. Both sides are buffered in keyed MapState (timestamp → records), so buffers are
  * in every snapshot and rescale with their key group; an event-time timer per buffered timestamp removes a
  * bucket once the watermark has passed the last time a record of the other side could still join it.
- * Records need event timestamps (`ctx.currentTimestamp()`); records behind the watermark are dropped.
+ * Records need event timestamps (`ctx.element`); records behind the watermark are dropped.
  */
 export class IntervalJoinOperator extends UdfOperator<unknown> {
   static readonly LEFT_BUFFER = 'LEFT_BUFFER';
@@ -177,7 +187,7 @@ export class IntervalJoinOperator extends UdfOperator<unknown> {
   }
 
   private join(value: unknown, isLeft: boolean): void {
-    const ts = this.ctx.currentTimestamp();
+    const ts = this.ctx.element.timestamp;
     if (ts === undefined) {
       throw new Error('Elements used in an interval join need event timestamps: assign them with a WatermarkStrategy (withTimestampAssigner) before the join');
     }
@@ -199,6 +209,7 @@ export class IntervalJoinOperator extends UdfOperator<unknown> {
 
   private emit(l: unknown, r: unknown, lt: number, rt: number): void {
     const ctx: ProcessJoinFunction.Context = { getLeftTimestamp: () => lt, getRightTimestamp: () => rt, getTimestamp: () => Math.max(lt, rt) };
+    this.ctx.element.timestamp = Math.max(lt, rt); // Flink: a joined pair carries the later of its two timestamps
     this.f(l, r, ctx, this.ctx.output as Collector<unknown>);
   }
 
@@ -209,6 +220,11 @@ export class IntervalJoinOperator extends UdfOperator<unknown> {
   private cleanUp(time: number): void {
     this.left.remove(this.upper <= 0 ? time : time - this.upper);
     this.right.remove(this.lower <= 0 ? time + this.lower : time);
+  }
+
+  override processWatermark(watermark: number): void {
+    this.timers.advanceWatermark(watermark);
+    super.processWatermark(watermark);
   }
 
   override endInput(): void {

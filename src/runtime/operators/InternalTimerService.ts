@@ -123,6 +123,7 @@ export class InternalTimerService implements TimerService {
 
   /** Fires every event-time timer up to the watermark, in time order. */
   advanceWatermark(watermark: number): void {
+    if (watermark <= this.watermark) return; // watermarks only advance (a restored source may repeat one)
     this.watermark = watermark;
     this.fire('EVENT_TIME', watermark);
   }

@@ -7,6 +7,25 @@ export interface Output<T = unknown> {
   collect(value: T): void;
 }
 
+/**
+ * What an operator of a chain emits into besides records (Flink's Output): watermarks, watermark status,
+ * and side outputs. Records take their timestamp from the task's ElementTimestamp.
+ */
+export interface ChainOutput<T = unknown> extends Output<T> {
+  emitWatermark(watermark: number): void;
+  emitWatermarkStatus(idle: boolean): void;
+  /** A record for the side output `tag` (OutputTag id); dropped when nothing consumes it. */
+  collectSide(tag: string, value: unknown): void;
+}
+
+/**
+ * The event timestamp of the record being processed, one per task (Flink's StreamRecord timestamp without
+ * a wrapper object per record): set before a record enters the chain and read when a record leaves it.
+ */
+export interface ElementTimestamp {
+  timestamp: number | undefined;
+}
+
 /** What a task hands each operator of its chain. */
 export interface OperatorContext {
   jobId: string;
@@ -17,7 +36,11 @@ export interface OperatorContext {
   maxParallelism: number;
   attempt: number;
   restored: boolean;
-  output: Output;
+  output: ChainOutput;
+  /** The current record's event timestamp; an operator that emits with another time sets it first. */
+  element: ElementTimestamp;
+  /** pipeline.auto-watermark-interval in ms (0: no periodic watermarks). */
+  autoWatermarkInterval: number;
   operatorState: OperatorStateBackend;
   keyed?: HeapKeyedStateBackend;
   runtimeContext: RuntimeContext;
@@ -25,11 +48,6 @@ export interface OperatorContext {
   stdout: (line: string) => void;
   /** Processing-time callbacks run inside the task, between records. */
   processingTimeService: ProcessingTimeService;
-  /**
-   * Event timestamp of the record being processed (or undefined when it has none): the one way operators
-   * read record timestamps, whatever way the task receives them.
-   */
-  currentTimestamp: () => number | undefined;
   /** Visits the restored entries of one keyed state of this operator (empty when not restored). */
   forEachRestoredKeyedEntry: (stateName: string, visit: (key: unknown, value: unknown) => void) => void;
 }
@@ -54,6 +72,18 @@ export abstract class StreamOperator<IN = unknown> {
   /** The second input of a two-input operator (connect). */
   processElement2(_value: unknown): void {
     throw new Error(`${this.constructor.name} has no second input`);
+  }
+
+  /**
+   * The task's combined input watermark advanced (min over its input channels, idle ones excluded).
+   * Operators with event-time timers fire them first; then the watermark goes on down the chain.
+   */
+  processWatermark(watermark: number): void {
+    this.ctx.output.emitWatermark(watermark);
+  }
+
+  processWatermarkStatus(idle: boolean): void {
+    this.ctx.output.emitWatermarkStatus(idle);
   }
 
   /** All input consumed (bounded streams). */

@@ -1,7 +1,8 @@
 import { ValueStateDescriptor } from '../../api/state.js';
 import type { Collector, FunctionInitializationContext, KeyedProcessFunction, ProcessFunction, SinkFunction } from '../../api/functions.js';
 import { callHook, StreamOperator } from './StreamOperator.js';
-import { InternalTimerService, TIMER_STATE, type TimeDomain } from './InternalTimerService.js';
+import { InternalTimerService, TIMER_STATE, type TimeDomain, type TimerService } from './InternalTimerService.js';
+import { MIN_WATERMARK } from '../../api/eventtime.js';
 
 /**
  * Operators that wrap a user function (Flink's AbstractUdfStreamOperator family). The function may be a
@@ -85,10 +86,29 @@ export class StreamFlatMap<IN, OUT> extends UdfOperator<IN> {
 
 export class ProcessOperator<IN, OUT> extends UdfOperator<IN> {
   private f!: (v: IN, c: ProcessFunction.Context, out: Collector<OUT>) => void;
-  private readonly pctx: ProcessFunction.Context = { timestamp: () => undefined };
+  private pctx!: ProcessFunction.Context;
+  private watermark = MIN_WATERMARK;
   override open(): void {
     super.open();
     this.f = this.method('processElement');
+    const noTimers = () => {
+      throw new Error('Setting timers is only supported on a keyed streams.');
+    };
+    const timerService: TimerService = {
+      currentProcessingTime: () => this.ctx.processingTimeService.now(),
+      currentWatermark: () => this.watermark,
+      registerProcessingTimeTimer: noTimers, registerEventTimeTimer: noTimers,
+      deleteProcessingTimeTimer: noTimers, deleteEventTimeTimer: noTimers,
+    };
+    this.pctx = {
+      timestamp: () => this.ctx.element.timestamp,
+      timerService: () => timerService,
+      output: (tag, value) => this.ctx.output.collectSide(tag.id, value),
+    };
+  }
+  override processWatermark(watermark: number): void {
+    this.watermark = watermark;
+    super.processWatermark(watermark);
   }
   processElement(v: IN): void {
     this.f(v, this.pctx, this.ctx.output as Collector<OUT>);
@@ -110,6 +130,8 @@ export class KeyedProcessOperator<K, IN, OUT> extends UdfOperator<IN> {
     this.timers = new InternalTimerService(keyed, this.ctx.processingTimeService, (time, domain) => {
       if (!onTimer) return;
       firing = { time, domain };
+      // As in Flink: output of an event-time timer carries the timer's time, of a processing-time one none.
+      this.ctx.element.timestamp = domain === 'EVENT_TIME' ? time : undefined;
       try {
         onTimer(time, { ...this.kctx, timestamp: () => time, timeDomain: () => domain }, out);
       } finally {
@@ -121,9 +143,15 @@ export class KeyedProcessOperator<K, IN, OUT> extends UdfOperator<IN> {
     }
     this.kctx = {
       getCurrentKey: () => keyed.getCurrentKey() as K,
-      timestamp: () => firing?.time,
+      timestamp: () => (firing ? firing.time : this.ctx.element.timestamp),
       timerService: () => this.timers,
+      output: (tag, value) => this.ctx.output.collectSide(tag.id, value),
     };
+  }
+
+  override processWatermark(watermark: number): void {
+    this.timers.advanceWatermark(watermark);
+    super.processWatermark(watermark);
   }
 
   processElement(v: IN): void {

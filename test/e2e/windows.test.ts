@@ -1,0 +1,193 @@
+/**
+ * Event-time windows end to end: each window kind (tumbling, sliding, session) over out-of-order data,
+ * interrupted (SIGKILL of the detached cluster, a user-function failure, a savepoint and a rescaled
+ * restore) and resumed; the committed results and the late-data side output must equal those of an
+ * uninterrupted run. `stop --drain` fires every window into the final savepoint.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { describe, test } from 'node:test';
+import {
+  ROOT, checkpoints, cleanup, committedLines, createWorkspace, flink, jobIdFrom, killCluster, latestCheckpoint, readSnapshot,
+  savepointPathFrom, show, waitFor, waitForStatus, type Workspace,
+} from './helpers.js';
+
+const WINDOW_JOB = join(ROOT, 'test', 'jobs', 'WindowJob.ts');
+const COUNT = 3000;
+const SLOW = '100'; // ~30 s: still running when killed or stopped a few checkpoints in, even on a loaded machine
+const FAST = '1000000';
+/** Attached runs: generous, the machine running the suite may be loaded. */
+const ATTACHED = { timeoutMs: 150_000 };
+
+interface Output {
+  main: string[];
+  late: string[];
+}
+
+function read(out: string): Output {
+  return { main: committedLines(out), late: committedLines(`${out}-late`) };
+}
+
+const references = new Map<string, Promise<Output>>();
+
+/** Committed results and late output of an uninterrupted attached run. */
+function reference(kind: string): Promise<Output> {
+  let p = references.get(kind);
+  if (!p) {
+    p = (async () => {
+      const ws = createWorkspace({ 'execution.checkpointing.interval': '200 ms' });
+      try {
+        const out = join(ws.dir, 'reference');
+        const r = await flink(ws, ['run', WINDOW_JOB, '--kind', kind, '--count', String(COUNT), '--output', out, '--rate', FAST], ATTACHED);
+        if (r.exitCode !== 0) throw new Error(`reference run failed: ${show(r)}`);
+        return read(out);
+      } finally {
+        await cleanup(ws);
+      }
+    })();
+    references.set(kind, p);
+  }
+  return p;
+}
+
+async function assertExact(kind: string, out: string): Promise<void> {
+  const expected = await reference(kind);
+  const actual = read(out);
+  assert.ok(expected.main.length > 100 && expected.late.length > 10, `the reference has windows and late data: ${expected.main.length}/${expected.late.length}`);
+  const missing = expected.main.filter((l) => !actual.main.includes(l));
+  const extra = actual.main.filter((l) => !expected.main.includes(l));
+  assert.deepEqual(actual.main, expected.main, `${kind}: missing ${JSON.stringify(missing.slice(0, 5))}, extra ${JSON.stringify(extra.slice(0, 5))}`);
+  assert.deepEqual(actual.late, expected.late, `${kind}: late data`);
+}
+
+function args(kind: string, out: string, rate: string): string[] {
+  return ['--kind', kind, '--count', String(COUNT), '--output', out, '--rate', rate];
+}
+
+async function runDetached(ws: Workspace, kind: string, out: string): Promise<string> {
+  const r = await flink(ws, ['run', '-d', WINDOW_JOB, ...args(kind, out, SLOW)]);
+  assert.equal(r.exitCode, 0, show(r));
+  const jobId = jobIdFrom(r.stdout);
+  await waitForStatus(ws, jobId, 'RUNNING', 60_000);
+  return jobId;
+}
+
+async function waitForCheckpoints(ws: Workspace, jobId: string, n: number): Promise<void> {
+  await waitFor(() => {
+    const latest = checkpoints(ws, jobId).at(-1);
+    return latest && Number(basename(latest).slice(4)) >= n;
+  }, 60_000, `${n} checkpoints of ${jobId}`);
+}
+
+describe('event-time windows (e2e)', () => {
+  test('tumbling windows with allowed lateness: SIGKILL of the cluster, restore from the latest chk-N: exact results and late data', { timeout: 300_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const jobId = await runDetached(ws, 'tumbling', out);
+    await waitForCheckpoints(ws, jobId, 3);
+    await waitFor(() => committedLines(out).length > 0, 60_000, 'committed windows');
+    await killCluster(ws, jobId, 'SIGKILL');
+    const chk = latestCheckpoint(ws, jobId);
+    assert.ok(chk);
+    const snap = readSnapshot(chk);
+    const windows = snap.operators.find((o) => o.uid === 'windows');
+    assert.ok(windows && windows.files.length > 0, 'the window operator has state in the checkpoint');
+    const before = read(out);
+    assert.ok(before.main.length < (await reference('tumbling')).main.length, 'killed mid-run');
+    const r = await flink(ws, ['run', '-s', chk, WINDOW_JOB, ...args('tumbling', out, FAST)], ATTACHED);
+    assert.equal(r.exitCode, 0, show(r));
+    await assertExact('tumbling', out);
+  });
+
+  test('sliding windows (aggregate + process): a user-function failure restarts from a checkpoint: exact', { timeout: 300_000 }, async (t) => {
+    const ws = createWorkspace({ 'execution.checkpointing.interval': '300 ms' });
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const r = await flink(ws, ['run', WINDOW_JOB, ...args('sliding', out, '600'), '--fail-at', '1700'], ATTACHED);
+    assert.equal(r.exitCode, 0, show(r));
+    await assertExact('sliding', out);
+  });
+
+  test('session windows: stop with a savepoint, restore at another parallelism (-p 3): exact', { timeout: 300_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const jobId = await runDetached(ws, 'session', out);
+    await waitForCheckpoints(ws, jobId, 2);
+    await waitFor(() => committedLines(out).length > 0, 60_000, 'committed sessions');
+    const s = await flink(ws, ['stop', '-p', join(ws.dir, 'sp'), jobId], ATTACHED);
+    assert.equal(s.exitCode, 0, show(s));
+    const sp = savepointPathFrom(s.stdout);
+    const before = read(out);
+    const r = await flink(ws, ['run', '-p', '3', '-s', sp, WINDOW_JOB, ...args('session', out, FAST)], ATTACHED);
+    assert.equal(r.exitCode, 0, show(r));
+    assert.ok(read(out).main.length > before.main.length);
+    await assertExact('session', out);
+  });
+
+  test('stop --drain: MAX_WATERMARK fires every pending window before the savepoint', { timeout: 300_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const jobId = await runDetached(ws, 'session', out);
+    await waitFor(() => committedLines(out).length > 0, 60_000, 'committed sessions');
+    const s = await flink(ws, ['stop', '--drain', '-p', join(ws.dir, 'sp'), jobId], ATTACHED);
+    assert.equal(s.exitCode, 0, show(s));
+    // Every event the source emitted before the savepoint is in exactly one fired session or in the late output.
+    const { main, late } = read(out);
+    const values = [
+      ...main.flatMap((l) => l.split(',')[5].split(' ').map(Number)),
+      ...late.map((l) => Number(l.split(',')[3])),
+    ].sort((a, b) => a - b);
+    assert.ok(values.length > 0 && values.length < COUNT, `stopped mid-run: ${values.length} events`);
+    assert.deepEqual(values, values.map((_, i) => i), 'events 0..n-1, each once');
+  });
+
+  test('examples/WindowWordCount.ts: counts per word and tumbling window, long words to a side output with their timestamps', { timeout: 200_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const r = await flink(ws, ['run', join(ROOT, 'examples', 'WindowWordCount.ts'), '--output', out], ATTACHED);
+    assert.equal(r.exitCode, 0, show(r));
+    const lines = committedLines(out);
+    for (const l of ['[0,3000) to,3', '[3000,6000) to,4', '[6000,9000) to,4', '[9000,12000) to,2', '[0,3000) be,2']) assert.ok(lines.includes(l), `${l} in ${JSON.stringify(lines)}`);
+    // Every word of the sample is counted once over all windows: 87 words, 69 (window, word) pairs.
+    assert.equal(lines.reduce((n, l) => n + Number(l.split(',').at(-1)), 0), 87);
+    assert.equal(lines.length, 69);
+    assert.deepEqual(committedLines(`${out}-long`), ['consummation@7000', 'outrageous@2000']);
+  });
+});
+
+describe('idle inputs (e2e)', () => {
+  const IDLE_JOB = join(ROOT, 'test', 'jobs', 'IdleSourceJob.ts');
+  const expected = Array.from({ length: 20 }, (_, w) => `window,${w * 100},10`).sort();
+
+  for (const idleness of [500, 0]) {
+    test(idleness > 0
+      ? 'withIdleness: a source subtask without events goes idle, and the windows fire while it waits'
+      : 'without idleness a source subtask without events holds every window back until it finishes', { timeout: 300_000 }, async (t) => {
+      const ws = createWorkspace();
+      t.after(() => cleanup(ws));
+      const out = join(ws.dir, 'out');
+      const releaseFile = join(ws.dir, 'release');
+      const r = await flink(ws, ['run', '-d', IDLE_JOB, '--output', out, '--release', releaseFile, '--idleness', String(idleness)]);
+      assert.equal(r.exitCode, 0, show(r));
+      const jobId = jobIdFrom(r.stdout);
+      await waitForStatus(ws, jobId, 'RUNNING', 60_000);
+      if (idleness > 0) {
+        // All windows committed while the idle subtask is still waiting for the release file.
+        await waitFor(() => committedLines(out).length === expected.length, 60_000, 'every window committed');
+      } else {
+        // Checkpoints complete (the sink commits what it has), yet no window has fired.
+        await waitForCheckpoints(ws, jobId, 4);
+        assert.deepEqual(committedLines(out), []);
+      }
+      assert.equal((await waitForStatus(ws, jobId, 'RUNNING')).status, 'RUNNING', 'the idle subtask still holds the job');
+      writeFileSync(releaseFile, '');
+      await waitForStatus(ws, jobId, 'FINISHED', 60_000);
+      assert.deepEqual(committedLines(out), expected);
+    });
+  }
+});
