@@ -39,3 +39,4 @@ export {
   TumblingProcessingTimeWindows, SlidingProcessingTimeWindows, ProcessingTimeSessionWindows, ProcessWindowFunction,
   WindowedStream, type WindowAssignerContext,
 } from './api/windowing.js';
+export { JoinedStreams, WindowedJoin, type JoinFunction, type FlatJoinFunction, type CoGroupFunction } from './api/JoinedStreams.js';

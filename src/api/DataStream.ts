@@ -14,6 +14,7 @@ import { BroadcastProcessFunction, KeyedBroadcastProcessFunction } from './broad
 import { CoBroadcastOperator } from '../runtime/operators/BroadcastOperators.js';
 import { UnionOperator } from '../runtime/operators/CoProcessOperators.js';
 import { ConnectedStreams, IntervalJoin } from './ConnectedStreams.js';
+import { JoinedStreams } from './JoinedStreams.js';
 import type { WatermarkStrategy } from './eventtime.js';
 import type { OutputTag } from './OutputTag.js';
 import { WindowedStream, type WindowAssigner } from './windowing.js';
@@ -109,6 +110,18 @@ export class DataStream<T> {
    * The records of this stream and of `others` (of the same type) as one stream. Each input keeps its own
    * partitioning (keyBy, rebalance, …) into the union, and inputs may have different parallelisms.
    */
+  /** Window join: `join(other).where(k1).equalTo(k2).window(assigner).apply(joinFn)`. */
+  join<T2>(other: DataStream<T2>): JoinedStreams<T, T2> {
+    this.checkSameEnvironment(other);
+    return new JoinedStreams<T, T2>(this, other, 'join');
+  }
+
+  /** Window coGroup: like join, but `apply` gets both sides' elements of each key and window at once. */
+  coGroup<T2>(other: DataStream<T2>): JoinedStreams<T, T2> {
+    this.checkSameEnvironment(other);
+    return new JoinedStreams<T, T2>(this, other, 'coGroup');
+  }
+
   union(...others: DataStream<T>[]): DataStream<T> {
     for (const o of others) this.checkSameEnvironment(o);
     const node = this.graph.addNode({ kind: 'union', name: 'Union', factory: () => new UnionOperator() });
@@ -121,7 +134,7 @@ export class DataStream<T> {
     return { nodeId: this.nodeId, partition: this.partition };
   }
 
-  private checkSameEnvironment(other: DataStream<unknown>): void {
+  private checkSameEnvironment(other: DataStream<any>): void {
     if (other.graph !== this.graph) throw new TypeError('Cannot combine streams of different StreamExecutionEnvironments');
   }
 

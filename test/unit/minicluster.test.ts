@@ -278,5 +278,36 @@ await env.execute('interval join');
     assert.ok(expected.length > 20);
     assert.deepEqual(sorted(lines.map((l) => l.replace(/^\d+> /, ''))), sorted(expected));
   });
+
+  test('a window join and a coGroup on event time emit exactly the pairs and groups of each tumbling window', async () => {
+    const job = jobFile('windowjoin', `
+import { StreamExecutionEnvironment, WatermarkStrategy, FromElementsSource, TumblingEventTimeWindows } from 'flink-ts';
+type Ev = { k: number; t: number };
+const env = StreamExecutionEnvironment.getExecutionEnvironment();
+env.setParallelism(2);
+const mk = (n: number, step: number) => Array.from({ length: n }, (_, i) => ({ k: i % 3, t: i * step }));
+const ws = WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e: Ev) => e.t);
+const a = env.fromSource(new FromElementsSource(mk(50, 2)), ws, 'a');
+const b = env.fromSource(new FromElementsSource(mk(30, 3)), ws, 'b');
+a.join(b).where((e: Ev) => e.k).equalTo((e: Ev) => e.k).window(TumblingEventTimeWindows.of(10))
+  .apply((l: Ev, r: Ev) => 'J ' + l.k + ':' + l.t + '-' + r.t).print();
+a.coGroup(b).where((e: Ev) => e.k).equalTo((e: Ev) => e.k).window(TumblingEventTimeWindows.of(10))
+  .apply({ coGroup: (ls: Ev[], rs: Ev[], out: { collect(s: string): void }) => out.collect('G ' + (ls[0] ?? rs[0]).k + ':' + Math.floor((ls[0] ?? rs[0]).t / 10) + ' ' + ls.length + '/' + rs.length) }).print();
+await env.execute('window join');
+`);
+    const { result, lines } = await run(job, []);
+    assert.equal(result.status, 'FINISHED');
+    const as = Array.from({ length: 50 }, (_, i) => ({ k: i % 3, t: i * 2 }));
+    const bs = Array.from({ length: 30 }, (_, i) => ({ k: i % 3, t: i * 3 }));
+    const win = (t: number) => Math.floor(t / 10);
+    const expected: string[] = [];
+    for (const l of as) for (const r of bs) if (l.k === r.k && win(l.t) === win(r.t)) expected.push(`J ${l.k}:${l.t}-${r.t}`);
+    const groups = new Map<string, [number, number]>();
+    for (const l of as) { const g = groups.get(`${l.k}:${win(l.t)}`) ?? [0, 0]; g[0]++; groups.set(`${l.k}:${win(l.t)}`, g); }
+    for (const r of bs) { const g = groups.get(`${r.k}:${win(r.t)}`) ?? [0, 0]; g[1]++; groups.set(`${r.k}:${win(r.t)}`, g); }
+    for (const [key, [x, y]] of groups) expected.push(`G ${key} ${x}/${y}`);
+    assert.ok(expected.length > 40);
+    assert.deepEqual(sorted(lines.map((l) => l.replace(/^\d+> /, ''))), sorted(expected));
+  });
 });
 
