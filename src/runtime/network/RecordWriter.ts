@@ -8,7 +8,10 @@ export const BATCH_SIZE = 1024;
 /** Batches a consumer can take ahead of processing (Flink's buffers-per-channel). */
 export const INITIAL_CREDITS = 4;
 
-type Queued = { records: unknown[] } | { event: ChannelEvent };
+/** Records an overtaking barrier jumped over: persisted as output channel state (Flink's ResultSubpartition state). */
+export type OvertakenRecords = unknown[][];
+
+type Queued = { records: unknown[] } | { event: ChannelEvent; sent?: (overtaken: OvertakenRecords) => void; timer?: NodeJS.Timeout };
 
 /**
  * One producer→consumer channel with credit-based flow control: a batch is sent only against a
@@ -53,8 +56,57 @@ export class OutputChannel {
     else this.backlog.push({ event });
   }
 
+  /**
+   * An unaligned barrier: sent at once, ahead of the backlog. Returns the records it overtook (pending ones
+   * included), which the task stores with its checkpoint; they are still delivered, after the barrier.
+   */
+  sendPriorityEvent(event: ChannelEvent): OvertakenRecords {
+    this.flush();
+    const overtaken = this.backlog.flatMap((q) => ('records' in q ? [q.records.slice()] : []));
+    this.transport.sendEvent(this.targetWorker, this.channelId, event);
+    return overtaken;
+  }
+
+  /**
+   * An aligned barrier with an alignment timeout: it keeps its place, but if it still waits in the backlog
+   * at `deadline` (epoch ms) it becomes a priority event. `sent` gets the records it overtook (none when it
+   * left in order).
+   */
+  sendEventWithTimeout(event: ChannelEvent, deadline: number, sent: (overtaken: OvertakenRecords) => void): void {
+    this.flush();
+    if (this.backlog.length === 0) {
+      this.transport.sendEvent(this.targetWorker, this.channelId, event);
+      return sent([]);
+    }
+    const q: Queued = { event, sent };
+    q.timer = setTimeout(() => {
+      const at = this.backlog.indexOf(q);
+      if (at < 0) return;
+      this.backlog.splice(at, 1);
+      const overtaken = this.backlog.slice(0, at).flatMap((b) => ('records' in b ? [b.records.slice()] : []));
+      // Downstream must treat it as overtaking too: what it jumped over is in this task's snapshot.
+      this.transport.sendEvent(this.targetWorker, this.channelId, event.type === 'barrier' ? { ...event, unaligned: true } : event);
+      sent(overtaken);
+      if (this.backlog.length === 0) this.onAvailable();
+    }, Math.max(0, deadline - Date.now()));
+    this.backlog.push(q);
+  }
+
   get isAvailable(): boolean {
     return this.backlog.length === 0;
+  }
+
+  /** Channel state of a restored unaligned checkpoint: re-sent before anything new. */
+  restoreOvertaken(batches: OvertakenRecords): void {
+    for (const records of batches) {
+      this.pending = records;
+      this.flush();
+    }
+  }
+
+  /** A task that ends or fails drops its timers. */
+  dispose(): void {
+    for (const q of this.backlog) if ('event' in q) clearTimeout(q.timer);
   }
 
   private onCredit(n: number): void {
@@ -63,6 +115,8 @@ export class OutputChannel {
       const q = this.backlog[0];
       if ('event' in q) {
         this.transport.sendEvent(this.targetWorker, this.channelId, q.event);
+        clearTimeout(q.timer);
+        q.sent?.([]);
       } else {
         if (this.credits === 0) break;
         this.credits--;
@@ -111,6 +165,10 @@ export class RecordWriter {
 
   broadcastEvent(e: ChannelEvent): void {
     for (const c of this.channels) c.sendEvent(e);
+  }
+
+  dispose(): void {
+    for (const c of this.channels) c.dispose();
   }
 
   flush(): void {
