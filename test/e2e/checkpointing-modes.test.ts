@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
   ROOT, assertOneLineError, checkpoints, cleanup, committedLines, createWorkspace, flink, jobIdFrom, killCluster,
-  listJobs, readJobLog, readSnapshot, show, waitFor, waitForStatus, withArgs, type Workspace,
+  readJobLog, readSnapshot, show, waitFor, waitForStatus, withArgs, type Workspace,
 } from './helpers.js';
 import { decodeMetadata, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
 
@@ -110,5 +110,95 @@ describe('checkpointing modes (e2e)', { concurrency: false }, () => {
     const seen = new Set(committedLines(output).map((l) => Number(l.split(',')[1])));
     const missing = Array.from({ length: 16000 }, (_, i) => i).filter((i) => !seen.has(i));
     assert.deepEqual(missing.slice(0, 20), [], `${missing.length} records lost`);
+  });
+
+  /** Backpressure: the sink takes 600 µs a record, the source is unthrottled, so every buffer is full. */
+  const SLOW = ['--count', '30000', '--rate', '1000000', '--slow-us', '600'];
+  const UNDER_PRESSURE = {
+    'execution.checkpointing.interval': '300 ms',
+    'execution.checkpointing.timeout': '2500 ms',
+    'execution.checkpointing.tolerable-failed-checkpoints': '1000',
+  };
+  const expired = (ws: Workspace, jobId: string) => (readJobLog(ws, jobId).match(/Checkpoint expired before completing/g) ?? []).length;
+
+  test('under backpressure aligned checkpoints time out, unaligned ones complete, and restore exactly', async () => {
+    const aligned = workspace({ ...UNDER_PRESSURE });
+    const alignedOut = join(aligned.dir, 'out');
+    const a = await runDetached(aligned, withArgs(SLOW, { output: alignedOut }));
+    await waitFor(() => expired(aligned, a) >= 2, 60_000, 'two aligned checkpoints to expire');
+    assert.equal(checkpoints(aligned, a).length, 0, 'no aligned checkpoint completed under backpressure');
+    assert.equal((await flink(aligned, ['cancel', a])).exitCode, 0);
+
+    // The same job, with one key switched.
+    const ws = workspace({ ...UNDER_PRESSURE, 'execution.checkpointing.unaligned.enabled': 'true' });
+    const output = join(ws.dir, 'out');
+    const args = withArgs(SLOW, { output });
+    const jobId = await runDetached(ws, args);
+    const withInFlight = (m: CheckpointMetadata) => m.unaligned === true && (m.channelState ?? []).some((c) => c.subtasks.some((s) => s.state.inputRecords + s.state.outputRecords > 0));
+    const latest = await waitForCheckpoints(ws, jobId, 2, withInFlight);
+    await killCluster(ws, jobId);
+    const md = metadataOf(latest);
+    assert.ok(withInFlight(md), 'the checkpoint restored from holds in-flight data');
+    for (const cs of md.channelState!) for (const s of cs.subtasks) assert.ok(existsSync(join(latest, s.state.file)), s.state.file);
+    await restore(ws, latest, args);
+    assertExact(output, 30000);
+  });
+
+  test('aligned-checkpoint-timeout: checkpoints start aligned and switch to unaligned when alignment takes too long', async () => {
+    const ws = workspace({ ...UNDER_PRESSURE, 'execution.checkpointing.unaligned': 'true', 'execution.checkpointing.aligned-checkpoint-timeout': '200 ms' });
+    // Without backpressure the alignment is quick: the checkpoints stay aligned.
+    const calm = await runDetached(ws, ['--count', '100000', '--rate', '500', '--output', join(ws.dir, 'calm')]);
+    await waitForCheckpoints(ws, calm, 2);
+    for (const c of checkpoints(ws, calm)) assert.equal(metadataOf(c).unaligned, undefined, `${c} stayed aligned`);
+    assert.equal((await flink(ws, ['cancel', calm])).exitCode, 0);
+
+    const output = join(ws.dir, 'out');
+    const args = withArgs(SLOW, { output });
+    const jobId = await runDetached(ws, args);
+    const latest = await waitForCheckpoints(ws, jobId, 1, (m) => m.unaligned === true && (m.channelState?.length ?? 0) > 0);
+    assert.equal(expired(ws, jobId), 0, 'no checkpoint expired: they switched instead');
+    await killCluster(ws, jobId);
+    await restore(ws, latest, args);
+    assertExact(output, 30000);
+  });
+
+  test('tolerable-failed-checkpoints: more checkpoint failures in a row than tolerated fail the job over', async () => {
+    const ws = workspace({ ...UNDER_PRESSURE, 'execution.checkpointing.timeout': '600 ms', 'execution.checkpointing.tolerable-failed-checkpoints': '1' });
+    const jobId = await runDetached(ws, withArgs(SLOW, { output: join(ws.dir, 'out') }));
+    const failed = await waitForStatus(ws, jobId, 'FAILED', 60_000);
+    assert.match(failed.failureCause ?? '', /Exceeded checkpoint tolerable failure threshold \(1\)/);
+    assert.equal(expired(ws, jobId), 2, 'the second failure in a row is one too many');
+  });
+
+  test('flink checkpoint: triggers a checkpoint of a running job; --full, --json, and errors', async () => {
+    const ws = workspace({ 'execution.checkpointing.interval': '1 h' });
+    const jobId = await runDetached(ws, ['--count', '100000', '--rate', '500', '--output', join(ws.dir, 'out')]);
+
+    const r = await flink(ws, ['checkpoint', jobId]);
+    assert.equal(r.exitCode, 0, show(r));
+    assert.match(r.stderr, new RegExp(`^Triggering checkpoint for job ${jobId}\\.$`, 'm')); // progress goes to stderr
+    assert.match(r.stdout, new RegExp(`^Checkpoint\\(CONFIGURED\\) 1 for job ${jobId} completed\\.$`, 'm'));
+    const chk1 = join(ws.checkpointsDir, jobId, 'chk-1');
+    assert.match(r.stdout, new RegExp(`^Path: file:${chk1}$`, 'm'));
+    assert.equal(readSnapshot(chk1).kind, 'CHECKPOINT');
+
+    const full = await flink(ws, ['checkpoint', '--full', jobId, '--json']);
+    assert.equal(full.exitCode, 0, show(full));
+    const body = JSON.parse(full.stdout);
+    assert.deepEqual(body, { jobId, checkpointId: 2, checkpointType: 'FULL', path: `file:${join(ws.checkpointsDir, jobId, 'chk-2')}` });
+
+    const unknown = 'ffffffffffffffffffffffffffffffff';
+    const nf = await flink(ws, ['checkpoint', unknown]);
+    assert.equal(nf.exitCode, 3, show(nf));
+    assert.match(assertOneLineError(nf, 3), new RegExp(`Job ${unknown} not found`));
+    const nfJson = await flink(ws, ['checkpoint', unknown, '--json']);
+    assert.equal(nfJson.exitCode, 3);
+    assert.deepEqual(JSON.parse(nfJson.stdout), { error: { kind: 'not-found', message: `Job ${unknown} not found` } });
+    assertOneLineError(await flink(ws, ['checkpoint']), 2);
+    assertOneLineError(await flink(ws, ['checkpoint', 'not-a-job-id']), 2);
+
+    assert.equal((await flink(ws, ['cancel', jobId])).exitCode, 0);
+    const ended = await flink(ws, ['checkpoint', jobId]);
+    assert.match(assertOneLineError(ended, 5), /has already terminated/);
   });
 });
