@@ -22,6 +22,8 @@ import type { TaskDeployment, TaskToJobManager } from './messages.js';
 
 /** Longest stretch a task runs before yielding to the other tasks and messages of its worker. */
 const TIME_SLICE_MS = 5;
+/** Target time between two checks of the time slice while processing a batch. */
+const CHUNK_MS = 1;
 
 export interface TaskHost {
   readonly transport: Transport;
@@ -52,6 +54,8 @@ export class StreamTask {
   private keySelector?: (v: unknown) => unknown;
   private headKeyed?: HeapKeyedStateBackend;
   private scheduled = false;
+  /** Records processed between two checks of the time slice (adapted to the operators' speed). */
+  private chunk = 64;
   private nextInput = 0;
   private stdoutLines: string[] = [];
   private flushTimer?: NodeJS.Timeout;
@@ -275,12 +279,30 @@ export class StreamTask {
         this.flushOutputs(); // idle: don't let records wait for a full batch
         return;
       }
-      const item = ch.queue.shift()!;
+      const item = ch.queue[0];
       if ('records' in item) {
-        if (ch.input === 2) this.processBatch2(item.records);
-        else this.processBatch(item.records);
+        // In slices, so that a slow operator still lets barriers, triggers and I/O through between them
+        // (Flink checks its mailbox between records); an unfinished rest stays at the head of the queue.
+        const { records } = item;
+        let i = 0;
+        while (i < records.length) {
+          const t0 = performance.now();
+          const part = i === 0 && records.length <= this.chunk ? records : records.slice(i, i + this.chunk);
+          if (ch.input === 2) this.processBatch2(part);
+          else this.processBatch(part);
+          i += part.length;
+          // Chunks of about CHUNK_MS: fast records go a whole batch at a time, slow ones a few at a time.
+          const perRecord = (performance.now() - t0) / part.length;
+          this.chunk = Math.max(1, Math.min(BATCH_SIZE, Math.floor(CHUNK_MS / Math.max(perRecord, 1e-6))));
+          if (i < records.length && performance.now() >= deadline) {
+            ch.queue[0] = { records: records.slice(i), replayed: item.replayed };
+            return this.schedule();
+          }
+        }
+        ch.queue.shift();
         if (!item.replayed) this.host.transport.sendCredit(ch.fromWorker, ch.id, 1);
       } else {
+        ch.queue.shift();
         this.onEvent(ch, item.event);
       }
       if (performance.now() >= deadline) return this.schedule();
