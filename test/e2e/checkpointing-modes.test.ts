@@ -145,6 +145,9 @@ describe('checkpointing modes (e2e)', { concurrency: false }, () => {
     const md = metadataOf(latest);
     assert.ok(withInFlight(md), 'the checkpoint restored from holds in-flight data');
     for (const cs of md.channelState!) for (const s of cs.subtasks) assert.ok(existsSync(join(latest, s.state.file)), s.state.file);
+    // In-flight data goes back into the channels it came from: no rescaling of the tasks holding it.
+    const rescaled = await flink(ws, ['run', '-s', latest, JOB, ...withArgs(args, { 'count-parallelism': '3' })]);
+    assert.match(assertOneLineError(rescaled, 7), /Cannot restore the unaligned checkpoint .* with a different parallelism/);
     await restore(ws, latest, args);
     assertExact(output, 30000);
   });

@@ -44,7 +44,7 @@ env
   .keyBy((i: number) => (i < half ? 0 : 1000) + (i % keys))
   .process(new RunningCount())
   .uid('count')
-  .setParallelism(2)
+  .setParallelism(params.getInt('count-parallelism', 2))
   .map(slow)
   .uid('slow')
   .sinkTo(FileSink.forRowFormat<string>(params.getRequired('output')).build())
