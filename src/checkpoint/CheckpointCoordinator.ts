@@ -213,6 +213,12 @@ export class CheckpointCoordinator {
     const p = this.pending.get(m.checkpointId);
     if (!p) return; // late ack of an aborted checkpoint: its folder is already gone
     if (!p.notYetAcked.delete(taskKey(m.vertexIndex, m.subtask))) return;
+    // Live progress for GET /jobs/:jobid/checkpoints, as Flink's stats tracker reports it.
+    const h = this.history.find((e) => e.id === p.id);
+    if (h) {
+      h.numAcknowledgedSubtasks = p.numSubtasks - p.notYetAcked.size;
+      h.latestAckTimestamp = Date.now();
+    }
     for (const s of m.states) {
       const list = p.states.get(s.operatorId) ?? [];
       list.push({ subtask: m.subtask, handle: s.handle });
