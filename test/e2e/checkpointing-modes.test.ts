@@ -104,27 +104,27 @@ function assertExact(output: string, count: number): void {
 }
 
 describe('checkpointing modes (e2e)', { concurrency: false }, () => {
-  test('EXACTLY_ONCE: a job with two input channels per task, killed mid-alignment, restores exactly', async () => {
-    const ws = workspace({ 'execution.checkpointing.interval': '150 ms', 'execution.checkpointing.mode': 'EXACTLY_ONCE', 'execution.checkpointing.max-concurrent-checkpoints': '2' });
+  /** Runs AlignmentJob in `mode`, kills it while a checkpoint is partly acknowledged, restores the latest one. */
+  async function killAndRestore(mode: string, maxConcurrent: string): Promise<{ output: string; restoredFrom: string }> {
+    const ws = workspace({ 'execution.checkpointing.interval': '150 ms', 'execution.checkpointing.mode': mode, 'execution.checkpointing.max-concurrent-checkpoints': maxConcurrent });
     const output = join(ws.dir, 'out');
     const args = ['--count', '16000', '--rate', '800', '--slow-us', '150', '--output', output];
     const jobId = await runDetached(ws, args);
     await waitForCheckpoints(ws, jobId, 2);
     await killMidCheckpoint(ws, jobId);
     const latest = checkpoints(ws, jobId).at(-1)!;
-    assert.equal(metadataOf(latest).unaligned, undefined, 'aligned checkpoints carry no in-flight data');
     await restore(ws, latest, args);
+    return { output, restoredFrom: latest };
+  }
+
+  test('EXACTLY_ONCE: a job with two input channels per task, killed mid-alignment, restores exactly', async () => {
+    const { output, restoredFrom } = await killAndRestore('EXACTLY_ONCE', '2');
+    assert.equal(metadataOf(restoredFrom).unaligned, undefined, 'aligned checkpoints carry no in-flight data');
     assertExact(output, 16000);
   });
 
   test('AT_LEAST_ONCE: killed mid-checkpoint, the restored run loses nothing', async () => {
-    const ws = workspace({ 'execution.checkpointing.interval': '150 ms', 'execution.checkpointing.mode': 'AT_LEAST_ONCE', 'execution.checkpointing.max-concurrent-checkpoints': '3' });
-    const output = join(ws.dir, 'out');
-    const args = ['--count', '16000', '--rate', '800', '--slow-us', '150', '--output', output];
-    const jobId = await runDetached(ws, args);
-    await waitForCheckpoints(ws, jobId, 2);
-    await killMidCheckpoint(ws, jobId);
-    await restore(ws, checkpoints(ws, jobId).at(-1)!, args);
+    const { output } = await killAndRestore('AT_LEAST_ONCE', '3');
     // Counts may include replayed records (at least once), but every input record reached the sink.
     const seen = new Set(committedLines(output).map((l) => Number(l.split(',')[1])));
     const missing = Array.from({ length: 16000 }, (_, i) => i).filter((i) => !seen.has(i));
