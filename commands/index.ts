@@ -1,5 +1,6 @@
 import type { Command } from '@oclif/core';
 import Cancel from './cancel.js';
+import Checkpoint from './checkpoint.js';
 import List from './list.js';
 import Run from './run.js';
 import Savepoint from './savepoint.js';
@@ -14,4 +15,5 @@ export const COMMANDS: Record<string, Command.Class> = {
   cancel: Cancel,
   stop: Stop,
   state: State,
+  checkpoint: Checkpoint,
 };

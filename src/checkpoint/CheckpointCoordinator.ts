@@ -6,7 +6,8 @@ import type { JobStatus } from '../core/JobStatus.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import type { CheckpointIndex } from '../index/CheckpointIndex.js';
 import type { CheckpointStatsEntry } from '../rest/Dispatcher.js';
-import type { BarrierKind, CheckpointBarrier } from '../runtime/network/events.js';
+import type { BarrierKind, CheckpointBarrier, CheckpointType } from '../runtime/network/events.js';
+import type { ChannelStateHandle } from '../runtime/ChannelState.js';
 import type { TaskToJobManager } from '../runtime/messages.js';
 import { CheckpointStorage } from './CheckpointStorage.js';
 import {
@@ -24,6 +25,11 @@ export interface CheckpointSettings {
   numRetained: number;
   tolerableFailures: number;
   retention: RetentionPolicy;
+  /** execution.checkpointing.mode; unaligned checkpoints need EXACTLY_ONCE. */
+  mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+  unaligned: boolean;
+  /** ms; 0: checkpoints start unaligned, else aligned ones switch to unaligned after this long. */
+  alignedTimeout: number;
 }
 
 export interface CompletedCheckpoint {
@@ -64,6 +70,10 @@ interface PendingCheckpoint {
   /** Slowest subtask's synchronous and asynchronous snapshot parts. */
   syncMs?: number;
   asyncMs?: number;
+  /** In-flight data per task (head operator id) of an unaligned checkpoint. */
+  channelState: Map<string, { parallelism: number; subtasks: { subtask: number; state: ChannelStateHandle }[] }>;
+  unaligned: boolean;
+  checkpointType: CheckpointType;
   timer: NodeJS.Timeout;
   resolve(c: CompletedCheckpoint): void;
   reject(e: Error): void;
@@ -87,6 +97,8 @@ export class CheckpointCoordinator {
   private consecutiveFailures = 0;
   private periodicEnabled = false;
   private shutDown = false;
+  /** Manual checkpoints waiting for a free slot (max-concurrent-checkpoints), as Flink queues them. */
+  private readonly queued: (() => void)[] = [];
   restored?: { id: number; restoreTimestamp: number; isSavepoint: boolean; externalPath: string };
 
   constructor(private readonly d: CheckpointCoordinatorDeps) {}
@@ -133,8 +145,30 @@ export class CheckpointCoordinator {
     return this.pending.size;
   }
 
+  /**
+   * A checkpoint on request (`flink checkpoint`): waits while max-concurrent-checkpoints are in progress,
+   * then triggers regardless of min-pause; resolves when it is complete.
+   */
+  async triggerCheckpoint(checkpointType: CheckpointType = 'CONFIGURED'): Promise<CompletedCheckpoint> {
+    while (!this.shutDown && this.numPendingCheckpoints >= this.d.settings.maxConcurrent) {
+      await new Promise<void>((r) => this.queued.push(r));
+    }
+    return this.trigger('CHECKPOINT', undefined, { checkpointType });
+  }
+
+  private get numPendingCheckpoints(): number {
+    let n = 0;
+    for (const p of this.pending.values()) if (p.kind === 'CHECKPOINT') n++;
+    return n;
+  }
+
+  private wakeQueued(): void {
+    for (const r of this.queued.splice(0)) r();
+  }
+
   /** Starts a checkpoint or savepoint; resolves when it is complete (its _metadata is durable). */
-  trigger(kind: BarrierKind, targetDirectory?: string, drain = false): Promise<CompletedCheckpoint> {
+  trigger(kind: BarrierKind, targetDirectory?: string, opts: { checkpointType?: CheckpointType; drain?: boolean } = {}): Promise<CompletedCheckpoint> {
+    const checkpointType = opts.checkpointType ?? 'CONFIGURED';
     if (this.shutDown) return Promise.reject(new FlinkError('conflict', 'The checkpoint coordinator is shut down'));
     const tasks = this.d.tasksToAcknowledge();
     if (typeof tasks === 'string') {
@@ -151,13 +185,22 @@ export class CheckpointCoordinator {
       return Promise.reject(e);
     }
     const triggerTs = Date.now();
-    const barrier: CheckpointBarrier = { type: 'barrier', checkpointId: id, timestamp: triggerTs, kind, location, ...(drain ? { drain } : {}) };
+    const barrier: CheckpointBarrier = { type: 'barrier', checkpointId: id, timestamp: triggerTs, kind, location, checkpointType, ...(opts.drain ? { drain: true } : {}) };
+    // Flink's CheckpointOptions: savepoints are always aligned; unaligned needs exactly-once.
+    const s = this.d.settings;
+    if (!isSavepoint && s.unaligned && s.mode === 'EXACTLY_ONCE') {
+      if (s.alignedTimeout > 0) barrier.alignedTimeoutMs = s.alignedTimeout;
+      else barrier.unaligned = true;
+    }
     return new Promise<CompletedCheckpoint>((resolve, reject) => {
       const p: PendingCheckpoint = {
         id, kind, location, triggerTs, resolve, reject,
         notYetAcked: new Set(tasks.map((t) => taskKey(t.vertexIndex, t.subtask))),
         numSubtasks: tasks.length,
         states: new Map(),
+        channelState: new Map(),
+        unaligned: !!barrier.unaligned,
+        checkpointType,
         timer: setTimeout(() => this.abort(id, `Checkpoint expired before completing (timeout ${this.d.settings.timeout} ms).`), this.d.settings.timeout),
       };
       this.pending.set(id, p);
@@ -176,10 +219,23 @@ export class CheckpointCoordinator {
     if (!p.notYetAcked.delete(taskKey(m.vertexIndex, m.subtask))) return;
     p.syncMs = Math.max(p.syncMs ?? 0, m.syncMs);
     p.asyncMs = Math.max(p.asyncMs ?? 0, m.asyncMs);
+    // Live progress for GET /jobs/:jobid/checkpoints, as Flink's stats tracker reports it.
+    const h = this.history.find((e) => e.id === p.id);
+    if (h) {
+      h.numAcknowledgedSubtasks = p.numSubtasks - p.notYetAcked.size;
+      h.latestAckTimestamp = Date.now();
+    }
     for (const s of m.states) {
       const list = p.states.get(s.operatorId) ?? [];
       list.push({ subtask: m.subtask, handle: s.handle });
       p.states.set(s.operatorId, list);
+    }
+    if (m.unaligned) p.unaligned = true;
+    if (m.channelState) {
+      const v = this.d.jobGraph.vertices[m.vertexIndex];
+      const head = v.operators[0].operatorId;
+      const cs = p.channelState.get(head) ?? p.channelState.set(head, { parallelism: v.parallelism, subtasks: [] }).get(head)!;
+      cs.subtasks.push({ subtask: m.subtask, state: m.channelState });
     }
     if (p.notYetAcked.size === 0) void this.complete(p);
   }
@@ -216,6 +272,12 @@ export class CheckpointCoordinator {
     };
     const finished = this.d.finishedOperatorIds().filter((id) => !p.states.has(id));
     if (finished.length > 0) metadata.finishedOperators = finished;
+    if (p.unaligned) metadata.unaligned = true;
+    if (p.channelState.size > 0) {
+      metadata.channelState = [...p.channelState].map(([operatorId, c]) => ({
+        operatorId, parallelism: c.parallelism, subtasks: c.subtasks.sort((a, b) => a.subtask - b.subtask),
+      }));
+    }
     try {
       writeMetadataAtomically(p.location, metadata);
     } catch (e) {
@@ -224,7 +286,9 @@ export class CheckpointCoordinator {
     }
     this.pending.delete(p.id);
     const done: CompletedCheckpoint = { id: p.id, dir: p.location, isSavepoint, metadata };
-    const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + s.state.size, 0), 0) + safeSize(join(p.location, METADATA_FILE));
+    const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + s.state.size, 0), 0)
+      + (metadata.channelState ?? []).reduce((n, c) => n + c.subtasks.reduce((m, s) => m + s.state.size, 0), 0)
+      + safeSize(join(p.location, METADATA_FILE));
     this.lastCompletionTs = Date.now();
     this.record(p, 'COMPLETED', { size, duration: metadata.completionTimestamp - p.triggerTs });
     this.d.log.info(`Completed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${p.id} for job ${this.d.jobId} (${size} bytes, ${metadata.completionTimestamp - p.triggerTs} ms, sync ${Math.round(p.syncMs ?? 0)} ms, async ${Math.round(p.asyncMs ?? 0)} ms) at ${p.location}.`);
@@ -235,6 +299,7 @@ export class CheckpointCoordinator {
     }
     // Older pending checkpoints are subsumed by this one.
     for (const older of [...this.pending.values()]) if (older.id < p.id && older.kind === 'CHECKPOINT') this.abort(older.id, `Checkpoint ${older.id} subsumed by ${p.id}.`);
+    this.wakeQueued();
     try {
       await this.d.notifyComplete(p.id, p.kind === 'SAVEPOINT_TERMINATE');
     } finally {
@@ -253,6 +318,7 @@ export class CheckpointCoordinator {
     this.d.log.warn(`${p.kind === 'CHECKPOINT' ? 'Checkpoint' : 'Savepoint'} ${id} of job ${this.d.jobId} failed: ${reason}`);
     this.d.notifyAborted(id);
     p.reject(new FlinkError('io', reason));
+    this.wakeQueued();
     if (p.kind === 'CHECKPOINT' && !reason.includes('subsumed') && !this.shutDown) {
       this.consecutiveFailures++;
       if (this.consecutiveFailures > this.d.settings.tolerableFailures) {
@@ -270,6 +336,7 @@ export class CheckpointCoordinator {
       this.record(p, 'FAILED', { failure: reason });
       p.reject(new FlinkError('conflict', reason));
     }
+    this.wakeQueued();
   }
 
   /** The job reached a terminal state: stop, and keep or remove retained checkpoints by policy. */
@@ -316,12 +383,13 @@ export class CheckpointCoordinator {
     if (!h) {
       h = {
         id: p.id, status, isSavepoint, triggerTimestamp: p.triggerTs, latestAckTimestamp: 0, stateSize: 0, endToEndDuration: 0,
-        numSubtasks: p.numSubtasks, numAcknowledgedSubtasks: 0, discarded: false,
+        numSubtasks: p.numSubtasks, numAcknowledgedSubtasks: 0, discarded: false, unaligned: p.unaligned,
       };
       this.history.push(h);
       if (this.history.length > 100) this.history.shift();
     }
     h.status = status;
+    h.unaligned = p.unaligned;
     h.numAcknowledgedSubtasks = p.numSubtasks - p.notYetAcked.size;
     if (status !== 'IN_PROGRESS') {
       h.latestAckTimestamp = Date.now();

@@ -2,6 +2,7 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, wri
 import { basename, dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FlinkError } from '../core/FlinkError.js';
+import type { ChannelStateHandle } from '../runtime/ChannelState.js';
 
 /**
  * The `_metadata` file of a checkpoint or savepoint: the only file whose presence says "this snapshot is
@@ -71,6 +72,13 @@ export interface CheckpointMetadata {
    * (empty state) rather than as new, so a bounded source that was done is not read again.
    */
   finishedOperators?: string[];
+  /**
+   * In-flight data of an unaligned checkpoint, per task: keyed by the id of the task's head operator, one
+   * file per subtask that had records in flight. Absent for aligned checkpoints and savepoints.
+   */
+  channelState?: { operatorId: string; parallelism: number; subtasks: { subtask: number; state: ChannelStateHandle }[] }[];
+  /** The checkpoint ran unaligned (from the start, or after its alignment timed out) in some task. */
+  unaligned?: boolean;
 }
 
 export function encodeMetadata(md: CheckpointMetadata): Buffer {
@@ -186,6 +194,9 @@ export function loadSnapshot(p: string): LoadedSnapshot {
 export function verifySnapshotFiles(snap: LoadedSnapshot): void {
   for (const op of snap.metadata.operators) {
     for (const st of op.subtasks) verifyStateFile(snap.dir, st.state);
+  }
+  for (const cs of snap.metadata.channelState ?? []) {
+    for (const st of cs.subtasks) verifyStateFile(snap.dir, { ...st.state, keyedStates: {}, operatorStates: {}, keyedEntries: 0 });
   }
 }
 

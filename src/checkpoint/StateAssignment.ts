@@ -2,6 +2,7 @@ import { FlinkError } from '../core/FlinkError.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import { operatorsById } from '../graph/JobGraph.js';
 import type { RestoreSpec } from '../runtime/messages.js';
+import type { ChannelStateHandle } from '../runtime/ChannelState.js';
 import type { LoadedSnapshot } from './Metadata.js';
 
 export interface StateAssignment {
@@ -9,6 +10,8 @@ export interface StateAssignment {
   byOperator: Map<string, RestoreSpec>;
   /** Operators of the snapshot with state but no counterpart in the new job (skipped with -n). */
   skipped: { operatorId: string; uid?: string; name: string; states: string[] }[];
+  /** In-flight data of an unaligned checkpoint: per head operator id, per subtask. */
+  channelState: Map<string, Map<number, { dir: string; handle: ChannelStateHandle }>>;
 }
 
 /**
@@ -50,7 +53,27 @@ export function assignState(snap: LoadedSnapshot, jg: JobGraph, allowNonRestored
       `Failed to rollback to checkpoint/savepoint ${snap.dir}. Cannot map checkpoint/savepoint state for operator(s) ${list} to the new program, because the operator is not available in the new program. If you want to allow to skip this, you can set the --allowNonRestoredState option on the CLI.`,
     );
   }
-  return { byOperator, skipped };
+  return { byOperator, skipped, channelState: assignChannelState(snap, ops) };
+}
+
+/**
+ * Channel state is replayed into the very channels it was taken from, so it needs the same parallelism
+ * (Flink can redistribute it; this implementation refuses, with a way out).
+ */
+function assignChannelState(snap: LoadedSnapshot, ops: ReturnType<typeof operatorsById>): StateAssignment['channelState'] {
+  const out: StateAssignment['channelState'] = new Map();
+  for (const cs of snap.metadata.channelState ?? []) {
+    const target = ops.get(cs.operatorId);
+    if (!target) continue; // the operator's own state decides whether a missing operator is an error
+    if (target.vertex.parallelism !== cs.parallelism) {
+      throw new FlinkError(
+        'restore',
+        `Cannot restore the unaligned checkpoint ${snap.dir} with a different parallelism: it holds in-flight data of '${target.vertex.name}' at parallelism ${cs.parallelism} (now ${target.vertex.parallelism}). Rescale from a savepoint (always aligned) or an aligned checkpoint instead.`,
+      );
+    }
+    out.set(cs.operatorId, new Map(cs.subtasks.map((s) => [s.subtask, { dir: snap.dir, handle: s.state }])));
+  }
+  return out;
 }
 
 function describe(o: { operatorId: string; uid?: string; name: string }): string {

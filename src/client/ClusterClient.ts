@@ -10,6 +10,7 @@ import { isJobId } from '../core/ids.js';
 import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { CheckpointIndex, IndexedJobStatus, JobRecord } from '../index/CheckpointIndex.js';
 import type { AsyncOperationStatus, SavepointFormat } from '../rest/Dispatcher.js';
+import type { CheckpointType } from '../runtime/network/events.js';
 import { RestClient } from '../rest/RestClient.js';
 
 /** One job as `flink list` reports it. */
@@ -168,6 +169,21 @@ export class ClusterClient {
         throw new FlinkError('job-failed', `Failed to trigger a savepoint for the job ${id}: ${s.failureCause}`);
       }
       return asFileUri(s.location);
+    });
+  }
+
+  /** `flink checkpoint`: triggers a checkpoint of the given type and waits until it is complete. */
+  async triggerCheckpoint(jobId: string, checkpointType: CheckpointType): Promise<{ checkpointId: number; location: string }> {
+    const id = parseJobId(jobId);
+    return this.withJob(id, async (rest) => {
+      if (this.jobmanager) {
+        const d = await rest.jobDetails(id);
+        if (isGloballyTerminal(d.status)) throw new FlinkError('conflict', `Job ${id} has already terminated with status ${d.status}`);
+      }
+      const trigger = await rest.triggerCheckpoint(id, checkpointType);
+      const s = await this.waitFor(() => rest.checkpointStatus(id, trigger));
+      if ('failureCause' in s) throw new FlinkError('job-failed', `Failed to trigger a checkpoint for the job ${id}: ${s.failureCause}`);
+      return { checkpointId: s.checkpointId ?? -1, location: asFileUri(s.location) };
     });
   }
 

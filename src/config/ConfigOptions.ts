@@ -56,12 +56,14 @@ export const CheckpointingOptions = {
     default: 0, min: 0,
   }),
   ENABLE_UNALIGNED: booleanOption('execution.checkpointing.unaligned', {
-    description: 'Enables unaligned checkpoints.',
+    description: 'Enables unaligned checkpoints (exactly-once only; savepoints stay aligned).',
     default: false,
+    fallbackKeys: ['execution.checkpointing.unaligned.enabled'], // Flink 1.20+/2.x name
   }),
   ALIGNED_CHECKPOINT_TIMEOUT: durationOption('execution.checkpointing.aligned-checkpoint-timeout', {
-    description: 'Alignment time after which an aligned checkpoint switches to unaligned.',
+    description: 'With unaligned checkpoints: they start aligned and switch to unaligned after this long (0: start unaligned).',
     default: 0,
+    deprecatedKeys: ['execution.checkpointing.alignment-timeout'],
   }),
 } as const;
 

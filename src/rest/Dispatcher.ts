@@ -1,3 +1,4 @@
+import type { CheckpointType } from '../runtime/network/events.js';
 import type { JobStatus } from '../core/JobStatus.js';
 
 /**
@@ -59,6 +60,8 @@ export interface CheckpointStatsEntry {
   externalPath?: string;
   failureMessage?: string;
   discarded: boolean;
+  /** Ran unaligned (from the start or after the alignment timeout): Flink's UNALIGNED_CHECKPOINT type. */
+  unaligned?: boolean;
 }
 
 export interface CheckpointStats {
@@ -75,7 +78,7 @@ export type SavepointFormat = 'CANONICAL' | 'NATIVE';
 /** Status of an asynchronous operation (savepoint trigger, stop, disposal). */
 export type AsyncOperationStatus =
   | { status: 'IN_PROGRESS' }
-  | { status: 'COMPLETED'; location: string }
+  | { status: 'COMPLETED'; location: string; checkpointId?: number }
   | { status: 'COMPLETED'; failureCause: string };
 
 export interface Dispatcher {
@@ -93,4 +96,22 @@ export interface Dispatcher {
   disposeSavepoint(savepointPath: string): string;
   disposalStatus(triggerId: string): AsyncOperationStatus;
   checkpointStats(jobId: string): CheckpointStats;
+  /** Flink 1.19+'s manual checkpoint (POST /jobs/:jobid/checkpoints); returns the trigger id. */
+  triggerCheckpoint(jobId: string, checkpointType: CheckpointType): string;
+  checkpointStatus(jobId: string, triggerId: string): AsyncOperationStatus;
+  /** GET /jobs/:jobid/checkpoints/config. */
+  checkpointConfig(jobId: string): CheckpointConfig;
+}
+
+/** The job's checkpointing settings, as Flink's CheckpointConfigInfo reports them. */
+export interface CheckpointConfig {
+  mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+  interval?: number;
+  timeout: number;
+  minPause: number;
+  maxConcurrent: number;
+  tolerableFailures: number;
+  unaligned: boolean;
+  alignedTimeout: number;
+  retention: string;
 }

@@ -1,7 +1,8 @@
 import { FlinkError } from '../core/FlinkError.js';
+import type { CheckpointType } from '../runtime/network/events.js';
 import type { AsyncOperationStatus, JobDetails, JobSummary, SavepointFormat } from './Dispatcher.js';
 import {
-  ERROR_KIND_HEADER, errorKindFor, fromAsyncOperationResult, fromErrorResponse, fromJobDetailsInfo,
+  ERROR_KIND_HEADER, errorKindFor, fromAsyncOperationResult, fromCheckpointOperationResult, fromErrorResponse, fromJobDetailsInfo,
   fromMultipleJobsDetails, fromTriggerResponse, type CheckpointingStatisticsBody, type ClusterOverviewBody,
   type DashboardConfigurationBody, type JobIdsWithStatusBody, type SavepointTriggerRequestBody,
   type StopWithSavepointRequestBody,
@@ -99,6 +100,15 @@ export class RestClient {
 
   async disposalStatus(triggerId: string): Promise<AsyncOperationStatus> {
     return fromAsyncOperationResult(await this.request('GET', `/savepoint-disposal/${enc(triggerId)}`));
+  }
+
+  /** POST /jobs/:jobid/checkpoints (Flink 1.19+): returns the trigger id. */
+  async triggerCheckpoint(jobId: string, checkpointType: CheckpointType): Promise<string> {
+    return fromTriggerResponse(await this.request('POST', `/jobs/${enc(jobId)}/checkpoints`, { checkpointType }));
+  }
+
+  async checkpointStatus(jobId: string, triggerId: string): Promise<AsyncOperationStatus> {
+    return fromCheckpointOperationResult(await this.request('GET', `/jobs/${enc(jobId)}/checkpoints/${enc(triggerId)}`));
   }
 
   checkpointStats(jobId: string): Promise<CheckpointingStatisticsBody> {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import type { Dispatcher } from './Dispatcher.js';
 import {
-  ERROR_KIND_HEADER, httpStatusFor, parseSavepointDisposalRequest, parseSavepointTriggerRequest,
+  ERROR_KIND_HEADER, httpStatusFor, parseCheckpointTriggerRequest, toCheckpointConfigInfo, toCheckpointOperationResult, parseSavepointDisposalRequest, parseSavepointTriggerRequest,
   parseStopWithSavepointRequest, toAsyncOperationResult, toCheckpointingStatistics, toClusterOverview,
   toDashboardConfiguration, toJobDetailsInfo, toJobIdsWithStatus, toJobOverview, type ErrorResponseBody,
 } from './messages.js';
@@ -167,6 +167,13 @@ export class RestServer {
         return ok({}, 202);
       }),
       route('GET', '/jobs/:jobid/checkpoints', ({ params }) => ok(toCheckpointingStatistics(d.checkpointStats(params.jobid!)))),
+      route('GET', '/jobs/:jobid/checkpoints/config', ({ params }) => ok(toCheckpointConfigInfo(d.checkpointConfig(params.jobid!)))),
+      route('POST', '/jobs/:jobid/checkpoints', ({ params, body }) => {
+        const { checkpointType } = parseCheckpointTriggerRequest(body);
+        return ok({ 'request-id': d.triggerCheckpoint(params.jobid!, checkpointType) }, 202);
+      }),
+      route('GET', '/jobs/:jobid/checkpoints/:triggerid', ({ params }) =>
+        ok(toCheckpointOperationResult(d.checkpointStatus(params.jobid!, params.triggerid!)))),
       route('POST', '/jobs/:jobid/savepoints', ({ params, body }) => {
         const req = parseSavepointTriggerRequest(body);
         return ok({ 'request-id': d.triggerSavepoint(params.jobid!, req) }, 202);

@@ -1,9 +1,10 @@
 import { FlinkError, type ErrorKind } from '../core/FlinkError.js';
 import { JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
 import type {
-  AsyncOperationStatus, CheckpointStats, CheckpointStatsEntry, JobDetails, JobSummary, SavepointFormat, TaskCounts,
+  AsyncOperationStatus, CheckpointConfig, CheckpointStats, CheckpointStatsEntry, JobDetails, JobSummary, SavepointFormat, TaskCounts,
   VertexSummary,
 } from './Dispatcher.js';
+import type { CheckpointType } from '../runtime/network/events.js';
 
 /**
  * Wire shapes of the subset of Flink's REST API (v1) that the JobManager serves, with converters in both
@@ -120,7 +121,7 @@ export interface CheckpointStatisticsBody {
   end_to_end_duration: number;
   num_subtasks: number;
   num_acknowledged_subtasks: number;
-  checkpoint_type: 'CHECKPOINT' | 'SAVEPOINT';
+  checkpoint_type: 'CHECKPOINT' | 'UNALIGNED_CHECKPOINT' | 'SAVEPOINT';
   tasks: Record<string, never>;
   external_path?: string;
   discarded?: boolean;
@@ -306,7 +307,7 @@ function toCheckpointStatistics(e: CheckpointStatsEntry): CheckpointStatisticsBo
     end_to_end_duration: e.endToEndDuration,
     num_subtasks: e.numSubtasks,
     num_acknowledged_subtasks: e.numAcknowledgedSubtasks,
-    checkpoint_type: e.isSavepoint ? 'SAVEPOINT' : 'CHECKPOINT',
+    checkpoint_type: e.isSavepoint ? 'SAVEPOINT' : e.unaligned ? 'UNALIGNED_CHECKPOINT' : 'CHECKPOINT',
     tasks: {},
   };
   if (e.status === 'COMPLETED') {
@@ -542,4 +543,56 @@ export function errorKindFor(httpStatus: number, header?: string | null): ErrorK
   if (httpStatus === 409) return 'conflict';
   if (httpStatus === 400 || httpStatus === 405 || httpStatus === 413) return 'invalid-argument';
   return 'internal';
+}
+
+// ---------------------------------------------------------------- manual checkpoints (Flink 1.19+)
+
+/** POST /jobs/:jobid/checkpoints body (CheckpointTriggerRequestBody); an empty body means CONFIGURED. */
+export function parseCheckpointTriggerRequest(body: unknown): { checkpointType: CheckpointType } {
+  const T = 'CheckpointTriggerRequestBody';
+  const o = body === undefined || body === null ? {} : asObject(body, T);
+  const v = o.checkpointType;
+  if (v === undefined || v === null) return { checkpointType: 'CONFIGURED' };
+  const t = typeof v === 'string' ? v.toUpperCase() : undefined;
+  if (t !== 'FULL' && t !== 'INCREMENTAL' && t !== 'CONFIGURED') throw badRequest(T, "'checkpointType' must be CONFIGURED, FULL or INCREMENTAL");
+  return { checkpointType: t };
+}
+
+/**
+ * GET /jobs/:jobid/checkpoints/:triggerid: Flink's CheckpointInfo is {checkpointId, failureCause}; the
+ * checkpoint's location is added, as savepoint results carry theirs.
+ */
+export function toCheckpointOperationResult(s: AsyncOperationStatus): unknown {
+  if (s.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
+  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { checkpointId: null, failureCause: toSerializedThrowable(s.failureCause) } };
+  return { status: { id: 'COMPLETED' }, operation: { checkpointId: s.checkpointId ?? null, location: s.location } };
+}
+
+export function fromCheckpointOperationResult(v: unknown): AsyncOperationStatus {
+  if (!isRecord(v) || !isRecord(v.status)) throw malformed('checkpoint status');
+  if (v.status.id === 'IN_PROGRESS') return { status: 'IN_PROGRESS' };
+  if (v.status.id !== 'COMPLETED') throw malformed('checkpoint status');
+  const op = isRecord(v.operation) ? v.operation : {};
+  if (op.failureCause !== undefined && op.failureCause !== null) return { status: 'COMPLETED', failureCause: failureMessage(op.failureCause) };
+  if (typeof op.checkpointId !== 'number') throw malformed('checkpoint status');
+  return { status: 'COMPLETED', checkpointId: op.checkpointId, location: typeof op.location === 'string' ? op.location : '' };
+}
+
+/** GET /jobs/:jobid/checkpoints/config (Flink's CheckpointConfigInfo, the fields that apply here). */
+export function toCheckpointConfigInfo(c: CheckpointConfig): Record<string, unknown> {
+  return {
+    mode: c.mode === 'EXACTLY_ONCE' ? 'exactly_once' : 'at_least_once',
+    interval: c.interval ?? 0x7fffffffffffffff,
+    timeout: c.timeout,
+    min_pause: c.minPause,
+    max_concurrent: c.maxConcurrent,
+    externalization: { enabled: c.retention !== 'NO_EXTERNALIZED_CHECKPOINTS', delete_on_cancellation: c.retention !== 'RETAIN_ON_CANCELLATION' },
+    state_backend: 'HashMapStateBackend',
+    checkpoint_storage: 'FileSystemCheckpointStorage',
+    unaligned_checkpoints: c.unaligned,
+    tolerable_failed_checkpoints: c.tolerableFailures,
+    aligned_checkpoint_timeout: c.alignedTimeout,
+    checkpoints_after_tasks_finish: true,
+    state_changelog_enabled: false,
+  };
 }

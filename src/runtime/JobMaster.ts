@@ -1,6 +1,6 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointCoordinator, type CompletedCheckpoint, type RetentionPolicy } from '../checkpoint/CheckpointCoordinator.js';
+import { CheckpointCoordinator, type CheckpointSettings, type CompletedCheckpoint, type RetentionPolicy } from '../checkpoint/CheckpointCoordinator.js';
 import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
 import { assignState, type StateAssignment } from '../checkpoint/StateAssignment.js';
 import type { LoadedSnapshot } from '../checkpoint/Metadata.js';
@@ -13,8 +13,8 @@ import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import type { CheckpointIndex } from '../index/CheckpointIndex.js';
-import type { JobDetails, TaskCounts } from '../rest/Dispatcher.js';
-import type { BarrierKind } from './network/events.js';
+import type { CheckpointConfig, JobDetails, TaskCounts } from '../rest/Dispatcher.js';
+import type { BarrierKind, CheckpointType } from './network/events.js';
 import type { RestoreSpec, TaskDeployment, WorkerToJobManager } from './messages.js';
 import { TaskSlots } from './TaskSlots.js';
 
@@ -67,6 +67,7 @@ export class JobMaster {
   private notifyAcks = new Map<number, () => void>();
   private nextAckId = 1;
   private failingOver = false;
+  private readonly checkpointSettings: CheckpointSettings;
 
   constructor(o: JobMasterOptions) {
     this.o = o;
@@ -80,6 +81,19 @@ export class JobMaster {
     const configuredDir = cfg.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
     const retention = configuredDir ? (cfg.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION) as RetentionPolicy) : 'NO_EXTERNALIZED_CHECKPOINTS';
     const storage = new CheckpointStorage(configuredDir ?? join(tmpdir(), 'flink-ts-checkpoints'), o.jobId);
+    const settings: CheckpointSettings = {
+      interval,
+      timeout: cfg.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT),
+      minPause: cfg.get(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS),
+      maxConcurrent: cfg.get(CheckpointingOptions.MAX_CONCURRENT_CHECKPOINTS),
+      numRetained: cfg.get(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS),
+      tolerableFailures: cfg.get(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER),
+      retention,
+      mode: cfg.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE) as TaskDeployment['checkpointMode'],
+      unaligned: cfg.get(CheckpointingOptions.ENABLE_UNALIGNED),
+      alignedTimeout: cfg.get(CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT),
+    };
+    this.checkpointSettings = settings;
     this.coordinator = new CheckpointCoordinator({
       jobId: o.jobId,
       jobName: o.jobGraph.jobName,
@@ -87,15 +101,7 @@ export class JobMaster {
       storage,
       index: o.index,
       log: o.log.child('CheckpointCoordinator'),
-      settings: {
-        interval,
-        timeout: cfg.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT),
-        minPause: cfg.get(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS),
-        maxConcurrent: cfg.get(CheckpointingOptions.MAX_CONCURRENT_CHECKPOINTS),
-        numRetained: cfg.get(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS),
-        tolerableFailures: cfg.get(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER),
-        retention,
-      },
+      settings,
       tasksToAcknowledge: () => this.tasksToAcknowledge(),
       triggerSource: (v, s, barrier) => {
         if (this.exec.get(`${v}/${s}`) === 'RUNNING') this.slots?.send(s, { type: 'trigger', vertexIndex: v, subtask: s, barrier });
@@ -128,7 +134,7 @@ export class JobMaster {
     if (this.assignment?.skipped.length) {
       for (const s of this.assignment.skipped) this.o.log.warn(`Skipping state of operator ${s.uid ?? s.operatorId} (${s.name}): not in the new program (--allowNonRestoredState).`);
     }
-    await this.deploy(this.assignment?.byOperator);
+    await this.deploy(this.assignment?.byOperator, this.assignment?.channelState);
   }
 
   private setStatus(s: JobStatus, failure?: string): void {
@@ -139,7 +145,7 @@ export class JobMaster {
     this.o.onStatusChange?.(s, failure);
   }
 
-  private async deploy(restore: Map<string, RestoreSpec> | undefined): Promise<void> {
+  private async deploy(restore: Map<string, RestoreSpec> | undefined, channelState?: StateAssignment['channelState']): Promise<void> {
     this.attempt++;
     this.exec.clear();
     const { jobGraph: jg } = this;
@@ -151,6 +157,7 @@ export class JobMaster {
           jobId: this.jobId, vertexIndex: v.index, subtask: s, attempt: this.attempt - 1, checkpointMode: mode,
           inputChannels: [], outputs: v.outputs.map(() => ({ channels: [] })),
           restore: restore ? Object.fromEntries(v.operators.filter((op) => restore.has(op.operatorId)).map((op) => [op.operatorId, restore.get(op.operatorId)!])) : undefined,
+          channelState: channelState?.get(v.operators[0].operatorId)?.get(s),
         });
         this.exec.set(`${v.index}/${s}`, 'DEPLOYING');
       }
@@ -297,15 +304,26 @@ export class JobMaster {
     if (this.status !== 'RESTARTING') return; // cancelled while waiting
     const latest = this.coordinator.latestCompleted();
     try {
-      await this.deploy(latest ? this.restoreFromCompleted(latest) : this.assignment?.byOperator);
+      const a = latest ? this.restoreFromCompleted(latest) : this.assignment;
+      await this.deploy(a?.byOperator, a?.channelState);
     } catch (e) {
       await this.failover(e as Error);
     }
   }
 
-  private restoreFromCompleted(c: CompletedCheckpoint): Map<string, RestoreSpec> {
+  private restoreFromCompleted(c: CompletedCheckpoint): StateAssignment {
     this.o.log.info(`Restoring job ${this.jobId} from checkpoint ${c.id} at ${c.dir}.`);
-    return assignState({ dir: c.dir, metadataFile: join(c.dir, '_metadata'), metadata: c.metadata }, this.jobGraph, true).byOperator;
+    return assignState({ dir: c.dir, metadataFile: join(c.dir, '_metadata'), metadata: c.metadata }, this.jobGraph, true);
+  }
+
+  get checkpointConfig(): CheckpointConfig {
+    return this.checkpointSettings;
+  }
+
+  /** `flink checkpoint`: a checkpoint on request; resolves once it is complete. */
+  async checkpoint(checkpointType: CheckpointType): Promise<CompletedCheckpoint> {
+    if (this.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${this.jobId} is not running but ${this.status}; cannot trigger a checkpoint.`);
+    return this.coordinator.triggerCheckpoint(checkpointType);
   }
 
   async cancel(): Promise<void> {
@@ -325,7 +343,7 @@ export class JobMaster {
     let done: CompletedCheckpoint;
     try {
       // --drain: the sources emit MAX_WATERMARK right before the barrier, so every event-time window fires into the savepoint.
-      done = await this.coordinator.trigger(kind, targetDirectory, drain && then === 'stop');
+      done = await this.coordinator.trigger(kind, targetDirectory, { drain: drain && then === 'stop' });
     } catch (e) {
       if (then !== 'none' && this.status === 'RUNNING') this.coordinator.startPeriodic();
       throw e;

@@ -10,7 +10,8 @@ import type { Logger } from '../core/Logger.js';
 import { buildJobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { CheckpointIndex } from '../index/CheckpointIndex.js';
-import type { AsyncOperationStatus, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat } from '../rest/Dispatcher.js';
+import type { CheckpointType } from './network/events.js';
+import type { AsyncOperationStatus, CheckpointConfig, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat } from '../rest/Dispatcher.js';
 import { RestServer } from '../rest/RestServer.js';
 import { JobMaster } from './JobMaster.js';
 
@@ -34,7 +35,7 @@ export interface SubmitOptions {
 export class MiniCluster implements Dispatcher {
   readonly flinkVersion = FLINK_VERSION;
   private readonly jobs = new Map<string, JobMaster>();
-  private readonly triggers = new Map<string, { jobId?: string; status: AsyncOperationStatus; read: boolean }>();
+  private readonly triggers = new Map<string, { jobId?: string; status: AsyncOperationStatus; read: boolean; kind?: 'checkpoint' }>();
   private rest?: RestServer;
   restUrl?: string;
 
@@ -183,7 +184,7 @@ export class MiniCluster implements Dispatcher {
 
   savepointStatus(jobId: string, triggerId: string): AsyncOperationStatus {
     const t = this.triggers.get(triggerId);
-    if (!t || t.jobId !== jobId) throw new FlinkError('not-found', `There is no savepoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    if (!t || t.jobId !== jobId || t.kind === 'checkpoint') throw new FlinkError('not-found', `There is no savepoint operation with trigger id ${triggerId} for job ${jobId}.`);
     if (t.status.status === 'COMPLETED') t.read = true;
     return t.status;
   }
@@ -204,6 +205,30 @@ export class MiniCluster implements Dispatcher {
 
   checkpointStats(jobId: string): CheckpointStats {
     return this.job(jobId).coordinator.stats();
+  }
+
+  triggerCheckpoint(jobId: string, checkpointType: CheckpointType): string {
+    const jm = this.job(jobId);
+    if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot trigger a checkpoint.`);
+    const triggerId = randomHex(16);
+    const entry: { jobId?: string; status: AsyncOperationStatus; read: boolean; kind?: 'checkpoint' } = { jobId, status: { status: 'IN_PROGRESS' }, read: false, kind: 'checkpoint' };
+    this.triggers.set(triggerId, entry);
+    jm.checkpoint(checkpointType).then(
+      (c) => (entry.status = { status: 'COMPLETED', checkpointId: c.id, location: `file:${c.dir}` }),
+      (e: Error) => (entry.status = { status: 'COMPLETED', failureCause: e.message }),
+    );
+    return triggerId;
+  }
+
+  checkpointStatus(jobId: string, triggerId: string): AsyncOperationStatus {
+    const t = this.triggers.get(triggerId);
+    if (!t || t.jobId !== jobId || t.kind !== 'checkpoint') throw new FlinkError('not-found', `There is no checkpoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    if (t.status.status === 'COMPLETED') t.read = true;
+    return t.status;
+  }
+
+  checkpointConfig(jobId: string): CheckpointConfig {
+    return this.job(jobId).checkpointConfig;
   }
 
   /**

@@ -12,7 +12,9 @@ import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssi
 import { OperatorStateBackend } from '../state/OperatorStateBackend.js';
 import { readKeyGroups, readOperatorState, StateFileWriter, type OperatorStateSnapshot } from '../state/StateFile.js';
 import type { CheckpointBarrier, ChannelEvent } from './network/events.js';
-import { OutputChannel, RecordWriter, BATCH_SIZE } from './network/RecordWriter.js';
+import { OutputChannel, RecordWriter, BATCH_SIZE, type OvertakenRecords } from './network/RecordWriter.js';
+import { CheckpointBarrierHandler, type InputChannel, type InputChannelState, type SnapshotInProgress } from './CheckpointBarrierHandler.js';
+import { readChannelState, writeChannelState, type ChannelStateHandle, type OutputChannelState } from './ChannelState.js';
 import type { Transport } from './network/Transport.js';
 import { SourceOperator } from './operators/SourceOperator.js';
 import type { ChainOutput, OperatorContext, StreamOperator } from './operators/StreamOperator.js';
@@ -21,18 +23,8 @@ import type { TaskDeployment, TaskToJobManager } from './messages.js';
 
 /** Longest stretch a task runs before yielding to the other tasks and messages of its worker. */
 const TIME_SLICE_MS = 5;
-
-interface InputChannel {
-  id: number;
-  fromWorker: number;
-  /** 1, or 2 for the second input of a two-input head operator. */
-  input: 1 | 2;
-  queue: ({ records: unknown[]; timestamps?: Float64Array } | { event: ChannelEvent })[];
-  blocked: boolean;
-  finished: boolean;
-  /** Id of the last checkpoint whose barrier arrived on this channel. */
-  seen: number;
-}
+/** Target time between two checks of the time slice while processing a batch. */
+const CHUNK_MS = 1;
 
 export interface TaskHost {
   readonly transport: Transport;
@@ -67,13 +59,14 @@ export class StreamTask {
   private keySelector2?: (v: unknown) => unknown;
   private headKeyed?: HeapKeyedStateBackend;
   private scheduled = false;
+  /** Records processed between two checks of the time slice (adapted to the operators' speed). */
+  private chunk = 64;
   private nextInput = 0;
   private stdoutLines: string[] = [];
   private flushTimer?: NodeJS.Timeout;
   private sourceWait?: NodeJS.Timeout;
-  /** Alignment: the checkpoint whose barriers are being collected. */
-  private aligning?: CheckpointBarrier;
-  private lastCheckpointId = 0;
+  /** Barrier alignment (aligned, unaligned, at-least-once) over this task's input channels. */
+  private readonly barriers: CheckpointBarrierHandler;
   private suspended = false;
   /** Event timestamp of the record in the chain (see ElementTimestamp). */
   private readonly element: { timestamp: number | undefined } = { timestamp: undefined };
@@ -85,6 +78,13 @@ export class StreamTask {
   constructor(private readonly host: TaskHost, readonly d: TaskDeployment) {
     this.vertex = host.jobGraph.vertices[d.vertexIndex];
     this.name = `${this.vertex.name} (${d.subtask + 1}/${this.vertex.parallelism})`;
+    this.barriers = new CheckpointBarrierHandler({
+      inputs: this.inputs,
+      mode: d.checkpointMode,
+      snapshot: (b, unaligned) => this.performCheckpoint(b, unaligned),
+      decline: (id, reason) => this.host.send({ type: 'decline', checkpointId: id, vertexIndex: d.vertexIndex, subtask: d.subtask, reason }),
+      schedule: () => this.schedule(),
+    });
   }
 
   start(): void {
@@ -103,18 +103,18 @@ export class StreamTask {
   private setup(): void {
     const { d, vertex, host } = this;
     for (const ic of d.inputChannels) {
-      const ch: InputChannel = { id: ic.channelId, fromWorker: ic.fromWorker, input: ic.input, queue: [], blocked: false, finished: false, seen: 0 };
+      const ch: InputChannel = { id: ic.channelId, fromWorker: ic.fromWorker, input: ic.input, queue: [], blocked: false, finished: false };
       this.inputs.push(ch);
       this.byChannel.set(ch.id, ch);
+      // Every arrival passes the barrier handler first: unaligned barriers overtake the queue there.
+      const arrive = (item: InputChannel['queue'][number]) => {
+        if (this.state === 'RUNNING' && this.barriers.onArrival(ch, item)) return;
+        ch.queue.push(item);
+        this.schedule();
+      };
       host.transport.registerInput(ch.id, {
-        onBatch: (records, timestamps) => {
-          ch.queue.push({ records, timestamps });
-          this.schedule();
-        },
-        onEvent: (event) => {
-          ch.queue.push({ event });
-          this.schedule();
-        },
+        onBatch: (records, timestamps) => arrive(timestamps ? { records, timestamps } : { records }),
+        onEvent: (event) => arrive({ event }),
       });
     }
     d.outputs.forEach((o, i) => {
@@ -199,6 +199,20 @@ export class StreamTask {
     for (const op of this.operators) op.initializeState();
     for (let i = this.operators.length - 1; i >= 0; i--) this.operators[i].open();
     this.restoredFiles.clear(); // only needed while operators open
+    if (d.channelState) this.restoreChannelState(d.channelState);
+  }
+
+  /**
+   * In-flight data of an unaligned checkpoint: output records are re-sent and input records are processed
+   * before anything new arrives, exactly where they were when the checkpoint was taken.
+   */
+  private restoreChannelState(spec: NonNullable<TaskDeployment['channelState']>): void {
+    const st = readChannelState(spec.dir, spec.handle);
+    if (st.inputs.some((i) => i.channel >= this.inputs.length) || st.outputs.some((o) => !this.writers[o.writer]?.channels[o.channel])) {
+      throw new FlinkError('restore', `The in-flight data of ${this.name} in ${spec.dir} does not match the job's channels (unaligned checkpoints cannot be rescaled).`);
+    }
+    for (const o of st.outputs) this.writers[o.writer].channels[o.channel].restoreOvertaken(o.batches);
+    for (const i of st.inputs) this.inputs[i.channel].queue.unshift(...i.batches.map((b) => ({ ...b, replayed: true })));
   }
 
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -299,12 +313,32 @@ export class StreamTask {
         this.flushOutputs(); // idle: don't let records wait for a full batch
         return;
       }
-      const item = ch.queue.shift()!;
+      const item = ch.queue[0];
       if ('records' in item) {
-        if (ch.input === 2) this.processBatch2(item.records, item.timestamps);
-        else this.processBatch(item.records, item.timestamps);
-        this.host.transport.sendCredit(ch.fromWorker, ch.id, 1);
+        // In slices, so that a slow operator still lets barriers, triggers and I/O through between them
+        // (Flink checks its mailbox between records); an unfinished rest stays at the head of the queue.
+        const { records, timestamps } = item;
+        let i = 0;
+        while (i < records.length) {
+          const t0 = performance.now();
+          const whole = i === 0 && records.length <= this.chunk;
+          const part = whole ? records : records.slice(i, i + this.chunk);
+          const ts = timestamps && (whole ? timestamps : timestamps.subarray(i, i + part.length));
+          if (ch.input === 2) this.processBatch2(part, ts);
+          else this.processBatch(part, ts);
+          i += part.length;
+          // Chunks of about CHUNK_MS: fast records go a whole batch at a time, slow ones a few at a time.
+          const perRecord = (performance.now() - t0) / part.length;
+          this.chunk = Math.max(1, Math.min(BATCH_SIZE, Math.floor(CHUNK_MS / Math.max(perRecord, 1e-6))));
+          if (i < records.length && performance.now() >= deadline) {
+            ch.queue[0] = { records: records.slice(i), timestamps: timestamps?.subarray(i), replayed: item.replayed };
+            return this.schedule();
+          }
+        }
+        ch.queue.shift();
+        if (!item.replayed) this.host.transport.sendCredit(ch.fromWorker, ch.id, 1);
       } else {
+        ch.queue.shift();
         this.onEvent(ch, item.event);
       }
       if (performance.now() >= deadline) return this.schedule();
@@ -361,38 +395,11 @@ export class StreamTask {
     if (e.type === 'watermarkStatus') return this.valve!.inputWatermarkStatus(e.idle, this.inputs.indexOf(ch));
     if (e.type === 'eop') {
       this.valve!.channelFinished(this.inputs.indexOf(ch));
-      ch.finished = true;
-      this.maybeCompleteAlignment();
+      this.barriers.processEndOfPartition(ch);
       if (this.inputs.every((c) => c.finished)) this.endOfInput();
       return;
     }
-    this.onBarrier(ch, e);
-  }
-
-  private onBarrier(ch: InputChannel, b: CheckpointBarrier): void {
-    if (b.checkpointId <= this.lastCheckpointId) return; // late barrier of an aborted or subsumed checkpoint
-    if (!this.aligning || b.checkpointId > this.aligning.checkpointId) {
-      if (this.aligning) this.unblockAll(); // a newer checkpoint overtakes an unfinished alignment
-      this.aligning = b;
-    }
-    if (this.d.checkpointMode === 'EXACTLY_ONCE' || this.inputs.length === 1) ch.blocked = true;
-    ch.seen = b.checkpointId;
-    this.maybeCompleteAlignment();
-  }
-
-  private maybeCompleteAlignment(): void {
-    const b = this.aligning;
-    if (!b) return;
-    const done = this.inputs.every((c) => c.finished || c.seen === b.checkpointId);
-    if (!done) return;
-    this.aligning = undefined;
-    this.unblockAll();
-    this.performCheckpoint(b);
-    this.schedule();
-  }
-
-  private unblockAll(): void {
-    for (const c of this.inputs) c.blocked = false;
+    this.barriers.processBarrier(ch, e);
   }
 
   private endOfInput(): void {
@@ -417,14 +424,18 @@ export class StreamTask {
     this.guard(() => {
       if (!this.source) return;
       if (b.drain) this.source.emitFinalWatermark(); // stop --drain: all event-time windows fire before the savepoint
-      this.performCheckpoint(b);
+      this.performCheckpoint(b, !!b.unaligned).complete();
       if (b.kind === 'SAVEPOINT_TERMINATE') this.suspended = true;
     });
   }
 
-  private performCheckpoint(b: CheckpointBarrier): void {
+  /**
+   * The synchronous part of a snapshot, then the barrier goes downstream: in order, overtaking the output
+   * backlog (unaligned), or in order until the alignment timeout (then overtaking). The files are written
+   * once the in-flight data is known: at complete() for the input side, when the barrier left for the output.
+   */
+  private performCheckpoint(b: CheckpointBarrier, unaligned: boolean): SnapshotInProgress {
     const t0 = performance.now();
-    this.lastCheckpointId = b.checkpointId;
     const parts: { operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; write?: (w: StateFileWriter) => Promise<void>; opSnap: OperatorStateSnapshot; opModes: Record<string, string> }[] = [];
     for (const op of this.operators) op.snapshotState(b.checkpointId);
     this.operators.forEach((op, i) => {
@@ -445,18 +456,37 @@ export class StreamTask {
     });
     // The barrier goes downstream right after the synchronous part; the write happens while processing goes on.
     this.flushOutputs();
-    for (const w of this.writers) w.broadcastEvent(b);
+    const outputs: OutputChannelState[] = [];
+    const waits: Promise<void>[] = [];
+    this.writers.forEach((w, wi) => w.channels.forEach((c, ci) => {
+      const keep = (batches: OvertakenRecords) => void (batches.length > 0 && outputs.push({ writer: wi, channel: ci, batches }));
+      if (unaligned) keep(c.sendPriorityEvent(b));
+      else if (b.alignedTimeoutMs !== undefined) waits.push(new Promise((r) => c.sendEventWithTimeout(b, b.timestamp + b.alignedTimeoutMs!, (o) => r(keep(o)))));
+      else c.sendEvent(b);
+    }));
     const syncMs = performance.now() - t0;
-    void this.writeSnapshot(b, parts, syncMs);
+    let done = false;
+    return {
+      complete: (inputs: InputChannelState[] = []) => {
+        if (done) return;
+        done = true;
+        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs));
+      },
+    };
   }
 
   private async writeSnapshot(
     b: CheckpointBarrier,
     parts: { operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; write?: (w: StateFileWriter) => Promise<void>; opSnap: OperatorStateSnapshot; opModes: Record<string, string> }[],
     syncMs: number,
+    inputs: InputChannelState[] = [],
+    outputs: OutputChannelState[] = [],
   ): Promise<void> {
     const t0 = performance.now();
     try {
+      const channelState: ChannelStateHandle | undefined = inputs.length > 0 || outputs.length > 0
+        ? await writeChannelState(join(b.location, `channel-state-${this.vertex.operators[0].operatorId}-${this.d.subtask}-${randomHex(4)}`), inputs, outputs)
+        : undefined;
       const states: { operatorId: string; handle: StateFileHandle }[] = [];
       for (const p of parts) {
         const w = new StateFileWriter();
@@ -482,7 +512,7 @@ export class StreamTask {
       }
       this.host.send({
         type: 'ack', checkpointId: b.checkpointId, vertexIndex: this.d.vertexIndex, subtask: this.d.subtask,
-        states, syncMs, asyncMs: performance.now() - t0,
+        states, syncMs, asyncMs: performance.now() - t0, channelState, unaligned: !!b.unaligned || !!channelState,
       });
     } catch (e) {
       this.host.send({ type: 'decline', checkpointId: b.checkpointId, vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, reason: (e as Error).message });
@@ -497,11 +527,7 @@ export class StreamTask {
 
   notifyCheckpointAborted(id: number): void {
     this.guard(() => {
-      if (this.aligning?.checkpointId === id) {
-        this.aligning = undefined;
-        this.unblockAll();
-        this.schedule();
-      }
+      this.barriers.abort(id);
       for (const op of this.operators) op.notifyCheckpointAborted(id);
     });
   }
@@ -514,6 +540,7 @@ export class StreamTask {
   }
 
   private finish(state: 'FINISHED' | 'CANCELED'): void {
+    this.disposeNetwork();
     for (const t of this.timers) clearTimeout(t);
     clearInterval(this.flushTimer);
     clearTimeout(this.sourceWait);
@@ -541,6 +568,7 @@ export class StreamTask {
   private fail(e: unknown): void {
     if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
     const err = e instanceof Error ? e : new Error(String(e));
+    this.disposeNetwork();
     this.flushOutputs0();
     for (const t of this.timers) clearTimeout(t);
     clearInterval(this.flushTimer);
@@ -557,6 +585,11 @@ export class StreamTask {
       type: 'taskState', vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, state: 'FAILED',
       error: { message: err.message, name: err.name, stack: err.stack ?? '' },
     });
+  }
+
+  private disposeNetwork(): void {
+    this.barriers.dispose();
+    for (const w of this.writers) w.dispose();
   }
 
   private report(state: Exclude<TaskState, 'DEPLOYING'>): void {

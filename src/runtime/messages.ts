@@ -1,5 +1,6 @@
 import type { StateFileHandle } from '../checkpoint/Metadata.js';
 import type { CheckpointBarrier } from './network/events.js';
+import type { ChannelStateHandle } from './ChannelState.js';
 
 /** State files a restored subtask reads: every old subtask's file of one operator. */
 export interface RestoreSpec {
@@ -18,6 +19,8 @@ export interface TaskDeployment {
   /** One entry per outgoing edge of the vertex (same order); channels indexed by target subtask. */
   outputs: { channels: { channelId: number; toWorker: number }[] }[];
   restore?: Record<string, RestoreSpec>;
+  /** In-flight data of an unaligned checkpoint for this subtask (same parallelism only). */
+  channelState?: { dir: string; handle: ChannelStateHandle };
 }
 
 export interface WorkerInit {
@@ -41,7 +44,7 @@ export type JobManagerToWorker =
 
 export type TaskToJobManager =
   | { type: 'taskState'; vertexIndex: number; subtask: number; state: 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED'; error?: { message: string; name: string; stack: string } }
-  | { type: 'ack'; checkpointId: number; vertexIndex: number; subtask: number; states: { operatorId: string; handle: StateFileHandle }[]; syncMs: number; asyncMs: number }
+  | { type: 'ack'; checkpointId: number; vertexIndex: number; subtask: number; states: { operatorId: string; handle: StateFileHandle }[]; syncMs: number; asyncMs: number; channelState?: ChannelStateHandle; unaligned?: boolean }
   | { type: 'decline'; checkpointId: number; vertexIndex: number; subtask: number; reason: string }
   | { type: 'stdout'; text: string };
 

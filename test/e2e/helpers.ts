@@ -395,6 +395,7 @@ export const PROGRESS_LINE = [
   /^Submitting the job\.\.\.$/,
   /^Waiting for response\.\.\.$/,
   /^Triggering savepoint for job [0-9a-f]{32}\.$/,
+  /^Triggering checkpoint for job [0-9a-f]{32}\.$/,
   /^Disposing savepoint '.*'\.$/,
   /^Cancelling job [0-9a-f]{32}( with \w+ savepoint to .*)?\.$/,
   /^(Suspending|Draining) job "[0-9a-f]{32}" with a \w+ savepoint\.$/,

@@ -9,8 +9,9 @@ import { crc32 } from 'node:zlib';
 import { FlinkError, isFlinkError, type ErrorKind } from '../../src/core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js';
 import type {
-  AsyncOperationStatus, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat, TaskCounts,
+  AsyncOperationStatus, CheckpointConfig, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat, TaskCounts,
 } from '../../src/rest/Dispatcher.js';
+import type { CheckpointType } from '../../src/runtime/network/events.js';
 import { RestServer, expandPortSpec } from '../../src/rest/RestServer.js';
 import { RestClient, normalizeEndpoint } from '../../src/rest/RestClient.js';
 import { failureMessage } from '../../src/rest/messages.js';
@@ -155,6 +156,26 @@ class FakeDispatcher implements Dispatcher {
       latestCompleted: completed,
       latestFailed: failed,
     };
+  }
+
+  readonly checkpointTriggers = new Map<string, { jobId: string; type: string; polls: number }>();
+
+  triggerCheckpoint(jobId: string, checkpointType: CheckpointType): string {
+    if (this.job(jobId).status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running`);
+    const id = `c${++this.seq}`;
+    this.checkpointTriggers.set(id, { jobId, type: checkpointType, polls: 0 });
+    return id;
+  }
+
+  checkpointStatus(jobId: string, triggerId: string): AsyncOperationStatus {
+    const t = this.checkpointTriggers.get(triggerId);
+    if (!t || t.jobId !== jobId) throw new FlinkError('not-found', `There is no checkpoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    return ++t.polls < 2 ? { status: 'IN_PROGRESS' } : { status: 'COMPLETED', checkpointId: 42, location: 'file:/tmp/chk-42' };
+  }
+
+  checkpointConfig(jobId: string): CheckpointConfig {
+    this.job(jobId);
+    return { mode: 'EXACTLY_ONCE', interval: 500, timeout: 600000, minPause: 0, maxConcurrent: 1, tolerableFailures: 0, unaligned: true, alignedTimeout: 0, retention: 'RETAIN_ON_CANCELLATION' };
   }
 }
 
@@ -773,5 +794,53 @@ describe('ClusterClient', () => {
 
     fake.failNextSavepoint = 'Task did not acknowledge.';
     await assert.rejects(configured.triggerSavepoint(JOB_A), (e) => kindOf('job-failed')(e) && /Task did not acknowledge\./.test((e as Error).message));
+  });
+});
+
+describe('manual checkpoints over REST (Flink 1.19+)', () => {
+  let fake: FakeDispatcher;
+  let server: RestServer;
+  let base: string;
+  before(async () => {
+    fake = new FakeDispatcher();
+    server = new RestServer(fake, { host: '127.0.0.1', port: 0 });
+    base = await server.start();
+  });
+  after(() => server.close());
+
+  test('POST /jobs/:jobid/checkpoints returns a trigger id; GET .../checkpoints/:triggerid the checkpoint id', async () => {
+    const t = await raw(base, 'POST', `/jobs/${JOB_A}/checkpoints`, JSON.stringify({ checkpointType: 'FULL' }), { 'Content-Type': 'application/json' });
+    assert.equal(t.status, 202);
+    const id = t.json['request-id'];
+    assert.equal(fake.checkpointTriggers.get(id)!.type, 'FULL');
+    assert.deepEqual((await raw(base, 'GET', `/jobs/${JOB_A}/checkpoints/${id}`)).json, { status: { id: 'IN_PROGRESS' } });
+    const done = await raw(base, 'GET', `/jobs/${JOB_A}/checkpoints/${id}`);
+    assert.deepEqual(done.json, { status: { id: 'COMPLETED' }, operation: { checkpointId: 42, location: 'file:/tmp/chk-42' } });
+
+    const noBody = await raw(base, 'POST', `/jobs/${JOB_A}/checkpoints`);
+    assert.equal(noBody.status, 202);
+    assert.equal(fake.checkpointTriggers.get(noBody.json['request-id'])!.type, 'CONFIGURED');
+  });
+
+  test('bad type → 400, unknown job → 404, job not running → 409, unknown trigger → 404', async () => {
+    const bad = await raw(base, 'POST', `/jobs/${JOB_A}/checkpoints`, JSON.stringify({ checkpointType: 'PARTIAL' }), { 'Content-Type': 'application/json' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.errors[0], /checkpointType/);
+    assert.equal((await raw(base, 'POST', `/jobs/${'0'.repeat(32)}/checkpoints`)).status, 404);
+    assert.equal((await raw(base, 'POST', `/jobs/${JOB_B}/checkpoints`)).status, 409);
+    assert.equal((await raw(base, 'GET', `/jobs/${JOB_A}/checkpoints/nope`)).status, 404);
+  });
+
+  test('the client triggers and waits; GET .../checkpoints/config reports mode and unaligned', async () => {
+    const client = new RestClient(base);
+    const trigger = await client.triggerCheckpoint(JOB_A, 'INCREMENTAL');
+    assert.equal(fake.checkpointTriggers.get(trigger)!.type, 'INCREMENTAL');
+    assert.deepEqual(await client.checkpointStatus(JOB_A, trigger), { status: 'IN_PROGRESS' });
+    assert.deepEqual(await client.checkpointStatus(JOB_A, trigger), { status: 'COMPLETED', checkpointId: 42, location: 'file:/tmp/chk-42' });
+    const cfg = await raw(base, 'GET', `/jobs/${JOB_A}/checkpoints/config`);
+    assert.equal(cfg.status, 200);
+    assert.equal(cfg.json.mode, 'exactly_once');
+    assert.equal(cfg.json.unaligned_checkpoints, true);
+    assert.equal(cfg.json.aligned_checkpoint_timeout, 0);
   });
 });

@@ -8,7 +8,16 @@ export const BATCH_SIZE = 1024;
 /** Batches a consumer can take ahead of processing (Flink's buffers-per-channel). */
 export const INITIAL_CREDITS = 4;
 
-type Queued = { records: unknown[]; timestamps?: Float64Array } | { event: ChannelEvent };
+/** One batch of records with their event timestamps (NaN: none), as it travels between tasks. */
+export interface Batch {
+  records: unknown[];
+  timestamps?: Float64Array;
+}
+
+/** Records an overtaking barrier jumped over: persisted as output channel state (Flink's ResultSubpartition state). */
+export type OvertakenRecords = Batch[];
+
+type Queued = Batch | { event: ChannelEvent; sent?: (overtaken: OvertakenRecords) => void; timer?: NodeJS.Timeout };
 
 /**
  * One producer→consumer channel with credit-based flow control: a batch is sent only against a
@@ -63,8 +72,58 @@ export class OutputChannel {
     else this.backlog.push({ event });
   }
 
+  /**
+   * An unaligned barrier: sent at once, ahead of the backlog. Returns the records it overtook (pending ones
+   * included), which the task stores with its checkpoint; they are still delivered, after the barrier.
+   */
+  sendPriorityEvent(event: ChannelEvent): OvertakenRecords {
+    this.flush();
+    const overtaken = this.backlog.flatMap((q) => ('records' in q ? [copyBatch(q)] : []));
+    this.transport.sendEvent(this.targetWorker, this.channelId, event);
+    return overtaken;
+  }
+
+  /**
+   * An aligned barrier with an alignment timeout: it keeps its place, but if it still waits in the backlog
+   * at `deadline` (epoch ms) it becomes a priority event. `sent` gets the records it overtook (none when it
+   * left in order).
+   */
+  sendEventWithTimeout(event: ChannelEvent, deadline: number, sent: (overtaken: OvertakenRecords) => void): void {
+    this.flush();
+    if (this.backlog.length === 0) {
+      this.transport.sendEvent(this.targetWorker, this.channelId, event);
+      return sent([]);
+    }
+    const q: Queued = { event, sent };
+    q.timer = setTimeout(() => {
+      const at = this.backlog.indexOf(q);
+      if (at < 0) return;
+      this.backlog.splice(at, 1);
+      const overtaken = this.backlog.slice(0, at).flatMap((b) => ('records' in b ? [copyBatch(b)] : []));
+      // Downstream must treat it as overtaking too: what it jumped over is in this task's snapshot.
+      this.transport.sendEvent(this.targetWorker, this.channelId, event.type === 'barrier' ? { ...event, unaligned: true } : event);
+      sent(overtaken);
+      if (this.backlog.length === 0) this.onAvailable();
+    }, Math.max(0, deadline - Date.now()));
+    this.backlog.push(q);
+  }
+
   get isAvailable(): boolean {
     return this.backlog.length === 0;
+  }
+
+  /** Channel state of a restored unaligned checkpoint: re-sent before anything new. */
+  restoreOvertaken(batches: OvertakenRecords): void {
+    for (const b of batches) {
+      this.pending = b.records;
+      this.pendingTs = b.timestamps ? Array.from(b.timestamps) : undefined;
+      this.flush();
+    }
+  }
+
+  /** A task that ends or fails drops its timers. */
+  dispose(): void {
+    for (const q of this.backlog) if ('event' in q) clearTimeout(q.timer);
   }
 
   private onCredit(n: number): void {
@@ -73,6 +132,8 @@ export class OutputChannel {
       const q = this.backlog[0];
       if ('event' in q) {
         this.transport.sendEvent(this.targetWorker, this.channelId, q.event);
+        clearTimeout(q.timer);
+        q.sent?.([]);
       } else {
         if (this.credits === 0) break;
         this.credits--;
@@ -82,6 +143,11 @@ export class OutputChannel {
     }
     if (this.backlog.length === 0) this.onAvailable();
   }
+}
+
+/** A copy the sender cannot change or detach: timestamp buffers are transferred when a batch is sent. */
+function copyBatch(b: Batch): Batch {
+  return b.timestamps ? { records: b.records.slice(), timestamps: b.timestamps.slice() } : { records: b.records.slice() };
 }
 
 /** Routes a task's output records to the channels of one outgoing edge, by partitioner. */
@@ -121,6 +187,10 @@ export class RecordWriter {
 
   broadcastEvent(e: ChannelEvent): void {
     for (const c of this.channels) c.sendEvent(e);
+  }
+
+  dispose(): void {
+    for (const c of this.channels) c.dispose();
   }
 
   flush(): void {

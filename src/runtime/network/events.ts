@@ -10,7 +10,19 @@ export interface CheckpointBarrier {
   location: string;
   /** Stop-with-savepoint --drain: sources emit MAX_WATERMARK before this barrier (so all windows fire). */
   drain?: boolean;
+  /**
+   * Flink's CheckpointOptions, reduced. `unaligned`: a priority event that overtakes the data buffered
+   * ahead of it (that data is persisted as channel state). `alignedTimeoutMs`: an aligned barrier that turns
+   * unaligned once this long has passed since `timestamp`. Savepoints are always aligned.
+   */
+  unaligned?: boolean;
+  alignedTimeoutMs?: number;
+  /** Requested by `flink checkpoint [--full]`; the state backend decides what FULL/INCREMENTAL mean. */
+  checkpointType?: CheckpointType;
 }
+
+/** Flink's CheckpointType of a triggered checkpoint: CONFIGURED follows the backend's configuration. */
+export type CheckpointType = 'FULL' | 'INCREMENTAL' | 'CONFIGURED';
 
 export interface EndOfPartition {
   type: 'eop';
