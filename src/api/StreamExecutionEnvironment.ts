@@ -1,6 +1,7 @@
 import { StreamGraph } from '../graph/StreamGraph.js';
 import { SourceOperator } from '../runtime/operators/SourceOperator.js';
 import { DataStream, SingleOutputStreamOperator } from './DataStream.js';
+import type { StateBackend } from './stateBackends.js';
 import { getProgramContext, type JobExecutionResult } from './ProgramContext.js';
 import { FromElementsSource, NumberSequenceSource, TextFileSource, type Source, type SourceSplit } from './sources.js';
 
@@ -39,6 +40,12 @@ export class StreamExecutionEnvironment {
   enableCheckpointing(interval: number, _mode: CheckpointingMode = 'EXACTLY_ONCE'): this {
     if (!(interval >= 10)) throw new RangeError(`Checkpoint interval must be at least 10 ms, got ${interval}`);
     this.graph.checkpointing.interval = interval;
+    return this;
+  }
+
+  /** The keyed state backend of this job (HashMapStateBackend, EmbeddedRocksDBStateBackend). */
+  setStateBackend(backend: StateBackend): this {
+    this.graph.stateBackend = backend;
     return this;
   }
 

@@ -7,7 +7,9 @@ import { verifyStateFile } from '../checkpoint/Metadata.js';
 import type { JobGraph, JobVertex } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { RuntimeContext } from '../api/functions.js';
-import { HeapKeyedStateBackend } from '../state/HeapKeyedStateBackend.js';
+import type { HeapKeyedStateBackend } from '../state/HeapKeyedStateBackend.js';
+import type { KeyedSnapshot } from '../state/EmbeddedKeyedStateBackend.js';
+import { createKeyedStateBackend, snapshotKeyedState, type StateBackendSpec } from '../state/StateBackendLoader.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssignment.js';
 import { OperatorStateBackend } from '../state/OperatorStateBackend.js';
 import { readKeyGroups, readOperatorState, StateFileWriter, type OperatorStateSnapshot } from '../state/StateFile.js';
@@ -38,8 +40,15 @@ export interface TaskHost {
   readonly streamGraph: StreamGraph;
   readonly jobGraph: JobGraph;
   readonly bufferTimeoutMs: number;
+  /** The job's keyed state backend; the heap one when absent. */
+  readonly stateBackend?: StateBackendSpec;
   send(msg: TaskToJobManager): void;
 }
+
+/** One operator's part of a snapshot: its keyed state (into the state file, or as keyed files) and operator state. */
+type SnapshotPart = {
+  operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; opSnap: OperatorStateSnapshot; opModes: Record<string, string>;
+} & KeyedSnapshot;
 
 type TaskState = 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
 
@@ -122,7 +131,7 @@ export class StreamTask {
       const node = host.streamGraph.node(ops[i].nodeId);
       const op = node.factory();
       const keyed = i === 0 && node.keySelector
-        ? new HeapKeyedStateBackend(computeKeyGroupRangeForOperatorIndex(vertex.maxParallelism, vertex.parallelism, d.subtask), vertex.maxParallelism)
+        ? createKeyedStateBackend(host.stateBackend, computeKeyGroupRangeForOperatorIndex(vertex.maxParallelism, vertex.parallelism, d.subtask), vertex.maxParallelism, { jobId: d.jobId, operatorId: ops[i].operatorId, subtask: d.subtask })
         : undefined;
       const opState = new OperatorStateBackend();
       const restore = d.restore?.[ops[i].operatorId];
@@ -188,7 +197,7 @@ export class StreamTask {
       .sort((a, b) => a.subtask - b.subtask)
       .map((f) => ({ ...f, bytes: verifyStateFile(f.dir, f.handle) }));
     this.restoredFiles.set(operatorId, files);
-    keyed?.restore(files.map((f) => ({ bytes: f.bytes, handle: f.handle })));
+    keyed?.restore(files.map((f) => ({ bytes: f.bytes, handle: f.handle, dir: f.dir })));
     const parts: OperatorStateSnapshot[] = files.map((f) => readOperatorState(f.bytes, f.handle));
     opState.restore(parts, this.d.subtask, this.vertex.parallelism);
   }
@@ -374,7 +383,7 @@ export class StreamTask {
   private performCheckpoint(b: CheckpointBarrier): void {
     const t0 = performance.now();
     this.lastCheckpointId = b.checkpointId;
-    const parts: { operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; write?: (w: StateFileWriter) => Promise<void>; opSnap: OperatorStateSnapshot; opModes: Record<string, string> }[] = [];
+    const parts: SnapshotPart[] = [];
     for (const op of this.operators) op.snapshotState(b.checkpointId);
     this.operators.forEach((op, i) => {
       const keyed = this.keyedBackends[i];
@@ -387,7 +396,16 @@ export class StreamTask {
         // Only a backend that holds keyed state writes key-group sections (and so offsets).
         keyedRange: keyed && Object.keys(keyedKinds).length > 0 ? keyed.keyGroupRange.toJSON() : undefined,
         keyedKinds,
-        write: keyed && Object.keys(keyedKinds).length > 0 ? keyed.snapshot() : undefined,
+        ...(keyed && Object.keys(keyedKinds).length > 0
+          ? snapshotKeyedState(keyed, {
+            checkpointId: b.checkpointId,
+            location: b.location,
+            // Incremental files of checkpoints go to <job>/shared (beside chk-N); savepoints are self-contained.
+            sharedDir: b.kind === 'CHECKPOINT' ? join(b.location, '..', 'shared') : undefined,
+            format: b.kind === 'CHECKPOINT' ? 'NATIVE' : (b.formatType ?? 'CANONICAL'),
+            filePrefix: `${this.vertex.operators[i].operatorId}-${this.d.subtask}`,
+          })
+          : {}),
         opSnap: opState.snapshot(),
         opModes,
       });
@@ -401,7 +419,7 @@ export class StreamTask {
 
   private async writeSnapshot(
     b: CheckpointBarrier,
-    parts: { operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; write?: (w: StateFileWriter) => Promise<void>; opSnap: OperatorStateSnapshot; opModes: Record<string, string> }[],
+    parts: SnapshotPart[],
     syncMs: number,
   ): Promise<void> {
     const t0 = performance.now();
@@ -410,6 +428,7 @@ export class StreamTask {
       for (const p of parts) {
         const w = new StateFileWriter();
         if (p.write) await p.write(w);
+        const keyedFiles = p.files ? await p.files() : undefined;
         const operatorStateOffset = w.size;
         w.writeOperatorState(p.opSnap);
         const file = join(b.location, `${p.operatorId}-${this.d.subtask}-${randomHex(4)}`);
@@ -421,11 +440,12 @@ export class StreamTask {
             size,
             crc32,
             keyGroupRange: p.keyedRange,
-            keyGroupOffsets: p.keyedRange ? w.keyGroupOffsets : undefined,
+            keyGroupOffsets: p.keyedRange && !keyedFiles ? w.keyGroupOffsets : undefined,
             operatorStateOffset,
             keyedStates: p.keyedKinds,
             operatorStates: p.opModes,
-            keyedEntries: w.keyedEntries,
+            keyedEntries: w.keyedEntries + (keyedFiles ?? []).reduce((n, f) => n + f.keyedEntries, 0),
+            ...(keyedFiles ? { keyedStateFiles: keyedFiles } : {}),
           },
         });
       }
@@ -440,6 +460,7 @@ export class StreamTask {
 
   notifyCheckpointComplete(id: number): void {
     this.guard(() => {
+      for (const k of this.keyedBackends) k?.notifyCheckpointComplete(id);
       for (const op of this.operators) op.notifyCheckpointComplete(id);
     });
   }
@@ -451,6 +472,7 @@ export class StreamTask {
         this.unblockAll();
         this.schedule();
       }
+      for (const k of this.keyedBackends) k?.notifyCheckpointAborted(id);
       for (const op of this.operators) op.notifyCheckpointAborted(id);
     });
   }
@@ -476,6 +498,7 @@ export class StreamTask {
         /* closing after a failure must not mask it */
       }
     }
+    for (const k of this.keyedBackends) k?.dispose();
     if (wasRunning || state !== 'CANCELED') this.report(state);
   }
 
@@ -502,6 +525,7 @@ export class StreamTask {
         /* ignore */
       }
     }
+    for (const k of this.keyedBackends) k?.dispose();
     this.host.send({
       type: 'taskState', vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, state: 'FAILED',
       error: { message: err.message, name: err.name, stack: err.stack ?? '' },

@@ -1,6 +1,7 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { Configuration } from '../config/Configuration.js';
 import { CoreOptions, PipelineOptions } from '../config/ConfigOptions.js';
+import { stateBackendSpec } from '../state/StateBackendLoader.js';
 import { buildJobGraph, type JobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import { Transport } from './network/Transport.js';
@@ -42,6 +43,7 @@ async function init(msg: WorkerInit): Promise<void> {
     streamGraph: graph!,
     jobGraph,
     bufferTimeoutMs: msg.bufferTimeoutMs,
+    stateBackend: stateBackendSpec(config, graph!.stateBackend),
     send,
   };
 }

@@ -156,6 +156,7 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
   private readonly pendingChains = new Map<number, { epoch: number; files: ChainFile[] }>();
   private readonly openTxns = new Set<Transaction>();
   private disposed = false;
+  private closed = false;
   /** Format bits seen per state in restored files. */
   private readonly restoredFormats = new Map<string, number>();
   private sinceYield = 0;
@@ -272,8 +273,10 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
     const ttlNow = this.now();
     const done = () => {
       if (this.openTxns.delete(txn)) txn.done();
+      if (this.disposed && this.openTxns.size === 0) this.close();
     };
-    if (o.format === 'CANONICAL' && !(this.incremental && o.sharedDir)) {
+    // Checkpoints of a non-incremental backend are canonical too: any backend restores them.
+    if (o.format === 'CANONICAL' || (o.sharedDir && !this.incremental)) {
       return {
         write: async (w) => {
           try {
@@ -324,7 +327,7 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
     };
   }
 
-  notifyCheckpointComplete(id: number): void {
+  override notifyCheckpointComplete(id: number): void {
     const c = this.pendingChains.get(id);
     if (!c) return; // a savepoint, or a checkpoint that wrote no files here
     for (const k of [...this.pendingChains.keys()]) if (k <= id) this.pendingChains.delete(k);
@@ -335,16 +338,20 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
     });
   }
 
-  notifyCheckpointAborted(id: number): void {
+  override notifyCheckpointAborted(id: number): void {
     this.pendingChains.delete(id);
   }
 
-  /** Closes the store and removes the working directory. */
-  dispose(): void {
+  /** Closes the store and removes the working directory, once running snapshots have read what they need. */
+  override dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const t of this.openTxns) t.done();
-    this.openTxns.clear();
+    if (this.openTxns.size === 0) this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
     void this.root.close().finally(() => rmSync(this.options.localDir, { recursive: true, force: true }));
   }
 

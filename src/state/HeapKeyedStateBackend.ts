@@ -591,9 +591,20 @@ export class HeapKeyedStateBackend {
     };
   }
 
+  /** A checkpoint completed: what the backend wrote for it is now the base of the next one (embedded backend). */
+  notifyCheckpointComplete(_checkpointId: number): void {}
+
+  notifyCheckpointAborted(_checkpointId: number): void {}
+
+  /** The task is done with this backend (the embedded one removes its working directory). */
+  dispose(): void {}
+
   /** Loads the key groups of this backend's range from the given snapshot files. */
   restore(files: { bytes: Buffer; handle: StateFileHandle }[]): void {
     for (const { bytes, handle } of files) {
+      if (handle.keyedStateFiles) {
+        throw new FlinkError('restore', `State file ${handle.file} holds keyed state in the embedded backend's native format; restore it with state.backend.type: embedded, or take a canonical savepoint to change backends`);
+      }
       for (const [name, kind] of Object.entries(handle.keyedStates)) {
         if (!KINDS.includes(kind)) throw new FlinkError('restore', `State '${name}' has kind '${kind}', which this version does not know`);
         this.tableOf(name, kind as StateKind);

@@ -8,6 +8,8 @@ export interface CheckpointBarrier {
   kind: BarrierKind;
   /** Directory the subtasks write their state files into (Flink's CheckpointStorageLocationReference). */
   location: string;
+  /** Savepoints: CANONICAL (default) or the backend's NATIVE format. */
+  formatType?: 'CANONICAL' | 'NATIVE';
 }
 
 export interface EndOfPartition {

@@ -1,0 +1,46 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StateBackend } from '../api/stateBackends.js';
+import type { Configuration } from '../config/Configuration.js';
+import { StateBackendOptions } from '../config/ConfigOptions.js';
+import { randomHex } from '../core/ids.js';
+import { EmbeddedKeyedStateBackend, type KeyedSnapshot, type KeyedSnapshotOptions } from './EmbeddedKeyedStateBackend.js';
+import { HeapKeyedStateBackend } from './HeapKeyedStateBackend.js';
+import type { KeyGroupRange } from './KeyGroupRange.js';
+
+/** Which keyed state backend the tasks of a job use (Flink's StateBackendLoader). */
+export interface StateBackendSpec {
+  type: 'hashmap' | 'embedded';
+  incremental: boolean;
+  /** Root of the embedded backend's working directories. */
+  localDir: string;
+  /** Said once per job: what a Flink setting that names another backend got. */
+  notice?: string;
+}
+
+/** The program's env.setStateBackend() wins over the configuration, as in Flink. */
+export function stateBackendSpec(config: Configuration, fromProgram?: StateBackend): StateBackendSpec {
+  const configured = config.get(StateBackendOptions.STATE_BACKEND);
+  const type = fromProgram?.type ?? (configured === 'hashmap' ? 'hashmap' : 'embedded');
+  return {
+    type,
+    incremental: fromProgram?.incremental ?? config.get(StateBackendOptions.INCREMENTAL_CHECKPOINTS),
+    localDir: config.getOptional(StateBackendOptions.LOCAL_DIRECTORIES) ?? join(tmpdir(), 'flink-ts-state'),
+    notice: !fromProgram && configured === 'rocksdb'
+      ? "state.backend.type 'rocksdb': using flink-ts's embedded on-disk backend (LMDB), which has the same role and options."
+      : undefined,
+  };
+}
+
+export function createKeyedStateBackend(
+  spec: StateBackendSpec | undefined, range: KeyGroupRange, maxParallelism: number, where: { jobId: string; operatorId: string; subtask: number },
+): HeapKeyedStateBackend {
+  if (!spec || spec.type === 'hashmap') return new HeapKeyedStateBackend(range, maxParallelism);
+  const localDir = join(spec.localDir, `job_${where.jobId}_op_${where.operatorId.slice(0, 8)}_${where.subtask}_${randomHex(4)}`);
+  return new EmbeddedKeyedStateBackend(range, maxParallelism, { localDir, incremental: spec.incremental });
+}
+
+/** The synchronous part of a keyed snapshot on either backend. */
+export function snapshotKeyedState(b: HeapKeyedStateBackend, o: KeyedSnapshotOptions): KeyedSnapshot {
+  return b instanceof EmbeddedKeyedStateBackend ? b.snapshotKeyed(o) : { write: b.snapshot() };
+}
