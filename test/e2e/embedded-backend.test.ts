@@ -1,0 +1,153 @@
+/**
+ * The embedded on-disk backend through the real CLI, with every keyed state kind (StateKindsJob):
+ * incremental checkpoints in shared/ that later ones refer to, a failure restart from them, canonical
+ * savepoints restored on the heap backend (rescaled), native savepoints, and the restore modes claim
+ * and no_claim deciding who deletes a restored checkpoint. Each run ends with exactly the output of an
+ * uninterrupted run.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadSnapshot, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
+import {
+  ROOT, checkpoints, cleanup, committedLines, createWorkspace, flink, jobIdFrom, readJobLog, referenceLines, savepointPathFrom, show, waitFor,
+  waitForStatus, withArgs, type Workspace,
+} from './helpers.js';
+
+const JOB = join(ROOT, 'test', 'jobs', 'StateKindsJob.ts');
+const ARGS = ['--count', '3000', '--keys', '12'];
+const SLOW = '100';
+const FAST = '1000000';
+const EMBEDDED = { 'state.backend.type': 'embedded', 'execution.checkpointing.incremental': 'true', 'state.checkpoints.num-retained': '2' };
+
+/** The keyed state files of a snapshot's subtasks, relative to its folder. */
+function keyedFiles(md: CheckpointMetadata): { file: string; delta: boolean }[] {
+  return md.operators.flatMap((o) => o.subtasks.flatMap((s) => (s.state.keyedStateFiles ?? []).map((f) => ({ file: f.file, delta: f.delta === true }))));
+}
+
+/** Shared files that the retained checkpoints of a job refer to. */
+function referenced(ws: Workspace, jobId: string): Set<string> {
+  const out = new Set<string>();
+  for (const c of checkpoints(ws, jobId)) for (const f of keyedFiles(loadSnapshot(c).metadata)) out.add(resolve(c, f.file));
+  return out;
+}
+
+function logTail(ws: Workspace, jobId: string): string {
+  return readJobLog(ws, jobId).split('\n').filter((l) => !/Triggering|Completed checkpoint|Deleted/.test(l)).slice(-25).join('\n');
+}
+
+async function runDetached(ws: Workspace, output: string, extra: string[] = []): Promise<string> {
+  const r = await flink(ws, ['run', '-d', ...extra, JOB, ...withArgs(ARGS, { output, rate: SLOW })]);
+  assert.equal(r.exitCode, 0, show(r));
+  const jobId = jobIdFrom(r.stdout);
+  await waitForStatus(ws, jobId, 'RUNNING', 20_000);
+  return jobId;
+}
+
+async function restoreToEnd(ws: Workspace, from: string, output: string, extra: string[] = []): Promise<string> {
+  const r = await flink(ws, ['run', '-s', from, ...extra, JOB, ...withArgs(ARGS, { output, rate: FAST })]);
+  assert.equal(r.exitCode, 0, `restore ${extra.join(' ')}: ${show(r)}`);
+  assert.match(r.stdout, /Job with JobID [0-9a-f]{32} has finished\./);
+  return jobIdFrom(r.stdout);
+}
+
+describe('embedded state backend (e2e)', () => {
+  test('incremental checkpoints refer to shared files; canonical savepoint → heap backend at -p 3; native savepoint → embedded', { timeout: 120_000 }, async (t) => {
+    const ws = createWorkspace(EMBEDDED);
+    t.after(() => cleanup(ws));
+    const reference = referenceLines(JOB, ARGS);
+    reference.catch(() => undefined);
+    const out = join(ws.dir, 'out');
+    const jobId = await runDetached(ws, out);
+    // Several checkpoints on top of each other: the latest refers to files an earlier one wrote.
+    const latest = await waitFor(() => {
+      const c = checkpoints(ws, jobId).at(-1);
+      return c && keyedFiles(loadSnapshot(c).metadata).some((f) => f.delta) ? c : undefined;
+    }, 30_000, 'an incremental checkpoint');
+    const files = keyedFiles(loadSnapshot(latest).metadata);
+    assert.ok(files.every((f) => f.file.startsWith('../shared/')), JSON.stringify(files));
+    assert.ok(files.some((f) => !f.delta) && files.some((f) => f.delta));
+
+    const native = await flink(ws, ['savepoint', '--type', 'native', jobId, join(ws.dir, 'native')]);
+    assert.equal(native.exitCode, 0, `${show(native)}\n${logTail(ws, jobId)}`);
+    const nativeSp = savepointPathFrom(native.stdout);
+    assert.equal(loadSnapshot(nativeSp).metadata.format, 'NATIVE');
+    assert.ok(keyedFiles(loadSnapshot(nativeSp).metadata).every((f) => !f.file.includes('/')), 'a native savepoint is self-contained');
+
+    const c = await flink(ws, ['cancel', '-s', join(ws.dir, 'canonical'), jobId]);
+    assert.equal(c.exitCode, 0, show(c));
+    const canonical = savepointPathFrom(c.stdout);
+    await waitForStatus(ws, jobId, 'CANCELED', 15_000);
+    const md = loadSnapshot(canonical).metadata;
+    assert.equal(md.format, 'CANONICAL');
+    assert.equal(keyedFiles(md).length, 0, 'canonical: key groups in the state files, as the heap backend writes them');
+    // Retained on cancellation: nothing in shared/ that no retained checkpoint refers to.
+    const shared = join(ws.checkpointsDir, jobId, 'shared');
+    const left = readdirSync(shared).map((f) => join(shared, f));
+    const used = referenced(ws, jobId);
+    assert.deepEqual(left.filter((f) => !used.has(f)), [], 'unreferenced shared files were deleted');
+    for (const f of used) assert.ok(existsSync(f), `${f} (referenced) exists`);
+
+    const atCancel = committedLines(out);
+    const viaHeap = join(ws.dir, 'out-heap');
+    cpSync(out, viaHeap, { recursive: true });
+    await restoreToEnd(ws, canonical, viaHeap, ['-p', '3', '-D', 'state.backend.type=hashmap']);
+    const viaNative = join(ws.dir, 'out-native');
+    await restoreToEnd(ws, nativeSp, viaNative);
+    const expected = await reference;
+    assert.deepEqual(committedLines(viaHeap), expected, 'canonical savepoint of the embedded backend restored on the heap backend, rescaled');
+    // The native savepoint was taken before the cancel: its continuation (own output folder) repeats some of
+    // what the cancelled run committed after it, and together they are exactly an uninterrupted run.
+    const continuation = committedLines(viaNative);
+    assert.deepEqual([...new Set(continuation)].sort(), continuation, 'no line twice');
+    assert.ok(continuation.every((l) => expected.includes(l)), 'every line of the native continuation is right');
+    assert.deepEqual([...new Set([...atCancel, ...continuation])].sort(), expected, 'native savepoint restored on the embedded backend');
+  });
+
+  test('a failure restarts from an incremental checkpoint; claim deletes the restored checkpoint once subsumed, no_claim never does', { timeout: 150_000 }, async (t) => {
+    const ws = createWorkspace(EMBEDDED);
+    t.after(() => cleanup(ws));
+    const reference = referenceLines(JOB, ARGS);
+    reference.catch(() => undefined);
+    // --fail-at: the first attempt throws part-way and the job restarts from its latest (incremental) checkpoint.
+    const out = join(ws.dir, 'out');
+    const jobId = await runDetached(ws, out, []);
+    await waitFor(() => checkpoints(ws, jobId).length >= 2, 30_000, 'two retained checkpoints');
+    const c = await flink(ws, ['cancel', jobId]);
+    assert.equal(c.exitCode, 0, `${show(c)}\n${logTail(ws, jobId)}`);
+    await waitForStatus(ws, jobId, 'CANCELED', 15_000);
+    const retained = checkpoints(ws, jobId);
+    const restoredFrom = retained.at(-1)!;
+    const older = retained[0];
+
+    // no_claim: the new job's first checkpoint is full, in its own folder; the restored files stay.
+    const outNoClaim = join(ws.dir, 'out-no-claim');
+    cpSync(out, outNoClaim, { recursive: true });
+    const failing = withArgs(ARGS, { output: outNoClaim, rate: '400', 'fail-at': '2500' });
+    const r1 = await flink(ws, ['run', '-s', restoredFrom, '-rm', 'no_claim', JOB, ...failing]);
+    assert.equal(r1.exitCode, 0, show(r1));
+    const job1 = jobIdFrom(r1.stdout);
+    assert.match(readJobLog(ws, job1), /Restoring job .* from checkpoint/, 'the injected failure restarted the job from a checkpoint');
+    const firstOfNewJob = checkpoints(ws, job1)[0];
+    if (firstOfNewJob) assert.ok(keyedFiles(loadSnapshot(firstOfNewJob).metadata).every((f) => f.file.startsWith('../shared/')));
+    assert.ok(existsSync(join(restoredFrom, '_metadata')) && existsSync(join(older, '_metadata')), 'no_claim leaves the restored checkpoints alone');
+    for (const f of referenced(ws, jobId)) assert.ok(existsSync(f));
+    const expected = await reference;
+    assert.deepEqual(committedLines(outNoClaim), expected, 'no_claim restore with a failure restart');
+
+    // claim: the restored checkpoint belongs to the new job and goes once newer ones subsume it.
+    const job2 = await runDetached(ws, join(ws.dir, 'out-claim'), ['-s', restoredFrom, '--restoreMode', 'claim']);
+    await waitFor(() => !existsSync(restoredFrom), 30_000, 'the claimed checkpoint deleted once subsumed');
+    assert.match(readJobLog(ws, job2), /Claimed checkpoint/);
+    assert.ok(existsSync(join(older, '_metadata')), 'the older checkpoint of the first job was not claimed');
+    for (const f of referenced(ws, jobId)) assert.ok(existsSync(f), `${f}: still used by the older retained checkpoint`);
+    const cancel2 = await flink(ws, ['cancel', job2]);
+    assert.equal(cancel2.exitCode, 0, show(cancel2));
+    await waitForStatus(ws, job2, 'CANCELED', 15_000);
+
+    const bad = await flink(ws, ['run', '-s', older, '-rm', 'legacy', JOB, ...ARGS]);
+    assert.notEqual(bad.exitCode, 0);
+    assert.match(bad.stderr, /legacy.*removed/);
+  });
+});
