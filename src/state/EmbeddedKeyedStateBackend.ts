@@ -64,6 +64,82 @@ function formatOfBits(b: number): ChunkFormat | undefined {
 /** A stored row: [format bits, key, value as a snapshot chunk holds it]. */
 type Row = [fmt: number, k: unknown, stored: unknown];
 
+/*
+ * Byte encodings of keys and rows. V8's serializer costs microseconds per call (it builds a serializer
+ * object), so the primitives that keys and most values are get a one-byte tag and their raw bytes.
+ */
+const T_NUM = 1;
+const T_STR = 2;
+const T_TRUE = 3;
+const T_FALSE = 4;
+const T_NULL = 5;
+const T_UNDEF = 6;
+const T_V8 = 7;
+
+function encodeValue(v: unknown): Buffer {
+  switch (typeof v) {
+    case 'number': {
+      const b = Buffer.allocUnsafe(9);
+      b[0] = T_NUM;
+      b.writeDoubleBE(v, 1);
+      return b;
+    }
+    case 'string': {
+      const b = Buffer.allocUnsafe(1 + Buffer.byteLength(v));
+      b[0] = T_STR;
+      b.write(v, 1);
+      return b;
+    }
+    case 'boolean':
+      return Buffer.of(v ? T_TRUE : T_FALSE);
+    case 'undefined':
+      return Buffer.of(T_UNDEF);
+    default:
+      return v === null ? Buffer.of(T_NULL) : Buffer.concat([Buffer.of(T_V8), serialize(v)]);
+  }
+}
+
+function decodeValue(b: Buffer): unknown {
+  switch (b[0]) {
+    case T_NUM:
+      return b.readDoubleBE(1);
+    case T_STR:
+      return b.toString('utf8', 1);
+    case T_TRUE:
+      return true;
+    case T_FALSE:
+      return false;
+    case T_NULL:
+      return null;
+    case T_UNDEF:
+      return undefined;
+    default:
+      return deserialize(b.subarray(1));
+  }
+}
+
+/** Keys equal as Map keys (SameValueZero) must have equal bytes: -0 is 0. */
+const encodeKey = (nk: NormalizedKey): Buffer => encodeValue(nk === 0 ? 0 : nk);
+const decodeKey = (b: Buffer): NormalizedKey => decodeValue(b) as NormalizedKey;
+
+/** `fmt | hasKey | [u32 length | key] | value`: the original key only when it is not its normalized form (objects). */
+function encodeRow(fmt: number, k: unknown, nk: NormalizedKey, stored: unknown): Buffer {
+  const v = encodeValue(stored);
+  if (k === nk) return Buffer.concat([Buffer.of(fmt, 0), v]);
+  const kb = encodeValue(k);
+  const head = Buffer.allocUnsafe(6);
+  head[0] = fmt;
+  head[1] = 1;
+  head.writeUInt32BE(kb.length, 2);
+  return Buffer.concat([head, kb, v]);
+}
+
+function decodeRow(b: Buffer, nk: NormalizedKey): Row {
+  if (b[1] === 0) return [b[0], nk, decodeValue(b.subarray(2))];
+  const len = b.readUInt32BE(2);
+  return [b[0], decodeValue(b.subarray(6, 6 + len)), decodeValue(b.subarray(6 + len))];
+}
+
 const CHUNK = 4096;
 
 /** A full or delta file of the last completed checkpoint, by absolute path. */
@@ -92,7 +168,7 @@ class CachedKeyGroup implements KeyGroupStore {
     if (slot) return slot.e ?? undefined;
     const raw = this.backend.readRow(this, nk);
     if (!raw) return undefined;
-    const e = this.backend.revive(this.state, deserialize(raw) as Row);
+    const e = this.backend.revive(this.state, decodeRow(raw, nk));
     this.backend.cached(this);
     this.cache.set(nk, { e, raw });
     return e;
@@ -236,7 +312,7 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
         const sid = this.stateId(g.state);
         for (const [nk, slot] of g.cache) {
           const stored = slot.e === null ? DROP : enc(slot.e.v);
-          const bytes = stored === DROP ? undefined : serialize([fmt, slot.e!.k, stored] satisfies Row);
+          const bytes = stored === DROP ? undefined : encodeRow(fmt, slot.e!.k, nk, stored);
           if (bytes === undefined ? slot.raw === undefined : slot.raw !== undefined && bytes.equals(slot.raw)) continue;
           const key = this.rowKey(sid, g.kg, nk);
           if (bytes === undefined) this.rows.removeSync(key);
@@ -363,8 +439,8 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
       if (!t?.meta) return this.rawChunks(name, rows, out); // restored, not yet registered: forward as it came
       const enc = encoderOf(t.kind, t.meta, ttlNow);
       const flat: TaggedFlat = [];
-      for (const [, row] of rows) {
-        const e = this.revive(name, deserialize(row!) as Row);
+      for (const [key, row] of rows) {
+        const e = this.revive(name, decodeRow(row!, decodeKey(key.subarray(4))));
         const s = enc ? enc(e.v) : e.v;
         if (s !== DROP) flat.push(e.k, s);
       }
@@ -386,7 +462,7 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
       if (gone.length === 0) return;
       const flat: TaggedFlat = [];
       // Removals carry the normalized key (the original one is gone with the row).
-      for (const [key] of gone) flat.push(deserialize(key.subarray(4)), null);
+      for (const [key] of gone) flat.push(decodeKey(key.subarray(4)), null);
       flat.format = { deleted: true };
       out(flat);
     }, kinds);
@@ -440,8 +516,8 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
       if (flat.length > 0) out(flat);
       flat = [];
     };
-    for (const [, r] of rows) {
-      const [b, k, stored] = deserialize(r!) as Row;
+    for (const [key, r] of rows) {
+      const [b, k, stored] = decodeRow(r!, decodeKey(key.subarray(4)));
       if (b !== fmt) {
         push();
         fmt = b;
@@ -492,9 +568,10 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
         const fmt = bitsOf(f);
         this.restoredFormats.set(name, (this.restoredFormats.get(name) ?? 0) | fmt);
         for (let i = 0; i < flat.length; i += 2) {
-          const key = this.rowKey(sid, kg, f?.deleted ? (flat[i] as NormalizedKey) : normalizeKey(flat[i]));
+          const nk = f?.deleted ? (flat[i] as NormalizedKey) : normalizeKey(flat[i]);
+          const key = this.rowKey(sid, kg, nk);
           if (f?.deleted) this.rows.removeSync(key);
-          else this.rows.putSync(key, serialize([fmt, flat[i], flat[i + 1]] satisfies Row));
+          else this.rows.putSync(key, encodeRow(fmt, flat[i], nk, flat[i + 1]));
         }
       });
     });
@@ -516,7 +593,7 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
   }
 
   private rowKey(sid: number, kg: number, nk: NormalizedKey): Buffer {
-    const k = serialize(nk);
+    const k = encodeKey(nk);
     const out = Buffer.allocUnsafe(4 + k.length);
     out.writeUInt16BE(kg, 0);
     out.writeUInt16BE(sid, 2);

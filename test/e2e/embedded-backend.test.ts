@@ -61,10 +61,7 @@ describe('embedded state backend (e2e)', () => {
     const out = join(ws.dir, 'out');
     const jobId = await runDetached(ws, out);
     // Several checkpoints on top of each other: the latest refers to files an earlier one wrote.
-    const latest = await waitFor(() => {
-      const c = checkpoints(ws, jobId).at(-1);
-      return c && keyedFiles(loadSnapshot(c).metadata).some((f) => f.delta) ? c : undefined;
-    }, 30_000, 'an incremental checkpoint');
+    const latest = await waitFor(() => checkpoints(ws, jobId).find((c) => keyedFiles(loadSnapshot(c).metadata).some((f) => f.delta)), 30_000, 'an incremental checkpoint');
     const files = keyedFiles(loadSnapshot(latest).metadata);
     assert.ok(files.every((f) => f.file.startsWith('../shared/')), JSON.stringify(files));
     assert.ok(files.some((f) => !f.delta) && files.some((f) => f.delta));
