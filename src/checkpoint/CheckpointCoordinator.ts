@@ -234,7 +234,9 @@ export class CheckpointCoordinator {
     }
     this.pending.delete(p.id);
     const done: CompletedCheckpoint = { id: p.id, dir: p.location, isSavepoint, metadata };
-    const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + s.state.size, 0), 0) + safeSize(join(p.location, METADATA_FILE));
+    // The full state size: incremental checkpoints count the shared files they refer to, as Flink's stateSize.
+    const stateSize = (h: StateFileHandle) => h.size + (h.keyedStateFiles ?? []).reduce((n, f) => n + f.size, 0);
+    const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + stateSize(s.state), 0), 0) + safeSize(join(p.location, METADATA_FILE));
     this.lastCompletionTs = Date.now();
     this.record(p, 'COMPLETED', { size, duration: metadata.completionTimestamp - p.triggerTs });
     this.d.log.info(`Completed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${p.id} for job ${this.d.jobId} (${size} bytes, ${metadata.completionTimestamp - p.triggerTs} ms) at ${p.location}.`);

@@ -9,7 +9,7 @@ import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { RuntimeContext } from '../api/functions.js';
 import type { HeapKeyedStateBackend } from '../state/HeapKeyedStateBackend.js';
 import type { KeyedSnapshot } from '../state/EmbeddedKeyedStateBackend.js';
-import { createKeyedStateBackend, snapshotKeyedState, type StateBackendSpec } from '../state/StateBackendLoader.js';
+import { createKeyedStateBackend, forEachStoredEntry, snapshotKeyedState, type StateBackendSpec } from '../state/StateBackendLoader.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssignment.js';
 import { OperatorStateBackend } from '../state/OperatorStateBackend.js';
 import { readKeyGroups, readOperatorState, StateFileWriter, type OperatorStateSnapshot } from '../state/StateFile.js';
@@ -153,6 +153,7 @@ export class StreamTask {
         stdout: (line) => this.stdoutLines.push(line),
         processingTimeService: this.processingTimeService,
         forEachRestoredKeyedEntry: (name, visit) => {
+          if (keyed && forEachStoredEntry(keyed, name, visit)) return; // the embedded backend restored into its store
           for (const f of this.restoredFiles.get(ops[i].operatorId) ?? []) {
             readKeyGroups(f.bytes, f.handle, keyed!.keyGroupRange, (stateName, _kg, flat) => {
               if (stateName !== name) return;

@@ -528,7 +528,7 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
   }
 
   /** A key group's rows of a table, in key order, read in the snapshot's transaction. */
-  private *scan(db: Database<Buffer, Buffer>, txn: Transaction, kg: number): Generator<[Buffer, Buffer]> {
+  private *scan(db: Database<Buffer, Buffer>, txn: Transaction | undefined, kg: number): Generator<[Buffer, Buffer]> {
     const start = Buffer.alloc(2);
     start.writeUInt16BE(kg);
     const end = Buffer.alloc(2);
@@ -536,6 +536,23 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
     for (const { key, value } of db.getRange({ start, end: kg + 1 > 0xffff ? undefined : end, transaction: txn } as never) as Iterable<{ key: Buffer; value: Buffer }>) {
       if (key.readUInt16BE(0) !== kg) break;
       yield [Buffer.from(key), Buffer.from(value)];
+    }
+  }
+
+  /**
+   * Every stored entry of a state as snapshot chunks hold it (key, stored value): what a restore brought
+   * back, for rebuilding derived structures such as the timer heaps (also from native chains).
+   */
+  forEachStoredEntry(state: string, visit: (key: unknown, stored: unknown) => void): void {
+    const sid = this.stateIds.get(state);
+    if (sid === undefined) return;
+    this.flush();
+    for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) {
+      for (const [key, row] of this.scan(this.rows, undefined, kg)) {
+        if (key.readUInt16BE(2) !== sid) continue;
+        const [, k, stored] = decodeRow(row, decodeKey(key.subarray(4)));
+        visit(k, stored);
+      }
     }
   }
 

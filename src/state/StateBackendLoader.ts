@@ -40,6 +40,16 @@ export function createKeyedStateBackend(
   return new EmbeddedKeyedStateBackend(range, maxParallelism, { localDir, incremental: spec.incremental });
 }
 
+/**
+ * Restored entries of a keyed state (key, value as stored in snapshots) from the backend's own store;
+ * false for the heap backend, whose restored entries are read from the restored files.
+ */
+export function forEachStoredEntry(b: HeapKeyedStateBackend, state: string, visit: (key: unknown, value: unknown) => void): boolean {
+  if (!(b instanceof EmbeddedKeyedStateBackend)) return false;
+  b.forEachStoredEntry(state, visit);
+  return true;
+}
+
 /** The synchronous part of a keyed snapshot on either backend. */
 export function snapshotKeyedState(b: HeapKeyedStateBackend, o: KeyedSnapshotOptions): KeyedSnapshot {
   return b instanceof EmbeddedKeyedStateBackend ? b.snapshotKeyed(o) : { write: b.snapshot() };

@@ -16,6 +16,7 @@ import {
 } from './helpers.js';
 
 const JOB = join(ROOT, 'test', 'jobs', 'StateKindsJob.ts');
+const TIMERS_JOB = join(ROOT, 'test', 'jobs', 'TimersJob.ts');
 const ARGS = ['--count', '3000', '--keys', '12'];
 const SLOW = '100';
 const FAST = '1000000';
@@ -146,5 +147,34 @@ describe('embedded state backend (e2e)', () => {
     const bad = await flink(ws, ['run', '-s', older, '-rm', 'legacy', JOB, ...ARGS]);
     assert.notEqual(bad.exitCode, 0);
     assert.match(bad.stderr, /legacy.*removed/);
+  });
+
+  test('timers pending in a native savepoint of the embedded backend fire after the restore', { timeout: 150_000 }, async (t) => {
+    const ws = createWorkspace(EMBEDDED);
+    t.after(() => cleanup(ws));
+    const KEYS = 20;
+    const out = join(ws.dir, 'out');
+    // 30 s of input and timers due 20 s after a key is first seen: the CLI is slow on a loaded machine.
+    const args = ['--output', out, '--count', '30000', '--rate', '1000', '--delay', '20000', '--keys', String(KEYS)];
+    const run = await flink(ws, ['run', '-d', '-D', 'execution.checkpointing.interval=200 ms', TIMERS_JOB, ...args]);
+    assert.equal(run.exitCode, 0, show(run));
+    const jobId = jobIdFrom(run.stdout);
+    await waitForStatus(ws, jobId, 'RUNNING');
+    // After a completed checkpoint the native savepoint copies its chain and adds a delta.
+    await waitFor(() => checkpoints(ws, jobId).length >= 1, 10_000, 'a checkpoint before the timers are due');
+    const c = await flink(ws, ['cancel', '-s', join(ws.dir, 'sp'), '--type', 'native', jobId]);
+    assert.equal(c.exitCode, 0, show(c));
+    const sp = savepointPathFrom(c.stdout);
+    assert.equal(loadSnapshot(sp).metadata.format, 'NATIVE');
+    assert.ok(keyedFiles(loadSnapshot(sp).metadata).some((f) => f.delta), 'a copied chain with a delta');
+    const before = committedLines(out);
+    assert.ok(!before.some((l) => l.startsWith('ptimer,')), 'no processing-time timer fired before the savepoint');
+
+    const restored = await flink(ws, ['run', '-s', sp, TIMERS_JOB, ...args]);
+    assert.equal(restored.exitCode, 0, show(restored));
+    const lines = await waitFor(() => committedLines(out), 5_000);
+    const expected: string[] = [];
+    for (let k = 0; k < KEYS; k++) expected.push(`seen,${k}`, `ptimer,${k}`, `etimer,${k},${30000 / KEYS},1000`);
+    assert.deepEqual(lines, expected.sort());
   });
 });

@@ -174,6 +174,11 @@ describe('embedded backend snapshots', () => {
       return contents1(h, k);
     });
     assert.deepEqual(merged, expected4);
+    // What operators read back to rebuild derived structures (timer heaps) comes from the store.
+    const stored = new Map<unknown, unknown>();
+    r4.forEachStoredEntry('count', (k, v) => stored.set(k, v));
+    assert.equal(stored.size, KEYS - 1, 'key-1 was cleared');
+    assert.equal(stored.get('key-200'), expected4[200][0]);
     // Files in shared/ are immutable and uniquely named: one full, three deltas.
     assert.equal(readdirSync(job.shared).length, 4);
   });
