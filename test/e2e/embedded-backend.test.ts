@@ -103,7 +103,7 @@ describe('embedded state backend (e2e)', () => {
     assert.deepEqual([...new Set([...atCancel, ...continuation])].sort(), expected, 'native savepoint restored on the embedded backend');
   });
 
-  test('a failure restarts from an incremental checkpoint; claim deletes the restored checkpoint once subsumed, no_claim never does', { timeout: 150_000 }, async (t) => {
+  test('an incremental checkpoint restores rescaled, a failure restarts from one; claim deletes the restored checkpoint once subsumed, no_claim never does', { timeout: 150_000 }, async (t) => {
     const ws = createWorkspace(EMBEDDED);
     t.after(() => cleanup(ws));
     const reference = referenceLines(JOB, ARGS);
@@ -111,35 +111,41 @@ describe('embedded state backend (e2e)', () => {
     // --fail-at: the first attempt throws part-way and the job restarts from its latest (incremental) checkpoint.
     const out = join(ws.dir, 'out');
     const jobId = await runDetached(ws, out, []);
-    await waitFor(() => checkpoints(ws, jobId).length >= 2, 30_000, 'two retained checkpoints');
+    // Two retained checkpoints, one of them incremental (a delta on top of a full file).
+    await waitFor(() => checkpoints(ws, jobId).length >= 2 && checkpoints(ws, jobId).some((x) => keyedFiles(loadSnapshot(x).metadata).some((f) => f.delta)), 30_000, 'two retained checkpoints, one incremental');
     const c = await flink(ws, ['cancel', jobId]);
     assert.equal(c.exitCode, 0, `${show(c)}\n${logTail(ws, jobId)}`);
     await waitForStatus(ws, jobId, 'CANCELED', 15_000);
     const retained = checkpoints(ws, jobId);
-    const restoredFrom = retained.at(-1)!;
-    const older = retained[0];
+    const restoredFrom = retained.find((x) => keyedFiles(loadSnapshot(x).metadata).some((f) => f.delta));
+    assert.ok(restoredFrom, `an incremental checkpoint among ${retained.join(', ')}`);
+    const older = retained.find((x) => x !== restoredFrom)!; // the other retained one
 
-    // no_claim: the new job's first checkpoint is full, in its own folder; the restored files stay.
+    // no_claim: the restored files stay. The restored checkpoint may be the older one, so the continuation
+    // (own output folder) repeats what the first job committed after it; together they are exactly an
+    // uninterrupted run, and every line depends on all restored state.
+    const atCancel = committedLines(out);
     const outNoClaim = join(ws.dir, 'out-no-claim');
-    cpSync(out, outNoClaim, { recursive: true });
     const failing = withArgs(ARGS, { output: outNoClaim, rate: '400', 'fail-at': '2500' });
-    const r1 = await flink(ws, ['run', '-s', restoredFrom, '-rm', 'no_claim', JOB, ...failing]);
+    // Rescaled 2 → 3: every new subtask reads its key groups from each file of the chain.
+    const r1 = await flink(ws, ['run', '-s', restoredFrom, '-rm', 'no_claim', '-p', '3', JOB, ...failing]);
     assert.equal(r1.exitCode, 0, show(r1));
     const job1 = jobIdFrom(r1.stdout);
     assert.match(readJobLog(ws, job1), /Restoring job .* from checkpoint/, 'the injected failure restarted the job from a checkpoint');
-    const firstOfNewJob = checkpoints(ws, job1)[0];
-    if (firstOfNewJob) assert.ok(keyedFiles(loadSnapshot(firstOfNewJob).metadata).every((f) => f.file.startsWith('../shared/')));
     assert.ok(existsSync(join(restoredFrom, '_metadata')) && existsSync(join(older, '_metadata')), 'no_claim leaves the restored checkpoints alone');
     for (const f of referenced(ws, jobId)) assert.ok(existsSync(f));
     const expected = await reference;
-    assert.deepEqual(committedLines(outNoClaim), expected, 'no_claim restore with a failure restart');
+    const continuation = committedLines(outNoClaim);
+    assert.deepEqual([...new Set(continuation)].sort(), continuation, 'no line twice');
+    assert.ok(continuation.every((l) => expected.includes(l)), 'every line after the restore is right');
+    assert.deepEqual([...new Set([...atCancel, ...continuation])].sort(), expected, 'no_claim restore, rescaled, with a failure restart');
 
     // claim: the restored checkpoint belongs to the new job and goes once newer ones subsume it.
     const job2 = await runDetached(ws, join(ws.dir, 'out-claim'), ['-s', restoredFrom, '--restoreMode', 'claim']);
     await waitFor(() => !existsSync(restoredFrom), 30_000, 'the claimed checkpoint deleted once subsumed');
     assert.match(readJobLog(ws, job2), /Claimed checkpoint/);
-    assert.ok(existsSync(join(older, '_metadata')), 'the older checkpoint of the first job was not claimed');
-    for (const f of referenced(ws, jobId)) assert.ok(existsSync(f), `${f}: still used by the older retained checkpoint`);
+    assert.ok(existsSync(join(older, '_metadata')), 'the other retained checkpoint of the first job was not claimed');
+    for (const f of referenced(ws, jobId)) assert.ok(existsSync(f), `${f}: still used by the other retained checkpoint`);
     const cancel2 = await flink(ws, ['cancel', job2]);
     assert.equal(cancel2.exitCode, 0, show(cancel2));
     await waitForStatus(ws, job2, 'CANCELED', 15_000);

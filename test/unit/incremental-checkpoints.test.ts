@@ -174,6 +174,11 @@ describe('embedded backend snapshots', () => {
       return contents1(h, k);
     });
     assert.deepEqual(merged, expected4);
+    // A restored backend has no completed checkpoint of its own: its first checkpoint is a full one.
+    const job2 = jobDir();
+    const first = await start(r4, { id: 5, location: job2.chk(5), sharedDir: job2.shared })();
+    assert.deepEqual(keyedFiles(first).map((f) => f.delta ?? false), [false]);
+    assert.ok(keyedFiles(first)[0].file.startsWith('../shared/'));
     // What operators read back to rebuild derived structures (timer heaps) comes from the store.
     const stored = new Map<unknown, unknown>();
     r4.forEachStoredEntry('count', (k, v) => stored.set(k, v));
