@@ -23,3 +23,4 @@ export {
   type AppendingState, type MapState, type AggregateFunction, type TypeSerializer, type TypeHint, type TypeInfo,
 } from './api/state.js';
 export { StateTtlConfig, StateTtlConfigBuilder, UpdateType, StateVisibility, TtlTimeCharacteristic } from './api/StateTtlConfig.js';
+export { HashMapStateBackend, EmbeddedRocksDBStateBackend, type StateBackend } from './api/stateBackends.js';

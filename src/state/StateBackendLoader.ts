@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import type { StateBackend } from '../api/stateBackends.js';
 import type { Configuration } from '../config/Configuration.js';
 import { StateBackendOptions } from '../config/ConfigOptions.js';
+import { FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
-import { EmbeddedKeyedStateBackend, type KeyedSnapshot, type KeyedSnapshotOptions } from './EmbeddedKeyedStateBackend.js';
+import type { EmbeddedKeyedStateBackend, KeyedSnapshot, KeyedSnapshotOptions } from './EmbeddedKeyedStateBackend.js';
 import { HeapKeyedStateBackend } from './HeapKeyedStateBackend.js';
 import type { KeyGroupRange } from './KeyGroupRange.js';
 
@@ -32,12 +33,23 @@ export function stateBackendSpec(config: Configuration, fromProgram?: StateBacke
   };
 }
 
+/** The embedded backend's module (and LMDB's native addon), loaded only by jobs that use it. */
+let embedded: typeof import('./EmbeddedKeyedStateBackend.js') | undefined;
+
+/** Loads what a spec's backend needs; call before createKeyedStateBackend (task slots do it at start). */
+export async function loadStateBackend(spec: StateBackendSpec): Promise<void> {
+  if (spec.type === 'embedded') embedded ??= await import('./EmbeddedKeyedStateBackend.js');
+}
+
+const isEmbedded = (b: HeapKeyedStateBackend): b is EmbeddedKeyedStateBackend => 'snapshotKeyed' in b;
+
 export function createKeyedStateBackend(
   spec: StateBackendSpec | undefined, range: KeyGroupRange, maxParallelism: number, where: { jobId: string; operatorId: string; subtask: number },
 ): HeapKeyedStateBackend {
   if (!spec || spec.type === 'hashmap') return new HeapKeyedStateBackend(range, maxParallelism);
+  if (!embedded) throw new FlinkError('internal', 'The embedded state backend was not loaded (loadStateBackend)');
   const localDir = join(spec.localDir, `job_${where.jobId}_op_${where.operatorId.slice(0, 8)}_${where.subtask}_${randomHex(4)}`);
-  return new EmbeddedKeyedStateBackend(range, maxParallelism, { localDir, incremental: spec.incremental });
+  return new embedded.EmbeddedKeyedStateBackend(range, maxParallelism, { localDir, incremental: spec.incremental });
 }
 
 /**
@@ -45,12 +57,12 @@ export function createKeyedStateBackend(
  * false for the heap backend, whose restored entries are read from the restored files.
  */
 export function forEachStoredEntry(b: HeapKeyedStateBackend, state: string, visit: (key: unknown, value: unknown) => void): boolean {
-  if (!(b instanceof EmbeddedKeyedStateBackend)) return false;
+  if (!isEmbedded(b)) return false;
   b.forEachStoredEntry(state, visit);
   return true;
 }
 
 /** The synchronous part of a keyed snapshot on either backend. */
 export function snapshotKeyedState(b: HeapKeyedStateBackend, o: KeyedSnapshotOptions): KeyedSnapshot {
-  return b instanceof EmbeddedKeyedStateBackend ? b.snapshotKeyed(o) : { write: b.snapshot() };
+  return isEmbedded(b) ? b.snapshotKeyed(o) : { write: b.snapshot() };
 }

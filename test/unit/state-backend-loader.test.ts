@@ -9,7 +9,7 @@ import { StateRecoveryOptions } from '../../src/config/ConfigOptions.js';
 import { EmbeddedKeyedStateBackend } from '../../src/state/EmbeddedKeyedStateBackend.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
-import { createKeyedStateBackend, stateBackendSpec } from '../../src/state/StateBackendLoader.js';
+import { createKeyedStateBackend, loadStateBackend, stateBackendSpec } from '../../src/state/StateBackendLoader.js';
 import { parseRestoreMode } from '../../commands/run.js';
 
 const cfg = (m: Record<string, string>) => Configuration.fromMap(m);
@@ -31,11 +31,12 @@ test('env.setStateBackend() wins over the configuration', () => {
   assert.equal(stateBackendSpec(cfg({ 'execution.checkpointing.incremental': 'true' }), new EmbeddedRocksDBStateBackend()).incremental, true);
 });
 
-test('the factory builds the backend of the spec, in a per-job, operator and subtask working directory', () => {
+test('the factory builds the backend of the spec, in a per-job, operator and subtask working directory', async () => {
   const range = new KeyGroupRange(0, 127);
   assert.ok(!(createKeyedStateBackend(undefined, range, 128, { jobId: 'j', operatorId: 'o', subtask: 0 }) instanceof EmbeddedKeyedStateBackend));
   assert.ok(createKeyedStateBackend(stateBackendSpec(cfg({})), range, 128, { jobId: 'j', operatorId: 'o', subtask: 0 }) instanceof HeapKeyedStateBackend);
   const root = join(tmpdir(), `flink-ts-loader-${process.pid}`);
+  await loadStateBackend({ type: 'embedded', incremental: false, localDir: root });
   const b = createKeyedStateBackend({ type: 'embedded', incremental: false, localDir: root }, range, 128, { jobId: 'abc', operatorId: '0123456789abcdef', subtask: 3 });
   assert.ok(b instanceof EmbeddedKeyedStateBackend);
   assert.match(b.options.localDir, /job_abc_op_01234567_3_[0-9a-f]{8}$/);
@@ -49,4 +50,12 @@ test('restore modes: claim and no_claim in any case; legacy is refused', () => {
   assert.throws(() => parseRestoreMode('own'), /expected claim or no_claim/);
   assert.equal(cfg({}).get(StateRecoveryOptions.CLAIM_MODE), 'NO_CLAIM');
   assert.equal(cfg({ 'execution.savepoint-restore-mode': 'claim' }).get(StateRecoveryOptions.CLAIM_MODE), 'CLAIM');
+});
+
+test('env.setStateBackend() travels in the stream graph, which the task slots rebuild from the program', async () => {
+  const { StreamExecutionEnvironment } = await import('../../src/api/StreamExecutionEnvironment.js');
+  const env = StreamExecutionEnvironment.getExecutionEnvironment().setStateBackend(new EmbeddedRocksDBStateBackend(true));
+  const graph = env.getStreamGraph();
+  assert.deepEqual(stateBackendSpec(cfg({}), graph.stateBackend).type, 'embedded');
+  assert.equal(stateBackendSpec(cfg({}), graph.stateBackend).incremental, true);
 });
