@@ -53,7 +53,12 @@ export class CheckpointStorage {
 
   /** Removes a snapshot folder this job wrote (an aborted checkpoint, a subsumed one, a failed savepoint). */
   static discard(dir: string): void {
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      // A subtask may still be writing into an aborted checkpoint's folder (ENOTEMPTY): retry, else leak it.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });
+    } catch {
+      /* left behind: never counts as complete without _metadata */
+    }
   }
 
   /** Removes the job's checkpoint folder when nothing in it is to be retained. */
