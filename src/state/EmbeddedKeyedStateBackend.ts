@@ -428,7 +428,9 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    void this.root.close().finally(() => rmSync(this.options.localDir, { recursive: true, force: true }));
+    void this.root.close();
+    // At once, not after close() settles: the worker may be terminated first. The open mapping stays valid.
+    rmSync(this.options.localDir, { recursive: true, force: true });
   }
 
   /** Every row of the range, by key group. `ttlNow` set: canonical (decoded and re-encoded, TTL cleanup applied). */
