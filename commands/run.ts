@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DetachedRequest, EntrypointMessage } from '../src/client/ClusterEntrypoint.js';
 import { logFileFor, runJob } from '../src/client/JobRunner.js';
-import { CoreOptions } from '../src/config/ConfigOptions.js';
+import { CoreOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
 import { Configuration } from '../src/config/Configuration.js';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { newJobId } from '../src/core/ids.js';
@@ -14,7 +14,7 @@ import { loadSnapshot } from '../src/checkpoint/Metadata.js';
 import { FlinkCommand, propertyFlags } from './base.js';
 
 /** Flags of `run` that take a value, so the job file can be told apart from flag values. */
-const VALUE_FLAGS = new Set(['-p', '--parallelism', '-s', '--fromSavepoint', '-D', '--property']);
+const VALUE_FLAGS = new Set(['-p', '--parallelism', '-s', '--fromSavepoint', '-D', '--property', '-rm', '--restoreMode']);
 
 /**
  * Flink stops option parsing at the job file: what follows are the program's own arguments, even
@@ -33,6 +33,14 @@ export function splitRunArgv(argv: string[]): { cliArgv: string[]; programArgs: 
   return { cliArgv: argv, programArgs: [] };
 }
 
+/** Flink's restore modes; LEGACY (ownership left undefined) is gone since Flink 2.0 and is refused. */
+export function parseRestoreMode(v: string): 'CLAIM' | 'NO_CLAIM' {
+  const m = v.trim().toUpperCase();
+  if (m === 'CLAIM' || m === 'NO_CLAIM') return m;
+  if (m === 'LEGACY') throw new FlinkError('invalid-argument', "Restore mode 'legacy' was removed in Flink 2.0: use claim or no_claim");
+  throw new FlinkError('invalid-argument', `Unknown restore mode '${v}': expected claim or no_claim`);
+}
+
 export default class Run extends FlinkCommand {
   static override summary = 'Compiles and runs a job program on a local mini-cluster.';
   static override description =
@@ -49,6 +57,10 @@ export default class Run extends FlinkCommand {
     detached: Flags.boolean({ char: 'd', summary: 'If present, runs the job in detached mode.', default: false }),
     parallelism: Flags.integer({ char: 'p', summary: 'The parallelism with which to run the program; overrides parallelism.default.', min: 1 }),
     fromSavepoint: Flags.string({ char: 's', summary: 'Path to a savepoint or retained checkpoint (directory or _metadata) to restore the job from.' }),
+    restoreMode: Flags.string({
+      summary: 'With -s: claim (the job owns the snapshot and deletes it once subsumed) or no_claim (default: never deleted by the job; its first checkpoint is full). Short form -rm.',
+      helpValue: 'claim|no_claim',
+    }),
     allowNonRestoredState: Flags.boolean({ char: 'n', summary: 'Allow to skip savepoint state that cannot be restored because the operator was removed from the program.', default: false }),
     shutdownOnAttachedExit: Flags.boolean({ summary: 'Accepted for compatibility: an attached local job always ends with its client.', default: false, hidden: true }),
   };
@@ -58,7 +70,10 @@ export default class Run extends FlinkCommand {
   };
 
   async run(): Promise<Record<string, unknown>> {
-    const { cliArgv, programArgs } = splitRunArgv(this.argv);
+    const split = splitRunArgv(this.argv);
+    const programArgs = split.programArgs;
+    // Flink's two-letter short option, which the flag parser does not know.
+    const cliArgv = split.cliArgv.map((a) => (a === '-rm' ? '--restoreMode' : a));
     // Parse only what precedes the program arguments; the parser must not see those.
     const { flags, args } = await this.parse(
       { flags: Run.flags, baseFlags: FlinkCommand.baseFlags, enableJsonFlag: true, args: Run.args, strict: true } as unknown as typeof Run,
@@ -66,6 +81,7 @@ export default class Run extends FlinkCommand {
     );
     const config = this.loadConfig(flags.property);
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
+    if (flags.restoreMode !== undefined) config.set(StateRecoveryOptions.CLAIM_MODE.key, parseRestoreMode(flags.restoreMode));
     const jobFile = checkJobFile(args.jobFile);
     if (flags.fromSavepoint) loadSnapshot(flags.fromSavepoint);
     return flags.detached

@@ -40,3 +40,4 @@ export {
   WindowedStream, type WindowAssignerContext,
 } from './api/windowing.js';
 export { JoinedStreams, WindowedJoin, type JoinFunction, type FlatJoinFunction, type CoGroupFunction } from './api/JoinedStreams.js';
+export { HashMapStateBackend, EmbeddedRocksDBStateBackend, type StateBackend } from './api/stateBackends.js';

@@ -1,6 +1,7 @@
 import { StreamGraph } from '../graph/StreamGraph.js';
 import { SourceOperator } from '../runtime/operators/SourceOperator.js';
 import { DataStream, SingleOutputStreamOperator } from './DataStream.js';
+import type { StateBackend } from './stateBackends.js';
 import { getProgramContext, type JobExecutionResult } from './ProgramContext.js';
 import { FromElementsSource, NumberSequenceSource, TextFileSource, type Source, type SourceSplit } from './sources.js';
 
@@ -50,6 +51,12 @@ export class StreamExecutionEnvironment {
       },
       getAutoWatermarkInterval: () => graph.autoWatermarkInterval,
     };
+  }
+
+  /** The keyed state backend of this job (HashMapStateBackend, EmbeddedRocksDBStateBackend). */
+  setStateBackend(backend: StateBackend): this {
+    this.graph.stateBackend = backend;
+    return this;
   }
 
   /** A source whose records get timestamps and watermarks from `watermarks` (one generator per subtask). */

@@ -10,6 +10,7 @@ import type { BarrierKind, CheckpointBarrier, CheckpointType } from '../runtime/
 import type { ChannelStateHandle } from '../runtime/ChannelState.js';
 import type { TaskToJobManager } from '../runtime/messages.js';
 import { CheckpointStorage } from './CheckpointStorage.js';
+import { orphanedSharedFiles, sharedFilesOf, SharedStateRegistry } from './SharedStateRegistry.js';
 import {
   METADATA_FILE, writeMetadataAtomically, type CheckpointMetadata, type LoadedSnapshot, type OperatorStateMetadata,
   type StateFileHandle,
@@ -63,6 +64,7 @@ interface PendingCheckpoint {
   id: number;
   kind: BarrierKind;
   location: string;
+  formatType?: 'CANONICAL' | 'NATIVE';
   triggerTs: number;
   notYetAcked: Set<string>;
   numSubtasks: number;
@@ -99,14 +101,26 @@ export class CheckpointCoordinator {
   private shutDown = false;
   /** Manual checkpoints waiting for a free slot (max-concurrent-checkpoints), as Flink queues them. */
   private readonly queued: (() => void)[] = [];
+  private readonly sharedState = new SharedStateRegistry();
   restored?: { id: number; restoreTimestamp: number; isSavepoint: boolean; externalPath: string };
 
   constructor(private readonly d: CheckpointCoordinatorDeps) {}
 
-  /** Continues the checkpoint id sequence of a restored snapshot, as Flink does. */
-  restoreFrom(snap: LoadedSnapshot): void {
+  /**
+   * Continues the checkpoint id sequence of a restored snapshot, as Flink does. CLAIM: the job owns the
+   * snapshot from now on, as its oldest retained checkpoint, deleted once subsumed (shared files only when
+   * nothing on disk refers to them). NO_CLAIM: never deleted by this job (and the first checkpoint is full:
+   * a restored backend has no checkpoint to build on).
+   */
+  restoreFrom(snap: LoadedSnapshot, claimMode: 'CLAIM' | 'NO_CLAIM' = 'NO_CLAIM'): void {
     this.nextId = Math.max(this.nextId, snap.metadata.checkpointId + 1);
-    this.restored = { id: snap.metadata.checkpointId, restoreTimestamp: Date.now(), isSavepoint: snap.metadata.kind === 'SAVEPOINT', externalPath: snap.dir };
+    const isSavepoint = snap.metadata.kind === 'SAVEPOINT';
+    this.restored = { id: snap.metadata.checkpointId, restoreTimestamp: Date.now(), isSavepoint, externalPath: snap.dir };
+    if (claimMode === 'CLAIM') {
+      this.completed.unshift({ id: snap.metadata.checkpointId, dir: snap.dir, isSavepoint, metadata: snap.metadata });
+      this.sharedState.register(snap.metadata.checkpointId, sharedFilesOf(snap.dir, snap.metadata));
+      this.d.log.info(`Claimed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${snap.metadata.checkpointId} at ${snap.dir}: it is deleted once subsumed (restore mode CLAIM).`);
+    }
   }
 
   startPeriodic(): void {
@@ -167,8 +181,9 @@ export class CheckpointCoordinator {
   }
 
   /** Starts a checkpoint or savepoint; resolves when it is complete (its _metadata is durable). */
-  trigger(kind: BarrierKind, targetDirectory?: string, opts: { checkpointType?: CheckpointType; drain?: boolean } = {}): Promise<CompletedCheckpoint> {
+  trigger(kind: BarrierKind, targetDirectory?: string, opts: { checkpointType?: CheckpointType; drain?: boolean; formatType?: 'CANONICAL' | 'NATIVE' } = {}): Promise<CompletedCheckpoint> {
     const checkpointType = opts.checkpointType ?? 'CONFIGURED';
+    const formatType = opts.formatType;
     if (this.shutDown) return Promise.reject(new FlinkError('conflict', 'The checkpoint coordinator is shut down'));
     const tasks = this.d.tasksToAcknowledge();
     if (typeof tasks === 'string') {
@@ -185,7 +200,7 @@ export class CheckpointCoordinator {
       return Promise.reject(e);
     }
     const triggerTs = Date.now();
-    const barrier: CheckpointBarrier = { type: 'barrier', checkpointId: id, timestamp: triggerTs, kind, location, checkpointType, ...(opts.drain ? { drain: true } : {}) };
+    const barrier: CheckpointBarrier = { type: 'barrier', checkpointId: id, timestamp: triggerTs, kind, location, checkpointType, ...(opts.drain ? { drain: true } : {}), ...(isSavepoint && formatType ? { formatType } : {}) };
     // Flink's CheckpointOptions: savepoints are always aligned; unaligned needs exactly-once.
     const s = this.d.settings;
     if (!isSavepoint && s.unaligned && s.mode === 'EXACTLY_ONCE') {
@@ -194,7 +209,7 @@ export class CheckpointCoordinator {
     }
     return new Promise<CompletedCheckpoint>((resolve, reject) => {
       const p: PendingCheckpoint = {
-        id, kind, location, triggerTs, resolve, reject,
+        id, kind, location, formatType, triggerTs, resolve, reject,
         notYetAcked: new Set(tasks.map((t) => taskKey(t.vertexIndex, t.subtask))),
         numSubtasks: tasks.length,
         states: new Map(),
@@ -252,6 +267,7 @@ export class CheckpointCoordinator {
   }
 
   private async complete(p: PendingCheckpoint): Promise<void> {
+    const formatType = p.formatType;
     clearTimeout(p.timer);
     const isSavepoint = p.kind !== 'CHECKPOINT';
     const operators: OperatorStateMetadata[] = [];
@@ -267,7 +283,7 @@ export class CheckpointCoordinator {
     }
     const metadata: CheckpointMetadata = {
       formatVersion: 1, jobId: this.d.jobId, jobName: this.d.jobName, checkpointId: p.id,
-      kind: isSavepoint ? 'SAVEPOINT' : 'CHECKPOINT', format: isSavepoint ? 'CANONICAL' : 'NATIVE',
+      kind: isSavepoint ? 'SAVEPOINT' : 'CHECKPOINT', format: isSavepoint ? formatType ?? 'CANONICAL' : 'NATIVE',
       triggerTimestamp: p.triggerTs, completionTimestamp: Date.now(), maxParallelism: this.d.jobGraph.maxParallelism, operators,
     };
     const finished = this.d.finishedOperatorIds().filter((id) => !p.states.has(id));
@@ -286,7 +302,9 @@ export class CheckpointCoordinator {
     }
     this.pending.delete(p.id);
     const done: CompletedCheckpoint = { id: p.id, dir: p.location, isSavepoint, metadata };
-    const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + s.state.size, 0), 0)
+    // The full state size: incremental checkpoints count the shared files they refer to, as Flink's stateSize.
+    const stateSize = (h: StateFileHandle) => h.size + (h.keyedStateFiles ?? []).reduce((n, f) => n + f.size, 0);
+    const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + stateSize(s.state), 0), 0)
       + (metadata.channelState ?? []).reduce((n, c) => n + c.subtasks.reduce((m, s) => m + s.state.size, 0), 0)
       + safeSize(join(p.location, METADATA_FILE));
     this.lastCompletionTs = Date.now();
@@ -295,11 +313,13 @@ export class CheckpointCoordinator {
     if (!isSavepoint) {
       this.consecutiveFailures = 0;
       this.completed.push(done);
+      this.sharedState.register(p.id, sharedFilesOf(p.location, metadata));
       while (this.completed.length > this.d.settings.numRetained) this.discard(this.completed.shift()!);
     }
     // Older pending checkpoints are subsumed by this one.
     for (const older of [...this.pending.values()]) if (older.id < p.id && older.kind === 'CHECKPOINT') this.abort(older.id, `Checkpoint ${older.id} subsumed by ${p.id}.`);
     this.wakeQueued();
+    this.cleanUpSharedState();
     try {
       await this.d.notifyComplete(p.id, p.kind === 'SAVEPOINT_TERMINATE');
     } finally {
@@ -314,7 +334,9 @@ export class CheckpointCoordinator {
     clearTimeout(p.timer);
     this.pending.delete(id);
     CheckpointStorage.discard(p.location);
+    this.forgetSharedFilesOf(p);
     this.record(p, 'FAILED', { failure: reason });
+    this.cleanUpSharedState();
     this.d.log.warn(`${p.kind === 'CHECKPOINT' ? 'Checkpoint' : 'Savepoint'} ${id} of job ${this.d.jobId} failed: ${reason}`);
     this.d.notifyAborted(id);
     p.reject(new FlinkError('io', reason));
@@ -333,10 +355,28 @@ export class CheckpointCoordinator {
       clearTimeout(p.timer);
       this.pending.delete(id);
       CheckpointStorage.discard(p.location);
+      this.forgetSharedFilesOf(p);
       this.record(p, 'FAILED', { failure: reason });
       p.reject(new FlinkError('conflict', reason));
     }
     this.wakeQueued();
+  }
+
+  /** Shared files an aborted checkpoint's subtasks wrote are deleted unless a retained checkpoint uses them. */
+  private forgetSharedFilesOf(p: PendingCheckpoint): void {
+    const files = [...p.states.values()].flat().flatMap((s) => sharedFilesOf(p.location, { operators: [{ subtasks: [{ state: s.handle }] }] } as unknown as CheckpointMetadata));
+    this.sharedState.unregister(-p.id, files);
+  }
+
+  /** Deletes shared files nothing refers to any more, once no checkpoint is in flight (one may build on them). */
+  private cleanUpSharedState(): void {
+    if (this.pending.size > 0) return;
+    try {
+      const deleted = this.sharedState.deleteUnreferenced();
+      if (deleted.length > 0) this.d.log.info(`Deleted ${deleted.length} shared state file(s) no retained checkpoint refers to.`);
+    } catch (e) {
+      this.d.log.warn(`Could not delete unreferenced shared state files: ${(e as Error).message}`);
+    }
   }
 
   /** The job reached a terminal state: stop, and keep or remove retained checkpoints by policy. */
@@ -346,14 +386,18 @@ export class CheckpointCoordinator {
     this.shutDown = true;
     const policy = this.d.settings.retention;
     const keep = policy === 'RETAIN_ON_CANCELLATION' || (policy === 'DELETE_ON_CANCELLATION' && status === 'FAILED');
-    if (!keep) {
-      for (const c of this.completed.splice(0)) this.discard(c);
-      this.d.storage.discardJobDirIfEmpty();
-    }
+    if (!keep) for (const c of this.completed.splice(0)) this.discard(c);
+    this.cleanUpSharedState();
+    // Leftovers of checkpoints that never completed (tasks cancelled mid-write) belong to nobody.
+    for (const f of orphanedSharedFiles(this.d.storage.jobDir)) CheckpointStorage.discard(f);
+    if (!keep) this.d.storage.discardJobDirIfEmpty();
   }
 
+  /** The checkpoint's folder (with its _metadata) goes first, then the shared files it alone used. */
   private discard(c: CompletedCheckpoint): void {
     CheckpointStorage.discard(c.dir);
+    this.sharedState.unregister(c.id, sharedFilesOf(c.dir, c.metadata));
+    this.cleanUpSharedState();
     const h = this.history.find((e) => e.id === c.id);
     if (h) h.discarded = true;
     this.safeIndex(() => this.d.index?.updateSnapshot(c.dir, { status: 'DISCARDED' }));

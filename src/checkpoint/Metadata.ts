@@ -38,6 +38,25 @@ export interface StateFileHandle {
   operatorStates: Record<string, string>;
   /** Number of keyed entries, for inspection and sizing. */
   keyedEntries: number;
+  /**
+   * Keyed state of the embedded backend in its native format, instead of key-group sections in `file`:
+   * files applied in order (a full one, then deltas), possibly in the checkpoints' `shared/` folder.
+   */
+  keyedStateFiles?: KeyedStateFileHandle[];
+}
+
+/** A native keyed state file: key-group sections as in a state file; a delta also removes entries. */
+export interface KeyedStateFileHandle {
+  /** Relative to the directory holding `_metadata` (`../shared/...` for a checkpoint's shared files). */
+  file: string;
+  size: number;
+  crc32: number;
+  keyGroupRange?: [number, number];
+  keyGroupOffsets?: number[];
+  keyedStates: Record<string, string>;
+  keyedEntries: number;
+  /** Changes since the previous file of the chain (else a full file). */
+  delta?: true;
 }
 
 export interface OperatorSubtaskStateHandle {
@@ -193,7 +212,10 @@ export function loadSnapshot(p: string): LoadedSnapshot {
 /** Checks every state file a snapshot refers to for presence, size and checksum. */
 export function verifySnapshotFiles(snap: LoadedSnapshot): void {
   for (const op of snap.metadata.operators) {
-    for (const st of op.subtasks) verifyStateFile(snap.dir, st.state);
+    for (const st of op.subtasks) {
+      verifyStateFile(snap.dir, st.state);
+      for (const kf of st.state.keyedStateFiles ?? []) verifyStateFile(snap.dir, kf as StateFileHandle);
+    }
   }
   for (const cs of snap.metadata.channelState ?? []) {
     for (const st of cs.subtasks) verifyStateFile(snap.dir, { ...st.state, keyedStates: {}, operatorStates: {}, keyedEntries: 0 });

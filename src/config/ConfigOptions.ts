@@ -68,12 +68,28 @@ export const CheckpointingOptions = {
 } as const;
 
 export const StateBackendOptions = {
-  STATE_BACKEND: enumOption('state.backend.type', ['hashmap', 'rocksdb'], {
-    description: 'State backend.',
+  STATE_BACKEND: enumOption('state.backend.type', ['hashmap', 'rocksdb', 'embedded'], {
+    description: 'State backend: hashmap (JS heap) or embedded (on local disk, LMDB); rocksdb selects embedded.',
     default: 'hashmap',
     deprecatedKeys: ['state.backend'],
     // Pre-1.13 names of the heap backend.
     aliases: { filesystem: 'hashmap', jobmanager: 'hashmap' },
+  }),
+  INCREMENTAL_CHECKPOINTS: booleanOption('execution.checkpointing.incremental', {
+    description: 'Embedded backend: checkpoints write only what changed since the last completed one into shared/.',
+    default: false,
+    deprecatedKeys: ['state.backend.incremental'],
+  }),
+  LOCAL_DIRECTORIES: pathOption('state.backend.rocksdb.localdir', {
+    description: 'Working directory of the embedded backend (one subdirectory per job, operator and subtask); default under the OS temp dir.',
+  }),
+} as const;
+
+export const StateRecoveryOptions = {
+  CLAIM_MODE: enumOption('execution.state-recovery.claim-mode', ['CLAIM', 'NO_CLAIM'], {
+    description: 'Who owns a restored checkpoint: CLAIM (the new job may delete it once subsumed) or NO_CLAIM (never deleted by it; its first checkpoint is full).',
+    default: 'NO_CLAIM',
+    deprecatedKeys: ['execution.savepoint-restore-mode'],
   }),
 } as const;
 
@@ -180,7 +196,7 @@ export const FlinkTsOptions = {
 } as const;
 
 export const ALL_OPTIONS: readonly ConfigOption<unknown>[] = [
-  CheckpointingOptions, StateBackendOptions, RestartStrategyOptions, CoreOptions, PipelineOptions,
+  CheckpointingOptions, StateBackendOptions, StateRecoveryOptions, RestartStrategyOptions, CoreOptions, PipelineOptions,
   TaskManagerOptions, RestOptions, ExecutionOptions, FlinkTsOptions,
 ].flatMap((group) => Object.values(group) as ConfigOption<unknown>[]);
 
@@ -195,7 +211,7 @@ export const IGNORED_FLINK_KEYS: readonly string[] = [
   'high-availability', 'high-availability.type', 'high-availability.storageDir',
   'high-availability.zookeeper.quorum', 'high-availability.cluster-id',
   'web.submit.enable', 'web.cancel.enable', 'web.upload.dir', 'web.tmpdir',
-  'state.backend.incremental', 'execution.checkpointing.incremental', 'state.backend.local-recovery',
+  'state.backend.local-recovery',
   'execution.target', 'classloader.resolve-order', 'io.tmp.dirs', 'blob.server.port',
   'env.java.home', 'env.java.opts', 'env.java.opts.all', 'env.java.opts.jobmanager', 'env.java.opts.taskmanager',
   'jobstore.cache-size', 'jobstore.expiration-time', 'historyserver.archive.fs.dir',

@@ -1,3 +1,4 @@
+import type { StateBackend } from '../api/stateBackends.js';
 import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
 
 export type PartitionerKind = 'forward' | 'rebalance' | 'hash' | 'broadcast';
@@ -49,6 +50,8 @@ export class StreamGraph {
   readonly checkpointing: CheckpointSettings = {};
   /** env.getConfig().setAutoWatermarkInterval(ms): overrides pipeline.auto-watermark-interval. */
   autoWatermarkInterval?: number;
+  /** env.setStateBackend(); the configuration decides when unset. */
+  stateBackend?: StateBackend;
 
   addNode(n: Omit<StreamNode, 'id' | 'chaining'> & { chaining?: StreamNode['chaining'] }): StreamNode {
     const node: StreamNode = { chaining: 'ALWAYS', ...n, id: this.nodes.length };

@@ -6,8 +6,9 @@ import { assignState, type StateAssignment } from '../checkpoint/StateAssignment
 import type { LoadedSnapshot } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import {
-  CheckpointingOptions, ExecutionOptions, restartStrategyFor, TaskManagerOptions, type RestartStrategy,
+  CheckpointingOptions, StateRecoveryOptions, ExecutionOptions, restartStrategyFor, TaskManagerOptions, type RestartStrategy,
 } from '../config/ConfigOptions.js';
+import { stateBackendSpec } from '../state/StateBackendLoader.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
@@ -114,7 +115,9 @@ export class JobMaster {
           .filter((v) => Array.from({ length: v.parallelism }, (_, s) => this.exec.get(`${v.index}/${s}`)).every((st) => st === 'FINISHED'))
           .flatMap((v) => v.operators.map((op) => op.operatorId)),
     });
-    if (o.restore) this.coordinator.restoreFrom(o.restore.snapshot);
+    if (o.restore) this.coordinator.restoreFrom(o.restore.snapshot, cfg.get(StateRecoveryOptions.CLAIM_MODE));
+    const backendNotice = stateBackendSpec(cfg).notice;
+    if (backendNotice) o.log.info(backendNotice);
     storage.initialize();
   }
 
@@ -336,14 +339,14 @@ export class JobMaster {
    * Savepoint; with `then` the job is cancelled (cancel -s) or finished (stop) once it is complete.
    * For both, sources stop emitting after the savepoint barrier, so nothing is committed after it.
    */
-  async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none', drain = false): Promise<string> {
+  async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none', opts: { drain?: boolean; formatType?: 'CANONICAL' | 'NATIVE' } = {}): Promise<string> {
     if (this.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${this.jobId} is not running but ${this.status}; cannot take a savepoint.`);
     const kind: BarrierKind = then === 'none' ? 'SAVEPOINT' : 'SAVEPOINT_TERMINATE';
     if (then !== 'none') this.coordinator.stopPeriodic();
     let done: CompletedCheckpoint;
     try {
       // --drain: the sources emit MAX_WATERMARK right before the barrier, so every event-time window fires into the savepoint.
-      done = await this.coordinator.trigger(kind, targetDirectory, { drain: drain && then === 'stop' });
+      done = await this.coordinator.trigger(kind, targetDirectory, { drain: !!opts.drain && then === 'stop', formatType: opts.formatType });
     } catch (e) {
       if (then !== 'none' && this.status === 'RUNNING') this.coordinator.startPeriodic();
       throw e;

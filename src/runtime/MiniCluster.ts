@@ -172,14 +172,14 @@ export class MiniCluster implements Dispatcher {
     const jm = this.job(jobId);
     const target = this.savepointTarget(opts.targetDirectory);
     if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot take a savepoint.`);
-    return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, opts.cancelJob ? 'cancel' : 'none')}`);
+    return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, opts.cancelJob ? 'cancel' : 'none', { formatType: opts.formatType })}`);
   }
 
   stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormat }): string {
     const jm = this.job(jobId);
     const target = this.savepointTarget(opts.targetDirectory);
     if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot stop it with a savepoint.`);
-    return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, 'stop', opts.drain)}`);
+    return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, 'stop', { drain: opts.drain, formatType: opts.formatType })}`);
   }
 
   savepointStatus(jobId: string, triggerId: string): AsyncOperationStatus {

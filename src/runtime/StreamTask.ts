@@ -7,7 +7,9 @@ import { verifyStateFile } from '../checkpoint/Metadata.js';
 import type { JobGraph, JobVertex } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { RuntimeContext } from '../api/functions.js';
-import { HeapKeyedStateBackend } from '../state/HeapKeyedStateBackend.js';
+import type { HeapKeyedStateBackend } from '../state/HeapKeyedStateBackend.js';
+import type { KeyedSnapshot } from '../state/EmbeddedKeyedStateBackend.js';
+import { createKeyedStateBackend, forEachStoredEntry, snapshotKeyedState, type StateBackendSpec } from '../state/StateBackendLoader.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssignment.js';
 import { OperatorStateBackend } from '../state/OperatorStateBackend.js';
 import { readKeyGroups, readOperatorState, StateFileWriter, type OperatorStateSnapshot } from '../state/StateFile.js';
@@ -33,8 +35,15 @@ export interface TaskHost {
   readonly bufferTimeoutMs: number;
   /** pipeline.auto-watermark-interval (ms); 200 when not given. */
   readonly autoWatermarkIntervalMs?: number;
+  /** The job's keyed state backend; the heap one when absent. */
+  readonly stateBackend?: StateBackendSpec;
   send(msg: TaskToJobManager): void;
 }
+
+/** One operator's part of a snapshot: its keyed state (into the state file, or as keyed files) and operator state. */
+type SnapshotPart = {
+  operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; opSnap: OperatorStateSnapshot; opModes: Record<string, string>;
+} & KeyedSnapshot;
 
 type TaskState = 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
 
@@ -141,7 +150,7 @@ export class StreamTask {
       const node = host.streamGraph.node(ops[i].nodeId);
       const op = node.factory();
       const keyed = i === 0 && node.keySelector
-        ? new HeapKeyedStateBackend(computeKeyGroupRangeForOperatorIndex(vertex.maxParallelism, vertex.parallelism, d.subtask), vertex.maxParallelism)
+        ? createKeyedStateBackend(host.stateBackend, computeKeyGroupRangeForOperatorIndex(vertex.maxParallelism, vertex.parallelism, d.subtask), vertex.maxParallelism, { jobId: d.jobId, operatorId: ops[i].operatorId, subtask: d.subtask })
         : undefined;
       const opState = new OperatorStateBackend();
       const restore = d.restore?.[ops[i].operatorId];
@@ -172,6 +181,7 @@ export class StreamTask {
         stdout: (line) => this.stdoutLines.push(line),
         processingTimeService: this.processingTimeService,
         forEachRestoredKeyedEntry: (name, visit) => {
+          if (keyed && forEachStoredEntry(keyed, name, visit)) return; // the embedded backend restored into its store
           for (const f of this.restoredFiles.get(ops[i].operatorId) ?? []) {
             readKeyGroups(f.bytes, f.handle, keyed!.keyGroupRange, (stateName, _kg, flat) => {
               if (stateName !== name) return;
@@ -236,7 +246,7 @@ export class StreamTask {
       .sort((a, b) => a.subtask - b.subtask)
       .map((f) => ({ ...f, bytes: verifyStateFile(f.dir, f.handle) }));
     this.restoredFiles.set(operatorId, files);
-    keyed?.restore(files.map((f) => ({ bytes: f.bytes, handle: f.handle })));
+    keyed?.restore(files.map((f) => ({ bytes: f.bytes, handle: f.handle, dir: f.dir })));
     const parts: OperatorStateSnapshot[] = files.map((f) => readOperatorState(f.bytes, f.handle));
     opState.restore(parts, this.d.subtask, this.vertex.parallelism);
   }
@@ -436,7 +446,7 @@ export class StreamTask {
    */
   private performCheckpoint(b: CheckpointBarrier, unaligned: boolean): SnapshotInProgress {
     const t0 = performance.now();
-    const parts: { operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; write?: (w: StateFileWriter) => Promise<void>; opSnap: OperatorStateSnapshot; opModes: Record<string, string> }[] = [];
+    const parts: SnapshotPart[] = [];
     for (const op of this.operators) op.snapshotState(b.checkpointId);
     this.operators.forEach((op, i) => {
       const keyed = this.keyedBackends[i];
@@ -449,7 +459,17 @@ export class StreamTask {
         // Only a backend that holds keyed state writes key-group sections (and so offsets).
         keyedRange: keyed && Object.keys(keyedKinds).length > 0 ? keyed.keyGroupRange.toJSON() : undefined,
         keyedKinds,
-        write: keyed && Object.keys(keyedKinds).length > 0 ? keyed.snapshot() : undefined,
+        ...(keyed && Object.keys(keyedKinds).length > 0
+          ? snapshotKeyedState(keyed, {
+            checkpointId: b.checkpointId,
+            location: b.location,
+            // Incremental files of checkpoints go to <job>/shared (beside chk-N); savepoints are self-contained.
+            sharedDir: b.kind === 'CHECKPOINT' ? join(b.location, '..', 'shared') : undefined,
+            format: b.kind === 'CHECKPOINT' ? 'NATIVE' : (b.formatType ?? 'CANONICAL'),
+            filePrefix: `${this.vertex.operators[i].operatorId}-${this.d.subtask}`,
+            full: b.checkpointType === 'FULL', // flink checkpoint --full
+          })
+          : {}),
         opSnap: opState.snapshot(),
         opModes,
       });
@@ -477,7 +497,7 @@ export class StreamTask {
 
   private async writeSnapshot(
     b: CheckpointBarrier,
-    parts: { operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; write?: (w: StateFileWriter) => Promise<void>; opSnap: OperatorStateSnapshot; opModes: Record<string, string> }[],
+    parts: SnapshotPart[],
     syncMs: number,
     inputs: InputChannelState[] = [],
     outputs: OutputChannelState[] = [],
@@ -491,6 +511,7 @@ export class StreamTask {
       for (const p of parts) {
         const w = new StateFileWriter();
         if (p.write) await p.write(w);
+        const keyedFiles = p.files ? await p.files() : undefined;
         const operatorStateOffset = w.size;
         w.writeOperatorState(p.opSnap);
         const file = join(b.location, `${p.operatorId}-${this.d.subtask}-${randomHex(4)}`);
@@ -502,11 +523,12 @@ export class StreamTask {
             size,
             crc32,
             keyGroupRange: p.keyedRange,
-            keyGroupOffsets: p.keyedRange ? w.keyGroupOffsets : undefined,
+            keyGroupOffsets: p.keyedRange && !keyedFiles ? w.keyGroupOffsets : undefined,
             operatorStateOffset,
             keyedStates: p.keyedKinds,
             operatorStates: p.opModes,
-            keyedEntries: w.keyedEntries,
+            keyedEntries: w.keyedEntries + (keyedFiles ?? []).reduce((n, f) => n + f.keyedEntries, 0),
+            ...(keyedFiles ? { keyedStateFiles: keyedFiles } : {}),
           },
         });
       }
@@ -521,6 +543,7 @@ export class StreamTask {
 
   notifyCheckpointComplete(id: number): void {
     this.guard(() => {
+      for (const k of this.keyedBackends) k?.notifyCheckpointComplete(id);
       for (const op of this.operators) op.notifyCheckpointComplete(id);
     });
   }
@@ -528,6 +551,7 @@ export class StreamTask {
   notifyCheckpointAborted(id: number): void {
     this.guard(() => {
       this.barriers.abort(id);
+      for (const k of this.keyedBackends) k?.notifyCheckpointAborted(id);
       for (const op of this.operators) op.notifyCheckpointAborted(id);
     });
   }
@@ -554,6 +578,7 @@ export class StreamTask {
         /* closing after a failure must not mask it */
       }
     }
+    for (const k of this.keyedBackends) k?.dispose();
     if (wasRunning || state !== 'CANCELED') this.report(state);
   }
 
@@ -581,6 +606,7 @@ export class StreamTask {
         /* ignore */
       }
     }
+    for (const k of this.keyedBackends) k?.dispose();
     this.host.send({
       type: 'taskState', vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, state: 'FAILED',
       error: { message: err.message, name: err.name, stack: err.stack ?? '' },

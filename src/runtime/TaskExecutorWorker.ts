@@ -1,6 +1,7 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { Configuration } from '../config/Configuration.js';
 import { CoreOptions, PipelineOptions } from '../config/ConfigOptions.js';
+import { loadStateBackend, stateBackendSpec } from '../state/StateBackendLoader.js';
 import { buildJobGraph, type JobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import { Transport } from './network/Transport.js';
@@ -36,6 +37,8 @@ async function init(msg: WorkerInit): Promise<void> {
   if (jobGraph.fingerprint !== msg.fingerprint) {
     throw new Error('The program built a different job graph in the task slot than in the JobManager. Building the graph must be deterministic (no randomness, clock or environment in the topology).');
   }
+  const stateBackend = stateBackendSpec(config, graph!.stateBackend);
+  await loadStateBackend(stateBackend);
   const peers = new Map<number, MessagePort>(Object.entries(msg.peers).map(([k, v]) => [Number(k), v as MessagePort]));
   host = {
     transport: new Transport(msg.workerIndex, peers),
@@ -43,6 +46,7 @@ async function init(msg: WorkerInit): Promise<void> {
     jobGraph,
     bufferTimeoutMs: msg.bufferTimeoutMs,
     autoWatermarkIntervalMs: graph!.autoWatermarkInterval ?? config.get(PipelineOptions.AUTO_WATERMARK_INTERVAL),
+    stateBackend,
     send,
   };
 }

@@ -15,16 +15,24 @@ import { decodeKeyedChunk, readKeyGroupChunks, type StateFileWriter } from './St
  * An entry is replaced on write, or mutated in place only when no running snapshot captured it
  * (`ver` newer than the last snapshot): a snapshot can hold on to the old one.
  */
-interface Entry {
+export interface Entry {
   k: unknown;
   v: unknown;
   ver: number;
 }
 
-type Group = Map<NormalizedKey, Entry>;
+/** One key group of one state: a Map on the heap; the embedded backend puts an on-disk store with a write cache behind it. */
+export interface KeyGroupStore {
+  get(nk: NormalizedKey): Entry | undefined;
+  set(nk: NormalizedKey, e: Entry): unknown;
+  delete(nk: NormalizedKey): boolean;
+  readonly size: number;
+  values(): IterableIterator<Entry>;
+}
+type Group = KeyGroupStore;
 
 export type StateKind = 'value' | 'list' | 'reducing' | 'aggregating' | 'map';
-const KINDS: readonly string[] = ['value', 'list', 'reducing', 'aggregating', 'map'];
+export const KINDS: readonly string[] = ['value', 'list', 'reducing', 'aggregating', 'map'];
 
 /** The clock of state TTL (Flink's TtlTimeProvider); tests inject a fake one. */
 export interface TtlTimeProvider {
@@ -39,7 +47,7 @@ export interface HeapKeyedStateBackendOptions {
  * How a state's values are copied (copy-on-write), written and read back: structured clone by default, the
  * user's serializer when the descriptor has one, structured clone plus the class's prototype for a type hint.
  */
-interface Codec {
+export interface Codec {
   /** Neither serializer nor type hint: snapshots write values as they are. */
   plain: boolean;
   serializer: boolean;
@@ -62,7 +70,7 @@ const PLAIN: Codec = {
   },
 };
 
-function noSerializer(state: string): FlinkError {
+export function noSerializer(state: string): FlinkError {
   return new FlinkError('restore', `State '${state}' was written with a user serializer; its descriptor must carry a serializer to read it back`);
 }
 
@@ -93,7 +101,7 @@ function codecOf(t: TypeInfo<unknown> | undefined): Codec {
   };
 }
 
-interface Ttl {
+export interface Ttl {
   ttl: number;
   onRead: boolean;
   returnExpired: boolean;
@@ -111,7 +119,7 @@ function ttlOf(c: StateTtlConfig): Ttl | undefined {
 }
 
 /** What a registered descriptor fixes about a state. */
-interface Meta {
+export interface Meta {
   kind: StateKind;
   ttl?: Ttl;
   /** Values, list elements, accumulators, map values. */
@@ -130,14 +138,16 @@ interface Meta {
  * Values are the state's value (value, reducing, aggregating: the accumulator), an array (list), or a Map
  * from map key to map value (map).
  */
-interface ChunkFormat {
+export interface ChunkFormat {
+  /** Embedded backend's delta files only: the keys (normalized) of removed entries, values null. */
+  deleted?: true;
   ttl?: true;
   ser?: true;
   keySer?: true;
 }
-type TaggedFlat = unknown[] & { format?: ChunkFormat };
+export type TaggedFlat = unknown[] & { format?: ChunkFormat };
 
-function formatOf(meta: Meta | undefined): ChunkFormat | undefined {
+export function formatOf(meta: Meta | undefined): ChunkFormat | undefined {
   if (!meta || (!meta.ttl && !meta.val.serializer && !meta.key.serializer)) return undefined;
   const f: ChunkFormat = {};
   if (meta.ttl) f.ttl = true;
@@ -146,7 +156,7 @@ function formatOf(meta: Meta | undefined): ChunkFormat | undefined {
   return f;
 }
 
-interface StateTable {
+export interface StateTable {
   kind: StateKind;
   groups: Group[];
   /** Set when a descriptor registers the state. */
@@ -157,11 +167,11 @@ interface StateTable {
   restoredFormat?: ChunkFormat;
 }
 
-type TtlValue = [value: unknown, ts: number];
-type MapRow = [key: unknown, value: unknown, ts?: number];
+export type TtlValue = [value: unknown, ts: number];
+export type MapRow = [key: unknown, value: unknown, ts?: number];
 
 const CHUNK = 4096;
-const DROP = Symbol('expired');
+export const DROP = Symbol('expired');
 
 /**
  * Keyed state on the JS heap (Flink's HashMapStateBackend), organised by key group.
@@ -176,7 +186,7 @@ const DROP = Symbol('expired');
  * state, per element for lists, per entry for maps, as Flink's TtlValue.
  */
 export class HeapKeyedStateBackend {
-  private readonly tables = new Map<string, StateTable>();
+  protected readonly tables = new Map<string, StateTable>();
   private readonly clock: TtlTimeProvider;
   private nk: NormalizedKey = undefined;
   private key: unknown = undefined;
@@ -610,12 +620,23 @@ export class HeapKeyedStateBackend {
     };
   }
 
+  /** A checkpoint completed: what the backend wrote for it is now the base of the next one (embedded backend). */
+  notifyCheckpointComplete(_checkpointId: number): void {}
+
+  notifyCheckpointAborted(_checkpointId: number): void {}
+
+  /** The task is done with this backend (the embedded one removes its working directory). */
+  dispose(): void {}
+
   /**
    * Takes the key groups of this backend's range from the given snapshot files. They stay encoded until
    * first accessed (see `raw`); the files' checksums have been verified by then.
    */
   restore(files: { bytes: Buffer; handle: StateFileHandle }[]): void {
     for (const { bytes, handle } of files) {
+      if (handle.keyedStateFiles) {
+        throw new FlinkError('restore', `State file ${handle.file} holds keyed state in the embedded backend's native format; restore it with state.backend.type: embedded, or take a canonical savepoint to change backends`);
+      }
       for (const [name, kind] of Object.entries(handle.keyedStates)) {
         if (!KINDS.includes(kind)) throw new FlinkError('restore', `State '${name}' has kind '${kind}', which this version does not know`);
         this.tableOf(name, kind as StateKind);
@@ -657,16 +678,24 @@ export class HeapKeyedStateBackend {
 
   // ---------------------------------------------------------------- internals
 
-  private tableOf(name: string, kind: StateKind): StateTable {
+  protected tableOf(name: string, kind: StateKind): StateTable {
     let t = this.tables.get(name);
     if (!t) {
-      t = { kind, groups: Array.from({ length: this.keyGroupRange.size }, () => new Map()) };
+      t = { kind, groups: Array.from({ length: this.keyGroupRange.size }, (_, gi) => this.newKeyGroupStore(name, gi)) };
       this.tables.set(name, t);
     } else if (t.kind !== kind) {
       throw new FlinkError('invalid-argument', `State '${name}' was registered as ${t.kind} state and cannot be used as ${kind} state`);
     }
     return t;
   }
+
+  /** The store of one key group (index within this backend's range) of a state. */
+  protected newKeyGroupStore(_state: string, _groupIndex: number): KeyGroupStore {
+    return new Map<NormalizedKey, Entry>();
+  }
+
+  /** A state's descriptor registered it (its meta is set now). */
+  protected registered(_state: string, _table: StateTable): void {}
 
   private checkKind(desc: StateDescriptor<unknown>, kind: StateKind): void {
     if (desc.kind !== kind) throw new FlinkError('invalid-argument', `State '${desc.name}' has kind '${desc.kind}', not '${kind}'`);
@@ -687,6 +716,7 @@ export class HeapKeyedStateBackend {
       t.meta = undefined;
       throw noSerializer(desc.name);
     }
+    this.registered(desc.name, t);
     const pending = t.pending;
     t.pending = undefined; // a running snapshot keeps its own reference to the chunks
     pending?.forEach((chunks, gi) => chunks.forEach((flat) => this.load(desc.name, t, gi, flat)));
@@ -705,36 +735,13 @@ export class HeapKeyedStateBackend {
       return;
     }
     const now = this.now(); // state restored without TTL into a TTL descriptor starts its life now
-    const value = (stored: unknown): [unknown, number] => {
-      const [v, ts] = f.ttl ? (stored as TtlValue) : [stored, now];
-      return [meta.val.decode(v, !!f.ser, name), ts];
-    };
-    const wrap = (v: unknown, ts: number): unknown => (meta.ttl ? [v, ts] : v);
     for (let i = 0; i < flat.length; i += 2) {
-      const stored = flat[i + 1];
-      let v: unknown;
-      switch (t.kind) {
-        case 'list':
-          v = (stored as unknown[]).map((x) => wrap(...value(x)));
-          break;
-        case 'map': {
-          const m = new Map<NormalizedKey, MapRow>();
-          for (const [sk, sv] of stored as Map<unknown, unknown>) {
-            const k = meta.key.decode(sk, !!f.keySer, name);
-            const [uv, ts] = value(sv);
-            m.set(normalizeKey(k), meta.ttl ? [k, uv, ts] : [k, uv]);
-          }
-          v = m;
-          break;
-        }
-        default:
-          v = wrap(...value(stored));
-      }
+      const v = decodeChunkValue(t.kind, meta, f, flat[i + 1], now, name);
       g.set(normalizeKey(flat[i]), { k: flat[i], v, ver });
     }
   }
 
-  private now(): number {
+  protected now(): number {
     return this.clock.currentTimestamp();
   }
 
@@ -819,7 +826,7 @@ function copyInternal(meta: Meta, v: unknown): unknown {
  * The snapshot form of an entry's value (see ChunkFormat), or DROP for one that cleanupFullSnapshot leaves
  * out; undefined when values are written as they are (no TTL, no serializer, not a map).
  */
-function encoderOf(kind: StateKind, meta: Meta | undefined, now: number): ((v: unknown) => unknown) | undefined {
+export function encoderOf(kind: StateKind, meta: Meta | undefined, now: number): ((v: unknown) => unknown) | undefined {
   if (!meta) return undefined;
   const { val, key, ttl } = meta;
   const drop = ttl?.cleanupFullSnapshot ? (ts: number) => ts + ttl.ttl <= now : () => false;
@@ -850,5 +857,32 @@ function encoderOf(kind: StateKind, meta: Meta | undefined, now: number): ((v: u
         };
       }
       return val.plain ? undefined : val.encode;
+  }
+}
+
+/**
+ * A value as a snapshot chunk of format `f` holds it, turned into the live form of a state registered with
+ * `meta` (TTL added, starting at `now`, or dropped to match the descriptor; serialized values decoded).
+ */
+export function decodeChunkValue(kind: StateKind, meta: Meta, f: ChunkFormat, stored: unknown, now: number, name: string): unknown {
+  const value = (x: unknown): [unknown, number] => {
+    const [v, ts] = f.ttl ? (x as TtlValue) : [x, now];
+    return [meta.val.decode(v, !!f.ser, name), ts];
+  };
+  const wrap = (v: unknown, ts: number): unknown => (meta.ttl ? [v, ts] : v);
+  switch (kind) {
+    case 'list':
+      return (stored as unknown[]).map((x) => wrap(...value(x)));
+    case 'map': {
+      const m = new Map<NormalizedKey, MapRow>();
+      for (const [sk, sv] of stored as Map<unknown, unknown>) {
+        const k = meta.key.decode(sk, !!f.keySer, name);
+        const [uv, ts] = value(sv);
+        m.set(normalizeKey(k), meta.ttl ? [k, uv, ts] : [k, uv]);
+      }
+      return m;
+    }
+    default:
+      return wrap(...value(stored));
   }
 }

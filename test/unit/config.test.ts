@@ -255,7 +255,7 @@ test('invalid values name the key and what was expected', () => {
     configError(/'execution.checkpointing.mode': expected one of EXACTLY_ONCE, AT_LEAST_ONCE$/));
   // The key named is the one the value was read from.
   assert.throws(() => cfg({ 'state.backend': 'memory' }).get(StateBackendOptions.STATE_BACKEND),
-    configError(/^Invalid value 'memory' for configuration key 'state.backend': expected one of hashmap, rocksdb$/));
+    configError(/^Invalid value 'memory' for configuration key 'state.backend': expected one of hashmap, rocksdb, embedded$/));
   assert.throws(() => cfg({ 'rest.bind-port': '50200-50100' }).get(RestOptions.BIND_PORT),
     configError(/'rest.bind-port': expected a port/));
   assert.equal(cfg({ 'rest.bind-port': '50100-50200' }).get(RestOptions.BIND_PORT), '50100-50200');

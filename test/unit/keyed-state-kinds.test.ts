@@ -16,6 +16,7 @@ import { StateTtlConfig, StateVisibility, UpdateType } from '../../src/api/State
 import type { StateFileHandle } from '../../src/checkpoint/Metadata.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { HeapKeyedStateBackend, type TtlTimeProvider } from '../../src/state/HeapKeyedStateBackend.js';
+import { BACKEND, keyedBackend } from './backends.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
 import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex } from '../../src/state/KeyGroupRangeAssignment.js';
 import { readKeyGroups, StateFileWriter } from '../../src/state/StateFile.js';
@@ -38,7 +39,7 @@ class FakeClock implements TtlTimeProvider {
 
 const MAXP = 128;
 const backend = (clock: TtlTimeProvider, range = new KeyGroupRange(0, MAXP - 1), maxP = MAXP) =>
-  new HeapKeyedStateBackend(range, maxP, { ttlTimeProvider: clock });
+  keyedBackend(range, maxP, { ttlTimeProvider: clock });
 const halves = () => [0, 1].map((i) => computeKeyGroupRangeForOperatorIndex(MAXP, 2, i));
 
 /** The asynchronous part of a snapshot into a state file, as StreamTask writes it. */
@@ -988,13 +989,14 @@ describe('keyed state kinds: user serializers', () => {
     a.add(4);
     assert.equal(ser.calls.ser, 0, 'no serialization outside snapshots');
     const f = await snapshotToFile(b);
-    assert.equal(ser.calls.ser, 1);
+    // The embedded backend also serializes to store values (and reads them back to write a canonical file).
+    if (BACKEND === 'hashmap') assert.equal(ser.calls.ser, 1);
     assert.ok(rawEntries(f, 'avg').entries.get('k') instanceof Uint8Array);
     const r = backend(clock);
     r.restore([f]);
     const a2 = r.getAggregatingState(d);
     r.setCurrentKey('k');
     assert.equal(a2.get(), 3);
-    assert.equal(ser.calls.de, 1);
+    if (BACKEND === 'hashmap') assert.equal(ser.calls.de, 1);
   });
 });

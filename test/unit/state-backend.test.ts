@@ -8,6 +8,7 @@ import { ListStateDescriptor, ValueStateDescriptor } from '../../src/api/state.j
 import type { StateFileHandle } from '../../src/checkpoint/Metadata.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
+import { keyedBackend } from './backends.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
 import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex } from '../../src/state/KeyGroupRangeAssignment.js';
 import { OperatorStateBackend } from '../../src/state/OperatorStateBackend.js';
@@ -67,7 +68,7 @@ function entriesOf(f: Written, stateName: string, range = KeyGroupRange.of(f.han
   return out;
 }
 
-const full = (maxP = 128) => new HeapKeyedStateBackend(new KeyGroupRange(0, maxP - 1), maxP);
+const full = (maxP = 128) => keyedBackend(new KeyGroupRange(0, maxP - 1), maxP);
 const count = new ValueStateDescriptor<number>('count');
 
 function flinkErrorOf(kind: string, pattern?: RegExp) {
@@ -143,7 +144,7 @@ describe('HeapKeyedStateBackend value state', () => {
   test('keys outside the key-group range throw', () => {
     const maxP = 128;
     const range = computeKeyGroupRangeForOperatorIndex(maxP, 2, 0); // 0..63
-    const b = new HeapKeyedStateBackend(range, maxP);
+    const b = keyedBackend(range, maxP);
     let inside: number | undefined;
     let outside: number | undefined;
     for (let k = 0; inside === undefined || outside === undefined; k++) {
@@ -263,7 +264,7 @@ describe('HeapKeyedStateBackend snapshot and restore', () => {
   test('rescale 1 -> 2: every entry lands in exactly one of the two backends', async () => {
     const { file } = await populated();
     const parts = [0, 1].map((i) => {
-      const r = new HeapKeyedStateBackend(computeKeyGroupRangeForOperatorIndex(128, 2, i), 128);
+      const r = keyedBackend(computeKeyGroupRangeForOperatorIndex(128, 2, i), 128);
       r.restore([file]);
       return r;
     });
@@ -284,14 +285,14 @@ describe('HeapKeyedStateBackend snapshot and restore', () => {
     // Split the original state over two subtasks first.
     const two = await Promise.all(
       [0, 1].map(async (i) => {
-        const r = new HeapKeyedStateBackend(computeKeyGroupRangeForOperatorIndex(128, 2, i), 128);
+        const r = keyedBackend(computeKeyGroupRangeForOperatorIndex(128, 2, i), 128);
         r.restore([await snapshotToFile(b)]);
         return snapshotToFile(r);
       }),
     );
     for (const p of [1, 3]) {
       const backends = Array.from({ length: p }, (_, i) => {
-        const r = new HeapKeyedStateBackend(computeKeyGroupRangeForOperatorIndex(128, p, i), 128);
+        const r = keyedBackend(computeKeyGroupRangeForOperatorIndex(128, p, i), 128);
         r.restore(two);
         return r;
       });
@@ -510,7 +511,7 @@ describe('StateFile', () => {
   test('readKeyGroups visits exactly the wanted key groups that the file holds', async () => {
     const maxP = 32;
     const range = new KeyGroupRange(8, 23);
-    const b = new HeapKeyedStateBackend(range, maxP);
+    const b = keyedBackend(range, maxP);
     const s = b.getState(count);
     const byGroup = new Map<number, number[]>();
     for (let k = 0, n = 0; n < 300; k++) {

@@ -19,6 +19,8 @@ export interface CheckpointBarrier {
   alignedTimeoutMs?: number;
   /** Requested by `flink checkpoint [--full]`; the state backend decides what FULL/INCREMENTAL mean. */
   checkpointType?: CheckpointType;
+  /** Savepoints: CANONICAL (default) or the backend's NATIVE format. */
+  formatType?: 'CANONICAL' | 'NATIVE';
 }
 
 /** Flink's CheckpointType of a triggered checkpoint: CONFIGURED follows the backend's configuration. */

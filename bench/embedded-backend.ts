@@ -1,0 +1,114 @@
+/**
+ * Numbers of the embedded backend for docs/benchmarks.md: with N keys of value state and 1% of the keys
+ * changed per checkpoint interval, the bytes and duration of a full and an incremental checkpoint, the
+ * restore time of the chain against a raw read of the same bytes, and keyed aggregation (count per key)
+ * throughput against the heap backend.
+ *
+ *   node --import tsx bench/embedded-backend.ts [numKeys ...]     (default 1000000)
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ValueStateDescriptor } from '../src/api/state.js';
+import type { StateFileHandle } from '../src/checkpoint/Metadata.js';
+import { EmbeddedKeyedStateBackend } from '../src/state/EmbeddedKeyedStateBackend.js';
+import { HeapKeyedStateBackend } from '../src/state/HeapKeyedStateBackend.js';
+import { KeyGroupRange } from '../src/state/KeyGroupRange.js';
+import { StateFileWriter } from '../src/state/StateFile.js';
+
+const MAXP = 128;
+const RANGE = new KeyGroupRange(0, MAXP - 1);
+const count = new ValueStateDescriptor<number>('count');
+const ms = (t0: number) => Math.round(performance.now() - t0);
+
+/** Count per key: the keyed aggregation of the scenario (value state read, +1, write). */
+function aggregate(b: HeapKeyedStateBackend, records: number, keys: number, seed: number): number {
+  const s = b.getState(count);
+  let x = seed;
+  const t0 = performance.now();
+  for (let i = 0; i < records; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    b.setCurrentKey(`key-${x % keys}`);
+    s.update((s.value() ?? 0) + 1);
+  }
+  return Math.round(records / ((performance.now() - t0) / 1000));
+}
+
+function fill(b: HeapKeyedStateBackend, keys: number): void {
+  const s = b.getState(count);
+  for (let k = 0; k < keys; k++) {
+    b.setCurrentKey(`key-${k}`);
+    s.update(k);
+  }
+}
+
+async function checkpoint(b: EmbeddedKeyedStateBackend, id: number, job: string): Promise<{ ms: number; bytes: number; handle: StateFileHandle; dir: string }> {
+  const dir = join(job, `chk-${id}`);
+  mkdirSync(dir, { recursive: true });
+  const t0 = performance.now();
+  const s = b.snapshotKeyed({ checkpointId: id, location: dir, sharedDir: join(job, 'shared'), format: 'NATIVE', filePrefix: 'op-0' });
+  const files = await s.files!();
+  const took = ms(t0);
+  b.notifyCheckpointComplete(id);
+  const newBytes = files.at(-1)!.size; // what this checkpoint wrote; the rest it refers to
+  const w = new StateFileWriter();
+  w.writeOperatorState({});
+  const { size, crc32 } = await w.finish(join(dir, 'state'));
+  return {
+    ms: took, bytes: newBytes, dir,
+    handle: { file: 'state', size, crc32, keyGroupRange: RANGE.toJSON(), operatorStateOffset: 0, keyedStates: { count: 'value' }, operatorStates: {}, keyedEntries: 0, keyedStateFiles: files },
+  };
+}
+
+async function scenario(keys: number): Promise<Record<string, unknown>> {
+  const root = mkdtempSync(join(tmpdir(), 'bench-embedded-'));
+  const job = join(root, 'job');
+  mkdirSync(join(job, 'shared'), { recursive: true });
+  try {
+    const b = new EmbeddedKeyedStateBackend(RANGE, MAXP, { localDir: join(root, 'local'), incremental: true });
+    let t0 = performance.now();
+    fill(b, keys);
+    b.flush();
+    const fillMs = ms(t0);
+    const full = await checkpoint(b, 1, job);
+    // 1% of the keys change in the interval.
+    const s = b.getState(count);
+    for (let k = 0; k < keys; k += 100) {
+      b.setCurrentKey(`key-${k}`);
+      s.update(-k);
+    }
+    const incr = await checkpoint(b, 2, job);
+    b.dispose();
+
+    const files = incr.handle.keyedStateFiles!.map((f) => join(incr.dir, f.file));
+    t0 = performance.now();
+    let raw = 0;
+    for (const f of files) raw += readFileSync(f).length;
+    const rawReadMs = ms(t0);
+    const r = new EmbeddedKeyedStateBackend(RANGE, MAXP, { localDir: join(root, 'restored'), incremental: true });
+    t0 = performance.now();
+    r.restore([{ bytes: readFileSync(join(incr.dir, 'state')), handle: incr.handle, dir: incr.dir } as never]);
+    const restoreMs = ms(t0);
+    r.setCurrentKey('key-100');
+    if (r.getState(count).value() !== -100) throw new Error('restore lost the incremental change');
+    const embeddedAgg = aggregate(r, 1_000_000, keys, 7);
+    r.dispose();
+
+    let heapAgg: number | string = 'skipped (heap too small)';
+    if (keys <= 2_000_000) {
+      const h = new HeapKeyedStateBackend(RANGE, MAXP);
+      fill(h, keys);
+      heapAgg = aggregate(h, 1_000_000, keys, 7);
+    }
+    return {
+      keys, fillMs, fullCheckpointBytes: full.bytes, fullCheckpointMs: full.ms, incrementalCheckpointBytes: incr.bytes, incrementalCheckpointMs: incr.ms,
+      incrementalPercentOfFull: Number(((100 * incr.bytes) / full.bytes).toFixed(2)), chainBytes: raw, rawReadMs, restoreMs,
+      aggregationPerSecEmbedded: embeddedAgg, aggregationPerSecHeap: heapAgg,
+    };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+const sizes = process.argv.slice(2).map(Number);
+for (const keys of sizes.length > 0 ? sizes : [1_000_000]) console.log(JSON.stringify(await scenario(keys)));

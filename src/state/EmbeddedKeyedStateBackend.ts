@@ -1,0 +1,622 @@
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { deserialize, serialize } from 'node:v8';
+import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
+import { FlinkError } from '../core/FlinkError.js';
+import { randomHex } from '../core/ids.js';
+import { verifyStateFile, type KeyedStateFileHandle, type StateFileHandle } from '../checkpoint/Metadata.js';
+import {
+  DROP, decodeChunkValue, encoderOf, formatOf, HeapKeyedStateBackend, KINDS, type ChunkFormat, type Entry, type HeapKeyedStateBackendOptions,
+  noSerializer, type KeyGroupStore, type StateKind, type StateTable, type TaggedFlat,
+} from './HeapKeyedStateBackend.js';
+import { KeyGroupRange } from './KeyGroupRange.js';
+import { normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
+import { readKeyGroups, StateFileWriter } from './StateFile.js';
+
+export interface EmbeddedKeyedStateBackendOptions extends HeapKeyedStateBackendOptions {
+  /** Working directory of this backend instance (created; removed by dispose()). */
+  localDir: string;
+  /** Checkpoints write only what changed since the last completed one (state.backend.incremental). */
+  incremental?: boolean;
+  /** Entries held in the write cache before it is written to the store (between records). */
+  writeCacheEntries?: number;
+  /** Deltas on top of a full file before a checkpoint writes a full one again (materialization). */
+  maxDeltaChain?: number;
+}
+
+export type SavepointFormatType = 'CANONICAL' | 'NATIVE';
+
+export interface KeyedSnapshotOptions {
+  checkpointId: number;
+  /** Directory holding the snapshot's `_metadata`; handles are relative to it. */
+  location: string;
+  /** Checkpoints: `<job>/shared`, where incremental files go. Absent for savepoints (self-contained). */
+  sharedDir?: string;
+  /** CANONICAL: backend-independent full file (heap format); NATIVE: this backend's files. */
+  format: SavepointFormatType;
+  /** A full snapshot even when incremental (flink checkpoint --full). */
+  full?: boolean;
+  /** Unique-name prefix of written files (operator and subtask). */
+  filePrefix: string;
+}
+
+/** The asynchronous part of a keyed snapshot: into the subtask's state file, or as separate keyed files. */
+export interface KeyedSnapshot {
+  write?: (writer: StateFileWriter) => Promise<void>;
+  files?: () => Promise<KeyedStateFileHandle[]>;
+}
+
+/** Format bits of a stored row (ChunkFormat as a number). */
+const F_TTL = 1;
+const F_SER = 2;
+const F_KEYSER = 4;
+const bitsOf = (f: ChunkFormat | undefined): number => (f ? (f.ttl ? F_TTL : 0) | (f.ser ? F_SER : 0) | (f.keySer ? F_KEYSER : 0) : 0);
+function formatOfBits(b: number): ChunkFormat | undefined {
+  if (b === 0) return undefined;
+  const f: ChunkFormat = {};
+  if (b & F_TTL) f.ttl = true;
+  if (b & F_SER) f.ser = true;
+  if (b & F_KEYSER) f.keySer = true;
+  return f;
+}
+
+/** A stored row: [format bits, key, value as a snapshot chunk holds it]. */
+type Row = [fmt: number, k: unknown, stored: unknown];
+
+/*
+ * Byte encodings of keys and rows. V8's serializer costs microseconds per call (it builds a serializer
+ * object), so the primitives that keys and most values are get a one-byte tag and their raw bytes.
+ */
+const T_NUM = 1;
+const T_STR = 2;
+const T_TRUE = 3;
+const T_FALSE = 4;
+const T_NULL = 5;
+const T_UNDEF = 6;
+const T_V8 = 7;
+
+function encodeValue(v: unknown): Buffer {
+  switch (typeof v) {
+    case 'number': {
+      const b = Buffer.allocUnsafe(9);
+      b[0] = T_NUM;
+      b.writeDoubleBE(v, 1);
+      return b;
+    }
+    case 'string': {
+      const b = Buffer.allocUnsafe(1 + Buffer.byteLength(v));
+      b[0] = T_STR;
+      b.write(v, 1);
+      return b;
+    }
+    case 'boolean':
+      return Buffer.of(v ? T_TRUE : T_FALSE);
+    case 'undefined':
+      return Buffer.of(T_UNDEF);
+    default:
+      return v === null ? Buffer.of(T_NULL) : Buffer.concat([Buffer.of(T_V8), serialize(v)]);
+  }
+}
+
+function decodeValue(b: Buffer): unknown {
+  switch (b[0]) {
+    case T_NUM:
+      return b.readDoubleBE(1);
+    case T_STR:
+      return b.toString('utf8', 1);
+    case T_TRUE:
+      return true;
+    case T_FALSE:
+      return false;
+    case T_NULL:
+      return null;
+    case T_UNDEF:
+      return undefined;
+    default:
+      return deserialize(b.subarray(1));
+  }
+}
+
+/** Keys equal as Map keys (SameValueZero) must have equal bytes: -0 is 0. */
+const encodeKey = (nk: NormalizedKey): Buffer => encodeValue(nk === 0 ? 0 : nk);
+const decodeKey = (b: Buffer): NormalizedKey => decodeValue(b) as NormalizedKey;
+
+/** `fmt | hasKey | [u32 length | key] | value`: the original key only when it is not its normalized form (objects). */
+function encodeRow(fmt: number, k: unknown, nk: NormalizedKey, stored: unknown): Buffer {
+  const v = encodeValue(stored);
+  if (k === nk) return Buffer.concat([Buffer.of(fmt, 0), v]);
+  const kb = encodeValue(k);
+  const head = Buffer.allocUnsafe(6);
+  head[0] = fmt;
+  head[1] = 1;
+  head.writeUInt32BE(kb.length, 2);
+  return Buffer.concat([head, kb, v]);
+}
+
+function decodeRow(b: Buffer, nk: NormalizedKey): Row {
+  if (b[1] === 0) return [b[0], nk, decodeValue(b.subarray(2))];
+  const len = b.readUInt32BE(2);
+  return [b[0], decodeValue(b.subarray(6, 6 + len)), decodeValue(b.subarray(6 + len))];
+}
+
+const CHUNK = 4096;
+
+/** A full or delta file of the last completed checkpoint, by absolute path. */
+interface ChainFile {
+  abs: string;
+  handle: KeyedStateFileHandle;
+}
+
+interface CacheSlot {
+  e: Entry | null;
+  /** The row as read from the store: an unchanged entry is not written back (nor counted as a change). */
+  raw?: Buffer;
+}
+
+/**
+ * One key group of one state: a write cache in front of the store. Every entry handed out stays in the
+ * cache until the next flush, so in-place updates (list add, map put) are written back like updates.
+ */
+class CachedKeyGroup implements KeyGroupStore {
+  readonly cache = new Map<NormalizedKey, CacheSlot>();
+
+  constructor(private readonly backend: EmbeddedKeyedStateBackend, readonly state: string, readonly kg: number) {}
+
+  get(nk: NormalizedKey): Entry | undefined {
+    const slot = this.cache.get(nk);
+    if (slot) return slot.e ?? undefined;
+    const raw = this.backend.readRow(this, nk);
+    if (!raw) return undefined;
+    const e = this.backend.revive(this.state, decodeRow(raw, nk));
+    this.backend.cached(this);
+    this.cache.set(nk, { e, raw });
+    return e;
+  }
+
+  set(nk: NormalizedKey, e: Entry): this {
+    const slot = this.cache.get(nk);
+    if (slot) slot.e = e;
+    else {
+      this.backend.cached(this);
+      this.cache.set(nk, { e, raw: this.backend.readRow(this, nk) });
+    }
+    return this;
+  }
+
+  delete(nk: NormalizedKey): boolean {
+    const slot = this.cache.get(nk);
+    if (slot) {
+      const had = slot.e !== null;
+      slot.e = null;
+      return had;
+    }
+    const raw = this.backend.readRow(this, nk);
+    this.backend.cached(this);
+    this.cache.set(nk, { e: null, raw });
+    return raw !== undefined;
+  }
+
+  get size(): number {
+    throw new FlinkError('internal', 'The embedded state backend does not count a key group in memory');
+  }
+
+  values(): IterableIterator<Entry> {
+    throw new FlinkError('internal', 'The embedded state backend does not iterate a key group in memory');
+  }
+}
+
+/**
+ * Keyed state on local disk (Flink's EmbeddedRocksDBStateBackend; the engine is LMDB, chosen by measurement,
+ * see docs/benchmarks.md). The state semantics (kinds, TTL, serializers, timers) are the heap backend's:
+ * only the key-group stores differ. Rows are keyed `u16 keyGroup | u16 stateId | v8(normalized key)`, so a
+ * key group is one contiguous range; values are stored as snapshot chunks hold them.
+ *
+ * Snapshots: the synchronous part flushes the write cache and opens an LMDB read transaction (MVCC): the
+ * asynchronous part reads exactly the state at the barrier while processing goes on and writes new rows.
+ * Incremental checkpoints: every flushed row key is also recorded in a `changed` table with the epoch
+ * (barrier count) of the write; a checkpoint writes the changed rows (and removals) since the last
+ * completed checkpoint into an immutable, uniquely named delta file in `shared/`, and refers to the files
+ * of that checkpoint before it. Entries of the changed table are dropped when a checkpoint that covered
+ * them completes, so a checkpoint after a failed one still carries the failed one's changes.
+ */
+export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
+  private readonly root: RootDatabase<Buffer, Buffer>;
+  private readonly rows: Database<Buffer, Buffer>;
+  private readonly changed: Database<Buffer, Buffer>;
+  private readonly stateIds = new Map<string, number>();
+  private readonly dirty = new Set<CachedKeyGroup>();
+  private cachedEntries = 0;
+  private epoch = 1;
+  private lastCompleted?: { id: number; files: ChainFile[] };
+  private readonly pendingChains = new Map<number, { epoch: number; files: ChainFile[] }>();
+  private readonly openTxns = new Set<Transaction>();
+  private disposed = false;
+  private closed = false;
+  /** Format bits seen per state in restored files. */
+  private readonly restoredFormats = new Map<string, number>();
+  private sinceYield = 0;
+  readonly incremental: boolean;
+  private readonly writeCacheEntries: number;
+  private readonly maxDeltaChain: number;
+
+  constructor(keyGroupRange: KeyGroupRange, maxParallelism: number, readonly options: EmbeddedKeyedStateBackendOptions) {
+    super(keyGroupRange, maxParallelism, options);
+    this.incremental = options.incremental ?? false;
+    this.writeCacheEntries = options.writeCacheEntries ?? 20_000;
+    this.maxDeltaChain = options.maxDeltaChain ?? 10;
+    try {
+      mkdirSync(options.localDir, { recursive: true });
+      // Local state is rebuilt from a checkpoint after a crash, so commits need not be synced to disk.
+      this.root = open<Buffer, Buffer>({ path: join(options.localDir, 'db'), encoding: 'binary', keyEncoding: 'binary', noSync: true, maxDbs: 4, compression: false });
+    } catch (e) {
+      throw new FlinkError('io', `Cannot open the embedded state backend in ${options.localDir}: ${(e as Error).message}`);
+    }
+    this.rows = this.root.openDB<Buffer, Buffer>('rows', { encoding: 'binary', keyEncoding: 'binary' });
+    this.changed = this.root.openDB<Buffer, Buffer>('changed', { encoding: 'binary', keyEncoding: 'binary' });
+  }
+
+  /** Restored rows are decoded when read; a serializer they need is checked when the state registers, as on the heap. */
+  protected override registered(state: string, t: StateTable): void {
+    const bits = this.restoredFormats.get(state) ?? 0;
+    if (((bits & F_SER) && !t.meta!.val.serializer) || ((bits & F_KEYSER) && !t.meta!.key.serializer)) throw noSerializer(state);
+  }
+
+  protected override newKeyGroupStore(state: string, groupIndex: number): KeyGroupStore {
+    this.stateId(state);
+    return new CachedKeyGroup(this, state, this.keyGroupRange.start + groupIndex);
+  }
+
+  override setCurrentKey(key: unknown): void {
+    // Between records is the one safe moment: no entry handed out is still being updated in place.
+    if (this.cachedEntries >= this.writeCacheEntries) this.flush();
+    super.setCurrentKey(key);
+  }
+
+  /** Number of stored entries (after writing the cache). */
+  override numEntries(): number {
+    this.flush();
+    return this.rows.getCount();
+  }
+
+  // ---------------------------------------------------------------- store access (for CachedKeyGroup)
+
+  /** @internal */
+  readRow(g: CachedKeyGroup, nk: NormalizedKey): Buffer | undefined {
+    return this.rows.getBinary(this.rowKey(this.stateId(g.state), g.kg, nk));
+  }
+
+  /** @internal A stored row as a live entry of its (registered) state. */
+  revive(state: string, [fmt, k, stored]: Row): Entry {
+    const t = this.tables.get(state)!;
+    return { k, v: decodeChunkValue(t.kind, t.meta!, formatOfBits(fmt) ?? {}, stored, this.now(), state), ver: 0 };
+  }
+
+  /** @internal */
+  cached(g: CachedKeyGroup): void {
+    this.cachedEntries++;
+    this.dirty.add(g);
+  }
+
+  /** Writes the write cache into the store, recording changed keys for the next incremental checkpoint. */
+  flush(): void {
+    if (this.dirty.size === 0) return;
+    const epoch = Buffer.alloc(4);
+    epoch.writeUInt32BE(this.epoch);
+    this.root.transactionSync(() => {
+      for (const g of this.dirty) {
+        const t = this.tables.get(g.state)!;
+        const meta = t.meta!;
+        const enc = encoderOf(t.kind, meta, -Infinity) ?? ((v: unknown) => v); // -Infinity: TTL drops nothing here
+        const fmt = bitsOf(formatOf(meta));
+        const sid = this.stateId(g.state);
+        for (const [nk, slot] of g.cache) {
+          const stored = slot.e === null ? DROP : enc(slot.e.v);
+          const bytes = stored === DROP ? undefined : encodeRow(fmt, slot.e!.k, nk, stored);
+          if (bytes === undefined ? slot.raw === undefined : slot.raw !== undefined && bytes.equals(slot.raw)) continue;
+          const key = this.rowKey(sid, g.kg, nk);
+          if (bytes === undefined) this.rows.removeSync(key);
+          else this.rows.putSync(key, bytes);
+          if (this.incremental) this.changed.putSync(key, epoch);
+        }
+        g.cache.clear();
+      }
+    });
+    this.dirty.clear();
+    this.cachedEntries = 0;
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /** Canonical full snapshot into the subtask's state file (the heap backend's interface). */
+  override snapshot(): (writer: StateFileWriter) => Promise<void> {
+    const s = this.snapshotKeyed({ checkpointId: 0, location: '', format: 'CANONICAL', filePrefix: '' });
+    return s.write!;
+  }
+
+  /**
+   * Synchronous part of a snapshot: flushes the cache, starts a read transaction and decides what to
+   * write. CANONICAL: a full file in the heap format (savepoints, and checkpoints when not incremental).
+   * NATIVE: this backend's files; for an incremental checkpoint the files of the last completed one plus a
+   * delta in `shared/`, else a full file; a native savepoint copies the chain into its own folder.
+   */
+  snapshotKeyed(o: KeyedSnapshotOptions): KeyedSnapshot {
+    this.flush();
+    const txn = this.root.useReadTransaction();
+    this.openTxns.add(txn);
+    const epoch = this.epoch++;
+    const tableKinds = this.tableKinds();
+    const ttlNow = this.now();
+    const done = () => {
+      if (this.openTxns.delete(txn)) txn.done();
+      if (this.disposed && this.openTxns.size === 0) this.close();
+    };
+    // Checkpoints of a non-incremental backend are canonical too: any backend restores them.
+    if (o.format === 'CANONICAL' || (o.sharedDir && !this.incremental)) {
+      return {
+        write: async (w) => {
+          try {
+            await this.writeAll(w, txn, tableKinds, ttlNow);
+          } finally {
+            done();
+          }
+        },
+      };
+    }
+    const base = this.lastCompleted?.files ?? [];
+    const baseDeltaBytes = base.slice(1).reduce((n, f) => n + f.handle.size, 0);
+    const delta = this.incremental && !o.full && base.length > 0 && base.length <= this.maxDeltaChain && baseDeltaBytes < base[0].handle.size;
+    const dir = o.sharedDir ?? o.location;
+    return {
+      files: async () => {
+        try {
+          const out: ChainFile[] = [];
+          if (delta) {
+            for (const f of base) {
+              if (o.sharedDir) out.push(f);
+              else {
+                // A native savepoint is self-contained: copies, never references, the checkpoint's files.
+                const abs = join(o.location, `${o.filePrefix}-${randomHex(8)}`);
+                copyFileSync(f.abs, abs);
+                out.push({ abs, handle: { ...f.handle } });
+              }
+            }
+          }
+          const w = new StateFileWriter();
+          if (delta) await this.writeDelta(w, txn, tableKinds);
+          else await this.writeAll(w, txn, tableKinds, undefined);
+          const abs = join(dir, `${o.filePrefix}-${delta ? 'delta' : 'full'}-${randomHex(8)}`);
+          const { size, crc32 } = await w.finish(abs);
+          out.push({
+            abs,
+            handle: {
+              file: '', size, crc32, keyGroupRange: this.keyGroupRange.toJSON(), keyGroupOffsets: w.keyGroupOffsets,
+              keyedStates: tableKinds, keyedEntries: w.keyedEntries, ...(delta ? { delta: true } : {}),
+            },
+          });
+          if (o.sharedDir && this.incremental) this.pendingChains.set(o.checkpointId, { epoch, files: out });
+          return out.map((f) => ({ ...f.handle, file: relative(o.location, f.abs) }));
+        } finally {
+          done();
+        }
+      },
+    };
+  }
+
+  override notifyCheckpointComplete(id: number): void {
+    const c = this.pendingChains.get(id);
+    if (!c) return; // a savepoint, or a checkpoint that wrote no files here
+    for (const k of [...this.pendingChains.keys()]) if (k <= id) this.pendingChains.delete(k);
+    this.lastCompleted = { id, files: c.files };
+    // Changes up to this checkpoint's barrier are in its files now.
+    this.root.transactionSync(() => {
+      for (const { key, value } of this.changed.getRange({})) if (value.readUInt32BE(0) <= c.epoch) this.changed.removeSync(key);
+    });
+  }
+
+  override notifyCheckpointAborted(id: number): void {
+    this.pendingChains.delete(id);
+  }
+
+  /** Closes the store and removes the working directory, once running snapshots have read what they need. */
+  override dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.openTxns.size === 0) this.close();
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    void this.root.close();
+    // At once, not after close() settles: the worker may be terminated first. The open mapping stays valid.
+    rmSync(this.options.localDir, { recursive: true, force: true });
+  }
+
+  /** Every row of the range, by key group. `ttlNow` set: canonical (decoded and re-encoded, TTL cleanup applied). */
+  private async writeAll(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>, ttlNow: number | undefined): Promise<void> {
+    await this.writeRanges(w, (kg) => this.scan(this.rows, txn, kg), (name, rows, out) => {
+      if (ttlNow === undefined) return this.rawChunks(name, rows, out);
+      const t = this.tables.get(name);
+      if (!t?.meta) return this.rawChunks(name, rows, out); // restored, not yet registered: forward as it came
+      const enc = encoderOf(t.kind, t.meta, ttlNow);
+      const flat: TaggedFlat = [];
+      for (const [key, row] of rows) {
+        const e = this.revive(name, decodeRow(row!, decodeKey(key.subarray(4))));
+        const s = enc ? enc(e.v) : e.v;
+        if (s !== DROP) flat.push(e.k, s);
+      }
+      const f = formatOf(t.meta);
+      if (f) flat.format = f;
+      if (flat.length > 0) out(flat);
+    }, kinds);
+  }
+
+  /** Rows changed since the last completed checkpoint, and removals (chunks tagged `deleted`). */
+  private async writeDelta(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>): Promise<void> {
+    await this.writeRanges(w, (kg) => {
+      const out: [Buffer, Buffer | undefined][] = [];
+      for (const [key] of this.scan(this.changed, txn, kg)) out.push([key, (this.rows.get(key, { transaction: txn }) as Buffer | undefined) ?? undefined]);
+      return out;
+    }, (name, rows, out) => {
+      const gone = rows.filter(([, r]) => r === undefined);
+      this.rawChunks(name, rows.filter(([, r]) => r !== undefined) as [Buffer, Buffer][], out);
+      if (gone.length === 0) return;
+      const flat: TaggedFlat = [];
+      // Removals carry the normalized key (the original one is gone with the row).
+      for (const [key] of gone) flat.push(decodeKey(key.subarray(4)), null);
+      flat.format = { deleted: true };
+      out(flat);
+    }, kinds);
+  }
+
+  /**
+   * Key group by key group: the rows of a group (from `rowsOf`, in key order, so by state), handed to
+   * `emit` per state, which writes chunks. Yields to the event loop between chunks.
+   */
+  private async writeRanges(
+    w: StateFileWriter,
+    rowsOf: (kg: number) => Iterable<[Buffer, Buffer | undefined]>,
+    emit: (name: string, rows: [Buffer, Buffer | undefined][], out: (flat: TaggedFlat) => void) => void,
+    kinds: Record<string, string>,
+  ): Promise<void> {
+    const names = new Map([...this.stateIds].map(([n, id]) => [id, n]));
+    for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) {
+      w.beginKeyGroup();
+      let sid = -1;
+      let batch: [Buffer, Buffer | undefined][] = [];
+      const out = (flat: TaggedFlat) => w.writeKeyedChunk(names.get(sid)!, flat);
+      const emitBatch = () => {
+        if (batch.length > 0 && kinds[names.get(sid)!] !== undefined) emit(names.get(sid)!, batch, out);
+        batch = [];
+      };
+      // Read the group at once: no cursor stays open across event-loop turns (the transaction does).
+      for (const r of [...rowsOf(kg)]) {
+        const s = r[0].readUInt16BE(2);
+        if (s !== sid || batch.length >= CHUNK) {
+          emitBatch();
+          sid = s;
+          if (++this.sinceYield >= 8) {
+            this.sinceYield = 0;
+            await yieldToLoop();
+          }
+        }
+        batch.push(r);
+      }
+      emitBatch();
+      w.endSection();
+    }
+  }
+
+  /** Rows as stored, one chunk per run of equal format. */
+  private rawChunks(_name: string, rows: [Buffer, Buffer | undefined][], out: (flat: TaggedFlat) => void): void {
+    let flat: TaggedFlat = [];
+    let fmt = -1;
+    const push = () => {
+      const f = formatOfBits(fmt);
+      if (f) flat.format = f;
+      if (flat.length > 0) out(flat);
+      flat = [];
+    };
+    for (const [key, r] of rows) {
+      const [b, k, stored] = decodeRow(r!, decodeKey(key.subarray(4)));
+      if (b !== fmt) {
+        push();
+        fmt = b;
+      }
+      flat.push(k, stored);
+    }
+    push();
+  }
+
+  /** A key group's rows of a table, in key order, read in the snapshot's transaction. */
+  private *scan(db: Database<Buffer, Buffer>, txn: Transaction | undefined, kg: number): Generator<[Buffer, Buffer]> {
+    const start = Buffer.alloc(2);
+    start.writeUInt16BE(kg);
+    const end = Buffer.alloc(2);
+    end.writeUInt16BE(kg + 1);
+    for (const { key, value } of db.getRange({ start, end: kg + 1 > 0xffff ? undefined : end, transaction: txn } as never) as Iterable<{ key: Buffer; value: Buffer }>) {
+      if (key.readUInt16BE(0) !== kg) break;
+      yield [Buffer.from(key), Buffer.from(value)];
+    }
+  }
+
+  /**
+   * Every stored entry of a state as snapshot chunks hold it (key, stored value): what a restore brought
+   * back, for rebuilding derived structures such as the timer heaps (also from native chains).
+   */
+  forEachStoredEntry(state: string, visit: (key: unknown, stored: unknown) => void): void {
+    const sid = this.stateIds.get(state);
+    if (sid === undefined) return;
+    this.flush();
+    for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) {
+      for (const [key, row] of this.scan(this.rows, undefined, kg)) {
+        if (key.readUInt16BE(2) !== sid) continue;
+        const [, k, stored] = decodeRow(row, decodeKey(key.subarray(4)));
+        visit(k, stored);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- restore
+
+  /**
+   * Loads the key groups of this backend's range: from canonical state files (as the heap backend), or
+   * from a native chain (a full file, then deltas in order) that `dir` (the snapshot's folder) resolves.
+   */
+  override restore(files: { bytes: Buffer; handle: StateFileHandle; dir?: string }[]): void {
+    for (const { bytes, handle, dir } of files) {
+      if (handle.keyedStateFiles) {
+        for (const kf of handle.keyedStateFiles) this.ingest(verifyStateFile(dir ?? '.', kf as StateFileHandle), kf);
+      } else {
+        this.ingest(bytes, handle);
+      }
+    }
+  }
+
+  private ingest(bytes: Buffer, handle: Pick<StateFileHandle, 'keyedStates' | 'keyGroupRange' | 'keyGroupOffsets'>): void {
+    for (const [name, kind] of Object.entries(handle.keyedStates)) {
+      if (!KINDS.includes(kind)) throw new FlinkError('restore', `State '${name}' has kind '${kind}', which this version does not know`);
+      this.tableOf(name, kind as StateKind);
+    }
+    this.flush();
+    this.root.transactionSync(() => {
+      readKeyGroups(bytes, handle as StateFileHandle, this.keyGroupRange, (name, kg, flat) => {
+        const sid = this.stateId(name);
+        const f = (flat as TaggedFlat).format;
+        const fmt = bitsOf(f);
+        this.restoredFormats.set(name, (this.restoredFormats.get(name) ?? 0) | fmt);
+        for (let i = 0; i < flat.length; i += 2) {
+          const nk = f?.deleted ? (flat[i] as NormalizedKey) : normalizeKey(flat[i]);
+          const key = this.rowKey(sid, kg, nk);
+          if (f?.deleted) this.rows.removeSync(key);
+          else this.rows.putSync(key, encodeRow(fmt, flat[i], nk, flat[i + 1]));
+        }
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private tableKinds(): Record<string, string> {
+    return Object.fromEntries([...this.tables].map(([n, t]) => [n, t.kind]));
+  }
+
+  private stateId(name: string): number {
+    let id = this.stateIds.get(name);
+    if (id === undefined) {
+      id = this.stateIds.size;
+      this.stateIds.set(name, id);
+    }
+    return id;
+  }
+
+  private rowKey(sid: number, kg: number, nk: NormalizedKey): Buffer {
+    const k = encodeKey(nk);
+    const out = Buffer.allocUnsafe(4 + k.length);
+    out.writeUInt16BE(kg, 0);
+    out.writeUInt16BE(sid, 2);
+    k.copy(out, 4);
+    return out;
+  }
+}

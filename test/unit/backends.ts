@@ -1,0 +1,28 @@
+/**
+ * The keyed state backend the state test suites run against: the heap backend, or the embedded on-disk
+ * one when FLINK_TS_TEST_BACKEND=embedded (set by the *-embedded.test.ts files that re-run a suite).
+ */
+import { after } from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedKeyedStateBackend } from '../../src/state/EmbeddedKeyedStateBackend.js';
+import { HeapKeyedStateBackend, type HeapKeyedStateBackendOptions } from '../../src/state/HeapKeyedStateBackend.js';
+import type { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
+
+export const BACKEND: 'hashmap' | 'embedded' = process.env.FLINK_TS_TEST_BACKEND === 'embedded' ? 'embedded' : 'hashmap';
+
+let root: string | undefined;
+const created: EmbeddedKeyedStateBackend[] = [];
+after(() => {
+  for (const b of created) b.dispose();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+export function keyedBackend(range: KeyGroupRange, maxParallelism: number, options: HeapKeyedStateBackendOptions = {}): HeapKeyedStateBackend {
+  if (BACKEND === 'hashmap') return new HeapKeyedStateBackend(range, maxParallelism, options);
+  root ??= mkdtempSync(join(tmpdir(), 'flink-ts-embedded-'));
+  const b = new EmbeddedKeyedStateBackend(range, maxParallelism, { ...options, localDir: join(root, `b${created.length}`), writeCacheEntries: 7 });
+  created.push(b);
+  return b;
+}

@@ -1,0 +1,296 @@
+/**
+ * The embedded backend's snapshots: asynchronous and exact at the barrier, incremental chains in shared/
+ * (after failed checkpoints too), forced full ones, native savepoints that copy instead of refer,
+ * restore at the same and another parallelism, canonical files across backends, and the shared-file
+ * registry's deletion rules.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/state.js';
+import { writeMetadataAtomically, type CheckpointMetadata, type KeyedStateFileHandle, type StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import { SharedStateRegistry, sharedFilesOf } from '../../src/checkpoint/SharedStateRegistry.js';
+import { EmbeddedKeyedStateBackend } from '../../src/state/EmbeddedKeyedStateBackend.js';
+import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
+import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
+import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex } from '../../src/state/KeyGroupRangeAssignment.js';
+import { StateFileWriter } from '../../src/state/StateFile.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'flink-ts-incremental-'));
+const backends: EmbeddedKeyedStateBackend[] = [];
+after(() => {
+  for (const b of backends) b.dispose();
+  rmSync(tmp, { recursive: true, force: true });
+});
+const MAXP = 128;
+const FULL = new KeyGroupRange(0, MAXP - 1);
+let n = 0;
+
+function embedded(range = FULL, incremental = true, maxDeltaChain?: number): EmbeddedKeyedStateBackend {
+  const b = new EmbeddedKeyedStateBackend(range, MAXP, { localDir: join(tmp, `local-${++n}`), incremental, writeCacheEntries: 100, maxDeltaChain });
+  backends.push(b);
+  return b;
+}
+
+const count = new ValueStateDescriptor<number>('count');
+const seen = new ListStateDescriptor<string>('seen');
+const tags = new MapStateDescriptor<string, number>('tags');
+
+/** A job folder as CheckpointStorage lays it out. */
+function jobDir(): { dir: string; shared: string; chk: (id: number) => string } {
+  const dir = join(tmp, `job-${++n}`);
+  const shared = join(dir, 'shared');
+  mkdirSync(shared, { recursive: true });
+  return { dir, shared, chk: (id) => { const d = join(dir, `chk-${id}`); mkdirSync(d, { recursive: true }); return d; } };
+}
+
+interface Taken { dir: string; handle: StateFileHandle }
+
+/** Sync part now; returns the async part, which writes the subtask's state file as StreamTask does. */
+function start(b: HeapKeyedStateBackend, o: { id: number; location: string; sharedDir?: string; format?: 'CANONICAL' | 'NATIVE'; full?: boolean }): () => Promise<Taken> {
+  const s = b instanceof EmbeddedKeyedStateBackend
+    ? b.snapshotKeyed({ checkpointId: o.id, location: o.location, sharedDir: o.sharedDir, format: o.format ?? 'NATIVE', full: o.full, filePrefix: `op-0` })
+    : { write: b.snapshot() };
+  const kinds = b.stateKinds;
+  return async () => {
+    const w = new StateFileWriter();
+    if (s.write) await s.write(w);
+    const files = s.files ? await s.files() : undefined;
+    const operatorStateOffset = w.size;
+    w.writeOperatorState({});
+    const file = `state-${++n}`;
+    const { size, crc32 } = await w.finish(join(o.location, file));
+    return {
+      dir: o.location,
+      handle: {
+        file, size, crc32, keyGroupRange: b.keyGroupRange.toJSON(), keyGroupOffsets: files ? undefined : w.keyGroupOffsets, operatorStateOffset,
+        keyedStates: kinds, operatorStates: {}, keyedEntries: w.keyedEntries, ...(files ? { keyedStateFiles: files } : {}),
+      },
+    };
+  };
+}
+
+function restoreInto(b: HeapKeyedStateBackend, taken: Taken[]): void {
+  b.restore(taken.map((t) => ({ bytes: readFileSync(join(t.dir, t.handle.file)), handle: t.handle, dir: t.dir })) as never);
+}
+
+/** Everything the three states hold for keys 0..keys-1. */
+function contents(b: HeapKeyedStateBackend, keys: number): unknown[] {
+  const c = b.getState(count);
+  const l = b.getListState(seen);
+  const m = b.getMapState(tags);
+  const out: unknown[] = [];
+  for (let k = 0; k < keys; k++) {
+    b.setCurrentKey(`key-${k}`);
+    out.push([c.value() ?? null, l.get(), m.entries()]);
+  }
+  return out;
+}
+
+function fill(b: HeapKeyedStateBackend, keys: number, round: number, every = 1): void {
+  const c = b.getState(count);
+  const l = b.getListState(seen);
+  const m = b.getMapState(tags);
+  for (let k = 0; k < keys; k += every) {
+    b.setCurrentKey(`key-${k}`);
+    c.update((c.value() ?? 0) + round);
+    l.add(`r${round}`);
+    m.put(`t${round % 3}`, round);
+  }
+}
+
+const keyedFiles = (t: Taken): KeyedStateFileHandle[] => t.handle.keyedStateFiles ?? [];
+
+describe('embedded backend snapshots', () => {
+  test('the asynchronous part writes exactly the state at the barrier while processing changes it', async () => {
+    for (const format of ['CANONICAL', 'NATIVE'] as const) {
+      const b = embedded();
+      fill(b, 500, 1);
+      const atBarrier = contents(b, 500);
+      const loc = jobDir();
+      const finish = start(b, { id: 1, location: loc.chk(1), sharedDir: loc.shared, format });
+      fill(b, 500, 2); // after the synchronous part
+      b.setCurrentKey('key-3');
+      b.getState(count).clear();
+      b.setCurrentKey('new-key');
+      b.getState(count).update(7);
+      b.flush();
+      const taken = await finish();
+      const r = embedded();
+      restoreInto(r, [taken]);
+      assert.deepEqual(contents(r, 500), atBarrier, format);
+      r.setCurrentKey('new-key');
+      assert.equal(r.getState(count).value(), undefined);
+    }
+  });
+
+  test('incremental: a full file, then deltas in shared/ that refer back; after a failed checkpoint the next delta carries its changes', async () => {
+    const KEYS = 2000;
+    const b = embedded();
+    const job = jobDir();
+    fill(b, KEYS, 1);
+    const c1 = await start(b, { id: 1, location: job.chk(1), sharedDir: job.shared })();
+    b.notifyCheckpointComplete(1);
+    assert.equal(keyedFiles(c1).length, 1);
+    assert.match(keyedFiles(c1)[0].file, /^\.\.\/shared\/op-0-full-/);
+
+    fill(b, KEYS, 2, 100); // 1% of the keys
+    b.setCurrentKey('key-1');
+    b.getState(count).clear();
+    b.getListState(seen).clear();
+    b.getMapState(tags).clear();
+    const c2 = await start(b, { id: 2, location: job.chk(2), sharedDir: job.shared })();
+    assert.deepEqual(keyedFiles(c2).map((f) => f.file).slice(0, 1), keyedFiles(c1).map((f) => f.file), 'refers to the full file of checkpoint 1');
+    const delta2 = keyedFiles(c2)[1];
+    assert.equal(delta2.delta, true);
+    assert.ok(delta2.size * 20 < keyedFiles(c1)[0].size, `delta ${delta2.size} bytes vs full ${keyedFiles(c1)[0].size}`);
+    b.notifyCheckpointAborted(2); // checkpoint 2 failed
+
+    fill(b, KEYS, 3, 50);
+    const c3 = await start(b, { id: 3, location: job.chk(3), sharedDir: job.shared })();
+    assert.equal(keyedFiles(c3).length, 2, 'based on checkpoint 1, the last completed one');
+    assert.equal(keyedFiles(c3)[0].file, keyedFiles(c1)[0].file);
+    b.notifyCheckpointComplete(3);
+    const expected3 = contents(b, KEYS);
+
+    fill(b, KEYS, 4, 100);
+    const c4 = await start(b, { id: 4, location: job.chk(4), sharedDir: job.shared })();
+    assert.deepEqual(keyedFiles(c4).slice(0, 2).map((f) => f.file), keyedFiles(c3).map((f) => f.file));
+    const expected4 = contents(b, KEYS);
+
+    const r3 = embedded();
+    restoreInto(r3, [c3]);
+    assert.deepEqual(contents(r3, KEYS), expected3, 'checkpoint 3 has the changes of failed checkpoint 2');
+    const r4 = embedded();
+    restoreInto(r4, [c4]);
+    assert.deepEqual(contents(r4, KEYS), expected4);
+    // Rescaled: each half reads only its key groups from every file of the chain.
+    const halves = [0, 1].map((i) => embedded(computeKeyGroupRangeForOperatorIndex(MAXP, 2, i)));
+    for (const h of halves) restoreInto(h, [c4]);
+    const merged = expected4.map((_, k) => {
+      const h = halves.find((x) => x.keyGroupRange.contains(assignKg(`key-${k}`)))!;
+      return contents1(h, k);
+    });
+    assert.deepEqual(merged, expected4);
+    // A restored backend has no completed checkpoint of its own: its first checkpoint is a full one.
+    const job2 = jobDir();
+    const first = await start(r4, { id: 5, location: job2.chk(5), sharedDir: job2.shared })();
+    assert.deepEqual(keyedFiles(first).map((f) => f.delta ?? false), [false]);
+    assert.ok(keyedFiles(first)[0].file.startsWith('../shared/'));
+    // What operators read back to rebuild derived structures (timer heaps) comes from the store.
+    const stored = new Map<unknown, unknown>();
+    r4.forEachStoredEntry('count', (k, v) => stored.set(k, v));
+    assert.equal(stored.size, KEYS - 1, 'key-1 was cleared');
+    assert.equal(stored.get('key-200'), expected4[200][0]);
+    // Files in shared/ are immutable and uniquely named: one full, three deltas.
+    assert.equal(readdirSync(job.shared).length, 4);
+  });
+
+  test('full: true writes a full file even with a base; the chain is materialized after maxDeltaChain deltas', async () => {
+    const b = embedded(FULL, true, 2);
+    const job = jobDir();
+    fill(b, 300, 1);
+    let id = 0;
+    const take = async (full = false) => {
+      const t = await start(b, { id: ++id, location: job.chk(id), sharedDir: job.shared, full })();
+      b.notifyCheckpointComplete(id);
+      return keyedFiles(t).map((f) => (f.delta ? 'delta' : 'full'));
+    };
+    assert.deepEqual(await take(), ['full']);
+    fill(b, 300, 2, 30);
+    assert.deepEqual(await take(), ['full', 'delta']);
+    fill(b, 300, 3, 30);
+    assert.deepEqual(await take(true), ['full'], 'forced full (flink checkpoint --full)');
+    fill(b, 300, 4, 30);
+    assert.deepEqual(await take(), ['full', 'delta']);
+    fill(b, 300, 5, 30);
+    assert.deepEqual(await take(), ['full', 'delta', 'delta']);
+    fill(b, 300, 6, 30);
+    assert.deepEqual(await take(), ['full'], 'materialized after 2 deltas');
+  });
+
+  test('a native savepoint copies the chain into its own folder: nothing refers to shared/', async () => {
+    const b = embedded();
+    const job = jobDir();
+    fill(b, 400, 1);
+    await start(b, { id: 1, location: job.chk(1), sharedDir: job.shared })();
+    b.notifyCheckpointComplete(1);
+    fill(b, 400, 2, 10);
+    const spDir = join(tmp, `savepoint-${++n}`);
+    mkdirSync(spDir);
+    const sp = await start(b, { id: 2, location: spDir, format: 'NATIVE' })();
+    const expected = contents(b, 400);
+    assert.deepEqual(keyedFiles(sp).map((f) => f.delta ?? false), [false, true]);
+    for (const f of keyedFiles(sp)) assert.ok(!f.file.includes('/'), `${f.file} is inside the savepoint folder`);
+    b.notifyCheckpointComplete(2); // a savepoint never becomes the base of the next checkpoint
+    rmSync(job.dir, { recursive: true, force: true }); // the job's checkpoints are gone
+    const r = embedded();
+    restoreInto(r, [sp]);
+    assert.deepEqual(contents(r, 400), expected);
+  });
+
+  test('canonical snapshots restore across backends in both directions; native ones are refused by the heap backend', async () => {
+    const heap = new HeapKeyedStateBackend(FULL, MAXP);
+    fill(heap, 300, 1);
+    fill(heap, 300, 2, 3);
+    const expected = contents(heap, 300);
+    const d1 = jobDir().chk(1);
+    const fromHeap = await start(heap, { id: 1, location: d1 })();
+    const e = embedded();
+    restoreInto(e, [fromHeap]);
+    assert.deepEqual(contents(e, 300), expected, 'heap → embedded');
+    const d2 = jobDir().chk(1);
+    const fromEmbedded = await start(e, { id: 1, location: d2, format: 'CANONICAL' })();
+    assert.equal(fromEmbedded.handle.keyedStateFiles, undefined);
+    const h2 = new HeapKeyedStateBackend(FULL, MAXP);
+    restoreInto(h2, [fromEmbedded]);
+    assert.deepEqual(contents(h2, 300), expected, 'embedded → heap');
+    const job = jobDir();
+    const native = await start(e, { id: 2, location: job.chk(2), sharedDir: job.shared })();
+    assert.throws(() => restoreInto(new HeapKeyedStateBackend(FULL, MAXP), [native]), /native format/);
+  });
+});
+
+describe('shared state registry', () => {
+  const md = (files: string[]): CheckpointMetadata => ({
+    formatVersion: 1, jobId: 'j', jobName: 'j', checkpointId: 1, kind: 'CHECKPOINT', format: 'NATIVE', triggerTimestamp: 0, completionTimestamp: 0, maxParallelism: MAXP,
+    operators: [{ operatorId: 'o', name: 'o', parallelism: 1, maxParallelism: MAXP, subtasks: [{ subtask: 0, state: {
+      file: 'x', size: 0, crc32: 0, keyedStates: {}, operatorStates: {}, keyedEntries: 0,
+      keyedStateFiles: files.map((f) => ({ file: `../shared/${f}`, size: 0, crc32: 0, keyedStates: {}, keyedEntries: 0 })),
+    } }] }],
+  });
+
+  test('a shared file is deleted only when no retained checkpoint refers to it, also one the registry never saw', () => {
+    const job = jobDir();
+    for (const f of ['a', 'b', 'c', 'd']) writeFileSync(join(job.shared, f), f);
+    const reg = new SharedStateRegistry();
+    const c1 = job.chk(1);
+    writeMetadataAtomically(c1, md(['a', 'b']));
+    const c2 = job.chk(2);
+    writeMetadataAtomically(c2, md(['a', 'c']));
+    // A retained checkpoint of an earlier run, unknown to this registry, uses d.
+    writeMetadataAtomically(job.chk(7), md(['d']));
+    reg.register(1, sharedFilesOf(c1, md(['a', 'b'])));
+    reg.register(2, sharedFilesOf(c2, md(['a', 'c'])));
+    assert.deepEqual(sharedFilesOf(c1, md(['a', 'b'])), [resolve(job.shared, 'a'), resolve(job.shared, 'b')]);
+
+    // Subsume 1: its folder first, then b (a is still used by 2).
+    rmSync(c1, { recursive: true });
+    reg.unregister(1, sharedFilesOf(c1, md(['a', 'b'])));
+    assert.deepEqual(reg.deleteUnreferenced(), [resolve(job.shared, 'b')]);
+    assert.deepEqual(readdirSync(job.shared).sort(), ['a', 'c', 'd']);
+
+    // A crash between deleting checkpoint 2's folder and its files leaks them; a checkpoint still on disk keeps its own.
+    reg.unregister(7, [resolve(job.shared, 'd')]);
+    assert.deepEqual(reg.deleteUnreferenced(), [], 'chk-7/_metadata still refers to d');
+    assert.ok(existsSync(join(job.shared, 'd')));
+  });
+});
+
+const assignKg = (k: string) => assignToKeyGroup(k, MAXP);
+function contents1(b: HeapKeyedStateBackend, k: number): unknown {
+  b.setCurrentKey(`key-${k}`);
+  return [b.getState(count).value() ?? null, b.getListState(seen).get(), b.getMapState(tags).entries()];
+}
