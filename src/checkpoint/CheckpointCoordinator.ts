@@ -9,6 +9,7 @@ import type { CheckpointStatsEntry } from '../rest/Dispatcher.js';
 import type { BarrierKind, CheckpointBarrier } from '../runtime/network/events.js';
 import type { TaskToJobManager } from '../runtime/messages.js';
 import { CheckpointStorage } from './CheckpointStorage.js';
+import { faultPoint } from './FaultInjection.js';
 import {
   METADATA_FILE, writeMetadataAtomically, type CheckpointMetadata, type LoadedSnapshot, type OperatorStateMetadata,
   type StateFileHandle,
@@ -126,6 +127,11 @@ export class CheckpointCoordinator {
     return this.completed[this.completed.length - 1];
   }
 
+  /** Retained completed checkpoints, newest first (what a failover may restore from). */
+  retainedNewestFirst(): CompletedCheckpoint[] {
+    return [...this.completed].reverse();
+  }
+
   get numPending(): number {
     return this.pending.size;
   }
@@ -145,6 +151,7 @@ export class CheckpointCoordinator {
     try {
       location = isSavepoint ? this.d.storage.savepointLocation(targetDirectory!) : this.d.storage.checkpointLocation(id);
     } catch (e) {
+      if (!isSavepoint) this.failedToStart(id, e as Error);
       return Promise.reject(e);
     }
     const triggerTs = Date.now();
@@ -221,6 +228,7 @@ export class CheckpointCoordinator {
     const done: CompletedCheckpoint = { id: p.id, dir: p.location, isSavepoint, metadata };
     const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + s.state.size, 0), 0) + safeSize(join(p.location, METADATA_FILE));
     this.lastCompletionTs = Date.now();
+    faultPoint('index.update', p.location);
     this.record(p, 'COMPLETED', { size, duration: metadata.completionTimestamp - p.triggerTs });
     this.d.log.info(`Completed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${p.id} for job ${this.d.jobId} (${size} bytes, ${metadata.completionTimestamp - p.triggerTs} ms) at ${p.location}.`);
     if (!isSavepoint) {
@@ -231,6 +239,7 @@ export class CheckpointCoordinator {
     // Older pending checkpoints are subsumed by this one.
     for (const older of [...this.pending.values()]) if (older.id < p.id && older.kind === 'CHECKPOINT') this.abort(older.id, `Checkpoint ${older.id} subsumed by ${p.id}.`);
     try {
+      faultPoint('checkpoint.notify', p.location);
       await this.d.notifyComplete(p.id, p.kind === 'SAVEPOINT_TERMINATE');
     } finally {
       p.resolve(done);
@@ -248,11 +257,23 @@ export class CheckpointCoordinator {
     this.d.log.warn(`${p.kind === 'CHECKPOINT' ? 'Checkpoint' : 'Savepoint'} ${id} of job ${this.d.jobId} failed: ${reason}`);
     this.d.notifyAborted(id);
     p.reject(new FlinkError('io', reason));
-    if (p.kind === 'CHECKPOINT' && !reason.includes('subsumed') && !this.shutDown) {
-      this.consecutiveFailures++;
-      if (this.consecutiveFailures > this.d.settings.tolerableFailures) {
-        this.d.failJob(`Exceeded checkpoint tolerable failure threshold (${this.d.settings.tolerableFailures}). Last failure: ${reason}`);
-      }
+    if (p.kind === 'CHECKPOINT' && !reason.includes('subsumed')) this.countFailure(reason);
+  }
+
+  /** The checkpoint's folder could not even be created (read-only or full disk): a failed checkpoint all the same. */
+  private failedToStart(id: number, e: Error): void {
+    const p = { id, kind: 'CHECKPOINT', location: join(this.d.storage.jobDir, `chk-${id}`), triggerTs: Date.now(), notYetAcked: new Set<string>(), numSubtasks: 0 } as unknown as PendingCheckpoint;
+    const reason = `Failed to create the folder of checkpoint ${id}: ${e.message}`;
+    this.record(p, 'FAILED', { failure: reason });
+    this.d.log.warn(`Checkpoint ${id} of job ${this.d.jobId} failed: ${reason}`);
+    this.countFailure(reason);
+  }
+
+  private countFailure(reason: string): void {
+    if (this.shutDown) return;
+    this.consecutiveFailures++;
+    if (this.consecutiveFailures > this.d.settings.tolerableFailures) {
+      this.d.failJob(`Exceeded checkpoint tolerable failure threshold (${this.d.settings.tolerableFailures}). Last failure: ${reason}`);
     }
   }
 

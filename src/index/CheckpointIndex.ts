@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadSnapshot, METADATA_FILE, stripFileScheme } from '../checkpoint/Metadata.js';
+import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
 import { describeError, FlinkError, isFlinkError } from '../core/FlinkError.js';
 import type { JobStatus } from '../core/JobStatus.js';
 
@@ -195,6 +196,55 @@ export class CheckpointIndex {
       `${SNAPSHOT_SELECT} WHERE job_id = ? AND kind = 'CHECKPOINT' AND status = 'COMPLETED' ORDER BY checkpoint_id DESC`,
     ).all(jobId) as SnapshotRecord[]);
     return rows.find((r) => existsSync(join(r.path, METADATA_FILE)));
+  }
+
+  /**
+   * Where to recover a job from, as found through the index: its newest COMPLETED checkpoint whose `_metadata`
+   * and state files are intact (damaged ones are reported through `onDamaged` and skipped), else the snapshot
+   * the job was itself restored from. Undefined when there is none: the job starts from scratch.
+   */
+  recoveryPoint(jobId: string, onDamaged: (path: string, why: string) => void = () => {}): string | undefined {
+    const rows = this.listSnapshots({ jobId, kind: 'CHECKPOINT', status: 'COMPLETED' }).sort((a, b) => b.checkpointId - a.checkpointId);
+    const restoredFrom = this.getJob(jobId)?.restoredFrom;
+    const candidates = [...rows.map((r) => r.path), ...(restoredFrom ? [restoredFrom] : [])];
+    return newestIntact(candidates, (p) => p, onDamaged)?.candidate;
+  }
+
+  /** Checkpoint failures of a job since its last completed checkpoint, and the newest one's cause. */
+  checkpointFailures(jobId: string): { count: number; last: string | null } {
+    return this.read(() => {
+      const lastDone = this.stmt(`SELECT max(checkpoint_id) AS id FROM snapshots WHERE job_id = ? AND kind = 'CHECKPOINT' AND status IN ('COMPLETED', 'DISCARDED')`)
+        .get(jobId) as { id: number | null };
+      const failed = this.stmt(`SELECT failure_cause AS cause FROM snapshots WHERE job_id = ? AND kind = 'CHECKPOINT' AND status = 'FAILED'
+        AND checkpoint_id > ? AND coalesce(failure_cause, '') NOT LIKE '%subsumed%' ORDER BY checkpoint_id DESC`).all(jobId, lastDone.id ?? 0) as { cause: string | null }[];
+      return { count: failed.length, last: failed[0]?.cause ?? null };
+    });
+  }
+
+  /**
+   * The cluster of a job is gone: its IN_PROGRESS snapshots will never complete. Their folders, if they hold no
+   * `_metadata`, are partial leftovers of the crash and are removed; the rows become FAILED. Returns how many.
+   */
+  abandonInProgress(jobId: string, cause: string): number {
+    const rows = this.listSnapshots({ jobId, status: 'IN_PROGRESS' });
+    for (const r of rows) {
+      // Completed on disk before the crash, not yet recorded: the folder is the truth.
+      let complete = true;
+      try {
+        loadSnapshot(r.path);
+      } catch {
+        complete = false;
+      }
+      if (!complete && !existsSync(join(r.path, METADATA_FILE))) {
+        try {
+          rmSync(r.path, { recursive: true, force: true });
+        } catch {
+          /* left for the next time; never counted as complete anyway */
+        }
+      }
+      this.write(() => this.update('snapshots', 'path', r.path, SNAPSHOT_COLUMNS, complete ? { status: 'COMPLETED' } : { status: 'FAILED', failureCause: cause }));
+    }
+    return rows.length;
   }
 
   /**

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { disposeSavepoint } from '../checkpoint/SavepointDisposal.js';
 import { loadSnapshot, verifySnapshotFiles } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
-import { CheckpointingOptions, CoreOptions, PipelineOptions, RestOptions, parsePortSpec } from '../config/ConfigOptions.js';
+import { CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, parsePortSpec } from '../config/ConfigOptions.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { newJobId, randomHex } from '../core/ids.js';
 import { isGloballyTerminal } from '../core/JobStatus.js';
@@ -51,7 +51,10 @@ export class MiniCluster implements Dispatcher {
     let lastError: unknown;
     for (const [lo, hi] of ranges) {
       for (let port = lo; port <= hi; port++) {
-        const server = new RestServer(this, { host, port, log: (l) => this.log.warn(l) });
+        const server = new RestServer(this, {
+          host, port, log: (l) => this.log.warn(l),
+          authToken: this.config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN), allowedHosts: [this.config.get(RestOptions.ADDRESS)],
+        });
         try {
           this.restUrl = await server.start();
           this.rest = server;
