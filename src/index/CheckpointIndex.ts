@@ -100,7 +100,7 @@ export class CheckpointIndex {
   private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(
-    private readonly db: Database.Database,
+    private db: Database.Database,
     readonly path: string,
     private readonly checkpointsDir: string | undefined,
     private readonly savepointsDir: string | undefined,
@@ -383,13 +383,47 @@ export class CheckpointIndex {
   }
 
   private read<T>(fn: () => T): T {
+    this.reopenIfReplaced();
     return translate(this.path, () => withBusyRetry(this.path, fn));
   }
 
   /** A write transaction that takes the write lock up front (BEGIN IMMEDIATE), so it cannot deadlock on upgrade. */
   private write<T>(fn: () => T): T {
     if (this.db.inTransaction) return fn();
+    this.reopenIfReplaced();
     return translate(this.path, () => withBusyRetry(this.path, () => this.db.transaction(fn).immediate()));
+  }
+
+  private inode: number | undefined;
+  private readonly reopenListeners: (() => void)[] = [];
+  private reopening = false;
+
+  /** Called after the database file was found deleted or replaced and this index reopened (and rebuilt) it. */
+  onReopen(listener: () => void): void {
+    this.inode ??= fileInode(this.path);
+    this.reopenListeners.push(listener);
+  }
+
+  /**
+   * A long-lived opener (a cluster process) keeps writing into a database file someone deleted or replaced, and
+   * nobody else would ever see it: notice, reopen the file now at the path (rebuilt from the folders if new), and
+   * let listeners re-register what only they know (a running job's endpoint). Only armed by onReopen().
+   */
+  private reopenIfReplaced(): void {
+    if (this.inode === undefined || this.reopening || this.db.inTransaction) return;
+    const now = fileInode(this.path);
+    if (now === this.inode) return;
+    this.reopening = true;
+    try {
+      const fresh = CheckpointIndex.open({ path: this.path, checkpointsDir: this.checkpointsDir, savepointsDir: this.savepointsDir });
+      this.db.close();
+      this.db = fresh.db;
+      this.statements.clear();
+      this.inode = fileInode(this.path);
+      for (const l of this.reopenListeners) l();
+    } finally {
+      this.reopening = false;
+    }
   }
 }
 
@@ -485,6 +519,14 @@ function acquireLock(lock: string): void {
     }
     if (Date.now() > deadline) throw new FlinkError('io', `Timed out waiting for ${lock}; remove it if no flink process is running`);
     sleepSync(25 + Math.random() * 50);
+  }
+}
+
+function fileInode(path: string): number {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return -1;
   }
 }
 

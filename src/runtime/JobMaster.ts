@@ -297,7 +297,7 @@ export class JobMaster {
     this.failingOver = false;
     if (this.status !== 'RESTARTING') return; // cancelled while waiting
     const latest = newestIntact(this.coordinator.retainedNewestFirst(), (c) => c.dir, (c, why) =>
-      this.o.log.warn(`Checkpoint ${c.id} at ${c.dir} is damaged, not restoring from it: ${why}. Falling back to an older retained checkpoint.`))?.candidate;
+      this.o.log.warn(`Checkpoint ${c.id} at ${c.dir} is damaged, not restoring from it: ${why}. Falling back to an older retained checkpoint; output a sink committed after that one is produced again.`))?.candidate;
     if (!latest && this.coordinator.latestCompleted()) {
       // Starting over would commit the sinks' output a second time: fail instead.
       this.failureCause = `${rootCause} (recovery is impossible: every retained checkpoint is damaged)`;

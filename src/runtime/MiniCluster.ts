@@ -9,7 +9,7 @@ import { isGloballyTerminal } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
 import { buildJobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
-import type { CheckpointIndex } from '../index/CheckpointIndex.js';
+import type { CheckpointIndex, JobRecord } from '../index/CheckpointIndex.js';
 import type { AsyncOperationStatus, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat } from '../rest/Dispatcher.js';
 import { RestServer } from '../rest/RestServer.js';
 import { JobMaster } from './JobMaster.js';
@@ -42,7 +42,22 @@ export class MiniCluster implements Dispatcher {
     private readonly config: Configuration,
     private readonly index: CheckpointIndex | undefined,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // The index file was deleted or replaced under a running cluster: its jobs must stay findable.
+    index?.onReopen(() => {
+      this.log.warn(`The index ${index.path} was deleted or replaced; rebuilt it and registered this cluster's jobs again.`);
+      for (const [jobId, jm] of this.jobs) this.registerJob(jobId, jm);
+    });
+  }
+
+  private readonly registrations = new Map<string, Omit<JobRecord, 'status' | 'endTime' | 'failureCause'>>();
+
+  private registerJob(jobId: string, jm: JobMaster): void {
+    const r = this.registrations.get(jobId);
+    if (!r) return;
+    const terminal = isGloballyTerminal(jm.status);
+    this.safeIndex(() => this.index?.upsertJob({ ...r, status: jm.status, endTime: terminal ? jm.endTime : null, failureCause: jm.failureCause ?? null }));
+  }
 
   /** Starts the REST endpoint on loopback (rest.bind-address / rest.bind-port). */
   async startRestEndpoint(): Promise<string> {
@@ -102,12 +117,13 @@ export class MiniCluster implements Dispatcher {
         })),
     });
     this.jobs.set(jobId, jm);
-    this.safeIndex(() => this.index?.upsertJob({
-      jobId, name: jobGraph.jobName, status: 'CREATED', startTime: jm.startTime, endTime: null,
+    this.registrations.set(jobId, {
+      jobId, name: jobGraph.jobName, startTime: jm.startTime,
       restUrl: this.restUrl ?? null, pid: process.pid, logFile: o.logFile ?? null,
       checkpointDir: checkpointsDir ? join(checkpointsDir, jobId) : null,
-      restoredFrom: restore?.snapshot.dir ?? null, failureCause: null,
-    }));
+      restoredFrom: restore?.snapshot.dir ?? null,
+    });
+    this.safeIndex(() => this.index?.upsertJob({ ...this.registrations.get(jobId)!, status: 'CREATED', endTime: null, failureCause: null }));
     try {
       await jm.start();
     } catch (e) {

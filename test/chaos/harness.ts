@@ -117,7 +117,7 @@ function checkpointId(dir: string): number {
 }
 
 /** The committed output of one uninterrupted attached run. */
-async function reference(count: number): Promise<string[]> {
+export async function reference(count: number): Promise<string[]> {
   const ws = createWorkspace(CHAOS_CONFIG);
   try {
     const out = join(ws.dir, 'reference');
