@@ -244,6 +244,18 @@ export class CheckpointIndex {
       }
       this.write(() => this.update('snapshots', 'path', r.path, SNAPSHOT_COLUMNS, complete ? { status: 'COMPLETED' } : { status: 'FAILED', failureCause: cause }));
     }
+    // Folders the index never heard of (or already wrote off) but that a write of the dead cluster left behind.
+    const jobDir = this.getJob(jobId)?.checkpointDir;
+    if (jobDir) {
+      for (const chk of subdirs(jobDir, CHECKPOINT_DIR)) {
+        if (existsSync(join(chk, METADATA_FILE))) continue;
+        try {
+          rmSync(chk, { recursive: true, force: true });
+        } catch {
+          /* never counted as complete anyway */
+        }
+      }
+    }
     return rows.length;
   }
 
