@@ -45,7 +45,7 @@ function refusedCleanly(fn: () => unknown, what: string): unknown {
     return undefined;
   } catch (e) {
     assert.ok(isFlinkError(e), `${what}: not a FlinkError but ${(e as Error)?.stack ?? String(e)}`);
-    assert.doesNotMatch(e.message, /\n/, `${what}: message of one line`);
+    assert.doesNotMatch(oneLineMessage(e), /\n/, `${what}: one line as the CLI prints it`);
     return e;
   }
 }
