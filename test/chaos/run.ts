@@ -14,7 +14,7 @@ const { values } = parseArgs({
   options: {
     kills: { type: 'string', default: '100' },
     seed: { type: 'string', default: String(Date.now() % 100000) },
-    count: { type: 'string', default: '20000' },
+    count: { type: 'string', default: '5000' },
     rate: { type: 'string', default: '4000' },
     'min-delay': { type: 'string', default: '200' },
     'max-delay': { type: 'string', default: '1500' },
