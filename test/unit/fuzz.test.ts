@@ -276,15 +276,18 @@ describe(`fuzz (FUZZ_RUNS=${RUNS}, FUZZ_CLI_RUNS=${CLI_RUNS})`, () => {
 
     test('random verbs and arguments: a known exit code, at most one error line, no stack trace, nothing outside touched', { timeout: 600_000 }, async () => {
       const out = join(ws.dir, 'outside');
-      const arg = fc.oneof(nasty, fc.constantFrom(out, join(out, 'precious.txt'), join(out, '_metadata'), `file:${out}`, join(out, '..'), 'a'.repeat(32)));
+      // NUL cannot be passed in a process's argv at all (the spawn itself refuses it).
+      const arg = fc.oneof(nasty.map((a) => a.replaceAll('\u0000', '')), fc.constantFrom(out, join(out, 'precious.txt'), join(out, '_metadata'), `file:${out}`, join(out, '..'), 'a'.repeat(32)));
       const verbs = fc.constantFrom('list', 'savepoint', 'savepoint -d', 'cancel', 'stop', 'state', 'run', 'nonsense');
       await fc.assert(fc.asyncProperty(verbs, fc.array(arg, { maxLength: 5 }), async (verb, argv) => {
         // `run` only with arguments that cannot name a runnable job file.
         const r = await flink(ws, [...verb.split(' '), ...argv], { timeoutMs: 60_000 });
         const what = `flink ${verb} ${JSON.stringify(argv)}: exit ${r.exitCode}\n${r.stderr}`;
         assert.ok([0, 1, 2, 3, 4, 5, 6, 7].includes(r.exitCode), what);
-        assert.doesNotMatch(r.stderr, STACK_FRAME, what);
-        assert.doesNotMatch(r.stdout, STACK_FRAME, what);
+        if (!argv.includes('--verbose')) { // --verbose asks for stack traces
+          assert.doesNotMatch(r.stderr, STACK_FRAME, what);
+          assert.doesNotMatch(r.stdout, STACK_FRAME, what);
+        }
         if (r.exitCode !== 0) assert.ok(r.stderr.split('\n').filter((l) => l.startsWith('flink: ')).length <= 1, what);
         assert.deepEqual(listTree(out), outsideTree, what);
         assert.equal(readFileSync(join(out, 'precious.txt'), 'utf8'), 'precious');
