@@ -61,6 +61,9 @@ export default class List extends FlinkCommand {
         : j.status === 'CANCELED' || j.status === 'CANCELLING' ? c.yellow(j.status) : j.status;
     let line = `${formatTimestamp(j.startTime)} : ${j.jobId} : ${j.name} (${status})`;
     if (j.stale) line += c.dim(` - its JobManager at ${j.restUrl} is not answering`);
+    if (j.checkpointFailures > 0 && !isGloballyTerminal(j.status as never)) {
+      line += c.yellow(` - ${j.checkpointFailures} checkpoint(s) failed since the last completed one; last: ${j.lastCheckpointFailure ?? 'unknown cause'}`);
+    }
     if (j.status === 'FAILED' && j.failureCause) {
       line += ` - ${j.failureCause}`;
       if (j.logFile) line += `; log: ${j.logFile}`;

@@ -11,6 +11,7 @@ import type { ChannelStateHandle } from '../runtime/ChannelState.js';
 import type { TaskToJobManager } from '../runtime/messages.js';
 import { CheckpointStorage } from './CheckpointStorage.js';
 import { orphanedSharedFiles, sharedFilesOf, SharedStateRegistry } from './SharedStateRegistry.js';
+import { faultPoint } from './FaultInjection.js';
 import {
   METADATA_FILE, writeMetadataAtomically, type CheckpointMetadata, type LoadedSnapshot, type OperatorStateMetadata,
   type StateFileHandle,
@@ -155,6 +156,11 @@ export class CheckpointCoordinator {
     return this.completed[this.completed.length - 1];
   }
 
+  /** Retained completed checkpoints, newest first (what a failover may restore from). */
+  retainedNewestFirst(): CompletedCheckpoint[] {
+    return [...this.completed].reverse();
+  }
+
   get numPending(): number {
     return this.pending.size;
   }
@@ -197,6 +203,7 @@ export class CheckpointCoordinator {
     try {
       location = isSavepoint ? this.d.storage.savepointLocation(targetDirectory!) : this.d.storage.checkpointLocation(id);
     } catch (e) {
+      if (!isSavepoint) this.failedToStart(id, e as Error);
       return Promise.reject(e);
     }
     const triggerTs = Date.now();
@@ -308,6 +315,7 @@ export class CheckpointCoordinator {
       + (metadata.channelState ?? []).reduce((n, c) => n + c.subtasks.reduce((m, s) => m + s.state.size, 0), 0)
       + safeSize(join(p.location, METADATA_FILE));
     this.lastCompletionTs = Date.now();
+    faultPoint('index.update', p.location);
     this.record(p, 'COMPLETED', { size, duration: metadata.completionTimestamp - p.triggerTs });
     this.d.log.info(`Completed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${p.id} for job ${this.d.jobId} (${size} bytes, ${metadata.completionTimestamp - p.triggerTs} ms, sync ${Math.round(p.syncMs ?? 0)} ms, async ${Math.round(p.asyncMs ?? 0)} ms) at ${p.location}.`);
     if (!isSavepoint) {
@@ -321,6 +329,7 @@ export class CheckpointCoordinator {
     this.wakeQueued();
     this.cleanUpSharedState();
     try {
+      faultPoint('checkpoint.notify', p.location);
       await this.d.notifyComplete(p.id, p.kind === 'SAVEPOINT_TERMINATE');
     } finally {
       p.resolve(done);
@@ -341,11 +350,23 @@ export class CheckpointCoordinator {
     this.d.notifyAborted(id);
     p.reject(new FlinkError('io', reason));
     this.wakeQueued();
-    if (p.kind === 'CHECKPOINT' && !reason.includes('subsumed') && !this.shutDown) {
-      this.consecutiveFailures++;
-      if (this.consecutiveFailures > this.d.settings.tolerableFailures) {
-        this.d.failJob(`Exceeded checkpoint tolerable failure threshold (${this.d.settings.tolerableFailures}). Last failure: ${reason}`);
-      }
+    if (p.kind === 'CHECKPOINT' && !reason.includes('subsumed')) this.countFailure(reason);
+  }
+
+  /** The checkpoint's folder could not even be created (read-only or full disk): a failed checkpoint all the same. */
+  private failedToStart(id: number, e: Error): void {
+    const p = { id, kind: 'CHECKPOINT', location: join(this.d.storage.jobDir, `chk-${id}`), triggerTs: Date.now(), notYetAcked: new Set<string>(), numSubtasks: 0 } as unknown as PendingCheckpoint;
+    const reason = `Failed to create the folder of checkpoint ${id}: ${e.message}`;
+    this.record(p, 'FAILED', { failure: reason });
+    this.d.log.warn(`Checkpoint ${id} of job ${this.d.jobId} failed: ${reason}`);
+    this.countFailure(reason);
+  }
+
+  private countFailure(reason: string): void {
+    if (this.shutDown) return;
+    this.consecutiveFailures++;
+    if (this.consecutiveFailures > this.d.settings.tolerableFailures) {
+      this.d.failJob(`Exceeded checkpoint tolerable failure threshold (${this.d.settings.tolerableFailures}). Last failure: ${reason}`);
     }
   }
 

@@ -3,6 +3,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FlinkError } from '../core/FlinkError.js';
 import type { ChannelStateHandle } from '../runtime/ChannelState.js';
+import { faultPoint } from './FaultInjection.js';
+import { metadataShapeProblem } from './MetadataValidation.js';
 
 /**
  * The `_metadata` file of a checkpoint or savepoint: the only file whose presence says "this snapshot is
@@ -120,11 +122,15 @@ export function decodeMetadata(bytes: Buffer, where: string): CheckpointMetadata
   if (bytes.length !== HEADER + len) throw bad(`truncated (expected ${HEADER + len} bytes, found ${bytes.length})`);
   const payload = bytes.subarray(HEADER);
   if (crc32(payload) !== bytes.readUInt32BE(16)) throw bad('checksum mismatch');
+  let md: unknown;
   try {
-    return JSON.parse(payload.toString('utf8')) as CheckpointMetadata;
+    md = JSON.parse(payload.toString('utf8'));
   } catch {
     throw bad('payload is not valid JSON');
   }
+  const problem = metadataShapeProblem(md);
+  if (problem) throw bad(problem);
+  return md as CheckpointMetadata;
 }
 
 /** Writes `_metadata` into dir so that it either exists complete or not at all. */
@@ -135,12 +141,18 @@ export function writeMetadataAtomically(dir: string, md: CheckpointMetadata): st
   const fd = openSync(tmp, 'w');
   try {
     let off = 0;
+    const half = bytes.length >> 1;
+    while (off < half) off += writeSync(fd, bytes, off, half - off);
+    faultPoint('metadata.write', tmp);
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    faultPoint('metadata.fsync', tmp);
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
+  faultPoint('metadata.rename', tmp);
   renameSync(tmp, target);
+  faultPoint('metadata.dir-fsync', dir);
   fsyncDirectory(dir);
   return target;
 }

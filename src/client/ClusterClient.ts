@@ -3,7 +3,7 @@ import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { disposeSavepoint as disposeLocally, type DisposalResult } from '../checkpoint/SavepointDisposal.js';
 import { stripFileScheme } from '../checkpoint/Metadata.js';
-import { CheckpointingOptions } from '../config/ConfigOptions.js';
+import { CheckpointingOptions, FlinkTsOptions } from '../config/ConfigOptions.js';
 import type { Configuration } from '../config/Configuration.js';
 import { describeError, FlinkError, isFlinkError } from '../core/FlinkError.js';
 import { isJobId } from '../core/ids.js';
@@ -19,6 +19,11 @@ export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' |
   lost: boolean;
   /** The endpoint did not answer but the process is alive (or unknown): status is the index's last word. */
   stale: boolean;
+  /** Where the job would recover from (CheckpointIndex.recoveryPoint): its newest intact checkpoint, or what it was restored from. */
+  latestCheckpoint: string | null;
+  /** Checkpoints failed since the last completed one, and the newest failure's cause. */
+  checkpointFailures: number;
+  lastCheckpointFailure: string | null;
 }
 
 export interface ClusterClientOptions {
@@ -91,12 +96,15 @@ export class ClusterClient {
   private readonly poll: { min: number; max: number };
   private readonly isAlive: (pid: number) => boolean;
 
+  private readonly token: string | undefined;
+
   constructor(opts: ClusterClientOptions) {
     this.config = opts.config;
+    this.token = opts.config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN);
     this.index = opts.index;
     this.requestTimeoutMs = opts.requestTimeoutMs;
     this.jobmanager = opts.jobmanager !== undefined
-      ? new RestClient(opts.jobmanager, { timeoutMs: opts.requestTimeoutMs })
+      ? new RestClient(opts.jobmanager, { timeoutMs: opts.requestTimeoutMs, token: this.token })
       : undefined;
     this.operationTimeoutMs = opts.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
     this.poll = opts.pollIntervalMs ?? { min: 25, max: 500 };
@@ -116,11 +124,15 @@ export class ClusterClient {
         .map((j) => ({
           jobId: j.id, name: j.name, status: j.status, startTime: j.startTime,
           endTime: j.endTime > 0 ? j.endTime : null, restUrl: this.jobmanager!.baseUrl, pid: null, logFile: null,
-          failureCause: null, lost: false, stale: false,
+          failureCause: null, lost: false, stale: false, latestCheckpoint: null, checkpointFailures: 0, lastCheckpointFailure: null,
         }));
     }
     const index = this.requireIndex();
     const records = index.listJobs();
+    const withCheckpoints = (j: ListedJob): ListedJob => {
+      const f = index.checkpointFailures(j.jobId);
+      return { ...j, latestCheckpoint: index.recoveryPoint(j.jobId) ?? null, checkpointFailures: f.count, lastCheckpointFailure: f.last };
+    };
     const out = await Promise.all(records.map(async (r): Promise<ListedJob | undefined> => {
       const terminal = r.status !== 'UNKNOWN' && isGloballyTerminal(r.status);
       if (terminal) return opts.all ? fromRecord(r) : undefined;
@@ -133,7 +145,7 @@ export class ClusterClient {
       if (r.pid !== null && !this.isAlive(r.pid)) return { ...fromRecord(this.markLost(r)), lost: true };
       return { ...fromRecord(r), stale: r.restUrl !== null };
     }));
-    return out.filter((j): j is ListedJob => j !== undefined);
+    return out.filter((j): j is ListedJob => j !== undefined).map(withCheckpoints);
   }
 
   /**
@@ -152,7 +164,7 @@ export class ClusterClient {
       if (r.pid !== null && !this.isAlive(r.pid)) this.lostError(this.markLost(r));
       throw new FlinkError('unreachable', `Job ${id} has no recorded REST endpoint${r.pid !== null ? ` (cluster process ${r.pid} is starting or stuck)` : ''}`);
     }
-    return new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs });
+    return new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs, token: this.token });
   }
 
   /** Triggers a savepoint and waits for it; returns its location as a file: URI. */
@@ -314,7 +326,7 @@ export class ClusterClient {
   private async liveStatus(r: JobRecord): Promise<{ status: JobStatus; endTime: number } | undefined> {
     if (r.restUrl === null) return undefined;
     try {
-      const d = await new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs ?? 3_000 }).jobDetails(r.jobId);
+      const d = await new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs ?? 3_000, token: this.token }).jobDetails(r.jobId);
       return { status: d.status, endTime: d.endTime };
     } catch {
       // Silent, or a different cluster now answering on that port: either way not this job's JobManager.
@@ -327,6 +339,7 @@ export class ClusterClient {
     const patch = { status: 'FAILED' as const, endTime: Date.now(), failureCause };
     try {
       this.index?.updateJob(r.jobId, patch);
+      this.index?.abandonInProgress(r.jobId, `abandoned: ${failureCause}`);
     } catch {
       // Still report it; the next listing retries the bookkeeping.
     }
@@ -356,6 +369,7 @@ function fromRecord(r: JobRecord): ListedJob {
   return {
     jobId: r.jobId, name: r.name, status: r.status, startTime: r.startTime, endTime: r.endTime, restUrl: r.restUrl,
     pid: r.pid, logFile: r.logFile, failureCause: r.failureCause, lost: false, stale: false,
+    latestCheckpoint: null, checkpointFailures: 0, lastCheckpointFailure: null,
   };
 }
 

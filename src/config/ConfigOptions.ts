@@ -193,6 +193,9 @@ export const FlinkTsOptions = {
   INDEX_PATH: pathOption('index.path', {
     description: 'SQLite index of jobs, checkpoints and savepoints; see indexPath().',
   }),
+  REST_AUTH_TOKEN: stringOption('rest.auth.token', {
+    description: 'When set, the REST endpoint requires "Authorization: Bearer <token>"; the CLI sends it from the same configuration.',
+  }),
 } as const;
 
 export const ALL_OPTIONS: readonly ConfigOption<unknown>[] = [

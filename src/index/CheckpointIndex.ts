@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadSnapshot, METADATA_FILE, stripFileScheme } from '../checkpoint/Metadata.js';
+import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
 import { describeError, FlinkError, isFlinkError } from '../core/FlinkError.js';
 import type { JobStatus } from '../core/JobStatus.js';
 
@@ -99,7 +100,7 @@ export class CheckpointIndex {
   private readonly statements = new Map<string, Database.Statement>();
 
   private constructor(
-    private readonly db: Database.Database,
+    private db: Database.Database,
     readonly path: string,
     private readonly checkpointsDir: string | undefined,
     private readonly savepointsDir: string | undefined,
@@ -195,6 +196,67 @@ export class CheckpointIndex {
       `${SNAPSHOT_SELECT} WHERE job_id = ? AND kind = 'CHECKPOINT' AND status = 'COMPLETED' ORDER BY checkpoint_id DESC`,
     ).all(jobId) as SnapshotRecord[]);
     return rows.find((r) => existsSync(join(r.path, METADATA_FILE)));
+  }
+
+  /**
+   * Where to recover a job from, as found through the index: its newest COMPLETED checkpoint whose `_metadata`
+   * and state files are intact (damaged ones are reported through `onDamaged` and skipped), else the snapshot
+   * the job was itself restored from. Undefined when there is none: the job starts from scratch.
+   */
+  recoveryPoint(jobId: string, onDamaged: (path: string, why: string) => void = () => {}): string | undefined {
+    const rows = this.listSnapshots({ jobId, kind: 'CHECKPOINT', status: 'COMPLETED' }).sort((a, b) => b.checkpointId - a.checkpointId);
+    const restoredFrom = this.getJob(jobId)?.restoredFrom;
+    const candidates = [...rows.map((r) => r.path), ...(restoredFrom ? [restoredFrom] : [])];
+    return newestIntact(candidates, (p) => p, onDamaged)?.candidate;
+  }
+
+  /** Checkpoint failures of a job since its last completed checkpoint, and the newest one's cause. */
+  checkpointFailures(jobId: string): { count: number; last: string | null } {
+    return this.read(() => {
+      const lastDone = this.stmt(`SELECT max(checkpoint_id) AS id FROM snapshots WHERE job_id = ? AND kind = 'CHECKPOINT' AND status IN ('COMPLETED', 'DISCARDED')`)
+        .get(jobId) as { id: number | null };
+      const failed = this.stmt(`SELECT failure_cause AS cause FROM snapshots WHERE job_id = ? AND kind = 'CHECKPOINT' AND status = 'FAILED'
+        AND checkpoint_id > ? AND coalesce(failure_cause, '') NOT LIKE '%subsumed%' ORDER BY checkpoint_id DESC`).all(jobId, lastDone.id ?? 0) as { cause: string | null }[];
+      return { count: failed.length, last: failed[0]?.cause ?? null };
+    });
+  }
+
+  /**
+   * The cluster of a job is gone: its IN_PROGRESS snapshots will never complete. Their folders, if they hold no
+   * `_metadata`, are partial leftovers of the crash and are removed; the rows become FAILED. Returns how many.
+   */
+  abandonInProgress(jobId: string, cause: string): number {
+    const rows = this.listSnapshots({ jobId, status: 'IN_PROGRESS' });
+    for (const r of rows) {
+      // Completed on disk before the crash, not yet recorded: the folder is the truth.
+      let complete = true;
+      try {
+        loadSnapshot(r.path);
+      } catch {
+        complete = false;
+      }
+      if (!complete && !existsSync(join(r.path, METADATA_FILE))) {
+        try {
+          rmSync(r.path, { recursive: true, force: true });
+        } catch {
+          /* left for the next time; never counted as complete anyway */
+        }
+      }
+      this.write(() => this.update('snapshots', 'path', r.path, SNAPSHOT_COLUMNS, complete ? { status: 'COMPLETED' } : { status: 'FAILED', failureCause: cause }));
+    }
+    // Folders the index never heard of (or already wrote off) but that a write of the dead cluster left behind.
+    const jobDir = this.getJob(jobId)?.checkpointDir;
+    if (jobDir) {
+      for (const chk of subdirs(jobDir, CHECKPOINT_DIR)) {
+        if (existsSync(join(chk, METADATA_FILE))) continue;
+        try {
+          rmSync(chk, { recursive: true, force: true });
+        } catch {
+          /* never counted as complete anyway */
+        }
+      }
+    }
+    return rows.length;
   }
 
   /**
@@ -333,13 +395,47 @@ export class CheckpointIndex {
   }
 
   private read<T>(fn: () => T): T {
+    this.reopenIfReplaced();
     return translate(this.path, () => withBusyRetry(this.path, fn));
   }
 
   /** A write transaction that takes the write lock up front (BEGIN IMMEDIATE), so it cannot deadlock on upgrade. */
   private write<T>(fn: () => T): T {
     if (this.db.inTransaction) return fn();
+    this.reopenIfReplaced();
     return translate(this.path, () => withBusyRetry(this.path, () => this.db.transaction(fn).immediate()));
+  }
+
+  private inode: number | undefined;
+  private readonly reopenListeners: (() => void)[] = [];
+  private reopening = false;
+
+  /** Called after the database file was found deleted or replaced and this index reopened (and rebuilt) it. */
+  onReopen(listener: () => void): void {
+    this.inode ??= fileInode(this.path);
+    this.reopenListeners.push(listener);
+  }
+
+  /**
+   * A long-lived opener (a cluster process) keeps writing into a database file someone deleted or replaced, and
+   * nobody else would ever see it: notice, reopen the file now at the path (rebuilt from the folders if new), and
+   * let listeners re-register what only they know (a running job's endpoint). Only armed by onReopen().
+   */
+  private reopenIfReplaced(): void {
+    if (this.inode === undefined || this.reopening || this.db.inTransaction) return;
+    const now = fileInode(this.path);
+    if (now === this.inode) return;
+    this.reopening = true;
+    try {
+      const fresh = CheckpointIndex.open({ path: this.path, checkpointsDir: this.checkpointsDir, savepointsDir: this.savepointsDir });
+      this.db.close();
+      this.db = fresh.db;
+      this.statements.clear();
+      this.inode = fileInode(this.path);
+      for (const l of this.reopenListeners) l();
+    } finally {
+      this.reopening = false;
+    }
   }
 }
 
@@ -435,6 +531,14 @@ function acquireLock(lock: string): void {
     }
     if (Date.now() > deadline) throw new FlinkError('io', `Timed out waiting for ${lock}; remove it if no flink process is running`);
     sleepSync(25 + Math.random() * 50);
+  }
+}
+
+function fileInode(path: string): number {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return -1;
   }
 }
 

@@ -11,6 +11,8 @@ import {
 export interface RestClientOptions {
   /** Per-request timeout. */
   timeoutMs?: number;
+  /** Sent as `Authorization: Bearer <token>` (rest.auth.token). */
+  token?: string;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
@@ -41,10 +43,12 @@ export function normalizeEndpoint(address: string): string {
 export class RestClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly auth: Record<string, string>;
 
   constructor(endpoint: string, opts: RestClientOptions = {}) {
     this.baseUrl = normalizeEndpoint(endpoint);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.auth = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
   }
 
   config(): Promise<DashboardConfigurationBody> {
@@ -128,7 +132,7 @@ export class RestClient {
       try {
         res = await fetch(url, {
           method,
-          headers: body === undefined ? { Accept: 'application/json' } : { Accept: 'application/json', 'Content-Type': 'application/json' },
+          headers: body === undefined ? { ...this.auth, Accept: 'application/json' } : { ...this.auth, Accept: 'application/json', 'Content-Type': 'application/json' },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: abort.signal,
         });

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import type { Dispatcher } from './Dispatcher.js';
+import { RequestGuard } from './RequestGuard.js';
 import {
   ERROR_KIND_HEADER, httpStatusFor, parseCheckpointTriggerRequest, toCheckpointConfigInfo, toCheckpointOperationResult, parseSavepointDisposalRequest, parseSavepointTriggerRequest,
   parseStopWithSavepointRequest, toAsyncOperationResult, toCheckpointingStatistics, toClusterOverview,
@@ -17,6 +18,10 @@ export interface RestServerOptions {
   maxBodyBytes?: number;
   /** Receives one line per unexpected server-side error (the JobManager's log). */
   log?: (line: string) => void;
+  /** When set, every request needs `Authorization: Bearer <token>` (rest.auth.token). */
+  authToken?: string;
+  /** Host names accepted in the Host header besides IP literals and localhost (e.g. rest.address). */
+  allowedHosts?: string[];
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -64,8 +69,10 @@ export class RestServer {
   private readonly maxBodyBytes: number;
   private readonly log: (line: string) => void;
   private boundUrl: string | undefined;
+  private readonly guard: RequestGuard;
 
   constructor(private readonly dispatcher: Dispatcher, opts: RestServerOptions = {}) {
+    this.guard = new RequestGuard(opts.authToken, opts.allowedHosts ?? []);
     this.host = opts.host ?? '127.0.0.1';
     this.portSpec = String(opts.port ?? 0);
     this.ports = typeof opts.port === 'string' ? expandPortSpec(opts.port) : [opts.port ?? 0];
@@ -209,6 +216,8 @@ export class RestServer {
   }
 
   private async handle(req: IncomingMessage): Promise<Reply> {
+    const refused = this.guard.check(req);
+    if (refused) throw new HttpError(refused.status, refused.message, refused.headers);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://localhost');

@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointCoordinator, type CheckpointSettings, type CompletedCheckpoint, type RetentionPolicy } from '../checkpoint/CheckpointCoordinator.js';
 import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
+import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
 import { assignState, type StateAssignment } from '../checkpoint/StateAssignment.js';
 import type { LoadedSnapshot } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
@@ -305,7 +306,14 @@ export class JobMaster {
     await new Promise((r) => setTimeout(r, rs.delayMs));
     this.failingOver = false;
     if (this.status !== 'RESTARTING') return; // cancelled while waiting
-    const latest = this.coordinator.latestCompleted();
+    const latest = newestIntact(this.coordinator.retainedNewestFirst(), (c) => c.dir, (c, why) =>
+      this.o.log.warn(`Checkpoint ${c.id} at ${c.dir} is damaged, not restoring from it: ${why}. Falling back to an older retained checkpoint; output a sink committed after that one is produced again.`))?.candidate;
+    if (!latest && this.coordinator.latestCompleted()) {
+      // Starting over would commit the sinks' output a second time: fail instead.
+      this.failureCause = `${rootCause} (recovery is impossible: every retained checkpoint is damaged)`;
+      await this.terminate('FAILED', this.failureCause);
+      return;
+    }
     try {
       const a = latest ? this.restoreFromCompleted(latest) : this.assignment;
       await this.deploy(a?.byOperator, a?.channelState);

@@ -2,14 +2,14 @@ import { join } from 'node:path';
 import { disposeSavepoint } from '../checkpoint/SavepointDisposal.js';
 import { loadSnapshot, verifySnapshotFiles } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
-import { CheckpointingOptions, CoreOptions, PipelineOptions, RestOptions, parsePortSpec } from '../config/ConfigOptions.js';
+import { CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, parsePortSpec } from '../config/ConfigOptions.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { newJobId, randomHex } from '../core/ids.js';
 import { isGloballyTerminal } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
 import { buildJobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
-import type { CheckpointIndex } from '../index/CheckpointIndex.js';
+import type { CheckpointIndex, JobRecord } from '../index/CheckpointIndex.js';
 import type { CheckpointType } from './network/events.js';
 import type { AsyncOperationStatus, CheckpointConfig, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat } from '../rest/Dispatcher.js';
 import { RestServer } from '../rest/RestServer.js';
@@ -43,7 +43,22 @@ export class MiniCluster implements Dispatcher {
     private readonly config: Configuration,
     private readonly index: CheckpointIndex | undefined,
     private readonly log: Logger,
-  ) {}
+  ) {
+    // The index file was deleted or replaced under a running cluster: its jobs must stay findable.
+    index?.onReopen(() => {
+      this.log.warn(`The index ${index.path} was deleted or replaced; rebuilt it and registered this cluster's jobs again.`);
+      for (const [jobId, jm] of this.jobs) this.registerJob(jobId, jm);
+    });
+  }
+
+  private readonly registrations = new Map<string, Omit<JobRecord, 'status' | 'endTime' | 'failureCause'>>();
+
+  private registerJob(jobId: string, jm: JobMaster): void {
+    const r = this.registrations.get(jobId);
+    if (!r) return;
+    const terminal = isGloballyTerminal(jm.status);
+    this.safeIndex(() => this.index?.upsertJob({ ...r, status: jm.status, endTime: terminal ? jm.endTime : null, failureCause: jm.failureCause ?? null }));
+  }
 
   /** Starts the REST endpoint on loopback (rest.bind-address / rest.bind-port). */
   async startRestEndpoint(): Promise<string> {
@@ -52,7 +67,10 @@ export class MiniCluster implements Dispatcher {
     let lastError: unknown;
     for (const [lo, hi] of ranges) {
       for (let port = lo; port <= hi; port++) {
-        const server = new RestServer(this, { host, port, log: (l) => this.log.warn(l) });
+        const server = new RestServer(this, {
+          host, port, log: (l) => this.log.warn(l),
+          authToken: this.config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN), allowedHosts: [this.config.get(RestOptions.ADDRESS)],
+        });
         try {
           this.restUrl = await server.start();
           this.rest = server;
@@ -100,12 +118,13 @@ export class MiniCluster implements Dispatcher {
         })),
     });
     this.jobs.set(jobId, jm);
-    this.safeIndex(() => this.index?.upsertJob({
-      jobId, name: jobGraph.jobName, status: 'CREATED', startTime: jm.startTime, endTime: null,
+    this.registrations.set(jobId, {
+      jobId, name: jobGraph.jobName, startTime: jm.startTime,
       restUrl: this.restUrl ?? null, pid: process.pid, logFile: o.logFile ?? null,
       checkpointDir: checkpointsDir ? join(checkpointsDir, jobId) : null,
-      restoredFrom: restore?.snapshot.dir ?? null, failureCause: null,
-    }));
+      restoredFrom: restore?.snapshot.dir ?? null,
+    });
+    this.safeIndex(() => this.index?.upsertJob({ ...this.registrations.get(jobId)!, status: 'CREATED', endTime: null, failureCause: null }));
     try {
       await jm.start();
     } catch (e) {

@@ -3,6 +3,7 @@ import { crc32 } from 'node:zlib';
 import { decode, encode } from './StateSerializer.js';
 import type { StateFileHandle } from '../checkpoint/Metadata.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
+import { faultPoint } from '../checkpoint/FaultInjection.js';
 
 /**
  * One operator subtask's snapshot: a key-group section per owned key group (so a restore at another
@@ -63,11 +64,13 @@ export class StateFileWriter {
 
   /** Writes and fsyncs the file; the checksum travels in the metadata, not in the file. */
   async finish(path: string): Promise<{ size: number; crc32: number }> {
+    faultPoint('state-file.write', path);
     const fh = await open(path, 'wx');
     let crc = 0;
     try {
       for (const p of this.parts) crc = crc32(p, crc);
       await fh.writev(this.parts);
+      faultPoint('state-file.fsync', path);
       await fh.sync();
     } finally {
       await fh.close();

@@ -1,0 +1,83 @@
+/**
+ * Fault injection for the chaos and crash-safety tests: named points at each step of writing a checkpoint,
+ * armed through the environment. With FLINK_TS_FAULT unset every call is one comparison against `undefined`.
+ *
+ *   FLINK_TS_FAULT=<point>:<nth>:<action>[,<point>:<nth>:<action>…]
+ *
+ * - point: one of FAULT_POINTS (or `*` for any of them)
+ * - nth: fire on the nth time this thread passes the point (1-based); `nth+` fires on that pass and every later one
+ * - action: `kill` (SIGKILL the whole process, as a crash would; from a worker thread too),
+ *   `throw` (an I/O error), `enospc` (an ENOSPC error: the disk is full), `eacces` (permission denied)
+ *
+ * Counters are per thread: state files are written in the task slots' worker threads, each of which counts
+ * its own passes; the env var reaches them because workers share the process environment.
+ */
+export const FAULT_POINTS = [
+  /** A subtask is about to write one state file (nothing of it is on disk yet). */
+  'state-file.write',
+  /** The state file's bytes are written but not yet fsynced. */
+  'state-file.fsync',
+  /** The temp metadata file is half written. */
+  'metadata.write',
+  /** The temp metadata file is fully written, before its fsync. */
+  'metadata.fsync',
+  /** The temp metadata file is durable, before the rename to `_metadata`. */
+  'metadata.rename',
+  /** `_metadata` is in place, before the fsync of its directory. */
+  'metadata.dir-fsync',
+  /** The checkpoint is complete on disk, before the index records it as COMPLETED. */
+  'index.update',
+  /** Indexed as COMPLETED, before the tasks are notified (the sink has not committed yet). */
+  'checkpoint.notify',
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+export type FaultAction = 'kill' | 'throw' | 'enospc' | 'eacces';
+
+interface ArmedFault {
+  point: FaultPoint | '*';
+  nth: number;
+  orLater: boolean;
+  action: FaultAction;
+}
+
+export const FAULT_ENV = 'FLINK_TS_FAULT';
+
+/** Parses a FLINK_TS_FAULT value; throws on anything it does not understand (a typo must not disarm a test). */
+export function parseFaultSpec(spec: string): ArmedFault[] {
+  return spec.split(',').map((s) => s.trim()).filter(Boolean).map((part) => {
+    const m = /^([a-z*][a-z.-]*):(\d+)(\+?):(kill|throw|enospc|eacces)$/.exec(part);
+    if (!m || (m[1] !== '*' && !(FAULT_POINTS as readonly string[]).includes(m[1]!)) || Number(m[2]) < 1) {
+      throw new Error(`Invalid ${FAULT_ENV} entry '${part}': expected <point>:<nth>[+]:<kill|throw|enospc|eacces> with point one of ${FAULT_POINTS.join(', ')}`);
+    }
+    return { point: m[1] as FaultPoint | '*', nth: Number(m[2]), orLater: m[3] === '+', action: m[4] as FaultAction };
+  });
+}
+
+const armed: ArmedFault[] | undefined = process.env[FAULT_ENV] ? parseFaultSpec(process.env[FAULT_ENV]!) : undefined;
+const passes = new Map<string, number>();
+
+/** Marks a step of writing a checkpoint; crashes or fails there when FLINK_TS_FAULT says so. */
+export function faultPoint(point: FaultPoint, where?: string): void {
+  if (armed === undefined) return;
+  const n = (passes.get(point) ?? 0) + 1;
+  passes.set(point, n);
+  for (const f of armed) {
+    if (f.point !== point && f.point !== '*') continue;
+    if (n !== f.nth && !(f.orLater && n > f.nth)) continue;
+    fire(f.action, point, n, where);
+  }
+}
+
+function fire(action: FaultAction, point: FaultPoint, n: number, where: string | undefined): void {
+  const at = `${point} (pass ${n})${where ? ` at ${where}` : ''}`;
+  if (action === 'kill') {
+    process.stderr.write(`FaultInjection: killing process ${process.pid} at ${at}\n`);
+    process.kill(process.pid, 'SIGKILL');
+    // SIGKILL is not delivered synchronously everywhere; never run past the point.
+    for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+  }
+  const code = action === 'enospc' ? 'ENOSPC' : action === 'eacces' ? 'EACCES' : 'EIO';
+  const text = action === 'enospc' ? 'no space left on device' : action === 'eacces' ? 'permission denied' : 'i/o error';
+  throw Object.assign(new Error(`${code}: ${text} (injected fault at ${at})`), { code });
+}
