@@ -5,18 +5,37 @@ import { bid, keyedRecord, selectedAuction, toEuro, type KeyedRecord, type Query
  * with no framework, no threads and no serialization. Returns records per second.
  */
 export function nexmarkLoop(query: Query, records: number): number {
+  return query === 'q0' ? q0Loop(records) : query === 'q1' ? q1Loop(records) : q2Loop(records);
+}
+
+// One loop per query, so that each is as tight as a hand-written program would be (no per-record branch).
+function q0Loop(records: number): number {
   const t0 = performance.now();
-  let emitted = 0;
+  let checksum = 0;
+  for (let i = 0; i < records; i++) checksum += bid(i).price;
+  return done(t0, records, checksum);
+}
+
+function q1Loop(records: number): number {
+  const t0 = performance.now();
+  let checksum = 0;
+  for (let i = 0; i < records; i++) checksum += toEuro(bid(i)).price;
+  return done(t0, records, checksum);
+}
+
+function q2Loop(records: number): number {
+  const t0 = performance.now();
   let checksum = 0;
   for (let i = 0; i < records; i++) {
-    let b = bid(i);
-    if (query === 'q1') b = toEuro(b);
-    if (query === 'q2' && !selectedAuction(b)) continue;
-    emitted++;
-    checksum += b.price;
+    const b = bid(i);
+    if (selectedAuction(b)) checksum += b.price;
   }
+  return done(t0, records, checksum);
+}
+
+function done(t0: number, records: number, checksum: number): number {
   const seconds = (performance.now() - t0) / 1000;
-  if (emitted < 0 || Number.isNaN(checksum)) throw new Error('unreachable: keeps the loop from being optimised away');
+  if (Number.isNaN(checksum)) throw new Error('unreachable: keeps the loop from being optimised away');
   return records / seconds;
 }
 
@@ -32,7 +51,5 @@ export function keyedSumLoop(keys: number, records: number): number {
     sums.set(r.key, out);
     checksum += out.sum;
   }
-  const seconds = (performance.now() - t0) / 1000;
-  if (Number.isNaN(checksum)) throw new Error('unreachable');
-  return records / seconds;
+  return done(t0, records, checksum);
 }

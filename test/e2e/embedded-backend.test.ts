@@ -67,6 +67,11 @@ describe('embedded state backend (e2e)', () => {
     const files = keyedFiles(loadSnapshot(latest).metadata);
     assert.ok(files.every((f) => f.file.startsWith('../shared/')), JSON.stringify(files));
     assert.ok(files.some((f) => !f.delta) && files.some((f) => f.delta));
+    // flink checkpoint --full: every subtask writes a full file, though the backend is incremental.
+    const forced = await flink(ws, ['checkpoint', '--full', jobId, '--json']);
+    assert.equal(forced.exitCode, 0, show(forced));
+    const forcedFiles = keyedFiles(loadSnapshot(JSON.parse(forced.stdout).path.replace(/^file:/, '')).metadata);
+    assert.ok(forcedFiles.length > 0 && forcedFiles.every((f) => !f.delta), JSON.stringify(forcedFiles));
 
     const native = await flink(ws, ['savepoint', '--type', 'native', jobId, join(ws.dir, 'native')]);
     assert.equal(native.exitCode, 0, `${show(native)}\n${logTail(ws, jobId)}`);
