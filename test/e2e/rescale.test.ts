@@ -19,8 +19,8 @@ const STATE_KINDS_FAIL_ONCE_JOB = join(ROOT, 'test', 'jobs', 'StateKindsJob.ts')
 const SLOW = '150';
 const FAST = '1000000';
 
-/** 3000 numbers at 150/s (~20 s): two detached phases of a few seconds each leave most of them to the last run. */
-const COUNT = 3000;
+/** 6000 numbers at 150/s (~40 s): two detached phases of a few seconds each leave most of them to the last run. */
+const COUNT = 6000;
 const OP_ARGS = ['--count', String(COUNT), '--splits', '2', '--group', '20', '--tail', '8'];
 const SM_ARGS = ['--count', '3000', '--keys', '10'];
 
