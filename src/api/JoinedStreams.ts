@@ -6,7 +6,7 @@
  */
 import type { Collector, KeySelector } from './functions.js';
 import type { DataStream, SingleOutputStreamOperator } from './DataStream.js';
-import type { TimeLike, WindowAssigner } from './windowing.js';
+import { toMillis, type TimeLike, type WindowAssigner } from './windowing.js';
 
 export interface JoinFunction<IN1, IN2, OUT> {
   join(first: IN1, second: IN2): OUT;
@@ -52,7 +52,7 @@ export class WindowedJoin<T1, T2, K> {
   ) {}
 
   allowedLateness(lateness: TimeLike): this {
-    this.lateness = typeof lateness === 'number' ? lateness : 'toMilliseconds' in lateness ? lateness.toMilliseconds() : lateness.toMillis();
+    this.lateness = toMillis(lateness, 'allowedLateness');
     return this;
   }
 

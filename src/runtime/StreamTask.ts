@@ -334,8 +334,7 @@ export class StreamTask {
           const whole = i === 0 && records.length <= this.chunk;
           const part = whole ? records : records.slice(i, i + this.chunk);
           const ts = timestamps && (whole ? timestamps : timestamps.subarray(i, i + part.length));
-          if (ch.input === 2) this.processBatch2(part, ts);
-          else this.processBatch(part, ts);
+          this.processBatch(part, ts, ch.input);
           i += part.length;
           // Chunks of about CHUNK_MS: fast records go a whole batch at a time, slow ones a few at a time.
           const perRecord = (performance.now() - t0) / part.length;
@@ -367,36 +366,19 @@ export class StreamTask {
     return undefined;
   }
 
-  private processBatch(records: unknown[], ts?: Float64Array): void {
+  /** A batch of one input: each record gets its timestamp and, on a keyed head, its key by that input's selector. */
+  private processBatch(records: unknown[], ts: Float64Array | undefined, input: 1 | 2): void {
     const head = this.operators[0];
-    const keyed = this.headKeyed;
     const element = this.element;
+    // Input 2 is keyed only when both inputs are (connect of keyed streams); the broadcast side sets no key.
+    const sel = input === 1 ? this.keySelector : this.keySelector2;
+    const keyed = sel ? this.headKeyed : undefined;
     element.timestamp = undefined;
-    if (keyed) {
-      const sel = this.keySelector!;
-      for (let i = 0; i < records.length; i++) {
-        if (ts) element.timestamp = Number.isNaN(ts[i]) ? undefined : ts[i];
-        keyed.setCurrentKey(sel(records[i]));
-        head.processElement(records[i]);
-      }
-    } else {
-      for (let i = 0; i < records.length; i++) {
-        if (ts) element.timestamp = Number.isNaN(ts[i]) ? undefined : ts[i];
-        head.processElement(records[i]);
-      }
-    }
-  }
-
-  /** Second input: keyed by its own selector when both inputs are keyed; the broadcast side sets no key. */
-  private processBatch2(records: unknown[], ts?: Float64Array): void {
-    const head = this.operators[0];
-    const sel = this.keySelector2;
-    const keyed = sel ? this.headKeyed! : undefined;
-    this.element.timestamp = undefined;
     for (let i = 0; i < records.length; i++) {
-      if (ts) this.element.timestamp = Number.isNaN(ts[i]) ? undefined : ts[i];
-      if (sel) keyed!.setCurrentKey(sel(records[i]));
-      head.processElement2(records[i]);
+      if (ts) element.timestamp = Number.isNaN(ts[i]) ? undefined : ts[i];
+      if (keyed) keyed.setCurrentKey(sel!(records[i]));
+      if (input === 1) head.processElement(records[i]);
+      else head.processElement2(records[i]);
     }
   }
 

@@ -3,7 +3,7 @@ import type { Collector } from '../../api/functions.js';
 import type { ListState, MapStateDescriptor } from '../../api/state.js';
 import { normalizeKey, type NormalizedKey } from '../../state/KeyGroupRangeAssignment.js';
 import { callHook, StreamOperator } from './StreamOperator.js';
-import { InternalTimerService, TIMER_STATE, type TimeDomain } from './InternalTimerService.js';
+import { restoredTimerService, type InternalTimerService, type TimeDomain } from './InternalTimerService.js';
 
 interface Held {
   map: Map<NormalizedKey, [unknown, unknown]>;
@@ -80,11 +80,8 @@ export class CoBroadcastOperator extends StreamOperator {
     this.rwCtx = { getBroadcastState: (d) => this.view(d.name, true) as never, timestamp: () => undefined };
     if (keyed) {
       const onTimer = (this.fn as { onTimer?: (t: number, c: unknown, o: Collector<unknown>) => void }).onTimer?.bind(this.fn);
-      const timers = new InternalTimerService(keyed, this.ctx.processingTimeService, (time, domain: TimeDomain) =>
+      const timers = restoredTimerService(this.ctx, (time, domain: TimeDomain) =>
         onTimer?.(time, { ...this.roCtx, timestamp: () => time, timeDomain: () => domain }, this.ctx.output));
-      for (const domain of ['PROCESSING_TIME', 'EVENT_TIME'] as const) {
-        this.ctx.forEachRestoredKeyedEntry(TIMER_STATE[domain], (key, times) => timers.restore(domain, key, times as number[]));
-      }
       this.timers = timers;
       this.roCtx = { ...this.roCtx, getCurrentKey: () => keyed.getCurrentKey(), timerService: () => timers };
     }

@@ -1,7 +1,7 @@
 import type { Collector } from '../../api/functions.js';
 import type { KeyedCoProcessFunction, ProcessJoinFunction } from '../../api/co.js';
 import { MapStateDescriptor, type MapState } from '../../api/state.js';
-import { InternalTimerService, TIMER_STATE, type TimeDomain } from './InternalTimerService.js';
+import { restoredTimerService, type InternalTimerService, type TimeDomain } from './InternalTimerService.js';
 import type { OperatorContext } from './StreamOperator.js';
 import { StreamOperator } from './StreamOperator.js';
 import { UdfOperator } from './UdfOperators.js';
@@ -73,18 +73,6 @@ export class CoProcessOperator extends UdfOperator<unknown> {
   override processElement2(v: unknown): void {
     this.f2(v, this.pctx, this.ctx.output);
   }
-}
-
-/**
- * The timer service of a keyed operator, with the timers of a restored snapshot back in its heaps.
- * `onTimer` runs with the timer's key current.
- */
-export function restoredTimerService(ctx: OperatorContext, onTimer: (time: number, domain: TimeDomain) => void): InternalTimerService {
-  const timers = new InternalTimerService(ctx.keyed!, ctx.processingTimeService, onTimer);
-  for (const domain of ['PROCESSING_TIME', 'EVENT_TIME'] as const) {
-    ctx.forEachRestoredKeyedEntry(TIMER_STATE[domain], (key, times) => timers.restore(domain, key, times as number[]));
-  }
-  return timers;
 }
 
 /** `keyedA.connect(keyedB).process(KeyedCoProcessFunction)`: keyed state and timers shared by both inputs. */

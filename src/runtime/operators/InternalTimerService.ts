@@ -1,5 +1,6 @@
 import { ValueStateDescriptor, type ValueState } from '../../api/state.js';
 import type { HeapKeyedStateBackend } from '../../state/HeapKeyedStateBackend.js';
+import type { OperatorContext } from './StreamOperator.js';
 
 export type TimeDomain = 'EVENT_TIME' | 'PROCESSING_TIME';
 
@@ -171,4 +172,16 @@ export class InternalTimerService implements TimerService {
       this.reschedule();
     });
   }
+}
+
+/** An operator's timer service with the timers of its restored snapshot (they are keyed state, per domain). */
+export function restoredTimerService(
+  ctx: Pick<OperatorContext, 'keyed' | 'processingTimeService' | 'forEachRestoredKeyedEntry'>,
+  onTimer: (time: number, domain: TimeDomain) => void,
+): InternalTimerService {
+  const timers = new InternalTimerService(ctx.keyed!, ctx.processingTimeService, onTimer);
+  for (const domain of ['PROCESSING_TIME', 'EVENT_TIME'] as const) {
+    ctx.forEachRestoredKeyedEntry(TIMER_STATE[domain], (key, times) => timers.restore(domain, key, times as number[]));
+  }
+  return timers;
 }

@@ -1,7 +1,7 @@
 import { ValueStateDescriptor } from '../../api/state.js';
 import type { Collector, FunctionInitializationContext, KeyedProcessFunction, ProcessFunction, SinkFunction } from '../../api/functions.js';
 import { callHook, StreamOperator } from './StreamOperator.js';
-import { InternalTimerService, TIMER_STATE, type TimeDomain, type TimerService } from './InternalTimerService.js';
+import { restoredTimerService, type InternalTimerService, type TimeDomain, type TimerService } from './InternalTimerService.js';
 import { MIN_WATERMARK } from '../../api/eventtime.js';
 
 /**
@@ -127,7 +127,7 @@ export class KeyedProcessOperator<K, IN, OUT> extends UdfOperator<IN> {
     const out = this.ctx.output as Collector<OUT>;
     const onTimer = typeof this.fn === 'object' && this.fn !== null ? (this.fn as KeyedProcessFunction<K, IN, OUT>).onTimer?.bind(this.fn) : undefined;
     let firing: { time: number; domain: TimeDomain } | undefined;
-    this.timers = new InternalTimerService(keyed, this.ctx.processingTimeService, (time, domain) => {
+    this.timers = restoredTimerService(this.ctx, (time, domain) => {
       if (!onTimer) return;
       firing = { time, domain };
       // As in Flink: output of an event-time timer carries the timer's time, of a processing-time one none.
@@ -138,9 +138,6 @@ export class KeyedProcessOperator<K, IN, OUT> extends UdfOperator<IN> {
         firing = undefined;
       }
     });
-    for (const domain of ['PROCESSING_TIME', 'EVENT_TIME'] as const) {
-      this.ctx.forEachRestoredKeyedEntry(TIMER_STATE[domain], (key, times) => this.timers.restore(domain, key, times as number[]));
-    }
     this.kctx = {
       getCurrentKey: () => keyed.getCurrentKey() as K,
       timestamp: () => (firing ? firing.time : this.ctx.element.timestamp),

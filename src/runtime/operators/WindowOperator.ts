@@ -2,7 +2,7 @@ import { MapStateDescriptor, type MapState } from '../../api/state.js';
 import type { Collector } from '../../api/functions.js';
 import { MAX_WATERMARK } from '../../api/eventtime.js';
 import { mergeWindow, TimeWindow, type ProcessWindowFunction, type WindowAssigner } from '../../api/windowing.js';
-import { InternalTimerService, TIMER_STATE, type TimeDomain } from './InternalTimerService.js';
+import { restoredTimerService, type InternalTimerService, type TimeDomain } from './InternalTimerService.js';
 import { callHook, StreamOperator } from './StreamOperator.js';
 
 /** How a window function keeps and emits a window's contents: an accumulator built element by element. */
@@ -57,10 +57,7 @@ export class WindowOperator<ACC, OUT> extends StreamOperator {
     const keyed = this.ctx.keyed;
     if (!keyed) throw new Error('Windows need a keyed stream (keyBy before window)');
     this.contents = keyed.getMapState(new MapStateDescriptor<string, Entry<ACC>>(WINDOW_CONTENTS_STATE));
-    this.timers = new InternalTimerService(keyed, this.ctx.processingTimeService, (time, domain) => this.onTimer(time, domain));
-    for (const domain of ['PROCESSING_TIME', 'EVENT_TIME'] as const) {
-      this.ctx.forEachRestoredKeyedEntry(TIMER_STATE[domain], (key, times) => this.timers.restore(domain, key, times as number[]));
-    }
+    this.timers = restoredTimerService(this.ctx, (time, domain) => this.onTimer(time, domain));
     const self = this;
     this.windowCtx = {
       window() {
