@@ -67,10 +67,11 @@ export async function startLockfileRegistry(lock: { packages: Record<string, Loc
     const doc = req.method === 'GET' ? packuments.get(name) : undefined;
     if (doc === undefined) {
       misses.push(`${req.method} ${req.url}`);
-      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"not in the lockfile or not cached"}');
+      res.writeHead(404, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end('{"error":"not in the lockfile or not cached"}');
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(doc));
+    // no-store: npm must not keep metadata of a registry that is gone after the test.
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(doc));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

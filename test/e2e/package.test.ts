@@ -293,7 +293,9 @@ describe('the npm package, installed from its tarball (e2e)', { timeout: 600_000
 
     // Everything the CLI wrote is under FLINK_TS_HOME: nothing in the package, nothing in the working directories.
     assert.ok(existsSync(join(data, 'checkpoints', 'flink-index.sqlite')), 'the catalog is in the data dir');
-    assert.ok(existsSync(join(data, 'checkpoints', jobId)), 'the checkpoints are in the data dir');
+    // Retained on cancel: the embedded conf (RETAIN_ON_CANCELLATION; the code default deletes them) was read from inside the package.
+    const retained = readdirSync(join(data, 'checkpoints', jobId)).filter((d) => /^chk-\d+$/.test(d) && existsSync(join(data, 'checkpoints', jobId, d, '_metadata')));
+    assert.ok(retained.length > 0, 'the cancelled job\'s checkpoints are retained in the data dir');
     assert.ok(readdirSync(join(data, 'log')).some((f) => f.includes(jobId)), 'the job log is in the data dir');
     const installed = join(app, 'node_modules', 'flink-ts');
     for (const d of ['log', 'checkpoints', 'savepoints']) assert.ok(!existsSync(join(installed, d)), `nothing written to ${installed}/${d}`);
