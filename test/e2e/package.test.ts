@@ -15,7 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, sep } from 'node:path';
 import { execa } from 'execa';
 import { ROOT, SAVEPOINT_DIR_NAME, committedLines, jobIdFrom, savepointPathFrom, sleep, waitFor, type CliResult } from './helpers.js';
 import { startLockfileRegistry, type LockfileRegistry } from './lockfile-registry.js';
@@ -205,9 +205,14 @@ describe('the npm package, installed from its tarball (e2e)', { timeout: 600_000
   test('the tarball ships the build, the CLI, the conf, README and LICENSE, and no tests or benchmarks', async () => {
     const files = (await ok('tar', ['-tzf', tarball], tmp)).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/flink.js', 'conf/flink-conf.yaml',
-      'dist/src/index.js', 'dist/src/index.d.ts', 'dist/commands/index.js', 'dist/src/runtime/TaskExecutorWorker.js']) {
+      'dist/src/index.js', 'dist/src/index.d.ts', 'dist/commands/index.js']) {
       assert.ok(files.includes(f), `${f} is in the tarball`);
     }
+    // Everything prepack compiled (worker entries, lazily imported modules, declarations) is shipped.
+    const built = readdirSync(join(tmp, 'src', 'dist'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.js') || f.endsWith('.d.ts')).map((f) => `dist/${f.split(sep).join('/')}`);
+    assert.ok(built.length > 50, `prepack built dist/ (${built.length} files)`);
+    assert.deepEqual(built.filter((f) => !files.includes(f)), [], 'compiled files missing from the tarball');
     const unwanted = files.filter((f) => /^(test|bench|docs|examples|src|commands)\//.test(f) || f.endsWith('.map') || f.endsWith('.tsbuildinfo'));
     assert.deepEqual(unwanted, []);
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
