@@ -228,8 +228,9 @@ describe('the npm package, installed from its tarball (e2e)', { timeout: 600_000
     for (const bin of ['flink', 'flink-ts']) assert.ok(existsSync(join(app, 'node_modules', '.bin', bin)), `node_modules/.bin/${bin}`);
     const installed = join(app, 'node_modules', 'flink-ts');
     for (const d of ['test', 'bench', 'docs', 'examples']) assert.ok(!existsSync(join(installed, d)), `no ${d}/ in the installed package`);
-    const help = await ok('npx', ['flink-ts', '--help'], app);
-    assert.match(help.stdout, /run/);
+    // Each name's help shows the commands under the name it was called by.
+    assert.match((await ok('npx', ['flink-ts', '--help'], app)).stdout, /\$ flink-ts \[COMMAND\][\s\S]*savepoint/);
+    assert.match((await ok('npx', ['flink', 'run', '--help'], app)).stdout, /\$ flink run /);
   });
 
   test('a .ts and a .js job import flink-ts and run with npx flink / npx flink-ts, no build step', { timeout: 120_000 }, async () => {
