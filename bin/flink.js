@@ -3,10 +3,14 @@
 // Errors raised inside a command are reported by the command itself; this catches the rest (unknown command,
 // broken install) so that they too are one line and a stable exit code.
 
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 let code;
 try {
   const { flush, run } = await import('@oclif/core');
-  await run(process.argv.slice(2), import.meta.url);
+  await run(process.argv.slice(2), loadOptions());
   await flush();
   code = process.exitCode ?? 0;
 } catch (err) {
@@ -23,3 +27,14 @@ try {
 }
 // Exit explicitly: an idle keep-alive socket must not hold the CLI open.
 process.exit(code);
+
+/**
+ * Help and usage lines name the command as it was called: `flink`, or `flink-ts` (package.json "bin"), the name
+ * to use where Apache Flink's `flink` is also on the PATH.
+ */
+function loadOptions() {
+  if (basename(process.argv[1] ?? '') !== 'flink-ts') return import.meta.url;
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return { root, pjson: { ...pjson, oclif: { ...pjson.oclif, bin: 'flink-ts' } } };
+}

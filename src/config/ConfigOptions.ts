@@ -1,7 +1,6 @@
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { FlinkError } from '../core/FlinkError.js';
-import { packageRoot } from '../core/paths.js';
+import { userDataDir } from '../core/paths.js';
 import {
   booleanOption, durationOption, enumOption, intOption, option, pathOption, stringOption,
   type ConfigOption,
@@ -121,7 +120,7 @@ export const CoreOptions = {
   }),
   FLINK_LOG_DIR: pathOption('env.log.dir', {
     description: 'Directory for log files.',
-    default: join(packageRoot(), 'log'),
+    default: join(userDataDir(), 'log'),
   }),
 } as const;
 
@@ -244,12 +243,12 @@ export function restartStrategyFor(config: Configuration, checkpointingEnabled: 
   }
 }
 
-/** Where the SQLite index lives: index.path, else next to the checkpoints, else in the home directory. */
+/** Where the SQLite index lives: index.path, else next to the checkpoints, else in the user's data directory. */
 export function indexPath(config: Configuration): string {
   const explicit = config.get(FlinkTsOptions.INDEX_PATH);
   if (explicit !== undefined) return explicit;
   const checkpoints = config.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
   return checkpoints !== undefined
     ? join(checkpoints, 'flink-index.sqlite')
-    : join(homedir(), '.flink-ts', 'flink-index.sqlite');
+    : join(userDataDir(), 'flink-index.sqlite');
 }

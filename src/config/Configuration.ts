@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
 import { FlinkError } from '../core/FlinkError.js';
-import { defaultConfDir } from '../core/paths.js';
+import { defaultConfDir, userDataDir } from '../core/paths.js';
 import { keysOf, parseOptionValue, type ConfigOption, type OptionWithDefault } from './ConfigOption.js';
 import { ALL_OPTIONS, IGNORED_FLINK_KEYS, restartStrategyFor } from './ConfigOptions.js';
 
@@ -36,6 +36,7 @@ export class Configuration {
   /**
    * Reads flink-conf.yaml (flat, Flink 1.x) or else config.yaml (nested, Flink 1.19+/2.x) from the conf dir:
    * `confDir`, else $FLINK_CONF_DIR, else the embedded `conf/`. A conf dir without either file is empty.
+   * The embedded one also gets the user's data directory for the locations it leaves unset (embeddedLocations).
    */
   static load(opts: LoadOptions = {}): LoadResult {
     const env = opts.env ?? process.env;
@@ -57,6 +58,9 @@ export class Configuration {
     }
 
     const config = new Configuration(confFile ? readYamlConfig(confFile) : []);
+    if (named === undefined) {
+      for (const [k, v] of Object.entries(embeddedLocations(env))) if (!config.contains(OPTION_BY_KEY.get(k)!)) config.set(k, v);
+    }
     for (const [k, v] of Object.entries(opts.dynamicProperties ?? {})) config.set(k, v);
 
     for (const key of config.values.keys()) {
@@ -121,6 +125,20 @@ export function parseDynamicProperty(s: string): [string, string] {
   const key = eq < 0 ? '' : s.slice(0, eq).trim();
   if (key === '') throw new FlinkError('invalid-argument', `Invalid dynamic property '${s}': expected key=value`);
   return [key, s.slice(eq + 1)];
+}
+
+/**
+ * Where the embedded configuration keeps snapshots and logs: per user, outside the package (an install under
+ * node_modules may be read-only and is replaced on upgrade) and outside the working directory (cron runs from
+ * anywhere). A conf dir of the user's own keeps Flink's meaning of an unset key.
+ */
+export function embeddedLocations(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const home = userDataDir(env);
+  return {
+    'state.checkpoints.dir': join(home, 'checkpoints'),
+    'state.savepoints.dir': join(home, 'savepoints'),
+    'env.log.dir': join(home, 'log'),
+  };
 }
 
 function isDirectory(p: string): boolean {

@@ -5,6 +5,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import fc from 'fast-check';
 import { FlinkError, isFlinkError } from '../../src/core/FlinkError.js';
+import { userDataDir } from '../../src/core/paths.js';
 import { formatDuration, parseDuration } from '../../src/config/Duration.js';
 import { Configuration, parseDynamicProperty } from '../../src/config/Configuration.js';
 import {
@@ -85,9 +86,38 @@ test('embedded conf/flink-conf.yaml loads cleanly and validates', () => {
   assert.equal(config.get(CoreOptions.DEFAULT_PARALLELISM), 2);
   assert.equal(config.get(TaskManagerOptions.NUM_TASK_SLOTS), 4);
   assert.equal(config.get(CheckpointingOptions.CHECKPOINTING_INTERVAL), 2000);
-  assert.equal(config.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY), '/tmp/flink-ts/checkpoints');
+  assert.equal(config.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY), join(homedir(), '.local', 'share', 'flink-ts', 'checkpoints'));
   assert.equal(config.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION), 'RETAIN_ON_CANCELLATION');
   assert.deepEqual(restartStrategyFor(config, true), { type: 'fixed-delay', attempts: 3, delayMs: 1000 });
+});
+
+test('embedded conf: snapshots, logs and the index go to the user data dir, never into the package', () => {
+  const at = (env: NodeJS.ProcessEnv, dynamicProperties?: Record<string, string>) => {
+    const { config } = Configuration.load({ env, dynamicProperties });
+    return {
+      checkpoints: config.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY),
+      savepoints: config.get(CheckpointingOptions.SAVEPOINT_DIRECTORY),
+      log: config.get(CoreOptions.FLINK_LOG_DIR),
+      index: indexPath(config),
+    };
+  };
+  assert.deepEqual(at({ FLINK_TS_HOME: '/srv/fts', XDG_DATA_HOME: '/xdg' }), {
+    checkpoints: '/srv/fts/checkpoints', savepoints: '/srv/fts/savepoints', log: '/srv/fts/log',
+    index: '/srv/fts/checkpoints/flink-index.sqlite',
+  });
+  assert.equal(at({ XDG_DATA_HOME: '/xdg' }).savepoints, '/xdg/flink-ts/savepoints');
+  // A relative XDG_DATA_HOME is invalid per the XDG spec and ignored.
+  assert.equal(at({ XDG_DATA_HOME: 'rel' }).log, join(homedir(), '.local', 'share', 'flink-ts', 'log'));
+  // -D wins, under either of Flink's names, and moves the index along with the checkpoints.
+  assert.deepEqual(at({ FLINK_TS_HOME: '/srv/fts' }, { 'execution.checkpointing.dir': '/c', 'env.log.dir': '/l' }), {
+    checkpoints: '/c', savepoints: '/srv/fts/savepoints', log: '/l', index: '/c/flink-index.sqlite',
+  });
+  // FLINK_CONF_DIR's file keeps Flink's meaning of an unset directory: nothing is filled in.
+  withConfDir({ 'flink-conf.yaml': 'parallelism.default: 3\n' }, (dir) => {
+    const { config } = Configuration.load({ env: { FLINK_CONF_DIR: dir, FLINK_TS_HOME: '/srv/fts' } });
+    assert.equal(config.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY), undefined);
+    assert.equal(config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY), undefined);
+  });
 });
 
 test('flat flink-conf.yaml: values stay as written, defaults fill the rest', () => {
@@ -306,10 +336,10 @@ test('restartStrategyFor follows Flink\'s defaults', () => {
     configError(/'restart-strategy.type': expected one of none, fixed-delay/));
 });
 
-test('indexPath defaults next to the checkpoints, else in the home directory', () => {
+test('indexPath defaults next to the checkpoints, else in the user data dir', () => {
   assert.equal(indexPath(cfg({ 'index.path': 'file:///var/idx.sqlite', 'state.checkpoints.dir': '/c' })), '/var/idx.sqlite');
   assert.equal(indexPath(cfg({ 'state.checkpoints.dir': 'file:///c' })), '/c/flink-index.sqlite');
-  assert.equal(indexPath(cfg({})), join(homedir(), '.flink-ts', 'flink-index.sqlite'));
+  assert.equal(indexPath(cfg({})), join(userDataDir(), 'flink-index.sqlite'));
 });
 
 test('buffer timeout is read under either Flink name', () => {
