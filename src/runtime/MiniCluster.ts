@@ -99,7 +99,6 @@ export class MiniCluster implements Dispatcher {
       restore = { snapshot, allowNonRestoredState: !!o.allowNonRestoredState };
       this.log.info(`Starting job ${jobId} from savepoint ${snapshot.dir} (allowNonRestoredState=${!!o.allowNonRestoredState}).`);
     }
-    const checkpointsDir = this.config.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
     const jm = new JobMaster({
       jobId,
       jobGraph,
@@ -121,7 +120,8 @@ export class MiniCluster implements Dispatcher {
     this.registrations.set(jobId, {
       jobId, name: jobGraph.jobName, startTime: jm.startTime,
       restUrl: this.restUrl ?? null, pid: process.pid, logFile: o.logFile ?? null,
-      checkpointDir: checkpointsDir ? join(checkpointsDir, jobId) : null,
+      checkpointDir: jm.checkpointStorage.type === 'filesystem' && jm.checkpointStorage.explicit ? join(jm.checkpointStorage.dir, jobId) : null,
+      checkpointStorage: jm.checkpointStorage.type,
       restoredFrom: restore?.snapshot.dir ?? null,
     });
     this.safeIndex(() => this.index?.upsertJob({ ...this.registrations.get(jobId)!, status: 'CREATED', endTime: null, failureCause: null }));
