@@ -55,7 +55,18 @@ export function effectiveCheckpointConfig(cfg: Configuration, jg: JobGraph): Eff
   }
 
   let retention: RetentionPolicy;
-  if (p.retention !== undefined) {
+  if (storage.type === 'jobmanager') {
+    // Nothing of an in-memory checkpoint outlives the job: there is nothing to retain (Flink, too, refuses
+    // externalized checkpoints without a checkpoint directory).
+    if (p.retention !== undefined && p.retention !== 'NO_EXTERNALIZED_CHECKPOINTS') {
+      throw invalid(`The program asks to retain checkpoints (${p.retention}), but JobManagerCheckpointStorage keeps them in memory only, so nothing can outlive the job: use FileSystemCheckpointStorage to retain checkpoints.`);
+    }
+    const configured = cfg.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION);
+    if (p.retention === undefined && configured !== 'NO_EXTERNALIZED_CHECKPOINTS') {
+      notices.push(`execution.checkpointing.externalized-checkpoint-retention: ${configured} does not apply to JobManagerCheckpointStorage: its checkpoints are gone with the job.`);
+    }
+    retention = 'NO_EXTERNALIZED_CHECKPOINTS';
+  } else if (p.retention !== undefined) {
     if (p.retention !== 'NO_EXTERNALIZED_CHECKPOINTS' && storage.type === 'filesystem' && !storage.explicit) {
       throw invalid(`The program asks to retain checkpoints (${p.retention}), but no checkpoint directory is configured: set one with env.getCheckpointConfig().setCheckpointStorage('file:///...') or state.checkpoints.dir.`);
     }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { disposeSavepoint } from '../checkpoint/SavepointDisposal.js';
+import { isJobManagerLocation } from '../checkpoint/CheckpointStorage.js';
 import { loadSnapshot, verifySnapshotFiles } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import { CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, parsePortSpec } from '../config/ConfigOptions.js';
@@ -233,7 +234,7 @@ export class MiniCluster implements Dispatcher {
     const entry: { jobId?: string; status: AsyncOperationStatus; read: boolean; kind?: 'checkpoint' } = { jobId, status: { status: 'IN_PROGRESS' }, read: false, kind: 'checkpoint' };
     this.triggers.set(triggerId, entry);
     jm.checkpoint(checkpointType).then(
-      (c) => (entry.status = { status: 'COMPLETED', checkpointId: c.id, location: `file:${c.dir}` }),
+      (c) => (entry.status = { status: 'COMPLETED', checkpointId: c.id, location: isJobManagerLocation(c.dir) ? c.dir : `file:${c.dir}` }),
       (e: Error) => (entry.status = { status: 'COMPLETED', failureCause: e.message }),
     );
     return triggerId;

@@ -207,6 +207,10 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
     assert.throws(() => eff({ checkpointing: { unaligned: true, storage: new JobManagerCheckpointStorage() } }), /Unaligned checkpoints .* JobManagerCheckpointStorage/);
     assert.throws(() => eff({ stateBackend: new EmbeddedRocksDBStateBackend(true), checkpointing: { storage: new JobManagerCheckpointStorage() } }), /Incremental checkpoints .* JobManagerCheckpointStorage/);
     assert.throws(() => eff({ checkpointing: { retention: 'RETAIN_ON_CANCELLATION' } }), /no checkpoint directory is configured/);
+    assert.throws(() => eff({ checkpointing: { retention: 'RETAIN_ON_CANCELLATION', storage: new JobManagerCheckpointStorage() } }), /JobManagerCheckpointStorage keeps them in memory only/);
+    const configuredRetention = eff({ checkpointing: { storage: new JobManagerCheckpointStorage() } }, Configuration.fromMap({ 'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION' }));
+    assert.equal(configuredRetention.settings.retention, 'NO_EXTERNALIZED_CHECKPOINTS');
+    assert.ok(configuredRetention.notices.some((n) => /RETAIN_ON_CANCELLATION does not apply to JobManagerCheckpointStorage/.test(n)));
   });
 
   test('a program that asks for what cannot be honoured fails at submission with the reason', async () => {
