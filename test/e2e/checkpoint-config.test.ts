@@ -23,7 +23,7 @@ import { newJobId } from '../../src/core/ids.js';
 import type { JobGraph } from '../../src/graph/JobGraph.js';
 import { logFileFor, runJob, type SubmittedJob } from '../../src/client/JobRunner.js';
 import {
-  ROOT, assertOneLineError, cleanup, committedLines, createWorkspace, ensureBuilt, flink, jobIdFrom, show, waitFor, waitForStatus,
+  ROOT, assertOneLineError, cleanup, committedLines, createWorkspace, ensureBuilt, flink, jobIdFrom, savepointPathFrom, show, waitFor, waitForStatus,
   type Workspace,
 } from './helpers.js';
 
@@ -297,20 +297,57 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
     assert.equal(r.seen.completed, 0, 'no checkpoint outlasting its timeout completed');
   });
 
-  test('JobManagerCheckpointStorage: a task failure recovers from the in-memory checkpoint, exactly; nothing on disk', async () => {
-    const r = await run(JOB, ['--storage', 'jobmanager', '--count', '4000', '--rate', '1000', '--interval', '100', '--fail-at', '3000'], {}, async (_job, api) => {
-      return { config: await api.config() };
-    }, { cancel: false });
-    assert.equal(r.status, 'FINISHED');
-    assert.equal((r.seen.config as Record<string, unknown>).checkpoint_storage, 'JobManagerCheckpointStorage');
-    const log = r.log();
-    assert.match(log, /Injected failure at record 3000/);
-    assert.match(log, new RegExp(`Restoring job ${r.jobId} from checkpoint \\d+ at jobmanager://${r.jobId}/chk-\\d+\\.`));
-    assert.match(log, /kept in the memory of the cluster process \(JobManagerCheckpointStorage.*cannot be restored with 'flink run -s' once the cluster is gone/);
-    assert.deepEqual(committed(r.output), expectedLines(4000));
-    assert.deepEqual(chkFolders(r.dir), [], 'no chk-N folder anywhere');
-    assert.ok(!existsSync(join(r.dir, 'checkpoints', r.jobId)), 'no job checkpoint folder');
+  test('min pause, max concurrent, unaligned, aligned timeout and tolerable failures set by the program change the run', async () => {
+    type Entry = History[number] & { trigger_timestamp: number; latest_ack_timestamp: number; checkpoint_type: string };
+    // Min pause: a checkpoint starts no sooner than 600 ms after the previous one completed, whatever the 20 ms interval.
+    const paused = await run(JOB, ['--count', '1000000', '--interval', '20', '--min-pause', '600'], {}, async (_job, api) => ({ h: await api.waitFor('COMPLETED', 3) }));
+    const done = (paused.seen.h as Entry[]).sort((a, b) => a.id - b.id);
+    for (let k = 1; k < done.length; k++) {
+      if (done[k].id !== done[k - 1].id + 1) continue;
+      assert.ok(done[k].trigger_timestamp - done[k - 1].latest_ack_timestamp >= 590, `checkpoint ${done[k].id} started ${done[k].trigger_timestamp - done[k - 1].latest_ack_timestamp} ms after ${done[k - 1].id} completed`);
+    }
+
+    // Max concurrent: slow checkpoints (1 s) every 50 ms overlap up to the limit, and never beyond it.
+    const inFlight = async (max: string) => (await run(JOB, ['--count', '1000000', '--interval', '50', '--stall-ms', '1000', '--max-concurrent', max], {}, async (_job, api) => {
+      let most = 0;
+      const until = Date.now() + 4000;
+      while (Date.now() < until) {
+        most = Math.max(most, (await api.get<{ counts: { in_progress: number } }>('/checkpoints')).counts.in_progress);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return { most };
+    })).seen.most;
+    assert.equal(await inFlight('1'), 1);
+    assert.ok((await inFlight('3') as number) >= 2, 'with 3 allowed, checkpoints overlap');
+
+    // Unaligned from the program: every checkpoint is unaligned; with a long aligned timeout they start (and stay) aligned.
+    const types = async (extra: string[]) => ((await run(JOB, ['--count', '1000000', '--interval', '100', '--unaligned', 'true', ...extra], {}, async (_job, api) => ({ h: await api.waitFor('COMPLETED', 2) }))).seen.h as Entry[]).map((e) => e.checkpoint_type);
+    assert.deepEqual([...new Set(await types([]))], ['UNALIGNED_CHECKPOINT']);
+    assert.deepEqual([...new Set(await types(['--aligned-timeout', '3600000']))], ['CHECKPOINT']);
+
+    // Tolerable failures: the second expired checkpoint in a row is one too many.
+    await assert.rejects(
+      run(JOB, ['--count', '1000000', '--interval', '100', '--stall-ms', '800', '--timeout', '300', '--tolerable', '1'], { 'restart-strategy.type': 'none' }, undefined, { cancel: false }),
+      /Exceeded checkpoint tolerable failure threshold \(1\)/,
+    );
   });
+
+  for (const backend of ['hashmap', 'embedded']) {
+    test(`JobManagerCheckpointStorage (${backend}): a task failure recovers from the in-memory checkpoint, exactly; nothing on disk`, async () => {
+      const r = await run(JOB, ['--storage', 'jobmanager', '--backend', backend, '--count', '4000', '--rate', '1000', '--interval', '100', '--fail-at', '3000'], {}, async (_job, api) => {
+        return { config: await api.config() };
+      }, { cancel: false });
+      assert.equal(r.status, 'FINISHED');
+      assert.equal((r.seen.config as Record<string, unknown>).checkpoint_storage, 'JobManagerCheckpointStorage');
+      const log = r.log();
+      assert.match(log, /Injected failure at record 3000/);
+      assert.match(log, new RegExp(`Restoring job ${r.jobId} from checkpoint \\d+ at jobmanager://${r.jobId}/chk-\\d+\\.`));
+      assert.match(log, /kept in the memory of the cluster process \(JobManagerCheckpointStorage.*cannot be restored with 'flink run -s' once the cluster is gone/);
+      assert.deepEqual(committed(r.output), expectedLines(4000));
+      assert.deepEqual(chkFolders(r.dir), [], 'no chk-N folder anywhere');
+      assert.ok(!existsSync(join(r.dir, 'checkpoints', r.jobId)), 'no job checkpoint folder');
+    });
+  }
 
   test('JobManagerCheckpointStorage: state larger than maxStateSize is declined with the limit and the way out, not written', async () => {
     const r = await run(JOB, ['--storage', 'jobmanager', '--max-state-size', '4096', '--pad', '1000', '--count', '1000000', '--rate', '500', '--interval', '200', '--tolerable', '1000'], {}, async (_job, api) => {
@@ -399,6 +436,10 @@ describe('JobManager storage through the CLI', { concurrency: false }, () => {
     assert.match(list.stdout, new RegExp(`${jobId} : Checkpoint config job \\(RUNNING\\) - checkpoints in JobManager memory \\(JobManagerCheckpointStorage\\): not restorable with run -s once its cluster is gone`));
     const json = await flink(ws, ['list', '--json']);
     assert.equal(JSON.parse(json.stdout).find((j: { jobId: string }) => j.jobId === jobId).checkpointStorage, 'jobmanager');
+    // Savepoints still go to files, restorable as any.
+    const sp = await flink(ws, ['savepoint', jobId]);
+    assert.equal(sp.exitCode, 0, show(sp));
+    assert.ok(existsSync(join(savepointPathFrom(sp.stdout).replace(/^file:/, ''), '_metadata')));
     assert.equal((await flink(ws, ['cancel', jobId])).exitCode, 0);
     assert.deepEqual(chkFolders(ws.checkpointsDir), []);
 
