@@ -75,6 +75,7 @@ async function run(
   const cancelSignal = new Promise<void>((r) => (cancel = r));
   let seen: Record<string, unknown> = {};
   let duringDone: Promise<void> = Promise.resolve();
+  let duringError: unknown;
   const result = await runJob({
     jobFile: file, programArgs: [...args, '--output', output], config: cfg, jobId, stdout: () => {},
     cancelSignal,
@@ -82,6 +83,9 @@ async function run(
       duringDone = (async () => {
         try {
           seen = (await during?.(job, new Api(job))) ?? {};
+        } catch (e) {
+          duringError = e; // reported once the job has ended
+          cancel();
         } finally {
           if (opts.cancel !== false) cancel();
         }
@@ -89,6 +93,7 @@ async function run(
     },
   });
   await duringDone;
+  if (duringError) throw duringError;
   return { dir, jobId, output, status: result.status, seen, log: () => readFileSync(logFileFor(cfg, jobId), 'utf8') };
 }
 
@@ -103,6 +108,15 @@ class Api {
   }
   config() {
     return this.get('/checkpoints/config');
+  }
+  /** POST /checkpoints once the job runs (until then the cluster answers 409). */
+  async trigger(): Promise<void> {
+    await waitFor(async () => {
+      const res = await fetch(`${this.job.restUrl}/jobs/${this.job.jobId}/checkpoints`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      await res.arrayBuffer();
+      if (res.status !== 202 && res.status !== 409) assert.fail(`POST /checkpoints: ${res.status}`);
+      return res.status === 202;
+    }, 30_000, 'the job to accept a checkpoint trigger', 50);
   }
   async history(): Promise<History> {
     return (await this.get<{ history: History }>('/checkpoints')).history;
@@ -390,11 +404,10 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
   test('the eight lines of the issue in one job: AT_LEAST_ONCE, retained, incremental embedded backend at the RocksDBStateBackend directory', async () => {
     const base = join(root, 'snippet');
     const r = await run(SNIPPET_JOB, ['--base', base], {}, async (_job, api) => {
-      const res = await fetch(`${_job.restUrl}/jobs/${_job.jobId}/checkpoints`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
-      assert.equal(res.status, 202);
+      // The interval is the snippet's 5 s: two checkpoints on request instead of waiting for them.
+      await api.trigger();
       await api.waitFor('COMPLETED', 1);
-      const res2 = await fetch(`${_job.restUrl}/jobs/${_job.jobId}/checkpoints`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
-      assert.equal(res2.status, 202);
+      await api.trigger();
       await api.waitFor('COMPLETED', 2);
       return { config: await api.config(), history: await api.history() };
     });
