@@ -1,3 +1,4 @@
+import { checkArgumentCount } from './arguments.js';
 import { Configuration } from '../config/Configuration.js';
 import { CheckpointingOptions } from '../config/ConfigOptions.js';
 import { checkCheckpointingMode, type CheckpointingMode } from './CheckpointingMode.js';
@@ -51,6 +52,7 @@ export class CheckpointConfig {
   }
 
   setCheckpointingMode(mode: CheckpointingMode): void {
+    checkArgumentCount('setCheckpointingMode(mode)', 1, arguments.length);
     this.s.mode = checkCheckpointingMode(mode);
   }
   getCheckpointingMode(): CheckpointingMode {
@@ -59,6 +61,7 @@ export class CheckpointConfig {
 
   /** Periodic checkpoints every `interval` ms (enables checkpointing). */
   setCheckpointInterval(interval: number): void {
+    checkArgumentCount('setCheckpointInterval(interval)', 1, arguments.length);
     if (!(typeof interval === 'number' && interval >= MINIMAL_CHECKPOINT_TIME)) {
       throw new RangeError(`Checkpoint interval must be larger than or equal to ${MINIMAL_CHECKPOINT_TIME} ms, got ${interval}`);
     }
@@ -74,6 +77,7 @@ export class CheckpointConfig {
 
   /** A checkpoint not complete after `timeout` ms is aborted (and counts as a failed one). */
   setCheckpointTimeout(timeout: number): void {
+    checkArgumentCount('setCheckpointTimeout(timeout)', 1, arguments.length);
     this.s.timeout = checkMs('Checkpoint timeout', timeout, 1);
   }
   getCheckpointTimeout(): number {
@@ -81,6 +85,7 @@ export class CheckpointConfig {
   }
 
   setMinPauseBetweenCheckpoints(minPause: number): void {
+    checkArgumentCount('setMinPauseBetweenCheckpoints(minPause)', 1, arguments.length);
     this.s.minPause = checkMs('The minimal pause between checkpoints', minPause, 0);
   }
   getMinPauseBetweenCheckpoints(): number {
@@ -88,6 +93,7 @@ export class CheckpointConfig {
   }
 
   setMaxConcurrentCheckpoints(max: number): void {
+    checkArgumentCount('setMaxConcurrentCheckpoints(max)', 1, arguments.length);
     if (!Number.isInteger(max) || max < 1) throw new RangeError(`The maximum number of concurrent checkpoints must be at least one, got ${max}`);
     this.s.maxConcurrent = max;
   }
@@ -97,6 +103,7 @@ export class CheckpointConfig {
 
   /** Unaligned checkpoints (exactly-once only: with AT_LEAST_ONCE the job fails at submission). */
   enableUnalignedCheckpoints(enabled = true): void {
+    checkArgumentCount('enableUnalignedCheckpoints(enabled = true)', 1, arguments.length);
     if (typeof enabled !== 'boolean') throw new TypeError(`enableUnalignedCheckpoints expects a boolean, got ${JSON.stringify(enabled)}`);
     this.s.unaligned = enabled;
   }
@@ -106,6 +113,7 @@ export class CheckpointConfig {
 
   /** With unaligned checkpoints: start aligned, switch to unaligned after `timeout` ms (0: start unaligned). */
   setAlignedCheckpointTimeout(timeout: number): void {
+    checkArgumentCount('setAlignedCheckpointTimeout(timeout)', 1, arguments.length);
     this.s.alignedTimeout = checkMs('The aligned checkpoint timeout', timeout, 0);
   }
   getAlignedCheckpointTimeout(): number {
@@ -113,6 +121,7 @@ export class CheckpointConfig {
   }
 
   setTolerableCheckpointFailureNumber(n: number): void {
+    checkArgumentCount('setTolerableCheckpointFailureNumber(n)', 1, arguments.length);
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`The tolerable failure checkpoint number must be non-negative, got ${n}`);
     this.s.tolerableFailures = n;
   }
@@ -121,6 +130,7 @@ export class CheckpointConfig {
   }
 
   setExternalizedCheckpointRetention(retention: ExternalizedCheckpointRetention): void {
+    checkArgumentCount('setExternalizedCheckpointRetention(retention)', 1, arguments.length);
     if (!Object.values(ExternalizedCheckpointRetention).includes(retention)) {
       throw new TypeError(`Unknown externalized checkpoint retention ${JSON.stringify(retention)}: use ExternalizedCheckpointRetention.${Object.keys(ExternalizedCheckpointRetention).join(' | .')}`);
     }
@@ -128,9 +138,11 @@ export class CheckpointConfig {
   }
   /** The pre-1.20 name: RETAIN_ON_CANCELLATION or DELETE_ON_CANCELLATION. */
   enableExternalizedCheckpoints(cleanup: ExternalizedCheckpointCleanup): void {
+    checkArgumentCount('enableExternalizedCheckpoints(cleanup)', 1, arguments.length);
     this.setExternalizedCheckpointRetention(cleanup);
   }
   setExternalizedCheckpointCleanup(cleanup: ExternalizedCheckpointCleanup): void {
+    checkArgumentCount('setExternalizedCheckpointCleanup(cleanup)', 1, arguments.length);
     this.setExternalizedCheckpointRetention(cleanup);
   }
   getExternalizedCheckpointRetention(): ExternalizedCheckpointRetention {
@@ -142,6 +154,7 @@ export class CheckpointConfig {
 
   /** A directory (path or file:// URI) for FileSystemCheckpointStorage, or a CheckpointStorage. */
   setCheckpointStorage(storage: string | CheckpointStorage): void {
+    checkArgumentCount('setCheckpointStorage(storage)', 1, arguments.length);
     if (typeof storage === 'string') this.s.storage = new FileSystemCheckpointStorage(storage);
     else if (storage instanceof FileSystemCheckpointStorage || storage instanceof JobManagerCheckpointStorage) this.s.storage = storage;
     else throw new TypeError('setCheckpointStorage expects a path, a FileSystemCheckpointStorage or a JobManagerCheckpointStorage');

@@ -1,3 +1,4 @@
+import { checkArgumentCount } from './arguments.js';
 import { StreamGraph } from '../graph/StreamGraph.js';
 import { SourceOperator } from '../runtime/operators/SourceOperator.js';
 import { DataStream, SingleOutputStreamOperator } from './DataStream.js';
@@ -41,6 +42,7 @@ export class StreamExecutionEnvironment {
    * configuration; the program wins). Without `mode` the configured mode stays in effect, as in Flink.
    */
   enableCheckpointing(interval: number, mode?: CheckpointingMode): this {
+    checkArgumentCount('enableCheckpointing(interval, mode?)', 2, arguments.length);
     const config = this.getCheckpointConfig();
     config.setCheckpointInterval(interval);
     if (mode !== undefined) config.setCheckpointingMode(checkCheckpointingMode(mode));

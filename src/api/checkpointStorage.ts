@@ -1,3 +1,4 @@
+import { checkArgumentCount } from './arguments.js';
 import { resolve } from 'node:path';
 
 /**
@@ -13,6 +14,7 @@ export class FileSystemCheckpointStorage {
   /** Absolute local path (a file:// URI is accepted). */
   readonly path: string;
   constructor(path: string) {
+    checkArgumentCount('FileSystemCheckpointStorage(path)', 1, arguments.length);
     this.path = localCheckpointPath(path);
   }
   getCheckpointPath(): string {
@@ -31,6 +33,7 @@ export const DEFAULT_MAX_STATE_SIZE = 5 * 1024 * 1024;
 export class JobManagerCheckpointStorage {
   readonly type = 'jobmanager' as const;
   constructor(readonly maxStateSize: number = DEFAULT_MAX_STATE_SIZE) {
+    checkArgumentCount('JobManagerCheckpointStorage(maxStateSize?)', 1, arguments.length);
     if (!Number.isInteger(maxStateSize) || maxStateSize <= 0) {
       throw new RangeError(`The maximum state size of JobManagerCheckpointStorage must be a positive number of bytes, got ${maxStateSize}`);
     }

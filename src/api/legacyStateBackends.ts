@@ -1,3 +1,4 @@
+import { checkArgumentCount } from './arguments.js';
 import { FileSystemCheckpointStorage, JobManagerCheckpointStorage, DEFAULT_MAX_STATE_SIZE } from './checkpointStorage.js';
 import type { StateBackend } from './stateBackends.js';
 
@@ -13,6 +14,7 @@ export class MemoryStateBackend implements StateBackend {
   readonly checkpointStorage: JobManagerCheckpointStorage;
   readonly deprecationNotice: string;
   constructor(maxStateSize: number = DEFAULT_MAX_STATE_SIZE) {
+    checkArgumentCount('MemoryStateBackend(maxStateSize?)', 1, arguments.length);
     this.checkpointStorage = new JobManagerCheckpointStorage(maxStateSize);
     this.deprecationNotice = 'MemoryStateBackend is deprecated: using HashMapStateBackend with JobManagerCheckpointStorage '
       + `(maxStateSize ${maxStateSize} bytes), as env.setStateBackend(new HashMapStateBackend()) and `
@@ -26,6 +28,7 @@ export class FsStateBackend implements StateBackend {
   readonly checkpointStorage: FileSystemCheckpointStorage;
   readonly deprecationNotice: string;
   constructor(checkpointDir: string) {
+    checkArgumentCount('FsStateBackend(checkpointDir)', 1, arguments.length);
     this.checkpointStorage = new FileSystemCheckpointStorage(checkpointDir);
     this.deprecationNotice = `FsStateBackend is deprecated: using HashMapStateBackend with FileSystemCheckpointStorage at ${this.checkpointStorage.path}, `
       + `as env.setStateBackend(new HashMapStateBackend()) and env.getCheckpointConfig().setCheckpointStorage('${checkpointDir}') would.`;
@@ -38,6 +41,8 @@ export class RocksDBStateBackend implements StateBackend {
   readonly checkpointStorage: FileSystemCheckpointStorage;
   readonly deprecationNotice: string;
   constructor(checkpointDir: string, readonly incremental: boolean = false) {
+    checkArgumentCount('RocksDBStateBackend(checkpointDir, incremental?)', 2, arguments.length);
+    if (typeof incremental !== 'boolean') throw new TypeError(`RocksDBStateBackend: 'incremental' must be a boolean, got ${JSON.stringify(incremental)}`);
     this.checkpointStorage = new FileSystemCheckpointStorage(checkpointDir);
     this.deprecationNotice = `RocksDBStateBackend is deprecated: using EmbeddedRocksDBStateBackend(${incremental}) with FileSystemCheckpointStorage at ${this.checkpointStorage.path}, `
       + `as env.setStateBackend(new EmbeddedRocksDBStateBackend(${incremental})) and env.getCheckpointConfig().setCheckpointStorage('${checkpointDir}') would.`;

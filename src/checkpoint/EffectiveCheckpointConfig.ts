@@ -54,6 +54,10 @@ export function effectiveCheckpointConfig(cfg: Configuration, jg: JobGraph): Eff
     throw invalid('Unaligned checkpoints need CheckpointingMode.EXACTLY_ONCE, but the program asks for AT_LEAST_ONCE: drop enableUnalignedCheckpoints() or use EXACTLY_ONCE.');
   }
 
+  if (p.alignedTimeout !== undefined && !(unaligned && mode === 'EXACTLY_ONCE')) {
+    throw invalid('setAlignedCheckpointTimeout() only applies to unaligned checkpoints (when alignment takes longer, a checkpoint turns unaligned): call enableUnalignedCheckpoints() too, with EXACTLY_ONCE.');
+  }
+
   let retention: RetentionPolicy;
   if (storage.type === 'jobmanager') {
     // Nothing of an in-memory checkpoint outlives the job: there is nothing to retain (Flink, too, refuses

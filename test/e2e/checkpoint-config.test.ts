@@ -186,6 +186,11 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
     assert.throws(() => cc.setExternalizedCheckpointRetention('KEEP' as never), /Unknown externalized checkpoint retention/);
     assert.throws(() => cc.setCheckpointStorage('s3://bucket/ck'), /local file system only .*not 's3:'/);
     assert.throws(() => new JobManagerCheckpointStorage(0), /positive number of bytes/);
+    // Flink overloads with more arguments have no meaning here: they fail rather than being dropped.
+    assert.throws(() => (env.enableCheckpointing as (...a: unknown[]) => unknown)(1000, CheckpointingMode.EXACTLY_ONCE, true), /enableCheckpointing\(interval, mode\?\) takes at most 2 arguments in flink-ts, got 3/);
+    assert.throws(() => new (FsStateBackend as unknown as new (...a: unknown[]) => unknown)('/ck', 1024), /FsStateBackend\(checkpointDir\) takes at most 1 argument/);
+    assert.throws(() => (cc.setCheckpointTimeout as (...a: unknown[]) => void)(1000, 'ms'), /setCheckpointTimeout\(timeout\) takes at most 1 argument/);
+    assert.throws(() => new RocksDBStateBackend('/ck', 'yes' as never), /'incremental' must be a boolean/);
   });
 
   test('the configuration keys state.checkpoint-storage and Flink 2.x execution.checkpointing.storage', () => {
@@ -221,6 +226,8 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
     assert.throws(() => eff({ checkpointing: { unaligned: true, storage: new JobManagerCheckpointStorage() } }), /Unaligned checkpoints .* JobManagerCheckpointStorage/);
     assert.throws(() => eff({ stateBackend: new EmbeddedRocksDBStateBackend(true), checkpointing: { storage: new JobManagerCheckpointStorage() } }), /Incremental checkpoints .* JobManagerCheckpointStorage/);
     assert.throws(() => eff({ checkpointing: { retention: 'RETAIN_ON_CANCELLATION' } }), /no checkpoint directory is configured/);
+    assert.throws(() => eff({ checkpointing: { alignedTimeout: 1000 } }), /setAlignedCheckpointTimeout\(\) only applies to unaligned checkpoints/);
+    assert.equal(eff({ checkpointing: { alignedTimeout: 1000, unaligned: true } }).settings.alignedTimeout, 1000);
     assert.throws(() => eff({ checkpointing: { retention: 'RETAIN_ON_CANCELLATION', storage: new JobManagerCheckpointStorage() } }), /JobManagerCheckpointStorage keeps them in memory only/);
     const configuredRetention = eff({ checkpointing: { storage: new JobManagerCheckpointStorage() } }, Configuration.fromMap({ 'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION' }));
     assert.equal(configuredRetention.settings.retention, 'NO_EXTERNALIZED_CHECKPOINTS');
@@ -238,7 +245,7 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
     const storageDir = join(root, 'program-storage');
     const r = await run(JOB, [
       '--mode', 'AT_LEAST_ONCE', '--interval', '300', '--timeout', '7000', '--min-pause', '50', '--max-concurrent', '2', '--tolerable', '3',
-      '--aligned-timeout', '1234', '--retention', 'RETAIN_ON_CANCELLATION', '--storage', `file://${storageDir}`, '--count', '1000000',
+      '--retention', 'RETAIN_ON_CANCELLATION', '--storage', `file://${storageDir}`, '--count', '1000000',
     ], {
       'execution.checkpointing.interval': '1 h', 'execution.checkpointing.mode': 'EXACTLY_ONCE', 'execution.checkpointing.timeout': '9 s',
       'execution.checkpointing.externalized-checkpoint-retention': 'DELETE_ON_CANCELLATION', 'state.checkpoint-storage': 'jobmanager',
@@ -250,7 +257,7 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
       mode: 'at_least_once', interval: 300, timeout: 7000, min_pause: 50, max_concurrent: 2,
       externalization: { enabled: true, delete_on_cancellation: false },
       state_backend: 'HashMapStateBackend', checkpoint_storage: 'FileSystemCheckpointStorage',
-      unaligned_checkpoints: false, tolerable_failed_checkpoints: 3, aligned_checkpoint_timeout: 1234,
+      unaligned_checkpoints: false, tolerable_failed_checkpoints: 3, aligned_checkpoint_timeout: 0,
       checkpoints_after_tasks_finish: true, state_changelog_enabled: false,
     });
     // The program's storage directory, not state.checkpoints.dir; RETAIN_ON_CANCELLATION kept them after the cancel.
@@ -259,7 +266,7 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
     assert.deepEqual(chkFolders(join(r.dir, 'checkpoints')), []);
 
     // Unset in the program: the configuration's values; set: the program's, whichever way round.
-    const r2 = await run(JOB, ['--mode', 'EXACTLY_ONCE', '--unaligned', 'true', '--retention', 'DELETE_ON_CANCELLATION', '--count', '1000000'], {
+    const r2 = await run(JOB, ['--mode', 'EXACTLY_ONCE', '--unaligned', 'true', '--aligned-timeout', '1234', '--retention', 'DELETE_ON_CANCELLATION', '--count', '1000000'], {
       'execution.checkpointing.mode': 'AT_LEAST_ONCE', 'execution.checkpointing.timeout': '9 s', 'execution.checkpointing.tolerable-failed-checkpoints': '4',
       'execution.checkpointing.externalized-checkpoint-retention': 'RETAIN_ON_CANCELLATION',
     }, async (_job, api) => {
@@ -268,8 +275,8 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
     });
     const c2 = r2.seen.config as Record<string, unknown>;
     assert.deepEqual(
-      [c2.mode, c2.interval, c2.timeout, c2.unaligned_checkpoints, c2.tolerable_failed_checkpoints, c2.externalization],
-      ['exactly_once', 200, 9000, true, 4, { enabled: true, delete_on_cancellation: true }],
+      [c2.mode, c2.interval, c2.timeout, c2.unaligned_checkpoints, c2.aligned_checkpoint_timeout, c2.tolerable_failed_checkpoints, c2.externalization],
+      ['exactly_once', 200, 9000, true, 1234, 4, { enabled: true, delete_on_cancellation: true }],
     );
     // DELETE_ON_CANCELLATION: nothing stays after the cancel.
     assert.deepEqual(chkFolders(join(r2.dir, 'checkpoints')), []);
