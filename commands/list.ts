@@ -64,6 +64,9 @@ export default class List extends FlinkCommand {
     if (j.checkpointFailures > 0 && !isGloballyTerminal(j.status as never)) {
       line += c.yellow(` - ${j.checkpointFailures} checkpoint(s) failed since the last completed one; last: ${j.lastCheckpointFailure ?? 'unknown cause'}`);
     }
+    if (j.checkpointStorage === 'jobmanager') {
+      line += c.dim(' - checkpoints in JobManager memory (JobManagerCheckpointStorage): not restorable with run -s once its cluster is gone');
+    }
     if (j.status === 'FAILED' && j.failureCause) {
       line += ` - ${j.failureCause}`;
       if (j.logFile) line += `; log: ${j.logFile}`;

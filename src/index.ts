@@ -1,5 +1,11 @@
 /** The job-facing API: what `import ... from 'flink-ts'` gives a program. Names follow Flink's DataStream API. */
-export { StreamExecutionEnvironment, type CheckpointingMode } from './api/StreamExecutionEnvironment.js';
+export { StreamExecutionEnvironment } from './api/StreamExecutionEnvironment.js';
+export { CheckpointingMode } from './api/CheckpointingMode.js';
+export {
+  CheckpointConfig, ExternalizedCheckpointRetention, ExternalizedCheckpointCleanup,
+} from './api/CheckpointConfig.js';
+export { FileSystemCheckpointStorage, JobManagerCheckpointStorage, type CheckpointStorage } from './api/checkpointStorage.js';
+export { MemoryStateBackend, FsStateBackend, RocksDBStateBackend } from './api/legacyStateBackends.js';
 export { DataStream, SingleOutputStreamOperator, KeyedStream, DataStreamSink, BroadcastStream, BroadcastConnectedStream } from './api/DataStream.js';
 export { ConnectedStreams, IntervalJoin, IntervalJoined } from './api/ConnectedStreams.js';
 export {

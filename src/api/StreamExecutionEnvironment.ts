@@ -1,3 +1,4 @@
+import { checkArgumentCount } from './arguments.js';
 import { StreamGraph } from '../graph/StreamGraph.js';
 import { SourceOperator } from '../runtime/operators/SourceOperator.js';
 import { DataStream, SingleOutputStreamOperator } from './DataStream.js';
@@ -6,10 +7,12 @@ import { getProgramContext, type JobExecutionResult } from './ProgramContext.js'
 import { FromElementsSource, NumberSequenceSource, TextFileSource, type Source, type SourceSplit } from './sources.js';
 
 import { WatermarkStrategy } from './eventtime.js';
+import { CheckpointConfig } from './CheckpointConfig.js';
+import { CheckpointingMode, checkCheckpointingMode } from './CheckpointingMode.js';
 
 export { WatermarkStrategy };
 
-export type CheckpointingMode = 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
+export { CheckpointingMode };
 
 export class StreamExecutionEnvironment {
   private readonly graph = new StreamGraph();
@@ -34,11 +37,21 @@ export class StreamExecutionEnvironment {
     return this;
   }
 
-  /** Periodic checkpoints every `interval` ms (execution.checkpointing.interval in the configuration). */
-  enableCheckpointing(interval: number, _mode: CheckpointingMode = 'EXACTLY_ONCE'): this {
-    if (!(interval >= 10)) throw new RangeError(`Checkpoint interval must be at least 10 ms, got ${interval}`);
-    this.graph.checkpointing.interval = interval;
+  /**
+   * Periodic checkpoints every `interval` ms in `mode` (execution.checkpointing.interval and .mode in the
+   * configuration; the program wins). Without `mode` the configured mode stays in effect, as in Flink.
+   */
+  enableCheckpointing(interval: number, mode?: CheckpointingMode): this {
+    checkArgumentCount('enableCheckpointing(interval, mode?)', 2, arguments.length);
+    const config = this.getCheckpointConfig();
+    config.setCheckpointInterval(interval);
+    if (mode !== undefined) config.setCheckpointingMode(checkCheckpointingMode(mode));
     return this;
+  }
+
+  /** Flink's CheckpointConfig of this job: what the program sets wins over the configuration. */
+  getCheckpointConfig(): CheckpointConfig {
+    return new CheckpointConfig(this.graph.checkpointing);
   }
 
   /** Flink's ExecutionConfig, reduced to what flink-ts reads from it. */

@@ -1,3 +1,5 @@
+import type { CheckpointStorage } from './checkpointStorage.js';
+
 /**
  * State backends to set on the environment (env.setStateBackend), as in Flink's API; they win over
  * state.backend.type and execution.checkpointing.incremental in the configuration.
@@ -5,6 +7,9 @@
 export interface StateBackend {
   readonly type: 'hashmap' | 'embedded';
   readonly incremental?: boolean;
+  /** Pre-1.14 backends (legacyStateBackends.ts) also name the checkpoint storage, and say what they became. */
+  readonly checkpointStorage?: CheckpointStorage;
+  readonly deprecationNotice?: string;
 }
 
 /** Keyed state on the JS heap. */

@@ -9,7 +9,8 @@ import type { CheckpointStatsEntry } from '../rest/Dispatcher.js';
 import type { BarrierKind, CheckpointBarrier, CheckpointType } from '../runtime/network/events.js';
 import type { ChannelStateHandle } from '../runtime/ChannelState.js';
 import type { TaskToJobManager } from '../runtime/messages.js';
-import { CheckpointStorage } from './CheckpointStorage.js';
+import { CheckpointStorage, isJobManagerLocation } from './CheckpointStorage.js';
+import { MemoryCheckpointStorage } from './MemoryCheckpointStorage.js';
 import { orphanedSharedFiles, sharedFilesOf, SharedStateRegistry } from './SharedStateRegistry.js';
 import { faultPoint } from './FaultInjection.js';
 import {
@@ -214,6 +215,7 @@ export class CheckpointCoordinator {
       if (s.alignedTimeout > 0) barrier.alignedTimeoutMs = s.alignedTimeout;
       else barrier.unaligned = true;
     }
+    if (!isSavepoint && this.d.storage instanceof MemoryCheckpointStorage) barrier.maxInlineStateSize = this.d.storage.maxStateSize;
     return new Promise<CompletedCheckpoint>((resolve, reject) => {
       const p: PendingCheckpoint = {
         id, kind, location, formatType, triggerTs, resolve, reject,
@@ -302,7 +304,8 @@ export class CheckpointCoordinator {
       }));
     }
     try {
-      writeMetadataAtomically(p.location, metadata);
+      // JobManagerCheckpointStorage: the metadata (with the state bytes) stays in `completed`, in memory.
+      if (!isJobManagerLocation(p.location)) writeMetadataAtomically(p.location, metadata);
     } catch (e) {
       this.abort(p.id, `Failed to write the metadata of checkpoint ${p.id}: ${(e as Error).message}`);
       return;
@@ -421,7 +424,7 @@ export class CheckpointCoordinator {
     this.cleanUpSharedState();
     const h = this.history.find((e) => e.id === c.id);
     if (h) h.discarded = true;
-    this.safeIndex(() => this.d.index?.updateSnapshot(c.dir, { status: 'DISCARDED' }));
+    if (!isJobManagerLocation(c.dir)) this.safeIndex(() => this.d.index?.updateSnapshot(c.dir, { status: 'DISCARDED' }));
   }
 
   stats() {
@@ -468,7 +471,8 @@ export class CheckpointCoordinator {
       status, path: p.location, triggerTime: p.triggerTs, durationMs: status === 'IN_PROGRESS' ? null : h.endToEndDuration,
       sizeBytes: status === 'COMPLETED' ? h.stateSize : null, failureCause: extra.failure ?? null,
     };
-    this.safeIndex(() => this.d.index?.upsertSnapshot(row));
+    // The catalog lists what is on disk; in-memory checkpoints show in REST and the log (the job row names the storage).
+    if (!isJobManagerLocation(p.location)) this.safeIndex(() => this.d.index?.upsertSnapshot(row));
   }
 
   /** The folders are the truth: an index failure is logged, never fails a checkpoint. */

@@ -4,6 +4,10 @@ import { FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
 import { METADATA_FILE, removeStaleTempMetadata } from './Metadata.js';
 
+/** Location of a checkpoint kept in the JobManager's memory (MemoryCheckpointStorage): never a folder. */
+export const JOBMANAGER_LOCATION_PREFIX = 'jobmanager://';
+export const isJobManagerLocation = (location: string): boolean => location.startsWith(JOBMANAGER_LOCATION_PREFIX);
+
 /**
  * File-system checkpoint storage (Flink's FsCheckpointStorage): `<dir>/<jobId>/chk-<N>/` per checkpoint
  * with `shared/` and `taskowned/` beside them, and `savepoint-<jobId[0:6]>-<12 hex>/` under a target
@@ -53,6 +57,7 @@ export class CheckpointStorage {
 
   /** Removes a snapshot folder this job wrote (an aborted checkpoint, a subsumed one, a failed savepoint). */
   static discard(dir: string): void {
+    if (isJobManagerLocation(dir)) return; // dropped with its CompletedCheckpoint
     try {
       // A subtask's asynchronous write may still be adding its file to a pending checkpoint being aborted.
       rmSync(dir, { recursive: true, force: true, maxRetries: 3, retryDelay: 20 });

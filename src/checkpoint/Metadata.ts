@@ -45,6 +45,8 @@ export interface StateFileHandle {
    * files applied in order (a full one, then deltas), possibly in the checkpoints' `shared/` folder.
    */
   keyedStateFiles?: KeyedStateFileHandle[];
+  /** JobManagerCheckpointStorage: the file's bytes themselves, kept in memory (never in a _metadata file). */
+  inline?: Uint8Array;
 }
 
 /** A native keyed state file: key-group sections as in a state file; a delta also removes entries. */
@@ -211,6 +213,9 @@ export interface LoadedSnapshot {
 }
 
 export function loadSnapshot(p: string): LoadedSnapshot {
+  if (p.startsWith('jobmanager://')) {
+    throw new FlinkError('not-found', `Checkpoint ${p} was kept in the memory of its cluster process (JobManagerCheckpointStorage) and cannot be restored from outside it; use FileSystemCheckpointStorage (state.checkpoint-storage: filesystem) for checkpoints to resume from, or a savepoint.`);
+  }
   const { dir, metadataFile } = resolveSnapshotPath(p);
   let bytes: Buffer;
   try {
@@ -235,10 +240,11 @@ export function verifySnapshotFiles(snap: LoadedSnapshot): void {
 }
 
 export function verifyStateFile(dir: string, h: StateFileHandle): Buffer {
-  const file = join(dir, h.file);
+  const file = h.inline ? `${dir}/${h.file}` : join(dir, h.file);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    // Across threads a Buffer arrives as a plain Uint8Array: wrap it again, without copying.
+    bytes = h.inline ? Buffer.from(h.inline.buffer, h.inline.byteOffset, h.inline.byteLength) : readFileSync(file);
   } catch {
     throw new FlinkError('restore', `State file ${file} referenced by the snapshot's ${METADATA_FILE} is missing`);
   }

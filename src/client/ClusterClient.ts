@@ -14,7 +14,7 @@ import type { CheckpointType } from '../runtime/network/events.js';
 import { RestClient } from '../rest/RestClient.js';
 
 /** One job as `flink list` reports it. */
-export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' | 'startTime' | 'endTime' | 'restUrl' | 'pid' | 'logFile' | 'failureCause'> {
+export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' | 'startTime' | 'endTime' | 'restUrl' | 'pid' | 'logFile' | 'failureCause' | 'checkpointStorage'> {
   /** Its cluster process was found dead during this listing; the index now says FAILED. */
   lost: boolean;
   /** The endpoint did not answer but the process is alive (or unknown): status is the index's last word. */
@@ -368,7 +368,7 @@ export class ClusterClient {
 function fromRecord(r: JobRecord): ListedJob {
   return {
     jobId: r.jobId, name: r.name, status: r.status, startTime: r.startTime, endTime: r.endTime, restUrl: r.restUrl,
-    pid: r.pid, logFile: r.logFile, failureCause: r.failureCause, lost: false, stale: false,
+    pid: r.pid, logFile: r.logFile, failureCause: r.failureCause, checkpointStorage: r.checkpointStorage ?? null, lost: false, stale: false,
     latestCheckpoint: null, checkpointFailures: 0, lastCheckpointFailure: null,
   };
 }

@@ -18,6 +18,11 @@ export const CheckpointingOptions = {
     description: 'Default directory for savepoints.',
     fallbackKeys: ['execution.checkpointing.savepoint-dir'],
   }),
+  CHECKPOINT_STORAGE: enumOption('state.checkpoint-storage', ['jobmanager', 'filesystem'], {
+    description: 'Where checkpoints go: filesystem (chk-N folders under state.checkpoints.dir, or a temp dir) or jobmanager (the cluster process\'s memory; not restorable once it is gone).',
+    default: 'filesystem',
+    fallbackKeys: ['execution.checkpointing.storage'], // Flink 2.x name
+  }),
   MAX_RETAINED_CHECKPOINTS: intOption('state.checkpoints.num-retained', {
     description: 'Number of completed checkpoints to keep.',
     default: 1, min: 1,

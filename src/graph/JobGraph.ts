@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { ProgramCheckpointSettings } from '../api/CheckpointConfig.js';
+import type { StateBackend } from '../api/stateBackends.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { hash128 } from '../core/ids.js';
 import { checkParallelism, DEFAULT_MAX_PARALLELISM } from '../state/KeyGroupRangeAssignment.js';
@@ -43,6 +45,9 @@ export interface JobGraph {
   vertices: JobVertex[];
   maxParallelism: number;
   checkpointInterval?: number;
+  /** What the program set with env.getCheckpointConfig() (and a legacy state backend); wins over the configuration. */
+  checkpointing?: ProgramCheckpointSettings;
+  stateBackend?: StateBackend;
   /** Hash of the structure; every worker checks it rebuilt the same graph from the program. */
   fingerprint: string;
 }
@@ -160,6 +165,8 @@ export function buildJobGraph(sg: StreamGraph, defaults: JobGraphDefaults): JobG
     vertices,
     maxParallelism,
     checkpointInterval: sg.checkpointing.interval ?? defaults.checkpointInterval,
+    checkpointing: { ...sg.checkpointing },
+    stateBackend: sg.stateBackend,
     fingerprint: createHash('sha1').update(JSON.stringify(structure)).digest('hex'),
   };
 }

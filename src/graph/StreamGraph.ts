@@ -1,3 +1,4 @@
+import type { ProgramCheckpointSettings } from '../api/CheckpointConfig.js';
 import type { StateBackend } from '../api/stateBackends.js';
 import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
 
@@ -36,9 +37,8 @@ export interface StreamEdge {
   outputTag?: string;
 }
 
-export interface CheckpointSettings {
-  interval?: number;
-}
+/** env.getCheckpointConfig(): the checkpointing settings the program set. */
+export type CheckpointSettings = ProgramCheckpointSettings;
 
 /** The program's logical dataflow, as built by the DataStream API. */
 export class StreamGraph {

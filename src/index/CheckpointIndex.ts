@@ -25,6 +25,8 @@ export interface JobRecord {
   checkpointDir: string | null;
   restoredFrom: string | null;
   failureCause: string | null;
+  /** Where the job's checkpoints went: 'filesystem' (its checkpointDir) or 'jobmanager' (memory of its cluster). */
+  checkpointStorage?: 'filesystem' | 'jobmanager' | null;
 }
 
 export type SnapshotStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'DISCARDED';
@@ -62,6 +64,10 @@ const MIGRATIONS: readonly { description: string; sql: string }[] = [
       CREATE INDEX jobs_by_start_time ON jobs (start_time);
       CREATE INDEX snapshots_by_trigger_time ON snapshots (trigger_time);`,
   },
+  {
+    description: 'checkpoint storage of each job',
+    sql: 'ALTER TABLE jobs ADD COLUMN checkpoint_storage TEXT;',
+  },
 ];
 export const INDEX_SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -73,6 +79,7 @@ const RECOVERY_LOCK_STALE_MS = 30_000;
 const JOB_COLUMNS = {
   name: 'name', status: 'status', startTime: 'start_time', endTime: 'end_time', restUrl: 'rest_url', pid: 'pid',
   logFile: 'log_file', checkpointDir: 'checkpoint_dir', restoredFrom: 'restored_from', failureCause: 'failure_cause',
+  checkpointStorage: 'checkpoint_storage',
 } as const satisfies Record<keyof Omit<JobRecord, 'jobId'>, string>;
 const SNAPSHOT_COLUMNS = {
   jobId: 'job_id', checkpointId: 'checkpoint_id', kind: 'kind', status: 'status', triggerTime: 'trigger_time',

@@ -114,4 +114,7 @@ export interface CheckpointConfig {
   unaligned: boolean;
   alignedTimeout: number;
   retention: string;
+  /** Flink's class names of the job's state backend and checkpoint storage. */
+  stateBackend?: string;
+  checkpointStorage?: string;
 }

@@ -1,7 +1,9 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointCoordinator, type CheckpointSettings, type CompletedCheckpoint, type RetentionPolicy } from '../checkpoint/CheckpointCoordinator.js';
+import { CheckpointCoordinator, type CheckpointSettings, type CompletedCheckpoint } from '../checkpoint/CheckpointCoordinator.js';
 import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
+import { effectiveCheckpointConfig, type EffectiveCheckpointConfig, type EffectiveCheckpointStorage } from '../checkpoint/EffectiveCheckpointConfig.js';
+import { MemoryCheckpointStorage } from '../checkpoint/MemoryCheckpointStorage.js';
 import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
 import { assignState, type StateAssignment } from '../checkpoint/StateAssignment.js';
 import type { LoadedSnapshot } from '../checkpoint/Metadata.js';
@@ -70,6 +72,7 @@ export class JobMaster {
   private nextAckId = 1;
   private failingOver = false;
   private readonly checkpointSettings: CheckpointSettings;
+  private readonly effective: EffectiveCheckpointConfig;
 
   constructor(o: JobMasterOptions) {
     this.o = o;
@@ -77,24 +80,15 @@ export class JobMaster {
     this.jobGraph = o.jobGraph;
     this.result = new Promise((r) => (this.resolveResult = r));
     const cfg = o.config;
-    const interval = o.jobGraph.checkpointInterval ?? cfg.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL);
-    this.restartStrategy = restartStrategyFor(cfg, !!interval);
+    // Program (env.getCheckpointConfig(), legacy backends) over configuration; conflicts fail the submission.
+    const effective = effectiveCheckpointConfig(cfg, o.jobGraph);
+    this.effective = effective;
+    const settings = effective.settings;
+    this.restartStrategy = restartStrategyFor(cfg, !!settings.interval);
     if (o.restore) this.assignment = assignState(o.restore.snapshot, o.jobGraph, o.restore.allowNonRestoredState);
-    const configuredDir = cfg.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
-    const retention = configuredDir ? (cfg.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION) as RetentionPolicy) : 'NO_EXTERNALIZED_CHECKPOINTS';
-    const storage = new CheckpointStorage(configuredDir ?? join(tmpdir(), 'flink-ts-checkpoints'), o.jobId);
-    const settings: CheckpointSettings = {
-      interval,
-      timeout: cfg.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT),
-      minPause: cfg.get(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS),
-      maxConcurrent: cfg.get(CheckpointingOptions.MAX_CONCURRENT_CHECKPOINTS),
-      numRetained: cfg.get(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS),
-      tolerableFailures: cfg.get(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER),
-      retention,
-      mode: cfg.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE) as TaskDeployment['checkpointMode'],
-      unaligned: cfg.get(CheckpointingOptions.ENABLE_UNALIGNED),
-      alignedTimeout: cfg.get(CheckpointingOptions.ALIGNED_CHECKPOINT_TIMEOUT),
-    };
+    const storage = effective.storage.type === 'jobmanager'
+      ? new MemoryCheckpointStorage(cfg.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY) ?? join(tmpdir(), 'flink-ts-checkpoints'), o.jobId, effective.storage.maxStateSize)
+      : new CheckpointStorage(effective.storage.dir, o.jobId);
     this.checkpointSettings = settings;
     this.coordinator = new CheckpointCoordinator({
       jobId: o.jobId,
@@ -119,6 +113,7 @@ export class JobMaster {
     if (o.restore) this.coordinator.restoreFrom(o.restore.snapshot, cfg.get(StateRecoveryOptions.CLAIM_MODE));
     const backendNotice = stateBackendSpec(cfg).notice;
     if (backendNotice) o.log.info(backendNotice);
+    for (const n of effective.notices) o.log.warn(n);
     storage.initialize();
   }
 
@@ -153,7 +148,7 @@ export class JobMaster {
     this.attempt++;
     this.exec.clear();
     const { jobGraph: jg } = this;
-    const mode = this.o.config.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE) as TaskDeployment['checkpointMode'];
+    const mode = this.checkpointSettings.mode; // the program's, else the configured one
     const deployments = new Map<string, TaskDeployment>();
     for (const v of jg.vertices) {
       for (let s = 0; s < v.parallelism; s++) {
@@ -306,7 +301,8 @@ export class JobMaster {
     await new Promise((r) => setTimeout(r, rs.delayMs));
     this.failingOver = false;
     if (this.status !== 'RESTARTING') return; // cancelled while waiting
-    const latest = newestIntact(this.coordinator.retainedNewestFirst(), (c) => c.dir, (c, why) =>
+    // In-memory checkpoints (JobManagerCheckpointStorage) have no files to check; their bytes carry a CRC32 the tasks verify.
+    const latest = this.effective.storage.type === 'jobmanager' ? this.coordinator.latestCompleted() : newestIntact(this.coordinator.retainedNewestFirst(), (c) => c.dir, (c, why) =>
       this.o.log.warn(`Checkpoint ${c.id} at ${c.dir} is damaged, not restoring from it: ${why}. Falling back to an older retained checkpoint; output a sink committed after that one is produced again.`))?.candidate;
     if (!latest && this.coordinator.latestCompleted()) {
       // Starting over would commit the sinks' output a second time: fail instead.
@@ -328,7 +324,12 @@ export class JobMaster {
   }
 
   get checkpointConfig(): CheckpointConfig {
-    return this.checkpointSettings;
+    return { ...this.checkpointSettings, stateBackend: this.effective.stateBackendName, checkpointStorage: this.effective.storageName };
+  }
+
+  /** Where this job's checkpoints go: a job folder, or 'jobmanager' (memory of this process). */
+  get checkpointStorage(): EffectiveCheckpointStorage {
+    return this.effective.storage;
   }
 
   /** `flink checkpoint`: a checkpoint on request; resolves once it is complete. */

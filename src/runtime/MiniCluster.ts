@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { disposeSavepoint } from '../checkpoint/SavepointDisposal.js';
+import { isJobManagerLocation } from '../checkpoint/CheckpointStorage.js';
 import { loadSnapshot, verifySnapshotFiles } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import { CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, parsePortSpec } from '../config/ConfigOptions.js';
@@ -99,7 +100,6 @@ export class MiniCluster implements Dispatcher {
       restore = { snapshot, allowNonRestoredState: !!o.allowNonRestoredState };
       this.log.info(`Starting job ${jobId} from savepoint ${snapshot.dir} (allowNonRestoredState=${!!o.allowNonRestoredState}).`);
     }
-    const checkpointsDir = this.config.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
     const jm = new JobMaster({
       jobId,
       jobGraph,
@@ -121,7 +121,8 @@ export class MiniCluster implements Dispatcher {
     this.registrations.set(jobId, {
       jobId, name: jobGraph.jobName, startTime: jm.startTime,
       restUrl: this.restUrl ?? null, pid: process.pid, logFile: o.logFile ?? null,
-      checkpointDir: checkpointsDir ? join(checkpointsDir, jobId) : null,
+      checkpointDir: jm.checkpointStorage.type === 'filesystem' && jm.checkpointStorage.explicit ? join(jm.checkpointStorage.dir, jobId) : null,
+      checkpointStorage: jm.checkpointStorage.type,
       restoredFrom: restore?.snapshot.dir ?? null,
     });
     this.safeIndex(() => this.index?.upsertJob({ ...this.registrations.get(jobId)!, status: 'CREATED', endTime: null, failureCause: null }));
@@ -233,7 +234,7 @@ export class MiniCluster implements Dispatcher {
     const entry: { jobId?: string; status: AsyncOperationStatus; read: boolean; kind?: 'checkpoint' } = { jobId, status: { status: 'IN_PROGRESS' }, read: false, kind: 'checkpoint' };
     this.triggers.set(triggerId, entry);
     jm.checkpoint(checkpointType).then(
-      (c) => (entry.status = { status: 'COMPLETED', checkpointId: c.id, location: `file:${c.dir}` }),
+      (c) => (entry.status = { status: 'COMPLETED', checkpointId: c.id, location: isJobManagerLocation(c.dir) ? c.dir : `file:${c.dir}` }),
       (e: Error) => (entry.status = { status: 'COMPLETED', failureCause: e.message }),
     );
     return triggerId;

@@ -4,6 +4,7 @@ import { randomHex } from '../core/ids.js';
 import { FlinkError } from '../core/FlinkError.js';
 import type { StateFileHandle } from '../checkpoint/Metadata.js';
 import { verifyStateFile } from '../checkpoint/Metadata.js';
+import { stateTooLargeMessage } from '../checkpoint/MemoryCheckpointStorage.js';
 import type { JobGraph, JobVertex } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { RuntimeContext } from '../api/functions.js';
@@ -446,8 +447,9 @@ export class StreamTask {
             checkpointId: b.checkpointId,
             location: b.location,
             // Incremental files of checkpoints go to <job>/shared (beside chk-N); savepoints are self-contained.
-            sharedDir: b.kind === 'CHECKPOINT' ? join(b.location, '..', 'shared') : undefined,
-            format: b.kind === 'CHECKPOINT' ? 'NATIVE' : (b.formatType ?? 'CANONICAL'),
+            // In JobManager memory a checkpoint is one canonical state file per operator (no files, nothing shared).
+            sharedDir: b.kind === 'CHECKPOINT' && b.maxInlineStateSize === undefined ? join(b.location, '..', 'shared') : undefined,
+            format: b.maxInlineStateSize !== undefined ? 'CANONICAL' : b.kind === 'CHECKPOINT' ? 'NATIVE' : (b.formatType ?? 'CANONICAL'),
             filePrefix: `${this.vertex.operators[i].operatorId}-${this.d.subtask}`,
             full: b.checkpointType === 'FULL', // flink checkpoint --full
           })
@@ -497,10 +499,15 @@ export class StreamTask {
         const operatorStateOffset = w.size;
         w.writeOperatorState(p.opSnap);
         const file = join(b.location, `${p.operatorId}-${this.d.subtask}-${randomHex(4)}`);
-        const { size, crc32 } = await w.finish(file);
+        const inline = b.maxInlineStateSize !== undefined ? w.toBytes() : undefined;
+        if (inline && inline.size > b.maxInlineStateSize!) {
+          throw new Error(stateTooLargeMessage(`operator ${p.operatorId} in ${this.name}`, inline.size, b.maxInlineStateSize!));
+        }
+        const { size, crc32 } = inline ?? await w.finish(file);
         states.push({
           operatorId: p.operatorId,
           handle: {
+            ...(inline ? { inline: inline.bytes } : {}),
             file: basename(file),
             size,
             crc32,

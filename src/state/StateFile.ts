@@ -63,6 +63,15 @@ export class StateFileWriter {
   }
 
   /** Writes and fsyncs the file; the checksum travels in the metadata, not in the file. */
+  /** The whole file as bytes, for JobManagerCheckpointStorage, which keeps checkpoints in memory. */
+  toBytes(): { bytes: Buffer; size: number; crc32: number } {
+    // An exact buffer of its own (not a slice of Node's pool): it is copied whole to the JobManager thread.
+    const bytes = Buffer.from(new ArrayBuffer(this.offset));
+    let at = 0;
+    for (const p of this.parts) at += p.copy(bytes, at);
+    return { bytes, size: this.offset, crc32: crc32(bytes) };
+  }
+
   async finish(path: string): Promise<{ size: number; crc32: number }> {
     faultPoint('state-file.write', path);
     const fh = await open(path, 'wx');

@@ -21,6 +21,8 @@ export interface CheckpointBarrier {
   checkpointType?: CheckpointType;
   /** Savepoints: CANONICAL (default) or the backend's NATIVE format. */
   formatType?: 'CANONICAL' | 'NATIVE';
+  /** JobManagerCheckpointStorage: state goes back as bytes with the ack, each handle at most this many bytes. */
+  maxInlineStateSize?: number;
 }
 
 /** Flink's CheckpointType of a triggered checkpoint: CONFIGURED follows the backend's configuration. */
