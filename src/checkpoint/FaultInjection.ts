@@ -12,6 +12,8 @@
  * Counters are per thread: state files are written in the task slots' worker threads, each of which counts
  * its own passes; the env var reaches them because workers share the process environment.
  */
+import { writeSync } from 'node:fs';
+
 export const FAULT_POINTS = [
   /** A subtask is about to write one state file (nothing of it is on disk yet). */
   'state-file.write',
@@ -72,7 +74,9 @@ export function faultPoint(point: FaultPoint, where?: string): void {
 function fire(action: FaultAction, point: FaultPoint, n: number, where: string | undefined): void {
   const at = `${point} (pass ${n})${where ? ` at ${where}` : ''}`;
   if (action === 'kill') {
-    process.stderr.write(`FaultInjection: killing process ${process.pid} at ${at}\n`);
+    // Synchronously on fd 2: from a worker thread process.stderr is relayed by the main thread, which the kill
+    // would beat; tests read this line to tell a fired point from some other death.
+    writeSync(2, `FaultInjection: killing process ${process.pid} at ${at}\n`);
     process.kill(process.pid, 'SIGKILL');
     // SIGKILL is not delivered synchronously everywhere; never run past the point.
     for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
+import { dumpState, resolveDumpTarget } from '../../src/checkpoint/SnapshotInspector.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'flink.js');
@@ -349,6 +350,43 @@ export async function killCluster(ws: Workspace, jobId: string, signal: NodeJS.S
   // kill(pid, 0) still reports as existing.
   await waitFor(() => !pidExists(j.pid!), 10_000, `cluster process ${j.pid} to be gone`);
   return j.pid;
+}
+
+export interface RangeSplitState {
+  id: string;
+  /** The next index the split would read. */
+  next: number;
+  /** Its last index (inclusive). */
+  end: number;
+}
+
+/**
+ * The read positions a snapshot holds for a sequence/generator source (its `SourceReaderState`): what the source
+ * had emitted when the snapshot was taken. Read in-process, without a CLI. `operator` picks the source by uid
+ * when a job has several.
+ */
+export function sourceSplits(snapshot: string, operator?: string): RangeSplitState[] {
+  const target = resolveDumpTarget(snapshot, 'SourceReaderState', operator);
+  const out: RangeSplitState[] = [];
+  for (const batch of dumpState(snapshot, target)) for (const e of batch) out.push(e.value as RangeSplitState);
+  return out;
+}
+
+/**
+ * How many records a sequence/generator source of `count` records at `parallelism` (its splits as
+ * DataGeneratorSource makes them) had emitted at `snapshot`: a split missing from the state was read to its end.
+ */
+export function recordsEmittedAt(snapshot: string, count: number, parallelism = 1, operator?: string): number {
+  const held = new Map(sourceSplits(snapshot, operator).map((s) => [s.id, s]));
+  let n = 0;
+  for (let i = 0; i < parallelism; i++) {
+    const start = Math.floor((count * i) / parallelism);
+    const end = Math.floor((count * (i + 1)) / parallelism) - 1;
+    if (end < start) continue;
+    const s = held.get(String(i));
+    n += s ? s.next - start : end - start + 1;
+  }
+  return n;
 }
 
 /** Asserts-friendly summary of a CLI result, for failure messages. */
