@@ -129,14 +129,20 @@ function checkpointId(dir: string): number {
  * record of a key makes `key,n,sum`. Checked against a real failure-free run once per harness run.
  */
 export function expectedLines(m: number, keys = 16): string[] {
+  return recordLines(0, m, keys).sort();
+}
+
+/** The lines of records from..to-1 (in record order), as an uninterrupted run commits them. */
+export function recordLines(from: number, to: number, keys = 16): string[] {
   const count = new Array<number>(keys).fill(0);
   const sum = new Array<number>(keys).fill(0);
   const out: string[] = [];
-  for (let i = 0; i < m; i++) {
+  for (let i = 0; i < to; i++) {
     const k = i % keys;
-    out.push(`${k},${++count[k]!},${(sum[k]! += i)}`);
+    const line = `${k},${++count[k]!},${(sum[k]! += i)}`;
+    if (i >= from) out.push(line);
   }
-  return out.sort();
+  return out;
 }
 
 /** The committed output of one uninterrupted attached run. */

@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import {
   FAIL_ONCE_JOB, SAVEPOINT_DIR_NAME, STATE_MACHINE_JOB, STATE_MACHINE_VARIANT_JOB, assertOneLineError, checkpoints, cleanup,
   committedLines, createWorkspace, flink, jobIdFrom, jobStatus, killCluster, latestCheckpoint, listTree, readJobLog, readSnapshot,
-  referenceLines, savepointFolders, savepointPathFrom, show, sleep, startAttached, waitFor, waitForStatus, withArgs,
+  recordsEmittedAt, referenceLines, savepointFolders, savepointPathFrom, show, sleep, startAttached, waitFor, waitForStatus, withArgs,
   type Workspace,
 } from './helpers.js';
 
@@ -259,9 +259,12 @@ describe('job lifecycle (e2e)', () => {
 
     const ok = await flink(ws, ['run', '-n', '-s', sp, STATE_MACHINE_VARIANT_JOB, ...withArgs(SM_ARGS, { output: out2, rate: FAST }), ...without]);
     assert.equal(ok.exitCode, 0, show(ok));
-    // The source resumed from its savepoint position: only the events after it were written.
-    const events = committedLines(out2);
-    assert.ok(events.length > 0 && events.length < 3000, `events written after the restore: ${events.length}`);
+    // The source resumed from its savepoint position: exactly the events after it were written, each once.
+    const at = recordsEmittedAt(sp, 3000);
+    assert.ok(at > 0 && at < 3000, `the savepoint was taken part-way: at event ${at}`);
+    const after = (await referenceLines(STATE_MACHINE_VARIANT_JOB, [...SM_ARGS, ...without])).filter((l) => Number(l.split(',').at(-1)) >= at);
+    assert.equal(after.length, 3000 - at);
+    assert.deepEqual(committedLines(out2), after);
   });
 
   test('operators without uid get deterministic ids: two runs of the same program restore into each other', { timeout: 90_000 }, async (t) => {

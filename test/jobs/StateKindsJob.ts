@@ -8,7 +8,10 @@
  * command line: a restore with another -p rescales the keyed state); the source runs at parallelism 1 so
  * every key sees its records in one order.
  *
- *   flink run test/jobs/StateKindsJob.ts --output <dir> [--count N] [--rate R] [--keys K]
+ * With --gate <file>, events from --hold-at on wait until that file exists (no rate limit then): a test savepoints or
+ * cancels the job while it is held at a known event, instead of racing a rate.
+ *
+ *   flink run test/jobs/StateKindsJob.ts --output <dir> [--count N] [--rate R] [--keys K] [--gate <file> --hold-at N]
  */
 import {
   AggregatingStateDescriptor, DataGeneratorSource, FileSink, KeyedProcessFunction, ListStateDescriptor, MapStateDescriptor,
@@ -16,6 +19,7 @@ import {
   ValueStateDescriptor, type AggregateFunction, type AggregatingState, type Collector, type ListState, type MapState,
   type ReducingState, type TypeSerializer, type ValueState,
 } from 'flink-ts';
+import { GatedSequenceSource } from './lib/GatedSequenceSource.js';
 
 interface Event {
   key: string;
@@ -117,8 +121,11 @@ class AllStateKinds extends KeyedProcessFunction<string, Event, string> {
 }
 
 const env = StreamExecutionEnvironment.getExecutionEnvironment();
+const source = params.has('gate')
+  ? new GatedSequenceSource(count, params.getInt('hold-at', Math.floor(count / 2)), params.getRequired('gate'), event)
+  : new DataGeneratorSource(event, count, RateLimiterStrategy.perSecond(rate));
 env
-  .fromSource(new DataGeneratorSource(event, count, RateLimiterStrategy.perSecond(rate)), undefined, 'Events')
+  .fromSource(source, undefined, 'Events')
   .uid('events')
   .setParallelism(1)
   .map(new FailOnce())
