@@ -385,17 +385,24 @@ export async function cleanup(ws: Workspace): Promise<void> {
   rmSync(ws.dir, { recursive: true, force: true });
 }
 
-/** Kills the detached cluster process running `jobId` (its pid from the index). Returns the pid. */
-export async function killCluster(ws: Workspace, jobId: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number> {
-  // The pid straight from the index: no CLI (or REST round trip) between deciding to kill and the kill.
+/** The pid of the detached cluster process running `jobId`, from the index; checked to be a live cluster process. */
+export function clusterPid(ws: Workspace, jobId: string): number {
   const j = indexedJob(ws, jobId);
   if (!j || j.pid === null) throw new Error(`no pid recorded for job ${jobId}`);
   if (!isClusterProcess(j.pid)) throw new Error(`pid ${j.pid} of job ${jobId} is not a live cluster process`);
-  process.kill(j.pid, signal);
+  return j.pid;
+}
+
+/**
+ * Kills the detached cluster process running `jobId` (its pid from the index, or `pid` if the caller looked it up
+ * beforehand, so nothing at all comes between its decision and the kill). Returns the pid once it is gone.
+ */
+export async function killCluster(ws: Workspace, jobId: string, signal: NodeJS.Signals = 'SIGKILL', pid = clusterPid(ws, jobId)): Promise<number> {
+  process.kill(pid, signal);
   // Gone, not just dead: until its (re)parent reaps it, a killed process lingers as a zombie, which
   // kill(pid, 0) still reports as existing.
-  await waitFor(() => !pidExists(j.pid!), 10_000, `cluster process ${j.pid} to be gone`);
-  return j.pid;
+  await waitFor(() => !pidExists(pid), 10_000, `cluster process ${pid} to be gone`);
+  return pid;
 }
 
 export interface RangeSplitState {

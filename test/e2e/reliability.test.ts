@@ -133,8 +133,10 @@ describe('reliability (e2e)', () => {
     const ws = createWorkspace({ ...CHAOS_CONFIG, 'execution.checkpointing.interval': '300 ms', 'execution.checkpointing.tolerable-failed-checkpoints': '1000' });
     t.after(() => cleanup(ws));
     const out = join(ws.dir, 'out');
-    // Checkpoints 1-3 complete, later ones fail (so chk-3 stays the newest); the worker dies at record 4500.
-    const r = flink(ws, ['run', CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '1000', '--crash-worker-at', '4500'],
+    // Checkpoints 1-3 complete, later ones fail (so chk-3 stays the newest); the worker dies at record 4500 or
+    // later, once the test has damaged chk-3 and created the crash gate (no race between the two).
+    const crashGate = join(ws.dir, 'crash-gate');
+    const r = flink(ws, ['run', CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '1000', '--crash-worker-at', '4500', '--crash-gate', crashGate],
       { timeoutMs: 120_000, env: { FLINK_TS_FAULT: 'metadata.rename:4+:throw' } });
     const chk3 = await waitFor(() => {
       if (!existsSync(ws.checkpointsDir)) return undefined;
@@ -154,6 +156,7 @@ describe('reliability (e2e)', () => {
     const at2 = recordsEmittedAt(join(chk3, '..', 'chk-2'), 6000);
     const at3 = recordsEmittedAt(chk3, 6000);
     assert.ok(at2 < at3, `checkpoint 2 read ${at2} records, checkpoint 3 ${at3}`);
+    writeFileSync(crashGate, '');
     const res = await r;
     assert.equal(res.exitCode, 0, show(res));
     const jobId = jobIdFrom(res.stdout);

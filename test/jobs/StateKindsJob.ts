@@ -16,7 +16,7 @@
 import {
   AggregatingStateDescriptor, DataGeneratorSource, FileSink, KeyedProcessFunction, ListStateDescriptor, MapStateDescriptor,
   ParameterTool, RateLimiterStrategy, RichMapFunction, ReducingStateDescriptor, StateTtlConfig, StateVisibility, StreamExecutionEnvironment, UpdateType,
-  ValueStateDescriptor, type AggregateFunction, type AggregatingState, type Collector, type ListState, type MapState,
+  ValueStateDescriptor, type AggregateFunction, type AggregatingState, type CheckpointListener, type Collector, type ListState, type MapState,
   type ReducingState, type TypeSerializer, type ValueState,
 } from 'flink-ts';
 import { GatedSequenceSource } from './lib/GatedSequenceSource.js';
@@ -36,10 +36,19 @@ const failAt = params.getInt('fail-at', -1);
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** With --fail-at: throws once, on the first attempt, so the job must restart from a checkpoint. */
-class FailOnce extends RichMapFunction<Event, Event> {
+/**
+ * With --fail-at: throws once, on the first attempt, at the first event from --fail-at on that follows a
+ * completed checkpoint, so the job always restarts from one (not a race between the failure and the checkpoint).
+ */
+class FailOnce extends RichMapFunction<Event, Event> implements CheckpointListener {
+  private checkpointed = false;
+  notifyCheckpointComplete(): void {
+    this.checkpointed = true;
+  }
   map(e: Event): Event {
-    if (e.index === failAt && this.getRuntimeContext().getAttemptNumber() === 0) throw new Error(`Injected failure at record ${e.index}`);
+    if (failAt >= 0 && e.index >= failAt && this.checkpointed && this.getRuntimeContext().getAttemptNumber() === 0) {
+      throw new Error(`Injected failure at record ${e.index}`);
+    }
     return e;
   }
 }
