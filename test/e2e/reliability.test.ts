@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  checkpoints, cleanup, committedLines, createWorkspace, ensureBuilt, flink, jobIdFrom, readJobLog, readSnapshot, recordsEmittedAt, savepointPathFrom, show,
+  checkpoints, cleanup, committedLines, createWorkspace, ensureBuilt, flink, jobIdFrom, readJobLog, readSnapshot, recordsEmittedAt, savepointFolders,
+  savepointPathFrom, show,
   STACK_FRAME, waitFor, type Workspace,
 } from './helpers.js';
 import { CHAOS_CONFIG, CHAOS_JOB, expectedLines, recordLines } from '../chaos/harness.js';
+import { CheckpointIndex } from '../../src/index/CheckpointIndex.js';
 
 interface Listed {
   jobId: string;
@@ -197,6 +199,17 @@ describe('reliability (e2e)', () => {
     const again = await flink(ws, ['savepoint', jobId], { timeoutMs: 120_000 });
     assert.equal(again.exitCode, 0, show(again));
     assert.match(readJobLog(ws, jobId), /The index .* was deleted or replaced; rebuilt it/);
+    // Nothing lost from the index: both savepoints and every checkpoint folder on disk are indexed COMPLETED.
+    const index = CheckpointIndex.open({ path: ws.indexPath });
+    try {
+      for (const p of [savepoint, savepointPathFrom(again.stdout), ...checkpoints(ws, jobId)]) {
+        if (!existsSync(join(p, '_metadata'))) continue; // a checkpoint subsumed since (its row says DISCARDED)
+        assert.equal(index.findSnapshotByPath(p)?.status, 'COMPLETED', `${p} is indexed as completed`);
+      }
+      assert.ok(checkpoints(ws, jobId).length > 0);
+    } finally {
+      index.close();
+    }
     // The savepoint taken before the deletion is still known to savepoint -d (it finds and disposes it).
     const dispose = await flink(ws, ['savepoint', '-d', savepoint]);
     assert.equal(dispose.exitCode, 0, show(dispose));
@@ -226,10 +239,14 @@ describe('reliability (e2e)', () => {
           continue;
         }
         if (r.stdout.startsWith('[') || r.stdout.startsWith('{')) continue; // list --json
-        if (r.stdout.includes('Savepoint completed')) paths.push(savepointPathFrom(r.stdout));
+        // A savepoint that exits 0 says where it went: none is skipped silently.
+        assert.match(r.stdout, /Savepoint completed/, show(r));
+        paths.push(savepointPathFrom(r.stdout));
       }
       assert.ok(paths.length >= 1, 'at least one savepoint completed');
       assert.equal(new Set(paths).size, paths.length, 'no two savepoints share a directory');
+      // The folders on disk are exactly the reported ones: no orphan of a refused or lost request.
+      assert.deepEqual(savepointFolders(ws.savepointsDir).sort(), [...paths].sort());
       for (const p of paths) assert.equal(readSnapshot(p).kind, 'SAVEPOINT');
       for (const r of results.slice(20)) assert.equal(r.exitCode, 0, show(r));
       const j = await listed(ws, jobId);
