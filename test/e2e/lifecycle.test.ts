@@ -351,7 +351,8 @@ describe('job lifecycle (e2e)', () => {
 
     const dir = join(ws.dir, 'race');
     const stopping = flink(ws, ['stop', '-p', dir, jobId]);
-    await sleep(500);
+    // The other savepoint is asked for once the stop's own savepoint has been triggered (not after a sleep).
+    await waitFor(() => /Triggering savepoint \d+ \(type=SAVEPOINT_TERMINATE\)/.test(readJobLog(ws, jobId)), 30_000, 'the stop\'s savepoint triggered', 20);
     const [stop, other] = await Promise.all([stopping, flink(ws, ['savepoint', jobId, dir])]);
     assert.equal(stop.exitCode, 0, show(stop));
     const printedByStop = savepointPathFrom(stop.stdout);
@@ -373,8 +374,14 @@ describe('job lifecycle (e2e)', () => {
       assert.notEqual(printedByOther, printedByStop, `both commands printed the same savepoint ${printedByStop}\n${written}`);
       assertSavepointFolder(printedByOther, dir);
       printed.push(printedByOther);
+      // The race happened: the other savepoint was triggered while the stop's was still in flight.
+      const lines = jobLog.split('\n');
+      const triggered = lines.findIndex((l) => l.includes(`Triggering savepoint ${readSnapshot(printedByOther).checkpointId} `));
+      const stopDone = lines.findIndex((l) => l.includes(`Completed savepoint ${terminateId} `));
+      assert.ok(triggered >= 0 && stopDone >= 0 && triggered < stopDone, `the other savepoint was triggered before the stop's completed\n${written}`);
     } else {
-      assertOneLineError(other);
+      // Refused because of the stop in flight, not because the job had already gone (that would be no race).
+      assert.doesNotMatch(assertOneLineError(other), /already terminated|not found/, `the race happened\n${written}`);
     }
     assert.equal(basename(printedByStop), basename(stopsOwn.p),
       `stop printed ${basename(printedByStop)}, but its savepoint is ${basename(stopsOwn.p)}\n${written}`);
