@@ -4,7 +4,7 @@
  *
  *   FLINK_TS_FAULT=<point>:<nth>:<action>[,<point>:<nth>:<action>…]
  *
- * - point: one of FAULT_POINTS (or `*` for any of them)
+ * - point: one of FAULT_POINTS or LIFECYCLE_FAULT_POINTS (or `*` for any of them)
  * - nth: fire on the nth time this thread passes the point (1-based); `nth+` fires on that pass and every later one
  * - action: `kill` (SIGKILL the whole process, as a crash would; from a worker thread too),
  *   `throw` (an I/O error), `enospc` (an ENOSPC error: the disk is full), `eacces` (permission denied)
@@ -33,7 +33,14 @@ export const FAULT_POINTS = [
   'checkpoint.notify',
 ] as const;
 
-export type FaultPoint = (typeof FAULT_POINTS)[number];
+/** Points outside the writing of a checkpoint (so not in the chaos harness's every-point round). */
+export const LIFECYCLE_FAULT_POINTS = [
+  /** A bounded sink has committed its last file at end of input; the job has not reached FINISHED. */
+  'sink.end-input',
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number] | (typeof LIFECYCLE_FAULT_POINTS)[number];
+const ALL_POINTS: readonly string[] = [...FAULT_POINTS, ...LIFECYCLE_FAULT_POINTS];
 export type FaultAction = 'kill' | 'throw' | 'enospc' | 'eacces';
 
 interface ArmedFault {
@@ -49,8 +56,8 @@ export const FAULT_ENV = 'FLINK_TS_FAULT';
 export function parseFaultSpec(spec: string): ArmedFault[] {
   return spec.split(',').map((s) => s.trim()).filter(Boolean).map((part) => {
     const m = /^([a-z*][a-z.-]*):(\d+)(\+?):(kill|throw|enospc|eacces)$/.exec(part);
-    if (!m || (m[1] !== '*' && !(FAULT_POINTS as readonly string[]).includes(m[1]!)) || Number(m[2]) < 1) {
-      throw new Error(`Invalid ${FAULT_ENV} entry '${part}': expected <point>:<nth>[+]:<kill|throw|enospc|eacces> with point one of ${FAULT_POINTS.join(', ')}`);
+    if (!m || (m[1] !== '*' && !ALL_POINTS.includes(m[1]!)) || Number(m[2]) < 1) {
+      throw new Error(`Invalid ${FAULT_ENV} entry '${part}': expected <point>:<nth>[+]:<kill|throw|enospc|eacces> with point one of ${ALL_POINTS.join(', ')}`);
     }
     return { point: m[1] as FaultPoint | '*', nth: Number(m[2]), orLater: m[3] === '+', action: m[4] as FaultAction };
   });

@@ -74,6 +74,31 @@ describe('reliability (e2e)', () => {
     assert.deepEqual(committedLines(out), expected);
   });
 
+  // Known, not fixed (docs/reliability.md, finding 8): a bounded FileSink commits its last file at end of input with
+  // no final checkpoint after it (FLIP-147), so a crash between that commit and FINISHED repeats the tail on
+  // recovery. Pinned here as a todo: it runs, reports the duplicates, and will pass once the hole is closed.
+  test('a kill after the end-of-input commit, before FINISHED: the restore from the latest checkpoint duplicates nothing', {
+    timeout: 120_000, todo: 'needs a final checkpoint for finishing tasks (FLIP-147)',
+  }, async (t) => {
+    const ws = createWorkspace(CHAOS_CONFIG);
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const r = await flink(ws, ['run', '-d', '--json', CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '3000'], { env: { FLINK_TS_FAULT: 'sink.end-input:1:kill' } });
+    assert.equal(r.exitCode, 0, show(r));
+    const { jobId, outFile } = JSON.parse(r.stdout) as { jobId: string; outFile: string };
+    const j = await waitFor(async () => {
+      const l = await listed(ws, jobId);
+      return l && l.status === 'FAILED' ? l : undefined;
+    }, 60_000, 'the cluster killed at the end-of-input commit, found lost', 300);
+    assert.match(readFileSync(outFile, 'utf8'), /FaultInjection: killing process \d+ at sink\.end-input /, 'the kill landed after an end-of-input commit');
+    assert.ok(j.latestCheckpoint, 'a checkpoint to restore');
+    const again = await flink(ws, ['run', '-s', j.latestCheckpoint!, CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '1000000'], { timeoutMs: 120_000 });
+    assert.equal(again.exitCode, 0, show(again));
+    const got = committedLines(out);
+    t.diagnostic(`${got.length - expected.length} lines more than the model's ${expected.length}`);
+    assert.deepEqual(got, expected);
+  });
+
   test('disk full while writing state files: checkpoints declined, job keeps running, failures in flink list', { timeout: 120_000 }, async (t) => {
     const ws = createWorkspace({ ...CHAOS_CONFIG, 'execution.checkpointing.tolerable-failed-checkpoints': '1000' });
     t.after(() => cleanup(ws));
