@@ -1,6 +1,6 @@
 /**
  * Failover edge cases and several jobs at once, through the real CLI: restart attempts exhausted (and just
- * enough), a savepoint requested while the job is RESTARTING, and two detached jobs sharing one index with REST
+ * enough), a savepoint and a cancel requested while the job is RESTARTING, and two detached jobs sharing one index with REST
  * ports from one `rest.bind-port` range, each reached by `list`, `savepoint` and `cancel`.
  */
 import { describe, test } from 'node:test';
@@ -64,6 +64,19 @@ describe('failover and several jobs (e2e)', () => {
     assert.match(line, /not running but RESTARTING/);
     await waitForStatus(ws, jobId, 'FINISHED', 60_000);
     assert.deepEqual(committedLines(out), await referenceLines(FAIL_ONCE_JOB, ARGS));
+  });
+
+  test('a cancel while RESTARTING ends the job CANCELED; it is not restarted afterwards', { timeout: 120_000 }, async (t) => {
+    const ws = createWorkspace({ 'restart-strategy.fixed-delay.delay': '8 s' });
+    t.after(() => cleanup(ws));
+    const r = await flink(ws, ['run', '-d', FAIL_ONCE_JOB, ...ARGS, '--rate', '500', '--output', join(ws.dir, 'out')]);
+    assert.equal(r.exitCode, 0, show(r));
+    const jobId = jobIdFrom(r.stdout);
+    await waitForStatus(ws, jobId, 'RESTARTING', 30_000);
+    const c = await flink(ws, ['cancel', jobId]);
+    assert.equal(c.exitCode, 0, show(c));
+    await waitForStatus(ws, jobId, 'CANCELED', 30_000);
+    assert.doesNotMatch(readJobLog(ws, jobId), /switched from state RESTARTING to RUNNING/, 'no restart after the cancel');
   });
 
   test('two jobs at once: separate rows, REST ports from one range, list/savepoint/cancel reach the right one', { timeout: 120_000 }, async (t) => {

@@ -17,14 +17,15 @@ const JOB = join(ROOT, 'test', 'jobs', 'StateKindsJob.ts');
 const ARGS = ['--count', '600', '--keys', '12'];
 const GOLDEN = join(ROOT, 'test', 'fixtures', 'golden');
 
-const FIXTURES: { name: string; conf: Record<string, string> }[] = [
-  { name: 'statekinds-canonical-v1', conf: {} },
-  { name: 'statekinds-native-embedded-v1', conf: { 'state.backend.type': 'embedded' } },
+const FIXTURES: { name: string; conf: Record<string, string>; what: string }[] = [
+  { name: 'statekinds-canonical-v1', conf: {}, what: 'on the heap backend' },
+  { name: 'statekinds-canonical-v1', conf: { 'state.backend.type': 'embedded' }, what: 'on the embedded backend (canonical is backend-neutral)' },
+  { name: 'statekinds-native-embedded-v1', conf: { 'state.backend.type': 'embedded' }, what: 'on the embedded backend' },
 ];
 
 describe('golden snapshots (format compatibility)', () => {
   for (const f of FIXTURES) {
-    test(`${f.name}: inspected, restored at parallelism 2 and rescaled to 3, exactly the events after its position`, { timeout: 120_000 }, async (t) => {
+    test(`${f.name} ${f.what}: inspected, restored at parallelism 2 and rescaled to 3, exactly the events after its position`, { timeout: 120_000 }, async (t) => {
       await ensureBuilt();
       const ws = createWorkspace(f.conf);
       t.after(() => cleanup(ws));
