@@ -4,7 +4,7 @@
  *
  *   FLINK_TS_FAULT=<point>:<nth>:<action>[,<point>:<nth>:<action>…]
  *
- * - point: one of FAULT_POINTS (or `*` for any of them)
+ * - point: one of FAULT_POINTS or LIFECYCLE_FAULT_POINTS (or `*` for any of them)
  * - nth: fire on the nth time this thread passes the point (1-based); `nth+` fires on that pass and every later one
  * - action: `kill` (SIGKILL the whole process, as a crash would; from a worker thread too),
  *   `throw` (an I/O error), `enospc` (an ENOSPC error: the disk is full), `eacces` (permission denied)
@@ -12,6 +12,8 @@
  * Counters are per thread: state files are written in the task slots' worker threads, each of which counts
  * its own passes; the env var reaches them because workers share the process environment.
  */
+import { writeSync } from 'node:fs';
+
 export const FAULT_POINTS = [
   /** A subtask is about to write one state file (nothing of it is on disk yet). */
   'state-file.write',
@@ -31,7 +33,14 @@ export const FAULT_POINTS = [
   'checkpoint.notify',
 ] as const;
 
-export type FaultPoint = (typeof FAULT_POINTS)[number];
+/** Points outside the writing of a checkpoint (so not in the chaos harness's every-point round). */
+export const LIFECYCLE_FAULT_POINTS = [
+  /** A bounded sink has committed its last file at end of input; the job has not reached FINISHED. */
+  'sink.end-input',
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number] | (typeof LIFECYCLE_FAULT_POINTS)[number];
+const ALL_POINTS: readonly string[] = [...FAULT_POINTS, ...LIFECYCLE_FAULT_POINTS];
 export type FaultAction = 'kill' | 'throw' | 'enospc' | 'eacces';
 
 interface ArmedFault {
@@ -47,8 +56,8 @@ export const FAULT_ENV = 'FLINK_TS_FAULT';
 export function parseFaultSpec(spec: string): ArmedFault[] {
   return spec.split(',').map((s) => s.trim()).filter(Boolean).map((part) => {
     const m = /^([a-z*][a-z.-]*):(\d+)(\+?):(kill|throw|enospc|eacces)$/.exec(part);
-    if (!m || (m[1] !== '*' && !(FAULT_POINTS as readonly string[]).includes(m[1]!)) || Number(m[2]) < 1) {
-      throw new Error(`Invalid ${FAULT_ENV} entry '${part}': expected <point>:<nth>[+]:<kill|throw|enospc|eacces> with point one of ${FAULT_POINTS.join(', ')}`);
+    if (!m || (m[1] !== '*' && !ALL_POINTS.includes(m[1]!)) || Number(m[2]) < 1) {
+      throw new Error(`Invalid ${FAULT_ENV} entry '${part}': expected <point>:<nth>[+]:<kill|throw|enospc|eacces> with point one of ${ALL_POINTS.join(', ')}`);
     }
     return { point: m[1] as FaultPoint | '*', nth: Number(m[2]), orLater: m[3] === '+', action: m[4] as FaultAction };
   });
@@ -72,7 +81,9 @@ export function faultPoint(point: FaultPoint, where?: string): void {
 function fire(action: FaultAction, point: FaultPoint, n: number, where: string | undefined): void {
   const at = `${point} (pass ${n})${where ? ` at ${where}` : ''}`;
   if (action === 'kill') {
-    process.stderr.write(`FaultInjection: killing process ${process.pid} at ${at}\n`);
+    // Synchronously on fd 2: from a worker thread process.stderr is relayed by the main thread, which the kill
+    // would beat; tests read this line to tell a fired point from some other death.
+    writeSync(2, `FaultInjection: killing process ${process.pid} at ${at}\n`);
     process.kill(process.pid, 'SIGKILL');
     // SIGKILL is not delivered synchronously everywhere; never run past the point.
     for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);

@@ -142,7 +142,12 @@ export class ClusterClient {
       }
       const live = await this.liveStatus(r);
       if (live) return { ...fromRecord(r), status: live.status, endTime: live.endTime > 0 ? live.endTime : r.endTime };
-      if (r.pid !== null && !this.isAlive(r.pid)) return { ...fromRecord(this.markLost(r)), lost: true };
+      if (r.pid !== null && !this.isAlive(r.pid)) {
+        const { record, lost } = this.markLost(r);
+        // Ended on its own while we asked: an ordinary terminated job, not a lost one.
+        if (!lost && record.status !== 'UNKNOWN' && isGloballyTerminal(record.status)) return opts.all ? fromRecord(record) : undefined;
+        return { ...fromRecord(record), lost };
+      }
       return { ...fromRecord(r), stale: r.restUrl !== null };
     }));
     return out.filter((j): j is ListedJob => j !== undefined).map(withCheckpoints);
@@ -157,11 +162,9 @@ export class ClusterClient {
     if (this.jobmanager) return this.jobmanager;
     const r = this.requireIndex().getJob(id);
     if (!r) throw new FlinkError('not-found', `Job ${id} not found`);
-    if (r.status !== 'UNKNOWN' && isGloballyTerminal(r.status)) {
-      throw new FlinkError('conflict', `Job ${id} has already terminated with status ${r.status}${r.failureCause ? ` (${r.failureCause})` : ''}`);
-    }
+    if (r.status !== 'UNKNOWN' && isGloballyTerminal(r.status)) this.terminatedError(r);
     if (r.restUrl === null) {
-      if (r.pid !== null && !this.isAlive(r.pid)) this.lostError(this.markLost(r));
+      if (r.pid !== null && !this.isAlive(r.pid)) this.lostOrTerminatedError(this.markLost(r));
       throw new FlinkError('unreachable', `Job ${id} has no recorded REST endpoint${r.pid !== null ? ` (cluster process ${r.pid} is starting or stuck)` : ''}`);
     }
     return new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs, token: this.token });
@@ -316,7 +319,7 @@ export class ClusterClient {
       if (isFlinkError(e) && e.kind === 'unreachable' && !this.jobmanager && this.index) {
         const r = this.index.getJob(jobId);
         if (r && r.pid !== null && !this.isAlive(r.pid) && !(r.status !== 'UNKNOWN' && isGloballyTerminal(r.status))) {
-          this.lostError(this.markLost(r));
+          this.lostOrTerminatedError(this.markLost(r));
         }
       }
       throw e;
@@ -334,21 +337,32 @@ export class ClusterClient {
     }
   }
 
-  private markLost(r: JobRecord): JobRecord {
+  /**
+   * Records a job whose cluster process is gone as FAILED, unless the index meanwhile says it ended on its own
+   * (a cluster writes FINISHED and exits between our read and this write): `lost` tells which happened.
+   */
+  private markLost(r: JobRecord): { record: JobRecord; lost: boolean } {
     const failureCause = `cluster process ${r.pid} is gone`;
     const patch = { status: 'FAILED' as const, endTime: Date.now(), failureCause };
     try {
-      this.index?.updateJob(r.jobId, patch);
-      this.index?.abandonInProgress(r.jobId, `abandoned: ${failureCause}`);
+      const index = this.requireIndex();
+      const { ended, record } = index.endJobUnlessTerminal(r.jobId, patch);
+      if (!ended && record) return { record, lost: false };
+      index.abandonInProgress(r.jobId, `abandoned: ${failureCause}`);
     } catch {
       // Still report it; the next listing retries the bookkeeping.
     }
-    return { ...r, ...patch };
+    return { record: { ...r, ...patch }, lost: true };
   }
 
-  private lostError(r: JobRecord): never {
+  private lostOrTerminatedError(m: { record: JobRecord; lost: boolean }): never {
+    if (!m.lost) this.terminatedError(m.record);
     throw new FlinkError('unreachable',
-      `Job ${r.jobId} is lost: ${r.failureCause}${r.logFile ? `; see its log ${r.logFile}` : ''}`);
+      `Job ${m.record.jobId} is lost: ${m.record.failureCause}${m.record.logFile ? `; see its log ${m.record.logFile}` : ''}`);
+  }
+
+  private terminatedError(r: JobRecord): never {
+    throw new FlinkError('conflict', `Job ${r.jobId} has already terminated with status ${r.status}${r.failureCause ? ` (${r.failureCause})` : ''}`);
   }
 
   /** Polls an asynchronous operation with backoff until it completes or the operation timeout passes. */

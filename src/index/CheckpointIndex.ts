@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { loadSnapshot, METADATA_FILE, stripFileScheme } from '../checkpoint/Metadata.js';
 import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
 import { describeError, FlinkError, isFlinkError } from '../core/FlinkError.js';
-import type { JobStatus } from '../core/JobStatus.js';
+import { isGloballyTerminal, JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
 
 /**
  * A SQLite index of jobs, checkpoints and savepoints, shared by cluster processes and short-lived CLI
@@ -93,6 +93,8 @@ const SNAPSHOT_SELECT = `SELECT ${selectList(SNAPSHOT_COLUMNS, ['path', 'path'])
 const SNAPSHOT_VALUES = `(path, job_id, checkpoint_id, kind, status, trigger_time, duration_ms, size_bytes, failure_cause)
   VALUES (@path, @jobId, @checkpointId, @kind, @status, @triggerTime, @durationMs, @sizeBytes, @failureCause)`;
 
+const TERMINAL_SQL = JOB_STATUSES.filter(isGloballyTerminal).map((s) => `'${s}'`).join(', ');
+
 const JOB_DIR = /^[0-9a-f]{32}$/;
 const CHECKPOINT_DIR = /^chk-\d+$/;
 const SAVEPOINT_DIR = /^savepoint-/;
@@ -156,6 +158,19 @@ export class CheckpointIndex {
   updateJob(jobId: string, patch: Partial<Omit<JobRecord, 'jobId'>>): void {
     const changes = this.write(() => this.update('jobs', 'job_id', jobId, JOB_COLUMNS, patch));
     if (changes === 0) throw new FlinkError('not-found', `Job ${jobId} is not in the index ${this.path}`);
+  }
+
+  /**
+   * Records the end of a job whose cluster a client found dead, unless the row already says it ended: one
+   * conditional UPDATE, so a cluster that wrote FINISHED/CANCELED/FAILED between the caller's read and this write
+   * keeps its own word. Returns the row as it stands afterwards and whether this call ended it.
+   */
+  endJobUnlessTerminal(jobId: string, patch: { status: JobStatus; endTime: number; failureCause: string }): { ended: boolean; record: JobRecord | undefined } {
+    return this.write(() => {
+      const ended = this.stmt(`UPDATE jobs SET status = @status, end_time = @endTime, failure_cause = @failureCause
+        WHERE job_id = @jobId AND status NOT IN (${TERMINAL_SQL})`).run({ ...patch, jobId }).changes > 0;
+      return { ended, record: this.stmt(`${JOB_SELECT} WHERE job_id = ?`).get(jobId) as JobRecord | undefined };
+    });
   }
 
   getJob(jobId: string): JobRecord | undefined {
@@ -242,14 +257,17 @@ export class CheckpointIndex {
       } catch {
         complete = false;
       }
-      if (!complete && !existsSync(join(r.path, METADATA_FILE))) {
+      // Only a row still IN_PROGRESS: another client may have settled it (disposed, completed) since the read.
+      const settled = { status: complete ? 'COMPLETED' : 'FAILED', failureCause: complete ? null : cause, path: r.path };
+      const changed = this.write(() => this.stmt(`UPDATE snapshots SET status = @status, failure_cause = coalesce(@failureCause, failure_cause)
+        WHERE path = @path AND status = 'IN_PROGRESS'`).run(settled).changes);
+      if (changed > 0 && !complete && !existsSync(join(r.path, METADATA_FILE))) {
         try {
           rmSync(r.path, { recursive: true, force: true });
         } catch {
           /* left for the next time; never counted as complete anyway */
         }
       }
-      this.write(() => this.update('snapshots', 'path', r.path, SNAPSHOT_COLUMNS, complete ? { status: 'COMPLETED' } : { status: 'FAILED', failureCause: cause }));
     }
     // Folders the index never heard of (or already wrote off) but that a write of the dead cluster left behind.
     const jobDir = this.getJob(jobId)?.checkpointDir;
@@ -340,6 +358,8 @@ export class CheckpointIndex {
 
       const atPath = this.snapshotRow(r.path);
       if (atPath?.status === 'COMPLETED') continue; // already right; the cluster's own numbers win
+      // Scanned before the lock was taken: a checkpoint discarded since (folder first, then row) stays discarded.
+      if (!existsSync(join(r.path, METADATA_FILE))) continue;
       const sameKey = this.stmt(`SELECT path FROM snapshots WHERE job_id = ? AND kind = ? AND checkpoint_id = ?`)
         .get(r.jobId, r.kind, r.checkpointId) as { path: string } | undefined;
       // A copy of a snapshot that is still indexed elsewhere: keep the original row rather than move it.

@@ -7,8 +7,11 @@ import { isIP } from 'node:net';
  *
  * - Host header (DNS rebinding): a page on evil.example whose name is made to resolve to 127.0.0.1 sends
  *   `Host: evil.example`. Accepted are IP literals (a rebinding needs a name), `localhost` and its
- *   subdomains, and the configured names (rest.address).
- * - Origin header: browsers send it on cross-origin requests; anything but our own origin is refused.
+ *   subdomains, and the configured names (rest.address). A request without a Host header is refused too
+ *   (400): HTTP/1.1 requires one (RFC 9112 §3.2, and Node already answers 400 for 1.1), every client sends
+ *   it (browsers, curl, the CLI), and an HTTP/1.0 request without it would otherwise pass unchecked.
+ * - Origin header: browsers send it on cross-origin requests; anything but our own origin (http, since the
+ *   endpoint serves plain HTTP) is refused.
  *   The CLI and curl send none.
  * - Bearer token: required when rest.auth.token is set, compared in constant time.
  */
@@ -23,7 +26,10 @@ export class RequestGuard {
 
   check(req: IncomingMessage): { status: number; message: string; headers?: Record<string, string> } | undefined {
     const host = req.headers.host;
-    if (host !== undefined && !this.hostAllowed(host)) {
+    if (host === undefined) {
+      return { status: 400, message: 'Missing Host header: the REST endpoint answers only requests that name the host they are addressed to.' };
+    }
+    if (!this.hostAllowed(host)) {
       return { status: 403, message: `Host '${host}' is not allowed: the REST endpoint answers only requests addressed to it by IP address, localhost or rest.address.` };
     }
     const origin = req.headers.origin;
@@ -52,11 +58,10 @@ export class RequestGuard {
     return this.names.has(name);
   }
 
-  private sameOrigin(origin: string, host: string | undefined): boolean {
-    if (host === undefined) return false;
+  private sameOrigin(origin: string, host: string): boolean {
     try {
       const u = new URL(origin);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && u.host.toLowerCase() === host.toLowerCase();
+      return u.protocol === 'http:' && u.host.toLowerCase() === host.toLowerCase();
     } catch {
       return false; // includes the opaque origin "null"
     }

@@ -9,11 +9,12 @@
  * With --crash-worker-at N the first attempt throws an uncaught error from a timer of the task slot's thread
  * once record N passes: the worker thread dies (not just the task), and the job must fail over.
  *
- *   flink run test/chaos/ChaosJob.ts --output <dir> [--count N] [--rate R] [--keys K] [--crash-worker-at N]
+ *   flink run test/chaos/ChaosJob.ts --output <dir> [--count N] [--rate R] [--keys K] [--crash-worker-at N [--crash-gate <file>]]
  */
+import { existsSync } from 'node:fs';
 import {
   DataGeneratorSource, FileSink, KeyedProcessFunction, ParameterTool, RateLimiterStrategy, RichMapFunction, StreamExecutionEnvironment,
-  ValueStateDescriptor, type Collector, type ValueState,
+  ValueStateDescriptor, type CheckpointListener, type Collector, type ValueState,
 } from 'flink-ts';
 
 const params = ParameterTool.fromArgs(process.argv.slice(2));
@@ -21,10 +22,22 @@ const count = params.getInt('count', 20000);
 const rate = params.getInt('rate', 2000);
 const keys = params.getInt('keys', 16);
 const crashAt = params.getInt('crash-worker-at', -1);
+const crashGate = params.has('crash-gate') ? params.getRequired('crash-gate') : undefined;
 
-class CrashWorkerOnce extends RichMapFunction<number, number> {
+/**
+ * The crash comes at the first record from --crash-worker-at on that follows a completed checkpoint (so failover
+ * always has one to restore), and with --crash-gate only once that file exists (a test prepares something first).
+ */
+class CrashWorkerOnce extends RichMapFunction<number, number> implements CheckpointListener {
+  private checkpointed = false;
+  private crashed = false;
+  notifyCheckpointComplete(): void {
+    this.checkpointed = true;
+  }
   map(i: number): number {
-    if (i === crashAt && this.getRuntimeContext().getAttemptNumber() === 0) {
+    if (crashAt >= 0 && i >= crashAt && !this.crashed && this.checkpointed && this.getRuntimeContext().getAttemptNumber() === 0
+      && (crashGate === undefined || existsSync(crashGate))) {
+      this.crashed = true;
       setTimeout(() => {
         throw new Error(`Injected uncaught error in the task slot thread at record ${i}`);
       }, 0);

@@ -1,7 +1,9 @@
 /**
  * The chaos harness in quick mode: one SIGKILL exactly at every step of writing a checkpoint (each fault point
  * of src/checkpoint/FaultInjection.ts), then one at a random moment; after each, resume from the recovery point
- * the index reports. The committed output must equal a failure-free run's byte for byte. The long mode is
+ * the index reports; a point that does not fire in time is retried, and one that never fires fails the test. The
+ * committed output must equal the model's output for every record the source had read at the final savepoint
+ * (its position in the savepoint, not the output's length), byte for byte. The long mode is
  * `npm run chaos -- --kills 100 --seed 42` (docs/reliability.md).
  */
 import { test } from 'node:test';
@@ -14,8 +16,12 @@ test('chaos (quick): a SIGKILL at every checkpoint-writing step and at a random 
   await ensureBuilt();
   const r = await runChaos({ kills: FAULT_POINTS.length + 1, seed: 42, count: 6000, rate: 3000, everyPointFirst: true, faultShare: 0, log: (l) => t.diagnostic(l) });
   t.diagnostic(JSON.stringify(r));
-  assert.equal(r.kills, FAULT_POINTS.length + 1);
-  // Every fault point was reached at least once (a point not reached in time is killed from outside instead).
-  assert.ok(Object.keys(r.faultKills).length + r.faultsNotReached >= FAULT_POINTS.length);
+  // Every fault point fired (its own line in the cluster's output says so), each at least once; a point that did
+  // not fire in time was retried, and one that never fired fails the test.
+  assert.deepEqual(r.pointsNeverReached, []);
+  assert.deepEqual(Object.keys(r.faultKills).sort(), [...FAULT_POINTS].sort());
+  assert.equal(r.randomKills, 1, 'one kill at a random moment');
+  assert.equal(r.kills, r.randomKills + Object.values(r.faultKills).reduce((a, b) => a + b, 0));
+  // The comparison covered what the final savepoint's source position accounts for, not what the output holds.
   assert.ok(r.linesCompared > 0);
 });

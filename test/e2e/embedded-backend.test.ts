@@ -11,7 +11,8 @@ import { cpSync, existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadSnapshot, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
 import {
-  ROOT, checkpoints, cleanup, committedLines, createWorkspace, flink, jobIdFrom, readJobLog, referenceLines, savepointPathFrom, show, waitFor,
+  ROOT, checkpoints, cleanup, committedLines, createWorkspace, flink, jobIdFrom, readJobLog, recordsEmittedAt, referenceLines, savepointPathFrom, show,
+  waitFor,
   waitForStatus, withArgs, type Workspace,
 } from './helpers.js';
 
@@ -37,6 +38,22 @@ function referenced(ws: Workspace, jobId: string): Set<string> {
 
 function logTail(ws: Workspace, jobId: string): string {
   return readJobLog(ws, jobId).split('\n').filter((l) => !/Triggering|Completed checkpoint|Deleted/.test(l)).slice(-25).join('\n');
+}
+
+/** StateKindsJob lines carry their event index second. */
+const indexOf = (line: string) => Number(line.split(',')[1]);
+
+/**
+ * Asserts that `got` is exactly the expected lines of the events from..from+n-1 for some n — each once, none
+ * missing in between (what a sink commits up to a checkpoint of a parallelism-1 source) — and returns n. With
+ * `toEnd`, n must reach the last event.
+ */
+function assertSpan(got: string[], expected: string[], from: number, what: string, toEnd = false): number {
+  const n = toEnd ? expected.filter((l) => indexOf(l) >= from).length : got.length;
+  const span = expected.filter((l) => indexOf(l) >= from && indexOf(l) < from + n);
+  assert.equal(got.length, span.length, `${what}: ${got.length} lines, the events ${from}..${from + n - 1} make ${span.length}`);
+  assert.deepEqual(got, span, `${what}: exactly the events ${from}..${from + n - 1}, each once`);
+  return n;
 }
 
 async function runDetached(ws: Workspace, output: string, extra: string[] = []): Promise<string> {
@@ -103,10 +120,12 @@ describe('embedded state backend (e2e)', () => {
     assert.deepEqual(committedLines(viaHeap), expected, 'canonical savepoint of the embedded backend restored on the heap backend, rescaled');
     // The native savepoint was taken before the cancel: its continuation (own output folder) repeats some of
     // what the cancelled run committed after it, and together they are exactly an uninterrupted run.
-    const continuation = committedLines(viaNative);
-    assert.deepEqual([...new Set(continuation)].sort(), continuation, 'no line twice');
-    assert.ok(continuation.every((l) => expected.includes(l)), 'every line of the native continuation is right');
-    assert.deepEqual([...new Set([...atCancel, ...continuation])].sort(), expected, 'native savepoint restored on the embedded backend');
+    // Exactly: what the first run committed is the events 0..q-1, the continuation the events from the native
+    // savepoint's source position to the end, and the savepoint is not after the last commit (nothing skipped).
+    const q = assertSpan(atCancel, expected, 0, 'committed before the cancel');
+    const p = recordsEmittedAt(nativeSp, 3000);
+    assertSpan(committedLines(viaNative), expected, p, 'native savepoint restored on the embedded backend', true);
+    assert.ok(p <= q, `the native savepoint (event ${p}) is not after the last commit (event ${q})`);
   });
 
   test('an incremental checkpoint restores rescaled, a failure restarts from one; claim deletes the restored checkpoint once subsumed, no_claim never does', { timeout: 180_000 }, async (t) => {
@@ -126,6 +145,7 @@ describe('embedded state backend (e2e)', () => {
     const restoredFrom = retained.find((x) => keyedFiles(loadSnapshot(x).metadata).some((f) => f.delta));
     assert.ok(restoredFrom, `an incremental checkpoint among ${retained.join(', ')}`);
     const older = retained.find((x) => x !== restoredFrom)!; // the other retained one
+    const restoredAt = recordsEmittedAt(restoredFrom, 3000); // read now: claim deletes it later
 
     // no_claim: the restored files stay. The restored checkpoint may be the older one, so the continuation
     // (own output folder) repeats what the first job committed after it; together they are exactly an
@@ -141,10 +161,9 @@ describe('embedded state backend (e2e)', () => {
     assert.ok(existsSync(join(restoredFrom, '_metadata')) && existsSync(join(older, '_metadata')), 'no_claim leaves the restored checkpoints alone');
     for (const f of referenced(ws, jobId)) assert.ok(existsSync(f));
     const expected = await reference;
-    const continuation = committedLines(outNoClaim);
-    assert.deepEqual([...new Set(continuation)].sort(), continuation, 'no line twice');
-    assert.ok(continuation.every((l) => expected.includes(l)), 'every line after the restore is right');
-    assert.deepEqual([...new Set([...atCancel, ...continuation])].sort(), expected, 'no_claim restore, rescaled, with a failure restart');
+    const q = assertSpan(atCancel, expected, 0, 'committed before the cancel');
+    assertSpan(committedLines(outNoClaim), expected, restoredAt, 'no_claim restore, rescaled, with a failure restart', true);
+    assert.ok(restoredAt <= q, `the restored checkpoint (event ${restoredAt}) is not after the last commit (event ${q})`);
 
     // claim: the restored checkpoint belongs to the new job and goes once newer ones subsume it.
     const job2 = await runDetached(ws, join(ws.dir, 'out-claim'), ['-s', restoredFrom, '--restoreMode', 'claim']);
@@ -155,6 +174,10 @@ describe('embedded state backend (e2e)', () => {
     const cancel2 = await flink(ws, ['cancel', job2]);
     assert.equal(cancel2.exitCode, 0, show(cancel2));
     await waitForStatus(ws, job2, 'CANCELED', 15_000);
+    // The claim run's output: exactly the events from the claimed checkpoint on, up to its last commit (it
+    // committed, since newer checkpoints completed and subsumed the claimed one).
+    const claimed = assertSpan(committedLines(join(ws.dir, 'out-claim')), expected, restoredAt, 'claim restore');
+    assert.ok(claimed > 0, 'the claim run committed output');
 
     const bad = await flink(ws, ['run', '-s', older, '-rm', 'legacy', JOB, ...ARGS]);
     assert.notEqual(bad.exitCode, 0);
@@ -185,7 +208,7 @@ describe('embedded state backend (e2e)', () => {
 
     const restored = await flink(ws, ['run', '-s', sp, TIMERS_JOB, ...args]);
     assert.equal(restored.exitCode, 0, show(restored));
-    const lines = await waitFor(() => committedLines(out), 5_000);
+    const lines = committedLines(out); // attached: committed when it returns
     const expected: string[] = [];
     for (let k = 0; k < KEYS; k++) expected.push(`seen,${k}`, `ptimer,${k}`, `etimer,${k},${30000 / KEYS},1000`);
     assert.deepEqual(lines, expected.sort());

@@ -13,8 +13,9 @@ describe('checkpoints after tasks finished (e2e)', () => {
     const ws = createWorkspace();
     t.after(() => cleanup(ws));
     const out = join(ws.dir, 'out');
-    const args = ['--output', out, '--count', '3000', '--rate', '300'];
-    const run = await flink(ws, ['run', '-d', JOB, ...args]);
+    const args = ['--output', out, '--count', '3000'];
+    // The running pipeline holds at event 1000 (its gate is never opened) while the test checkpoints and cancels.
+    const run = await flink(ws, ['run', '-d', JOB, ...args, '--gate', join(ws.dir, 'gate'), '--hold-at', '1000']);
     assert.equal(run.exitCode, 0, show(run));
     const jobId = jobIdFrom(run.stdout);
     await waitForStatus(ws, jobId, 'RUNNING');
@@ -26,9 +27,9 @@ describe('checkpoints after tasks finished (e2e)', () => {
     }, 20_000, 'a checkpoint that lists finished operators');
     const c = await flink(ws, ['cancel', '-s', join(ws.dir, 'sp'), jobId]);
     assert.equal(c.exitCode, 0, show(c));
-    assert.ok(committedLines(join(out, 'events')).length < 3000, 'cancelled part-way');
+    assert.equal(committedLines(join(out, 'events')).length, 1000, 'cancelled part-way, at the hold');
 
-    const restored = await flink(ws, ['run', '-s', savepointPathFrom(c.stdout), JOB, ...args.slice(0, 4), '--rate', '100000']);
+    const restored = await flink(ws, ['run', '-s', savepointPathFrom(c.stdout), JOB, ...args, '--rate', '100000']);
     assert.equal(restored.exitCode, 0, show(restored));
     assert.deepEqual(committedLines(join(out, 'once')), ['once,a', 'once,b', 'once,c']);
     assert.deepEqual(committedLines(join(out, 'events')), Array.from({ length: 3000 }, (_, i) => `event,${i}`).sort());

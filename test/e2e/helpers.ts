@@ -11,6 +11,17 @@ import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
+import { dumpState, resolveDumpTarget, type DumpEntry } from '../../src/checkpoint/SnapshotInspector.js';
+import { modelOutput } from './models.js';
+import { ClusterClient } from '../../src/client/ClusterClient.js';
+import { Configuration } from '../../src/config/Configuration.js';
+import { CheckpointIndex } from '../../src/index/CheckpointIndex.js';
+
+/**
+ * FLINK_E2E_TIME_SCALE: one factor for every wait and CLI timeout of the e2e helpers (a slow or loaded machine
+ * sets 2 or 3). Timeouts are upper bounds only: nothing waits for them to pass.
+ */
+export const TIME_SCALE = Math.max(1, Number(process.env.FLINK_E2E_TIME_SCALE) || 1);
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'flink.js');
@@ -88,7 +99,7 @@ export async function flink(ws: Workspace, args: string[], opts: { timeoutMs?: n
     cwd: ROOT,
     env: { ...process.env, ...ws.env, ...opts.env },
     reject: false,
-    timeout: opts.timeoutMs ?? 60_000,
+    timeout: (opts.timeoutMs ?? 60_000) * TIME_SCALE,
     stdin: 'ignore',
   });
   // FLINK_E2E_TRACE=<file>: appends each CLI call with its duration and exit code, to see where a scenario spends its time.
@@ -107,7 +118,7 @@ export function startAttached(ws: Workspace, args: string[]): { child: ResultPro
     cwd: ROOT,
     env: { ...process.env, ...ws.env },
     reject: false,
-    timeout: 120_000,
+    timeout: 120_000 * TIME_SCALE,
     stdin: 'ignore',
     buffer: true,
   });
@@ -125,6 +136,7 @@ export function sleep(ms: number): Promise<void> {
 
 /** Polls `predicate` until it returns a truthy value, which is returned; throws after `timeoutMs`. */
 export async function waitFor<T>(predicate: () => T | Promise<T>, timeoutMs = 20_000, what = 'condition', intervalMs = 100): Promise<NonNullable<T>> {
+  timeoutMs *= TIME_SCALE;
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -178,12 +190,43 @@ export async function jobStatus(ws: Workspace, jobId: string): Promise<ListedJob
   return (await listJobs(ws)).find((j) => j.jobId === jobId);
 }
 
-/** Waits until `flink list -a --json` reports the job in (one of) the given status(es). */
+/** The workspace's configuration, as the CLI reads it. */
+function workspaceConfig(ws: Workspace): Configuration {
+  return Configuration.load({ confDir: ws.confDir }).config;
+}
+
+/**
+ * What `flink list -a --json` reports, computed in this process (the same ClusterClient over the workspace's
+ * index, asking each job's REST endpoint) instead of spawning a CLI: for polling, which would otherwise start a
+ * node process every few hundred ms on a machine the test shares with its clusters.
+ */
+export async function listJobsInProcess(ws: Workspace): Promise<ListedJob[]> {
+  if (!existsSync(ws.indexPath)) return [];
+  const index = CheckpointIndex.open({ path: ws.indexPath }); // no folders given: never rebuilds from them
+  try {
+    return await new ClusterClient({ config: workspaceConfig(ws), index, requestTimeoutMs: 3_000 * TIME_SCALE }).listJobs({ all: true });
+  } finally {
+    index.close();
+  }
+}
+
+/** The index's row of a job (pid, endpoint, status as last recorded), read in-process. */
+function indexedJob(ws: Workspace, jobId: string): { pid: number | null; status: string } | undefined {
+  if (!existsSync(ws.indexPath)) return undefined;
+  const index = CheckpointIndex.open({ path: ws.indexPath });
+  try {
+    return index.getJob(jobId);
+  } finally {
+    index.close();
+  }
+}
+
+/** Waits until the job is listed (in-process, as `flink list -a` would list it) in (one of) the given status(es). */
 export async function waitForStatus(ws: Workspace, jobId: string, status: string | string[], timeoutMs = 30_000): Promise<ListedJob> {
   const wanted = Array.isArray(status) ? status : [status];
   let last: string | undefined;
   return waitFor(async () => {
-    const j = await jobStatus(ws, jobId);
+    const j = (await listJobsInProcess(ws)).find((x) => x.jobId === jobId);
     last = j?.status;
     return j && wanted.includes(j.status) ? j : undefined;
   }, timeoutMs, `job ${jobId} to be ${wanted.join('|')}`, 200).catch((e: Error) => {
@@ -242,10 +285,15 @@ export function listTree(dir: string): string[] {
 const references = new Map<string, Promise<string[]>>();
 
 /**
- * The committed output of an uninterrupted attached run of `jobFile` with `args` (the `--output` and
- * `--rate` are replaced: its own output directory and a high rate), computed once per file and arguments.
+ * What a run of `jobFile` with `args` must commit, sorted, duplicates kept. For the jobs test/e2e/models.ts
+ * models, that model's output: computed from the input, independent of the engine (and no extra run loading
+ * the machine). For any other job, the committed output of an uninterrupted attached run (the `--output` and
+ * `--rate` replaced: its own output directory and a high rate), computed once per file and arguments; such a
+ * reference is only the engine agreeing with itself, so a test using it must check it against the input too.
  */
 export function referenceLines(jobFile: string, args: string[]): Promise<string[]> {
+  const model = modelOutput(jobFile, args);
+  if (model) return Promise.resolve(model);
   const key = JSON.stringify([jobFile, args]);
   let p = references.get(key);
   if (!p) {
@@ -313,12 +361,10 @@ export async function cleanup(ws: Workspace): Promise<void> {
   }
   ws.children.clear();
   let jobs: ListedJob[] = [];
-  if (existsSync(ws.indexPath)) {
-    try {
-      jobs = await listJobs(ws);
-    } catch {
-      jobs = [];
-    }
+  try {
+    jobs = await listJobsInProcess(ws);
+  } catch {
+    jobs = [];
   }
   const terminal = new Set(['FINISHED', 'CANCELED', 'FAILED']);
   const live = jobs.filter((j) => !terminal.has(j.status));
@@ -339,16 +385,65 @@ export async function cleanup(ws: Workspace): Promise<void> {
   rmSync(ws.dir, { recursive: true, force: true });
 }
 
-/** Kills the detached cluster process running `jobId` (its pid from the index). Returns the pid. */
-export async function killCluster(ws: Workspace, jobId: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<number> {
-  const j = await jobStatus(ws, jobId);
+/** The pid of the detached cluster process running `jobId`, from the index; checked to be a live cluster process. */
+export function clusterPid(ws: Workspace, jobId: string): number {
+  const j = indexedJob(ws, jobId);
   if (!j || j.pid === null) throw new Error(`no pid recorded for job ${jobId}`);
   if (!isClusterProcess(j.pid)) throw new Error(`pid ${j.pid} of job ${jobId} is not a live cluster process`);
-  process.kill(j.pid, signal);
+  return j.pid;
+}
+
+/**
+ * Kills the detached cluster process running `jobId` (its pid from the index, or `pid` if the caller looked it up
+ * beforehand, so nothing at all comes between its decision and the kill). Returns the pid once it is gone.
+ */
+export async function killCluster(ws: Workspace, jobId: string, signal: NodeJS.Signals = 'SIGKILL', pid = clusterPid(ws, jobId)): Promise<number> {
+  process.kill(pid, signal);
   // Gone, not just dead: until its (re)parent reaps it, a killed process lingers as a zombie, which
   // kill(pid, 0) still reports as existing.
-  await waitFor(() => !pidExists(j.pid!), 10_000, `cluster process ${j.pid} to be gone`);
-  return j.pid;
+  await waitFor(() => !pidExists(pid), 10_000, `cluster process ${pid} to be gone`);
+  return pid;
+}
+
+export interface RangeSplitState {
+  id: string;
+  /** The next index the split would read. */
+  next: number;
+  /** Its last index (inclusive). */
+  end: number;
+}
+
+/**
+ * The read positions a snapshot holds for a sequence/generator source (its `SourceReaderState`): what the source
+ * had emitted when the snapshot was taken. Read in-process, without a CLI. `operator` picks the source by uid
+ * when a job has several.
+ */
+export function sourceSplits(snapshot: string, operator?: string): RangeSplitState[] {
+  return stateEntries(snapshot, 'SourceReaderState', operator).map((e) => e.value as RangeSplitState);
+}
+
+/** Every entry of one state of a snapshot (as `flink state --dump` prints them), read in-process. */
+export function stateEntries(snapshot: string, stateName: string, operator?: string): DumpEntry[] {
+  const out: DumpEntry[] = [];
+  for (const batch of dumpState(snapshot, resolveDumpTarget(snapshot, stateName, operator))) out.push(...batch);
+  return out;
+}
+
+/**
+ * How many records a sequence/generator source of `count` records at `parallelism` (its splits as
+ * DataGeneratorSource makes them) had emitted at `snapshot`: a split missing from the state was read to its end.
+ */
+export function recordsEmittedAt(snapshot: string, count: number, parallelism = 1, operator?: string): number {
+  const held = new Map(sourceSplits(snapshot, operator).map((s) => [s.id, s]));
+  let n = 0;
+  for (let i = 0; i < parallelism; i++) {
+    const start = Math.floor((count * i) / parallelism);
+    const end = Math.floor((count * (i + 1)) / parallelism) - 1;
+    if (end < start) continue;
+    const s = held.get(String(i));
+    n += s ? s.next - start : end - start + 1;
+  }
+  return n;
 }
 
 /** Asserts-friendly summary of a CLI result, for failure messages. */

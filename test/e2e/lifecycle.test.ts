@@ -10,7 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import {
   FAIL_ONCE_JOB, SAVEPOINT_DIR_NAME, STATE_MACHINE_JOB, STATE_MACHINE_VARIANT_JOB, assertOneLineError, checkpoints, cleanup,
   committedLines, createWorkspace, flink, jobIdFrom, jobStatus, killCluster, latestCheckpoint, listTree, readJobLog, readSnapshot,
-  referenceLines, savepointFolders, savepointPathFrom, show, sleep, startAttached, waitFor, waitForStatus, withArgs,
+  recordsEmittedAt, referenceLines, savepointFolders, savepointPathFrom, show, sleep, startAttached, waitFor, waitForStatus, withArgs,
   type Workspace,
 } from './helpers.js';
 
@@ -259,9 +259,12 @@ describe('job lifecycle (e2e)', () => {
 
     const ok = await flink(ws, ['run', '-n', '-s', sp, STATE_MACHINE_VARIANT_JOB, ...withArgs(SM_ARGS, { output: out2, rate: FAST }), ...without]);
     assert.equal(ok.exitCode, 0, show(ok));
-    // The source resumed from its savepoint position: only the events after it were written.
-    const events = committedLines(out2);
-    assert.ok(events.length > 0 && events.length < 3000, `events written after the restore: ${events.length}`);
+    // The source resumed from its savepoint position: exactly the events after it were written, each once.
+    const at = recordsEmittedAt(sp, 3000);
+    assert.ok(at > 0 && at < 3000, `the savepoint was taken part-way: at event ${at}`);
+    const after = (await referenceLines(STATE_MACHINE_VARIANT_JOB, [...SM_ARGS, ...without])).filter((l) => Number(l.split(',').at(-1)) >= at);
+    assert.equal(after.length, 3000 - at);
+    assert.deepEqual(committedLines(out2), after);
   });
 
   test('operators without uid get deterministic ids: two runs of the same program restore into each other', { timeout: 90_000 }, async (t) => {
@@ -348,7 +351,8 @@ describe('job lifecycle (e2e)', () => {
 
     const dir = join(ws.dir, 'race');
     const stopping = flink(ws, ['stop', '-p', dir, jobId]);
-    await sleep(500);
+    // The other savepoint is asked for once the stop's own savepoint has been triggered (not after a sleep).
+    await waitFor(() => /Triggering savepoint \d+ \(type=SAVEPOINT_TERMINATE\)/.test(readJobLog(ws, jobId)), 30_000, 'the stop\'s savepoint triggered', 20);
     const [stop, other] = await Promise.all([stopping, flink(ws, ['savepoint', jobId, dir])]);
     assert.equal(stop.exitCode, 0, show(stop));
     const printedByStop = savepointPathFrom(stop.stdout);
@@ -370,8 +374,14 @@ describe('job lifecycle (e2e)', () => {
       assert.notEqual(printedByOther, printedByStop, `both commands printed the same savepoint ${printedByStop}\n${written}`);
       assertSavepointFolder(printedByOther, dir);
       printed.push(printedByOther);
+      // The race happened: the other savepoint was triggered while the stop's was still in flight.
+      const lines = jobLog.split('\n');
+      const triggered = lines.findIndex((l) => l.includes(`Triggering savepoint ${readSnapshot(printedByOther).checkpointId} `));
+      const stopDone = lines.findIndex((l) => l.includes(`Completed savepoint ${terminateId} `));
+      assert.ok(triggered >= 0 && stopDone >= 0 && triggered < stopDone, `the other savepoint was triggered before the stop's completed\n${written}`);
     } else {
-      assertOneLineError(other);
+      // Refused because of the stop in flight, not because the job had already gone (that would be no race).
+      assert.doesNotMatch(assertOneLineError(other), /already terminated|not found/, `the race happened\n${written}`);
     }
     assert.equal(basename(printedByStop), basename(stopsOwn.p),
       `stop printed ${basename(printedByStop)}, but its savepoint is ${basename(stopsOwn.p)}\n${written}`);

@@ -8,10 +8,12 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  checkpoints, cleanup, committedLines, createWorkspace, ensureBuilt, flink, jobIdFrom, readJobLog, readSnapshot, savepointPathFrom, show,
+  checkpoints, cleanup, committedLines, createWorkspace, ensureBuilt, flink, jobIdFrom, readJobLog, readSnapshot, recordsEmittedAt, savepointFolders,
+  savepointPathFrom, show,
   STACK_FRAME, waitFor, type Workspace,
 } from './helpers.js';
-import { CHAOS_CONFIG, CHAOS_JOB, reference } from '../chaos/harness.js';
+import { CHAOS_CONFIG, CHAOS_JOB, expectedLines, recordLines } from '../chaos/harness.js';
+import { CheckpointIndex } from '../../src/index/CheckpointIndex.js';
 
 interface Listed {
   jobId: string;
@@ -55,7 +57,7 @@ describe('reliability (e2e)', () => {
   let expected: string[];
   before(async () => {
     await ensureBuilt();
-    expected = await reference(6000);
+    expected = expectedLines(6000); // the model, not the engine's own run
   });
 
   test('a worker thread dying of an uncaught error: failover from the latest checkpoint, exact output', { timeout: 120_000 }, async (t) => {
@@ -70,6 +72,31 @@ describe('reliability (e2e)', () => {
     assert.match(log, /Injected uncaught error in the task slot thread/);
     assert.match(log, /Restoring job [0-9a-f]{32} from checkpoint \d+/);
     assert.deepEqual(committedLines(out), expected);
+  });
+
+  // Known, not fixed (docs/reliability.md, finding 8): a bounded FileSink commits its last file at end of input with
+  // no final checkpoint after it (FLIP-147), so a crash between that commit and FINISHED repeats the tail on
+  // recovery. Pinned here as a todo: it runs, reports the duplicates, and will pass once the hole is closed.
+  test('a kill after the end-of-input commit, before FINISHED: the restore from the latest checkpoint duplicates nothing', {
+    timeout: 120_000, todo: 'needs a final checkpoint for finishing tasks (FLIP-147)',
+  }, async (t) => {
+    const ws = createWorkspace(CHAOS_CONFIG);
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const r = await flink(ws, ['run', '-d', '--json', CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '3000'], { env: { FLINK_TS_FAULT: 'sink.end-input:1:kill' } });
+    assert.equal(r.exitCode, 0, show(r));
+    const { jobId, outFile } = JSON.parse(r.stdout) as { jobId: string; outFile: string };
+    const j = await waitFor(async () => {
+      const l = await listed(ws, jobId);
+      return l && l.status === 'FAILED' ? l : undefined;
+    }, 60_000, 'the cluster killed at the end-of-input commit, found lost', 300);
+    assert.match(readFileSync(outFile, 'utf8'), /FaultInjection: killing process \d+ at sink\.end-input /, 'the kill landed after an end-of-input commit');
+    assert.ok(j.latestCheckpoint, 'a checkpoint to restore');
+    const again = await flink(ws, ['run', '-s', j.latestCheckpoint!, CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '1000000'], { timeoutMs: 120_000 });
+    assert.equal(again.exitCode, 0, show(again));
+    const got = committedLines(out);
+    t.diagnostic(`${got.length - expected.length} lines more than the model's ${expected.length}`);
+    assert.deepEqual(got, expected);
   });
 
   test('disk full while writing state files: checkpoints declined, job keeps running, failures in flink list', { timeout: 120_000 }, async (t) => {
@@ -133,8 +160,10 @@ describe('reliability (e2e)', () => {
     const ws = createWorkspace({ ...CHAOS_CONFIG, 'execution.checkpointing.interval': '300 ms', 'execution.checkpointing.tolerable-failed-checkpoints': '1000' });
     t.after(() => cleanup(ws));
     const out = join(ws.dir, 'out');
-    // Checkpoints 1-3 complete, later ones fail (so chk-3 stays the newest); the worker dies at record 4500.
-    const r = flink(ws, ['run', CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '1000', '--crash-worker-at', '4500'],
+    // Checkpoints 1-3 complete, later ones fail (so chk-3 stays the newest); the worker dies at record 4500 or
+    // later, once the test has damaged chk-3 and created the crash gate (no race between the two).
+    const crashGate = join(ws.dir, 'crash-gate');
+    const r = flink(ws, ['run', CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '1000', '--crash-worker-at', '4500', '--crash-gate', crashGate],
       { timeoutMs: 120_000, env: { FLINK_TS_FAULT: 'metadata.rename:4+:throw' } });
     const chk3 = await waitFor(() => {
       if (!existsSync(ws.checkpointsDir)) return undefined;
@@ -150,6 +179,11 @@ describe('reliability (e2e)', () => {
     const bytes = readFileSync(file);
     bytes[bytes.length >> 1] ^= 0xff;
     writeFileSync(file, bytes);
+    // Where the source was at checkpoints 2 and 3 (its own state file is intact), read while both are there.
+    const at2 = recordsEmittedAt(join(chk3, '..', 'chk-2'), 6000);
+    const at3 = recordsEmittedAt(chk3, 6000);
+    assert.ok(at2 < at3, `checkpoint 2 read ${at2} records, checkpoint 3 ${at3}`);
+    writeFileSync(crashGate, '');
     const res = await r;
     assert.equal(res.exitCode, 0, show(res));
     const jobId = jobIdFrom(res.stdout);
@@ -157,10 +191,12 @@ describe('reliability (e2e)', () => {
     assert.match(log, /Checkpoint 3 at .*chk-3 is damaged, not restoring from it: State file .* is corrupted: checksum mismatch\. Falling back/);
     assert.match(log, /Restoring job [0-9a-f]{32} from checkpoint 2 /);
     // Nothing is lost. Output the sink committed for checkpoint 3 is produced again from checkpoint 2 (as in
-    // Flink, restoring an older checkpoint than the last committed one repeats that span): no other duplicates.
+    // Flink, restoring an older checkpoint than the last committed one repeats that span): exactly the records
+    // between the two checkpoints' source positions appear twice, nothing else does.
     const got = committedLines(out);
-    assert.deepEqual([...new Set(got)].sort(), expected);
-    assert.ok(got.length - expected.length < 3000, `${got.length - expected.length} duplicates, at most the span between checkpoints 2 and 3`);
+    const twice = recordLines(at2, at3);
+    assert.equal(got.length - expected.length, twice.length, `duplicates: the ${twice.length} records ${at2}..${at3 - 1}, no more, no fewer`);
+    assert.deepEqual(got, [...expected, ...twice].sort());
     // An explicit restore from the damaged one names the file.
     const bad = await flink(ws, ['run', '-s', chk3, CHAOS_JOB, '--output', join(ws.dir, 'out2')]);
     assert.equal(bad.exitCode, 7, show(bad));
@@ -188,6 +224,17 @@ describe('reliability (e2e)', () => {
     const again = await flink(ws, ['savepoint', jobId], { timeoutMs: 120_000 });
     assert.equal(again.exitCode, 0, show(again));
     assert.match(readJobLog(ws, jobId), /The index .* was deleted or replaced; rebuilt it/);
+    // Nothing lost from the index: both savepoints and every checkpoint folder on disk are indexed COMPLETED.
+    const index = CheckpointIndex.open({ path: ws.indexPath });
+    try {
+      for (const p of [savepoint, savepointPathFrom(again.stdout), ...checkpoints(ws, jobId)]) {
+        if (!existsSync(join(p, '_metadata'))) continue; // a checkpoint subsumed since (its row says DISCARDED)
+        assert.equal(index.findSnapshotByPath(p)?.status, 'COMPLETED', `${p} is indexed as completed`);
+      }
+      assert.ok(checkpoints(ws, jobId).length > 0);
+    } finally {
+      index.close();
+    }
     // The savepoint taken before the deletion is still known to savepoint -d (it finds and disposes it).
     const dispose = await flink(ws, ['savepoint', '-d', savepoint]);
     assert.equal(dispose.exitCode, 0, show(dispose));
@@ -217,10 +264,14 @@ describe('reliability (e2e)', () => {
           continue;
         }
         if (r.stdout.startsWith('[') || r.stdout.startsWith('{')) continue; // list --json
-        if (r.stdout.includes('Savepoint completed')) paths.push(savepointPathFrom(r.stdout));
+        // A savepoint that exits 0 says where it went: none is skipped silently.
+        assert.match(r.stdout, /Savepoint completed/, show(r));
+        paths.push(savepointPathFrom(r.stdout));
       }
       assert.ok(paths.length >= 1, 'at least one savepoint completed');
       assert.equal(new Set(paths).size, paths.length, 'no two savepoints share a directory');
+      // The folders on disk are exactly the reported ones: no orphan of a refused or lost request.
+      assert.deepEqual(savepointFolders(ws.savepointsDir).sort(), [...paths].sort());
       for (const p of paths) assert.equal(readSnapshot(p).kind, 'SAVEPOINT');
       for (const r of results.slice(20)) assert.equal(r.exitCode, 0, show(r));
       const j = await listed(ws, jobId);

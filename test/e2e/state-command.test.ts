@@ -63,6 +63,10 @@ describe('flink state', () => {
     assert.equal(c.exitCode, 0, show(c));
     await waitForStatus(ws, jobId, 'CANCELED', 20_000);
     checkpoint = latestCheckpoint(ws, jobId)!;
+    // What later tests look up (operator ids, entry counts), read here so each test also runs alone.
+    const j = await flink(ws, ['state', savepoint, '--json']);
+    assert.equal(j.exitCode, 0, show(j));
+    summary = JSON.parse(j.stdout) as StateSummaryJson;
   });
 
   after(async () => {
@@ -93,13 +97,13 @@ describe('flink state', () => {
   test('--json gives the same as an object', async () => {
     const r = await flink(ws, ['state', savepoint, '--json']);
     assert.equal(r.exitCode, 0, show(r));
-    summary = JSON.parse(r.stdout) as StateSummaryJson;
-    assert.equal(summary.jobId, jobId);
-    assert.equal(summary.kind, 'savepoint');
-    assert.equal(summary.jobName, 'State machine job');
-    assert.equal(summary.maxParallelism, 128);
-    assert.deepEqual(summary.operators.map((o) => o.uid), ['events-source', 'state-machine', 'alerts-sink']);
-    const sm = summary.operators[1];
+    const got = JSON.parse(r.stdout) as StateSummaryJson;
+    assert.equal(got.jobId, jobId);
+    assert.equal(got.kind, 'savepoint');
+    assert.equal(got.jobName, 'State machine job');
+    assert.equal(got.maxParallelism, 128);
+    assert.deepEqual(got.operators.map((o) => o.uid), ['events-source', 'state-machine', 'alerts-sink']);
+    const sm = got.operators[1];
     assert.equal(sm.parallelism, 2);
     assert.match(sm.operatorId, /^[0-9a-f]{32}$/);
     assert.deepEqual(sm.subtasks.map((s) => s.keyGroupRange), [[0, 63], [64, 127]]);
@@ -107,7 +111,7 @@ describe('flink state', () => {
     assert.deepEqual([state.type, state.kind], ['keyed', 'value']);
     assert.ok(state.entries > 0 && state.entries <= 100, `entries of 'state': ${state.entries}`);
     assert.equal(sm.keyedEntries, sm.states.reduce((n, s) => n + s.entries, 0), 'the per-state counts add up to _metadata\'s');
-    assert.deepEqual(summary.operators[2].states.map((s) => [s.name, s.type, s.kind]), [['FileSinkState', 'operator', 'SPLIT_DISTRIBUTE']]);
+    assert.deepEqual(got.operators[2].states.map((s) => [s.name, s.type, s.kind]), [['FileSinkState', 'operator', 'SPLIT_DISTRIBUTE']]);
   });
 
   test('--dump prints JSON lines, as many as the reported entries', async () => {

@@ -10,14 +10,15 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSnapshot } from '../../src/checkpoint/Metadata.js';
 import {
-  ROOT, cleanup, committedLines, createWorkspace, flink, jobIdFrom, referenceLines, savepointPathFrom, show, waitFor, waitForStatus,
+  ROOT, cleanup, committedLines, createWorkspace, flink, jobIdFrom, recordsEmittedAt, referenceLines, savepointPathFrom, show, waitFor,
+  waitForStatus,
   withArgs, type Workspace,
 } from './helpers.js';
 
 const JOB = join(ROOT, 'test', 'jobs', 'StateKindsJob.ts');
-/** 3000 events at 200/s: ~15 s, so the detached run is still going when it is savepointed and cancelled. */
 const ARGS = ['--count', '3000', '--keys', '12'];
-const SLOW = '200';
+/** The detached run holds at this event until the test creates its gate file: savepointed and cancelled there. */
+const HOLD_AT = 1500;
 const FAST = '1000000';
 const KINDS = { count: 'value', recent: 'list', sum: 'reducing', distinct: 'aggregating', buckets: 'map' };
 
@@ -38,16 +39,15 @@ describe('keyed state kinds (e2e)', () => {
   test('value, list, reducing, aggregating and map state survive savepoint, cancel -s and restore, also rescaled', { timeout: 90_000 }, async (t) => {
     const ws = createWorkspace();
     t.after(() => cleanup(ws));
-    const reference = referenceLines(JOB, ARGS);
-    reference.catch(() => undefined); // awaited below; runs alongside the detached job
-
     const out = join(ws.dir, 'out');
-    const run = await flink(ws, ['run', '-d', JOB, ...withArgs(ARGS, { output: out, rate: SLOW })]);
+    // Held at event HOLD_AT (the gate file is never created): the savepoint and the cancel find it there.
+    const gate = join(ws.dir, 'gate');
+    const run = await flink(ws, ['run', '-d', JOB, ...withArgs(ARGS, { output: out, rate: FAST, gate, 'hold-at': String(HOLD_AT) })]);
     assert.equal(run.exitCode, 0, show(run));
     const jobId = jobIdFrom(run.stdout);
     await waitForStatus(ws, jobId, 'RUNNING', 20_000);
-    // A checkpoint has committed output, so every key has state in every kind by now.
-    await waitFor(() => committedLines(out).length >= 100, 20_000, 'committed output of the detached run');
+    // A checkpoint has committed everything before the hold, so every key has state in every kind.
+    await waitFor(() => committedLines(out).length === HOLD_AT, 20_000, 'the events before the hold committed');
 
     const sp = await flink(ws, ['savepoint', jobId]);
     assert.equal(sp.exitCode, 0, show(sp));
@@ -63,8 +63,9 @@ describe('keyed state kinds (e2e)', () => {
     assert.equal(c.exitCode, 0, show(c));
     const savepoint = savepointPathFrom(c.stdout);
     await waitForStatus(ws, jobId, 'CANCELED', 15_000);
-    const partial = committedLines(out).length;
-    assert.ok(partial > 0 && partial < 3000, `cancelled part-way: ${partial} of 3000 lines committed`);
+    // Cancelled exactly at the hold: the savepoint's source position and the committed output both say so.
+    assert.equal(recordsEmittedAt(savepoint, 3000), HOLD_AT);
+    assert.equal(committedLines(out).length, HOLD_AT, `cancelled part-way: ${HOLD_AT} of 3000 lines committed`);
 
     // Two continuations of the same cancelled run: at the same parallelism, and rescaled 2 → 3.
     const rescaled = join(ws.dir, 'out-p3');
@@ -72,7 +73,7 @@ describe('keyed state kinds (e2e)', () => {
     await restore(ws, savepoint, out);
     await restore(ws, savepoint, rescaled, ['-p', '3']);
 
-    const expected = await reference;
+    const expected = await referenceLines(JOB, ARGS); // the model (test/e2e/models.ts)
     assert.equal(expected.length, 3000);
     assert.deepEqual(committedLines(out), expected, 'restored at parallelism 2');
     assert.deepEqual(committedLines(rescaled), expected, 'restored at parallelism 3');

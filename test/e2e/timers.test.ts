@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
-  ROOT, cleanup, committedLines, createWorkspace, flink, jobIdFrom, savepointPathFrom, show, sleep, waitFor, waitForStatus,
+  ROOT, cleanup, committedLines, createWorkspace, flink, jobIdFrom, savepointPathFrom, show, stateEntries, waitFor, waitForStatus,
 } from './helpers.js';
 
 const TIMERS_JOB = join(ROOT, 'test', 'jobs', 'TimersJob.ts');
@@ -37,16 +37,25 @@ describe('timers (e2e)', () => {
     assert.equal(run.exitCode, 0, show(run));
     const jobId = jobIdFrom(run.stdout);
     await waitForStatus(ws, jobId, 'RUNNING');
-    await sleep(800); // every key seen, no processing-time timer due yet (6 s)
+    // Every key seen (committed by a checkpoint), instead of a sleep racing the 6 s timers.
+    await waitFor(() => committedLines(out).filter((l) => l.startsWith('seen,')).length === KEYS, 30_000, 'every key seen');
     const c = await flink(ws, ['cancel', '-s', join(ws.dir, 'sp'), jobId]);
     assert.equal(c.exitCode, 0, show(c));
     const before = committedLines(out);
-    assert.ok(before.some((l) => l.startsWith('seen,')), `keys were seen before the savepoint: ${before.length} lines`);
-    assert.ok(!before.some((l) => l.startsWith('ptimer,')), 'no processing-time timer fired before the savepoint');
+    assert.deepEqual(before.filter((l) => l.startsWith('seen,')).length, KEYS, 'every key was seen before the savepoint');
+    // Timing-free: each key's processing-time timer either fired before the savepoint or is pending in it —
+    // never both, never neither — however long the CLI took (on an idle machine: all pending, 6 s is long).
+    const fired = new Set(before.filter((l) => l.startsWith('ptimer,')).map((l) => Number(l.split(',')[1])));
+    const pending = new Set(stateEntries(savepointPathFrom(c.stdout), '_timer_service/processing', 'timers')
+      .filter((e) => Array.isArray(e.value) && e.value.length > 0).map((e) => Number((e as { key: unknown }).key)));
+    const keys = Array.from({ length: KEYS }, (_, k) => k);
+    assert.deepEqual(keys.filter((k) => fired.has(k) === pending.has(k)), [], `fired before: ${[...fired]}; pending in the savepoint: ${[...pending]}`);
+    assert.ok(pending.size > 0, 'the scenario happened: timers were pending in the savepoint');
+    t.diagnostic(`processing-time timers fired before the savepoint: ${fired.size}, pending in it: ${pending.size}`);
 
     const restored = await flink(ws, ['run', '-s', savepointPathFrom(c.stdout), TIMERS_JOB, ...args]);
     assert.equal(restored.exitCode, 0, show(restored));
-    const lines = await waitFor(() => committedLines(out), 5_000);
-    assert.deepEqual(lines, expected(16000));
+    // The restore ran attached: everything it commits is committed when it returns.
+    assert.deepEqual(committedLines(out), expected(16000));
   });
 });

@@ -8,11 +8,13 @@ import { DataGeneratorSource, FileSink, ParameterTool, RateLimiterStrategy, Rich
 const params = ParameterTool.fromArgs(process.argv.slice(2));
 const count = params.getInt('count', 10000);
 const failAt = params.getInt('fail-at', -1);
+/** How many attempts fail at --fail-at (attempts 0..N-1); the default 1 fails only the first. */
+const failAttempts = params.getInt('fail-attempts', 1);
 const rate = params.getInt('rate', 5000);
 
 class FailOnce extends RichMapFunction<number, number> {
   map(i: number): number {
-    if (i === failAt && this.getRuntimeContext().getAttemptNumber() === 0) throw new Error(`Injected failure at record ${i}`);
+    if (i === failAt && this.getRuntimeContext().getAttemptNumber() < failAttempts) throw new Error(`Injected failure at record ${i}`);
     return i;
   }
 }

@@ -8,14 +8,18 @@
  * command line: a restore with another -p rescales the keyed state); the source runs at parallelism 1 so
  * every key sees its records in one order.
  *
- *   flink run test/jobs/StateKindsJob.ts --output <dir> [--count N] [--rate R] [--keys K]
+ * With --gate <file>, events from --hold-at on wait until that file exists (no rate limit then): a test savepoints or
+ * cancels the job while it is held at a known event, instead of racing a rate.
+ *
+ *   flink run test/jobs/StateKindsJob.ts --output <dir> [--count N] [--rate R] [--keys K] [--gate <file> --hold-at N]
  */
 import {
   AggregatingStateDescriptor, DataGeneratorSource, FileSink, KeyedProcessFunction, ListStateDescriptor, MapStateDescriptor,
   ParameterTool, RateLimiterStrategy, RichMapFunction, ReducingStateDescriptor, StateTtlConfig, StateVisibility, StreamExecutionEnvironment, UpdateType,
-  ValueStateDescriptor, type AggregateFunction, type AggregatingState, type Collector, type ListState, type MapState,
+  ValueStateDescriptor, type AggregateFunction, type AggregatingState, type CheckpointListener, type Collector, type ListState, type MapState,
   type ReducingState, type TypeSerializer, type ValueState,
 } from 'flink-ts';
+import { GatedSequenceSource } from './lib/GatedSequenceSource.js';
 
 interface Event {
   key: string;
@@ -32,10 +36,19 @@ const failAt = params.getInt('fail-at', -1);
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** With --fail-at: throws once, on the first attempt, so the job must restart from a checkpoint. */
-class FailOnce extends RichMapFunction<Event, Event> {
+/**
+ * With --fail-at: throws once, on the first attempt, at the first event from --fail-at on that follows a
+ * completed checkpoint, so the job always restarts from one (not a race between the failure and the checkpoint).
+ */
+class FailOnce extends RichMapFunction<Event, Event> implements CheckpointListener {
+  private checkpointed = false;
+  notifyCheckpointComplete(): void {
+    this.checkpointed = true;
+  }
   map(e: Event): Event {
-    if (e.index === failAt && this.getRuntimeContext().getAttemptNumber() === 0) throw new Error(`Injected failure at record ${e.index}`);
+    if (failAt >= 0 && e.index >= failAt && this.checkpointed && this.getRuntimeContext().getAttemptNumber() === 0) {
+      throw new Error(`Injected failure at record ${e.index}`);
+    }
     return e;
   }
 }
@@ -117,8 +130,11 @@ class AllStateKinds extends KeyedProcessFunction<string, Event, string> {
 }
 
 const env = StreamExecutionEnvironment.getExecutionEnvironment();
+const source = params.has('gate')
+  ? new GatedSequenceSource(count, params.getInt('hold-at', Math.floor(count / 2)), params.getRequired('gate'), event)
+  : new DataGeneratorSource(event, count, RateLimiterStrategy.perSecond(rate));
 env
-  .fromSource(new DataGeneratorSource(event, count, RateLimiterStrategy.perSecond(rate)), undefined, 'Events')
+  .fromSource(source, undefined, 'Events')
   .uid('events')
   .setParallelism(1)
   .map(new FailOnce())

@@ -8,12 +8,12 @@
  * Watermarks are generated per event (a punctuated generator): with one source subtask the position of
  * every watermark among the records is fixed, so which events are late is the same in every run, and a
  * restored run (whose source re-emits its checkpointed watermark first) must produce exactly the same.
- * --fail-at throws in a user function on the first attempt when that event passes.
+ * --fail-at throws in a user function on the first attempt, at the first event from that one on after a completed checkpoint.
  */
 import {
   AbstractRichFunction, DataGeneratorSource, EventTimeSessionWindows, FileSink, OutputTag, ParameterTool, ProcessWindowFunction,
   RateLimiterStrategy, RichMapFunction, SlidingEventTimeWindows, StreamExecutionEnvironment, TumblingEventTimeWindows, Watermark,
-  WatermarkStrategy, type AggregateFunction, type Collector, type WatermarkGenerator, type WatermarkOutput,
+  WatermarkStrategy, type AggregateFunction, type CheckpointListener, type Collector, type WatermarkGenerator, type WatermarkOutput,
 } from 'flink-ts';
 
 const params = ParameterTool.fromArgs(process.argv.slice(2));
@@ -49,9 +49,19 @@ class PerEventWatermarks implements WatermarkGenerator<Event> {
   }
 }
 
-class FailOnce extends RichMapFunction<Event, Event> {
+/**
+ * Throws on the first attempt at the first event from --fail-at on that follows a completed checkpoint, so the
+ * restart always restores one (not a race between the failure and the first checkpoint).
+ */
+class FailOnce extends RichMapFunction<Event, Event> implements CheckpointListener {
+  private checkpointed = false;
+  notifyCheckpointComplete(): void {
+    this.checkpointed = true;
+  }
   map(e: Event): Event {
-    if (e[2] === failAt && this.getRuntimeContext().getAttemptNumber() === 0) throw new Error(`Injected failure at event ${e[2]}`);
+    if (failAt >= 0 && e[2] >= failAt && this.checkpointed && this.getRuntimeContext().getAttemptNumber() === 0) {
+      throw new Error(`Injected failure at event ${e[2]}`);
+    }
     return e;
   }
 }

@@ -2,13 +2,14 @@
  * The keyed state backend the state test suites run against: the heap backend, or the embedded on-disk
  * one when FLINK_TS_TEST_BACKEND=embedded (set by the *-embedded.test.ts files that re-run a suite).
  */
-import { after } from 'node:test';
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedKeyedStateBackend } from '../../src/state/EmbeddedKeyedStateBackend.js';
 import { HeapKeyedStateBackend, type HeapKeyedStateBackendOptions } from '../../src/state/HeapKeyedStateBackend.js';
-import type { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
+import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
 
 export const BACKEND: 'hashmap' | 'embedded' = process.env.FLINK_TS_TEST_BACKEND === 'embedded' ? 'embedded' : 'hashmap';
 
@@ -25,4 +26,13 @@ export function keyedBackend(range: KeyGroupRange, maxParallelism: number, optio
   const b = new EmbeddedKeyedStateBackend(range, maxParallelism, { ...options, localDir: join(root, `b${created.length}`), writeCacheEntries: 7 });
   created.push(b);
   return b;
+}
+
+/** A test that the suite got `expected`: the re-run files hand the backend over through the environment. */
+export function testBackendIs(expected: 'hashmap' | 'embedded'): void {
+  test(`the suite ran against the ${expected} backend`, () => {
+    assert.equal(BACKEND, expected);
+    const cls = Object.getPrototypeOf(keyedBackend(new KeyGroupRange(0, 127), 128)).constructor;
+    assert.equal(cls, expected === 'embedded' ? EmbeddedKeyedStateBackend : HeapKeyedStateBackend);
+  });
 }

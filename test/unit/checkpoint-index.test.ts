@@ -288,18 +288,30 @@ test('an older schema is migrated in place; a newer one is refused', (t) => {
 
 type WorkerResult = { code: number | null; out: string; err: string };
 
-/** Runs `workers` copies of fixtures/index-writer.ts that all open `path` at the same instant. */
-function runWriters(path: string, workers: number, count: number, checkpointsDir: string): Promise<WorkerResult[]> {
-  const startAt = Date.now() + 2500; // after every worker has loaded tsx
-  return Promise.all(Array.from({ length: workers }, (_, w) => new Promise<WorkerResult>((done) => {
+/**
+ * Runs `workers` copies of fixtures/index-writer.ts that all open `path` at the same instant: each says when it
+ * is loaded (a ready file), and they start together once all are (a go file), however slow the machine.
+ */
+async function runWriters(path: string, workers: number, count: number, checkpointsDir: string, sharedJob?: string): Promise<WorkerResult[]> {
+  const go = join(mkdtempSync(join(tmpdir(), 'flink-ts-index-writers-')), 'go');
+  const results = Promise.all(Array.from({ length: workers }, (_, w) => new Promise<WorkerResult>((done) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'fixtures', 'index-writer.ts'), path, String(w), String(count),
-      String(startAt), checkpointsDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+      go, checkpointsDir, ...(sharedJob ? [sharedJob] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
     child.on('close', (code) => done({ code, out, err }));
   })));
+  const ready = () => Array.from({ length: workers }, (_, w) => existsSync(`${go}.ready-${w}`)).every(Boolean);
+  const deadline = Date.now() + 60_000;
+  while (!ready() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  writeFileSync(go, '');
+  try {
+    return await results;
+  } finally {
+    rmSync(dirname(go), { recursive: true, force: true });
+  }
 }
 
 function assertAllSucceeded(results: WorkerResult[]): (string | null)[] {
@@ -325,6 +337,22 @@ test('concurrent processes: no lost writes, no "database is locked"', { timeout:
   assert.equal(jobs.filter((j) => j.status === 'FINISHED').length, workers * count);
   assert.equal(idx.listSnapshots({ status: 'IN_PROGRESS' }).length, workers * count);
   assert.equal(idx.listSnapshots({ status: 'COMPLETED' }).length, 2);
+});
+
+test('concurrent processes ending one job (as `flink list` does for a lost one): exactly one write wins', { timeout: 120_000 }, async (t) => {
+  const dir = tempDir(t);
+  const path = join(dir, 'index.db');
+  const shared = 'c'.repeat(32);
+  const idx = CheckpointIndex.open({ path });
+  idx.upsertJob(job(shared));
+  idx.close();
+  const results = await runWriters(path, 8, 5, '', shared);
+  assertAllSucceeded(results);
+  const winners = results.map((r) => JSON.parse(r.out) as { worker: string; ended: boolean }).filter((r) => r.ended);
+  assert.equal(winners.length, 1, `exactly one process ended the job: ${JSON.stringify(winners)}`);
+  const after = CheckpointIndex.open({ path });
+  t.after(() => after.close());
+  assert.deepEqual([after.getJob(shared)!.status, after.getJob(shared)!.failureCause], ['FAILED', `ended by worker ${winners[0]!.worker}`]);
 });
 
 test('concurrent processes opening a corrupt database: one moves it aside, all succeed', { timeout: 120_000 }, async (t) => {

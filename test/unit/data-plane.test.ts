@@ -51,6 +51,35 @@ function channel(prodT: Transport, consT: Transport, id: number, consumerWorker:
   };
 }
 
+let probes = 0;
+/**
+ * Resolves once everything sent from `prodT` to `consT` before the call has been delivered: a probe batch on a
+ * channel of its own travels the same (FIFO) path, so when it arrives nothing sent earlier is still in flight.
+ * Negative assertions ("only N batches arrived") after it are sound, unlike after a sleep.
+ */
+async function delivered(prodT: Transport, consT: Transport, consumerWorker: number): Promise<void> {
+  const id = 9000 + probes++;
+  const probe = new Sink();
+  consT.registerInput(id, probe);
+  const out = new OutputChannel(prodT, id, consumerWorker, () => {});
+  out.add('probe');
+  out.flush();
+  await until(() => probe.batches.length === 1, 'the probe batch');
+}
+
+/** Resolves once the credit messages sent from `consT` to `prodT` before the call have arrived (same idea). */
+async function creditDelivered(prodT: Transport, consT: Transport, producerWorker: number, consumerWorker: number): Promise<void> {
+  const id = 9000 + probes++;
+  const out = new OutputChannel(prodT, id, consumerWorker, () => {});
+  for (let b = 0; b <= INITIAL_CREDITS; b++) {
+    out.add(b);
+    out.flush();
+  }
+  if (out.isAvailable) throw new Error('the probe should wait for credit'); // one batch backlogged
+  consT.sendCredit(producerWorker, id, 1);
+  await until(() => out.isAvailable, 'the probe credit');
+}
+
 function withPorts<T>(fn: (t0: Transport, t1: Transport) => Promise<T>): Promise<T> {
   const { port1, port2 } = new MessageChannel();
   const t0 = new Transport(0, new Map([[1, port1]]));
@@ -113,8 +142,8 @@ for (const mode of ['in-thread', 'message-port'] as const) {
           assert.equal(c.out.isAvailable, b < INITIAL_CREDITS, `availability after batch ${b}`);
         }
         c.out.sendEvent(barrier(9)); // queued behind the waiting batches
-        await settle();
-        await settle();
+        await until(() => c.sink.batches.length === INITIAL_CREDITS, 'the credited batches');
+        await delivered(prod, cons, cw); // anything more that was sent has arrived by now
         assert.equal(c.sink.batches.length, INITIAL_CREDITS, 'only INITIAL_CREDITS batches were sent');
         assert.equal(c.sink.items.length, INITIAL_CREDITS, 'the event waits behind the backlog');
         assert.equal(c.out.isAvailable, false);
@@ -265,7 +294,7 @@ describe('Transport across MessagePorts', () => {
       out.sendEvent(barrier(1));
       out.add('b');
       out.sendEvent(eop);
-      await new Promise((r) => setTimeout(r, 30)); // let them arrive with no listener yet
+      await delivered(t0, t1, 1); // they have arrived, with no listener yet
       const sink = new Sink();
       t1.registerInput(42, sink);
       assert.deepStrictEqual(sink.items, [{ batch: ['a'] }, { event: barrier(1) }, { batch: ['b'] }, { event: eop }], 'replayed synchronously at registration');
@@ -281,7 +310,7 @@ describe('Transport across MessagePorts', () => {
       const sink = new Sink();
       t1.registerInput(77, sink);
       t1.sendCredit(0, 77, 2);
-      await new Promise((r) => setTimeout(r, 30));
+      await creditDelivered(t0, t1, 0, 1); // the credit has arrived, before the output channel exists
       const out = new OutputChannel(t0, 77, 1, () => {});
       for (let b = 0; b < INITIAL_CREDITS + 2; b++) {
         out.add(b);

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/state.js';
+import { StateTtlConfig } from '../../src/api/StateTtlConfig.js';
 import { writeMetadataAtomically, type CheckpointMetadata, type KeyedStateFileHandle, type StateFileHandle } from '../../src/checkpoint/Metadata.js';
 import { SharedStateRegistry, sharedFilesOf } from '../../src/checkpoint/SharedStateRegistry.js';
 import { EmbeddedKeyedStateBackend } from '../../src/state/EmbeddedKeyedStateBackend.js';
@@ -229,6 +230,79 @@ describe('embedded backend snapshots', () => {
     const r = embedded();
     restoreInto(r, [sp]);
     assert.deepEqual(contents(r, 400), expected);
+  });
+
+  test('TTL across an incremental chain, in a native savepoint and in a canonical one on the heap backend: expired stays expired, live entries keep their write time', async () => {
+    const clock = { t: 1_000_000, currentTimestamp(): number { return this.t; } };
+    const t0 = clock.t;
+    const mk = () => {
+      const b = new EmbeddedKeyedStateBackend(FULL, MAXP, { localDir: join(tmp, `local-${++n}`), incremental: true, writeCacheEntries: 7, ttlTimeProvider: clock });
+      backends.push(b);
+      return b;
+    };
+    const ttl = <D extends ValueStateDescriptor<number> | ListStateDescriptor<number> | MapStateDescriptor<string, number>>(d: D): D => {
+      d.enableTimeToLive(StateTtlConfig.newBuilder(100).build()); // OnCreateAndWrite: reads do not renew
+      return d;
+    };
+    const states = (b: HeapKeyedStateBackend) => ({
+      v: b.getState(ttl(new ValueStateDescriptor<number>('v'))),
+      l: b.getListState(ttl(new ListStateDescriptor<number>('l'))),
+      m: b.getMapState(ttl(new MapStateDescriptor<string, number>('m'))),
+    });
+    const b = mk();
+    const s = states(b);
+    const job = jobDir();
+    for (let k = 0; k < 10; k++) {
+      b.setCurrentKey(k);
+      s.v.update(k);
+      s.l.add(k);
+      s.m.put('early', k);
+    }
+    const c1 = await start(b, { id: 1, location: job.chk(1), sharedDir: job.shared })();
+    b.notifyCheckpointComplete(1);
+    clock.t = t0 + 60;
+    for (let k = 5; k < 15; k++) {
+      b.setCurrentKey(k);
+      s.v.update(100 + k);
+      s.l.add(100 + k);
+      s.m.put('late', k);
+    }
+    const c2 = await start(b, { id: 2, location: job.chk(2), sharedDir: job.shared })();
+    assert.deepEqual(keyedFiles(c2).map((f) => f.delta ?? false), [false, true], 'a delta on top of checkpoint 1');
+    void c1;
+    const spDir = join(tmp, `savepoint-${++n}`);
+    mkdirSync(spDir);
+    const native = await start(b, { id: 3, location: spDir, format: 'NATIVE' })();
+    const canonicalDir = join(tmp, `savepoint-${++n}`);
+    mkdirSync(canonicalDir);
+    const canonical = await start(b, { id: 4, location: canonicalDir, format: 'CANONICAL' })();
+
+    const view = (r: HeapKeyedStateBackend) => {
+      const x = states(r);
+      return Array.from({ length: 15 }, (_, k) => {
+        r.setCurrentKey(k);
+        return [k, x.v.value() ?? null, x.l.get(), x.m.entries()];
+      });
+    };
+    const restored: [string, HeapKeyedStateBackend][] = [];
+    for (const [what, taken] of [['incremental chain', c2], ['native savepoint', native]] as const) {
+      const r = mk();
+      restoreInto(r, [taken]);
+      restored.push([what, r]);
+    }
+    const heap = new HeapKeyedStateBackend(FULL, MAXP, { ttlTimeProvider: clock });
+    restoreInto(heap, [canonical]);
+    restored.push(['canonical savepoint on the heap backend', heap]);
+    clock.t = t0 + 120; // the writes at t0 have expired, those at t0 + 60 live until t0 + 160
+    for (const [what, r] of restored) {
+      assert.deepEqual(view(r), Array.from({ length: 15 }, (_, k) => k < 5
+        ? [k, null, [], []]
+        : [k, 100 + k, [100 + k], [['late', k]]]), `${what}, at t0 + 120`);
+    }
+    clock.t = t0 + 170; // write times came through the snapshots: nothing was renewed by the restore
+    for (const [what, r] of restored) {
+      assert.deepEqual(view(r), Array.from({ length: 15 }, (_, k) => [k, null, [], []]), `${what}, at t0 + 170`);
+    }
   });
 
   test('canonical snapshots restore across backends in both directions; native ones are refused by the heap backend', async () => {

@@ -1,18 +1,48 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import type { Dispatcher } from '../../src/rest/Dispatcher.js';
 import { RestServer } from '../../src/rest/RestServer.js';
 import { RestClient } from '../../src/rest/RestClient.js';
 import { Configuration } from '../../src/config/Configuration.js';
 import { FlinkTsOptions, RestOptions } from '../../src/config/ConfigOptions.js';
 
-/** Just enough of a cluster for /config, /jobs and a savepoint trigger. */
+/** Just enough of a cluster for /config, /jobs and the mutating routes; `calls` records what got through. */
+const calls: string[] = [];
 const dispatcher = {
   flinkVersion: 'test',
   listJobs: () => [],
-  triggerSavepoint: () => 'trigger-1',
+  triggerSavepoint: () => (calls.push('savepoint'), 'trigger-1'),
+  stopWithSavepoint: () => (calls.push('stop'), 'trigger-2'),
+  cancelJob: () => void calls.push('cancel'),
+  disposeSavepoint: () => (calls.push('disposal'), 'trigger-3'),
+  triggerCheckpoint: () => (calls.push('checkpoint'), 'trigger-4'),
 } as unknown as Dispatcher;
+
+const J = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+/** Every route that changes something, with a body it accepts. */
+const MUTATING: { name: string; method: string; path: string; body?: string }[] = [
+  { name: 'savepoint', method: 'POST', path: `/jobs/${J}/savepoints`, body: '{"target-directory":"/tmp/sp","cancel-job":false}' },
+  { name: 'stop', method: 'POST', path: `/jobs/${J}/stop`, body: '{"targetDirectory":"/tmp/sp","drain":false}' },
+  { name: 'cancel', method: 'PATCH', path: `/jobs/${J}?mode=cancel` },
+  { name: 'disposal', method: 'POST', path: '/savepoint-disposal', body: '{"savepoint-path":"/tmp/sp/savepoint-1"}' },
+  { name: 'checkpoint', method: 'POST', path: `/jobs/${J}/checkpoints`, body: '{"checkpointType":"FULL"}' },
+];
+
+/** A raw request, byte for byte (so it can lack a Host header, which node:http's client always sends). */
+function raw(url: string, head: string, body = ''): Promise<{ status: number; text: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(port), hostname, () => {
+      s.end(`${head}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    });
+    let text = '';
+    s.on('data', (d: Buffer) => (text += d.toString()));
+    s.on('end', () => resolve({ status: Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0), text: text.slice(text.indexOf('\r\n\r\n') + 4) }));
+    s.on('error', reject);
+  });
+}
 
 function req(url: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
@@ -88,6 +118,48 @@ describe('REST endpoint hardening', () => {
     await assert.rejects(new RestClient(lockedUrl).jobIds(), /requires a token/);
     assert.deepEqual(await new RestClient(lockedUrl, { token: 's3cret-token' }).jobIds(), []);
     assert.equal(Configuration.fromMap({ 'rest.auth.token': 'abc' }).getOptional(FlinkTsOptions.REST_AUTH_TOKEN), 'abc');
+  });
+
+  test('a request without a Host header is refused (400) on every route, before the dispatcher sees it', async () => {
+    for (const version of ['1.0', '1.1']) {
+      for (const r of [...MUTATING, { name: 'config', method: 'GET', path: '/config', body: undefined }]) {
+        calls.length = 0;
+        const res = await raw(openUrl, `${r.method} ${r.path} HTTP/${version}`, r.body);
+        assert.equal(res.status, 400, `${r.name} over HTTP/${version}: ${res.text}`);
+        assert.deepEqual(calls, [], `${r.name} over HTTP/${version} reached the dispatcher`);
+      }
+    }
+    // Our own answer (not only Node's HTTP/1.1 check), with a reason.
+    const res = await raw(openUrl, `POST /savepoint-disposal HTTP/1.0`, MUTATING[3]!.body);
+    assert.match(JSON.parse(res.text).errors[0], /Missing Host header/);
+    // The same raw request with a good Host goes through: the refusal is about the header alone.
+    calls.length = 0;
+    const ok = await raw(openUrl, `POST /savepoint-disposal HTTP/1.0\r\nHost: 127.0.0.1:${port(openUrl)}`, MUTATING[3]!.body);
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(calls, ['disposal']);
+  });
+
+  test('every mutating route: foreign Host, cross-origin (also https on this http endpoint), and missing/wrong token are refused; the right request passes', async () => {
+    const openHost = `127.0.0.1:${port(openUrl)}`;
+    const lockedHost = `127.0.0.1:${port(lockedUrl)}`;
+    const auth = { Authorization: 'Bearer s3cret-token' };
+    for (const r of MUTATING) {
+      const send = (url: string, headers: Record<string, string>) =>
+        req(url, r.method, r.path, { 'Content-Type': 'application/json', ...headers }, r.body);
+      calls.length = 0;
+      assert.equal((await send(openUrl, { Host: 'evil.example' })).status, 403, `${r.name}: foreign Host`);
+      assert.equal((await send(openUrl, { Host: openHost, Origin: 'http://evil.example' })).status, 403, `${r.name}: cross-origin`);
+      assert.equal((await send(openUrl, { Host: openHost, Origin: `https://${openHost}` })).status, 403, `${r.name}: https Origin`);
+      assert.equal((await send(lockedUrl, { Host: lockedHost })).status, 401, `${r.name}: no token`);
+      assert.equal((await send(lockedUrl, { Host: lockedHost, Authorization: 'Bearer s3cret-tokeN' })).status, 401, `${r.name}: wrong token`);
+      // Host and Origin are checked before the token: a valid token does not make a rebinding page's request pass.
+      assert.equal((await send(lockedUrl, { Host: 'evil.example', ...auth })).status, 403, `${r.name}: foreign Host with the token`);
+      assert.equal((await send(lockedUrl, { Host: lockedHost, Origin: 'http://evil.example', ...auth })).status, 403, `${r.name}: cross-origin with the token`);
+      assert.deepEqual(calls, [], `${r.name}: a refused request reached the dispatcher`);
+      const good = await send(lockedUrl, { Host: lockedHost, Origin: `http://${lockedHost}`, ...auth });
+      assert.ok(good.status === 200 || good.status === 202, `${r.name}: ${good.status} ${good.text}`);
+      assert.deepEqual(calls, [r.name]);
+    }
   });
 
   test('malformed and oversized bodies get 4xx and the server keeps answering', async () => {

@@ -1,6 +1,7 @@
 /** Which keyed state backend a job gets: configuration, Flink's `rocksdb`, and env.setStateBackend(). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedRocksDBStateBackend, HashMapStateBackend } from '../../src/api/stateBackends.js';
@@ -31,14 +32,18 @@ test('env.setStateBackend() wins over the configuration', () => {
   assert.equal(stateBackendSpec(cfg({ 'execution.checkpointing.incremental': 'true' }), new EmbeddedRocksDBStateBackend()).incremental, true);
 });
 
-test('the factory builds the backend of the spec, in a per-job, operator and subtask working directory', async () => {
+test('the factory builds the backend of the spec, in a per-job, operator and subtask working directory', async (t) => {
   const range = new KeyGroupRange(0, 127);
-  assert.ok(!(createKeyedStateBackend(undefined, range, 128, { jobId: 'j', operatorId: 'o', subtask: 0 }) instanceof EmbeddedKeyedStateBackend));
-  assert.ok(createKeyedStateBackend(stateBackendSpec(cfg({})), range, 128, { jobId: 'j', operatorId: 'o', subtask: 0 }) instanceof HeapKeyedStateBackend);
-  const root = join(tmpdir(), `flink-ts-loader-${process.pid}`);
+  const root = mkdtempSync(join(tmpdir(), 'flink-ts-loader-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  // Loaded first, so that the default has both backends to choose from.
   await loadStateBackend({ type: 'embedded', incremental: false, localDir: root });
+  // The embedded backend extends the heap one: `instanceof HeapKeyedStateBackend` holds for both, the class does not.
+  const classOf = (b: object) => Object.getPrototypeOf(b).constructor;
+  assert.equal(classOf(createKeyedStateBackend(undefined, range, 128, { jobId: 'j', operatorId: 'o', subtask: 0 })), HeapKeyedStateBackend);
+  assert.equal(classOf(createKeyedStateBackend(stateBackendSpec(cfg({})), range, 128, { jobId: 'j', operatorId: 'o', subtask: 0 })), HeapKeyedStateBackend);
   const b = createKeyedStateBackend({ type: 'embedded', incremental: false, localDir: root }, range, 128, { jobId: 'abc', operatorId: '0123456789abcdef', subtask: 3 });
-  assert.ok(b instanceof EmbeddedKeyedStateBackend);
+  assert.equal(classOf(b), EmbeddedKeyedStateBackend);
   assert.match(b.options.localDir, /job_abc_op_01234567_3_[0-9a-f]{8}$/);
   b.dispose();
 });

@@ -5,6 +5,7 @@ import type { ListState } from '../../api/state.js';
 import { formatValue, type FileSink } from '../../api/sinks.js';
 import { StreamOperator } from './StreamOperator.js';
 import { fsyncDirectory } from '../../checkpoint/Metadata.js';
+import { faultPoint } from '../../checkpoint/FaultInjection.js';
 
 /** print(): one line per record on the task's stdout, prefixed `<subtask>>` when parallel, as in Flink. */
 export class PrintSinkOperator<T> extends StreamOperator<T> {
@@ -85,6 +86,7 @@ export class FileSinkOperator<T> extends StreamOperator<T> {
     for (const p of this.pending) this.commit(p);
     this.pending = [];
     fsyncDirectory(this.sink.basePath);
+    faultPoint('sink.end-input', this.sink.basePath);
   }
 
   override close(): void {
