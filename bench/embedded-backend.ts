@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValueStateDescriptor } from '../src/api/state.js';
-import type { StateFileHandle } from '../src/checkpoint/Metadata.js';
+import type { StateFileHandle } from '../src/state/StateHandles.js';
 import { EmbeddedKeyedStateBackend } from '../src/state/EmbeddedKeyedStateBackend.js';
 import { HeapKeyedStateBackend } from '../src/state/HeapKeyedStateBackend.js';
 import { KeyGroupRange } from '../src/state/KeyGroupRange.js';

@@ -6,7 +6,6 @@ import { CheckpointingOptions, indexPath } from '../src/config/ConfigOptions.js'
 import { Configuration, parseDynamicProperty } from '../src/config/Configuration.js';
 import { FlinkError, isFlinkError, type ErrorKind } from '../src/core/FlinkError.js';
 import { CheckpointIndex } from '../src/index/CheckpointIndex.js';
-import type { SavepointFormat } from '../src/rest/Dispatcher.js';
 
 /** Stable exit codes of every `flink` verb; scripts may rely on them. */
 export const ExitCode = {
@@ -183,15 +182,6 @@ export const formatTypeFlag = {
     helpValue: 'canonical|native',
   }),
 };
-
-export function parseFormatType(v: string | undefined): SavepointFormat {
-  if (v === undefined) return 'CANONICAL';
-  const u = v.trim().toUpperCase();
-  if (u !== 'CANONICAL' && u !== 'NATIVE') {
-    throw new FlinkError('invalid-argument', `Unknown savepoint format type '${v}'; expected canonical or native`);
-  }
-  return u;
-}
 
 /**
  * Flink's optional-value options (`cancel -s [dir]`, `stop -p [dir]`) are booleans here whose value, if any,

@@ -1,4 +1,5 @@
-import type { KeySelectorFn, PartitionerKind, StreamGraph, StreamNode } from '../graph/StreamGraph.js';
+import type { KeySelectorFn, StreamGraph, StreamNode } from '../graph/StreamGraph.js';
+import type { PartitionerKind } from '../runtime/network/RecordWriter.js';
 import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
 import {
   fieldAggregator, KeyedProcessOperator, ProcessOperator, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap, StreamSink,

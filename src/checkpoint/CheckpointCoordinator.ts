@@ -5,17 +5,15 @@ import type { Logger } from '../core/Logger.js';
 import type { JobStatus } from '../core/JobStatus.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import type { CheckpointIndex } from '../index/CheckpointIndex.js';
-import type { CheckpointStatsEntry } from '../rest/Dispatcher.js';
-import type { BarrierKind, CheckpointBarrier, CheckpointType } from '../runtime/network/events.js';
-import type { ChannelStateHandle } from '../runtime/ChannelState.js';
+import type { CheckpointStatsEntry } from './CheckpointStatsTracker.js';
+import type { BarrierKind, CheckpointBarrier, CheckpointType, SavepointFormatType } from './CheckpointOptions.js';
+import type { ChannelStateHandle } from '../state/StateHandles.js';
 import type { TaskToJobManager } from '../runtime/messages.js';
 import { CheckpointStorage } from './CheckpointStorage.js';
 import { orphanedSharedFiles, sharedFilesOf, SharedStateRegistry } from './SharedStateRegistry.js';
-import { faultPoint } from './FaultInjection.js';
-import {
-  METADATA_FILE, writeMetadataAtomically, type CheckpointMetadata, type LoadedSnapshot, type OperatorStateMetadata,
-  type StateFileHandle,
-} from './Metadata.js';
+import { faultPoint } from '../core/FaultInjection.js';
+import { METADATA_FILE, writeMetadataAtomically, type CheckpointMetadata, type LoadedSnapshot, type OperatorStateMetadata } from './Metadata.js';
+import type { StateFileHandle } from '../state/StateHandles.js';
 
 export type RetentionPolicy = 'NO_EXTERNALIZED_CHECKPOINTS' | 'RETAIN_ON_CANCELLATION' | 'DELETE_ON_CANCELLATION';
 
@@ -65,7 +63,7 @@ interface PendingCheckpoint {
   id: number;
   kind: BarrierKind;
   location: string;
-  formatType?: 'CANONICAL' | 'NATIVE';
+  formatType?: SavepointFormatType;
   triggerTs: number;
   notYetAcked: Set<string>;
   numSubtasks: number;
@@ -187,7 +185,7 @@ export class CheckpointCoordinator {
   }
 
   /** Starts a checkpoint or savepoint; resolves when it is complete (its _metadata is durable). */
-  trigger(kind: BarrierKind, targetDirectory?: string, opts: { checkpointType?: CheckpointType; drain?: boolean; formatType?: 'CANONICAL' | 'NATIVE' } = {}): Promise<CompletedCheckpoint> {
+  trigger(kind: BarrierKind, targetDirectory?: string, opts: { checkpointType?: CheckpointType; drain?: boolean; formatType?: SavepointFormatType } = {}): Promise<CompletedCheckpoint> {
     const checkpointType = opts.checkpointType ?? 'CONFIGURED';
     const formatType = opts.formatType;
     if (this.shutDown) return Promise.reject(new FlinkError('conflict', 'The checkpoint coordinator is shut down'));

@@ -1,9 +1,10 @@
+import type { SavepointFormatType } from './CheckpointOptions.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { KeyGroupRange } from '../state/KeyGroupRange.js';
 import { readKeyGroups, readOperatorState } from '../state/StateFile.js';
-import {
-  loadSnapshot, verifyStateFile, type LoadedSnapshot, type OperatorStateMetadata, type StateFileHandle,
-} from './Metadata.js';
+import { loadSnapshot, type LoadedSnapshot, type OperatorStateMetadata } from './Metadata.js';
+import { verifyStateFile } from '../state/StateFile.js';
+import type { StateFileHandle } from '../state/StateHandles.js';
 
 /**
  * Looks inside a savepoint or retained checkpoint without running the job: what `_metadata` says (job,
@@ -65,7 +66,7 @@ export interface SnapshotSummary {
   jobName: string;
   checkpointId: number;
   kind: 'checkpoint' | 'savepoint';
-  format: 'CANONICAL' | 'NATIVE';
+  format: SavepointFormatType;
   triggerTimestamp: number;
   completionTimestamp: number;
   triggerTime: string | null;

@@ -2,7 +2,7 @@ import { FlinkError } from '../core/FlinkError.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import { operatorsById } from '../graph/JobGraph.js';
 import type { RestoreSpec } from '../runtime/messages.js';
-import type { ChannelStateHandle } from '../runtime/ChannelState.js';
+import type { ChannelStateHandle } from '../state/StateHandles.js';
 import type { LoadedSnapshot } from './Metadata.js';
 
 export interface StateAssignment {

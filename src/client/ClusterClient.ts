@@ -9,8 +9,9 @@ import { describeError, FlinkError, isFlinkError } from '../core/FlinkError.js';
 import { isJobId } from '../core/ids.js';
 import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { CheckpointIndex, IndexedJobStatus, JobRecord } from '../index/CheckpointIndex.js';
-import type { AsyncOperationStatus, SavepointFormat } from '../rest/Dispatcher.js';
-import type { CheckpointType } from '../runtime/network/events.js';
+import type { AsyncOperationStatus } from '../rest/Dispatcher.js';
+import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
+import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import { RestClient } from '../rest/RestClient.js';
 
 /** One job as `flink list` reports it. */
@@ -169,7 +170,7 @@ export class ClusterClient {
 
   /** Triggers a savepoint and waits for it; returns its location as a file: URI. */
   async triggerSavepoint(
-    jobId: string, targetDir?: string, opts: { cancelJob?: boolean; formatType?: SavepointFormat } = {},
+    jobId: string, targetDir?: string, opts: { cancelJob?: boolean; formatType?: SavepointFormatType } = {},
   ): Promise<string> {
     const id = parseJobId(jobId);
     return this.withJob(id, async (rest) => {
@@ -217,7 +218,7 @@ export class ClusterClient {
   }
 
   /** Stop-with-savepoint: returns the savepoint location as a file: URI. */
-  async stopWithSavepoint(jobId: string, targetDir?: string, drain = false, formatType?: SavepointFormat): Promise<string> {
+  async stopWithSavepoint(jobId: string, targetDir?: string, drain = false, formatType?: SavepointFormatType): Promise<string> {
     const id = parseJobId(jobId);
     return this.withJob(id, async (rest) => {
       const target = await this.checkJobThenTarget(rest, id, targetDir);

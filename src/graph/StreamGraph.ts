@@ -1,7 +1,7 @@
 import type { StateBackend } from '../api/stateBackends.js';
+import type { PartitionerKind } from '../runtime/network/RecordWriter.js';
 import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
 
-export type PartitionerKind = 'forward' | 'rebalance' | 'hash' | 'broadcast';
 export type KeySelectorFn = (value: any) => unknown;
 
 export interface StreamNode {

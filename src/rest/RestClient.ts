@@ -1,6 +1,7 @@
 import { FlinkError } from '../core/FlinkError.js';
-import type { CheckpointType } from '../runtime/network/events.js';
-import type { AsyncOperationStatus, JobDetails, JobSummary, SavepointFormat } from './Dispatcher.js';
+import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
+import type { AsyncOperationStatus, JobDetails, JobSummary } from './Dispatcher.js';
+import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
 import {
   ERROR_KIND_HEADER, errorKindFor, fromAsyncOperationResult, fromCheckpointOperationResult, fromErrorResponse, fromJobDetailsInfo,
   fromMultipleJobsDetails, fromTriggerResponse, type CheckpointingStatisticsBody, type ClusterOverviewBody,
@@ -77,7 +78,7 @@ export class RestClient {
   }
 
   async triggerSavepoint(
-    jobId: string, opts: { targetDirectory?: string; cancelJob?: boolean; formatType?: SavepointFormat } = {},
+    jobId: string, opts: { targetDirectory?: string; cancelJob?: boolean; formatType?: SavepointFormatType } = {},
   ): Promise<string> {
     const body: SavepointTriggerRequestBody = { 'cancel-job': opts.cancelJob ?? false };
     if (opts.targetDirectory !== undefined) body['target-directory'] = opts.targetDirectory;
@@ -90,7 +91,7 @@ export class RestClient {
   }
 
   async stopWithSavepoint(
-    jobId: string, opts: { targetDirectory?: string; drain?: boolean; formatType?: SavepointFormat } = {},
+    jobId: string, opts: { targetDirectory?: string; drain?: boolean; formatType?: SavepointFormatType } = {},
   ): Promise<string> {
     const body: StopWithSavepointRequestBody = { drain: opts.drain ?? false };
     if (opts.targetDirectory !== undefined) body.targetDirectory = opts.targetDirectory;

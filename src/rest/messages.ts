@@ -1,10 +1,8 @@
 import { FlinkError, type ErrorKind } from '../core/FlinkError.js';
 import { JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
-import type {
-  AsyncOperationStatus, CheckpointConfig, CheckpointStats, CheckpointStatsEntry, JobDetails, JobSummary, SavepointFormat, TaskCounts,
-  VertexSummary,
-} from './Dispatcher.js';
-import type { CheckpointType } from '../runtime/network/events.js';
+import type { AsyncOperationStatus, CheckpointConfig, JobDetails, JobSummary, TaskCounts, VertexSummary } from './Dispatcher.js';
+import type { CheckpointStats, CheckpointStatsEntry } from '../checkpoint/CheckpointStatsTracker.js';
+import { parseFormatType, type CheckpointType, type SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
 
 /**
  * Wire shapes of the subset of Flink's REST API (v1) that the JobManager serves, with converters in both
@@ -146,14 +144,14 @@ export interface CheckpointingStatisticsBody {
 export interface SavepointTriggerRequestBody {
   'target-directory'?: string;
   'cancel-job'?: boolean;
-  formatType?: SavepointFormat;
+  formatType?: SavepointFormatType;
   triggerId?: string;
 }
 
 export interface StopWithSavepointRequestBody {
   targetDirectory?: string;
   drain?: boolean;
-  formatType?: SavepointFormat;
+  formatType?: SavepointFormatType;
   triggerId?: string;
 }
 
@@ -372,34 +370,36 @@ function optBoolean(o: Record<string, unknown>, key: string, type: string): bool
   return v;
 }
 
-export function parseFormatType(v: unknown, type = 'request'): SavepointFormat | undefined {
-  if (v === undefined || v === null) return undefined;
-  const s = typeof v === 'string' ? v.toUpperCase() : undefined;
-  if (s !== 'CANONICAL' && s !== 'NATIVE') throw badRequest(type, "'formatType' must be CANONICAL or NATIVE");
-  return s;
+/** The request's formatType, read by the one parser the CLI uses too; a bad value is a bad request. */
+function optFormatType(o: Record<string, unknown>, type: string): SavepointFormatType | undefined {
+  try {
+    return parseFormatType(o.formatType);
+  } catch {
+    throw badRequest(type, "'formatType' must be CANONICAL or NATIVE");
+  }
 }
 
 export function parseSavepointTriggerRequest(body: unknown): {
-  targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat;
+  targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType;
 } {
   const T = 'SavepointTriggerRequestBody';
   const o = asObject(body, T);
   return {
     targetDirectory: optString(o, 'target-directory', T),
     cancelJob: optBoolean(o, 'cancel-job', T) ?? false,
-    formatType: parseFormatType(o.formatType, T),
+    formatType: optFormatType(o, T),
   };
 }
 
 export function parseStopWithSavepointRequest(body: unknown): {
-  targetDirectory?: string; drain: boolean; formatType?: SavepointFormat;
+  targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType;
 } {
   const T = 'StopWithSavepointRequestBody';
   const o = asObject(body, T);
   return {
     targetDirectory: optString(o, 'targetDirectory', T),
     drain: optBoolean(o, 'drain', T) ?? false,
-    formatType: parseFormatType(o.formatType, T),
+    formatType: optFormatType(o, T),
   };
 }
 

@@ -1,5 +1,6 @@
-import { encode } from '../state/StateSerializer.js';
-import type { ChannelEvent, CheckpointBarrier } from './network/events.js';
+import { encode } from '../core/Serializer.js';
+import type { ChannelEvent } from './network/events.js';
+import type { CheckpointBarrier } from '../checkpoint/CheckpointOptions.js';
 import type { Batch } from './network/RecordWriter.js';
 
 /** One input channel of a task, as its barrier handler sees it. */

@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointCoordinator, type CheckpointSettings, type CompletedCheckpoint, type RetentionPolicy } from '../checkpoint/CheckpointCoordinator.js';
+import { CheckpointCoordinator, type CheckpointSettings, type CompletedCheckpoint } from '../checkpoint/CheckpointCoordinator.js';
+import type { BarrierKind, CheckpointType, RetentionPolicy, SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
 import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
 import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
 import { assignState, type StateAssignment } from '../checkpoint/StateAssignment.js';
@@ -16,7 +17,6 @@ import type { Logger } from '../core/Logger.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import type { CheckpointIndex } from '../index/CheckpointIndex.js';
 import type { CheckpointConfig, JobDetails, TaskCounts } from '../rest/Dispatcher.js';
-import type { BarrierKind, CheckpointType } from './network/events.js';
 import type { RestoreSpec, TaskDeployment, WorkerToJobManager } from './messages.js';
 import { TaskSlots } from './TaskSlots.js';
 
@@ -347,7 +347,7 @@ export class JobMaster {
    * Savepoint; with `then` the job is cancelled (cancel -s) or finished (stop) once it is complete.
    * For both, sources stop emitting after the savepoint barrier, so nothing is committed after it.
    */
-  async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none', opts: { drain?: boolean; formatType?: 'CANONICAL' | 'NATIVE' } = {}): Promise<string> {
+  async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none', opts: { drain?: boolean; formatType?: SavepointFormatType } = {}): Promise<string> {
     if (this.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${this.jobId} is not running but ${this.status}; cannot take a savepoint.`);
     const kind: BarrierKind = then === 'none' ? 'SAVEPOINT' : 'SAVEPOINT_TERMINATE';
     if (then !== 'none') this.coordinator.stopPeriodic();

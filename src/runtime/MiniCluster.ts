@@ -10,8 +10,10 @@ import type { Logger } from '../core/Logger.js';
 import { buildJobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { CheckpointIndex, JobRecord } from '../index/CheckpointIndex.js';
-import type { CheckpointType } from './network/events.js';
-import type { AsyncOperationStatus, CheckpointConfig, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat } from '../rest/Dispatcher.js';
+import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
+import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary } from '../rest/Dispatcher.js';
+import type { CheckpointStats } from '../checkpoint/CheckpointStatsTracker.js';
+import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
 import { RestServer } from '../rest/RestServer.js';
 import { JobMaster } from './JobMaster.js';
 
@@ -187,14 +189,14 @@ export class MiniCluster implements Dispatcher {
     return triggerId;
   }
 
-  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat }): string {
+  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType }): string {
     const jm = this.job(jobId);
     const target = this.savepointTarget(opts.targetDirectory);
     if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot take a savepoint.`);
     return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, opts.cancelJob ? 'cancel' : 'none', { formatType: opts.formatType })}`);
   }
 
-  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormat }): string {
+  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType }): string {
     const jm = this.job(jobId);
     const target = this.savepointTarget(opts.targetDirectory);
     if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot stop it with a savepoint.`);

@@ -1,6 +1,5 @@
-import type { StateFileHandle } from '../checkpoint/Metadata.js';
-import type { CheckpointBarrier } from './network/events.js';
-import type { ChannelStateHandle } from './ChannelState.js';
+import type { CheckpointBarrier, SubtaskAcknowledgement } from '../checkpoint/CheckpointOptions.js';
+import type { ChannelStateHandle, StateFileHandle } from '../state/StateHandles.js';
 
 /** State files a restored subtask reads: every old subtask's file of one operator. */
 export interface RestoreSpec {
@@ -44,7 +43,7 @@ export type JobManagerToWorker =
 
 export type TaskToJobManager =
   | { type: 'taskState'; vertexIndex: number; subtask: number; state: 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED'; error?: { message: string; name: string; stack: string } }
-  | { type: 'ack'; checkpointId: number; vertexIndex: number; subtask: number; states: { operatorId: string; handle: StateFileHandle }[]; syncMs: number; asyncMs: number; channelState?: ChannelStateHandle; unaligned?: boolean }
+  | ({ type: 'ack' } & SubtaskAcknowledgement)
   | { type: 'decline'; checkpointId: number; vertexIndex: number; subtask: number; reason: string }
   | { type: 'stdout'; text: string };
 

@@ -1,3 +1,4 @@
+import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -5,7 +6,8 @@ import { deserialize, serialize } from 'node:v8';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
-import { verifyStateFile, type KeyedStateFileHandle, type StateFileHandle } from '../checkpoint/Metadata.js';
+import { verifyStateFile } from './StateFile.js';
+import type { KeyedStateFileHandle, StateFileHandle } from './StateHandles.js';
 import {
   DROP, decodeChunkValue, encoderOf, formatOf, HeapKeyedStateBackend, KINDS, type ChunkFormat, type Entry, type HeapKeyedStateBackendOptions,
   noSerializer, type KeyGroupStore, type StateKind, type StateTable, type TaggedFlat,
@@ -25,7 +27,6 @@ export interface EmbeddedKeyedStateBackendOptions extends HeapKeyedStateBackendO
   maxDeltaChain?: number;
 }
 
-export type SavepointFormatType = 'CANONICAL' | 'NATIVE';
 
 export interface KeyedSnapshotOptions {
   checkpointId: number;

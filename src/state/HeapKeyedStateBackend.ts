@@ -1,6 +1,6 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { FlinkError } from '../core/FlinkError.js';
-import type { StateFileHandle } from '../checkpoint/Metadata.js';
+import type { StateFileHandle } from './StateHandles.js';
 import {
   isTypeSerializer, type AggregatingState, type AggregatingStateDescriptor, type ListState, type ListStateDescriptor, type MapState,
   type MapStateDescriptor, type ReducingState, type ReducingStateDescriptor, type StateDescriptor, type TypeInfo, type ValueState,

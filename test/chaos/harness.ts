@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import {
   cleanup, committedLines, createWorkspace, flink, readSnapshot, ROOT, sleep, waitFor, withArgs, type Workspace,
 } from '../e2e/helpers.js';
-import { FAULT_POINTS } from '../../src/checkpoint/FaultInjection.js';
+import { FAULT_POINTS } from '../../src/core/FaultInjection.js';
 
 export const CHAOS_JOB = join(ROOT, 'test', 'chaos', 'ChaosJob.ts');
 

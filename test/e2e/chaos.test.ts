@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensureBuilt } from './helpers.js';
 import { runChaos } from '../chaos/harness.js';
-import { FAULT_POINTS } from '../../src/checkpoint/FaultInjection.js';
+import { FAULT_POINTS } from '../../src/core/FaultInjection.js';
 
 test('chaos (quick): a SIGKILL at every checkpoint-writing step and at a random moment loses nothing', { timeout: 600_000 }, async (t) => {
   await ensureBuilt();

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { FAULT_POINTS, parseFaultSpec } from '../../src/checkpoint/FaultInjection.js';
+import { FAULT_POINTS, parseFaultSpec } from '../../src/core/FaultInjection.js';
 import { decodeMetadata, encodeMetadata, writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
 import { metadataShapeProblem } from '../../src/checkpoint/MetadataValidation.js';
 import { CheckpointIndex, type SnapshotRecord } from '../../src/index/CheckpointIndex.js';

@@ -25,7 +25,7 @@ import { TIMER_STATE } from '../../src/runtime/operators/InternalTimerService.js
 import { OutputTag } from '../../src/api/OutputTag.js';
 import type { SingleOutputStreamOperator } from '../../src/api/DataStream.js';
 import { readKeyGroups } from '../../src/state/StateFile.js';
-import type { StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import type { StateFileHandle } from '../../src/state/StateHandles.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -17,7 +17,8 @@ import fc from 'fast-check';
 import { Parser } from '@oclif/core';
 import YAML from 'yaml';
 import { COMMANDS } from '../../commands/index.js';
-import { errorKindOf, oneLineMessage, parseFormatType, splitOptionalValueFlag } from '../../commands/base.js';
+import { errorKindOf, oneLineMessage, splitOptionalValueFlag } from '../../commands/base.js';
+import { parseFormatType } from '../../src/checkpoint/CheckpointOptions.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { Configuration, parseDynamicProperty } from '../../src/config/Configuration.js';
 import { tryParseDuration } from '../../src/config/Duration.js';
@@ -30,7 +31,7 @@ import {
 } from '../../src/checkpoint/Metadata.js';
 import { disposeSavepoint } from '../../src/checkpoint/SavepointDisposal.js';
 import { inspectSnapshot } from '../../src/checkpoint/SnapshotInspector.js';
-import { parseFaultSpec } from '../../src/checkpoint/FaultInjection.js';
+import { parseFaultSpec } from '../../src/core/FaultInjection.js';
 import { CheckpointIndex } from '../../src/index/CheckpointIndex.js';
 import { createWorkspace, cleanup, ensureBuilt, flink, listTree, STACK_FRAME, type Workspace } from '../e2e/helpers.js';
 

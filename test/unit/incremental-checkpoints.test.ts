@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/state.js';
-import { writeMetadataAtomically, type CheckpointMetadata, type KeyedStateFileHandle, type StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
+import type { KeyedStateFileHandle, StateFileHandle } from '../../src/state/StateHandles.js';
 import { SharedStateRegistry, sharedFilesOf } from '../../src/checkpoint/SharedStateRegistry.js';
 import { EmbeddedKeyedStateBackend } from '../../src/state/EmbeddedKeyedStateBackend.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';

@@ -13,7 +13,7 @@ import {
   type AggregateFunction, type StateDescriptor, type TypeSerializer,
 } from '../../src/api/state.js';
 import { StateTtlConfig, StateVisibility, UpdateType } from '../../src/api/StateTtlConfig.js';
-import type { StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import type { StateFileHandle } from '../../src/state/StateHandles.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { HeapKeyedStateBackend, type TtlTimeProvider } from '../../src/state/HeapKeyedStateBackend.js';
 import { BACKEND, keyedBackend } from './backends.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { StreamExecutionEnvironment } from '../../src/api/StreamExecutionEnvironment.js';
 import { CoProcessFunction, KeyedCoProcessFunction, ProcessJoinFunction } from '../../src/api/co.js';
 import type { Collector } from '../../src/api/functions.js';
-import type { StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import type { StateFileHandle } from '../../src/state/StateHandles.js';
 import { buildJobGraph, type JobGraph } from '../../src/graph/JobGraph.js';
 import { IntervalJoinOperator, type IntervalJoinBounds } from '../../src/runtime/operators/CoProcessOperators.js';
 import { InternalTimerService, TIMER_STATE } from '../../src/runtime/operators/InternalTimerService.js';

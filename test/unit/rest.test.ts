@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FlinkError, isFlinkError, type ErrorKind } from '../../src/core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js';
-import type {
-  AsyncOperationStatus, CheckpointConfig, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat, TaskCounts,
-} from '../../src/rest/Dispatcher.js';
-import type { CheckpointType } from '../../src/runtime/network/events.js';
+import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary, TaskCounts } from '../../src/rest/Dispatcher.js';
+import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
+import type { SavepointFormatType } from '../../src/checkpoint/CheckpointOptions.js';
+import type { CheckpointType } from '../../src/checkpoint/CheckpointOptions.js';
 import { RestServer, expandPortSpec } from '../../src/rest/RestServer.js';
 import { RestClient, normalizeEndpoint } from '../../src/rest/RestClient.js';
 import { failureMessage } from '../../src/rest/messages.js';
@@ -105,13 +105,13 @@ class FakeDispatcher implements Dispatcher {
     return id;
   }
 
-  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat }): string {
+  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType }): string {
     this.calls.push({ method: 'triggerSavepoint', args: [jobId, opts] });
     this.running(jobId);
     return this.trigger(jobId, opts.cancelJob ? 'cancel-savepoint' : 'savepoint', opts.targetDirectory);
   }
 
-  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormat }): string {
+  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType }): string {
     this.calls.push({ method: 'stopWithSavepoint', args: [jobId, opts] });
     this.running(jobId);
     return this.trigger(jobId, 'stop', opts.targetDirectory);

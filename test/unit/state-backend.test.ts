@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ListStateDescriptor, ValueStateDescriptor } from '../../src/api/state.js';
-import type { StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import type { StateFileHandle } from '../../src/state/StateHandles.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
 import { keyedBackend } from './backends.js';

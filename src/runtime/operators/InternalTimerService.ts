@@ -1,17 +1,7 @@
 import { ValueStateDescriptor, type ValueState } from '../../api/state.js';
 import type { HeapKeyedStateBackend } from '../../state/HeapKeyedStateBackend.js';
 import type { OperatorContext } from './StreamOperator.js';
-
-export type TimeDomain = 'EVENT_TIME' | 'PROCESSING_TIME';
-
-export interface TimerService {
-  currentProcessingTime(): number;
-  currentWatermark(): number;
-  registerProcessingTimeTimer(time: number): void;
-  registerEventTimeTimer(time: number): void;
-  deleteProcessingTimeTimer(time: number): void;
-  deleteEventTimeTimer(time: number): void;
-}
+import type { TimeDomain, TimerService } from '../../api/TimerService.js';
 
 /** Registers a callback at a processing time, run inside the task (Flink's ProcessingTimeService). */
 export interface ProcessingTimeService {

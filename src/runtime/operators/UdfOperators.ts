@@ -1,7 +1,8 @@
 import { ValueStateDescriptor } from '../../api/state.js';
 import type { Collector, FunctionInitializationContext, KeyedProcessFunction, ProcessFunction, SinkFunction } from '../../api/functions.js';
 import { callHook, StreamOperator } from './StreamOperator.js';
-import { restoredTimerService, type InternalTimerService, type TimeDomain, type TimerService } from './InternalTimerService.js';
+import { restoredTimerService, type InternalTimerService } from './InternalTimerService.js';
+import type { TimeDomain, TimerService } from '../../api/TimerService.js';
 import { MIN_WATERMARK } from '../../api/eventtime.js';
 
 /**
