@@ -1,6 +1,7 @@
 import type { SavepointFormatType } from './CheckpointOptions.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { KeyGroupRange } from '../state/KeyGroupRange.js';
+import { chunkFormatOf, type ChunkFormat } from '../state/StateCodec.js';
 import { readKeyGroups, readOperatorState } from '../state/StateFile.js';
 import { loadSnapshot, type LoadedSnapshot, type OperatorStateMetadata } from './Metadata.js';
 import { verifyStateFile } from '../state/StateFile.js';
@@ -304,7 +305,7 @@ export function* dumpState(snapshot: string | LoadedSnapshot, target: DumpTarget
         const batch: KeyedDumpEntry[] = [];
         readKeyGroups(bytes, h, new KeyGroupRange(kg, kg), (name, _kg, flat) => {
           if (name !== target.stateName) return;
-          const format = chunkFormat(flat);
+          const format = chunkFormatOf(flat);
           for (let i = 0; i < flat.length; i += 2) batch.push(keyedEntry(target.kind, format, flat[i], flat[i + 1], st.subtask));
         });
         if (batch.length > 0) yield batch;
@@ -314,21 +315,6 @@ export function* dumpState(snapshot: string | LoadedSnapshot, target: DumpTarget
       if (list && list.entries.length > 0) yield list.entries.map((value) => ({ value, subtask: st.subtask }));
     }
   }
-}
-
-/**
- * How the heap backend wrote a chunk's values: a `format` property on the chunk array (carried by the V8
- * serialization) says whether values carry TTL timestamps and whether a user serializer wrote them.
- */
-interface ChunkFormat {
-  ttl?: boolean;
-  ser?: boolean;
-  keySer?: boolean;
-}
-
-function chunkFormat(flat: unknown[]): ChunkFormat {
-  const f = (flat as unknown[] & { format?: unknown }).format;
-  return f !== null && typeof f === 'object' ? (f as ChunkFormat) : {};
 }
 
 const isTtlPair = (v: unknown): v is [unknown, number] => Array.isArray(v) && v.length === 2 && typeof v[1] === 'number';

@@ -7,9 +7,8 @@ import { verifyStateFile } from '../state/StateFile.js';
 import type { JobGraph, JobVertex } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { RuntimeContext } from '../api/functions.js';
-import type { HeapKeyedStateBackend } from '../state/HeapKeyedStateBackend.js';
-import type { KeyedSnapshot } from '../state/EmbeddedKeyedStateBackend.js';
-import { createKeyedStateBackend, forEachStoredEntry, snapshotKeyedState, type StateBackendSpec } from '../state/StateBackendLoader.js';
+import type { KeyedSnapshot, KeyedStateBackend } from '../state/KeyedStateBackend.js';
+import { createKeyedStateBackend, type StateBackendSpec } from '../state/StateBackendLoader.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssignment.js';
 import { OperatorStateBackend } from '../state/OperatorStateBackend.js';
 import { readKeyGroups, readOperatorState, StateFileWriter, type OperatorStateSnapshot } from '../state/StateFile.js';
@@ -59,7 +58,7 @@ export class StreamTask {
   readonly name: string;
   private state: TaskState = 'DEPLOYING';
   private readonly operators: StreamOperator[] = [];
-  private readonly keyedBackends: (HeapKeyedStateBackend | undefined)[] = [];
+  private readonly keyedBackends: (KeyedStateBackend | undefined)[] = [];
   private readonly opStates: OperatorStateBackend[] = [];
   private readonly writers: RecordWriter[] = [];
   private readonly inputs: InputChannel[] = [];
@@ -68,7 +67,7 @@ export class StreamTask {
   private keySelector?: (v: unknown) => unknown;
   /** Key selector of input 2 of a keyed two-input head (connect of two keyed streams). */
   private keySelector2?: (v: unknown) => unknown;
-  private headKeyed?: HeapKeyedStateBackend;
+  private headKeyed?: KeyedStateBackend;
   private scheduled = false;
   /** Records processed between two checks of the time slice (adapted to the operators' speed). */
   private chunk = 64;
@@ -183,7 +182,7 @@ export class StreamTask {
         stdout: (line) => this.stdoutLines.push(line),
         processingTimeService: this.processingTimeService,
         forEachRestoredKeyedEntry: (name, visit) => {
-          if (keyed && forEachStoredEntry(keyed, name, visit)) return; // the embedded backend restored into its store
+          if (keyed?.forEachStoredEntry(name, visit)) return; // the embedded backend restored into its store
           for (const f of this.restoredFiles.get(ops[i].operatorId) ?? []) {
             readKeyGroups(f.bytes, f.handle, keyed!.keyGroupRange, (stateName, _kg, flat) => {
               if (stateName !== name) return;
@@ -242,7 +241,7 @@ export class StreamTask {
     },
   };
 
-  private restoreState(operatorId: string, spec: NonNullable<TaskDeployment['restore']>[string], keyed: HeapKeyedStateBackend | undefined, opState: OperatorStateBackend): void {
+  private restoreState(operatorId: string, spec: NonNullable<TaskDeployment['restore']>[string], keyed: KeyedStateBackend | undefined, opState: OperatorStateBackend): void {
     const files = spec.files
       .slice()
       .sort((a, b) => a.subtask - b.subtask)
@@ -253,12 +252,12 @@ export class StreamTask {
     opState.restore(parts, this.d.subtask, this.vertex.parallelism);
   }
 
-  private keyedStateBackend(keyed: HeapKeyedStateBackend | undefined): HeapKeyedStateBackend {
+  private keyedStateBackend(keyed: KeyedStateBackend | undefined): KeyedStateBackend {
     if (!keyed) throw new FlinkError('invalid-argument', "Keyed state can only be used on a 'keyed stream', i.e., after a 'keyBy()' operation.");
     return keyed;
   }
 
-  private runtimeContext(keyed: HeapKeyedStateBackend | undefined): RuntimeContext {
+  private runtimeContext(keyed: KeyedStateBackend | undefined): RuntimeContext {
     const { d, vertex } = this;
     return {
       getState: (desc) => {
@@ -444,7 +443,7 @@ export class StreamTask {
         keyedRange: keyed && Object.keys(keyedKinds).length > 0 ? keyed.keyGroupRange.toJSON() : undefined,
         keyedKinds,
         ...(keyed && Object.keys(keyedKinds).length > 0
-          ? snapshotKeyedState(keyed, {
+          ? keyed.snapshotKeyed({
             checkpointId: b.checkpointId,
             location: b.location,
             // Incremental files of checkpoints go to <job>/shared (beside chk-N); savepoints are self-contained.

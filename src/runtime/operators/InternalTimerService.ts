@@ -1,5 +1,5 @@
 import { ValueStateDescriptor, type ValueState } from '../../api/state.js';
-import type { HeapKeyedStateBackend } from '../../state/HeapKeyedStateBackend.js';
+import type { KeyedStateBackend } from '../../state/KeyedStateBackend.js';
 import type { OperatorContext } from './StreamOperator.js';
 import type { TimeDomain, TimerService } from '../../api/TimerService.js';
 
@@ -72,7 +72,7 @@ export class InternalTimerService implements TimerService {
   private watermark = Number.MIN_SAFE_INTEGER;
 
   constructor(
-    private readonly keyed: HeapKeyedStateBackend,
+    private readonly keyed: KeyedStateBackend,
     private readonly time: ProcessingTimeService,
     private readonly onTimer: (time: number, domain: TimeDomain) => void,
   ) {}

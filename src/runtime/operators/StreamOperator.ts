@@ -1,4 +1,4 @@
-import type { HeapKeyedStateBackend } from '../../state/HeapKeyedStateBackend.js';
+import type { KeyedStateBackend } from '../../state/KeyedStateBackend.js';
 import type { OperatorStateBackend } from '../../state/OperatorStateBackend.js';
 import type { RuntimeContext } from '../../api/functions.js';
 import type { ProcessingTimeService } from './InternalTimerService.js';
@@ -42,7 +42,7 @@ export interface OperatorContext {
   /** pipeline.auto-watermark-interval in ms (0: no periodic watermarks). */
   autoWatermarkInterval: number;
   operatorState: OperatorStateBackend;
-  keyed?: HeapKeyedStateBackend;
+  keyed?: KeyedStateBackend;
   runtimeContext: RuntimeContext;
   /** Line-buffered stdout of the task (print sinks), flushed with the task's outputs. */
   stdout: (line: string) => void;
