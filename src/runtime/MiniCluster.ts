@@ -109,7 +109,6 @@ export class MiniCluster implements Dispatcher {
       programArgs: o.programArgs,
       config: this.config,
       restore,
-      index: this.index,
       log: this.log.child('JobMaster'),
       stdout: o.stdout,
       onStatusChange: (status, failure) =>
@@ -118,6 +117,9 @@ export class MiniCluster implements Dispatcher {
           endTime: isGloballyTerminal(status) ? Date.now() : null,
           failureCause: failure ?? null,
         })),
+      // The folders are the truth: a catalog failure is logged, never fails a checkpoint.
+      onSnapshot: (e) =>
+        this.safeIndex(() => (e.type === 'upsert' ? this.index?.upsertSnapshot(e.snapshot) : this.index?.updateSnapshot(e.path, { status: 'DISCARDED' }))),
     });
     this.jobs.set(jobId, jm);
     this.registrations.set(jobId, {
