@@ -5,6 +5,7 @@ import { loadSnapshot, METADATA_FILE, stripFileScheme } from '../checkpoint/Meta
 import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
 import { describeError, FlinkError, isFlinkError } from '../core/FlinkError.js';
 import type { JobStatus } from '../core/JobStatus.js';
+import type { SnapshotReport, SnapshotStatus } from '../checkpoint/CheckpointStatsTracker.js';
 
 /**
  * A SQLite index of jobs, checkpoints and savepoints, shared by cluster processes and short-lived CLI
@@ -27,20 +28,9 @@ export interface JobRecord {
   failureCause: string | null;
 }
 
-export type SnapshotStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'DISCARDED';
-
-export interface SnapshotRecord {
-  jobId: string;
-  checkpointId: number;
-  kind: 'CHECKPOINT' | 'SAVEPOINT';
-  status: SnapshotStatus;
-  /** Absolute directory of the snapshot (the folder holding `_metadata`). */
-  path: string;
-  triggerTime: number;
-  durationMs: number | null;
-  sizeBytes: number | null;
-  failureCause: string | null;
-}
+/** A snapshot as the catalog keeps it: what the checkpoint coordinator reports (the folders are the truth). */
+export type SnapshotRecord = SnapshotReport;
+export type { SnapshotStatus };
 
 /** Ordered schema migrations: migration i moves user_version from i to i+1. Never edit a shipped one. */
 const MIGRATIONS: readonly { description: string; sql: string }[] = [
