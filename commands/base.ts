@@ -2,10 +2,10 @@ import { Command, Errors, Flags } from '@oclif/core';
 import chalk, { chalkStderr } from 'chalk';
 import ora, { type Ora } from 'ora';
 import { ClusterClient } from '../src/client/ClusterClient.js';
-import { CheckpointingOptions, indexPath } from '../src/config/ConfigOptions.js';
 import { Configuration, parseDynamicProperty } from '../src/config/Configuration.js';
 import { FlinkError, isFlinkError, type ErrorKind } from '../src/core/FlinkError.js';
-import { CheckpointIndex } from '../src/index/CheckpointIndex.js';
+import type { CheckpointIndex } from '../src/index/CheckpointIndex.js';
+import { openIndex } from '../src/client/openIndex.js';
 
 /** Stable exit codes of every `flink` verb; scripts may rely on them. */
 export const ExitCode = {
@@ -233,11 +233,7 @@ export abstract class FlinkCommand extends Command {
 
   /** Opens the job/snapshot index the configuration points at; closed when the command ends. */
   protected openIndex(config: Configuration): CheckpointIndex {
-    const index = CheckpointIndex.open({
-      path: indexPath(config),
-      checkpointsDir: config.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY),
-      savepointsDir: config.get(CheckpointingOptions.SAVEPOINT_DIRECTORY),
-    });
+    const index = openIndex(config);
     this.indexes.push(index);
     return index;
   }

@@ -4,13 +4,11 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DetachedRequest, EntrypointMessage } from '../src/client/ClusterEntrypoint.js';
-import { logFileFor, runJob } from '../src/client/JobRunner.js';
+import { checkRunRequest, logFileFor, runJob } from '../src/client/JobRunner.js';
 import { CoreOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
 import { Configuration } from '../src/config/Configuration.js';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { newJobId } from '../src/core/ids.js';
-import { checkJobFile } from '../src/runtime/ProgramLoader.js';
-import { loadSnapshot } from '../src/checkpoint/Metadata.js';
 import { FlinkCommand, propertyFlags } from './base.js';
 
 /** Flags of `run` that take a value, so the job file can be told apart from flag values. */
@@ -82,8 +80,7 @@ export default class Run extends FlinkCommand {
     const config = this.loadConfig(flags.property);
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
     if (flags.restoreMode !== undefined) config.set(StateRecoveryOptions.CLAIM_MODE.key, parseRestoreMode(flags.restoreMode));
-    const jobFile = checkJobFile(args.jobFile);
-    if (flags.fromSavepoint) loadSnapshot(flags.fromSavepoint);
+    const jobFile = flags.detached ? checkRunRequest(args.jobFile, flags.fromSavepoint) : args.jobFile;
     return flags.detached
       ? this.runDetached(jobFile, programArgs, config.toMap(), flags.fromSavepoint, flags.allowNonRestoredState)
       : this.runAttached(jobFile, programArgs, config, flags.fromSavepoint, flags.allowNonRestoredState);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { disposeSavepoint } from '../checkpoint/SavepointDisposal.js';
+import { resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
 import { loadSnapshot, verifySnapshotFiles } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import { CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, parsePortSpec } from '../config/ConfigOptions.js';
@@ -173,11 +174,7 @@ export class MiniCluster implements Dispatcher {
   }
 
   private savepointTarget(targetDirectory?: string): string {
-    const dir = targetDirectory ?? this.config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY);
-    if (!dir) {
-      throw new FlinkError('invalid-argument', "No savepoint directory configured. You can either specify a directory when triggering the savepoint or configure a cluster-wide default via key 'state.savepoints.dir'.");
-    }
-    return dir.replace(/^file:\/\//, '').replace(/^file:/, '');
+    return resolveSavepointTarget(targetDirectory, this.config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY));
   }
 
   private startOperation(jobId: string | undefined, op: () => Promise<string>): string {

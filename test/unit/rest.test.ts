@@ -17,7 +17,8 @@ import { RestClient, normalizeEndpoint } from '../../src/rest/RestClient.js';
 import { failureMessage } from '../../src/rest/messages.js';
 import { disposeSavepoint } from '../../src/checkpoint/SavepointDisposal.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
-import { ClusterClient, NO_SAVEPOINT_DIRECTORY_MESSAGE, parseJobId } from '../../src/client/ClusterClient.js';
+import { ClusterClient, parseJobId } from '../../src/client/ClusterClient.js';
+import { NO_SAVEPOINT_DIRECTORY_MESSAGE } from '../../src/checkpoint/CheckpointStorage.js';
 import { Configuration } from '../../src/config/Configuration.js';
 import { CheckpointIndex, type JobRecord } from '../../src/index/CheckpointIndex.js';
 
