@@ -87,4 +87,6 @@ export interface CheckpointConfig {
   unaligned: boolean;
   alignedTimeout: number;
   retention: string;
+  /** Flink's class name of the keyed state backend the job runs on; HashMapStateBackend when not said. */
+  stateBackend?: 'HashMapStateBackend' | 'EmbeddedRocksDBStateBackend';
 }

@@ -579,7 +579,24 @@ export function fromCheckpointOperationResult(v: unknown): AsyncOperationStatus 
 }
 
 /** GET /jobs/:jobid/checkpoints/config (Flink's CheckpointConfigInfo, the fields that apply here). */
-export function toCheckpointConfigInfo(c: CheckpointConfig): Record<string, unknown> {
+/** Flink's CheckpointConfigInfo (GET /jobs/:jobid/checkpoints/config). */
+export interface CheckpointConfigInfo {
+  mode: 'exactly_once' | 'at_least_once';
+  interval: number;
+  timeout: number;
+  min_pause: number;
+  max_concurrent: number;
+  externalization: { enabled: boolean; delete_on_cancellation: boolean };
+  state_backend: string;
+  checkpoint_storage: string;
+  unaligned_checkpoints: boolean;
+  tolerable_failed_checkpoints: number;
+  aligned_checkpoint_timeout: number;
+  checkpoints_after_tasks_finish: boolean;
+  state_changelog_enabled: boolean;
+}
+
+export function toCheckpointConfigInfo(c: CheckpointConfig): CheckpointConfigInfo {
   return {
     mode: c.mode === 'EXACTLY_ONCE' ? 'exactly_once' : 'at_least_once',
     interval: c.interval ?? 0x7fffffffffffffff,
@@ -587,7 +604,7 @@ export function toCheckpointConfigInfo(c: CheckpointConfig): Record<string, unkn
     min_pause: c.minPause,
     max_concurrent: c.maxConcurrent,
     externalization: { enabled: c.retention !== 'NO_EXTERNALIZED_CHECKPOINTS', delete_on_cancellation: c.retention !== 'RETAIN_ON_CANCELLATION' },
-    state_backend: 'HashMapStateBackend',
+    state_backend: c.stateBackend ?? 'HashMapStateBackend',
     checkpoint_storage: 'FileSystemCheckpointStorage',
     unaligned_checkpoints: c.unaligned,
     tolerable_failed_checkpoints: c.tolerableFailures,

@@ -13,6 +13,7 @@ import {
   CheckpointingOptions, StateRecoveryOptions, ExecutionOptions, restartStrategyFor, TaskManagerOptions, type RestartStrategy,
 } from '../config/ConfigOptions.js';
 import { stateBackendSpec } from '../state/StateBackendLoader.js';
+import type { StateBackend } from '../api/stateBackends.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
@@ -43,6 +44,8 @@ export interface JobMasterOptions {
   /** Where print() output goes (the CLI's stdout when attached, the .out file when detached). */
   stdout: (text: string) => void;
   onStatusChange?: (status: JobStatus, failure?: string) => void;
+  /** The program's env.setStateBackend(), which wins over state.backend.type. */
+  stateBackend?: StateBackend;
   /** Checkpoints and savepoints as they start, complete, fail or are discarded (the cluster records them). */
   onSnapshot?: (e: SnapshotEvent) => void;
 }
@@ -73,6 +76,7 @@ export class JobMaster {
   private nextAckId = 1;
   private failingOver = false;
   private readonly checkpointSettings: CheckpointSettings;
+  private readonly stateBackendName: NonNullable<CheckpointConfig['stateBackend']>;
 
   constructor(o: JobMasterOptions) {
     this.o = o;
@@ -120,8 +124,9 @@ export class JobMaster {
           .flatMap((v) => v.operators.map((op) => op.operatorId)),
     });
     if (o.restore) this.coordinator.restoreFrom(o.restore.snapshot, cfg.get(StateRecoveryOptions.CLAIM_MODE));
-    const backendNotice = stateBackendSpec(cfg).notice;
-    if (backendNotice) o.log.info(backendNotice);
+    const backend = stateBackendSpec(cfg, o.stateBackend);
+    this.stateBackendName = backend.type === 'embedded' ? 'EmbeddedRocksDBStateBackend' : 'HashMapStateBackend';
+    if (backend.notice) o.log.info(backend.notice);
     storage.initialize();
   }
 
@@ -331,7 +336,7 @@ export class JobMaster {
   }
 
   get checkpointConfig(): CheckpointConfig {
-    return this.checkpointSettings;
+    return { ...this.checkpointSettings, stateBackend: this.stateBackendName };
   }
 
   /** `flink checkpoint`: a checkpoint on request; resolves once it is complete. */

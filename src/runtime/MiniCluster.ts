@@ -110,6 +110,7 @@ export class MiniCluster implements Dispatcher {
       programArgs: o.programArgs,
       config: this.config,
       restore,
+      stateBackend: graph.stateBackend,
       log: this.log.child('JobMaster'),
       stdout: o.stdout,
       onStatusChange: (status, failure) =>
