@@ -4,7 +4,7 @@ import ora, { type Ora } from 'ora';
 import { ClusterClient } from '../src/client/ClusterClient.js';
 import { Configuration, parseDynamicProperty } from '../src/config/Configuration.js';
 import { FlinkError, isFlinkError, type ErrorKind } from '../src/core/FlinkError.js';
-import type { CheckpointIndex } from '../src/index/CheckpointIndex.js';
+import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
 import { openIndex } from '../src/client/openIndex.js';
 
 /** Stable exit codes of every `flink` verb; scripts may rely on them. */

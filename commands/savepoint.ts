@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { ClusterClient, parseJobId } from '../src/client/ClusterClient.js';
 import type { Configuration } from '../src/config/Configuration.js';
 import { describeError, FlinkError } from '../src/core/FlinkError.js';
-import type { CheckpointIndex } from '../src/index/CheckpointIndex.js';
+import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
 import { clusterFlags, FlinkCommand, formatTypeFlag } from './base.js';
 import { parseFormatType } from '../src/checkpoint/CheckpointOptions.js';
 

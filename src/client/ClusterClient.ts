@@ -8,11 +8,12 @@ import type { Configuration } from '../config/Configuration.js';
 import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import { isJobId } from '../core/ids.js';
 import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
-import type { CheckpointIndex, IndexedJobStatus, JobRecord } from '../index/CheckpointIndex.js';
+import type { CheckpointIndex, IndexedJobStatus, JobRecord } from '../catalog/CheckpointIndex.js';
 import type { AsyncOperationStatus } from '../rest/Dispatcher.js';
 import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import { RestClient } from '../rest/RestClient.js';
+import { abandonInProgress } from './AbandonedSnapshots.js';
 
 /** One job as `flink list` reports it. */
 export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' | 'startTime' | 'endTime' | 'restUrl' | 'pid' | 'logFile' | 'failureCause'> {
@@ -325,7 +326,7 @@ export class ClusterClient {
     const patch = { status: 'FAILED' as const, endTime: Date.now(), failureCause };
     try {
       this.index?.updateJob(r.jobId, patch);
-      this.index?.abandonInProgress(r.jobId, `abandoned: ${failureCause}`);
+      if (this.index) abandonInProgress(this.index, r.jobId, `abandoned: ${failureCause}`);
     } catch {
       // Still report it; the next listing retries the bookkeeping.
     }

@@ -10,7 +10,7 @@ import { isGloballyTerminal } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
 import { buildJobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
-import type { CheckpointIndex, JobRecord } from '../index/CheckpointIndex.js';
+import type { CheckpointIndex, JobRecord } from '../catalog/CheckpointIndex.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary } from '../rest/Dispatcher.js';
 import type { CheckpointStats } from '../checkpoint/CheckpointStatsTracker.js';

@@ -15,7 +15,7 @@ import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracke
 import type { SavepointFormatType } from '../../src/checkpoint/CheckpointOptions.js';
 import { RestServer } from '../../src/rest/RestServer.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
-import { CheckpointIndex, type JobRecord } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex, type JobRecord } from '../../src/catalog/CheckpointIndex.js';
 import { ensureBuilt } from './helpers.js';
 
 /**

@@ -30,9 +30,9 @@ import {
   decodeMetadata, encodeMetadata, loadSnapshot, resolveSnapshotPath, verifySnapshotFiles, writeMetadataAtomically, type CheckpointMetadata,
 } from '../../src/checkpoint/Metadata.js';
 import { disposeSavepoint } from '../../src/checkpoint/SavepointDisposal.js';
-import { inspectSnapshot } from '../../src/checkpoint/SnapshotInspector.js';
+import { inspectSnapshot } from '../../src/tools/SnapshotInspector.js';
 import { parseFaultSpec } from '../../src/core/FaultInjection.js';
-import { CheckpointIndex } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
 import { createWorkspace, cleanup, ensureBuilt, flink, listTree, STACK_FRAME, type Workspace } from '../e2e/helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);

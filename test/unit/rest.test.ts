@@ -20,7 +20,7 @@ import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/chec
 import { ClusterClient, parseJobId } from '../../src/client/ClusterClient.js';
 import { NO_SAVEPOINT_DIRECTORY_MESSAGE } from '../../src/checkpoint/CheckpointStorage.js';
 import { Configuration } from '../../src/config/Configuration.js';
-import { CheckpointIndex, type JobRecord } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex, type JobRecord } from '../../src/catalog/CheckpointIndex.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // A fake cluster: just enough state to exercise every path of the REST layer.
