@@ -3,7 +3,8 @@ import { ClusterClient, parseJobId } from '../src/client/ClusterClient.js';
 import type { Configuration } from '../src/config/Configuration.js';
 import { describeError, FlinkError } from '../src/core/FlinkError.js';
 import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
-import { clusterFlags, FlinkCommand, formatTypeFlag } from './base.js';
+import { FlinkCommand } from './base.js';
+import { clusterFlags, formatTypeFlag } from './flags.js';
 import { parseFormatType } from '../src/checkpoint/CheckpointOptions.js';
 
 export default class Savepoint extends FlinkCommand {

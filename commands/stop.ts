@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { parseJobId } from '../src/client/ClusterClient.js';
 import { FlinkError } from '../src/core/FlinkError.js';
-import { clusterFlags, FlinkCommand, formatTypeFlag, splitOptionalValueFlag } from './base.js';
+import { FlinkCommand } from './base.js';
+import { clusterFlags, formatTypeFlag, splitOptionalValueFlag } from './flags.js';
 import { parseFormatType } from '../src/checkpoint/CheckpointOptions.js';
 
 export default class Stop extends FlinkCommand {
