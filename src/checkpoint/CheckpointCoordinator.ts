@@ -6,14 +6,18 @@ import type { JobStatus } from '../core/JobStatus.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import { taskKey } from '../core/ids.js';
 import type { ChannelStateHandle, StateFileHandle } from '../state/StateHandles.js';
-import type { BarrierKind, CheckpointBarrier, CheckpointType, RetentionPolicy, SavepointFormatType, SubtaskAcknowledgement } from './CheckpointOptions.js';
+import type {
+  BarrierKind, CheckpointBarrier, CheckpointType, RetentionPolicy, SavepointFormatType, SubtaskAcknowledgement,
+} from './CheckpointOptions.js';
 import { CheckpointStorage } from './CheckpointStorage.js';
 import { CheckpointFailureManager } from './CheckpointFailureManager.js';
 import { CheckpointStatsTracker, type CheckpointStats, type SnapshotEvent, type TrackedCheckpoint } from './CheckpointStatsTracker.js';
 import { CompletedCheckpointStore, type CompletedCheckpoint } from './CompletedCheckpointStore.js';
 import { orphanedSharedFiles } from './SharedStateRegistry.js';
 import { faultPoint } from '../core/FaultInjection.js';
-import { METADATA_FILE, writeMetadataAtomically, type CheckpointMetadata, type LoadedSnapshot, type OperatorStateMetadata } from './Metadata.js';
+import {
+  METADATA_FILE, writeMetadataAtomically, type CheckpointMetadata, type LoadedSnapshot, type OperatorStateMetadata,
+} from './Metadata.js';
 
 export interface CheckpointSettings {
   interval?: number;

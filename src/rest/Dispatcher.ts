@@ -21,6 +21,16 @@ export interface TaskCounts {
   INITIALIZING: number;
 }
 
+/** Flink's ExecutionState names, in the order its web UI lists them. */
+export const TASK_STATES = [
+  'CREATED', 'SCHEDULED', 'DEPLOYING', 'RUNNING', 'FINISHED', 'CANCELING', 'CANCELED', 'FAILED', 'RECONCILING',
+  'INITIALIZING',
+] as const satisfies ReadonlyArray<keyof TaskCounts>;
+
+export function emptyTaskCounts(): TaskCounts {
+  return Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as unknown as TaskCounts;
+}
+
 export interface JobSummary {
   id: string;
   name: string;

@@ -2,12 +2,15 @@ import { FlinkError } from '../core/FlinkError.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import type { AsyncOperationStatus, JobDetails, JobSummary } from './Dispatcher.js';
 import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
-import {
-  ERROR_KIND_HEADER, errorKindFor, fromAsyncOperationResult, fromCheckpointOperationResult, fromErrorResponse, fromJobDetailsInfo,
-  fromMultipleJobsDetails, fromTriggerResponse, type CheckpointingStatisticsBody, type ClusterOverviewBody,
-  type DashboardConfigurationBody, type JobIdsWithStatusBody, type SavepointTriggerRequestBody,
-  type StopWithSavepointRequestBody,
+import type {
+  CheckpointingStatisticsBody, ClusterOverviewBody, DashboardConfigurationBody, JobIdsWithStatusBody,
+  SavepointTriggerRequestBody, StopWithSavepointRequestBody,
 } from './messages.js';
+import { ERROR_KIND_HEADER, errorKindFor } from './errors.js';
+import {
+  fromAsyncOperationResult, fromCheckpointOperationResult, fromErrorResponse, fromJobDetailsInfo,
+  fromMultipleJobsDetails, fromTriggerResponse,
+} from './decode.js';
 
 export interface RestClientOptions {
   /** Per-request timeout. */

@@ -19,7 +19,7 @@ import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
 import { taskKey } from '../core/ids.js';
 import type { JobGraph } from '../graph/JobGraph.js';
-import type { CheckpointConfig, JobDetails, TaskCounts } from '../rest/Dispatcher.js';
+import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type TaskCounts } from '../rest/Dispatcher.js';
 import type { RestoreSpec, TaskDeployment, WorkerToJobManager } from './messages.js';
 import { TaskSlots } from './TaskSlots.js';
 
@@ -385,7 +385,7 @@ export class JobMaster {
   }
 
   taskCounts(): TaskCounts {
-    const c: TaskCounts = { CREATED: 0, SCHEDULED: 0, DEPLOYING: 0, RUNNING: 0, FINISHED: 0, CANCELING: 0, CANCELED: 0, FAILED: 0, RECONCILING: 0, INITIALIZING: 0 };
+    const c: TaskCounts = emptyTaskCounts();
     for (const v of this.jobGraph.vertices) {
       for (let s = 0; s < v.parallelism; s++) {
         const st = this.exec.get(taskKey(v.index, s)) ?? (isGloballyTerminal(this.status) ? (this.status === 'FINISHED' ? 'FINISHED' : this.status === 'FAILED' ? 'FAILED' : 'CANCELED') : 'CREATED');
@@ -408,7 +408,7 @@ export class JobMaster {
       isStoppable: this.status === 'RUNNING',
       timestamps: { ...this.timestamps },
       vertices: this.jobGraph.vertices.map((v) => {
-        const tasks: TaskCounts = { CREATED: 0, SCHEDULED: 0, DEPLOYING: 0, RUNNING: 0, FINISHED: 0, CANCELING: 0, CANCELED: 0, FAILED: 0, RECONCILING: 0, INITIALIZING: 0 };
+        const tasks: TaskCounts = emptyTaskCounts();
         for (let s = 0; s < v.parallelism; s++) tasks[(this.exec.get(taskKey(v.index, s)) ?? 'CREATED') as keyof TaskCounts]++;
         const status = tasks.FAILED ? 'FAILED' : tasks.RUNNING ? 'RUNNING' : tasks.FINISHED === v.parallelism ? 'FINISHED' : tasks.CANCELED ? 'CANCELED' : 'CREATED';
         return { id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism, status, startTime: this.startTime, endTime: this.endTime, tasks };

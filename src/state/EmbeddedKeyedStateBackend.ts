@@ -7,7 +7,9 @@ import { FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
 import { verifyStateFile } from './StateFile.js';
 import type { KeyedStateFileHandle, StateFileHandle } from './StateHandles.js';
-import { AbstractKeyedStateBackend, type Entry, type KeyGroupStore, type KeyedStateBackendOptions, type StateTable } from './AbstractKeyedStateBackend.js';
+import {
+  AbstractKeyedStateBackend, type Entry, type KeyGroupStore, type KeyedStateBackendOptions, type StateTable,
+} from './AbstractKeyedStateBackend.js';
 import type { KeyedSnapshot, KeyedSnapshotOptions } from './KeyedStateBackend.js';
 import {
   bitsOf, DROP, decodeChunkValue, encoderOf, formatOf, formatOfBits, noSerializer, STATE_KINDS, type StateKind, type TaggedFlat,

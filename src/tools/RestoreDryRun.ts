@@ -8,7 +8,10 @@ import { runProgram } from '../runtime/ProgramLoader.js';
 import { KeyGroupRange } from '../state/KeyGroupRange.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssignment.js';
 import type { LoadedSnapshot, OperatorStateMetadata } from '../checkpoint/Metadata.js';
-import { asLoadedSnapshot, inspectSnapshot, keyGroupSectionSizes, type OperatorSummary, type SnapshotSummary, type StateSummary } from './SnapshotInspector.js';
+import {
+  asLoadedSnapshot, inspectSnapshot, keyGroupSectionSizes, type OperatorSummary, type SnapshotSummary,
+  type StateSummary,
+} from './SnapshotInspector.js';
 import { assignState, type StateAssignment } from '../checkpoint/StateAssignment.js';
 
 /**

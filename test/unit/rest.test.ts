@@ -14,7 +14,7 @@ import type { SavepointFormatType } from '../../src/checkpoint/CheckpointOptions
 import type { CheckpointType } from '../../src/checkpoint/CheckpointOptions.js';
 import { RestServer, expandPortSpec } from '../../src/rest/RestServer.js';
 import { RestClient, normalizeEndpoint } from '../../src/rest/RestClient.js';
-import { failureMessage } from '../../src/rest/messages.js';
+import { failureMessage } from '../../src/rest/decode.js';
 import { disposeSavepoint } from '../../src/checkpoint/SavepointDisposal.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
 import { ClusterClient, parseJobId } from '../../src/client/ClusterClient.js';
