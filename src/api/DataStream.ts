@@ -18,7 +18,8 @@ import { ConnectedStreams, IntervalJoin } from './ConnectedStreams.js';
 import { JoinedStreams } from './JoinedStreams.js';
 import type { WatermarkStrategy } from './eventtime.js';
 import type { OutputTag } from './OutputTag.js';
-import { WindowedStream, type WindowAssigner } from './windowing.js';
+import { WindowedStream } from './windowing.js';
+import type { WindowAssigner } from './windows.js';
 import { TimestampsAndWatermarksOperator } from '../runtime/operators/TimestampsAndWatermarksOperator.js';
 import { SideOutputOperator } from '../runtime/operators/SideOutputOperator.js';
 

@@ -12,8 +12,9 @@ import {
 } from '../../src/api/eventtime.js';
 import {
   EventTimeSessionWindows, mergeWindow, SlidingEventTimeWindows, TimeWindow, TumblingEventTimeWindows, TumblingProcessingTimeWindows,
-  WindowedStream, type WindowAssigner, Time, ProcessingTimeSessionWindows, SlidingProcessingTimeWindows,
-} from '../../src/api/windowing.js';
+  type WindowAssigner, Time, ProcessingTimeSessionWindows, SlidingProcessingTimeWindows,
+} from '../../src/api/windows.js';
+import { WindowedStream } from '../../src/api/windowing.js';
 import { StatusWatermarkValve } from '../../src/runtime/StatusWatermarkValve.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
