@@ -5,7 +5,7 @@ import { describeError, FlinkError } from '../src/core/FlinkError.js';
 import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
 import { FlinkCommand } from './base.js';
 import { clusterFlags, formatTypeFlag } from './flags.js';
-import { parseFormatType } from '../src/checkpoint/CheckpointOptions.js';
+import { parseFormatType } from '../src/core/SavepointFormatType.js';
 
 export default class Savepoint extends FlinkCommand {
   static override summary = 'Trigger a savepoint for a running job, or dispose an existing one.';

@@ -3,7 +3,7 @@ import { parseJobId } from '../src/client/ClusterClient.js';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { FlinkCommand } from './base.js';
 import { clusterFlags, formatTypeFlag, splitOptionalValueFlag } from './flags.js';
-import { parseFormatType } from '../src/checkpoint/CheckpointOptions.js';
+import { parseFormatType } from '../src/core/SavepointFormatType.js';
 
 export default class Stop extends FlinkCommand {
   static override summary = 'Stop a running job with a savepoint.';

@@ -6,8 +6,8 @@ import type { Collector, ReduceFunction } from './functions.js';
 import type { OutputTag } from './OutputTag.js';
 import { ProcessWindowFunction, TimeWindow, toMillis, type TimeLike, type WindowAssigner } from './windows.js';
 import type { AggregateFunction } from './state.js';
-import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
-import { WindowOperator, type WindowFunctionSpec } from '../runtime/operators/WindowOperator.js';
+import type { StreamOperator } from '../operators/StreamOperator.js';
+import { WindowOperator, type WindowFunctionSpec } from '../operators/WindowOperator.js';
 import type { SingleOutputStreamOperator } from './DataStream.js';
 
 type ProcessWindowFn<IN, OUT, KEY> =

@@ -6,9 +6,8 @@ import type { JobStatus } from '../core/JobStatus.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import { taskKey } from '../core/ids.js';
 import type { ChannelStateHandle, StateFileHandle } from '../state/StateHandles.js';
-import type {
-  BarrierKind, CheckpointBarrier, CheckpointType, RetentionPolicy, SavepointFormatType, SubtaskAcknowledgement,
-} from './CheckpointOptions.js';
+import type { BarrierKind, CheckpointBarrier, CheckpointType, RetentionPolicy, SubtaskAcknowledgement } from './CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { CheckpointStorage } from './CheckpointStorage.js';
 import { CheckpointFailureManager } from './CheckpointFailureManager.js';
 import { CheckpointStatsTracker, type CheckpointStats, type SnapshotEvent, type TrackedCheckpoint } from './CheckpointStatsTracker.js';

@@ -1,11 +1,12 @@
-import { FlinkError } from '../core/FlinkError.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import type { ChannelStateHandle, StateFileHandle } from '../state/StateHandles.js';
 
 /**
  * The checkpoint's shared vocabulary: what a checkpoint is asked to be (Flink's CheckpointOptions and
- * CheckpointType), the barrier that carries that request through the job, and the acknowledgement a subtask
- * sends back. The network, the task, the coordinator and the REST layer all speak these words, so they live
- * here, below all of them; the barrier *describes* a checkpoint, the network only transports it.
+ * CheckpointType; the savepoint format is core's SavepointFormatType, as in Flink), the barrier that carries
+ * that request through the job, and the acknowledgement a subtask sends back. The network, the task, the
+ * coordinator and the REST layer all speak these words, so they live here, below all of them; the barrier
+ * *describes* a checkpoint, the network only transports it.
  */
 
 /** What a barrier stands for: a checkpoint, a savepoint, or a savepoint after which the sources stop. */
@@ -13,9 +14,6 @@ export type BarrierKind = 'CHECKPOINT' | 'SAVEPOINT' | 'SAVEPOINT_TERMINATE';
 
 /** Flink's CheckpointType of a triggered checkpoint: CONFIGURED follows the backend's configuration. */
 export type CheckpointType = 'FULL' | 'INCREMENTAL' | 'CONFIGURED';
-
-/** Flink's SavepointFormatType: CANONICAL is backend-independent, NATIVE is the backend's own files. */
-export type SavepointFormatType = 'CANONICAL' | 'NATIVE';
 
 /** Flink's ExternalizedCheckpointRetention: what happens to retained checkpoints when the job ends. */
 export type RetentionPolicy = 'NO_EXTERNALIZED_CHECKPOINTS' | 'RETAIN_ON_CANCELLATION' | 'DELETE_ON_CANCELLATION';
@@ -52,14 +50,4 @@ export interface SubtaskAcknowledgement {
   asyncMs: number;
   channelState?: ChannelStateHandle;
   unaligned?: boolean;
-}
-
-/** The one reading of a savepoint format name (CLI `--type`, REST `formatType`): case-insensitive. */
-export function parseFormatType(v: unknown): SavepointFormatType | undefined {
-  if (v === undefined || v === null) return undefined;
-  const s = typeof v === 'string' ? v.trim().toUpperCase() : undefined;
-  if (s !== 'CANONICAL' && s !== 'NATIVE') {
-    throw new FlinkError('invalid-argument', `Unknown savepoint format type '${String(v)}'; expected canonical or native`);
-  }
-  return s;
 }

@@ -3,7 +3,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FlinkError } from '../core/FlinkError.js';
 import { faultPoint } from '../core/FaultInjection.js';
-import type { SavepointFormatType } from './CheckpointOptions.js';
+import { fsyncDirectory } from '../core/files.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { verifyStateFile } from '../state/StateFile.js';
 import type { ChannelStateHandle, StateFileHandle } from '../state/StateHandles.js';
 import { metadataShapeProblem } from './MetadataValidation.js';
@@ -118,19 +119,6 @@ export function writeMetadataAtomically(dir: string, md: CheckpointMetadata): st
   faultPoint('metadata.dir-fsync', dir);
   fsyncDirectory(dir);
   return target;
-}
-
-export function fsyncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic.
-  }
 }
 
 /** Strips Flink's `file:` scheme (file:/x, file:///x) from a path. */

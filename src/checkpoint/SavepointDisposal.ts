@@ -2,7 +2,8 @@ import { lstatSync, readFileSync, readdirSync, rmdirSync, unlinkSync } from 'nod
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import type { SnapshotReport } from './CheckpointStatsTracker.js';
-import { METADATA_FILE, decodeMetadata, fsyncDirectory, resolveSnapshotPath, type CheckpointMetadata } from './Metadata.js';
+import { METADATA_FILE, decodeMetadata, resolveSnapshotPath, type CheckpointMetadata } from './Metadata.js';
+import { fsyncDirectory } from '../core/files.js';
 
 /** What disposal needs from the index: find the snapshot's row and mark it discarded. */
 export interface SnapshotIndexLike {

@@ -10,7 +10,7 @@ import { isJobId } from '../core/ids.js';
 import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { CheckpointIndex, IndexedJobStatus, JobRecord } from '../catalog/CheckpointIndex.js';
 import type { AsyncOperationStatus } from '../rest/Dispatcher.js';
-import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import { RestClient } from '../rest/RestClient.js';
 import { abandonInProgress } from './AbandonedSnapshots.js';

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { FlinkError } from '../core/FlinkError.js';
 import { hash128 } from '../core/ids.js';
 import { checkParallelism, DEFAULT_MAX_PARALLELISM } from '../state/KeyGroupRangeAssignment.js';
-import type { StreamGraph, StreamNode } from './StreamGraph.js';
-import type { PartitionerKind } from '../runtime/network/RecordWriter.js';
+import type { PartitionerKind, StreamGraph, StreamNode } from './StreamGraph.js';
 
 export interface ChainedOperator {
   nodeId: number;

@@ -1,4 +1,5 @@
-import type { CheckpointType, SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
+import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import type { CheckpointStats } from '../checkpoint/CheckpointStatsTracker.js';
 import type { JobStatus } from '../core/JobStatus.js';
 

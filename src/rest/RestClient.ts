@@ -1,7 +1,7 @@
 import { FlinkError } from '../core/FlinkError.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import type { AsyncOperationStatus, JobDetails, JobSummary } from './Dispatcher.js';
-import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import type {
   CheckpointingStatisticsBody, ClusterOverviewBody, DashboardConfigurationBody, JobIdsWithStatusBody,
   SavepointTriggerRequestBody, StopWithSavepointRequestBody,

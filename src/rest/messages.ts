@@ -5,7 +5,8 @@ import {
   type TaskCounts, type VertexSummary,
 } from './Dispatcher.js';
 import type { CheckpointStats, CheckpointStatsEntry } from '../checkpoint/CheckpointStatsTracker.js';
-import { parseFormatType, type CheckpointType, type SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
+import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
+import { parseFormatType, type SavepointFormatType } from '../core/SavepointFormatType.js';
 
 /**
  * Wire shapes of the subset of Flink's REST API (v1) that the JobManager serves, and the server's side of it:

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { CheckpointCoordinator, type CheckpointSettings } from '../checkpoint/CheckpointCoordinator.js';
 import type { SnapshotEvent } from '../checkpoint/CheckpointStatsTracker.js';
 import type { CompletedCheckpoint } from '../checkpoint/CompletedCheckpointStore.js';
-import type { BarrierKind, CheckpointType, RetentionPolicy, SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
+import type { BarrierKind, CheckpointType, RetentionPolicy } from '../checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
 import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
-import { assignState, type StateAssignment } from '../checkpoint/StateAssignment.js';
+import { assignState, type RestoreSpec, type StateAssignment } from '../checkpoint/StateAssignment.js';
 import type { LoadedSnapshot } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import {
@@ -20,7 +21,7 @@ import type { Logger } from '../core/Logger.js';
 import { taskKey } from '../core/ids.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type TaskCounts } from '../rest/Dispatcher.js';
-import type { RestoreSpec, TaskDeployment, WorkerToJobManager } from './messages.js';
+import type { TaskDeployment, WorkerToJobManager } from './messages.js';
 import { TaskSlots } from './TaskSlots.js';
 
 type ExecState = 'CREATED' | 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';

@@ -14,7 +14,7 @@ import type { CheckpointIndex, JobRecord } from '../catalog/CheckpointIndex.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary } from '../rest/Dispatcher.js';
 import type { CheckpointStats } from '../checkpoint/CheckpointStatsTracker.js';
-import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { RestServer } from '../rest/RestServer.js';
 import { JobMaster } from './JobMaster.js';
 

@@ -16,9 +16,9 @@ import { OutputChannel, RecordWriter, BATCH_SIZE } from './network/RecordWriter.
 import { CheckpointBarrierHandler, type InputChannel } from './CheckpointBarrierHandler.js';
 import { readChannelState } from './ChannelState.js';
 import type { Transport } from './network/Transport.js';
-import { SourceOperator } from './operators/SourceOperator.js';
+import { SourceOperator } from '../operators/SourceOperator.js';
 import { SubtaskCheckpointCoordinator } from './SubtaskCheckpointCoordinator.js';
-import type { ChainOutput, OperatorContext, StreamOperator } from './operators/StreamOperator.js';
+import type { ChainOutput, OperatorContext, StreamOperator } from '../operators/StreamOperator.js';
 import { StatusWatermarkValve } from './StatusWatermarkValve.js';
 import type { TaskDeployment, TaskToJobManager } from './messages.js';
 

@@ -11,7 +11,7 @@ import type { InputChannelState, SnapshotInProgress } from './CheckpointBarrierH
 import { writeChannelState, type OutputChannelState } from './ChannelState.js';
 import type { TaskDeployment, TaskToJobManager } from './messages.js';
 import type { OvertakenRecords, RecordWriter } from './network/RecordWriter.js';
-import type { StreamOperator } from './operators/StreamOperator.js';
+import type { StreamOperator } from '../operators/StreamOperator.js';
 
 /** One operator's part of a snapshot: its keyed state (into the state file, or as keyed files) and operator state. */
 type SnapshotPart = {

@@ -1,11 +1,6 @@
 import type { CheckpointBarrier, SubtaskAcknowledgement } from '../checkpoint/CheckpointOptions.js';
-import type { ChannelStateHandle, StateFileHandle } from '../state/StateHandles.js';
-
-/** State files a restored subtask reads: every old subtask's file of one operator. */
-export interface RestoreSpec {
-  oldParallelism: number;
-  files: { dir: string; handle: StateFileHandle; subtask: number }[];
-}
+import type { RestoreSpec } from '../checkpoint/StateAssignment.js';
+import type { ChannelStateHandle } from '../state/StateHandles.js';
 
 /** Flink's TaskDeploymentDescriptor, reduced: where a subtask reads, writes and restores from. */
 export interface TaskDeployment {

@@ -2,7 +2,7 @@ import type {
   AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor, ReducingState,
   ReducingStateDescriptor, StateDescriptor, ValueState,
 } from '../api/state.js';
-import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import type { KeyGroupRange } from './KeyGroupRange.js';
 import type { StateFileWriter } from './StateFile.js';
 import type { KeyedStateFileHandle, StateFileHandle } from './StateHandles.js';

@@ -1,4 +1,4 @@
-import type { SavepointFormatType } from '../checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { KeyGroupRange } from '../state/KeyGroupRange.js';
 import { chunkFormatOf, type ChunkFormat } from '../state/StateCodec.js';

@@ -12,7 +12,7 @@ import { FlinkError } from '../../src/core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js';
 import type { AsyncOperationStatus, Dispatcher, JobDetails, JobSummary } from '../../src/rest/Dispatcher.js';
 import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
-import type { SavepointFormatType } from '../../src/checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../../src/core/SavepointFormatType.js';
 import { RestServer } from '../../src/rest/RestServer.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
 import { CheckpointIndex, type JobRecord } from '../../src/catalog/CheckpointIndex.js';

@@ -20,9 +20,9 @@ import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js'
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
 import { OperatorStateBackend } from '../../src/state/OperatorStateBackend.js';
 import { StateFileWriter } from '../../src/state/StateFile.js';
-import type { OperatorContext, StreamOperator } from '../../src/runtime/operators/StreamOperator.js';
-import { WatermarkGeneration } from '../../src/runtime/operators/TimestampsAndWatermarksOperator.js';
-import { TIMER_STATE } from '../../src/runtime/operators/InternalTimerService.js';
+import type { OperatorContext, StreamOperator } from '../../src/operators/StreamOperator.js';
+import { WatermarkGeneration } from '../../src/operators/TimestampsAndWatermarksOperator.js';
+import { TIMER_STATE } from '../../src/operators/InternalTimerService.js';
 import { OutputTag } from '../../src/api/OutputTag.js';
 import type { SingleOutputStreamOperator } from '../../src/api/DataStream.js';
 import { readKeyGroups } from '../../src/state/StateFile.js';

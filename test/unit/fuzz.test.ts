@@ -19,7 +19,7 @@ import YAML from 'yaml';
 import { COMMANDS } from '../../commands/index.js';
 import { errorKindOf, oneLineMessage } from '../../commands/errors.js';
 import { splitOptionalValueFlag } from '../../commands/flags.js';
-import { parseFormatType } from '../../src/checkpoint/CheckpointOptions.js';
+import { parseFormatType } from '../../src/core/SavepointFormatType.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { Configuration, parseDynamicProperty } from '../../src/config/Configuration.js';
 import { tryParseDuration } from '../../src/config/Duration.js';

@@ -13,9 +13,9 @@ import { CoProcessFunction, KeyedCoProcessFunction, ProcessJoinFunction } from '
 import type { Collector } from '../../src/api/functions.js';
 import type { StateFileHandle } from '../../src/state/StateHandles.js';
 import { buildJobGraph, type JobGraph } from '../../src/graph/JobGraph.js';
-import { IntervalJoinOperator, type IntervalJoinBounds } from '../../src/runtime/operators/CoProcessOperators.js';
-import { InternalTimerService, TIMER_STATE } from '../../src/runtime/operators/InternalTimerService.js';
-import type { OperatorContext } from '../../src/runtime/operators/StreamOperator.js';
+import { IntervalJoinOperator, type IntervalJoinBounds } from '../../src/operators/CoProcessOperators.js';
+import { InternalTimerService, TIMER_STATE } from '../../src/operators/InternalTimerService.js';
+import type { OperatorContext } from '../../src/operators/StreamOperator.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
 import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex, computeOperatorIndexForKeyGroup } from '../../src/state/KeyGroupRangeAssignment.js';
 import { OperatorStateBackend } from '../../src/state/OperatorStateBackend.js';

@@ -10,7 +10,7 @@ import { FlinkError, isFlinkError, type ErrorKind } from '../../src/core/FlinkEr
 import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js';
 import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary, TaskCounts } from '../../src/rest/Dispatcher.js';
 import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
-import type { SavepointFormatType } from '../../src/checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../../src/core/SavepointFormatType.js';
 import type { CheckpointType } from '../../src/checkpoint/CheckpointOptions.js';
 import { RestServer, expandPortSpec } from '../../src/rest/RestServer.js';
 import { RestClient, normalizeEndpoint } from '../../src/rest/RestClient.js';

@@ -1,9 +1,7 @@
+import type { PartitionerKind } from '../../graph/StreamGraph.js';
 import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../../state/KeyGroupRangeAssignment.js';
 import type { ChannelEvent } from './events.js';
 import type { Transport } from './Transport.js';
-
-/** How a record picks its target channels (Flink's StreamPartitioner, as a switch rather than classes). */
-export type PartitionerKind = 'forward' | 'rebalance' | 'hash' | 'broadcast';
 
 /** Records per batch: the unit of serialization, transfer and credit. */
 export const BATCH_SIZE = 1024;

@@ -1,6 +1,6 @@
-import type { KeyedStateBackend } from '../../state/KeyedStateBackend.js';
-import type { OperatorStateBackend } from '../../state/OperatorStateBackend.js';
-import type { RuntimeContext } from '../../api/functions.js';
+import type { KeyedStateBackend } from '../state/KeyedStateBackend.js';
+import type { OperatorStateBackend } from '../state/OperatorStateBackend.js';
+import type { RuntimeContext } from '../api/functions.js';
 import type { ProcessingTimeService } from './InternalTimerService.js';
 
 export interface Output<T = unknown> {
