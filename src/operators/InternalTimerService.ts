@@ -1,13 +1,7 @@
 import { ValueStateDescriptor, type ValueState } from '../api/state.js';
 import type { KeyedStateBackend } from '../state/KeyedStateBackend.js';
-import type { OperatorContext } from './StreamOperator.js';
+import type { OperatorContext, ProcessingTimeService } from './StreamOperator.js';
 import type { TimeDomain, TimerService } from '../api/TimerService.js';
-
-/** Registers a callback at a processing time, run inside the task (Flink's ProcessingTimeService). */
-export interface ProcessingTimeService {
-  now(): number;
-  schedule(time: number, callback: () => void): void;
-}
 
 interface Timer {
   time: number;

@@ -1,7 +1,6 @@
 import type { KeyedStateBackend } from '../state/KeyedStateBackend.js';
 import type { OperatorStateBackend } from '../state/OperatorStateBackend.js';
 import type { RuntimeContext } from '../api/functions.js';
-import type { ProcessingTimeService } from './InternalTimerService.js';
 
 export interface Output<T = unknown> {
   collect(value: T): void;
@@ -24,6 +23,12 @@ export interface ChainOutput<T = unknown> extends Output<T> {
  */
 export interface ElementTimestamp {
   timestamp: number | undefined;
+}
+
+/** Registers a callback at a processing time, run inside the task (Flink's ProcessingTimeService). */
+export interface ProcessingTimeService {
+  now(): number;
+  schedule(time: number, callback: () => void): void;
 }
 
 /** What a task hands each operator of its chain. */
