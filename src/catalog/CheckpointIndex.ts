@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { loadSnapshot, METADATA_FILE, stripFileScheme } from '../checkpoint/Metadata.js';
+import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
 import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
 import { describeError, FlinkError } from '../core/FlinkError.js';
 import type { JobStatus } from '../core/JobStatus.js';
@@ -172,7 +173,7 @@ export class CheckpointIndex {
     const rows = this.read(() => this.stmt(
       `${SNAPSHOT_SELECT} WHERE job_id = ? AND kind = 'CHECKPOINT' AND status = 'COMPLETED' ORDER BY checkpoint_id DESC`,
     ).all(jobId) as SnapshotRecord[]);
-    return rows.find((r) => existsSync(join(r.path, METADATA_FILE)));
+    return rows.find((r) => CheckpointStorage.isComplete(r.path));
   }
 
   /**
@@ -263,7 +264,7 @@ export class CheckpointIndex {
       const sameKey = this.stmt(`SELECT path FROM snapshots WHERE job_id = ? AND kind = ? AND checkpoint_id = ?`)
         .get(r.jobId, r.kind, r.checkpointId) as { path: string } | undefined;
       // A copy of a snapshot that is still indexed elsewhere: keep the original row rather than move it.
-      if (sameKey && sameKey.path !== r.path && existsSync(join(sameKey.path, METADATA_FILE))) continue;
+      if (sameKey && sameKey.path !== r.path && CheckpointStorage.isComplete(sameKey.path)) continue;
       this.putSnapshot(r);
     }
 
@@ -276,7 +277,7 @@ export class CheckpointIndex {
         setStatus.run('DISCARDED', null, row.path);
       } else if (row.status === 'COMPLETED') {
         // Also covers snapshots outside the scanned directories (savepoints to a custom target).
-        if (!existsSync(join(row.path, METADATA_FILE))) setStatus.run('DISCARDED', null, row.path);
+        if (!CheckpointStorage.isComplete(row.path)) setStatus.run('DISCARDED', null, row.path);
         else {
           try {
             loadSnapshot(row.path);
