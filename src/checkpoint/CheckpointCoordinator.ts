@@ -75,7 +75,6 @@ interface PendingCheckpoint {
   reject(e: Error): void;
 }
 
-
 /**
  * Flink's CheckpointCoordinator: triggers checkpoints (periodic) and savepoints (on request) by sending
  * barriers into the sources, collects the subtasks' acknowledgements with their state handles, and
@@ -259,8 +258,8 @@ export class CheckpointCoordinator {
     }
   }
 
-  receiveDecline(m: { checkpointId: number; vertexIndex: number; subtask: number; reason: string }): void {
-    this.abort(m.checkpointId, `Task ${m.vertexIndex}/${m.subtask} declined checkpoint ${m.checkpointId}: ${m.reason}`);
+  receiveDecline(m: { checkpointId: number; vertexIndex: number; subtask: number; reason: string; subsumed?: true }): void {
+    this.abort(m.checkpointId, `Task ${m.vertexIndex}/${m.subtask} declined checkpoint ${m.checkpointId}: ${m.reason}`, m.subsumed ? 'subsumed' : 'failure');
   }
 
   private async complete(p: PendingCheckpoint): Promise<void> {

@@ -91,7 +91,8 @@ export class StreamTask {
       inputs: this.inputs,
       mode: d.checkpointMode,
       snapshot: (b, unaligned) => this.checkpoints.checkpointState(b, unaligned),
-      decline: (id, reason) => this.host.send({ type: 'decline', checkpointId: id, vertexIndex: d.vertexIndex, subtask: d.subtask, reason }),
+      decline: (id, reason, subsumed) =>
+        this.host.send({ type: 'decline', checkpointId: id, vertexIndex: d.vertexIndex, subtask: d.subtask, reason, ...(subsumed ? { subsumed } : {}) }),
       schedule: () => this.schedule(),
     });
   }

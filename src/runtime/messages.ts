@@ -39,7 +39,7 @@ export type JobManagerToWorker =
 export type TaskToJobManager =
   | { type: 'taskState'; vertexIndex: number; subtask: number; state: 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED'; error?: { message: string; name: string; stack: string } }
   | ({ type: 'ack' } & SubtaskAcknowledgement)
-  | { type: 'decline'; checkpointId: number; vertexIndex: number; subtask: number; reason: string }
+  | { type: 'decline'; checkpointId: number; vertexIndex: number; subtask: number; reason: string; subsumed?: true }
   | { type: 'stdout'; text: string };
 
 export type WorkerToJobManager =
