@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { FlinkError } from '../core/FlinkError.js';
 import type { StateFileHandle } from '../state/StateHandles.js';
-import { verifyStateFile } from '../state/StateFile.js';
 import type { JobGraph, JobVertex } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { RuntimeContext } from '../api/functions.js';
@@ -9,7 +8,7 @@ import type { KeyedStateBackend } from '../state/KeyedStateBackend.js';
 import { createKeyedStateBackend, type StateBackendSpec } from '../state/StateBackendLoader.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssignment.js';
 import { OperatorStateBackend } from '../state/OperatorStateBackend.js';
-import { readKeyGroups, readOperatorState, type OperatorStateSnapshot } from '../state/StateFile.js';
+import { readKeyGroups, readOperatorState, verifyStateFile, type OperatorStateSnapshot } from '../state/StateFile.js';
 import type { ChannelEvent } from './network/events.js';
 import type { CheckpointBarrier } from '../checkpoint/CheckpointOptions.js';
 import { OutputChannel, RecordWriter, BATCH_SIZE } from './network/RecordWriter.js';

@@ -5,7 +5,6 @@ import { deserialize, serialize } from 'node:v8';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
-import { verifyStateFile } from './StateFile.js';
 import type { KeyedStateFileHandle, StateFileHandle } from './StateHandles.js';
 import {
   AbstractKeyedStateBackend, type Entry, type KeyGroupStore, type KeyedStateBackendOptions, type StateTable,
@@ -16,7 +15,7 @@ import {
 } from './StateCodec.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
-import { readKeyGroups, StateFileWriter } from './StateFile.js';
+import { readKeyGroups, StateFileWriter, verifyStateFile } from './StateFile.js';
 
 export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
   /** Working directory of this backend instance (created; removed by dispose()). */

@@ -3,9 +3,8 @@ import { FlinkError } from '../core/FlinkError.js';
 import { KeyGroupRange } from '../state/KeyGroupRange.js';
 import { chunkFormatOf, type ChunkFormat } from '../state/StateCodec.js';
 import { keyedStateChunks, readKeyedState } from '../state/KeyedStateReader.js';
-import { readOperatorState } from '../state/StateFile.js';
+import { readOperatorState, verifyStateFile } from '../state/StateFile.js';
 import { loadSnapshot, type LoadedSnapshot, type OperatorStateMetadata } from '../checkpoint/Metadata.js';
-import { verifyStateFile } from '../state/StateFile.js';
 import type { StateFileHandle } from '../state/StateHandles.js';
 
 /**
