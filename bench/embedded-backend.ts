@@ -10,9 +10,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValueStateDescriptor } from '../src/api/state.js';
-import type { StateFileHandle } from '../src/checkpoint/Metadata.js';
+import type { StateFileHandle } from '../src/state/StateHandles.js';
 import { EmbeddedKeyedStateBackend } from '../src/state/EmbeddedKeyedStateBackend.js';
 import { HeapKeyedStateBackend } from '../src/state/HeapKeyedStateBackend.js';
+import type { KeyedStateBackend } from '../src/state/KeyedStateBackend.js';
 import { KeyGroupRange } from '../src/state/KeyGroupRange.js';
 import { StateFileWriter } from '../src/state/StateFile.js';
 
@@ -22,7 +23,7 @@ const count = new ValueStateDescriptor<number>('count');
 const ms = (t0: number) => Math.round(performance.now() - t0);
 
 /** Count per key: the keyed aggregation of the scenario (value state read, +1, write). */
-function aggregate(b: HeapKeyedStateBackend, records: number, keys: number, seed: number): number {
+function aggregate(b: KeyedStateBackend, records: number, keys: number, seed: number): number {
   const s = b.getState(count);
   let x = seed;
   const t0 = performance.now();
@@ -34,7 +35,7 @@ function aggregate(b: HeapKeyedStateBackend, records: number, keys: number, seed
   return Math.round(records / ((performance.now() - t0) / 1000));
 }
 
-function fill(b: HeapKeyedStateBackend, keys: number): void {
+function fill(b: KeyedStateBackend, keys: number): void {
   const s = b.getState(count);
   for (let k = 0; k < keys; k++) {
     b.setCurrentKey(`key-${k}`);

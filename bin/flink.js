@@ -16,7 +16,7 @@ try {
 } catch (err) {
   let report;
   try {
-    ({ reportFatal: report } = await import('../dist/commands/base.js'));
+    ({ reportFatal: report } = await import('../dist/commands/errors.js'));
   } catch {
     report = (e) => {
       process.stderr.write(`flink: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -1,7 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { parseJobId } from '../src/client/ClusterClient.js';
 import { FlinkError } from '../src/core/FlinkError.js';
-import { clusterFlags, FlinkCommand, formatTypeFlag, parseFormatType, splitOptionalValueFlag } from './base.js';
+import { FlinkCommand } from './base.js';
+import { clusterFlags, formatTypeFlag, splitOptionalValueFlag } from './flags.js';
+import { parseFormatType } from '../src/core/SavepointFormatType.js';
 
 export default class Cancel extends FlinkCommand {
   static override summary = 'Cancel a running job.';
@@ -49,7 +51,7 @@ export default class Cancel extends FlinkCommand {
     if (positionals.length === 0) throw new FlinkError('invalid-argument', 'Missing JobID');
     const [targetDirectory, rawJobId] = positionals.length === 2 ? positionals : [undefined, positionals[0]];
     const jobId = parseJobId(rawJobId);
-    const formatType = parseFormatType(flags.type);
+    const formatType = parseFormatType(flags.type) ?? 'CANONICAL';
     const client = this.clusterClient(this.loadConfig(flags.property), flags.jobmanager);
     this.ui.progress(targetDirectory === undefined
       ? `Cancelling job ${jobId} with ${formatType} savepoint to default savepoint directory.`

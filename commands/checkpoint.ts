@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { parseJobId } from '../src/client/ClusterClient.js';
 import { FlinkError } from '../src/core/FlinkError.js';
-import { clusterFlags, FlinkCommand } from './base.js';
+import { FlinkCommand } from './base.js';
+import { clusterFlags } from './flags.js';
 
 export default class Checkpoint extends FlinkCommand {
   static override summary = 'Trigger a checkpoint of a running job.';

@@ -1,7 +1,9 @@
 import { Flags } from '@oclif/core';
 import type { ListedJob } from '../src/client/ClusterClient.js';
 import { isGloballyTerminal } from '../src/core/JobStatus.js';
-import { clusterFlags, FlinkCommand, formatTimestamp } from './base.js';
+import { FlinkCommand } from './base.js';
+import { clusterFlags } from './flags.js';
+import { formatTimestamp } from './format.js';
 
 const RULE = '--------------------------------------------------------------';
 

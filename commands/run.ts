@@ -1,17 +1,11 @@
 import { Args, Flags } from '@oclif/core';
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { DetachedRequest, EntrypointMessage } from '../src/client/ClusterEntrypoint.js';
-import { logFileFor, runJob } from '../src/client/JobRunner.js';
+import { launchDetached } from '../src/client/DetachedLauncher.js';
+import { runJob } from '../src/client/JobRunner.js';
 import { CoreOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
 import { Configuration } from '../src/config/Configuration.js';
 import { FlinkError } from '../src/core/FlinkError.js';
-import { newJobId } from '../src/core/ids.js';
-import { checkJobFile } from '../src/runtime/ProgramLoader.js';
-import { loadSnapshot } from '../src/checkpoint/Metadata.js';
-import { FlinkCommand, propertyFlags } from './base.js';
+import { FlinkCommand } from './base.js';
+import { propertyFlags } from './flags.js';
 
 /** Flags of `run` that take a value, so the job file can be told apart from flag values. */
 const VALUE_FLAGS = new Set(['-p', '--parallelism', '-s', '--fromSavepoint', '-D', '--property', '-rm', '--restoreMode']);
@@ -82,8 +76,7 @@ export default class Run extends FlinkCommand {
     const config = this.loadConfig(flags.property);
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
     if (flags.restoreMode !== undefined) config.set(StateRecoveryOptions.CLAIM_MODE.key, parseRestoreMode(flags.restoreMode));
-    const jobFile = checkJobFile(args.jobFile);
-    if (flags.fromSavepoint) loadSnapshot(flags.fromSavepoint);
+    const jobFile = args.jobFile;
     return flags.detached
       ? this.runDetached(jobFile, programArgs, config.toMap(), flags.fromSavepoint, flags.allowNonRestoredState)
       : this.runAttached(jobFile, programArgs, config, flags.fromSavepoint, flags.allowNonRestoredState);
@@ -134,34 +127,8 @@ export default class Run extends FlinkCommand {
   private async runDetached(
     jobFile: string, programArgs: string[], config: Record<string, string>, savepointPath: string | undefined, allowNonRestoredState: boolean,
   ): Promise<Record<string, unknown>> {
-    const jobId = newJobId();
-    const logFile = logFileFor(Configuration.fromMap(config), jobId);
-    const outFile = logFile.replace(/\.log$/, '.out');
-    mkdirSync(dirname(logFile), { recursive: true });
-    const out = openSync(outFile, 'a');
-    const request: DetachedRequest = { jobId, jobFile, programArgs, config, savepointPath, allowNonRestoredState };
-    const entry = fileURLToPath(new URL('../src/client/ClusterEntrypoint.js', import.meta.url));
-    // A daemon that outlives this CLI: plain spawn hands it the log file descriptors directly.
-    const child = spawn(process.execPath, [entry], {
-      detached: true,
-      stdio: ['ignore', out, out, 'ipc'],
-      env: { ...process.env, FLINK_TS_RUN_REQUEST: JSON.stringify(request) },
-    });
-    closeSync(out);
-    const first = await this.ui.spin('Submitting the job...', () =>
-      new Promise<EntrypointMessage | { type: 'exited'; code: number | null }>((resolve) => {
-        child.once('message', (m) => resolve(m as EntrypointMessage));
-        child.once('exit', (code) => resolve({ type: 'exited', code }));
-        child.once('error', () => resolve({ type: 'exited', code: null }));
-      }),
-    );
-    if (first.type === 'submitted') {
-      child.disconnect();
-      child.unref();
-      this.ui.out(`Job has been submitted with JobID ${first.jobId}`);
-      return { jobId: first.jobId, restUrl: first.restUrl, logFile: first.logFile, outFile, pid: child.pid, detached: true };
-    }
-    if (first.type === 'failed') throw new FlinkError(first.kind as never, first.message);
-    throw new FlinkError('internal', `The cluster process exited (code ${first.code}) before the job was submitted; see ${outFile} and ${logFile}`);
+    const job = await this.ui.spin('Submitting the job...', () => launchDetached({ jobFile, programArgs, config, savepointPath, allowNonRestoredState }));
+    this.ui.out(`Job has been submitted with JobID ${job.jobId}`);
+    return { jobId: job.jobId, restUrl: job.restUrl, logFile: job.logFile, outFile: job.outFile, pid: job.pid, detached: true };
   }
 }

@@ -2,8 +2,10 @@ import { Args, Flags } from '@oclif/core';
 import { ClusterClient, parseJobId } from '../src/client/ClusterClient.js';
 import type { Configuration } from '../src/config/Configuration.js';
 import { describeError, FlinkError } from '../src/core/FlinkError.js';
-import type { CheckpointIndex } from '../src/index/CheckpointIndex.js';
-import { clusterFlags, FlinkCommand, formatTypeFlag, parseFormatType } from './base.js';
+import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
+import { FlinkCommand } from './base.js';
+import { clusterFlags, formatTypeFlag } from './flags.js';
+import { parseFormatType } from '../src/core/SavepointFormatType.js';
 
 export default class Savepoint extends FlinkCommand {
   static override summary = 'Trigger a savepoint for a running job, or dispose an existing one.';
@@ -44,7 +46,7 @@ export default class Savepoint extends FlinkCommand {
 
     if (args.jobId === undefined) throw new FlinkError('invalid-argument', 'Missing JobID. Specify a Job ID to trigger a savepoint.');
     const jobId = parseJobId(args.jobId);
-    const formatType = parseFormatType(flags.type);
+    const formatType = parseFormatType(flags.type) ?? 'CANONICAL';
     const client = this.clusterClient(config, flags.jobmanager);
     this.ui.progress(`Triggering savepoint for job ${jobId}.`);
     const location = await this.ui.spin('Waiting for response...', () =>

@@ -1,13 +1,16 @@
 import { Args, Flags } from '@oclif/core';
 import { relative } from 'node:path';
 import { loadSnapshot, type LoadedSnapshot } from '../src/checkpoint/Metadata.js';
-import { dryRunRestore, type RestorePlan } from '../src/checkpoint/RestoreDryRun.js';
+import { dryRunRestore, type RestorePlan } from '../src/tools/RestoreDryRun.js';
 import {
   dumpState, inspectSnapshot, resolveDumpTarget, toReadableJson, verifyDumpTarget, type SnapshotSummary,
-} from '../src/checkpoint/SnapshotInspector.js';
+} from '../src/tools/SnapshotInspector.js';
 import { CoreOptions } from '../src/config/ConfigOptions.js';
 import { FlinkError } from '../src/core/FlinkError.js';
-import { ExitCode, FlinkCommand, formatTimestamp, propertyFlags } from './base.js';
+import { FlinkCommand } from './base.js';
+import { ExitCode } from './errors.js';
+import { formatTimestamp } from './format.js';
+import { propertyFlags } from './flags.js';
 
 /** Splits off the program arguments of `--dry-run`: everything after the first `--`. */
 export function splitStateArgv(argv: string[]): { cliArgv: string[]; programArgs: string[]; dashdash: boolean } {

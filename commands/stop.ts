@@ -1,7 +1,9 @@
 import { Args, Flags } from '@oclif/core';
 import { parseJobId } from '../src/client/ClusterClient.js';
 import { FlinkError } from '../src/core/FlinkError.js';
-import { clusterFlags, FlinkCommand, formatTypeFlag, parseFormatType, splitOptionalValueFlag } from './base.js';
+import { FlinkCommand } from './base.js';
+import { clusterFlags, formatTypeFlag, splitOptionalValueFlag } from './flags.js';
+import { parseFormatType } from '../src/core/SavepointFormatType.js';
 
 export default class Stop extends FlinkCommand {
   static override summary = 'Stop a running job with a savepoint.';
@@ -37,7 +39,7 @@ export default class Stop extends FlinkCommand {
     if (positionals.length === 2 && !flags.savepointPath) throw new FlinkError('invalid-argument', `Unexpected argument: ${positionals[1]}`);
     const [targetDirectory, rawJobId] = positionals.length === 2 ? positionals : [undefined, positionals[0]];
     const jobId = parseJobId(rawJobId);
-    const formatType = parseFormatType(flags.type);
+    const formatType = parseFormatType(flags.type) ?? 'CANONICAL';
     const client = this.clusterClient(this.loadConfig(flags.property), flags.jobmanager);
 
     this.ui.progress(`${flags.drain ? 'Draining job' : 'Suspending job'} "${jobId}" with a ${formatType} savepoint.`);

@@ -43,7 +43,8 @@ export { OutputTag } from './api/OutputTag.js';
 export {
   Time, TimeWindow, WindowAssigner, TumblingEventTimeWindows, SlidingEventTimeWindows, EventTimeSessionWindows,
   TumblingProcessingTimeWindows, SlidingProcessingTimeWindows, ProcessingTimeSessionWindows, ProcessWindowFunction,
-  WindowedStream, type WindowAssignerContext,
-} from './api/windowing.js';
+  type WindowAssignerContext,
+} from './api/windows.js';
+export { WindowedStream } from './api/windowing.js';
 export { JoinedStreams, WindowedJoin, type JoinFunction, type FlatJoinFunction, type CoGroupFunction } from './api/JoinedStreams.js';
 export { HashMapStateBackend, EmbeddedRocksDBStateBackend, type StateBackend } from './api/stateBackends.js';

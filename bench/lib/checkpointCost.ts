@@ -2,10 +2,10 @@ import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValueStateDescriptor } from '../../src/api/state.js';
-import { verifyStateFile, type StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import type { StateFileHandle } from '../../src/state/StateHandles.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
-import { StateFileWriter } from '../../src/state/StateFile.js';
+import { StateFileWriter, verifyStateFile } from '../../src/state/StateFile.js';
 
 export interface CheckpointCost {
   keys: number;

@@ -1,8 +1,8 @@
 import type { StreamGraph } from '../graph/StreamGraph.js';
-import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
+import type { StreamOperator } from '../operators/StreamOperator.js';
 import {
   CoProcessOperator, CoStreamFlatMap, CoStreamMap, IntervalJoinOperator, KeyedCoProcessOperator,
-} from '../runtime/operators/CoProcessOperators.js';
+} from '../operators/CoProcessOperators.js';
 import { KeyedCoProcessFunction, type CoProcessFunction, type CoFlatMapFunction, type CoMapFunction, type ProcessJoinFunction } from './co.js';
 import type { KeySelector } from './functions.js';
 import { SingleOutputStreamOperator, toKeySelectorFn, type StreamInput } from './DataStream.js';

@@ -1,9 +1,9 @@
 import type { KeySelectorFn, PartitionerKind, StreamGraph, StreamNode } from '../graph/StreamGraph.js';
-import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
+import type { StreamOperator } from '../operators/StreamOperator.js';
 import {
   fieldAggregator, KeyedProcessOperator, ProcessOperator, StreamFilter, StreamFlatMap, StreamGroupedReduce, StreamMap, StreamSink,
-} from '../runtime/operators/UdfOperators.js';
-import { FileSinkOperator, PrintSinkOperator } from '../runtime/operators/SinkOperators.js';
+} from '../operators/UdfOperators.js';
+import { FileSinkOperator, PrintSinkOperator } from '../operators/SinkOperators.js';
 import type {
   Collector, FilterFunction, FlatMapFunction, KeyedProcessFunction, KeySelector, MapFunction, ProcessFunction, ReduceFunction,
   SinkFunction,
@@ -11,15 +11,16 @@ import type {
 import type { FileSink, Sink } from './sinks.js';
 import type { MapStateDescriptor } from './state.js';
 import { BroadcastProcessFunction, KeyedBroadcastProcessFunction } from './broadcast.js';
-import { CoBroadcastOperator } from '../runtime/operators/BroadcastOperators.js';
-import { UnionOperator } from '../runtime/operators/CoProcessOperators.js';
+import { CoBroadcastOperator } from '../operators/BroadcastOperators.js';
+import { UnionOperator } from '../operators/CoProcessOperators.js';
 import { ConnectedStreams, IntervalJoin } from './ConnectedStreams.js';
 import { JoinedStreams } from './JoinedStreams.js';
 import type { WatermarkStrategy } from './eventtime.js';
 import type { OutputTag } from './OutputTag.js';
-import { WindowedStream, type WindowAssigner } from './windowing.js';
-import { TimestampsAndWatermarksOperator } from '../runtime/operators/TimestampsAndWatermarksOperator.js';
-import { SideOutputOperator } from '../runtime/operators/SideOutputOperator.js';
+import { WindowedStream } from './windowing.js';
+import type { WindowAssigner } from './windows.js';
+import { TimestampsAndWatermarksOperator } from '../operators/TimestampsAndWatermarksOperator.js';
+import { SideOutputOperator } from '../operators/SideOutputOperator.js';
 
 type Fn<F, P extends any[], R> = F | ((...args: P) => R);
 

@@ -6,7 +6,7 @@
  */
 import type { Collector, KeySelector } from './functions.js';
 import type { DataStream, SingleOutputStreamOperator } from './DataStream.js';
-import { toMillis, type TimeLike, type WindowAssigner } from './windowing.js';
+import { toMillis, type TimeLike, type WindowAssigner } from './windows.js';
 
 export interface JoinFunction<IN1, IN2, OUT> {
   join(first: IN1, second: IN2): OUT;

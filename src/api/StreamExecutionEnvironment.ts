@@ -1,6 +1,6 @@
 import { checkArgumentCount } from './arguments.js';
 import { StreamGraph } from '../graph/StreamGraph.js';
-import { SourceOperator } from '../runtime/operators/SourceOperator.js';
+import { SourceOperator } from '../operators/SourceOperator.js';
 import { DataStream, SingleOutputStreamOperator } from './DataStream.js';
 import type { StateBackend } from './stateBackends.js';
 import { getProgramContext, type JobExecutionResult } from './ProgramContext.js';

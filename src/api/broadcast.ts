@@ -1,6 +1,6 @@
 import type { MapStateDescriptor } from './state.js';
 import { AbstractRichFunction, type Collector } from './functions.js';
-import type { TimerService } from '../runtime/operators/InternalTimerService.js';
+import type { TimerService } from './TimerService.js';
 
 /** Flink's broadcast state: a map every parallel instance holds the same copy of. */
 export interface ReadOnlyBroadcastState<K, V> {

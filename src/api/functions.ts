@@ -2,7 +2,7 @@ import type {
   AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor, ReducingState,
   ReducingStateDescriptor, StateDescriptor, ValueState,
 } from './state.js';
-import type { TimeDomain, TimerService } from '../runtime/operators/InternalTimerService.js';
+import type { TimeDomain, TimerService } from './TimerService.js';
 import type { OutputTag } from './OutputTag.js';
 
 export type { TimeDomain, TimerService };

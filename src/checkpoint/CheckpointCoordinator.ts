@@ -4,21 +4,20 @@ import { FlinkError } from '../core/FlinkError.js';
 import type { Logger } from '../core/Logger.js';
 import type { JobStatus } from '../core/JobStatus.js';
 import type { JobGraph } from '../graph/JobGraph.js';
-import type { CheckpointIndex } from '../index/CheckpointIndex.js';
-import type { CheckpointStatsEntry } from '../rest/Dispatcher.js';
-import type { BarrierKind, CheckpointBarrier, CheckpointType } from '../runtime/network/events.js';
-import type { ChannelStateHandle } from '../runtime/ChannelState.js';
-import type { TaskToJobManager } from '../runtime/messages.js';
+import { taskKey } from '../core/ids.js';
+import type { ChannelStateHandle, StateFileHandle } from '../state/StateHandles.js';
+import type { BarrierKind, CheckpointBarrier, CheckpointType, RetentionPolicy, SubtaskAcknowledgement } from './CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { CheckpointStorage, isJobManagerLocation } from './CheckpointStorage.js';
 import { MemoryCheckpointStorage } from './MemoryCheckpointStorage.js';
-import { orphanedSharedFiles, sharedFilesOf, SharedStateRegistry } from './SharedStateRegistry.js';
-import { faultPoint } from './FaultInjection.js';
+import { CheckpointFailureManager } from './CheckpointFailureManager.js';
+import { CheckpointStatsTracker, type CheckpointStats, type SnapshotEvent, type TrackedCheckpoint } from './CheckpointStatsTracker.js';
+import { CompletedCheckpointStore, type CompletedCheckpoint } from './CompletedCheckpointStore.js';
+import { orphanedSharedFiles } from './SharedStateRegistry.js';
+import { faultPoint } from '../core/FaultInjection.js';
 import {
   METADATA_FILE, writeMetadataAtomically, type CheckpointMetadata, type LoadedSnapshot, type OperatorStateMetadata,
-  type StateFileHandle,
 } from './Metadata.js';
-
-export type RetentionPolicy = 'NO_EXTERNALIZED_CHECKPOINTS' | 'RETAIN_ON_CANCELLATION' | 'DELETE_ON_CANCELLATION';
 
 export interface CheckpointSettings {
   interval?: number;
@@ -35,21 +34,15 @@ export interface CheckpointSettings {
   alignedTimeout: number;
 }
 
-export interface CompletedCheckpoint {
-  id: number;
-  dir: string;
-  isSavepoint: boolean;
-  metadata: CheckpointMetadata;
-}
-
 export interface CheckpointCoordinatorDeps {
   jobId: string;
   jobName: string;
   jobGraph: JobGraph;
   storage: CheckpointStorage;
   settings: CheckpointSettings;
-  index?: CheckpointIndex;
   log: Logger;
+  /** Every change of a snapshot's status, for the catalog: the cluster wires it, as it wires job status. */
+  onSnapshot?(e: SnapshotEvent): void;
   /** The subtasks that must acknowledge, or why a checkpoint cannot start now. */
   tasksToAcknowledge(): { vertexIndex: number; subtask: number }[] | string;
   triggerSource(vertexIndex: number, subtask: number, barrier: CheckpointBarrier): void;
@@ -66,7 +59,7 @@ interface PendingCheckpoint {
   id: number;
   kind: BarrierKind;
   location: string;
-  formatType?: 'CANONICAL' | 'NATIVE';
+  formatType?: SavepointFormatType;
   triggerTs: number;
   notYetAcked: Set<string>;
   numSubtasks: number;
@@ -83,30 +76,32 @@ interface PendingCheckpoint {
   reject(e: Error): void;
 }
 
-const taskKey = (v: number, s: number) => `${v}/${s}`;
-
 /**
  * Flink's CheckpointCoordinator: triggers checkpoints (periodic) and savepoints (on request) by sending
  * barriers into the sources, collects the subtasks' acknowledgements with their state handles, and
- * completes a checkpoint by writing its `_metadata` last and atomically. Only then is it indexed as
- * COMPLETED, are the tasks notified (sinks commit), and are older checkpoints subsumed.
+ * completes a checkpoint by writing its `_metadata` last and atomically. Only then is it reported as
+ * COMPLETED, are the tasks notified (sinks commit), and are older checkpoints subsumed. It keeps the
+ * protocol; statistics, retention and failure counting are the tracker's, the store's and the failure
+ * manager's, and what happens to snapshots is reported through `onSnapshot`, never written anywhere here.
  */
 export class CheckpointCoordinator {
   private nextId = 1;
   private readonly pending = new Map<number, PendingCheckpoint>();
-  private readonly completed: CompletedCheckpoint[] = [];
-  private readonly history: CheckpointStatsEntry[] = [];
+  private readonly tracker: CheckpointStatsTracker;
+  private readonly store: CompletedCheckpointStore;
+  private readonly failures: CheckpointFailureManager;
   private timer?: NodeJS.Timeout;
   private lastCompletionTs = 0;
-  private consecutiveFailures = 0;
   private periodicEnabled = false;
   private shutDown = false;
   /** Manual checkpoints waiting for a free slot (max-concurrent-checkpoints), as Flink queues them. */
   private readonly queued: (() => void)[] = [];
-  private readonly sharedState = new SharedStateRegistry();
-  restored?: { id: number; restoreTimestamp: number; isSavepoint: boolean; externalPath: string };
 
-  constructor(private readonly d: CheckpointCoordinatorDeps) {}
+  constructor(private readonly d: CheckpointCoordinatorDeps) {
+    this.tracker = new CheckpointStatsTracker(d.jobId, (e) => d.onSnapshot?.(e));
+    this.store = new CompletedCheckpointStore(d.settings.numRetained, d.log, (c) => this.tracker.discarded(c.id, c.dir));
+    this.failures = new CheckpointFailureManager(d.settings.tolerableFailures, (reason) => d.failJob(reason));
+  }
 
   /**
    * Continues the checkpoint id sequence of a restored snapshot, as Flink does. CLAIM: the job owns the
@@ -117,10 +112,9 @@ export class CheckpointCoordinator {
   restoreFrom(snap: LoadedSnapshot, claimMode: 'CLAIM' | 'NO_CLAIM' = 'NO_CLAIM'): void {
     this.nextId = Math.max(this.nextId, snap.metadata.checkpointId + 1);
     const isSavepoint = snap.metadata.kind === 'SAVEPOINT';
-    this.restored = { id: snap.metadata.checkpointId, restoreTimestamp: Date.now(), isSavepoint, externalPath: snap.dir };
+    this.tracker.restored = { id: snap.metadata.checkpointId, restoreTimestamp: Date.now(), isSavepoint, externalPath: snap.dir };
     if (claimMode === 'CLAIM') {
-      this.completed.unshift({ id: snap.metadata.checkpointId, dir: snap.dir, isSavepoint, metadata: snap.metadata });
-      this.sharedState.register(snap.metadata.checkpointId, sharedFilesOf(snap.dir, snap.metadata));
+      this.store.addClaimed({ id: snap.metadata.checkpointId, dir: snap.dir, isSavepoint, metadata: snap.metadata });
       this.d.log.info(`Claimed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${snap.metadata.checkpointId} at ${snap.dir}: it is deleted once subsumed (restore mode CLAIM).`);
     }
   }
@@ -154,12 +148,12 @@ export class CheckpointCoordinator {
   }
 
   latestCompleted(): CompletedCheckpoint | undefined {
-    return this.completed[this.completed.length - 1];
+    return this.store.latest();
   }
 
   /** Retained completed checkpoints, newest first (what a failover may restore from). */
   retainedNewestFirst(): CompletedCheckpoint[] {
-    return [...this.completed].reverse();
+    return this.store.newestFirst();
   }
 
   get numPending(): number {
@@ -188,7 +182,7 @@ export class CheckpointCoordinator {
   }
 
   /** Starts a checkpoint or savepoint; resolves when it is complete (its _metadata is durable). */
-  trigger(kind: BarrierKind, targetDirectory?: string, opts: { checkpointType?: CheckpointType; drain?: boolean; formatType?: 'CANONICAL' | 'NATIVE' } = {}): Promise<CompletedCheckpoint> {
+  trigger(kind: BarrierKind, targetDirectory?: string, opts: { checkpointType?: CheckpointType; drain?: boolean; formatType?: SavepointFormatType } = {}): Promise<CompletedCheckpoint> {
     const checkpointType = opts.checkpointType ?? 'CONFIGURED';
     const formatType = opts.formatType;
     if (this.shutDown) return Promise.reject(new FlinkError('conflict', 'The checkpoint coordinator is shut down'));
@@ -228,7 +222,7 @@ export class CheckpointCoordinator {
         timer: setTimeout(() => this.abort(id, `Checkpoint expired before completing (timeout ${this.d.settings.timeout} ms).`), this.d.settings.timeout),
       };
       this.pending.set(id, p);
-      this.record(p, 'IN_PROGRESS');
+      this.tracker.record(tracked(p), 'IN_PROGRESS');
       this.d.log.info(`Triggering ${isSavepoint ? 'savepoint' : 'checkpoint'} ${id} (type=${kind}) @ ${triggerTs} for job ${this.d.jobId}.`);
       for (const v of this.d.jobGraph.vertices) {
         if (!v.isSource) continue;
@@ -237,18 +231,13 @@ export class CheckpointCoordinator {
     });
   }
 
-  receiveAcknowledge(m: Extract<TaskToJobManager, { type: 'ack' }>): void {
+  receiveAcknowledge(m: SubtaskAcknowledgement): void {
     const p = this.pending.get(m.checkpointId);
     if (!p) return; // late ack of an aborted checkpoint: its folder is already gone
     if (!p.notYetAcked.delete(taskKey(m.vertexIndex, m.subtask))) return;
     p.syncMs = Math.max(p.syncMs ?? 0, m.syncMs);
     p.asyncMs = Math.max(p.asyncMs ?? 0, m.asyncMs);
-    // Live progress for GET /jobs/:jobid/checkpoints, as Flink's stats tracker reports it.
-    const h = this.history.find((e) => e.id === p.id);
-    if (h) {
-      h.numAcknowledgedSubtasks = p.numSubtasks - p.notYetAcked.size;
-      h.latestAckTimestamp = Date.now();
-    }
+    this.tracker.acknowledged(p.id, p.numSubtasks - p.notYetAcked.size);
     for (const s of m.states) {
       const list = p.states.get(s.operatorId) ?? [];
       list.push({ subtask: m.subtask, handle: s.handle });
@@ -271,8 +260,8 @@ export class CheckpointCoordinator {
     }
   }
 
-  receiveDecline(m: Extract<TaskToJobManager, { type: 'decline' }>): void {
-    this.abort(m.checkpointId, `Task ${m.vertexIndex}/${m.subtask} declined checkpoint ${m.checkpointId}: ${m.reason}`);
+  receiveDecline(m: { checkpointId: number; vertexIndex: number; subtask: number; reason: string; subsumed?: true }): void {
+    this.abort(m.checkpointId, `Task ${m.vertexIndex}/${m.subtask} declined checkpoint ${m.checkpointId}: ${m.reason}`, m.subsumed ? 'subsumed' : 'failure');
   }
 
   private async complete(p: PendingCheckpoint): Promise<void> {
@@ -319,16 +308,14 @@ export class CheckpointCoordinator {
       + safeSize(join(p.location, METADATA_FILE));
     this.lastCompletionTs = Date.now();
     faultPoint('index.update', p.location);
-    this.record(p, 'COMPLETED', { size, duration: metadata.completionTimestamp - p.triggerTs });
+    this.tracker.record(tracked(p), 'COMPLETED', { size, duration: metadata.completionTimestamp - p.triggerTs });
     this.d.log.info(`Completed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${p.id} for job ${this.d.jobId} (${size} bytes, ${metadata.completionTimestamp - p.triggerTs} ms, sync ${Math.round(p.syncMs ?? 0)} ms, async ${Math.round(p.asyncMs ?? 0)} ms) at ${p.location}.`);
     if (!isSavepoint) {
-      this.consecutiveFailures = 0;
-      this.completed.push(done);
-      this.sharedState.register(p.id, sharedFilesOf(p.location, metadata));
-      while (this.completed.length > this.d.settings.numRetained) this.discard(this.completed.shift()!);
+      this.failures.handleCheckpointSuccess();
+      this.store.add(done);
     }
     // Older pending checkpoints are subsumed by this one.
-    for (const older of [...this.pending.values()]) if (older.id < p.id && older.kind === 'CHECKPOINT') this.abort(older.id, `Checkpoint ${older.id} subsumed by ${p.id}.`);
+    for (const older of [...this.pending.values()]) if (older.id < p.id && older.kind === 'CHECKPOINT') this.abort(older.id, `Checkpoint ${older.id} subsumed by ${p.id}.`, 'subsumed');
     this.wakeQueued();
     this.cleanUpSharedState();
     try {
@@ -339,68 +326,51 @@ export class CheckpointCoordinator {
     }
   }
 
-  /** Aborts a pending checkpoint: its partial folder is removed and it never counts as complete. */
-  abort(id: number, reason: string): void {
+  /**
+   * The one abort path. A pending checkpoint's partial folder is removed and it never counts as complete.
+   * `failure`: the tasks are told and it counts towards the tolerable failures; `subsumed`: a newer one
+   * completed; `shutdown`: the job is ending, so the tasks are not told and nothing is counted.
+   */
+  abort(id: number, reason: string, cause: 'failure' | 'subsumed' | 'shutdown' = 'failure'): void {
     const p = this.pending.get(id);
     if (!p) return;
     clearTimeout(p.timer);
     this.pending.delete(id);
     CheckpointStorage.discard(p.location);
-    this.forgetSharedFilesOf(p);
-    this.record(p, 'FAILED', { failure: reason });
+    this.store.forgetAborted(p.id, p.location, [...p.states.values()].flat().map((s) => s.handle));
+    this.tracker.record(tracked(p), 'FAILED', { failure: reason });
     this.cleanUpSharedState();
-    this.d.log.warn(`${p.kind === 'CHECKPOINT' ? 'Checkpoint' : 'Savepoint'} ${id} of job ${this.d.jobId} failed: ${reason}`);
-    this.d.notifyAborted(id);
-    p.reject(new FlinkError('io', reason));
+    if (cause !== 'shutdown') {
+      this.d.log.warn(`${p.kind === 'CHECKPOINT' ? 'Checkpoint' : 'Savepoint'} ${id} of job ${this.d.jobId} failed: ${reason}`);
+      this.d.notifyAborted(id);
+    }
+    p.reject(new FlinkError(cause === 'shutdown' ? 'conflict' : 'io', reason));
     this.wakeQueued();
-    if (p.kind === 'CHECKPOINT' && !reason.includes('subsumed')) this.countFailure(reason);
+    if (p.kind === 'CHECKPOINT' && cause === 'failure') this.countFailure(reason);
   }
 
   /** The checkpoint's folder could not even be created (read-only or full disk): a failed checkpoint all the same. */
   private failedToStart(id: number, e: Error): void {
-    const p = { id, kind: 'CHECKPOINT', location: join(this.d.storage.jobDir, `chk-${id}`), triggerTs: Date.now(), notYetAcked: new Set<string>(), numSubtasks: 0 } as unknown as PendingCheckpoint;
     const reason = `Failed to create the folder of checkpoint ${id}: ${e.message}`;
-    this.record(p, 'FAILED', { failure: reason });
+    this.tracker.record(
+      { id, isSavepoint: false, location: join(this.d.storage.jobDir, `chk-${id}`), triggerTs: Date.now(), numSubtasks: 0, numAcknowledged: 0, unaligned: false },
+      'FAILED', { failure: reason },
+    );
     this.d.log.warn(`Checkpoint ${id} of job ${this.d.jobId} failed: ${reason}`);
     this.countFailure(reason);
   }
 
   private countFailure(reason: string): void {
-    if (this.shutDown) return;
-    this.consecutiveFailures++;
-    if (this.consecutiveFailures > this.d.settings.tolerableFailures) {
-      this.d.failJob(`Exceeded checkpoint tolerable failure threshold (${this.d.settings.tolerableFailures}). Last failure: ${reason}`);
-    }
+    if (!this.shutDown) this.failures.handleCheckpointFailure(reason);
   }
 
   abortAll(reason: string): void {
-    for (const id of [...this.pending.keys()]) {
-      const p = this.pending.get(id)!;
-      clearTimeout(p.timer);
-      this.pending.delete(id);
-      CheckpointStorage.discard(p.location);
-      this.forgetSharedFilesOf(p);
-      this.record(p, 'FAILED', { failure: reason });
-      p.reject(new FlinkError('conflict', reason));
-    }
-    this.wakeQueued();
-  }
-
-  /** Shared files an aborted checkpoint's subtasks wrote are deleted unless a retained checkpoint uses them. */
-  private forgetSharedFilesOf(p: PendingCheckpoint): void {
-    const files = [...p.states.values()].flat().flatMap((s) => sharedFilesOf(p.location, { operators: [{ subtasks: [{ state: s.handle }] }] } as unknown as CheckpointMetadata));
-    this.sharedState.unregister(-p.id, files);
+    for (const id of [...this.pending.keys()]) this.abort(id, reason, 'shutdown');
   }
 
   /** Deletes shared files nothing refers to any more, once no checkpoint is in flight (one may build on them). */
   private cleanUpSharedState(): void {
-    if (this.pending.size > 0) return;
-    try {
-      const deleted = this.sharedState.deleteUnreferenced();
-      if (deleted.length > 0) this.d.log.info(`Deleted ${deleted.length} shared state file(s) no retained checkpoint refers to.`);
-    } catch (e) {
-      this.d.log.warn(`Could not delete unreferenced shared state files: ${(e as Error).message}`);
-    }
+    if (this.pending.size === 0) this.store.deleteUnreferencedSharedState();
   }
 
   /** The job reached a terminal state: stop, and keep or remove retained checkpoints by policy. */
@@ -408,81 +378,24 @@ export class CheckpointCoordinator {
     this.stopPeriodic();
     this.abortAll(`Job ${this.d.jobId} reached state ${status}`);
     this.shutDown = true;
-    const policy = this.d.settings.retention;
-    const keep = policy === 'RETAIN_ON_CANCELLATION' || (policy === 'DELETE_ON_CANCELLATION' && status === 'FAILED');
-    if (!keep) for (const c of this.completed.splice(0)) this.discard(c);
-    this.cleanUpSharedState();
+    const keep = this.store.shutdown(status, this.d.settings.retention);
     // Leftovers of checkpoints that never completed (tasks cancelled mid-write) belong to nobody.
     for (const f of orphanedSharedFiles(this.d.storage.jobDir)) CheckpointStorage.discard(f);
     if (!keep) this.d.storage.discardJobDirIfEmpty();
   }
 
-  /** The checkpoint's folder (with its _metadata) goes first, then the shared files it alone used. */
-  private discard(c: CompletedCheckpoint): void {
-    CheckpointStorage.discard(c.dir);
-    this.sharedState.unregister(c.id, sharedFilesOf(c.dir, c.metadata));
-    this.cleanUpSharedState();
-    const h = this.history.find((e) => e.id === c.id);
-    if (h) h.discarded = true;
-    if (!isJobManagerLocation(c.dir)) this.safeIndex(() => this.d.index?.updateSnapshot(c.dir, { status: 'DISCARDED' }));
+  /** GET /jobs/:jobid/checkpoints. */
+  stats(): CheckpointStats {
+    return this.tracker.stats();
   }
+}
 
-  stats() {
-    const counts = { restored: this.restored ? 1 : 0, total: this.history.length, inProgress: 0, completed: 0, failed: 0 };
-    for (const h of this.history) {
-      if (h.status === 'IN_PROGRESS') counts.inProgress++;
-      else if (h.status === 'COMPLETED') counts.completed++;
-      else counts.failed++;
-    }
-    const newestFirst = [...this.history].reverse();
-    return {
-      counts,
-      history: newestFirst.slice(0, 10),
-      latestCompleted: newestFirst.find((h) => h.status === 'COMPLETED' && !h.isSavepoint),
-      latestSavepoint: newestFirst.find((h) => h.status === 'COMPLETED' && h.isSavepoint),
-      latestFailed: newestFirst.find((h) => h.status === 'FAILED'),
-      restored: this.restored,
-    };
-  }
-
-  private record(p: PendingCheckpoint, status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED', extra: { size?: number; duration?: number; failure?: string } = {}): void {
-    const isSavepoint = p.kind !== 'CHECKPOINT';
-    let h = this.history.find((e) => e.id === p.id);
-    if (!h) {
-      h = {
-        id: p.id, status, isSavepoint, triggerTimestamp: p.triggerTs, latestAckTimestamp: 0, stateSize: 0, endToEndDuration: 0,
-        numSubtasks: p.numSubtasks, numAcknowledgedSubtasks: 0, discarded: false, unaligned: p.unaligned,
-      };
-      this.history.push(h);
-      if (this.history.length > 100) this.history.shift();
-    }
-    h.status = status;
-    h.unaligned = p.unaligned;
-    h.numAcknowledgedSubtasks = p.numSubtasks - p.notYetAcked.size;
-    if (status !== 'IN_PROGRESS') {
-      h.latestAckTimestamp = Date.now();
-      h.endToEndDuration = extra.duration ?? Date.now() - p.triggerTs;
-      h.stateSize = extra.size ?? 0;
-      if (status === 'COMPLETED') h.externalPath = p.location;
-      if (extra.failure) h.failureMessage = extra.failure;
-    }
-    const row = {
-      jobId: this.d.jobId, checkpointId: p.id, kind: isSavepoint ? ('SAVEPOINT' as const) : ('CHECKPOINT' as const),
-      status, path: p.location, triggerTime: p.triggerTs, durationMs: status === 'IN_PROGRESS' ? null : h.endToEndDuration,
-      sizeBytes: status === 'COMPLETED' ? h.stateSize : null, failureCause: extra.failure ?? null,
-    };
-    // The catalog lists what is on disk; in-memory checkpoints show in REST and the log (the job row names the storage).
-    if (!isJobManagerLocation(p.location)) this.safeIndex(() => this.d.index?.upsertSnapshot(row));
-  }
-
-  /** The folders are the truth: an index failure is logged, never fails a checkpoint. */
-  private safeIndex(fn: () => void): void {
-    try {
-      fn();
-    } catch (e) {
-      this.d.log.warn(`Could not update the checkpoint index: ${(e as Error).message}`);
-    }
-  }
+/** What the stats tracker needs of a pending checkpoint. */
+function tracked(p: PendingCheckpoint): TrackedCheckpoint {
+  return {
+    id: p.id, isSavepoint: p.kind !== 'CHECKPOINT', location: p.location, triggerTs: p.triggerTs,
+    numSubtasks: p.numSubtasks, numAcknowledged: p.numSubtasks - p.notYetAcked.size, unaligned: p.unaligned,
+  };
 }
 
 function safeSize(p: string): number {

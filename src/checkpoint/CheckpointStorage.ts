@@ -1,8 +1,33 @@
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FlinkError } from '../core/FlinkError.js';
+import { describeError, FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
-import { METADATA_FILE, removeStaleTempMetadata } from './Metadata.js';
+import { METADATA_FILE, removeStaleTempMetadata, stripFileScheme } from './Metadata.js';
+
+/** Flink's message when a savepoint has neither a target directory nor state.savepoints.dir. */
+export const NO_SAVEPOINT_DIRECTORY_MESSAGE =
+  'No savepoint directory configured. You can either specify a directory when triggering the savepoint or ' +
+  "configure a cluster-wide default via key 'state.savepoints.dir'.";
+
+/**
+ * The directory a savepoint goes to: the one given (a path or file: URI), else the configured default
+ * (state.savepoints.dir). It is created if missing and must be a writable directory; the error names it.
+ * The one place that resolves, defaults and creates a savepoint target.
+ */
+export function resolveSavepointTarget(given: string | undefined, configuredDefault: string | undefined): string {
+  const raw = given !== undefined && given !== '' ? given : configuredDefault;
+  if (raw === undefined || raw === '') throw new FlinkError('invalid-argument', NO_SAVEPOINT_DIRECTORY_MESSAGE);
+  const dir = resolve(stripFileScheme(raw));
+  try {
+    mkdirSync(dir, { recursive: true });
+    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'not a directory' : describeError(e);
+    throw new FlinkError('io', `Savepoint directory '${dir}' is not writable: ${why}`, { cause: e });
+  }
+  return dir;
+}
 
 /** Location of a checkpoint kept in the JobManager's memory (MemoryCheckpointStorage): never a folder. */
 export const JOBMANAGER_LOCATION_PREFIX = 'jobmanager://';
@@ -35,15 +60,9 @@ export class CheckpointStorage {
     return dir;
   }
 
-  /** A fresh savepoint folder under targetDir; never reuses an existing one. */
+  /** A fresh savepoint folder under targetDir (see resolveSavepointTarget); never reuses an existing one. */
   savepointLocation(targetDir: string): string {
-    const base = resolve(targetDir);
-    try {
-      mkdirSync(base, { recursive: true });
-      accessSync(base, constants.W_OK);
-    } catch (e) {
-      throw new FlinkError('io', `Savepoint target directory ${base} is not writable: ${(e as Error).message}`);
-    }
+    const base = resolveSavepointTarget(targetDir, undefined);
     for (;;) {
       const dir = join(base, `savepoint-${this.jobId.slice(0, 6)}-${randomHex(6)}`);
       try {

@@ -6,7 +6,8 @@ import { CheckpointingOptions } from '../config/ConfigOptions.js';
 import { FlinkError } from '../core/FlinkError.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import { stateBackendSpec } from '../state/StateBackendLoader.js';
-import type { CheckpointSettings, RetentionPolicy } from './CheckpointCoordinator.js';
+import type { CheckpointSettings } from './CheckpointCoordinator.js';
+import type { RetentionPolicy } from './CheckpointOptions.js';
 
 export type EffectiveCheckpointStorage =
   | { type: 'filesystem'; dir: string; /** set by the program or state.checkpoints.dir (not the temp default) */ explicit: boolean }

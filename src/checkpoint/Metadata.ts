@@ -2,8 +2,11 @@ import { closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, wri
 import { basename, dirname, join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FlinkError } from '../core/FlinkError.js';
-import type { ChannelStateHandle } from '../runtime/ChannelState.js';
-import { faultPoint } from './FaultInjection.js';
+import { faultPoint } from '../core/FaultInjection.js';
+import { fsyncDirectory } from '../core/files.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
+import { verifyStateFile } from '../state/StateFile.js';
+import type { ChannelStateHandle, StateFileHandle } from '../state/StateHandles.js';
 import { metadataShapeProblem } from './MetadataValidation.js';
 
 /**
@@ -21,47 +24,6 @@ const HEADER = 20;
 export const METADATA_FORMAT_VERSION = 1;
 
 export type SnapshotKind = 'CHECKPOINT' | 'SAVEPOINT';
-
-/** One state file written by one operator subtask. */
-export interface StateFileHandle {
-  /** File name relative to the directory holding `_metadata`. */
-  file: string;
-  size: number;
-  crc32: number;
-  /** Inclusive key-group range this subtask owned; absent for operators without keyed state. */
-  keyGroupRange?: [number, number];
-  /** Byte offset of each key group's section (index 0 = first key group of the range). */
-  keyGroupOffsets?: number[];
-  /** Byte offset of the operator (non-keyed) state section. */
-  operatorStateOffset?: number;
-  /** Keyed state names, with their kind (value, list, ...). */
-  keyedStates: Record<string, string>;
-  /** Operator (non-keyed) state names, with their distribution mode (SPLIT_DISTRIBUTE, UNION, BROADCAST). */
-  operatorStates: Record<string, string>;
-  /** Number of keyed entries, for inspection and sizing. */
-  keyedEntries: number;
-  /**
-   * Keyed state of the embedded backend in its native format, instead of key-group sections in `file`:
-   * files applied in order (a full one, then deltas), possibly in the checkpoints' `shared/` folder.
-   */
-  keyedStateFiles?: KeyedStateFileHandle[];
-  /** JobManagerCheckpointStorage: the file's bytes themselves, kept in memory (never in a _metadata file). */
-  inline?: Uint8Array;
-}
-
-/** A native keyed state file: key-group sections as in a state file; a delta also removes entries. */
-export interface KeyedStateFileHandle {
-  /** Relative to the directory holding `_metadata` (`../shared/...` for a checkpoint's shared files). */
-  file: string;
-  size: number;
-  crc32: number;
-  keyGroupRange?: [number, number];
-  keyGroupOffsets?: number[];
-  keyedStates: Record<string, string>;
-  keyedEntries: number;
-  /** Changes since the previous file of the chain (else a full file). */
-  delta?: true;
-}
 
 export interface OperatorSubtaskStateHandle {
   subtask: number;
@@ -85,7 +47,7 @@ export interface CheckpointMetadata {
   checkpointId: number;
   kind: SnapshotKind;
   /** CANONICAL for savepoints; checkpoints are in the backend's native format. */
-  format: 'CANONICAL' | 'NATIVE';
+  format: SavepointFormatType;
   triggerTimestamp: number;
   completionTimestamp: number;
   maxParallelism: number;
@@ -159,19 +121,6 @@ export function writeMetadataAtomically(dir: string, md: CheckpointMetadata): st
   return target;
 }
 
-export function fsyncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic.
-  }
-}
-
 /** Strips Flink's `file:` scheme (file:/x, file:///x) from a path. */
 export function stripFileScheme(p: string): string {
   if (p.startsWith('file://')) return p.slice('file://'.length) || '/';
@@ -231,28 +180,12 @@ export function verifySnapshotFiles(snap: LoadedSnapshot): void {
   for (const op of snap.metadata.operators) {
     for (const st of op.subtasks) {
       verifyStateFile(snap.dir, st.state);
-      for (const kf of st.state.keyedStateFiles ?? []) verifyStateFile(snap.dir, kf as StateFileHandle);
+      for (const kf of st.state.keyedStateFiles ?? []) verifyStateFile(snap.dir, kf);
     }
   }
   for (const cs of snap.metadata.channelState ?? []) {
-    for (const st of cs.subtasks) verifyStateFile(snap.dir, { ...st.state, keyedStates: {}, operatorStates: {}, keyedEntries: 0 });
+    for (const st of cs.subtasks) verifyStateFile(snap.dir, st.state);
   }
-}
-
-export function verifyStateFile(dir: string, h: StateFileHandle): Buffer {
-  const file = h.inline ? `${dir}/${h.file}` : join(dir, h.file);
-  let bytes: Buffer;
-  try {
-    // Across threads a Buffer arrives as a plain Uint8Array: wrap it again, without copying.
-    bytes = h.inline ? Buffer.from(h.inline.buffer, h.inline.byteOffset, h.inline.byteLength) : readFileSync(file);
-  } catch {
-    throw new FlinkError('restore', `State file ${file} referenced by the snapshot's ${METADATA_FILE} is missing`);
-  }
-  if (bytes.length !== h.size) {
-    throw new FlinkError('restore', `State file ${file} is corrupted: expected ${h.size} bytes, found ${bytes.length}`);
-  }
-  if (crc32(bytes) !== h.crc32) throw new FlinkError('restore', `State file ${file} is corrupted: checksum mismatch`);
-  return bytes;
 }
 
 /** Removes a leftover temp metadata file (a crash during the write); it never counts as complete. */

@@ -1,11 +1,15 @@
 import { lstatSync, readFileSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FlinkError, isFlinkError } from '../core/FlinkError.js';
-import type { CheckpointIndex } from '../index/CheckpointIndex.js';
-import { METADATA_FILE, decodeMetadata, fsyncDirectory, resolveSnapshotPath, type CheckpointMetadata } from './Metadata.js';
+import type { SnapshotReport } from './CheckpointStatsTracker.js';
+import { METADATA_FILE, decodeMetadata, resolveSnapshotPath, type CheckpointMetadata } from './Metadata.js';
+import { fsyncDirectory } from '../core/files.js';
 
 /** What disposal needs from the index: find the snapshot's row and mark it discarded. */
-export type SnapshotIndexLike = Pick<CheckpointIndex, 'findSnapshotByPath' | 'updateSnapshot'>;
+export interface SnapshotIndexLike {
+  findSnapshotByPath(path: string): SnapshotReport | undefined;
+  updateSnapshot(path: string, patch: Partial<Omit<SnapshotReport, 'path'>>): void;
+}
 
 export interface DisposalResult {
   /** The savepoint directory. */

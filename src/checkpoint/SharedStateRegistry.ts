@@ -1,17 +1,21 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
+import type { StateFileHandle } from '../state/StateHandles.js';
 import { decodeMetadata, METADATA_FILE, type CheckpointMetadata } from './Metadata.js';
 
 /** Absolute paths of the files a snapshot refers to outside its own folder (the checkpoints' shared/ files). */
 export function sharedFilesOf(dir: string, md: CheckpointMetadata): string[] {
+  return sharedFilesOfHandles(dir, md.operators.flatMap((op) => op.subtasks.map((st) => st.state)));
+}
+
+/** The same for the state handles of some subtasks (an aborted checkpoint has no `_metadata`). */
+export function sharedFilesOfHandles(dir: string, handles: StateFileHandle[]): string[] {
   const out = new Set<string>();
   const own = resolve(dir) + sep;
-  for (const op of md.operators) {
-    for (const st of op.subtasks) {
-      for (const f of st.state.keyedStateFiles ?? []) {
-        const abs = resolve(dir, f.file);
-        if (!abs.startsWith(own)) out.add(abs);
-      }
+  for (const h of handles) {
+    for (const f of h.keyedStateFiles ?? []) {
+      const abs = resolve(dir, f.file);
+      if (!abs.startsWith(own)) out.add(abs);
     }
   }
   return [...out];

@@ -1,9 +1,14 @@
 import { FlinkError } from '../core/FlinkError.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import { operatorsById } from '../graph/JobGraph.js';
-import type { RestoreSpec } from '../runtime/messages.js';
-import type { ChannelStateHandle } from '../runtime/ChannelState.js';
+import type { ChannelStateHandle, StateFileHandle } from '../state/StateHandles.js';
 import type { LoadedSnapshot } from './Metadata.js';
+
+/** State files a restored subtask reads: every old subtask's file of one operator. */
+export interface RestoreSpec {
+  oldParallelism: number;
+  files: { dir: string; handle: StateFileHandle; subtask: number }[];
+}
 
 export interface StateAssignment {
   /** Per operator id of the new job: the files its subtasks restore from. */

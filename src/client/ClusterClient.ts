@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { disposeSavepoint as disposeLocally, type DisposalResult } from '../checkpoint/SavepointDisposal.js';
+import { resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
 import { stripFileScheme } from '../checkpoint/Metadata.js';
 import { CheckpointingOptions, FlinkTsOptions } from '../config/ConfigOptions.js';
 import type { Configuration } from '../config/Configuration.js';
-import { describeError, FlinkError, isFlinkError } from '../core/FlinkError.js';
+import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import { isJobId } from '../core/ids.js';
 import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
-import type { CheckpointIndex, IndexedJobStatus, JobRecord } from '../index/CheckpointIndex.js';
-import type { AsyncOperationStatus, SavepointFormat } from '../rest/Dispatcher.js';
-import type { CheckpointType } from '../runtime/network/events.js';
+import type { CheckpointIndex, IndexedJobStatus, JobRecord } from '../catalog/CheckpointIndex.js';
+import type { AsyncOperationStatus } from '../rest/Dispatcher.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
+import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import { RestClient } from '../rest/RestClient.js';
+import { abandonInProgress } from './AbandonedSnapshots.js';
 
 /** One job as `flink list` reports it. */
 export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' | 'startTime' | 'endTime' | 'restUrl' | 'pid' | 'logFile' | 'failureCause' | 'checkpointStorage'> {
@@ -45,9 +47,6 @@ export interface ClusterClientOptions {
 // Flink's client.timeout default; savepoints of small local jobs take well under this.
 export const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
 
-export const NO_SAVEPOINT_DIRECTORY_MESSAGE =
-  'No savepoint directory configured. You can either specify a directory when triggering the savepoint or ' +
-  `configure a cluster-wide default via key '${CheckpointingOptions.SAVEPOINT_DIRECTORY.key}'.`;
 
 /** Validates a job id argument like Flink's JobID.fromHexString. */
 export function parseJobId(s: string | undefined): string {
@@ -172,7 +171,7 @@ export class ClusterClient {
 
   /** Triggers a savepoint and waits for it; returns its location as a file: URI. */
   async triggerSavepoint(
-    jobId: string, targetDir?: string, opts: { cancelJob?: boolean; formatType?: SavepointFormat } = {},
+    jobId: string, targetDir?: string, opts: { cancelJob?: boolean; formatType?: SavepointFormatType } = {},
   ): Promise<string> {
     const id = parseJobId(jobId);
     return this.withJob(id, async (rest) => {
@@ -220,7 +219,7 @@ export class ClusterClient {
   }
 
   /** Stop-with-savepoint: returns the savepoint location as a file: URI. */
-  async stopWithSavepoint(jobId: string, targetDir?: string, drain = false, formatType?: SavepointFormat): Promise<string> {
+  async stopWithSavepoint(jobId: string, targetDir?: string, drain = false, formatType?: SavepointFormatType): Promise<string> {
     const id = parseJobId(jobId);
     return this.withJob(id, async (rest) => {
       const target = await this.checkJobThenTarget(rest, id, targetDir);
@@ -250,23 +249,11 @@ export class ClusterClient {
   }
 
   /**
-   * The directory a savepoint goes to: the one given, else state.savepoints.dir. It is created if missing and
-   * must be writable, checked before anything is triggered so a typo fails fast and names the directory.
+   * Checks the savepoint target before anything is triggered, so a typo fails fast and names the directory
+   * (the cluster's CheckpointStorage resolves it again where the savepoint is written).
    */
   savepointTarget(targetDir?: string): string {
-    let dir: string | undefined;
-    if (targetDir !== undefined && targetDir !== '') dir = resolve(stripFileScheme(targetDir));
-    else dir = this.config.get(CheckpointingOptions.SAVEPOINT_DIRECTORY);
-    if (dir === undefined) throw new FlinkError('invalid-argument', NO_SAVEPOINT_DIRECTORY_MESSAGE);
-    try {
-      mkdirSync(dir, { recursive: true });
-      if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-      accessSync(dir, constants.W_OK | constants.X_OK);
-    } catch (e) {
-      const why = (e as NodeJS.ErrnoException).code === 'EEXIST' ? 'not a directory' : describeError(e);
-      throw new FlinkError('io', `Savepoint directory '${dir}' is not writable: ${why}`, { cause: e });
-    }
-    return dir;
+    return resolveSavepointTarget(targetDir, this.config.get(CheckpointingOptions.SAVEPOINT_DIRECTORY));
   }
 
   // ---- internals ----
@@ -348,7 +335,7 @@ export class ClusterClient {
       const index = this.requireIndex();
       const { ended, record } = index.endJobUnlessTerminal(r.jobId, patch);
       if (!ended && record) return { record, lost: false };
-      index.abandonInProgress(r.jobId, `abandoned: ${failureCause}`);
+      abandonInProgress(index, r.jobId, `abandoned: ${failureCause}`);
     } catch {
       // Still report it; the next listing retries the bookkeeping.
     }

@@ -2,11 +2,11 @@ import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { loadSnapshot } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
-import { CheckpointingOptions, CoreOptions, indexPath } from '../config/ConfigOptions.js';
+import { CoreOptions } from '../config/ConfigOptions.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { newJobId } from '../core/ids.js';
 import { Logger } from '../core/Logger.js';
-import { CheckpointIndex } from '../index/CheckpointIndex.js';
+import { openIndex } from './openIndex.js';
 import { MiniCluster } from '../runtime/MiniCluster.js';
 import type { JobResult } from '../runtime/JobMaster.js';
 import { checkJobFile, runProgram } from '../runtime/ProgramLoader.js';
@@ -43,12 +43,14 @@ export function logFileFor(config: Configuration, jobId: string): string {
   return join(config.get(CoreOptions.FLINK_LOG_DIR), `flink-${user}-job-${jobId}-${hostname()}.log`);
 }
 
-export function openIndex(config: Configuration): CheckpointIndex {
-  return CheckpointIndex.open({
-    path: indexPath(config),
-    checkpointsDir: config.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY),
-    savepointsDir: config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY),
-  });
+/**
+ * What `flink run` checks before starting anything, attached or detached: the job file, and the snapshot
+ * to restore from. Returns the job file's absolute path.
+ */
+export function checkRunRequest(jobFile: string, savepointPath: string | undefined): string {
+  const abs = checkJobFile(jobFile);
+  if (savepointPath) loadSnapshot(savepointPath); // fail on a bad path before starting anything
+  return abs;
 }
 
 /**
@@ -58,8 +60,7 @@ export function openIndex(config: Configuration): CheckpointIndex {
  */
 export async function runJob(req: RunRequest): Promise<JobResult> {
   req.config.validate();
-  checkJobFile(req.jobFile);
-  if (req.savepointPath) loadSnapshot(req.savepointPath); // fail on a bad path before starting anything
+  checkRunRequest(req.jobFile, req.savepointPath);
   const jobId = req.jobId ?? newJobId();
   const logFile = logFileFor(req.config, jobId);
   const log = Logger.toFile(logFile);

@@ -17,3 +17,8 @@ export function hash128(s: string): string {
 export function randomHex(bytes: number): string {
   return randomBytes(bytes).toString('hex');
 }
+
+/** A subtask's key among the job's executions: `vertexIndex/subtask` (Flink's ExecutionVertexID, as a string). */
+export function taskKey(vertexIndex: number, subtask: number): string {
+  return `${vertexIndex}/${subtask}`;
+}

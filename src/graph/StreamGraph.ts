@@ -1,7 +1,11 @@
 import type { ProgramCheckpointSettings } from '../api/CheckpointConfig.js';
 import type { StateBackend } from '../api/stateBackends.js';
-import type { StreamOperator } from '../runtime/operators/StreamOperator.js';
+import type { StreamOperator } from '../operators/StreamOperator.js';
 
+/**
+ * How a record picks its target channels (Flink's StreamPartitioner, as a switch in RecordWriter rather than
+ * classes). The plan names it; the network, which already reads the plan, follows it.
+ */
 export type PartitionerKind = 'forward' | 'rebalance' | 'hash' | 'broadcast';
 export type KeySelectorFn = (value: any) => unknown;
 

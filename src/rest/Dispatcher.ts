@@ -1,4 +1,6 @@
-import type { CheckpointType } from '../runtime/network/events.js';
+import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
+import type { CheckpointStats } from '../checkpoint/CheckpointStatsTracker.js';
 import type { JobStatus } from '../core/JobStatus.js';
 
 /**
@@ -18,6 +20,16 @@ export interface TaskCounts {
   FAILED: number;
   RECONCILING: number;
   INITIALIZING: number;
+}
+
+/** Flink's ExecutionState names, in the order its web UI lists them. */
+export const TASK_STATES = [
+  'CREATED', 'SCHEDULED', 'DEPLOYING', 'RUNNING', 'FINISHED', 'CANCELING', 'CANCELED', 'FAILED', 'RECONCILING',
+  'INITIALIZING',
+] as const satisfies ReadonlyArray<keyof TaskCounts>;
+
+export function emptyTaskCounts(): TaskCounts {
+  return Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as unknown as TaskCounts;
 }
 
 export interface JobSummary {
@@ -47,34 +59,6 @@ export interface JobDetails extends JobSummary {
   timestamps: Partial<Record<JobStatus, number>>;
 }
 
-export interface CheckpointStatsEntry {
-  id: number;
-  status: 'IN_PROGRESS' | 'COMPLETED' | 'FAILED';
-  isSavepoint: boolean;
-  triggerTimestamp: number;
-  latestAckTimestamp: number;
-  stateSize: number;
-  endToEndDuration: number;
-  numSubtasks: number;
-  numAcknowledgedSubtasks: number;
-  externalPath?: string;
-  failureMessage?: string;
-  discarded: boolean;
-  /** Ran unaligned (from the start or after the alignment timeout): Flink's UNALIGNED_CHECKPOINT type. */
-  unaligned?: boolean;
-}
-
-export interface CheckpointStats {
-  counts: { restored: number; total: number; inProgress: number; completed: number; failed: number };
-  history: CheckpointStatsEntry[]; // newest first
-  latestCompleted?: CheckpointStatsEntry;
-  latestSavepoint?: CheckpointStatsEntry;
-  latestFailed?: CheckpointStatsEntry;
-  restored?: { id: number; restoreTimestamp: number; isSavepoint: boolean; externalPath: string };
-}
-
-export type SavepointFormat = 'CANONICAL' | 'NATIVE';
-
 /** Status of an asynchronous operation (savepoint trigger, stop, disposal). */
 export type AsyncOperationStatus =
   | { status: 'IN_PROGRESS' }
@@ -88,9 +72,9 @@ export interface Dispatcher {
   jobDetails(jobId: string): JobDetails;
   cancelJob(jobId: string): void;
   /** Starts a savepoint (optionally cancelling the job after it completes); returns the trigger id. */
-  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat }): string;
+  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType }): string;
   /** Stop-with-savepoint: sources stop after the savepoint barrier, the job ends FINISHED. */
-  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormat }): string;
+  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType }): string;
   savepointStatus(jobId: string, triggerId: string): AsyncOperationStatus;
   /** Disposes a savepoint directory (asynchronous, like Flink's /savepoint-disposal). */
   disposeSavepoint(savepointPath: string): string;

@@ -1,12 +1,16 @@
 import { FlinkError } from '../core/FlinkError.js';
-import type { CheckpointType } from '../runtime/network/events.js';
-import type { AsyncOperationStatus, JobDetails, JobSummary, SavepointFormat } from './Dispatcher.js';
-import {
-  ERROR_KIND_HEADER, errorKindFor, fromAsyncOperationResult, fromCheckpointOperationResult, fromErrorResponse, fromJobDetailsInfo,
-  fromMultipleJobsDetails, fromTriggerResponse, type CheckpointingStatisticsBody, type ClusterOverviewBody,
-  type DashboardConfigurationBody, type JobIdsWithStatusBody, type SavepointTriggerRequestBody,
-  type StopWithSavepointRequestBody,
+import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
+import type { AsyncOperationStatus, JobDetails, JobSummary } from './Dispatcher.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
+import type {
+  CheckpointingStatisticsBody, ClusterOverviewBody, DashboardConfigurationBody, JobIdsWithStatusBody,
+  SavepointTriggerRequestBody, StopWithSavepointRequestBody,
 } from './messages.js';
+import { ERROR_KIND_HEADER, errorKindFor } from './errors.js';
+import {
+  fromAsyncOperationResult, fromCheckpointOperationResult, fromErrorResponse, fromJobDetailsInfo,
+  fromMultipleJobsDetails, fromTriggerResponse,
+} from './decode.js';
 
 export interface RestClientOptions {
   /** Per-request timeout. */
@@ -77,7 +81,7 @@ export class RestClient {
   }
 
   async triggerSavepoint(
-    jobId: string, opts: { targetDirectory?: string; cancelJob?: boolean; formatType?: SavepointFormat } = {},
+    jobId: string, opts: { targetDirectory?: string; cancelJob?: boolean; formatType?: SavepointFormatType } = {},
   ): Promise<string> {
     const body: SavepointTriggerRequestBody = { 'cancel-job': opts.cancelJob ?? false };
     if (opts.targetDirectory !== undefined) body['target-directory'] = opts.targetDirectory;
@@ -90,7 +94,7 @@ export class RestClient {
   }
 
   async stopWithSavepoint(
-    jobId: string, opts: { targetDirectory?: string; drain?: boolean; formatType?: SavepointFormat } = {},
+    jobId: string, opts: { targetDirectory?: string; drain?: boolean; formatType?: SavepointFormatType } = {},
   ): Promise<string> {
     const body: StopWithSavepointRequestBody = { drain: opts.drain ?? false };
     if (opts.targetDirectory !== undefined) body.targetDirectory = opts.targetDirectory;

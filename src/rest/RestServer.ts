@@ -4,10 +4,12 @@ import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import type { Dispatcher } from './Dispatcher.js';
 import { RequestGuard } from './RequestGuard.js';
 import {
-  ERROR_KIND_HEADER, httpStatusFor, parseCheckpointTriggerRequest, toCheckpointConfigInfo, toCheckpointOperationResult, parseSavepointDisposalRequest, parseSavepointTriggerRequest,
-  parseStopWithSavepointRequest, toAsyncOperationResult, toCheckpointingStatistics, toClusterOverview,
-  toDashboardConfiguration, toJobDetailsInfo, toJobIdsWithStatus, toJobOverview, type ErrorResponseBody,
+  parseCheckpointTriggerRequest, toCheckpointConfigInfo, toCheckpointOperationResult, parseSavepointDisposalRequest,
+  parseSavepointTriggerRequest, parseStopWithSavepointRequest, toAsyncOperationResult, toCheckpointingStatistics,
+  toClusterOverview, toDashboardConfiguration, toJobDetailsInfo, toJobIdsWithStatus, toJobOverview,
+  type ErrorResponseBody,
 } from './messages.js';
+import { ERROR_KIND_HEADER, httpStatusFor } from './errors.js';
 
 export interface RestServerOptions {
   /** Address to bind; Flink's rest.bind-address. Loopback unless configured otherwise. */

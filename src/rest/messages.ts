@@ -1,15 +1,18 @@
-import { FlinkError, type ErrorKind } from '../core/FlinkError.js';
+import { FlinkError } from '../core/FlinkError.js';
 import { JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
-import type {
-  AsyncOperationStatus, CheckpointConfig, CheckpointStats, CheckpointStatsEntry, JobDetails, JobSummary, SavepointFormat, TaskCounts,
-  VertexSummary,
+import {
+  emptyTaskCounts, TASK_STATES, type AsyncOperationStatus, type CheckpointConfig, type JobDetails, type JobSummary,
+  type TaskCounts, type VertexSummary,
 } from './Dispatcher.js';
-import type { CheckpointType } from '../runtime/network/events.js';
+import type { CheckpointStats, CheckpointStatsEntry } from '../checkpoint/CheckpointStatsTracker.js';
+import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
+import { parseFormatType, type SavepointFormatType } from '../core/SavepointFormatType.js';
 
 /**
- * Wire shapes of the subset of Flink's REST API (v1) that the JobManager serves, with converters in both
- * directions: the server turns Dispatcher values into these, the client turns them back. Field names follow
- * Flink's JSON (kebab-case in some messages, snake_case in checkpoint statistics, camelCase in request bodies).
+ * Wire shapes of the subset of Flink's REST API (v1) that the JobManager serves, and the server's side of it:
+ * Dispatcher values into these shapes, request bodies validated. The client turns them back in decode.ts.
+ * Field names follow Flink's JSON (kebab-case in some messages, snake_case in checkpoint statistics, camelCase
+ * in request bodies).
  */
 
 // ---------------------------------------------------------------------------------------------------------
@@ -146,14 +149,14 @@ export interface CheckpointingStatisticsBody {
 export interface SavepointTriggerRequestBody {
   'target-directory'?: string;
   'cancel-job'?: boolean;
-  formatType?: SavepointFormat;
+  formatType?: SavepointFormatType;
   triggerId?: string;
 }
 
 export interface StopWithSavepointRequestBody {
   targetDirectory?: string;
   drain?: boolean;
-  formatType?: SavepointFormat;
+  formatType?: SavepointFormatType;
   triggerId?: string;
 }
 
@@ -165,15 +168,6 @@ export interface SavepointDisposalRequestBody {
 // Dispatcher values -> wire
 // ---------------------------------------------------------------------------------------------------------
 
-const TASK_STATES = [
-  'CREATED', 'SCHEDULED', 'DEPLOYING', 'RUNNING', 'FINISHED', 'CANCELING', 'CANCELED', 'FAILED', 'RECONCILING',
-  'INITIALIZING',
-] as const satisfies ReadonlyArray<keyof TaskCounts>;
-
-function emptyTaskCounts(): TaskCounts {
-  return Object.fromEntries(TASK_STATES.map((s) => [s, 0])) as unknown as TaskCounts;
-}
-
 export function toWireTaskCounts(t: TaskCounts): WireTaskCounts {
   const out = { total: 0 } as WireTaskCounts;
   for (const s of TASK_STATES) {
@@ -182,15 +176,6 @@ export function toWireTaskCounts(t: TaskCounts): WireTaskCounts {
     out.total += n;
   }
   return out;
-}
-
-export function fromWireTaskCounts(w: Partial<Record<string, unknown>> | undefined): TaskCounts {
-  const t = emptyTaskCounts();
-  for (const s of TASK_STATES) {
-    const v = w?.[s.toLowerCase()];
-    if (typeof v === 'number') t[s] = v;
-  }
-  return t;
 }
 
 function durationOf(start: number, end: number, now: number): number {
@@ -344,6 +329,56 @@ export function toCheckpointingStatistics(s: CheckpointStats): CheckpointingStat
   };
 }
 
+export interface CheckpointOperationResultBody {
+  status: { id: 'IN_PROGRESS' | 'COMPLETED' };
+  operation?: { checkpointId: number | null; location?: string; failureCause?: SerializedThrowableBody };
+}
+
+/**
+ * GET /jobs/:jobid/checkpoints/:triggerid: Flink's CheckpointInfo is {checkpointId, failureCause}; the
+ * checkpoint's location is added, as savepoint results carry theirs.
+ */
+export function toCheckpointOperationResult(s: AsyncOperationStatus): CheckpointOperationResultBody {
+  if (s.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
+  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { checkpointId: null, failureCause: toSerializedThrowable(s.failureCause) } };
+  return { status: { id: 'COMPLETED' }, operation: { checkpointId: s.checkpointId ?? null, location: s.location } };
+}
+
+/** Flink's CheckpointConfigInfo (GET /jobs/:jobid/checkpoints/config). */
+export interface CheckpointConfigInfo {
+  mode: 'exactly_once' | 'at_least_once';
+  interval: number;
+  timeout: number;
+  min_pause: number;
+  max_concurrent: number;
+  externalization: { enabled: boolean; delete_on_cancellation: boolean };
+  state_backend: string;
+  checkpoint_storage: string;
+  unaligned_checkpoints: boolean;
+  tolerable_failed_checkpoints: number;
+  aligned_checkpoint_timeout: number;
+  checkpoints_after_tasks_finish: boolean;
+  state_changelog_enabled: boolean;
+}
+
+export function toCheckpointConfigInfo(c: CheckpointConfig): CheckpointConfigInfo {
+  return {
+    mode: c.mode === 'EXACTLY_ONCE' ? 'exactly_once' : 'at_least_once',
+    interval: c.interval ?? 0x7fffffffffffffff,
+    timeout: c.timeout,
+    min_pause: c.minPause,
+    max_concurrent: c.maxConcurrent,
+    externalization: { enabled: c.retention !== 'NO_EXTERNALIZED_CHECKPOINTS', delete_on_cancellation: c.retention !== 'RETAIN_ON_CANCELLATION' },
+    state_backend: c.stateBackend ?? 'HashMapStateBackend',
+    checkpoint_storage: c.checkpointStorage ?? 'FileSystemCheckpointStorage',
+    unaligned_checkpoints: c.unaligned,
+    tolerable_failed_checkpoints: c.tolerableFailures,
+    aligned_checkpoint_timeout: c.alignedTimeout,
+    checkpoints_after_tasks_finish: true,
+    state_changelog_enabled: false,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Request validation (server side). Messages echo Flink's "Request did not match expected format" wording.
 // ---------------------------------------------------------------------------------------------------------
@@ -372,34 +407,36 @@ function optBoolean(o: Record<string, unknown>, key: string, type: string): bool
   return v;
 }
 
-export function parseFormatType(v: unknown, type = 'request'): SavepointFormat | undefined {
-  if (v === undefined || v === null) return undefined;
-  const s = typeof v === 'string' ? v.toUpperCase() : undefined;
-  if (s !== 'CANONICAL' && s !== 'NATIVE') throw badRequest(type, "'formatType' must be CANONICAL or NATIVE");
-  return s;
+/** The request's formatType, read by the one parser the CLI uses too; a bad value is a bad request. */
+function optFormatType(o: Record<string, unknown>, type: string): SavepointFormatType | undefined {
+  try {
+    return parseFormatType(o.formatType);
+  } catch {
+    throw badRequest(type, "'formatType' must be CANONICAL or NATIVE");
+  }
 }
 
 export function parseSavepointTriggerRequest(body: unknown): {
-  targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat;
+  targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType;
 } {
   const T = 'SavepointTriggerRequestBody';
   const o = asObject(body, T);
   return {
     targetDirectory: optString(o, 'target-directory', T),
     cancelJob: optBoolean(o, 'cancel-job', T) ?? false,
-    formatType: parseFormatType(o.formatType, T),
+    formatType: optFormatType(o, T),
   };
 }
 
 export function parseStopWithSavepointRequest(body: unknown): {
-  targetDirectory?: string; drain: boolean; formatType?: SavepointFormat;
+  targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType;
 } {
   const T = 'StopWithSavepointRequestBody';
   const o = asObject(body, T);
   return {
     targetDirectory: optString(o, 'targetDirectory', T),
     drain: optBoolean(o, 'drain', T) ?? false,
-    formatType: parseFormatType(o.formatType, T),
+    formatType: optFormatType(o, T),
   };
 }
 
@@ -410,143 +447,6 @@ export function parseSavepointDisposalRequest(body: unknown): { savepointPath: s
   return { savepointPath: p };
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Wire -> values (client side). Lenient about extra fields, strict about the ones the CLI relies on.
-// ---------------------------------------------------------------------------------------------------------
-
-function malformed(what: string): FlinkError {
-  return new FlinkError('unreachable', `The JobManager answered with a malformed ${what}`);
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function asJobStatus(v: unknown, what: string): JobStatus {
-  if (typeof v === 'string' && (JOB_STATUSES as readonly string[]).includes(v)) return v as JobStatus;
-  throw malformed(what);
-}
-
-function num(v: unknown, fallback: number): number {
-  return typeof v === 'number' && Number.isFinite(v) ? v : fallback;
-}
-
-export function fromJobOverview(v: unknown): JobSummary {
-  if (!isRecord(v) || typeof v.jid !== 'string') throw malformed('job overview');
-  return {
-    id: v.jid,
-    name: typeof v.name === 'string' ? v.name : '',
-    status: asJobStatus(v.state, 'job overview'),
-    startTime: num(v['start-time'], -1),
-    endTime: num(v['end-time'], -1),
-    lastModification: num(v['last-modification'], -1),
-    tasks: fromWireTaskCounts(isRecord(v.tasks) ? v.tasks : undefined),
-  };
-}
-
-export function fromMultipleJobsDetails(v: unknown): JobSummary[] {
-  if (!isRecord(v) || !Array.isArray(v.jobs)) throw malformed('job list');
-  return v.jobs.map(fromJobOverview);
-}
-
-export function fromJobDetailsInfo(v: unknown): JobDetails {
-  if (!isRecord(v) || typeof v.jid !== 'string') throw malformed('job details');
-  const vertices = Array.isArray(v.vertices) ? v.vertices.filter(isRecord) : [];
-  const timestamps: Partial<Record<JobStatus, number>> = {};
-  if (isRecord(v.timestamps)) {
-    for (const s of JOB_STATUSES) {
-      const t = v.timestamps[s];
-      if (typeof t === 'number' && t > 0) timestamps[s] = t;
-    }
-  }
-  return {
-    id: v.jid,
-    name: typeof v.name === 'string' ? v.name : '',
-    status: asJobStatus(v.state, 'job details'),
-    startTime: num(v['start-time'], -1),
-    endTime: num(v['end-time'], -1),
-    lastModification: num(v.now, -1),
-    isStoppable: v.isStoppable === true,
-    timestamps,
-    tasks: emptyTaskCounts(),
-    vertices: vertices.map((x) => ({
-      id: String(x.id ?? ''),
-      name: String(x.name ?? ''),
-      parallelism: num(x.parallelism, 1),
-      maxParallelism: num(x.maxParallelism, -1),
-      status: String(x.status ?? ''),
-      startTime: num(x['start-time'], -1),
-      endTime: num(x['end-time'], -1),
-      tasks: { ...emptyTaskCounts(), ...(isRecord(x.tasks) ? x.tasks as Partial<TaskCounts> : {}) },
-    })),
-  };
-}
-
-export function fromTriggerResponse(v: unknown): string {
-  if (!isRecord(v) || typeof v['request-id'] !== 'string') throw malformed('trigger response');
-  return v['request-id'];
-}
-
-/** The message of a serialized failure cause: the first stack-trace line without its "Class: " prefix. */
-export function failureMessage(cause: unknown): string {
-  if (!isRecord(cause)) return 'unknown failure';
-  const trace = typeof cause['stack-trace'] === 'string' ? cause['stack-trace'] : '';
-  const cls = typeof cause.class === 'string' ? cause.class : '';
-  // Java traces continue with "\n\tat ..." frames; the message is what precedes them.
-  let msg = trace.split(/\r?\n\s+at /)[0] ?? '';
-  if (cls && msg.startsWith(`${cls}: `)) msg = msg.slice(cls.length + 2);
-  else if (cls && msg === cls) msg = '';
-  msg = msg.trim();
-  return msg || cls || 'unknown failure';
-}
-
-export function fromAsyncOperationResult(v: unknown): AsyncOperationStatus {
-  if (!isRecord(v) || !isRecord(v.status)) throw malformed('operation status');
-  if (v.status.id === 'IN_PROGRESS') return { status: 'IN_PROGRESS' };
-  if (v.status.id !== 'COMPLETED') throw malformed('operation status');
-  const op = isRecord(v.operation) ? v.operation : {};
-  if (op['failure-cause'] !== undefined && op['failure-cause'] !== null) {
-    return { status: 'COMPLETED', failureCause: failureMessage(op['failure-cause']) };
-  }
-  return { status: 'COMPLETED', location: typeof op.location === 'string' ? op.location : '' };
-}
-
-export function fromErrorResponse(v: unknown): string[] | undefined {
-  if (!isRecord(v) || !Array.isArray(v.errors)) return undefined;
-  return v.errors.map((e) => String(e));
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Error kinds <-> HTTP statuses
-// ---------------------------------------------------------------------------------------------------------
-
-/** Header carrying our error kind next to Flink's `{errors}` body, so clients keep exit codes precise. */
-export const ERROR_KIND_HEADER = 'x-flink-ts-error-kind';
-
-export function httpStatusFor(kind: ErrorKind): number {
-  switch (kind) {
-    case 'not-found': return 404;
-    case 'conflict': return 409;
-    case 'invalid-argument':
-    case 'config': return 400;
-    default: return 500;
-  }
-}
-
-const KINDS: readonly ErrorKind[] = [
-  'invalid-argument', 'config', 'not-found', 'restore', 'io', 'job-failed', 'unreachable', 'conflict', 'internal',
-];
-
-export function errorKindFor(httpStatus: number, header?: string | null): ErrorKind {
-  if (header && (KINDS as readonly string[]).includes(header)) return header as ErrorKind;
-  if (httpStatus === 404) return 'not-found';
-  if (httpStatus === 409) return 'conflict';
-  if (httpStatus === 400 || httpStatus === 405 || httpStatus === 413) return 'invalid-argument';
-  return 'internal';
-}
-
-// ---------------------------------------------------------------- manual checkpoints (Flink 1.19+)
-
 /** POST /jobs/:jobid/checkpoints body (CheckpointTriggerRequestBody); an empty body means CONFIGURED. */
 export function parseCheckpointTriggerRequest(body: unknown): { checkpointType: CheckpointType } {
   const T = 'CheckpointTriggerRequestBody';
@@ -556,43 +456,4 @@ export function parseCheckpointTriggerRequest(body: unknown): { checkpointType: 
   const t = typeof v === 'string' ? v.toUpperCase() : undefined;
   if (t !== 'FULL' && t !== 'INCREMENTAL' && t !== 'CONFIGURED') throw badRequest(T, "'checkpointType' must be CONFIGURED, FULL or INCREMENTAL");
   return { checkpointType: t };
-}
-
-/**
- * GET /jobs/:jobid/checkpoints/:triggerid: Flink's CheckpointInfo is {checkpointId, failureCause}; the
- * checkpoint's location is added, as savepoint results carry theirs.
- */
-export function toCheckpointOperationResult(s: AsyncOperationStatus): unknown {
-  if (s.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
-  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { checkpointId: null, failureCause: toSerializedThrowable(s.failureCause) } };
-  return { status: { id: 'COMPLETED' }, operation: { checkpointId: s.checkpointId ?? null, location: s.location } };
-}
-
-export function fromCheckpointOperationResult(v: unknown): AsyncOperationStatus {
-  if (!isRecord(v) || !isRecord(v.status)) throw malformed('checkpoint status');
-  if (v.status.id === 'IN_PROGRESS') return { status: 'IN_PROGRESS' };
-  if (v.status.id !== 'COMPLETED') throw malformed('checkpoint status');
-  const op = isRecord(v.operation) ? v.operation : {};
-  if (op.failureCause !== undefined && op.failureCause !== null) return { status: 'COMPLETED', failureCause: failureMessage(op.failureCause) };
-  if (typeof op.checkpointId !== 'number') throw malformed('checkpoint status');
-  return { status: 'COMPLETED', checkpointId: op.checkpointId, location: typeof op.location === 'string' ? op.location : '' };
-}
-
-/** GET /jobs/:jobid/checkpoints/config (Flink's CheckpointConfigInfo, the fields that apply here). */
-export function toCheckpointConfigInfo(c: CheckpointConfig): Record<string, unknown> {
-  return {
-    mode: c.mode === 'EXACTLY_ONCE' ? 'exactly_once' : 'at_least_once',
-    interval: c.interval ?? 0x7fffffffffffffff,
-    timeout: c.timeout,
-    min_pause: c.minPause,
-    max_concurrent: c.maxConcurrent,
-    externalization: { enabled: c.retention !== 'NO_EXTERNALIZED_CHECKPOINTS', delete_on_cancellation: c.retention !== 'RETAIN_ON_CANCELLATION' },
-    state_backend: c.stateBackend ?? 'HashMapStateBackend',
-    checkpoint_storage: c.checkpointStorage ?? 'FileSystemCheckpointStorage',
-    unaligned_checkpoints: c.unaligned,
-    tolerable_failed_checkpoints: c.tolerableFailures,
-    aligned_checkpoint_timeout: c.alignedTimeout,
-    checkpoints_after_tasks_finish: true,
-    state_changelog_enabled: false,
-  };
 }

@@ -1,26 +1,11 @@
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { verifyStateFile } from '../checkpoint/Metadata.js';
-import { decode, encode } from '../state/StateSerializer.js';
+import { decode, encode } from '../core/Serializer.js';
+import { verifyStateFile } from '../state/StateFile.js';
+import type { ChannelStateHandle } from '../state/StateHandles.js';
 import type { InputChannelState } from './CheckpointBarrierHandler.js';
 import type { Batch, OvertakenRecords } from './network/RecordWriter.js';
-
-/**
- * Channel state of an unaligned checkpoint (Flink's InputChannelStateHandle / ResultSubpartitionStateHandle):
- * the records that were in flight when the barrier overtook them. One file per subtask, referenced from
- * `_metadata` under `channelState`; restored only with the same job graph and parallelism.
- */
-export interface ChannelStateHandle {
-  /** File name relative to the directory holding `_metadata`. */
-  file: string;
-  size: number;
-  crc32: number;
-  /** Records received but not processed before the barrier (replayed into the input channels). */
-  inputRecords: number;
-  /** Records produced before the barrier but still queued for sending (sent again on recovery). */
-  outputRecords: number;
-}
 
 /** Output records an overtaking barrier jumped over, by outgoing edge and channel (= target subtask). */
 export interface OutputChannelState {
@@ -54,7 +39,7 @@ export async function writeChannelState(path: string, inputs: InputChannelState[
 
 /** Reads and verifies (size, CRC32) a subtask's channel state. */
 export function readChannelState(dir: string, h: ChannelStateHandle): { inputs: { channel: number; batches: Batch[] }[]; outputs: OutputChannelState[] } {
-  const st = decode<ChannelStateFile>(verifyStateFile(dir, { ...h, keyedStates: {}, operatorStates: {}, keyedEntries: 0 }));
+  const st = decode<ChannelStateFile>(verifyStateFile(dir, h));
   return {
     inputs: st.inputs.map((i) => ({ channel: i.channel, batches: i.batches.map((b) => decode<Batch>(b)) })),
     outputs: st.outputs,

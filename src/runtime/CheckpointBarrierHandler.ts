@@ -1,5 +1,6 @@
-import { encode } from '../state/StateSerializer.js';
-import type { ChannelEvent, CheckpointBarrier } from './network/events.js';
+import { encode } from '../core/Serializer.js';
+import type { ChannelEvent } from './network/events.js';
+import type { CheckpointBarrier } from '../checkpoint/CheckpointOptions.js';
 import type { Batch } from './network/RecordWriter.js';
 
 /** One input channel of a task, as its barrier handler sees it. */
@@ -34,7 +35,8 @@ export interface BarrierHandlerHost {
   readonly mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
   /** Snapshots the operators and forwards the barrier (overtaking the output backlog when unaligned). */
   snapshot(b: CheckpointBarrier, unaligned: boolean): SnapshotInProgress;
-  decline(checkpointId: number, reason: string): void;
+  /** `subsumed`: a newer checkpoint overtook it here, which is no failure of the checkpoint. */
+  decline(checkpointId: number, reason: string, subsumed?: true): void;
   schedule(): void;
 }
 
@@ -109,7 +111,7 @@ export class CheckpointBarrierHandler {
       if (cur && id < cur.barrier.checkpointId) {
         // An older checkpoint overtaken by a newer one here: it can no longer complete.
         this.aborted.add(id);
-        this.host.decline(id, `Checkpoint ${id} subsumed by ${cur.barrier.checkpointId} before its alignment completed.`);
+        this.host.decline(id, `Checkpoint ${id} subsumed by ${cur.barrier.checkpointId} before its alignment completed.`, true);
         return true;
       }
       if (!cur || id > cur.barrier.checkpointId) this.start(e);
@@ -190,7 +192,7 @@ export class CheckpointBarrierHandler {
     this.cur = undefined;
     this.aborted.add(old.barrier.checkpointId);
     this.unblockAll();
-    this.host.decline(old.barrier.checkpointId, `Checkpoint ${old.barrier.checkpointId} subsumed by ${newer} before its alignment completed.`);
+    this.host.decline(old.barrier.checkpointId, `Checkpoint ${old.barrier.checkpointId} subsumed by ${newer} before its alignment completed.`, true);
   }
 
   private maybeCompleteAligned(): void {

@@ -1,11 +1,15 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CheckpointCoordinator, type CheckpointSettings, type CompletedCheckpoint } from '../checkpoint/CheckpointCoordinator.js';
+import { CheckpointCoordinator, type CheckpointSettings } from '../checkpoint/CheckpointCoordinator.js';
+import type { SnapshotEvent } from '../checkpoint/CheckpointStatsTracker.js';
+import type { CompletedCheckpoint } from '../checkpoint/CompletedCheckpointStore.js';
+import type { BarrierKind, CheckpointType, RetentionPolicy } from '../checkpoint/CheckpointOptions.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
 import { effectiveCheckpointConfig, type EffectiveCheckpointConfig, type EffectiveCheckpointStorage } from '../checkpoint/EffectiveCheckpointConfig.js';
 import { MemoryCheckpointStorage } from '../checkpoint/MemoryCheckpointStorage.js';
 import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
-import { assignState, type StateAssignment } from '../checkpoint/StateAssignment.js';
+import { assignState, type RestoreSpec, type StateAssignment } from '../checkpoint/StateAssignment.js';
 import type { LoadedSnapshot } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import {
@@ -15,11 +19,10 @@ import { stateBackendSpec } from '../state/StateBackendLoader.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
+import { taskKey } from '../core/ids.js';
 import type { JobGraph } from '../graph/JobGraph.js';
-import type { CheckpointIndex } from '../index/CheckpointIndex.js';
-import type { CheckpointConfig, JobDetails, TaskCounts } from '../rest/Dispatcher.js';
-import type { BarrierKind, CheckpointType } from './network/events.js';
-import type { RestoreSpec, TaskDeployment, WorkerToJobManager } from './messages.js';
+import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type TaskCounts } from '../rest/Dispatcher.js';
+import type { TaskDeployment, WorkerToJobManager } from './messages.js';
 import { TaskSlots } from './TaskSlots.js';
 
 type ExecState = 'CREATED' | 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -39,11 +42,12 @@ export interface JobMasterOptions {
   programArgs: string[];
   config: Configuration;
   restore?: { snapshot: LoadedSnapshot; allowNonRestoredState: boolean };
-  index?: CheckpointIndex;
   log: Logger;
   /** Where print() output goes (the CLI's stdout when attached, the .out file when detached). */
   stdout: (text: string) => void;
   onStatusChange?: (status: JobStatus, failure?: string) => void;
+  /** Checkpoints and savepoints as they start, complete, fail or are discarded (the cluster records them). */
+  onSnapshot?: (e: SnapshotEvent) => void;
 }
 
 /**
@@ -95,19 +99,19 @@ export class JobMaster {
       jobName: o.jobGraph.jobName,
       jobGraph: o.jobGraph,
       storage,
-      index: o.index,
+      onSnapshot: o.onSnapshot,
       log: o.log.child('CheckpointCoordinator'),
       settings,
       tasksToAcknowledge: () => this.tasksToAcknowledge(),
       triggerSource: (v, s, barrier) => {
-        if (this.exec.get(`${v}/${s}`) === 'RUNNING') this.slots?.send(s, { type: 'trigger', vertexIndex: v, subtask: s, barrier });
+        if (this.exec.get(taskKey(v, s)) === 'RUNNING') this.slots?.send(s, { type: 'trigger', vertexIndex: v, subtask: s, barrier });
       },
       notifyComplete: (id, wait) => this.notifyComplete(id, wait),
       notifyAborted: (id) => this.slots?.broadcast({ type: 'notifyAborted', checkpointId: id }),
       failJob: (reason) => this.failover(new Error(reason)),
       finishedOperatorIds: () =>
         this.jobGraph.vertices
-          .filter((v) => Array.from({ length: v.parallelism }, (_, s) => this.exec.get(`${v.index}/${s}`)).every((st) => st === 'FINISHED'))
+          .filter((v) => Array.from({ length: v.parallelism }, (_, s) => this.exec.get(taskKey(v.index, s))).every((st) => st === 'FINISHED'))
           .flatMap((v) => v.operators.map((op) => op.operatorId)),
     });
     if (o.restore) this.coordinator.restoreFrom(o.restore.snapshot, cfg.get(StateRecoveryOptions.CLAIM_MODE));
@@ -152,13 +156,13 @@ export class JobMaster {
     const deployments = new Map<string, TaskDeployment>();
     for (const v of jg.vertices) {
       for (let s = 0; s < v.parallelism; s++) {
-        deployments.set(`${v.index}/${s}`, {
+        deployments.set(taskKey(v.index, s), {
           jobId: this.jobId, vertexIndex: v.index, subtask: s, attempt: this.attempt - 1, checkpointMode: mode,
           inputChannels: [], outputs: v.outputs.map(() => ({ channels: [] })),
           restore: restore ? Object.fromEntries(v.operators.filter((op) => restore.has(op.operatorId)).map((op) => [op.operatorId, restore.get(op.operatorId)!])) : undefined,
           channelState: channelState?.get(v.operators[0].operatorId)?.get(s),
         });
-        this.exec.set(`${v.index}/${s}`, 'DEPLOYING');
+        this.exec.set(taskKey(v.index, s), 'DEPLOYING');
       }
     }
     // Channels: every producer subtask to every consumer subtask, or i -> i for forward edges.
@@ -170,8 +174,8 @@ export class JobMaster {
           const targets = e.partitioner === 'forward' ? [ps] : Array.from({ length: t.parallelism }, (_, i) => i);
           for (const pt of targets) {
             const id = channelId++;
-            deployments.get(`${v.index}/${ps}`)!.outputs[ei].channels.push({ channelId: id, toWorker: pt });
-            deployments.get(`${t.index}/${pt}`)!.inputChannels.push({ channelId: id, fromWorker: ps, input: e.typeNumber });
+            deployments.get(taskKey(v.index, ps))!.outputs[ei].channels.push({ channelId: id, toWorker: pt });
+            deployments.get(taskKey(t.index, pt))!.inputChannels.push({ channelId: id, fromWorker: ps, input: e.typeNumber });
           }
         }
       });
@@ -225,7 +229,7 @@ export class JobMaster {
 
   private onTaskState(v: number, s: number, state: ExecState, error?: { message: string; name: string; stack: string }): void {
     if (this.failingOver || isGloballyTerminal(this.status) || this.status === 'CANCELLING') return;
-    this.exec.set(`${v}/${s}`, state);
+    this.exec.set(taskKey(v, s), state);
     if (state === 'FAILED') {
       const vertex = this.jobGraph.vertices[v];
       const err = Object.assign(new Error(error?.message ?? 'unknown error'), { name: error?.name ?? 'Error', stack: error?.stack });
@@ -348,7 +352,7 @@ export class JobMaster {
    * Savepoint; with `then` the job is cancelled (cancel -s) or finished (stop) once it is complete.
    * For both, sources stop emitting after the savepoint barrier, so nothing is committed after it.
    */
-  async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none', opts: { drain?: boolean; formatType?: 'CANONICAL' | 'NATIVE' } = {}): Promise<string> {
+  async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none', opts: { drain?: boolean; formatType?: SavepointFormatType } = {}): Promise<string> {
     if (this.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${this.jobId} is not running but ${this.status}; cannot take a savepoint.`);
     const kind: BarrierKind = then === 'none' ? 'SAVEPOINT' : 'SAVEPOINT_TERMINATE';
     if (then !== 'none') this.coordinator.stopPeriodic();
@@ -378,10 +382,10 @@ export class JobMaster {
   }
 
   taskCounts(): TaskCounts {
-    const c: TaskCounts = { CREATED: 0, SCHEDULED: 0, DEPLOYING: 0, RUNNING: 0, FINISHED: 0, CANCELING: 0, CANCELED: 0, FAILED: 0, RECONCILING: 0, INITIALIZING: 0 };
+    const c: TaskCounts = emptyTaskCounts();
     for (const v of this.jobGraph.vertices) {
       for (let s = 0; s < v.parallelism; s++) {
-        const st = this.exec.get(`${v.index}/${s}`) ?? (isGloballyTerminal(this.status) ? (this.status === 'FINISHED' ? 'FINISHED' : this.status === 'FAILED' ? 'FAILED' : 'CANCELED') : 'CREATED');
+        const st = this.exec.get(taskKey(v.index, s)) ?? (isGloballyTerminal(this.status) ? (this.status === 'FINISHED' ? 'FINISHED' : this.status === 'FAILED' ? 'FAILED' : 'CANCELED') : 'CREATED');
         c[st === 'DEPLOYING' ? 'DEPLOYING' : st]++;
       }
     }
@@ -401,8 +405,8 @@ export class JobMaster {
       isStoppable: this.status === 'RUNNING',
       timestamps: { ...this.timestamps },
       vertices: this.jobGraph.vertices.map((v) => {
-        const tasks: TaskCounts = { CREATED: 0, SCHEDULED: 0, DEPLOYING: 0, RUNNING: 0, FINISHED: 0, CANCELING: 0, CANCELED: 0, FAILED: 0, RECONCILING: 0, INITIALIZING: 0 };
-        for (let s = 0; s < v.parallelism; s++) tasks[(this.exec.get(`${v.index}/${s}`) ?? 'CREATED') as keyof TaskCounts]++;
+        const tasks: TaskCounts = emptyTaskCounts();
+        for (let s = 0; s < v.parallelism; s++) tasks[(this.exec.get(taskKey(v.index, s)) ?? 'CREATED') as keyof TaskCounts]++;
         const status = tasks.FAILED ? 'FAILED' : tasks.RUNNING ? 'RUNNING' : tasks.FINISHED === v.parallelism ? 'FINISHED' : tasks.CANCELED ? 'CANCELED' : 'CREATED';
         return { id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism, status, startTime: this.startTime, endTime: this.endTime, tasks };
       }),

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { disposeSavepoint } from '../checkpoint/SavepointDisposal.js';
-import { isJobManagerLocation } from '../checkpoint/CheckpointStorage.js';
+import { isJobManagerLocation, resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
 import { loadSnapshot, verifySnapshotFiles } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import { CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, parsePortSpec } from '../config/ConfigOptions.js';
@@ -10,9 +10,11 @@ import { isGloballyTerminal } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
 import { buildJobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
-import type { CheckpointIndex, JobRecord } from '../index/CheckpointIndex.js';
-import type { CheckpointType } from './network/events.js';
-import type { AsyncOperationStatus, CheckpointConfig, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat } from '../rest/Dispatcher.js';
+import type { CheckpointIndex, JobRecord } from '../catalog/CheckpointIndex.js';
+import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
+import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary } from '../rest/Dispatcher.js';
+import type { CheckpointStats } from '../checkpoint/CheckpointStatsTracker.js';
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { RestServer } from '../rest/RestServer.js';
 import { JobMaster } from './JobMaster.js';
 
@@ -107,7 +109,6 @@ export class MiniCluster implements Dispatcher {
       programArgs: o.programArgs,
       config: this.config,
       restore,
-      index: this.index,
       log: this.log.child('JobMaster'),
       stdout: o.stdout,
       onStatusChange: (status, failure) =>
@@ -116,6 +117,12 @@ export class MiniCluster implements Dispatcher {
           endTime: isGloballyTerminal(status) ? Date.now() : null,
           failureCause: failure ?? null,
         })),
+      // The folders are the truth: a catalog failure is logged, never fails a checkpoint. The catalog lists what is
+      // on disk; in-memory checkpoints (JobManagerCheckpointStorage) show in REST and the log, the job row names the storage.
+      onSnapshot: (e) => {
+        if (isJobManagerLocation(e.type === 'upsert' ? e.snapshot.path : e.path)) return;
+        this.safeIndex(() => (e.type === 'upsert' ? this.index?.upsertSnapshot(e.snapshot) : this.index?.updateSnapshot(e.path, { status: 'DISCARDED' })));
+      },
     });
     this.jobs.set(jobId, jm);
     this.registrations.set(jobId, {
@@ -170,11 +177,7 @@ export class MiniCluster implements Dispatcher {
   }
 
   private savepointTarget(targetDirectory?: string): string {
-    const dir = targetDirectory ?? this.config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY);
-    if (!dir) {
-      throw new FlinkError('invalid-argument', "No savepoint directory configured. You can either specify a directory when triggering the savepoint or configure a cluster-wide default via key 'state.savepoints.dir'.");
-    }
-    return dir.replace(/^file:\/\//, '').replace(/^file:/, '');
+    return resolveSavepointTarget(targetDirectory, this.config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY));
   }
 
   private startOperation(jobId: string | undefined, op: () => Promise<string>): string {
@@ -188,14 +191,14 @@ export class MiniCluster implements Dispatcher {
     return triggerId;
   }
 
-  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat }): string {
+  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType }): string {
     const jm = this.job(jobId);
     const target = this.savepointTarget(opts.targetDirectory);
     if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot take a savepoint.`);
     return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, opts.cancelJob ? 'cancel' : 'none', { formatType: opts.formatType })}`);
   }
 
-  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormat }): string {
+  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType }): string {
     const jm = this.job(jobId);
     const target = this.savepointTarget(opts.targetDirectory);
     if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot stop it with a savepoint.`);

@@ -40,7 +40,7 @@ export async function installProgramLoaders(): Promise<void> {
 
 export function checkJobFile(jobFile: string): string {
   const abs = resolve(jobFile);
-  if (!existsSync(abs)) throw new FlinkError('not-found', `JAR file does not exist: ${jobFile}`.replace('JAR file', 'Job file'));
+  if (!existsSync(abs)) throw new FlinkError('not-found', `Job file does not exist: ${jobFile}`);
   if (!statSync(abs).isFile()) throw new FlinkError('invalid-argument', `Job file ${jobFile} is not a file`);
   if (!/\.(ts|mts|js|mjs)$/.test(abs)) throw new FlinkError('invalid-argument', `Job file ${jobFile} must be a .ts, .mts, .js or .mjs module`);
   return abs;

@@ -1,26 +1,23 @@
-import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { randomHex } from '../core/ids.js';
 import { FlinkError } from '../core/FlinkError.js';
-import type { StateFileHandle } from '../checkpoint/Metadata.js';
-import { verifyStateFile } from '../checkpoint/Metadata.js';
-import { stateTooLargeMessage } from '../checkpoint/MemoryCheckpointStorage.js';
+import type { StateFileHandle } from '../state/StateHandles.js';
 import type { JobGraph, JobVertex } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { RuntimeContext } from '../api/functions.js';
-import type { HeapKeyedStateBackend } from '../state/HeapKeyedStateBackend.js';
-import type { KeyedSnapshot } from '../state/EmbeddedKeyedStateBackend.js';
-import { createKeyedStateBackend, forEachStoredEntry, snapshotKeyedState, type StateBackendSpec } from '../state/StateBackendLoader.js';
+import type { KeyedStateBackend } from '../state/KeyedStateBackend.js';
+import { createKeyedStateBackend, type StateBackendSpec } from '../state/StateBackendLoader.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssignment.js';
 import { OperatorStateBackend } from '../state/OperatorStateBackend.js';
-import { readKeyGroups, readOperatorState, StateFileWriter, type OperatorStateSnapshot } from '../state/StateFile.js';
-import type { CheckpointBarrier, ChannelEvent } from './network/events.js';
-import { OutputChannel, RecordWriter, BATCH_SIZE, type OvertakenRecords } from './network/RecordWriter.js';
-import { CheckpointBarrierHandler, type InputChannel, type InputChannelState, type SnapshotInProgress } from './CheckpointBarrierHandler.js';
-import { readChannelState, writeChannelState, type ChannelStateHandle, type OutputChannelState } from './ChannelState.js';
+import { readKeyGroups, readOperatorState, verifyStateFile, type OperatorStateSnapshot } from '../state/StateFile.js';
+import type { ChannelEvent } from './network/events.js';
+import type { CheckpointBarrier } from '../checkpoint/CheckpointOptions.js';
+import { OutputChannel, RecordWriter, BATCH_SIZE } from './network/RecordWriter.js';
+import { CheckpointBarrierHandler, type InputChannel } from './CheckpointBarrierHandler.js';
+import { readChannelState } from './ChannelState.js';
 import type { Transport } from './network/Transport.js';
-import { SourceOperator } from './operators/SourceOperator.js';
-import type { ChainOutput, OperatorContext, StreamOperator } from './operators/StreamOperator.js';
+import { SourceOperator } from '../operators/SourceOperator.js';
+import { SubtaskCheckpointCoordinator } from './SubtaskCheckpointCoordinator.js';
+import type { ChainOutput, OperatorContext, StreamOperator } from '../operators/StreamOperator.js';
 import { StatusWatermarkValve } from './StatusWatermarkValve.js';
 import type { TaskDeployment, TaskToJobManager } from './messages.js';
 
@@ -41,11 +38,6 @@ export interface TaskHost {
   send(msg: TaskToJobManager): void;
 }
 
-/** One operator's part of a snapshot: its keyed state (into the state file, or as keyed files) and operator state. */
-type SnapshotPart = {
-  operatorId: string; keyedRange?: [number, number]; keyedKinds: Record<string, string>; opSnap: OperatorStateSnapshot; opModes: Record<string, string>;
-} & KeyedSnapshot;
-
 type TaskState = 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
 
 /**
@@ -58,7 +50,7 @@ export class StreamTask {
   readonly name: string;
   private state: TaskState = 'DEPLOYING';
   private readonly operators: StreamOperator[] = [];
-  private readonly keyedBackends: (HeapKeyedStateBackend | undefined)[] = [];
+  private readonly keyedBackends: (KeyedStateBackend | undefined)[] = [];
   private readonly opStates: OperatorStateBackend[] = [];
   private readonly writers: RecordWriter[] = [];
   private readonly inputs: InputChannel[] = [];
@@ -67,7 +59,7 @@ export class StreamTask {
   private keySelector?: (v: unknown) => unknown;
   /** Key selector of input 2 of a keyed two-input head (connect of two keyed streams). */
   private keySelector2?: (v: unknown) => unknown;
-  private headKeyed?: HeapKeyedStateBackend;
+  private headKeyed?: KeyedStateBackend;
   private scheduled = false;
   /** Records processed between two checks of the time slice (adapted to the operators' speed). */
   private chunk = 64;
@@ -77,6 +69,8 @@ export class StreamTask {
   private sourceWait?: NodeJS.Timeout;
   /** Barrier alignment (aligned, unaligned, at-least-once) over this task's input channels. */
   private readonly barriers: CheckpointBarrierHandler;
+  /** The task's part of each checkpoint: state snapshots, the barrier downstream, files, acknowledgement. */
+  private readonly checkpoints: SubtaskCheckpointCoordinator;
   private suspended = false;
   /** Event timestamp of the record in the chain (see ElementTimestamp). */
   private readonly element: { timestamp: number | undefined } = { timestamp: undefined };
@@ -88,11 +82,16 @@ export class StreamTask {
   constructor(private readonly host: TaskHost, readonly d: TaskDeployment) {
     this.vertex = host.jobGraph.vertices[d.vertexIndex];
     this.name = `${this.vertex.name} (${d.subtask + 1}/${this.vertex.parallelism})`;
+    this.checkpoints = new SubtaskCheckpointCoordinator({
+      vertex: this.vertex, deployment: d, operators: this.operators, keyedBackends: this.keyedBackends, opStates: this.opStates,
+      writers: this.writers, flushOutputs: () => this.flushOutputs(), send: (m) => host.send(m),
+    });
     this.barriers = new CheckpointBarrierHandler({
       inputs: this.inputs,
       mode: d.checkpointMode,
-      snapshot: (b, unaligned) => this.performCheckpoint(b, unaligned),
-      decline: (id, reason) => this.host.send({ type: 'decline', checkpointId: id, vertexIndex: d.vertexIndex, subtask: d.subtask, reason }),
+      snapshot: (b, unaligned) => this.checkpoints.checkpointState(b, unaligned),
+      decline: (id, reason, subsumed) =>
+        this.host.send({ type: 'decline', checkpointId: id, vertexIndex: d.vertexIndex, subtask: d.subtask, reason, ...(subsumed ? { subsumed } : {}) }),
       schedule: () => this.schedule(),
     });
   }
@@ -182,7 +181,7 @@ export class StreamTask {
         stdout: (line) => this.stdoutLines.push(line),
         processingTimeService: this.processingTimeService,
         forEachRestoredKeyedEntry: (name, visit) => {
-          if (keyed && forEachStoredEntry(keyed, name, visit)) return; // the embedded backend restored into its store
+          if (keyed?.forEachStoredEntry(name, visit)) return; // the embedded backend restored into its store
           for (const f of this.restoredFiles.get(ops[i].operatorId) ?? []) {
             readKeyGroups(f.bytes, f.handle, keyed!.keyGroupRange, (stateName, _kg, flat) => {
               if (stateName !== name) return;
@@ -241,7 +240,7 @@ export class StreamTask {
     },
   };
 
-  private restoreState(operatorId: string, spec: NonNullable<TaskDeployment['restore']>[string], keyed: HeapKeyedStateBackend | undefined, opState: OperatorStateBackend): void {
+  private restoreState(operatorId: string, spec: NonNullable<TaskDeployment['restore']>[string], keyed: KeyedStateBackend | undefined, opState: OperatorStateBackend): void {
     const files = spec.files
       .slice()
       .sort((a, b) => a.subtask - b.subtask)
@@ -252,12 +251,12 @@ export class StreamTask {
     opState.restore(parts, this.d.subtask, this.vertex.parallelism);
   }
 
-  private keyedStateBackend(keyed: HeapKeyedStateBackend | undefined): HeapKeyedStateBackend {
+  private keyedStateBackend(keyed: KeyedStateBackend | undefined): KeyedStateBackend {
     if (!keyed) throw new FlinkError('invalid-argument', "Keyed state can only be used on a 'keyed stream', i.e., after a 'keyBy()' operation.");
     return keyed;
   }
 
-  private runtimeContext(keyed: HeapKeyedStateBackend | undefined): RuntimeContext {
+  private runtimeContext(keyed: KeyedStateBackend | undefined): RuntimeContext {
     const { d, vertex } = this;
     return {
       getState: (desc) => {
@@ -404,10 +403,7 @@ export class StreamTask {
 
   private flushOutputs(): void {
     for (const w of this.writers) w.flush();
-    if (this.stdoutLines.length > 0) {
-      this.host.send({ type: 'stdout', text: this.stdoutLines.join('\n') + '\n' });
-      this.stdoutLines = [];
-    }
+    this.flushStdout();
   }
 
   // ---------------------------------------------------------------- checkpoints
@@ -417,117 +413,9 @@ export class StreamTask {
     this.guard(() => {
       if (!this.source) return;
       if (b.drain) this.source.emitFinalWatermark(); // stop --drain: all event-time windows fire before the savepoint
-      this.performCheckpoint(b, !!b.unaligned).complete();
+      this.checkpoints.checkpointState(b, !!b.unaligned).complete();
       if (b.kind === 'SAVEPOINT_TERMINATE') this.suspended = true;
     });
-  }
-
-  /**
-   * The synchronous part of a snapshot, then the barrier goes downstream: in order, overtaking the output
-   * backlog (unaligned), or in order until the alignment timeout (then overtaking). The files are written
-   * once the in-flight data is known: at complete() for the input side, when the barrier left for the output.
-   */
-  private performCheckpoint(b: CheckpointBarrier, unaligned: boolean): SnapshotInProgress {
-    const t0 = performance.now();
-    const parts: SnapshotPart[] = [];
-    for (const op of this.operators) op.snapshotState(b.checkpointId);
-    this.operators.forEach((op, i) => {
-      const keyed = this.keyedBackends[i];
-      const opState = this.opStates[i];
-      const keyedKinds = keyed?.stateKinds ?? {};
-      const opModes = opState.stateModes;
-      if (Object.keys(keyedKinds).length === 0 && Object.keys(opModes).length === 0) return;
-      parts.push({
-        operatorId: this.vertex.operators[i].operatorId,
-        // Only a backend that holds keyed state writes key-group sections (and so offsets).
-        keyedRange: keyed && Object.keys(keyedKinds).length > 0 ? keyed.keyGroupRange.toJSON() : undefined,
-        keyedKinds,
-        ...(keyed && Object.keys(keyedKinds).length > 0
-          ? snapshotKeyedState(keyed, {
-            checkpointId: b.checkpointId,
-            location: b.location,
-            // Incremental files of checkpoints go to <job>/shared (beside chk-N); savepoints are self-contained.
-            // In JobManager memory a checkpoint is one canonical state file per operator (no files, nothing shared).
-            sharedDir: b.kind === 'CHECKPOINT' && b.maxInlineStateSize === undefined ? join(b.location, '..', 'shared') : undefined,
-            format: b.maxInlineStateSize !== undefined ? 'CANONICAL' : b.kind === 'CHECKPOINT' ? 'NATIVE' : (b.formatType ?? 'CANONICAL'),
-            filePrefix: `${this.vertex.operators[i].operatorId}-${this.d.subtask}`,
-            full: b.checkpointType === 'FULL', // flink checkpoint --full
-          })
-          : {}),
-        opSnap: opState.snapshot(),
-        opModes,
-      });
-    });
-    // The barrier goes downstream right after the synchronous part; the write happens while processing goes on.
-    this.flushOutputs();
-    const outputs: OutputChannelState[] = [];
-    const waits: Promise<void>[] = [];
-    this.writers.forEach((w, wi) => w.channels.forEach((c, ci) => {
-      const keep = (batches: OvertakenRecords) => void (batches.length > 0 && outputs.push({ writer: wi, channel: ci, batches }));
-      if (unaligned) keep(c.sendPriorityEvent(b));
-      else if (b.alignedTimeoutMs !== undefined) waits.push(new Promise((r) => c.sendEventWithTimeout(b, b.timestamp + b.alignedTimeoutMs!, (o) => r(keep(o)))));
-      else c.sendEvent(b);
-    }));
-    const syncMs = performance.now() - t0;
-    let done = false;
-    return {
-      complete: (inputs: InputChannelState[] = []) => {
-        if (done) return;
-        done = true;
-        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs));
-      },
-    };
-  }
-
-  private async writeSnapshot(
-    b: CheckpointBarrier,
-    parts: SnapshotPart[],
-    syncMs: number,
-    inputs: InputChannelState[] = [],
-    outputs: OutputChannelState[] = [],
-  ): Promise<void> {
-    const t0 = performance.now();
-    try {
-      const channelState: ChannelStateHandle | undefined = inputs.length > 0 || outputs.length > 0
-        ? await writeChannelState(join(b.location, `channel-state-${this.vertex.operators[0].operatorId}-${this.d.subtask}-${randomHex(4)}`), inputs, outputs)
-        : undefined;
-      const states: { operatorId: string; handle: StateFileHandle }[] = [];
-      for (const p of parts) {
-        const w = new StateFileWriter();
-        if (p.write) await p.write(w);
-        const keyedFiles = p.files ? await p.files() : undefined;
-        const operatorStateOffset = w.size;
-        w.writeOperatorState(p.opSnap);
-        const file = join(b.location, `${p.operatorId}-${this.d.subtask}-${randomHex(4)}`);
-        const inline = b.maxInlineStateSize !== undefined ? w.toBytes() : undefined;
-        if (inline && inline.size > b.maxInlineStateSize!) {
-          throw new Error(stateTooLargeMessage(`operator ${p.operatorId} in ${this.name}`, inline.size, b.maxInlineStateSize!));
-        }
-        const { size, crc32 } = inline ?? await w.finish(file);
-        states.push({
-          operatorId: p.operatorId,
-          handle: {
-            ...(inline ? { inline: inline.bytes } : {}),
-            file: basename(file),
-            size,
-            crc32,
-            keyGroupRange: p.keyedRange,
-            keyGroupOffsets: p.keyedRange && !keyedFiles ? w.keyGroupOffsets : undefined,
-            operatorStateOffset,
-            keyedStates: p.keyedKinds,
-            operatorStates: p.opModes,
-            keyedEntries: w.keyedEntries + (keyedFiles ?? []).reduce((n, f) => n + f.keyedEntries, 0),
-            ...(keyedFiles ? { keyedStateFiles: keyedFiles } : {}),
-          },
-        });
-      }
-      this.host.send({
-        type: 'ack', checkpointId: b.checkpointId, vertexIndex: this.d.vertexIndex, subtask: this.d.subtask,
-        states, syncMs, asyncMs: performance.now() - t0, channelState, unaligned: !!b.unaligned || !!channelState,
-      });
-    } catch (e) {
-      this.host.send({ type: 'decline', checkpointId: b.checkpointId, vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, reason: (e as Error).message });
-    }
   }
 
   notifyCheckpointComplete(id: number): void {
@@ -553,13 +441,23 @@ export class StreamTask {
   }
 
   private finish(state: 'FINISHED' | 'CANCELED'): void {
+    this.teardown(state);
+  }
+
+  private fail(e: unknown): void {
+    if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
+    this.teardown('FAILED', e instanceof Error ? e : new Error(String(e)));
+  }
+
+  /** The one way a task ends, finished, cancelled or failed: network, timers, operators, backends, report. */
+  private teardown(state: 'FINISHED' | 'CANCELED' | 'FAILED', err?: Error): void {
+    const wasRunning = this.state === 'RUNNING';
     this.disposeNetwork();
     for (const t of this.timers) clearTimeout(t);
     clearInterval(this.flushTimer);
     clearTimeout(this.sourceWait);
-    const wasRunning = this.state === 'RUNNING';
     this.state = state;
-    if (state === 'FINISHED') this.flushOutputs0();
+    if (state !== 'CANCELED') this.flushStdout(); // the task is no longer RUNNING, but its output is due
     for (const op of this.operators) {
       try {
         op.close();
@@ -568,38 +466,21 @@ export class StreamTask {
       }
     }
     for (const k of this.keyedBackends) k?.dispose();
-    if (wasRunning || state !== 'CANCELED') this.report(state);
+    if (err) {
+      this.host.send({
+        type: 'taskState', vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, state: 'FAILED',
+        error: { message: err.message, name: err.name, stack: err.stack ?? '' },
+      });
+    } else if (wasRunning || state !== 'CANCELED') {
+      this.report(state);
+    }
   }
 
-  /** Flush stdout even though the task is no longer RUNNING. */
-  private flushOutputs0(): void {
+  private flushStdout(): void {
     if (this.stdoutLines.length > 0) {
       this.host.send({ type: 'stdout', text: this.stdoutLines.join('\n') + '\n' });
       this.stdoutLines = [];
     }
-  }
-
-  private fail(e: unknown): void {
-    if (this.state === 'FAILED' || this.state === 'CANCELED' || this.state === 'FINISHED') return;
-    const err = e instanceof Error ? e : new Error(String(e));
-    this.disposeNetwork();
-    this.flushOutputs0();
-    for (const t of this.timers) clearTimeout(t);
-    clearInterval(this.flushTimer);
-    clearTimeout(this.sourceWait);
-    this.state = 'FAILED';
-    for (const op of this.operators) {
-      try {
-        op.close();
-      } catch {
-        /* ignore */
-      }
-    }
-    for (const k of this.keyedBackends) k?.dispose();
-    this.host.send({
-      type: 'taskState', vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, state: 'FAILED',
-      error: { message: err.message, name: err.name, stack: err.stack ?? '' },
-    });
   }
 
   private disposeNetwork(): void {

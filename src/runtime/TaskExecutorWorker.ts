@@ -1,6 +1,7 @@
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import { Configuration } from '../config/Configuration.js';
 import { CoreOptions, PipelineOptions } from '../config/ConfigOptions.js';
+import { taskKey } from '../core/ids.js';
 import { loadStateBackend, stateBackendSpec } from '../state/StateBackendLoader.js';
 import { buildJobGraph, type JobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
@@ -51,8 +52,6 @@ async function init(msg: WorkerInit): Promise<void> {
   };
 }
 
-const key = (v: number, s: number) => `${v}/${s}`;
-
 port.on('message', (msg: JobManagerToWorker) => {
   switch (msg.type) {
     case 'init':
@@ -61,13 +60,13 @@ port.on('message', (msg: JobManagerToWorker) => {
     case 'deploy':
       for (const d of msg.tasks) {
         const t = new StreamTask(host!, d);
-        tasks.set(key(d.vertexIndex, d.subtask), t);
+        tasks.set(taskKey(d.vertexIndex, d.subtask), t);
       }
       // Register every task's channels before any task starts sending.
-      for (const d of msg.tasks) tasks.get(key(d.vertexIndex, d.subtask))!.start();
+      for (const d of msg.tasks) tasks.get(taskKey(d.vertexIndex, d.subtask))!.start();
       return;
     case 'trigger':
-      tasks.get(key(msg.vertexIndex, msg.subtask))?.triggerCheckpoint(msg.barrier);
+      tasks.get(taskKey(msg.vertexIndex, msg.subtask))?.triggerCheckpoint(msg.barrier);
       return;
     case 'notifyComplete':
       for (const t of tasks.values()) t.notifyCheckpointComplete(msg.checkpointId);

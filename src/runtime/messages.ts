@@ -1,12 +1,6 @@
-import type { StateFileHandle } from '../checkpoint/Metadata.js';
-import type { CheckpointBarrier } from './network/events.js';
-import type { ChannelStateHandle } from './ChannelState.js';
-
-/** State files a restored subtask reads: every old subtask's file of one operator. */
-export interface RestoreSpec {
-  oldParallelism: number;
-  files: { dir: string; handle: StateFileHandle; subtask: number }[];
-}
+import type { CheckpointBarrier, SubtaskAcknowledgement } from '../checkpoint/CheckpointOptions.js';
+import type { RestoreSpec } from '../checkpoint/StateAssignment.js';
+import type { ChannelStateHandle } from '../state/StateHandles.js';
 
 /** Flink's TaskDeploymentDescriptor, reduced: where a subtask reads, writes and restores from. */
 export interface TaskDeployment {
@@ -44,8 +38,8 @@ export type JobManagerToWorker =
 
 export type TaskToJobManager =
   | { type: 'taskState'; vertexIndex: number; subtask: number; state: 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED'; error?: { message: string; name: string; stack: string } }
-  | { type: 'ack'; checkpointId: number; vertexIndex: number; subtask: number; states: { operatorId: string; handle: StateFileHandle }[]; syncMs: number; asyncMs: number; channelState?: ChannelStateHandle; unaligned?: boolean }
-  | { type: 'decline'; checkpointId: number; vertexIndex: number; subtask: number; reason: string }
+  | ({ type: 'ack' } & SubtaskAcknowledgement)
+  | { type: 'decline'; checkpointId: number; vertexIndex: number; subtask: number; reason: string; subsumed?: true }
   | { type: 'stdout'; text: string };
 
 export type WorkerToJobManager =

@@ -5,16 +5,19 @@ import { deserialize, serialize } from 'node:v8';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
-import { verifyStateFile, type KeyedStateFileHandle, type StateFileHandle } from '../checkpoint/Metadata.js';
+import type { KeyedStateFileHandle, StateFileHandle } from './StateHandles.js';
 import {
-  DROP, decodeChunkValue, encoderOf, formatOf, HeapKeyedStateBackend, KINDS, type ChunkFormat, type Entry, type HeapKeyedStateBackendOptions,
-  noSerializer, type KeyGroupStore, type StateKind, type StateTable, type TaggedFlat,
-} from './HeapKeyedStateBackend.js';
+  AbstractKeyedStateBackend, type Entry, type KeyGroupStore, type KeyedStateBackendOptions, type StateTable,
+} from './AbstractKeyedStateBackend.js';
+import type { KeyedSnapshot, KeyedSnapshotOptions } from './KeyedStateBackend.js';
+import {
+  bitsOf, DROP, decodeChunkValue, encoderOf, formatOf, formatOfBits, noSerializer, STATE_KINDS, type StateKind, type TaggedFlat,
+} from './StateCodec.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
-import { readKeyGroups, StateFileWriter } from './StateFile.js';
+import { readKeyGroups, StateFileWriter, verifyStateFile } from './StateFile.js';
 
-export interface EmbeddedKeyedStateBackendOptions extends HeapKeyedStateBackendOptions {
+export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
   /** Working directory of this backend instance (created; removed by dispose()). */
   localDir: string;
   /** Checkpoints write only what changed since the last completed one (state.backend.incremental). */
@@ -25,41 +28,6 @@ export interface EmbeddedKeyedStateBackendOptions extends HeapKeyedStateBackendO
   maxDeltaChain?: number;
 }
 
-export type SavepointFormatType = 'CANONICAL' | 'NATIVE';
-
-export interface KeyedSnapshotOptions {
-  checkpointId: number;
-  /** Directory holding the snapshot's `_metadata`; handles are relative to it. */
-  location: string;
-  /** Checkpoints: `<job>/shared`, where incremental files go. Absent for savepoints (self-contained). */
-  sharedDir?: string;
-  /** CANONICAL: backend-independent full file (heap format); NATIVE: this backend's files. */
-  format: SavepointFormatType;
-  /** A full snapshot even when incremental (flink checkpoint --full). */
-  full?: boolean;
-  /** Unique-name prefix of written files (operator and subtask). */
-  filePrefix: string;
-}
-
-/** The asynchronous part of a keyed snapshot: into the subtask's state file, or as separate keyed files. */
-export interface KeyedSnapshot {
-  write?: (writer: StateFileWriter) => Promise<void>;
-  files?: () => Promise<KeyedStateFileHandle[]>;
-}
-
-/** Format bits of a stored row (ChunkFormat as a number). */
-const F_TTL = 1;
-const F_SER = 2;
-const F_KEYSER = 4;
-const bitsOf = (f: ChunkFormat | undefined): number => (f ? (f.ttl ? F_TTL : 0) | (f.ser ? F_SER : 0) | (f.keySer ? F_KEYSER : 0) : 0);
-function formatOfBits(b: number): ChunkFormat | undefined {
-  if (b === 0) return undefined;
-  const f: ChunkFormat = {};
-  if (b & F_TTL) f.ttl = true;
-  if (b & F_SER) f.ser = true;
-  if (b & F_KEYSER) f.keySer = true;
-  return f;
-}
 
 /** A stored row: [format bits, key, value as a snapshot chunk holds it]. */
 type Row = [fmt: number, k: unknown, stored: unknown];
@@ -196,21 +164,14 @@ class CachedKeyGroup implements KeyGroupStore {
     this.cache.set(nk, { e: null, raw });
     return raw !== undefined;
   }
-
-  get size(): number {
-    throw new FlinkError('internal', 'The embedded state backend does not count a key group in memory');
-  }
-
-  values(): IterableIterator<Entry> {
-    throw new FlinkError('internal', 'The embedded state backend does not iterate a key group in memory');
-  }
 }
 
 /**
  * Keyed state on local disk (Flink's EmbeddedRocksDBStateBackend; the engine is LMDB, chosen by measurement,
- * see docs/benchmarks.md). The state semantics (kinds, TTL, serializers, timers) are the heap backend's:
- * only the key-group stores differ. Rows are keyed `u16 keyGroup | u16 stateId | v8(normalized key)`, so a
- * key group is one contiguous range; values are stored as snapshot chunks hold them.
+ * see docs/benchmarks.md). The state semantics (kinds, TTL, serializers, timers) are the shared base's, as on
+ * the heap: only the key-group stores, snapshots and restore differ. Rows are keyed
+ * `u16 keyGroup | u16 stateId | v8(normalized key)`, so a key group is one contiguous range; values are stored
+ * as snapshot chunks hold them.
  *
  * Snapshots: the synchronous part flushes the write cache and opens an LMDB read transaction (MVCC): the
  * asynchronous part reads exactly the state at the barrier while processing goes on and writes new rows.
@@ -220,7 +181,7 @@ class CachedKeyGroup implements KeyGroupStore {
  * of that checkpoint before it. Entries of the changed table are dropped when a checkpoint that covered
  * them completes, so a checkpoint after a failed one still carries the failed one's changes.
  */
-export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
+export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedKeyGroup> {
   private readonly root: RootDatabase<Buffer, Buffer>;
   private readonly rows: Database<Buffer, Buffer>;
   private readonly changed: Database<Buffer, Buffer>;
@@ -257,12 +218,12 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
   }
 
   /** Restored rows are decoded when read; a serializer they need is checked when the state registers, as on the heap. */
-  protected override registered(state: string, t: StateTable): void {
-    const bits = this.restoredFormats.get(state) ?? 0;
-    if (((bits & F_SER) && !t.meta!.val.serializer) || ((bits & F_KEYSER) && !t.meta!.key.serializer)) throw noSerializer(state);
+  protected override registered(state: string, t: StateTable<CachedKeyGroup>): void {
+    const f = formatOfBits(this.restoredFormats.get(state) ?? 0);
+    if ((f?.ser && !t.meta!.val.serializer) || (f?.keySer && !t.meta!.key.serializer)) throw noSerializer(state);
   }
 
-  protected override newKeyGroupStore(state: string, groupIndex: number): KeyGroupStore {
+  protected newKeyGroupStore(state: string, groupIndex: number): CachedKeyGroup {
     this.stateId(state);
     return new CachedKeyGroup(this, state, this.keyGroupRange.start + groupIndex);
   }
@@ -274,7 +235,7 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
   }
 
   /** Number of stored entries (after writing the cache). */
-  override numEntries(): number {
+  numEntries(): number {
     this.flush();
     return this.rows.getCount();
   }
@@ -328,12 +289,6 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
 
   // ---------------------------------------------------------------- snapshots
 
-  /** Canonical full snapshot into the subtask's state file (the heap backend's interface). */
-  override snapshot(): (writer: StateFileWriter) => Promise<void> {
-    const s = this.snapshotKeyed({ checkpointId: 0, location: '', format: 'CANONICAL', filePrefix: '' });
-    return s.write!;
-  }
-
   /**
    * Synchronous part of a snapshot: flushes the cache, starts a read transaction and decides what to
    * write. CANONICAL: a full file in the heap format (savepoints, and checkpoints when not incremental).
@@ -345,7 +300,7 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
     const txn = this.root.useReadTransaction();
     this.openTxns.add(txn);
     const epoch = this.epoch++;
-    const tableKinds = this.tableKinds();
+    const tableKinds = this.stateKinds;
     const ttlNow = this.now();
     const done = () => {
       if (this.openTxns.delete(txn)) txn.done();
@@ -545,9 +500,9 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
    * Every stored entry of a state as snapshot chunks hold it (key, stored value): what a restore brought
    * back, for rebuilding derived structures such as the timer heaps (also from native chains).
    */
-  forEachStoredEntry(state: string, visit: (key: unknown, stored: unknown) => void): void {
+  override forEachStoredEntry(state: string, visit: (key: unknown, stored: unknown) => void): boolean {
     const sid = this.stateIds.get(state);
-    if (sid === undefined) return;
+    if (sid === undefined) return true;
     this.flush();
     for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) {
       for (const [key, row] of this.scan(this.rows, undefined, kg)) {
@@ -556,6 +511,7 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
         visit(k, stored);
       }
     }
+    return true;
   }
 
   // ---------------------------------------------------------------- restore
@@ -564,10 +520,10 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
    * Loads the key groups of this backend's range: from canonical state files (as the heap backend), or
    * from a native chain (a full file, then deltas in order) that `dir` (the snapshot's folder) resolves.
    */
-  override restore(files: { bytes: Buffer; handle: StateFileHandle; dir?: string }[]): void {
+  restore(files: { bytes: Buffer; handle: StateFileHandle; dir?: string }[]): void {
     for (const { bytes, handle, dir } of files) {
       if (handle.keyedStateFiles) {
-        for (const kf of handle.keyedStateFiles) this.ingest(verifyStateFile(dir ?? '.', kf as StateFileHandle), kf);
+        for (const kf of handle.keyedStateFiles) this.ingest(verifyStateFile(dir ?? '.', kf), kf);
       } else {
         this.ingest(bytes, handle);
       }
@@ -576,7 +532,7 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
 
   private ingest(bytes: Buffer, handle: Pick<StateFileHandle, 'keyedStates' | 'keyGroupRange' | 'keyGroupOffsets'>): void {
     for (const [name, kind] of Object.entries(handle.keyedStates)) {
-      if (!KINDS.includes(kind)) throw new FlinkError('restore', `State '${name}' has kind '${kind}', which this version does not know`);
+      if (!STATE_KINDS.includes(kind)) throw new FlinkError('restore', `State '${name}' has kind '${kind}', which this version does not know`);
       this.tableOf(name, kind as StateKind);
     }
     this.flush();
@@ -597,10 +553,6 @@ export class EmbeddedKeyedStateBackend extends HeapKeyedStateBackend {
   }
 
   // ---------------------------------------------------------------- internals
-
-  private tableKinds(): Record<string, string> {
-    return Object.fromEntries([...this.tables].map(([n, t]) => [n, t.kind]));
-  }
 
   private stateId(name: string): number {
     let id = this.stateIds.get(name);

@@ -5,9 +5,9 @@ import type { Configuration } from '../config/Configuration.js';
 import { StateBackendOptions } from '../config/ConfigOptions.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
-import type { EmbeddedKeyedStateBackend, KeyedSnapshot, KeyedSnapshotOptions } from './EmbeddedKeyedStateBackend.js';
 import { HeapKeyedStateBackend } from './HeapKeyedStateBackend.js';
 import type { KeyGroupRange } from './KeyGroupRange.js';
+import type { KeyedStateBackend } from './KeyedStateBackend.js';
 
 /** Which keyed state backend the tasks of a job use (Flink's StateBackendLoader). */
 export interface StateBackendSpec {
@@ -41,28 +41,11 @@ export async function loadStateBackend(spec: StateBackendSpec): Promise<void> {
   if (spec.type === 'embedded') embedded ??= await import('./EmbeddedKeyedStateBackend.js');
 }
 
-const isEmbedded = (b: HeapKeyedStateBackend): b is EmbeddedKeyedStateBackend => 'snapshotKeyed' in b;
-
 export function createKeyedStateBackend(
   spec: StateBackendSpec | undefined, range: KeyGroupRange, maxParallelism: number, where: { jobId: string; operatorId: string; subtask: number },
-): HeapKeyedStateBackend {
+): KeyedStateBackend {
   if (!spec || spec.type === 'hashmap') return new HeapKeyedStateBackend(range, maxParallelism);
   if (!embedded) throw new FlinkError('internal', 'The embedded state backend was not loaded (loadStateBackend)');
   const localDir = join(spec.localDir, `job_${where.jobId}_op_${where.operatorId.slice(0, 8)}_${where.subtask}_${randomHex(4)}`);
   return new embedded.EmbeddedKeyedStateBackend(range, maxParallelism, { localDir, incremental: spec.incremental });
-}
-
-/**
- * Restored entries of a keyed state (key, value as stored in snapshots) from the backend's own store;
- * false for the heap backend, whose restored entries are read from the restored files.
- */
-export function forEachStoredEntry(b: HeapKeyedStateBackend, state: string, visit: (key: unknown, value: unknown) => void): boolean {
-  if (!isEmbedded(b)) return false;
-  b.forEachStoredEntry(state, visit);
-  return true;
-}
-
-/** The synchronous part of a keyed snapshot on either backend. */
-export function snapshotKeyedState(b: HeapKeyedStateBackend, o: KeyedSnapshotOptions): KeyedSnapshot {
-  return isEmbedded(b) ? b.snapshotKeyed(o) : { write: b.snapshot() };
 }

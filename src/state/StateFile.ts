@@ -1,9 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { decode, encode } from './StateSerializer.js';
-import type { StateFileHandle } from '../checkpoint/Metadata.js';
+import { FlinkError } from '../core/FlinkError.js';
+import { decode, encode } from '../core/Serializer.js';
+import type { FileRef, StateFileHandle } from './StateHandles.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
-import { faultPoint } from '../checkpoint/FaultInjection.js';
+import { faultPoint } from '../core/FaultInjection.js';
 
 /**
  * One operator subtask's snapshot: a key-group section per owned key group (so a restore at another
@@ -133,4 +136,21 @@ export function readOperatorState(bytes: Buffer, handle: StateFileHandle & { ope
   const out: OperatorStateSnapshot = {};
   for (const c of chunks(bytes, off)) Object.assign(out, decode<OperatorStateSnapshot>(c));
   return out;
+}
+
+/** Reads a file a snapshot refers to, checking presence, size and checksum before anything trusts it. */
+export function verifyStateFile(dir: string, h: FileRef): Buffer {
+  const file = h.inline ? `${dir}/${h.file}` : join(dir, h.file);
+  let bytes: Buffer;
+  try {
+    // Across threads a Buffer arrives as a plain Uint8Array: wrap it again, without copying.
+    bytes = h.inline ? Buffer.from(h.inline.buffer, h.inline.byteOffset, h.inline.byteLength) : readFileSync(file);
+  } catch {
+    throw new FlinkError('restore', `State file ${file} referenced by the snapshot's _metadata is missing`);
+  }
+  if (bytes.length !== h.size) {
+    throw new FlinkError('restore', `State file ${file} is corrupted: expected ${h.size} bytes, found ${bytes.length}`);
+  }
+  if (crc32(bytes) !== h.crc32) throw new FlinkError('restore', `State file ${file} is corrupted: checksum mismatch`);
+  return bytes;
 }

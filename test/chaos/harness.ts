@@ -1,7 +1,7 @@
 /**
  * The chaos harness: runs ChaosJob detached with the exactly-once FileSink, kills its cluster process with
  * SIGKILL — at seeded random moments, and exactly at each step of writing a checkpoint through the fault
- * points of src/checkpoint/FaultInjection.ts (FLINK_TS_FAULT) — finds the checkpoint to resume from through
+ * points of src/core/FaultInjection.ts (FLINK_TS_FAULT) — finds the checkpoint to resume from through
  * the index (`flink list -a --json`: `latestCheckpoint`), resumes with `flink run -d -s`, and repeats until the
  * job finishes. The committed output must then equal a failure-free run's, byte for byte (lines sorted:
  * which part file a line lands in depends on checkpoint timing; the set of lines does not).
@@ -18,7 +18,7 @@ import {
   cleanup, committedLines, createWorkspace, flink, readSnapshot, recordsEmittedAt, ROOT, savepointPathFrom, sleep, waitFor, withArgs,
   type Workspace,
 } from '../e2e/helpers.js';
-import { FAULT_POINTS } from '../../src/checkpoint/FaultInjection.js';
+import { FAULT_POINTS } from '../../src/core/FaultInjection.js';
 
 export const CHAOS_JOB = join(ROOT, 'test', 'chaos', 'ChaosJob.ts');
 

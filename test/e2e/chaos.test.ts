@@ -1,6 +1,6 @@
 /**
  * The chaos harness in quick mode: one SIGKILL exactly at every step of writing a checkpoint (each fault point
- * of src/checkpoint/FaultInjection.ts), then one at a random moment; after each, resume from the recovery point
+ * of src/core/FaultInjection.ts), then one at a random moment; after each, resume from the recovery point
  * the index reports; a point that does not fire in time is retried, and one that never fires fails the test. The
  * committed output must equal the model's output for every record the source had read at the final savepoint
  * (its position in the savepoint, not the output's length), byte for byte. The long mode is
@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ensureBuilt } from './helpers.js';
 import { runChaos } from '../chaos/harness.js';
-import { FAULT_POINTS } from '../../src/checkpoint/FaultInjection.js';
+import { FAULT_POINTS } from '../../src/core/FaultInjection.js';
 
 test('chaos (quick): a SIGKILL at every checkpoint-writing step and at a random moment loses nothing', { timeout: 600_000 }, async (t) => {
   await ensureBuilt();

@@ -10,10 +10,12 @@ import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { FlinkError } from '../../src/core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js';
-import type { AsyncOperationStatus, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat } from '../../src/rest/Dispatcher.js';
+import type { AsyncOperationStatus, Dispatcher, JobDetails, JobSummary } from '../../src/rest/Dispatcher.js';
+import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
+import type { SavepointFormatType } from '../../src/core/SavepointFormatType.js';
 import { RestServer } from '../../src/rest/RestServer.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
-import { CheckpointIndex, type JobRecord } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex, type JobRecord } from '../../src/catalog/CheckpointIndex.js';
 import { ensureBuilt } from './helpers.js';
 
 /**
@@ -91,13 +93,13 @@ class FakeCluster implements Dispatcher {
     this.running(jobId).status = 'CANCELED';
   }
 
-  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat }): string {
+  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType }): string {
     this.requests.push({ op: 'savepoint', jobId, opts });
     this.running(jobId);
     return this.start(jobId, opts.targetDirectory, opts.cancelJob ? 'CANCELED' : undefined);
   }
 
-  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormat }): string {
+  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType }): string {
     this.requests.push({ op: 'stop', jobId, opts });
     this.running(jobId);
     return this.start(jobId, opts.targetDirectory, 'FINISHED');

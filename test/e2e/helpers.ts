@@ -11,11 +11,11 @@ import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { execa, type ResultPromise } from 'execa';
-import { dumpState, resolveDumpTarget, type DumpEntry } from '../../src/checkpoint/SnapshotInspector.js';
+import { dumpState, resolveDumpTarget, type DumpEntry } from '../../src/tools/SnapshotInspector.js';
 import { modelOutput } from './models.js';
 import { ClusterClient } from '../../src/client/ClusterClient.js';
 import { Configuration } from '../../src/config/Configuration.js';
-import { CheckpointIndex } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
 
 /**
  * FLINK_E2E_TIME_SCALE: one factor for every wait and CLI timeout of the e2e helpers (a slow or loaded machine
@@ -483,7 +483,7 @@ export function readSnapshot(dir: string): SnapshotSummary {
 }
 
 /**
- * Progress lines the CLI writes to stderr by design (commands/base.ts: results to stdout, progress and
+ * Progress lines the CLI writes to stderr by design (commands/ui.ts: results to stdout, progress and
  * warnings to stderr) before the outcome is known; they are not part of an error report.
  */
 export const PROGRESS_LINE = [

@@ -13,7 +13,7 @@ import {
   STACK_FRAME, waitFor, type Workspace,
 } from './helpers.js';
 import { CHAOS_CONFIG, CHAOS_JOB, expectedLines, recordLines } from '../chaos/harness.js';
-import { CheckpointIndex } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
 
 interface Listed {
   jobId: string;

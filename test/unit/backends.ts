@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedKeyedStateBackend } from '../../src/state/EmbeddedKeyedStateBackend.js';
-import { HeapKeyedStateBackend, type HeapKeyedStateBackendOptions } from '../../src/state/HeapKeyedStateBackend.js';
+import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
+import type { KeyedStateBackend } from '../../src/state/KeyedStateBackend.js';
+import type { KeyedStateBackendOptions } from '../../src/state/AbstractKeyedStateBackend.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
 
 export const BACKEND: 'hashmap' | 'embedded' = process.env.FLINK_TS_TEST_BACKEND === 'embedded' ? 'embedded' : 'hashmap';
@@ -20,7 +22,7 @@ after(() => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-export function keyedBackend(range: KeyGroupRange, maxParallelism: number, options: HeapKeyedStateBackendOptions = {}): HeapKeyedStateBackend {
+export function keyedBackend(range: KeyGroupRange, maxParallelism: number, options: KeyedStateBackendOptions = {}): KeyedStateBackend {
   if (BACKEND === 'hashmap') return new HeapKeyedStateBackend(range, maxParallelism, options);
   root ??= mkdtempSync(join(tmpdir(), 'flink-ts-embedded-'));
   const b = new EmbeddedKeyedStateBackend(range, maxParallelism, { ...options, localDir: join(root, `b${created.length}`), writeCacheEntries: 7 });

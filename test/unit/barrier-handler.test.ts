@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import {
   CheckpointBarrierHandler, type InputChannel, type InputChannelState, type QueueItem,
 } from '../../src/runtime/CheckpointBarrierHandler.js';
-import type { CheckpointBarrier } from '../../src/runtime/network/events.js';
-import { decode } from '../../src/state/StateSerializer.js';
+import type { CheckpointBarrier } from '../../src/checkpoint/CheckpointOptions.js';
+import { decode } from '../../src/core/Serializer.js';
 
 /**
  * The barrier handler driven like StreamTask drives it: arrivals go through onArrival() and are queued, the

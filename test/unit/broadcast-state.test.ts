@@ -3,8 +3,8 @@ import { describe, test } from 'node:test';
 import { BroadcastProcessFunction } from '../../src/api/broadcast.js';
 import type { Collector } from '../../src/api/functions.js';
 import { MapStateDescriptor } from '../../src/api/state.js';
-import { CoBroadcastOperator } from '../../src/runtime/operators/BroadcastOperators.js';
-import type { OperatorContext } from '../../src/runtime/operators/StreamOperator.js';
+import { CoBroadcastOperator } from '../../src/operators/BroadcastOperators.js';
+import type { OperatorContext } from '../../src/operators/StreamOperator.js';
 import { OperatorStateBackend } from '../../src/state/OperatorStateBackend.js';
 import type { OperatorStateSnapshot } from '../../src/state/StateFile.js';
 

@@ -11,10 +11,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterClient } from '../../src/client/ClusterClient.js';
+import { abandonInProgress } from '../../src/client/AbandonedSnapshots.js';
 import { Configuration } from '../../src/config/Configuration.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
-import { CheckpointIndex, type JobRecord } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex, type JobRecord } from '../../src/catalog/CheckpointIndex.js';
 
 const JOB = 'abcdefabcdefabcdefabcdefabcdef01';
 const DEAD_PID = 999_999_991;
@@ -150,7 +151,7 @@ describe('catalog read-then-write races', () => {
         index.updateSnapshot(dir, { status: 'DISCARDED' });
         return rows;
       };
-      index.abandonInProgress(JOB, 'abandoned: test');
+      abandonInProgress(index, JOB, 'abandoned: test');
       index.listSnapshots = listSnapshots;
       assert.equal(index.findSnapshotByPath(dir)!.status, 'DISCARDED');
     } finally {

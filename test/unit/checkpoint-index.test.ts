@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { CheckpointIndex, INDEX_SCHEMA_VERSION, type JobRecord, type SnapshotRecord } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex, INDEX_SCHEMA_VERSION, type JobRecord, type SnapshotRecord } from '../../src/catalog/CheckpointIndex.js';
 import { writeMetadataAtomically, type CheckpointMetadata, type SnapshotKind } from '../../src/checkpoint/Metadata.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 

@@ -9,10 +9,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { FAULT_POINTS, parseFaultSpec } from '../../src/checkpoint/FaultInjection.js';
+import { FAULT_POINTS, parseFaultSpec } from '../../src/core/FaultInjection.js';
 import { decodeMetadata, encodeMetadata, writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
 import { metadataShapeProblem } from '../../src/checkpoint/MetadataValidation.js';
-import { CheckpointIndex, type SnapshotRecord } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex, type SnapshotRecord } from '../../src/catalog/CheckpointIndex.js';
+import { abandonInProgress } from '../../src/client/AbandonedSnapshots.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 
 const JOB = 'a'.repeat(32);
@@ -106,7 +107,7 @@ test('abandonInProgress: a dead cluster\'s partial folders are removed, a comple
   const unrecorded = writeCheckpoint(join(dir, JOB, 'chk-3'), 3);
   index.upsertSnapshot(row(3, unrecorded, { status: 'IN_PROGRESS' }));
   index.upsertSnapshot(row(4, partial, { status: 'IN_PROGRESS' }));
-  assert.equal(index.abandonInProgress(JOB, 'abandoned: cluster process 1 is gone'), 2);
+  assert.equal(abandonInProgress(index, JOB, 'abandoned: cluster process 1 is gone'), 2);
   assert.equal(existsSync(partial), false);
   assert.equal(index.findSnapshotByPath(partial)?.status, 'FAILED');
   assert.equal(index.findSnapshotByPath(unrecorded)?.status, 'COMPLETED');

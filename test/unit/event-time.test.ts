@@ -12,20 +12,21 @@ import {
 } from '../../src/api/eventtime.js';
 import {
   EventTimeSessionWindows, mergeWindow, SlidingEventTimeWindows, TimeWindow, TumblingEventTimeWindows, TumblingProcessingTimeWindows,
-  WindowedStream, type WindowAssigner, Time, ProcessingTimeSessionWindows, SlidingProcessingTimeWindows,
-} from '../../src/api/windowing.js';
+  type WindowAssigner, Time, ProcessingTimeSessionWindows, SlidingProcessingTimeWindows,
+} from '../../src/api/windows.js';
+import { WindowedStream } from '../../src/api/windowing.js';
 import { StatusWatermarkValve } from '../../src/runtime/StatusWatermarkValve.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
 import { OperatorStateBackend } from '../../src/state/OperatorStateBackend.js';
 import { StateFileWriter } from '../../src/state/StateFile.js';
-import type { OperatorContext, StreamOperator } from '../../src/runtime/operators/StreamOperator.js';
-import { WatermarkGeneration } from '../../src/runtime/operators/TimestampsAndWatermarksOperator.js';
-import { TIMER_STATE } from '../../src/runtime/operators/InternalTimerService.js';
+import type { OperatorContext, StreamOperator } from '../../src/operators/StreamOperator.js';
+import { WatermarkGeneration } from '../../src/operators/TimestampsAndWatermarksOperator.js';
+import { TIMER_STATE } from '../../src/operators/InternalTimerService.js';
 import { OutputTag } from '../../src/api/OutputTag.js';
 import type { SingleOutputStreamOperator } from '../../src/api/DataStream.js';
 import { readKeyGroups } from '../../src/state/StateFile.js';
-import type { StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import type { StateFileHandle } from '../../src/state/StateHandles.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';

@@ -17,7 +17,9 @@ import fc from 'fast-check';
 import { Parser } from '@oclif/core';
 import YAML from 'yaml';
 import { COMMANDS } from '../../commands/index.js';
-import { errorKindOf, oneLineMessage, parseFormatType, splitOptionalValueFlag } from '../../commands/base.js';
+import { errorKindOf, oneLineMessage } from '../../commands/errors.js';
+import { splitOptionalValueFlag } from '../../commands/flags.js';
+import { parseFormatType } from '../../src/core/SavepointFormatType.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { Configuration, parseDynamicProperty } from '../../src/config/Configuration.js';
 import { tryParseDuration } from '../../src/config/Duration.js';
@@ -29,9 +31,9 @@ import {
   decodeMetadata, encodeMetadata, loadSnapshot, resolveSnapshotPath, verifySnapshotFiles, writeMetadataAtomically, type CheckpointMetadata,
 } from '../../src/checkpoint/Metadata.js';
 import { disposeSavepoint } from '../../src/checkpoint/SavepointDisposal.js';
-import { inspectSnapshot } from '../../src/checkpoint/SnapshotInspector.js';
-import { parseFaultSpec } from '../../src/checkpoint/FaultInjection.js';
-import { CheckpointIndex } from '../../src/index/CheckpointIndex.js';
+import { inspectSnapshot } from '../../src/tools/SnapshotInspector.js';
+import { parseFaultSpec } from '../../src/core/FaultInjection.js';
+import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
 import { createWorkspace, cleanup, ensureBuilt, flink, listTree, STACK_FRAME, type Workspace } from '../e2e/helpers.js';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);

@@ -11,10 +11,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from '../../src/api/state.js';
 import { StateTtlConfig } from '../../src/api/StateTtlConfig.js';
-import { writeMetadataAtomically, type CheckpointMetadata, type KeyedStateFileHandle, type StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
+import type { KeyedStateFileHandle, StateFileHandle } from '../../src/state/StateHandles.js';
 import { SharedStateRegistry, sharedFilesOf } from '../../src/checkpoint/SharedStateRegistry.js';
 import { EmbeddedKeyedStateBackend } from '../../src/state/EmbeddedKeyedStateBackend.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
+import type { KeyedStateBackend } from '../../src/state/KeyedStateBackend.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
 import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex } from '../../src/state/KeyGroupRangeAssignment.js';
 import { StateFileWriter } from '../../src/state/StateFile.js';
@@ -50,7 +52,7 @@ function jobDir(): { dir: string; shared: string; chk: (id: number) => string } 
 interface Taken { dir: string; handle: StateFileHandle }
 
 /** Sync part now; returns the async part, which writes the subtask's state file as StreamTask does. */
-function start(b: HeapKeyedStateBackend, o: { id: number; location: string; sharedDir?: string; format?: 'CANONICAL' | 'NATIVE'; full?: boolean }): () => Promise<Taken> {
+function start(b: KeyedStateBackend, o: { id: number; location: string; sharedDir?: string; format?: 'CANONICAL' | 'NATIVE'; full?: boolean }): () => Promise<Taken> {
   const s = b instanceof EmbeddedKeyedStateBackend
     ? b.snapshotKeyed({ checkpointId: o.id, location: o.location, sharedDir: o.sharedDir, format: o.format ?? 'NATIVE', full: o.full, filePrefix: `op-0` })
     : { write: b.snapshot() };
@@ -73,12 +75,12 @@ function start(b: HeapKeyedStateBackend, o: { id: number; location: string; shar
   };
 }
 
-function restoreInto(b: HeapKeyedStateBackend, taken: Taken[]): void {
+function restoreInto(b: KeyedStateBackend, taken: Taken[]): void {
   b.restore(taken.map((t) => ({ bytes: readFileSync(join(t.dir, t.handle.file)), handle: t.handle, dir: t.dir })) as never);
 }
 
 /** Everything the three states hold for keys 0..keys-1. */
-function contents(b: HeapKeyedStateBackend, keys: number): unknown[] {
+function contents(b: KeyedStateBackend, keys: number): unknown[] {
   const c = b.getState(count);
   const l = b.getListState(seen);
   const m = b.getMapState(tags);
@@ -90,7 +92,7 @@ function contents(b: HeapKeyedStateBackend, keys: number): unknown[] {
   return out;
 }
 
-function fill(b: HeapKeyedStateBackend, keys: number, round: number, every = 1): void {
+function fill(b: KeyedStateBackend, keys: number, round: number, every = 1): void {
   const c = b.getState(count);
   const l = b.getListState(seen);
   const m = b.getMapState(tags);
@@ -364,7 +366,7 @@ describe('shared state registry', () => {
 });
 
 const assignKg = (k: string) => assignToKeyGroup(k, MAXP);
-function contents1(b: HeapKeyedStateBackend, k: number): unknown {
+function contents1(b: KeyedStateBackend, k: number): unknown {
   b.setCurrentKey(`key-${k}`);
   return [b.getState(count).value() ?? null, b.getListState(seen).get(), b.getMapState(tags).entries()];
 }

@@ -13,9 +13,11 @@ import {
   type AggregateFunction, type StateDescriptor, type TypeSerializer,
 } from '../../src/api/state.js';
 import { StateTtlConfig, StateVisibility, UpdateType } from '../../src/api/StateTtlConfig.js';
-import type { StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import type { StateFileHandle } from '../../src/state/StateHandles.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
-import { HeapKeyedStateBackend, type TtlTimeProvider } from '../../src/state/HeapKeyedStateBackend.js';
+import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
+import type { KeyedStateBackend } from '../../src/state/KeyedStateBackend.js';
+import type { TtlTimeProvider } from '../../src/state/AbstractKeyedStateBackend.js';
 import { BACKEND, keyedBackend } from './backends.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
 import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex } from '../../src/state/KeyGroupRangeAssignment.js';
@@ -43,7 +45,7 @@ const backend = (clock: TtlTimeProvider, range = new KeyGroupRange(0, MAXP - 1),
 const halves = () => [0, 1].map((i) => computeKeyGroupRangeForOperatorIndex(MAXP, 2, i));
 
 /** The asynchronous part of a snapshot into a state file, as StreamTask writes it. */
-async function finish(b: HeapKeyedStateBackend, w: StateFileWriter, running: Promise<void>): Promise<Written> {
+async function finish(b: KeyedStateBackend, w: StateFileWriter, running: Promise<void>): Promise<Written> {
   await running;
   const operatorStateOffset = w.size;
   w.writeOperatorState({});
@@ -58,13 +60,13 @@ async function finish(b: HeapKeyedStateBackend, w: StateFileWriter, running: Pro
   };
 }
 
-async function snapshotToFile(b: HeapKeyedStateBackend): Promise<Written> {
+async function snapshotToFile(b: KeyedStateBackend): Promise<Written> {
   const w = new StateFileWriter();
   return finish(b, w, b.snapshot()(w));
 }
 
 /** Starts a snapshot's asynchronous part (it runs until its first yield) and returns how to finish it. */
-function startSnapshot(b: HeapKeyedStateBackend): () => Promise<Written> {
+function startSnapshot(b: KeyedStateBackend): () => Promise<Written> {
   const w = new StateFileWriter();
   const running = b.snapshot()(w);
   return () => finish(b, w, running);
@@ -158,7 +160,7 @@ function descriptor(kind: KindName, ttl?: StateTtlConfig, ser = false): StateDes
   return d;
 }
 
-function handle(b: HeapKeyedStateBackend, kind: KindName, d: StateDescriptor<any>): Handle {
+function handle(b: KeyedStateBackend, kind: KindName, d: StateDescriptor<any>): Handle {
   switch (kind) {
     case 'value': {
       const s = b.getState(d);
@@ -927,7 +929,7 @@ describe('keyed state kinds: user serializers', () => {
     const map = new MapStateDescriptor<Money, Money>('map', moneySerializer, moneySerializer);
     const ttlList = new ListStateDescriptor<Money>('ttl-list', moneySerializer);
     ttlList.enableTimeToLive(StateTtlConfig.newBuilder(1000).build());
-    const register = (x: HeapKeyedStateBackend) => ({
+    const register = (x: KeyedStateBackend) => ({
       v: x.getState(value), r: x.getReducingState(red), l: x.getListState(list), m: x.getMapState(map), t: x.getListState(ttlList),
     });
     const s = register(b);

@@ -7,9 +7,10 @@ import { crc32 } from 'node:zlib';
 import fc from 'fast-check';
 import {
   decodeMetadata, encodeMetadata, loadSnapshot, METADATA_FILE, METADATA_FORMAT_VERSION, removeStaleTempMetadata,
-  resolveSnapshotPath, stripFileScheme, verifySnapshotFiles, verifyStateFile, writeMetadataAtomically,
-  type CheckpointMetadata, type StateFileHandle,
+  resolveSnapshotPath, stripFileScheme, verifySnapshotFiles, writeMetadataAtomically, type CheckpointMetadata,
 } from '../../src/checkpoint/Metadata.js';
+import { verifyStateFile } from '../../src/state/StateFile.js';
+import type { StateFileHandle } from '../../src/state/StateHandles.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 
 const root = mkdtempSync(join(tmpdir(), 'flink-ts-metadata-'));

@@ -8,7 +8,7 @@ import { Configuration } from '../../src/config/Configuration.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { newJobId } from '../../src/core/ids.js';
 import { runJob, type RunRequest } from '../../src/client/JobRunner.js';
-import { CheckpointIndex } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
 
 /**
  * Runs small job programs end to end on an in-process mini-cluster (worker-thread task slots), with every

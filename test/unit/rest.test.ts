@@ -8,18 +8,19 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FlinkError, isFlinkError, type ErrorKind } from '../../src/core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js';
-import type {
-  AsyncOperationStatus, CheckpointConfig, CheckpointStats, Dispatcher, JobDetails, JobSummary, SavepointFormat, TaskCounts,
-} from '../../src/rest/Dispatcher.js';
-import type { CheckpointType } from '../../src/runtime/network/events.js';
+import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary, TaskCounts } from '../../src/rest/Dispatcher.js';
+import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
+import type { SavepointFormatType } from '../../src/core/SavepointFormatType.js';
+import type { CheckpointType } from '../../src/checkpoint/CheckpointOptions.js';
 import { RestServer, expandPortSpec } from '../../src/rest/RestServer.js';
 import { RestClient, normalizeEndpoint } from '../../src/rest/RestClient.js';
-import { failureMessage } from '../../src/rest/messages.js';
+import { failureMessage } from '../../src/rest/decode.js';
 import { disposeSavepoint } from '../../src/checkpoint/SavepointDisposal.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
-import { ClusterClient, NO_SAVEPOINT_DIRECTORY_MESSAGE, parseJobId } from '../../src/client/ClusterClient.js';
+import { ClusterClient, parseJobId } from '../../src/client/ClusterClient.js';
+import { NO_SAVEPOINT_DIRECTORY_MESSAGE } from '../../src/checkpoint/CheckpointStorage.js';
 import { Configuration } from '../../src/config/Configuration.js';
-import { CheckpointIndex, type JobRecord } from '../../src/index/CheckpointIndex.js';
+import { CheckpointIndex, type JobRecord } from '../../src/catalog/CheckpointIndex.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // A fake cluster: just enough state to exercise every path of the REST layer.
@@ -105,13 +106,13 @@ class FakeDispatcher implements Dispatcher {
     return id;
   }
 
-  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormat }): string {
+  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType }): string {
     this.calls.push({ method: 'triggerSavepoint', args: [jobId, opts] });
     this.running(jobId);
     return this.trigger(jobId, opts.cancelJob ? 'cancel-savepoint' : 'savepoint', opts.targetDirectory);
   }
 
-  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormat }): string {
+  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType }): string {
     this.calls.push({ method: 'stopWithSavepoint', args: [jobId, opts] });
     this.running(jobId);
     return this.trigger(jobId, 'stop', opts.targetDirectory);

@@ -9,8 +9,8 @@ import {
 import {
   dumpState, findOperator, inspectSnapshot, keyGroupSectionSizes, readableJsonReplacer, resolveDumpTarget, toReadableJson,
   verifyDumpTarget, type DumpEntry, type KeyedDumpEntry,
-} from '../../src/checkpoint/SnapshotInspector.js';
-import { captureJobGraph, dryRunRestore } from '../../src/checkpoint/RestoreDryRun.js';
+} from '../../src/tools/SnapshotInspector.js';
+import { captureJobGraph, dryRunRestore } from '../../src/tools/RestoreDryRun.js';
 import { Configuration } from '../../src/config/Configuration.js';
 import { isFlinkError, type ErrorKind } from '../../src/core/FlinkError.js';
 import { hash128 } from '../../src/core/ids.js';

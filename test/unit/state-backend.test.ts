@@ -5,9 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ListStateDescriptor, ValueStateDescriptor } from '../../src/api/state.js';
-import type { StateFileHandle } from '../../src/checkpoint/Metadata.js';
+import type { StateFileHandle } from '../../src/state/StateHandles.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
+import type { KeyedStateBackend } from '../../src/state/KeyedStateBackend.js';
 import { keyedBackend } from './backends.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
 import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex } from '../../src/state/KeyGroupRangeAssignment.js';
@@ -25,7 +26,7 @@ interface Written {
 
 /** Writes a subtask's state file the way StreamTask does: keyed key-group sections, then the operator state. */
 async function writeStateFile(
-  keyed: { backend: HeapKeyedStateBackend; write: (w: StateFileWriter) => Promise<void> } | undefined,
+  keyed: { backend: KeyedStateBackend; write: (w: StateFileWriter) => Promise<void> } | undefined,
   opState?: OperatorStateSnapshot,
   opModes: Record<string, string> = {},
 ): Promise<Written> {
@@ -51,7 +52,7 @@ async function writeStateFile(
   return { bytes, handle };
 }
 
-async function snapshotToFile(backend: HeapKeyedStateBackend): Promise<Written> {
+async function snapshotToFile(backend: KeyedStateBackend): Promise<Written> {
   return writeStateFile({ backend, write: backend.snapshot() });
 }
 

@@ -1,5 +1,5 @@
 import type { MessagePort } from 'node:worker_threads';
-import { decode, encode } from '../../state/StateSerializer.js';
+import { decode, encode } from '../../core/Serializer.js';
 import type { ChannelEvent } from './events.js';
 
 /** One message on the wire between two workers. */

@@ -1,7 +1,8 @@
-import type { Collector } from '../../api/functions.js';
-import type { KeyedCoProcessFunction, ProcessJoinFunction } from '../../api/co.js';
-import { MapStateDescriptor, type MapState } from '../../api/state.js';
-import { restoredTimerService, type InternalTimerService, type TimeDomain } from './InternalTimerService.js';
+import type { Collector } from '../api/functions.js';
+import type { KeyedCoProcessFunction, ProcessJoinFunction } from '../api/co.js';
+import { MapStateDescriptor, type MapState } from '../api/state.js';
+import { restoredTimerService, type InternalTimerService } from './InternalTimerService.js';
+import type { TimeDomain } from '../api/TimerService.js';
 import type { OperatorContext } from './StreamOperator.js';
 import { StreamOperator } from './StreamOperator.js';
 import { UdfOperator } from './UdfOperators.js';

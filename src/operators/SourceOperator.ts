@@ -1,6 +1,6 @@
-import type { ListState } from '../../api/state.js';
-import type { Source, SourceReader, SourceSplit } from '../../api/sources.js';
-import { WatermarkStrategy } from '../../api/eventtime.js';
+import type { ListState } from '../api/state.js';
+import type { Source, SourceReader, SourceSplit } from '../api/sources.js';
+import { WatermarkStrategy } from '../api/eventtime.js';
 import { StreamOperator } from './StreamOperator.js';
 import { WatermarkGeneration } from './TimestampsAndWatermarksOperator.js';
 

@@ -7,9 +7,12 @@ import type { StreamGraph } from '../graph/StreamGraph.js';
 import { runProgram } from '../runtime/ProgramLoader.js';
 import { KeyGroupRange } from '../state/KeyGroupRange.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssignment.js';
-import type { LoadedSnapshot, OperatorStateMetadata } from './Metadata.js';
-import { asLoadedSnapshot, inspectSnapshot, keyGroupSectionSizes, type OperatorSummary, type SnapshotSummary, type StateSummary } from './SnapshotInspector.js';
-import { assignState, type StateAssignment } from './StateAssignment.js';
+import type { LoadedSnapshot, OperatorStateMetadata } from '../checkpoint/Metadata.js';
+import {
+  asLoadedSnapshot, inspectSnapshot, keyGroupSectionSizes, type OperatorSummary, type SnapshotSummary,
+  type StateSummary,
+} from './SnapshotInspector.js';
+import { assignState, type StateAssignment } from '../checkpoint/StateAssignment.js';
 
 /**
  * A restore without running anything: loads the new program only up to env.execute() (capture mode, as a

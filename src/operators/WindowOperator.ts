@@ -1,8 +1,9 @@
-import { MapStateDescriptor, type MapState } from '../../api/state.js';
-import type { Collector } from '../../api/functions.js';
-import { MAX_WATERMARK } from '../../api/eventtime.js';
-import { mergeWindow, TimeWindow, type ProcessWindowFunction, type WindowAssigner } from '../../api/windowing.js';
-import { restoredTimerService, type InternalTimerService, type TimeDomain } from './InternalTimerService.js';
+import { MapStateDescriptor, type MapState } from '../api/state.js';
+import type { Collector } from '../api/functions.js';
+import { MAX_WATERMARK } from '../api/eventtime.js';
+import { mergeWindow, TimeWindow, type ProcessWindowFunction, type WindowAssigner } from '../api/windows.js';
+import { restoredTimerService, type InternalTimerService } from './InternalTimerService.js';
+import type { TimeDomain } from '../api/TimerService.js';
 import { callHook, StreamOperator } from './StreamOperator.js';
 
 /** How a window function keeps and emits a window's contents: an accumulator built element by element. */

@@ -1,23 +1,7 @@
-import { ValueStateDescriptor, type ValueState } from '../../api/state.js';
-import type { HeapKeyedStateBackend } from '../../state/HeapKeyedStateBackend.js';
-import type { OperatorContext } from './StreamOperator.js';
-
-export type TimeDomain = 'EVENT_TIME' | 'PROCESSING_TIME';
-
-export interface TimerService {
-  currentProcessingTime(): number;
-  currentWatermark(): number;
-  registerProcessingTimeTimer(time: number): void;
-  registerEventTimeTimer(time: number): void;
-  deleteProcessingTimeTimer(time: number): void;
-  deleteEventTimeTimer(time: number): void;
-}
-
-/** Registers a callback at a processing time, run inside the task (Flink's ProcessingTimeService). */
-export interface ProcessingTimeService {
-  now(): number;
-  schedule(time: number, callback: () => void): void;
-}
+import { ValueStateDescriptor, type ValueState } from '../api/state.js';
+import type { KeyedStateBackend } from '../state/KeyedStateBackend.js';
+import type { OperatorContext, ProcessingTimeService } from './StreamOperator.js';
+import type { TimeDomain, TimerService } from '../api/TimerService.js';
 
 interface Timer {
   time: number;
@@ -82,7 +66,7 @@ export class InternalTimerService implements TimerService {
   private watermark = Number.MIN_SAFE_INTEGER;
 
   constructor(
-    private readonly keyed: HeapKeyedStateBackend,
+    private readonly keyed: KeyedStateBackend,
     private readonly time: ProcessingTimeService,
     private readonly onTimer: (time: number, domain: TimeDomain) => void,
   ) {}

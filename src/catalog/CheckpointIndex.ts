@@ -1,10 +1,14 @@
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { loadSnapshot, METADATA_FILE, stripFileScheme } from '../checkpoint/Metadata.js';
+import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
 import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
 import { describeError, FlinkError, isFlinkError } from '../core/FlinkError.js';
 import { isGloballyTerminal, JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
+import type { SnapshotReport, SnapshotStatus } from '../checkpoint/CheckpointStatsTracker.js';
+import { scanSnapshotFolders, type ScannedSnapshot } from './SnapshotFolders.js';
+import { fileInode, fileSize, quarantineAndReopen, translate, tryOpen, withBusyRetry } from './SqliteFile.js';
 
 /**
  * A SQLite index of jobs, checkpoints and savepoints, shared by cluster processes and short-lived CLI
@@ -29,20 +33,9 @@ export interface JobRecord {
   checkpointStorage?: 'filesystem' | 'jobmanager' | null;
 }
 
-export type SnapshotStatus = 'IN_PROGRESS' | 'COMPLETED' | 'FAILED' | 'DISCARDED';
-
-export interface SnapshotRecord {
-  jobId: string;
-  checkpointId: number;
-  kind: 'CHECKPOINT' | 'SAVEPOINT';
-  status: SnapshotStatus;
-  /** Absolute directory of the snapshot (the folder holding `_metadata`). */
-  path: string;
-  triggerTime: number;
-  durationMs: number | null;
-  sizeBytes: number | null;
-  failureCause: string | null;
-}
+/** A snapshot as the catalog keeps it: what the checkpoint coordinator reports (the folders are the truth). */
+export type SnapshotRecord = SnapshotReport;
+export type { SnapshotStatus };
 
 /** Ordered schema migrations: migration i moves user_version from i to i+1. Never edit a shipped one. */
 const MIGRATIONS: readonly { description: string; sql: string }[] = [
@@ -71,11 +64,6 @@ const MIGRATIONS: readonly { description: string; sql: string }[] = [
 ];
 export const INDEX_SCHEMA_VERSION = MIGRATIONS.length;
 
-const BUSY_TIMEOUT_MS = 10_000;
-/** Our own retries on top of SQLite's busy handler, which is not consulted in every lock path. */
-const RETRY_DEADLINE_MS = 60_000;
-const RECOVERY_LOCK_STALE_MS = 30_000;
-
 const JOB_COLUMNS = {
   name: 'name', status: 'status', startTime: 'start_time', endTime: 'end_time', restUrl: 'rest_url', pid: 'pid',
   logFile: 'log_file', checkpointDir: 'checkpoint_dir', restoredFrom: 'restored_from', failureCause: 'failure_cause',
@@ -94,17 +82,6 @@ const SNAPSHOT_VALUES = `(path, job_id, checkpoint_id, kind, status, trigger_tim
   VALUES (@path, @jobId, @checkpointId, @kind, @status, @triggerTime, @durationMs, @sizeBytes, @failureCause)`;
 
 const TERMINAL_SQL = JOB_STATUSES.filter(isGloballyTerminal).map((s) => `'${s}'`).join(', ');
-
-const JOB_DIR = /^[0-9a-f]{32}$/;
-const CHECKPOINT_DIR = /^chk-\d+$/;
-const SAVEPOINT_DIR = /^savepoint-/;
-
-interface ScannedSnapshot {
-  record: SnapshotRecord;
-  jobName: string;
-  checkpointDir: string | null;
-}
-
 export class CheckpointIndex {
   private readonly statements = new Map<string, Database.Statement>();
 
@@ -217,7 +194,7 @@ export class CheckpointIndex {
     const rows = this.read(() => this.stmt(
       `${SNAPSHOT_SELECT} WHERE job_id = ? AND kind = 'CHECKPOINT' AND status = 'COMPLETED' ORDER BY checkpoint_id DESC`,
     ).all(jobId) as SnapshotRecord[]);
-    return rows.find((r) => existsSync(join(r.path, METADATA_FILE)));
+    return rows.find((r) => CheckpointStorage.isComplete(r.path));
   }
 
   /**
@@ -244,44 +221,16 @@ export class CheckpointIndex {
   }
 
   /**
-   * The cluster of a job is gone: its IN_PROGRESS snapshots will never complete. Their folders, if they hold no
-   * `_metadata`, are partial leftovers of the crash and are removed; the rows become FAILED. Returns how many.
+   * Settles one snapshot of a lost cluster, only if its row is still IN_PROGRESS: another client may have
+   * settled it (disposed, completed) since it was read. Returns whether this call settled it.
    */
-  abandonInProgress(jobId: string, cause: string): number {
-    const rows = this.listSnapshots({ jobId, status: 'IN_PROGRESS' });
-    for (const r of rows) {
-      // Completed on disk before the crash, not yet recorded: the folder is the truth.
-      let complete = true;
-      try {
-        loadSnapshot(r.path);
-      } catch {
-        complete = false;
-      }
-      // Only a row still IN_PROGRESS: another client may have settled it (disposed, completed) since the read.
-      const settled = { status: complete ? 'COMPLETED' : 'FAILED', failureCause: complete ? null : cause, path: r.path };
-      const changed = this.write(() => this.stmt(`UPDATE snapshots SET status = @status, failure_cause = coalesce(@failureCause, failure_cause)
-        WHERE path = @path AND status = 'IN_PROGRESS'`).run(settled).changes);
-      if (changed > 0 && !complete && !existsSync(join(r.path, METADATA_FILE))) {
-        try {
-          rmSync(r.path, { recursive: true, force: true });
-        } catch {
-          /* left for the next time; never counted as complete anyway */
-        }
-      }
-    }
-    // Folders the index never heard of (or already wrote off) but that a write of the dead cluster left behind.
-    const jobDir = this.getJob(jobId)?.checkpointDir;
-    if (jobDir) {
-      for (const chk of subdirs(jobDir, CHECKPOINT_DIR)) {
-        if (existsSync(join(chk, METADATA_FILE))) continue;
-        try {
-          rmSync(chk, { recursive: true, force: true });
-        } catch {
-          /* never counted as complete anyway */
-        }
-      }
-    }
-    return rows.length;
+  settleInProgress(path: string, status: 'COMPLETED' | 'FAILED', failureCause: string | null): boolean {
+    return (
+      this.write(() =>
+        this.stmt(`UPDATE snapshots SET status = @status, failure_cause = coalesce(@failureCause, failure_cause)
+          WHERE path = @path AND status = 'IN_PROGRESS'`).run({ path, status, failureCause }).changes,
+      ) > 0
+    );
   }
 
   /**
@@ -291,7 +240,7 @@ export class CheckpointIndex {
    * Returns how many jobs and snapshots the folders hold.
    */
   rebuild(): { jobs: number; snapshots: number } {
-    const found = this.scan(); // outside the transaction: the write lock is held only for the merge
+    const found = scanSnapshotFolders(this.checkpointsDir, this.savepointsDir); // outside the transaction: the write lock is held only for the merge
     return this.write(() => this.merge(found));
   }
 
@@ -325,21 +274,9 @@ export class CheckpointIndex {
         this.db.pragma(`user_version = ${v + 1}`);
       }
       // A fresh database is filled in the same transaction, so no reader ever sees it empty.
-      if (from === 0) this.merge(this.scan());
+      if (from === 0) this.merge(scanSnapshotFolders(this.checkpointsDir, this.savepointsDir));
       return from;
     });
-  }
-
-  private scan(): ScannedSnapshot[] {
-    const found: ScannedSnapshot[] = [];
-    const add = (s: ScannedSnapshot | undefined) => s && found.push(s);
-    if (this.checkpointsDir) {
-      for (const jobDir of subdirs(this.checkpointsDir, JOB_DIR)) {
-        for (const chk of subdirs(jobDir, CHECKPOINT_DIR)) add(readFolder(chk, jobDir));
-      }
-    }
-    if (this.savepointsDir) for (const sp of subdirs(this.savepointsDir, SAVEPOINT_DIR)) add(readFolder(sp, null));
-    return found;
   }
 
   /** Runs inside a write transaction. */
@@ -359,11 +296,11 @@ export class CheckpointIndex {
       const atPath = this.snapshotRow(r.path);
       if (atPath?.status === 'COMPLETED') continue; // already right; the cluster's own numbers win
       // Scanned before the lock was taken: a checkpoint discarded since (folder first, then row) stays discarded.
-      if (!existsSync(join(r.path, METADATA_FILE))) continue;
+      if (!CheckpointStorage.isComplete(r.path)) continue;
       const sameKey = this.stmt(`SELECT path FROM snapshots WHERE job_id = ? AND kind = ? AND checkpoint_id = ?`)
         .get(r.jobId, r.kind, r.checkpointId) as { path: string } | undefined;
       // A copy of a snapshot that is still indexed elsewhere: keep the original row rather than move it.
-      if (sameKey && sameKey.path !== r.path && existsSync(join(sameKey.path, METADATA_FILE))) continue;
+      if (sameKey && sameKey.path !== r.path && CheckpointStorage.isComplete(sameKey.path)) continue;
       this.putSnapshot(r);
     }
 
@@ -376,7 +313,7 @@ export class CheckpointIndex {
         setStatus.run('DISCARDED', null, row.path);
       } else if (row.status === 'COMPLETED') {
         // Also covers snapshots outside the scanned directories (savepoints to a custom target).
-        if (!existsSync(join(row.path, METADATA_FILE))) setStatus.run('DISCARDED', null, row.path);
+        if (!CheckpointStorage.isComplete(row.path)) setStatus.run('DISCARDED', null, row.path);
         else {
           try {
             loadSnapshot(row.path);
@@ -463,199 +400,6 @@ export class CheckpointIndex {
     } finally {
       this.reopening = false;
     }
-  }
-}
-
-// ---- opening, corruption and recovery ----
-
-/**
- * Opens and checks the database; returns the reason when it is corrupt. I/O errors are retried a few
- * times: another process recovering the same file renames it and its -wal/-shm under our feet.
- */
-function tryOpen(path: string): Database.Database | string {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return tryOpenOnce(path);
-    } catch (e) {
-      const io = /^SQLITE_(IOERR|CANTOPEN)/.test(sqliteCode((e as { cause?: unknown }).cause ?? e));
-      if (!io || attempt >= 5) throw e;
-      sleepSync(20 * 2 ** attempt * (0.5 + Math.random()));
-    }
-  }
-}
-
-function tryOpenOnce(path: string): Database.Database | string {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
-    const d = db;
-    withBusyRetry(path, () => {
-      d.pragma('journal_mode = WAL');
-      d.pragma('synchronous = NORMAL');
-    });
-    const problems = withBusyRetry(path, () => d.pragma('quick_check') as { quick_check: string }[])
-      .map((r) => r.quick_check).filter((r) => r !== 'ok');
-    if (problems.length === 0) return d;
-    d.close();
-    return `quick_check failed: ${problems.join('; ').replace(/\s+/g, ' ').slice(0, 200)}`;
-  } catch (e) {
-    db?.close();
-    if (isCorruption(e)) return describeError(e);
-    if (isFlinkError(e)) throw e;
-    throw new FlinkError('io', `Cannot open index database ${path}: ${describeError(e)}`, { cause: e });
-  }
-}
-
-/**
- * Moves a corrupt database (and its -wal/-shm) aside, keeping the bytes for inspection, and opens a fresh
- * one. Serialized by a lock file, and re-checked under it, so concurrent openers never move aside a
- * database that another process has just recreated.
- */
-function quarantineAndReopen(path: string, why: string): { db: Database.Database; reason?: string } {
-  const lock = `${path}.recovery-lock`;
-  acquireLock(lock);
-  try {
-    const again = tryOpen(path);
-    if (typeof again !== 'string') return { db: again }; // someone else already recovered it
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    let aside = `${path}.corrupt-${stamp}`;
-    if (existsSync(aside)) aside += `-${process.pid}`;
-    for (const suffix of ['', '-wal', '-shm', '-journal']) {
-      // Suffixes follow the moved file, so SQLite still finds its WAL if someone opens the copy.
-      if (existsSync(path + suffix)) renameSync(path + suffix, aside + suffix);
-    }
-    const fresh = tryOpen(path);
-    if (typeof fresh === 'string') throw new FlinkError('io', `Index database ${path} is unusable even after recreating it: ${fresh}`);
-    return { db: fresh, reason: `corrupt: ${why}; moved aside to ${aside}` };
-  } catch (e) {
-    if (isFlinkError(e)) throw e;
-    throw new FlinkError('io', `Cannot recover corrupt index database ${path}: ${describeError(e)}`, { cause: e });
-  } finally {
-    try {
-      unlinkSync(lock);
-    } catch {
-      /* already gone */
-    }
-  }
-}
-
-function acquireLock(lock: string): void {
-  const deadline = Date.now() + RETRY_DEADLINE_MS;
-  for (;;) {
-    try {
-      const fd = openSync(lock, 'wx');
-      writeSync(fd, `${process.pid}\n`);
-      closeSync(fd);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    try {
-      // A holder that crashed leaves the file behind; recovery takes well under this long.
-      if (Date.now() - statSync(lock).mtimeMs > RECOVERY_LOCK_STALE_MS) unlinkSync(lock);
-    } catch {
-      /* released meanwhile */
-    }
-    if (Date.now() > deadline) throw new FlinkError('io', `Timed out waiting for ${lock}; remove it if no flink process is running`);
-    sleepSync(25 + Math.random() * 50);
-  }
-}
-
-function fileInode(path: string): number {
-  try {
-    return statSync(path).ino;
-  } catch {
-    return -1;
-  }
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
-  }
-}
-
-const sqliteCode = (e: unknown) => String((e as { code?: unknown } | null)?.code ?? '');
-const isCorruption = (e: unknown) => /^SQLITE_(CORRUPT|NOTADB)/.test(sqliteCode(e));
-const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(sqliteCode(e));
-
-/** Retries with jittered exponential backoff while another process holds a lock SQLite would not wait for. */
-function withBusyRetry<T>(path: string, fn: () => T): T {
-  const deadline = Date.now() + RETRY_DEADLINE_MS;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return fn();
-    } catch (e) {
-      if (!isBusy(e)) throw e;
-      if (Date.now() > deadline) {
-        throw new FlinkError('io', `Index database ${path} stayed locked by other processes for over ${RETRY_DEADLINE_MS / 1000}s`, { cause: e });
-      }
-      sleepSync(Math.min(1000, 5 * 2 ** attempt) * (0.5 + Math.random()));
-    }
-  }
-}
-
-/** Maps SQLite failures to FlinkError kinds the CLI knows. */
-function translate<T>(path: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (isFlinkError(e)) throw e;
-    const code = sqliteCode(e);
-    if (code.startsWith('SQLITE_CONSTRAINT')) throw new FlinkError('conflict', `Index database ${path}: ${describeError(e)}`, { cause: e });
-    if (code.startsWith('SQLITE_')) throw new FlinkError('io', `Index database ${path}: ${describeError(e)}`, { cause: e });
-    throw e;
-  }
-}
-
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
-function sleepSync(ms: number): void {
-  Atomics.wait(sleepCell, 0, 0, ms); // better-sqlite3 is synchronous, so the retry loop is too
-}
-
-// ---- folders ----
-
-function subdirs(dir: string, name: RegExp): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return []; // a directory that does not exist (yet) holds no snapshots
-  }
-  return names.filter((n) => name.test(n)).map((n) => join(dir, n)).filter((p) => {
-    try {
-      return statSync(p).isDirectory();
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** A snapshot folder with a valid `_metadata`; anything else is incomplete or corrupt and is not indexed. */
-function readFolder(dir: string, checkpointDir: string | null): ScannedSnapshot | undefined {
-  try {
-    const snap = loadSnapshot(dir);
-    const md = snap.metadata;
-    if (typeof md.jobId !== 'string' || !Number.isSafeInteger(md.checkpointId) || (md.kind !== 'CHECKPOINT' && md.kind !== 'SAVEPOINT')) {
-      return undefined;
-    }
-    let size = statSync(snap.metadataFile).size;
-    for (const op of md.operators ?? []) for (const st of op.subtasks ?? []) size += Number(st.state?.size) || 0;
-    const trigger = Number(md.triggerTimestamp) || 0;
-    const completion = Number(md.completionTimestamp);
-    return {
-      record: {
-        jobId: md.jobId, checkpointId: md.checkpointId, kind: md.kind, status: 'COMPLETED', path: snap.dir,
-        triggerTime: trigger, durationMs: Number.isFinite(completion) ? Math.max(0, completion - trigger) : null,
-        sizeBytes: size, failureCause: null,
-      },
-      jobName: typeof md.jobName === 'string' ? md.jobName : '',
-      checkpointDir,
-    };
-  } catch {
-    return undefined;
   }
 }
 

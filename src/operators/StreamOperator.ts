@@ -1,7 +1,6 @@
-import type { HeapKeyedStateBackend } from '../../state/HeapKeyedStateBackend.js';
-import type { OperatorStateBackend } from '../../state/OperatorStateBackend.js';
-import type { RuntimeContext } from '../../api/functions.js';
-import type { ProcessingTimeService } from './InternalTimerService.js';
+import type { KeyedStateBackend } from '../state/KeyedStateBackend.js';
+import type { OperatorStateBackend } from '../state/OperatorStateBackend.js';
+import type { RuntimeContext } from '../api/functions.js';
 
 export interface Output<T = unknown> {
   collect(value: T): void;
@@ -26,6 +25,12 @@ export interface ElementTimestamp {
   timestamp: number | undefined;
 }
 
+/** Registers a callback at a processing time, run inside the task (Flink's ProcessingTimeService). */
+export interface ProcessingTimeService {
+  now(): number;
+  schedule(time: number, callback: () => void): void;
+}
+
 /** What a task hands each operator of its chain. */
 export interface OperatorContext {
   jobId: string;
@@ -42,7 +47,7 @@ export interface OperatorContext {
   /** pipeline.auto-watermark-interval in ms (0: no periodic watermarks). */
   autoWatermarkInterval: number;
   operatorState: OperatorStateBackend;
-  keyed?: HeapKeyedStateBackend;
+  keyed?: KeyedStateBackend;
   runtimeContext: RuntimeContext;
   /** Line-buffered stdout of the task (print sinks), flushed with the task's outputs. */
   stdout: (line: string) => void;

@@ -1,8 +1,9 @@
-import { ValueStateDescriptor } from '../../api/state.js';
-import type { Collector, FunctionInitializationContext, KeyedProcessFunction, ProcessFunction, SinkFunction } from '../../api/functions.js';
+import { ValueStateDescriptor } from '../api/state.js';
+import type { Collector, FunctionInitializationContext, KeyedProcessFunction, ProcessFunction, SinkFunction } from '../api/functions.js';
 import { callHook, StreamOperator } from './StreamOperator.js';
-import { restoredTimerService, type InternalTimerService, type TimeDomain, type TimerService } from './InternalTimerService.js';
-import { MIN_WATERMARK } from '../../api/eventtime.js';
+import { restoredTimerService, type InternalTimerService } from './InternalTimerService.js';
+import type { TimeDomain, TimerService } from '../api/TimerService.js';
+import { MIN_WATERMARK } from '../api/eventtime.js';
 
 /**
  * Operators that wrap a user function (Flink's AbstractUdfStreamOperator family). The function may be a

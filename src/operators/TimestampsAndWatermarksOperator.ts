@@ -1,7 +1,7 @@
 import {
   MAX_WATERMARK, MIN_WATERMARK, Watermark, type TimestampAssignerFn, type WatermarkGenerator, type WatermarkOutput, type WatermarkStrategy,
-} from '../../api/eventtime.js';
-import type { ListState } from '../../api/state.js';
+} from '../api/eventtime.js';
+import type { ListState } from '../api/state.js';
 import { StreamOperator, type OperatorContext } from './StreamOperator.js';
 
 /** Operator list state of a watermark generator: its last emitted watermark and its own state. */

@@ -1,11 +1,11 @@
 import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomHex } from '../../core/ids.js';
-import type { ListState } from '../../api/state.js';
-import { formatValue, type FileSink } from '../../api/sinks.js';
+import { randomHex } from '../core/ids.js';
+import type { ListState } from '../api/state.js';
+import { formatValue, type FileSink } from '../api/sinks.js';
 import { StreamOperator } from './StreamOperator.js';
-import { fsyncDirectory } from '../../checkpoint/Metadata.js';
-import { faultPoint } from '../../checkpoint/FaultInjection.js';
+import { fsyncDirectory } from '../core/files.js';
+import { faultPoint } from '../core/FaultInjection.js';
 
 /** print(): one line per record on the task's stdout, prefixed `<subtask>>` when parallel, as in Flink. */
 export class PrintSinkOperator<T> extends StreamOperator<T> {

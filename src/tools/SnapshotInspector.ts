@@ -1,9 +1,11 @@
+import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { KeyGroupRange } from '../state/KeyGroupRange.js';
-import { readKeyGroups, readOperatorState } from '../state/StateFile.js';
-import {
-  loadSnapshot, verifyStateFile, type LoadedSnapshot, type OperatorStateMetadata, type StateFileHandle,
-} from './Metadata.js';
+import { chunkFormatOf, type ChunkFormat } from '../state/StateCodec.js';
+import { keyedStateChunks, readKeyedState } from '../state/KeyedStateReader.js';
+import { readOperatorState, verifyStateFile } from '../state/StateFile.js';
+import { loadSnapshot, type LoadedSnapshot, type OperatorStateMetadata } from '../checkpoint/Metadata.js';
+import type { StateFileHandle } from '../state/StateHandles.js';
 
 /**
  * Looks inside a savepoint or retained checkpoint without running the job: what `_metadata` says (job,
@@ -65,7 +67,7 @@ export interface SnapshotSummary {
   jobName: string;
   checkpointId: number;
   kind: 'checkpoint' | 'savepoint';
-  format: 'CANONICAL' | 'NATIVE';
+  format: SavepointFormatType;
   triggerTimestamp: number;
   completionTimestamp: number;
   triggerTime: string | null;
@@ -85,15 +87,21 @@ function isoOrNull(ms: number): string | null {
   return Number.isFinite(ms) && ms > 0 ? new Date(ms).toISOString() : null;
 }
 
-/** True when the handle has a readable keyed section (a key-group range with one offset per group). */
-function hasKeyedSection(h: StateFileHandle): h is StateFileHandle & { keyGroupRange: [number, number]; keyGroupOffsets: number[] } {
-  if (!h.keyGroupRange || !h.keyGroupOffsets || Object.keys(h.keyedStates).length === 0) return false;
-  return h.keyGroupOffsets.length === KeyGroupRange.of(h.keyGroupRange).size;
+/** A file with key-group sections: a key-group range with one offset per group. */
+function hasSections(h: { keyGroupRange?: [number, number]; keyGroupOffsets?: number[] }): h is { keyGroupRange: [number, number]; keyGroupOffsets: number[] } {
+  return !!h.keyGroupRange && !!h.keyGroupOffsets && h.keyGroupOffsets.length === KeyGroupRange.of(h.keyGroupRange).size;
+}
+
+/** True when the handle has keyed state to read: sections in its state file, or the embedded backend's native files. */
+function hasKeyedSection(h: StateFileHandle): h is StateFileHandle & { keyGroupRange: [number, number] } {
+  if (!h.keyGroupRange || Object.keys(h.keyedStates).length === 0) return false;
+  return h.keyedStateFiles !== undefined || hasSections(h);
 }
 
 function keyedSectionBytes(h: StateFileHandle): number {
-  if (!hasKeyedSection(h)) return 0;
-  return (h.operatorStateOffset ?? h.size) - (h.keyGroupOffsets[0] ?? 0);
+  let n = 0;
+  for (const b of keyGroupSectionSizes(h).values()) n += b;
+  return n;
 }
 
 /**
@@ -103,9 +111,13 @@ function keyedSectionBytes(h: StateFileHandle): number {
 export function keyGroupSectionSizes(h: StateFileHandle): Map<number, number> {
   const out = new Map<number, number>();
   if (!hasKeyedSection(h)) return out;
-  const [start] = h.keyGroupRange;
-  const end = h.operatorStateOffset ?? h.size;
-  h.keyGroupOffsets.forEach((off, i) => out.set(start + i, (h.keyGroupOffsets[i + 1] ?? end) - off));
+  // Native keyed state: each file of the chain (a full one, then deltas) has sections of its own.
+  for (const f of h.keyedStateFiles ?? [h]) {
+    if (!hasSections(f)) continue;
+    const [start] = f.keyGroupRange;
+    const end = (f === h ? h.operatorStateOffset : undefined) ?? f.size;
+    f.keyGroupOffsets.forEach((off, i) => out.set(start + i, (out.get(start + i) ?? 0) + (f.keyGroupOffsets[i + 1] ?? end) - off));
+  }
   return out;
 }
 
@@ -159,7 +171,7 @@ function summarizeOperator(snap: LoadedSnapshot, op: OperatorStateMetadata, perK
     if (hasKeyedSection(h)) {
       const range = KeyGroupRange.of(h.keyGroupRange);
       if (perKeyGroup) keyGroupEntries = new Array<number>(range.size).fill(0);
-      readKeyGroups(bytes, h, range, (name, kg, flat) => {
+      readKeyedState(snap.dir, h, bytes, range, (name, kg, flat) => {
         state(name, 'keyed', h.keyedStates[name] ?? 'value').entries += flat.length / 2;
         if (keyGroupEntries) keyGroupEntries[kg - range.start] += flat.length / 2;
       });
@@ -298,36 +310,25 @@ export function* dumpState(snapshot: string | LoadedSnapshot, target: DumpTarget
     const bytes = verifyStateFile(snap.dir, h);
     if (target.type === 'keyed') {
       if (!hasKeyedSection(h)) continue;
-      const range = KeyGroupRange.of(h.keyGroupRange);
-      for (let kg = range.start; kg <= range.end; kg++) {
-        const batch: KeyedDumpEntry[] = [];
-        readKeyGroups(bytes, h, new KeyGroupRange(kg, kg), (name, _kg, flat) => {
-          if (name !== target.stateName) return;
-          const format = chunkFormat(flat);
-          for (let i = 0; i < flat.length; i += 2) batch.push(keyedEntry(target.kind, format, flat[i], flat[i + 1], st.subtask));
-        });
-        if (batch.length > 0) yield batch;
+      // One batch per key group, as the reader hands them over.
+      let batch: KeyedDumpEntry[] = [];
+      let batchKg = -1;
+      for (const [name, kg, flat] of keyedStateChunks(snap.dir, h, bytes, KeyGroupRange.of(h.keyGroupRange))) {
+        if (kg !== batchKg && batch.length > 0) {
+          yield batch;
+          batch = [];
+        }
+        batchKg = kg;
+        if (name !== target.stateName) continue;
+        const format = chunkFormatOf(flat);
+        for (let i = 0; i < flat.length; i += 2) batch.push(keyedEntry(target.kind, format, flat[i], flat[i + 1], st.subtask));
       }
+      if (batch.length > 0) yield batch;
     } else {
       const list = readOperatorState(bytes, h)[target.stateName];
       if (list && list.entries.length > 0) yield list.entries.map((value) => ({ value, subtask: st.subtask }));
     }
   }
-}
-
-/**
- * How the heap backend wrote a chunk's values: a `format` property on the chunk array (carried by the V8
- * serialization) says whether values carry TTL timestamps and whether a user serializer wrote them.
- */
-interface ChunkFormat {
-  ttl?: boolean;
-  ser?: boolean;
-  keySer?: boolean;
-}
-
-function chunkFormat(flat: unknown[]): ChunkFormat {
-  const f = (flat as unknown[] & { format?: unknown }).format;
-  return f !== null && typeof f === 'object' ? (f as ChunkFormat) : {};
 }
 
 const isTtlPair = (v: unknown): v is [unknown, number] => Array.isArray(v) && v.length === 2 && typeof v[1] === 'number';
@@ -355,7 +356,10 @@ function keyedEntry(kind: string, f: ChunkFormat, key: unknown, stored: unknown,
 /** Verifies every state file of the dump target's operator (presence, size, CRC32). */
 export function verifyDumpTarget(snapshot: string | LoadedSnapshot, target: DumpTarget): void {
   const snap = asLoadedSnapshot(snapshot);
-  for (const st of target.operator.subtasks) verifyStateFile(snap.dir, st.state);
+  for (const st of target.operator.subtasks) {
+    verifyStateFile(snap.dir, st.state);
+    for (const kf of st.state.keyedStateFiles ?? []) verifyStateFile(snap.dir, kf);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-import type { BroadcastContext, BroadcastReadOnlyContext, BroadcastState } from '../../api/broadcast.js';
-import type { Collector } from '../../api/functions.js';
-import type { ListState, MapStateDescriptor } from '../../api/state.js';
-import { normalizeKey, type NormalizedKey } from '../../state/KeyGroupRangeAssignment.js';
+import type { BroadcastContext, BroadcastReadOnlyContext, BroadcastState } from '../api/broadcast.js';
+import type { Collector } from '../api/functions.js';
+import type { ListState, MapStateDescriptor } from '../api/state.js';
+import { normalizeKey, type NormalizedKey } from '../state/KeyGroupRangeAssignment.js';
 import { callHook, StreamOperator } from './StreamOperator.js';
-import { restoredTimerService, type InternalTimerService, type TimeDomain } from './InternalTimerService.js';
+import { restoredTimerService, type InternalTimerService } from './InternalTimerService.js';
+import type { TimeDomain } from '../api/TimerService.js';
 
 interface Held {
   map: Map<NormalizedKey, [unknown, unknown]>;
