@@ -240,8 +240,13 @@ export class CheckpointIndex {
    * Returns how many jobs and snapshots the folders hold.
    */
   rebuild(): { jobs: number; snapshots: number } {
-    const found = scanSnapshotFolders(this.checkpointsDir, this.savepointsDir); // outside the transaction: the write lock is held only for the merge
+    const found = this.scan(); // outside the transaction: the write lock is held only for the merge
     return this.write(() => this.merge(found));
+  }
+
+  /** The folder scan a rebuild merges (its own method: the race tests interleave a writer right after it). */
+  private scan(): ScannedSnapshot[] {
+    return scanSnapshotFolders(this.checkpointsDir, this.savepointsDir);
   }
 
   close(): void {
