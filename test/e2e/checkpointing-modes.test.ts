@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import {
-  ROOT, assertOneLineError, checkpoints, cleanup, clusterPid, committedLines, createWorkspace, flink, jobIdFrom, jobStatus, killCluster,
+  ROOT, assertOneLineError, checkpoints, cleanup, committedLines, createWorkspace, flink, jobIdFrom, killCluster,
   readJobLog, readSnapshot, show, waitFor, waitForStatus, withArgs, type Workspace,
 } from './helpers.js';
 import { decodeMetadata, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
@@ -67,28 +67,6 @@ async function waitForCheckpoints(ws: Workspace, jobId: string, n: number, ok: (
   }, timeoutMs, `${n} matching checkpoint(s) of job ${jobId}`, 50);
 }
 
-/**
- * SIGKILLs the job's cluster while a checkpoint is in progress with some subtasks acknowledged and others
- * not: the sources have passed their barriers, the tasks downstream are still aligning them (or writing). The
- * pid is looked up first, so the kill follows the REST answer at once. Returns that checkpoint's id.
- */
-async function killMidCheckpoint(ws: Workspace, jobId: string): Promise<number> {
-  const url = (await jobStatus(ws, jobId))?.restUrl;
-  assert.ok(url, `REST address of job ${jobId}`);
-  const pid = clusterPid(ws, jobId);
-  const id = await waitFor(async () => {
-    try {
-      const res = await fetch(`${url}/jobs/${jobId}/checkpoints`);
-      const body = await res.json() as { history: { id: number; status: string; num_acknowledged_subtasks: number; num_subtasks: number }[] };
-      return body.history.find((h) => h.status === 'IN_PROGRESS' && h.num_acknowledged_subtasks > 0 && h.num_acknowledged_subtasks < h.num_subtasks)?.id;
-    } catch {
-      return undefined;
-    }
-  }, 60_000, `a checkpoint of job ${jobId} in progress, partly acknowledged`, 5);
-  await killCluster(ws, jobId, 'SIGKILL', pid);
-  return id;
-}
-
 /** Restores `path` attached at full speed into the same output directory; asserts it finished. */
 async function restore(ws: Workspace, path: string, args: string[]): Promise<void> {
   const r = await flink(ws, ['run', '-s', path, JOB, ...withArgs(args, { rate: '1000000', 'slow-us': '0' })], { timeoutMs: 120_000 });
@@ -107,17 +85,38 @@ function assertExact(output: string, count: number): void {
 }
 
 describe('checkpointing modes (e2e)', { concurrency: false }, () => {
-  /** Runs AlignmentJob in `mode`, kills it while a checkpoint is partly acknowledged, restores the latest one. */
+  /**
+   * Runs AlignmentJob in `mode` and SIGKILLs its cluster from inside, at a named point: a subtask about to
+   * write its state file for a checkpoint (its 12th, so checkpoints have completed before), while the other
+   * subtasks of that checkpoint have written theirs or are still aligning. Then restores the latest completed one.
+   * A fault point instead of a kill timed from outside: on a loaded machine the checkpoint seen in progress
+   * over REST may complete before a signal lands.
+   */
   async function killAndRestore(mode: string, maxConcurrent: string): Promise<{ output: string; restoredFrom: string }> {
     const ws = workspace({ 'execution.checkpointing.interval': '150 ms', 'execution.checkpointing.mode': mode, 'execution.checkpointing.max-concurrent-checkpoints': maxConcurrent });
     const output = join(ws.dir, 'out');
     const args = ['--count', '16000', '--rate', '800', '--slow-us', '150', '--output', output];
-    const jobId = await runDetached(ws, args);
-    await waitForCheckpoints(ws, jobId, 2);
-    const killedDuring = await killMidCheckpoint(ws, jobId);
-    // The scenario happened: the kill landed before that checkpoint completed.
+    const r = await flink(ws, ['run', '-d', '--json', JOB, ...args], { env: { FLINK_TS_FAULT: 'state-file.write:12:kill' } });
+    assert.equal(r.exitCode, 0, show(r));
+    const { jobId, outFile } = JSON.parse(r.stdout) as { jobId: string; outFile: string };
+    const fired = await waitFor(() => {
+      const m = /FaultInjection: killing process (\d+) at state-file\.write \(pass \d+\) at (\S+)/.exec(existsSync(outFile) ? readFileSync(outFile, 'utf8') : '');
+      return m ? { pid: Number(m[1]), file: m[2]! } : undefined;
+    }, 60_000, `the cluster of job ${jobId} killed at a state file write`, 100);
+    await waitFor(() => {
+      try {
+        process.kill(fired.pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 10_000, `cluster process ${fired.pid} to be gone`);
+    const killedDuring = Number(/chk-(\d+)/.exec(fired.file)?.[1]);
+    assert.ok(killedDuring > 0, `the state file being written belongs to a checkpoint: ${fired.file}`);
+    // The scenario happened: the kill landed inside that checkpoint, before it completed, after earlier ones did.
     assert.ok(!existsSync(join(ws.checkpointsDir, jobId, `chk-${killedDuring}`, '_metadata')), `checkpoint ${killedDuring} did not complete before the kill`);
-    const latest = checkpoints(ws, jobId).at(-1)!;
+    const latest = checkpoints(ws, jobId).at(-1);
+    assert.ok(latest && Number(basename(latest).slice(4)) < killedDuring, `a checkpoint completed before checkpoint ${killedDuring}: ${latest}`);
     await restore(ws, latest, args);
     return { output, restoredFrom: latest };
   }
