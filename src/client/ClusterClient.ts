@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { disposeSavepoint as disposeLocally, type DisposalResult } from '../checkpoint/SavepointDisposal.js';
-import { resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
 import { stripFileScheme } from '../checkpoint/Metadata.js';
-import { CheckpointingOptions, FlinkTsOptions } from '../config/ConfigOptions.js';
+import { FlinkTsOptions } from '../config/ConfigOptions.js';
 import type { Configuration } from '../config/Configuration.js';
 import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import { isJobId } from '../core/ids.js';
@@ -241,19 +240,22 @@ export class ClusterClient {
     if (!this.jobmanager) return disposeLocally(path, this.index);
     const rest = this.jobmanager;
     // The JobManager runs elsewhere (another cwd): send local paths absolute.
-    const local = !/^[a-z][a-z0-9+.-]+:/i.test(path) || /^file:/i.test(path);
-    const trigger = await rest.disposeSavepoint(local ? resolve(stripFileScheme(path)) : path);
+    const trigger = await rest.disposeSavepoint(ClusterClient.savepointTargetForCluster(path) ?? path);
     const s = await this.waitFor(() => rest.disposalStatus(trigger));
     if ('failureCause' in s) throw new FlinkError('job-failed', `Failed to dispose the savepoint '${path}': ${s.failureCause}`);
     return undefined;
   }
 
   /**
-   * Checks the savepoint target before anything is triggered, so a typo fails fast and names the directory
-   * (the cluster's CheckpointStorage resolves it again where the savepoint is written).
+   * The savepoint target as the cluster should see it. The client resolves, defaults and creates nothing:
+   * the cluster's CheckpointStorage does, on its own machine and with its own `state.savepoints.dir` (as
+   * Flink's client does; with -m the cluster may run elsewhere and the target be `s3://…`). Only a local
+   * path is made absolute, since the cluster runs in another working directory.
    */
-  savepointTarget(targetDir?: string): string {
-    return resolveSavepointTarget(targetDir, this.config.get(CheckpointingOptions.SAVEPOINT_DIRECTORY));
+  static savepointTargetForCluster(targetDir: string | undefined): string | undefined {
+    if (targetDir === undefined || targetDir === '') return undefined;
+    const local = !/^[a-z][a-z0-9+.-]+:/i.test(targetDir) || /^file:/i.test(targetDir);
+    return local ? resolve(stripFileScheme(targetDir)) : targetDir;
   }
 
   // ---- internals ----
@@ -262,12 +264,12 @@ export class ClusterClient {
    * An unknown or finished job is the first thing to report, before any complaint about the target directory;
    * with -m only the JobManager knows its jobs, so ask it.
    */
-  private async checkJobThenTarget(rest: RestClient, jobId: string, targetDir: string | undefined): Promise<string> {
+  private async checkJobThenTarget(rest: RestClient, jobId: string, targetDir: string | undefined): Promise<string | undefined> {
     if (this.jobmanager) {
       const d = await rest.jobDetails(jobId);
       if (isGloballyTerminal(d.status)) throw new FlinkError('conflict', `Job ${jobId} has already terminated with status ${d.status}`);
     }
-    return this.savepointTarget(targetDir);
+    return ClusterClient.savepointTargetForCluster(targetDir);
   }
 
   /**

@@ -16,6 +16,7 @@ import type { SavepointFormatType } from '../../src/core/SavepointFormatType.js'
 import { RestServer } from '../../src/rest/RestServer.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
 import { CheckpointIndex, type JobRecord } from '../../src/catalog/CheckpointIndex.js';
+import { NO_SAVEPOINT_DIRECTORY_MESSAGE } from '../../src/checkpoint/CheckpointStorage.js';
 import { ensureBuilt } from './helpers.js';
 
 /**
@@ -40,12 +41,15 @@ class FakeCluster implements Dispatcher {
   readonly requests: Array<{ op: string; jobId?: string; opts?: unknown }> = [];
   private readonly ops = new Map<string, { jobId: string; polls: number; result: AsyncOperationStatus; then?: JobStatus }>();
   failSavepointWith: string | undefined;
+  /** The cluster's own state.savepoints.dir: where a savepoint without a target goes. */
+  savepointsDir: string | undefined;
   private seq = 0;
 
   reset(): void {
     this.jobs.clear();
     this.requests.length = 0;
     this.failSavepointWith = undefined;
+    this.savepointsDir = undefined;
     this.add(RUNNING, 'Streaming WordCount', 'RUNNING', START);
     this.add(SCHEDULED, 'Waiting Job', 'CREATED', START + 1000);
     this.add(FINISHED, 'Batch Job', 'FINISHED', START - 60_000, START - 30_000);
@@ -69,7 +73,9 @@ class FakeCluster implements Dispatcher {
     return j;
   }
 
-  private start(jobId: string, target: string | undefined, then?: JobStatus): string {
+  private start(jobId: string, given: string | undefined, then?: JobStatus): string {
+    const target = given ?? this.savepointsDir;
+    if (target === undefined) throw new FlinkError('invalid-argument', NO_SAVEPOINT_DIRECTORY_MESSAGE);
     const id = (++this.seq).toString(16).padStart(32, '0');
     const result: AsyncOperationStatus = this.failSavepointWith !== undefined
       ? { status: 'COMPLETED', failureCause: this.failSavepointWith }
@@ -312,20 +318,29 @@ describe('flink CLI job control', () => {
     assert.equal(stderrLines(noDir.stderr).at(-1),
       "flink: No savepoint directory configured. You can either specify a directory when triggering the savepoint or configure a cluster-wide default via key 'state.savepoints.dir'.");
 
-    const withDefault = await flink(['savepoint', RUNNING, '-m', address, '-D', `state.savepoints.dir=${join(tmp, 'sp-default')}`]);
+    // Without a target the cluster's own default applies; the client's configuration does not override it.
+    cluster.savepointsDir = join(tmp, 'sp-default');
+    const withDefault = await flink(['savepoint', RUNNING, '-m', address, '-D', `state.savepoints.dir=${join(tmp, 'client-side')}`]);
     assert.equal(withDefault.code, 0, withDefault.stderr);
     assert.match(withDefault.stdout, new RegExp(`Path: file:${join(tmp, 'sp-default')}/savepoint-`));
+    assert.equal((cluster.requests.at(-1)!.opts as { targetDirectory?: string }).targetDirectory, undefined);
+    assert.ok(!existsSync(join(tmp, 'client-side')), 'the client creates no directory');
   });
 
-  test('savepoint into an unwritable directory fails before triggering, naming it', async () => {
+  test('the savepoint target is passed to the cluster as given: local paths made absolute, URIs untouched, nothing created here', async () => {
     cluster.reset();
-    const file = join(tmp, 'plain-file');
-    writeFileSync(file, 'x');
-    const before = cluster.requests.length;
-    const r = await flink(['savepoint', RUNNING, join(file, 'sub'), '-m', address]);
-    assert.equal(r.code, 6);
-    assert.match(stderrLines(r.stderr).at(-1)!, new RegExp(`^flink: Savepoint directory '${join(file, 'sub')}' is not writable`));
-    assert.equal(cluster.requests.length, before, 'nothing was triggered');
+    const r = await flink(['savepoint', RUNNING, 'relative/sp', '-m', address]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((cluster.requests.at(-1)!.opts as { targetDirectory: string }).targetDirectory, join(tmp, 'relative', 'sp'));
+    assert.ok(!existsSync(join(tmp, 'relative')), 'resolving and creating the directory is the cluster\'s job');
+    for (const uri of ['s3://bucket/savepoints', 'hdfs://namenode:8020/flink/sp']) {
+      const u = await flink(['savepoint', RUNNING, uri, '-m', address]);
+      assert.equal(u.code, 0, u.stderr);
+      assert.equal((cluster.requests.at(-1)!.opts as { targetDirectory: string }).targetDirectory, uri);
+    }
+    const f = await flink(['savepoint', RUNNING, `file://${join(tmp, 'uri-sp')}`, '-m', address]);
+    assert.equal(f.code, 0, f.stderr);
+    assert.equal((cluster.requests.at(-1)!.opts as { targetDirectory: string }).targetDirectory, join(tmp, 'uri-sp'));
   });
 
   test('cancel, and cancel of a job that is no longer running', async () => {
@@ -344,12 +359,13 @@ describe('flink CLI job control', () => {
   test('cancel -s <jobId> uses state.savepoints.dir; cancel -s <dir> <jobId> the directory', async () => {
     cluster.reset();
     const dflt = join(tmp, 'cancel-default');
-    const r = await flink(['cancel', '-s', RUNNING, '-m', address, '-D', `state.savepoints.dir=${dflt}`]);
+    cluster.savepointsDir = dflt;
+    const r = await flink(['cancel', '-s', RUNNING, '-m', address]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /DEPRECATION WARNING: Cancelling a job with savepoint is deprecated\. Use "stop" instead\./);
     assert.match(r.stderr, new RegExp(`Cancelling job ${RUNNING} with CANONICAL savepoint to default savepoint directory\\.`));
     assert.match(r.stdout, new RegExp(`^Cancelled job ${RUNNING}\\. Savepoint stored in file:${dflt}/savepoint-012345-[0-9a-f]{12}\\.\n$`));
-    assert.deepEqual(cluster.requests.at(-1), { op: 'savepoint', jobId: RUNNING, opts: { targetDirectory: dflt, cancelJob: true, formatType: 'CANONICAL' } });
+    assert.deepEqual(cluster.requests.at(-1), { op: 'savepoint', jobId: RUNNING, opts: { targetDirectory: undefined, cancelJob: true, formatType: 'CANONICAL' } });
     assert.equal(cluster.jobs.get(RUNNING)!.status, 'CANCELED');
 
     cluster.reset();
@@ -382,10 +398,12 @@ describe('flink CLI job control', () => {
     assert.equal(cluster.jobs.get(RUNNING)!.status, 'FINISHED');
 
     cluster.reset();
-    const d = await flink(['stop', '--drain', '-p', RUNNING, '-m', address, '-D', `state.savepoints.dir=${dir}`]);
+    cluster.savepointsDir = dir;
+    const d = await flink(['stop', '--drain', '-p', RUNNING, '-m', address]);
     assert.equal(d.code, 0, d.stderr);
     assert.match(d.stderr, new RegExp(`Draining job "${RUNNING}" with a CANONICAL savepoint\\.`));
-    assert.deepEqual(cluster.requests.at(-1)!.opts, { targetDirectory: dir, drain: true, formatType: 'CANONICAL' });
+    assert.deepEqual(cluster.requests.at(-1)!.opts, { targetDirectory: undefined, drain: true, formatType: 'CANONICAL' });
+    assert.match(d.stdout, new RegExp(`Path: file:${dir}/savepoint-`));
   });
 
   test('savepoint -d disposes a real savepoint folder locally', async () => {

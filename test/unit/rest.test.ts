@@ -18,7 +18,6 @@ import { failureMessage } from '../../src/rest/decode.js';
 import { disposeSavepoint } from '../../src/checkpoint/SavepointDisposal.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
 import { ClusterClient, parseJobId } from '../../src/client/ClusterClient.js';
-import { NO_SAVEPOINT_DIRECTORY_MESSAGE } from '../../src/checkpoint/CheckpointStorage.js';
 import { Configuration } from '../../src/config/Configuration.js';
 import { CheckpointIndex, type JobRecord } from '../../src/catalog/CheckpointIndex.js';
 
@@ -777,24 +776,22 @@ describe('ClusterClient', () => {
     }
   });
 
-  test('savepoint target: given, configured, or Flink\'s error; checked for writability', async () => {
-    const none = new ClusterClient({ config: Configuration.fromMap({}), jobmanager: url });
-    await assert.rejects(none.triggerSavepoint(JOB_A), (e) => kindOf('invalid-argument')(e) && (e as Error).message === NO_SAVEPOINT_DIRECTORY_MESSAGE);
-
-    const blocker = join(tmp, 'a-file');
-    writeFileSync(blocker, 'x');
-    await assert.rejects(none.triggerSavepoint(JOB_A, join(blocker, 'sub')), (e) => kindOf('io')(e) && (e as Error).message.includes(join(blocker, 'sub')));
+  test('savepoint target: sent as given (local paths absolute, URIs untouched), absent when not given; the client creates nothing', async () => {
+    // Even a client configured with a default sends none: the cluster's own state.savepoints.dir applies there.
+    const client = new ClusterClient({ config: Configuration.fromMap({ 'state.savepoints.dir': join(tmp, 'client-default') }), jobmanager: url });
+    assert.ok((await client.triggerSavepoint(JOB_A)).startsWith('file:/default/'));
+    assert.equal((fake.calls.at(-1)!.args[1] as { targetDirectory?: string }).targetDirectory, undefined);
+    assert.ok(!existsSync(join(tmp, 'client-default')), 'no directory created by the client');
 
     const target = join(tmp, 'new', 'savepoints');
-    const loc = await none.triggerSavepoint(JOB_A, target);
-    assert.ok(existsSync(target), 'target directory is created');
+    const loc = await client.triggerSavepoint(JOB_A, target);
     assert.ok(loc.startsWith(`file:${target}/savepoint-`));
-
-    const configured = new ClusterClient({ config: Configuration.fromMap({ 'state.savepoints.dir': join(tmp, 'default-sp') }), jobmanager: url });
-    assert.ok((await configured.triggerSavepoint(JOB_A)).startsWith(`file:${join(tmp, 'default-sp')}/`));
+    assert.ok(!existsSync(target), 'the cluster creates the target, not the client');
+    await client.triggerSavepoint(JOB_A, 's3://bucket/sp');
+    assert.equal((fake.calls.at(-1)!.args[1] as { targetDirectory?: string }).targetDirectory, 's3://bucket/sp');
 
     fake.failNextSavepoint = 'Task did not acknowledge.';
-    await assert.rejects(configured.triggerSavepoint(JOB_A), (e) => kindOf('job-failed')(e) && /Task did not acknowledge\./.test((e as Error).message));
+    await assert.rejects(client.triggerSavepoint(JOB_A), (e) => kindOf('job-failed')(e) && /Task did not acknowledge\./.test((e as Error).message));
   });
 });
 
