@@ -5,7 +5,7 @@
  * uninterrupted run. `stop --drain` fires every window into the final savepoint.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
@@ -137,6 +137,41 @@ describe('event-time windows (e2e)', () => {
     const n = recordsEmittedAt(savepointPathFrom(s.stdout), COUNT);
     assert.ok(n > 0 && n < COUNT, `stopped mid-run: at event ${n}`);
     assert.deepEqual(values, Array.from({ length: n }, (_, i) => i), `events 0..${n - 1} (the savepoint's source position), each once`);
+  });
+
+  test('a failure during stop --drain: the stop fails in one line, no savepoint completes, the job fails over; a second drain is exact', { timeout: 300_000 }, async (t) => {
+    const ws = createWorkspace();
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const marker = join(ws.dir, 'drain-failed');
+    const r = await flink(ws, ['run', '-d', WINDOW_JOB, ...args('session', out, SLOW), '--fail-on-drain', marker]);
+    assert.equal(r.exitCode, 0, show(r));
+    const jobId = jobIdFrom(r.stdout);
+    await waitForStatus(ws, jobId, 'RUNNING', 60_000);
+    await waitFor(() => committedLines(out).length > 0, 60_000, 'committed sessions');
+    const failedTarget = join(ws.dir, 'sp-failed');
+    const s = await flink(ws, ['stop', '--drain', '-p', failedTarget, jobId], ATTACHED);
+    assert.notEqual(s.exitCode, 0, show(s));
+    assert.ok(existsSync(marker), 'the failure happened while draining');
+    const lines = s.stderr.split('\n').filter((l) => l.startsWith('flink: '));
+    assert.equal(lines.length, 1, show(s));
+    assert.ok(!s.stderr.includes('    at '), 'no stack trace');
+    // No savepoint of that stop completed: nothing under its target holds a _metadata.
+    const completed = existsSync(failedTarget) ? readdirSync(failedTarget).filter((d) => existsSync(join(failedTarget, d, '_metadata'))) : [];
+    assert.deepEqual(completed, [], 'no completed savepoint from the failed stop');
+    // The job failed over (restart strategy) and runs again from its latest checkpoint.
+    await waitFor(() => /Restoring job [0-9a-f]{32} from checkpoint \d+/.test(readJobLog(ws, jobId)), 60_000, 'a restore after the failed drain');
+    await waitForStatus(ws, jobId, 'RUNNING', 60_000);
+    const again = await flink(ws, ['stop', '--drain', '-p', join(ws.dir, 'sp'), jobId], ATTACHED);
+    assert.equal(again.exitCode, 0, show(again));
+    const { main, late } = read(out);
+    const values = [
+      ...main.flatMap((l) => l.split(',')[5].split(' ').map(Number)),
+      ...late.map((l) => Number(l.split(',')[3])),
+    ].sort((a, b) => a - b);
+    const n = recordsEmittedAt(savepointPathFrom(again.stdout), COUNT);
+    assert.ok(n > 0, `stopped at event ${n}`);
+    assert.deepEqual(values, Array.from({ length: n }, (_, i) => i), `events 0..${n - 1} (the final savepoint's source position), each once`);
   });
 
   test('examples/WindowWordCount.ts: counts per word and tumbling window, long words to a side output with their timestamps', { timeout: 200_000 }, async (t) => {

@@ -9,7 +9,10 @@
  * every watermark among the records is fixed, so which events are late is the same in every run, and a
  * restored run (whose source re-emits its checkpointed watermark first) must produce exactly the same.
  * --fail-at throws in a user function on the first attempt, at the first event from that one on after a completed checkpoint.
+ * --fail-on-drain <marker> (session windows): the first window fired by the end-of-time watermark of `stop --drain`
+ * throws, once: the marker file records that it did, so the restarted job drains normally.
  */
+import { existsSync, writeFileSync } from 'node:fs';
 import {
   AbstractRichFunction, DataGeneratorSource, EventTimeSessionWindows, FileSink, OutputTag, ParameterTool, ProcessWindowFunction,
   RateLimiterStrategy, RichMapFunction, SlidingEventTimeWindows, StreamExecutionEnvironment, TumblingEventTimeWindows, Watermark,
@@ -21,6 +24,7 @@ const kind = params.get('kind', 'tumbling');
 const count = params.getInt('count', 3000);
 const keys = params.getInt('keys', 5);
 const failAt = params.getInt('fail-at', -1);
+const failOnDrain = params.get('fail-on-drain', '');
 const BOUND = 300;
 
 type Event = [key: number, ts: number, value: number];
@@ -84,6 +88,10 @@ const countAndSum: AggregateFunction<Event, [number, number], [number, number]> 
 class SessionValues extends AbstractRichFunction {
   process(key: number, ctx: ProcessWindowFunction.Context<any>, elements: Event[], out: Collector<string>): void {
     const w = ctx.window();
+    if (failOnDrain !== '' && ctx.currentWatermark() >= Watermark.MAX_WATERMARK.getTimestamp() && !existsSync(failOnDrain)) {
+      writeFileSync(failOnDrain, `session ${key} ${w.getStart()}\n`);
+      throw new Error(`Injected failure while draining, in session window [${w.getStart()}, ${w.getEnd()}) of key ${key}`);
+    }
     const values = elements.map((e) => e[2]).sort((a, b) => a - b);
     out.collect(`${kind},${key},${w.getStart()},${w.getEnd()},${values.length},${values.join(' ')}`);
   }
