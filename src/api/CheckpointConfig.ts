@@ -4,32 +4,9 @@ import { CheckpointingOptions } from '../config/ConfigOptions.js';
 import { checkCheckpointingMode, type CheckpointingMode } from './CheckpointingMode.js';
 import { FileSystemCheckpointStorage, JobManagerCheckpointStorage, type CheckpointStorage } from './checkpointStorage.js';
 import { getProgramContext } from './ProgramContext.js';
+import { ExternalizedCheckpointCleanup, ExternalizedCheckpointRetention, type ProgramCheckpointSettings } from './ProgramCheckpointSettings.js';
 
-/** What stays of a job's retained checkpoints when it is cancelled (Flink 1.20+'s name). */
-export const ExternalizedCheckpointRetention = {
-  NO_EXTERNALIZED_CHECKPOINTS: 'NO_EXTERNALIZED_CHECKPOINTS',
-  RETAIN_ON_CANCELLATION: 'RETAIN_ON_CANCELLATION',
-  DELETE_ON_CANCELLATION: 'DELETE_ON_CANCELLATION',
-} as const;
-export type ExternalizedCheckpointRetention = (typeof ExternalizedCheckpointRetention)[keyof typeof ExternalizedCheckpointRetention];
-
-/** The older name of the same choice (CheckpointConfig.ExternalizedCheckpointCleanup). */
-export const ExternalizedCheckpointCleanup = ExternalizedCheckpointRetention;
-export type ExternalizedCheckpointCleanup = ExternalizedCheckpointRetention;
-
-/** What the program set; anything unset comes from the configuration (execution.checkpointing.*). */
-export interface ProgramCheckpointSettings {
-  interval?: number;
-  mode?: CheckpointingMode;
-  timeout?: number;
-  minPause?: number;
-  maxConcurrent?: number;
-  unaligned?: boolean;
-  alignedTimeout?: number;
-  tolerableFailures?: number;
-  retention?: ExternalizedCheckpointRetention;
-  storage?: CheckpointStorage;
-}
+export { ExternalizedCheckpointCleanup, ExternalizedCheckpointRetention, type ProgramCheckpointSettings } from './ProgramCheckpointSettings.js';
 
 /** Flink's minimal checkpoint interval. */
 export const MINIMAL_CHECKPOINT_TIME = 10;

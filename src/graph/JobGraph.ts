@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ProgramCheckpointSettings } from '../api/CheckpointConfig.js';
+import type { ProgramCheckpointSettings } from '../api/ProgramCheckpointSettings.js';
 import type { StateBackend } from '../api/stateBackends.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { hash128 } from '../core/ids.js';

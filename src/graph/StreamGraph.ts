@@ -1,4 +1,4 @@
-import type { ProgramCheckpointSettings } from '../api/CheckpointConfig.js';
+import type { ProgramCheckpointSettings } from '../api/ProgramCheckpointSettings.js';
 import type { StateBackend } from '../api/stateBackends.js';
 import type { StreamOperator } from '../operators/StreamOperator.js';
 
