@@ -99,6 +99,7 @@ export class MiniCluster implements Dispatcher {
       restore = { snapshot, allowNonRestoredState: !!o.allowNonRestoredState };
       this.log.info(`Starting job ${jobId} from savepoint ${snapshot.dir} (allowNonRestoredState=${!!o.allowNonRestoredState}).`);
     }
+    for (const node of graph.nodes) await node.preflight?.();
     const checkpointsDir = this.config.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
     const jm = new JobMaster({
       jobId,

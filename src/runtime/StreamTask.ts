@@ -77,6 +77,8 @@ export class StreamTask {
   /** Barrier alignment (aligned, unaligned, at-least-once) over this task's input channels. */
   private readonly barriers: CheckpointBarrierHandler;
   private suspended = false;
+  /** End of input reached; finishing (operators may still complete asynchronously). */
+  private ending = false;
   /** Event timestamp of the record in the chain (see ElementTimestamp). */
   private readonly element: { timestamp: number | undefined } = { timestamp: undefined };
   /** Combines the watermarks of all input channels into the head operator's. */
@@ -298,10 +300,12 @@ export class StreamTask {
 
   private get outputsAvailable(): boolean {
     for (const w of this.writers) if (!w.isAvailable) return false;
+    for (const op of this.operators) if (op.backpressured) return false;
     return true;
   }
 
   private run(): void {
+    if (this.ending) return;
     const deadline = performance.now() + TIME_SLICE_MS;
     if (this.source) {
       if (this.suspended) return;
@@ -395,10 +399,19 @@ export class StreamTask {
   }
 
   private endOfInput(): void {
-    for (const op of this.operators) op.endInput();
+    if (this.ending) return;
+    this.ending = true;
+    // An operator may finish asynchronously (a Kafka sink committing its last transaction): the task is
+    // FINISHED only once that is done, and fails if it fails.
+    const waits: Promise<void>[] = [];
+    for (const op of this.operators) {
+      const r = op.endInput();
+      if (r) waits.push(r);
+    }
     this.flushOutputs();
     for (const w of this.writers) w.broadcastEvent({ type: 'eop' });
-    this.finish('FINISHED');
+    if (waits.length === 0) return this.finish('FINISHED');
+    Promise.all(waits).then(() => { if (this.state === 'RUNNING') this.finish('FINISHED'); }, (e) => this.fail(e));
   }
 
   private flushOutputs(): void {
@@ -430,6 +443,7 @@ export class StreamTask {
     const t0 = performance.now();
     const parts: SnapshotPart[] = [];
     for (const op of this.operators) op.snapshotState(b.checkpointId);
+    const asyncParts = this.operators.map((op) => op.snapshotStateAsync(b.checkpointId)).filter((p) => p !== undefined);
     this.operators.forEach((op, i) => {
       const keyed = this.keyedBackends[i];
       const opState = this.opStates[i];
@@ -472,7 +486,7 @@ export class StreamTask {
       complete: (inputs: InputChannelState[] = []) => {
         if (done) return;
         done = true;
-        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs));
+        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs, asyncParts));
       },
     };
   }
@@ -483,9 +497,11 @@ export class StreamTask {
     syncMs: number,
     inputs: InputChannelState[] = [],
     outputs: OutputChannelState[] = [],
+    asyncParts: Promise<void>[] = [],
   ): Promise<void> {
     const t0 = performance.now();
     try {
+      await Promise.all(asyncParts);
       const channelState: ChannelStateHandle | undefined = inputs.length > 0 || outputs.length > 0
         ? await writeChannelState(join(b.location, `channel-state-${this.vertex.operators[0].operatorId}-${this.d.subtask}-${randomHex(4)}`), inputs, outputs)
         : undefined;

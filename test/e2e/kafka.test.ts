@@ -1,0 +1,109 @@
+/**
+ * Kafka connectors end to end (issue 12), on a real Kafka broker (KRaft, started once for this file) and
+ * through the CLI: Kafka → keyed count → Kafka. The expected output is computed from the input by a model
+ * (expectedCounts); a read_committed consumer must see exactly it, a read_uncommitted one may see more.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { kafkaUnavailable, serviceSkipReason, startKafka, type KafkaBroker } from '../support/kafka.js';
+import { createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
+import {
+  ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, waitFor, waitForStatus,
+  type Workspace,
+} from './helpers.js';
+
+const JOB = join(ROOT, 'test', 'jobs', 'KafkaCountJob.ts');
+const skip = serviceSkipReason('Kafka', kafkaUnavailable());
+
+/** Deterministic words: `count` of them over `distinct` different words. */
+function words(count: number, distinct: number, seed = 1): string[] {
+  let x = seed;
+  return Array.from({ length: count }, () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return `w${x % distinct}`;
+  });
+}
+
+describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => {
+  let kafka: KafkaBroker;
+  const workspaces: Workspace[] = [];
+  const ws = (o: Record<string, string> = {}) => {
+    const w = createWorkspace(o);
+    workspaces.push(w);
+    return w;
+  };
+
+  before(async () => {
+    await ensureBuilt();
+    kafka = await startKafka({ timeoutMs: 180_000 });
+  }, { timeout: 240_000 });
+
+  after(async () => {
+    for (const w of workspaces) await cleanup(w);
+    await kafka?.stop();
+  }, { timeout: 120_000 });
+
+  it('bounded: stops at the offsets that were latest at start, the job finishes, output exactly once', async () => {
+    const input = words(3000, 50);
+    await createTopics(kafka.bootstrapServers, ['b-in', 'b-out'], 4);
+    await produce(kafka.bootstrapServers, 'b-in', input);
+    const w = ws();
+    const r = await flink(w, ['run', JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'b-in', '--output', 'b-out', '--bounded', '--prefix', 'bounded'], { timeoutMs: 180_000 });
+    assert.equal(r.exitCode, 0, r.stderr);
+    // Records written after the job ended are not part of its input.
+    await produce(kafka.bootstrapServers, 'b-in', ['late']);
+    assert.deepEqual(await readTopic(kafka.bootstrapServers, 'b-out', 'read_committed').then((x) => x.sort()), expectedCounts(input));
+  });
+
+  it('broker unreachable at start: one line naming the bootstrap servers, stable exit code, no hang', async () => {
+    const w = ws();
+    const t0 = Date.now();
+    const r = await flink(w, ['run', JOB, '--bootstrap', '127.0.0.1:1', '--input', 'x', '--output', 'y', '--timeout', '3000'], { timeoutMs: 60_000 });
+    const line = assertOneLineError(r);
+    assert.match(line, /127\.0\.0\.1:1/);
+    assert.match(line, /bootstrap\.servers/);
+    assert.notEqual(r.exitCode, 0);
+    assert.ok(Date.now() - t0 < 45_000, `took ${Date.now() - t0} ms`);
+    const again = await flink(w, ['run', JOB, '--bootstrap', '127.0.0.1:1', '--input', 'x', '--output', 'y', '--timeout', '3000'], { timeoutMs: 60_000 });
+    assert.equal(again.exitCode, r.exitCode, 'the exit code is stable');
+  });
+
+  it('EXACTLY_ONCE: SIGKILL of the detached cluster, restore rescaled (p2 → p3) from the checkpoint the index reports: read_committed sees every record once', async () => {
+    const input = words(40_000, 200, 7);
+    await createTopics(kafka.bootstrapServers, ['e-in', 'e-out'], 6);
+    await produce(kafka.bootstrapServers, 'e-in', input);
+    const expected = expectedCounts(input);
+    const w = ws({ 'execution.checkpointing.interval': '300 ms' });
+    const args = ['--bootstrap', kafka.bootstrapServers, '--input', 'e-in', '--output', 'e-out', '--prefix', 'eo'];
+    const run = await flink(w, ['run', '-d', '-p', '2', JOB, ...args], { timeoutMs: 120_000 });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const jobId = jobIdFrom(run.stdout);
+    await waitForStatus(w, jobId, 'RUNNING', 60_000);
+    // Kill once a checkpoint completed and some output is visible, while the job is still working on its input.
+    await waitFor(async () => latestCheckpoint(w, jobId) && (await readTopic(kafka.bootstrapServers, 'e-out', 'read_uncommitted')).length > 0, 120_000, 'a completed checkpoint and some output', 300);
+    await killCluster(w, jobId, 'SIGKILL');
+    const chk = latestCheckpoint(w, jobId)!;
+    const before = await readTopic(kafka.bootstrapServers, 'e-out', 'read_committed');
+    assert.ok(before.length < expected.length, `the kill came before the job had written everything (${before.length}/${expected.length})`);
+
+    const resumed = await flink(w, ['run', '-d', '-p', '3', '-s', chk, JOB, ...args], { timeoutMs: 120_000 });
+    assert.equal(resumed.exitCode, 0, resumed.stderr);
+    const jobId2 = jobIdFrom(resumed.stdout);
+    let committed: string[] = [];
+    await waitFor(async () => {
+      committed = await readTopic(kafka.bootstrapServers, 'e-out', 'read_committed');
+      return committed.length >= expected.length;
+    }, 240_000, 'the committed output to be complete', 500);
+    // One more checkpoint's worth of time would reveal duplicates: wait for two more completed checkpoints.
+    const at = latestCheckpoint(w, jobId2);
+    await waitFor(() => { const l = latestCheckpoint(w, jobId2); return l && l !== at && Number(l.split('-').at(-1)) > Number((at ?? 'chk-0').split('-').at(-1)) + 1; }, 60_000, 'two more checkpoints', 200);
+    committed = await readTopic(kafka.bootstrapServers, 'e-out', 'read_committed');
+    assert.deepEqual(committed.sort(), expected, 'read_committed: every expected record exactly once');
+    const uncommitted = await readTopic(kafka.bootstrapServers, 'e-out', 'read_uncommitted');
+    assert.ok(uncommitted.length >= committed.length, 'read_uncommitted sees at least the committed records');
+    process.stderr.write(`# read_committed ${committed.length} records, read_uncommitted ${uncommitted.length} (${uncommitted.length - committed.length} from aborted transactions)\n`);
+    const cancel = await flink(w, ['cancel', jobId2], { timeoutMs: 60_000 });
+    assert.equal(cancel.exitCode, 0, cancel.stderr);
+  });
+});
