@@ -19,7 +19,7 @@ export async function createTopics(bootstrap: string, topics: string[], partitio
 
 /** Sends `values` (keyed by themselves, so a word always lands in one partition) in batches. */
 export async function produce(bootstrap: string, topic: string, values: string[]): Promise<void> {
-  const p = new Producer({ clientId: 'test-producer', bootstrapBrokers: [bootstrap], serializers: stringSerializers, acks: -1 });
+  const p = new Producer({ clientId: 'test-producer', bootstrapBrokers: [bootstrap], serializers: stringSerializers, acks: -1, idempotent: true });
   try {
     for (let i = 0; i < values.length; i += 1000) {
       await p.send({ messages: values.slice(i, i + 1000).map((v) => ({ topic, key: v, value: v })) });

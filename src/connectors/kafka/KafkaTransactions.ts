@@ -69,21 +69,40 @@ export class KafkaTransactions {
         default:
           return 'aborted';
       }
+    }).catch((e): CommitOutcome => {
+      if (errorCode((e as Error).cause) === 105) return 'not-found';
+      throw e;
     });
   }
 
   /**
-   * Fences `transactionalId` (InitProducerId aborts its open transaction) and tells whether it had been used
-   * before: a never-used id starts at epoch 0, which ends the search for lingering transactions.
+   * Whether the coordinator knows `transactionalId` (a never-used id ends the search for lingering
+   * transactions; the epoch cannot tell: this broker hands a re-initialized idle id a new producer id at
+   * epoch 0), and fences it when a transaction is open on it (InitProducerId aborts that transaction).
    */
   async fence(transactionalId: string, transactionTimeoutMs: number): Promise<boolean> {
+    const state = await this.retry(`Describing transaction ${transactionalId}`, async () => {
+      const conn = await this.coordinator(transactionalId);
+      const st = (await this.k.describeTransactionsV0.api.async(conn, [transactionalId])).transactionStates[0];
+      if (st.errorCode === 105) return 'unknown';
+      if (st.errorCode !== 0) throw Object.assign(new Error(`DescribeTransactions error ${st.errorCode}`), { code: st.errorCode });
+      return st.transactionState;
+    }).catch((e) => {
+      if (errorCode((e as Error).cause) === 105) return 'unknown';
+      throw e;
+    });
+    if (state === 'unknown') return false;
+    if (state === 'Ongoing' || state === 'PrepareAbort' || state === 'PrepareCommit') await this.initProducer(transactionalId, transactionTimeoutMs);
+    return true;
+  }
+
+  private async initProducer(transactionalId: string, transactionTimeoutMs: number): Promise<void> {
     const p = new this.k.Producer({
       clientId: `flink-ts-fence`, bootstrapBrokers: this.brokers, idempotent: true, transactionalId, timeout: transactionTimeoutMs,
       retries: 20, retryDelay: 100,
     });
     try {
-      const info = await p.initIdempotentProducer({});
-      return info.producerEpoch > 0;
+      await p.initIdempotentProducer({});
     } finally {
       await p.close().catch(() => {});
     }
