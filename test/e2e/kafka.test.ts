@@ -69,9 +69,7 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     assert.equal(again.exitCode, r.exitCode, 'the exit code is stable');
   });
 
-  // TODO (issue 12): after the SIGKILL and the rescaled restore the committed output does not complete within
-  // 240 s (recovery of the sink's lingering transactions is the suspect); runs and reports, does not fail the suite yet.
-  it('EXACTLY_ONCE: SIGKILL of the detached cluster, restore rescaled (p2 → p3) from the checkpoint the index reports: read_committed sees every record once', { todo: 'restore after SIGKILL does not complete yet' }, async () => {
+  it('EXACTLY_ONCE: SIGKILL of the detached cluster, restore rescaled (p2 → p3) from the checkpoint the index reports: read_committed sees every record once', async () => {
     const input = words(40_000, 200, 7);
     await createTopics(kafka.bootstrapServers, ['e-in', 'e-out'], 6);
     await produce(kafka.bootstrapServers, 'e-in', input);
@@ -105,7 +103,10 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     committed = await readTopic(kafka.bootstrapServers, 'e-out', 'read_committed');
     assert.deepEqual(committed.sort(), expected, 'read_committed: every expected record exactly once');
     const uncommitted = await readTopic(kafka.bootstrapServers, 'e-out', 'read_uncommitted');
-    assert.ok(uncommitted.length >= committed.length, 'read_uncommitted sees at least the committed records');
+    // read_uncommitted also sees the failed attempt's aborted transactions: a superset, duplicates allowed.
+    const left = new Map<string, number>();
+    for (const r of uncommitted) left.set(r, (left.get(r) ?? 0) + 1);
+    assert.ok(expected.every((r) => { const n = left.get(r) ?? 0; left.set(r, n - 1); return n > 0; }), 'read_uncommitted sees every committed record');
     process.stderr.write(`# read_committed ${committed.length} records, read_uncommitted ${uncommitted.length} (${uncommitted.length - committed.length} from aborted transactions)\n`);
     const cancel = await flink(w, ['cancel', jobId2], { timeoutMs: 60_000 });
     assert.equal(cancel.exitCode, 0, cancel.stderr);

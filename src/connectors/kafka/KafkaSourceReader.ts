@@ -63,6 +63,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   private queued = 0;
   private error?: Error;
   private consumer?: Consumer<Buffer, Buffer, Buffer, Buffer>;
+  private commitPool?: import('@platformatic/kafka').ConnectionPool;
   private running = false;
   private closed = false;
   private wakeFetcher?: () => void;
@@ -82,7 +83,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     if (!this.running) {
       this.running = true;
       void this.run().catch((e) => {
-        if (!this.closed) this.error = e instanceof Error ? e : new Error(String(e));
+        if (!this.closed) this.error = withCause(e, this.config.bootstrapServers);
       });
     }
   }
@@ -134,13 +135,33 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     const offsets = this.toCommit.get(checkpointId);
     for (const id of this.toCommit.keys()) if (id <= checkpointId) this.toCommit.delete(id);
     if (!offsets?.length || !this.consumer) return;
-    this.consumer.commit({ offsets: offsets.map((o) => ({ ...o, offset: BigInt(o.offset), leaderEpoch: -1 })) }).catch(() => {});
+    this.commitOffsets(offsets).catch(() => {});
+  }
+
+  /**
+   * OffsetCommit as a consumer outside the group (generation -1, empty member id), on its own connection: the
+   * client's commit() needs a group membership (and a null member id makes the broker drop the connection).
+   */
+  private async commitOffsets(offsets: { topic: string; partition: number; offset: number }[]): Promise<void> {
+    const k = await loadKafka();
+    const brokers = brokersOf(this.config.bootstrapServers).map((b) => ({ host: b.slice(0, b.lastIndexOf(':')), port: Number(b.slice(b.lastIndexOf(':') + 1)) }));
+    this.commitPool ??= new k.ConnectionPool(`flink-ts-commit-${this.ctx.subtask}`, {});
+    const groupId = this.config.groupId!;
+    const any = await this.commitPool.getFirstAvailable(brokers);
+    const found = await k.findCoordinatorV6.api.async(any, 0, [groupId]);
+    const c = found.coordinators.find((x) => x.key === groupId);
+    if (!c || c.errorCode !== 0) return;
+    const conn = await this.commitPool.get({ host: c.host, port: c.port });
+    const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: null }[]>();
+    for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), { partitionIndex: o.partition, committedOffset: BigInt(o.offset), committedLeaderEpoch: -1, committedMetadata: null }]);
+    await k.offsetCommitV8.api.async(conn, groupId, -1, '', null, [...byTopic].map(([name, partitions]) => ({ name, partitions })));
   }
 
   close(): void {
     this.closed = true;
     this.wakeFetcher?.();
     this.consumer?.close(true, () => {});
+    this.commitPool?.close(() => {});
   }
 
   // ---------------------------------------------------------------- background
@@ -359,4 +380,18 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     this.queue.push(chunk);
     this.queued += chunk.values.length;
   }
+}
+
+/** The client's aggregate errors name only the operation: add the innermost reason and the brokers. */
+function withCause(e: unknown, bootstrapServers: string): Error {
+  if (e instanceof FlinkError) return e;
+  const err = e instanceof Error ? e : new Error(String(e));
+  let inner: unknown = err;
+  for (let i = 0; i < 5; i++) {
+    const next = (inner as { errors?: unknown[] }).errors?.at(-1) ?? (inner as { cause?: unknown }).cause;
+    if (!next) break;
+    inner = next;
+  }
+  const why = inner !== err ? `: ${(inner as Error).message ?? String(inner)}` : '';
+  return new Error(`Kafka source (bootstrap.servers ${bootstrapServers}): ${err.message}${why}`, { cause: err });
 }

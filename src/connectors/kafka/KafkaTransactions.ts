@@ -9,6 +9,12 @@ import { brokersOf, loadKafka } from './KafkaClients.js';
 const TRANSACTION_KEY = 1; // FindCoordinatorKeyTypes.TRANSACTION
 const COORDINATOR_RETRIABLE = new Set([14, 15, 16, 51]); // loading, not available, not coordinator, concurrent transactions
 
+/**
+ * InitProducerId as a new producer (id -1, epoch -1, KIP-360): the client sends 0/0 by default, which the
+ * coordinator refuses for a transactional id some earlier producer used (the restore and fencing case).
+ */
+export const NO_PRODUCER = { producerId: -1n, producerEpoch: -1 } as const;
+
 export type CommitOutcome = 'committed' | 'already-committed' | 'not-found' | 'aborted';
 
 export class KafkaTransactions {
@@ -99,7 +105,7 @@ export class KafkaTransactions {
   private async initProducer(transactionalId: string, transactionTimeoutMs: number): Promise<void> {
     const p = new this.k.Producer({
       clientId: `flink-ts-fence`, bootstrapBrokers: this.brokers, idempotent: true, transactionalId, timeout: transactionTimeoutMs,
-      retries: 20, retryDelay: 100,
+      retries: 20, retryDelay: 100, ...NO_PRODUCER,
     });
     try {
       await p.initIdempotentProducer({});

@@ -15,7 +15,7 @@ import type { ListState } from '../../api/state.js';
 import { StreamOperator } from '../../runtime/operators/StreamOperator.js';
 import { brokersOf, loadKafka } from './KafkaClients.js';
 import type { KafkaSink } from './KafkaSink.js';
-import { KafkaTransactions } from './KafkaTransactions.js';
+import { KafkaTransactions, NO_PRODUCER } from './KafkaTransactions.js';
 import { toBuffer } from './serialization.js';
 
 const SEND_BATCH = 2000;
@@ -145,7 +145,9 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
         idempotent: true,
         transactionalId,
         timeout: this.transactionTimeoutMs,
-        retries: 10,
+        retries: 20,
+        retryDelay: 250,
+        ...NO_PRODUCER,
       });
       return txn.producer.beginTransaction();
     });
