@@ -2,6 +2,9 @@
  * npm run kafka -- start|stop|status [--dir <d>] [--json]: a local Kafka broker for the examples and for
  * trying connectors by hand (the tests start their own, one per test file). `start` prints the bootstrap
  * servers and leaves the broker running in the background; its state lives in <dir>/kafka.json.
+ *   npm run kafka -- create-topic <name> [--partitions n]
+ *   npm run kafka -- produce <topic>                  (one record per stdin line)
+ *   npm run kafka -- consume <topic> [--read-uncommitted]   (everything up to the current end, then exits)
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +14,9 @@ import { startKafka, stopProcessGroup } from '../test/support/kafka.js';
 interface State { pid: number; bootstrapServers: string; dir: string; logFile: string }
 
 const args = process.argv.slice(2);
-const verb = args.find((a) => !a.startsWith('-')) ?? 'status';
+const positional = args.filter((a, i) => !a.startsWith('-') && !['--dir', '--partitions'].includes(args[i - 1]));
+const verb = positional[0] ?? 'status';
+const topicArg = positional[1];
 const json = args.includes('--json');
 const dirFlag = args.indexOf('--dir');
 const dir = dirFlag >= 0 ? args[dirFlag + 1] : (process.env.FLINK_TS_KAFKA_DIR ?? join(tmpdir(), 'flink-ts-kafka'));
@@ -64,7 +69,35 @@ async function main(): Promise<number> {
     else out({ status: 'running', ...s }, `Kafka is running: bootstrap servers ${s.bootstrapServers} (pid ${s.pid})`);
     return s ? 0 : 3;
   }
-  process.stderr.write(`Unknown verb '${verb}': use start, stop or status\n`);
+  if (verb === 'create-topic' || verb === 'produce' || verb === 'consume') {
+    const s = readState();
+    if (!s) {
+      process.stderr.write('Kafka is not running: npm run kafka -- start\n');
+      return 3;
+    }
+    if (!topicArg) {
+      process.stderr.write(`${verb} needs a topic name\n`);
+      return 2;
+    }
+    const data = await import('../test/support/kafka-data.js');
+    if (verb === 'create-topic') {
+      const p = args.indexOf('--partitions');
+      await data.createTopics(s.bootstrapServers, [topicArg], p >= 0 ? Number(args[p + 1]) : 1);
+      out({ topic: topicArg }, `Created topic ${topicArg}`);
+    } else if (verb === 'produce') {
+      const chunks: Buffer[] = [];
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      const lines = Buffer.concat(chunks).toString('utf8').split('\n').filter((l) => l !== '');
+      await data.produce(s.bootstrapServers, topicArg, lines);
+      out({ topic: topicArg, records: lines.length }, `Sent ${lines.length} records to ${topicArg}`);
+    } else {
+      const records = await data.readTopic(s.bootstrapServers, topicArg, args.includes('--read-uncommitted') ? 'read_uncommitted' : 'read_committed');
+      if (json) out({ topic: topicArg, records }, '');
+      else for (const r of records) process.stdout.write(r + '\n');
+    }
+    return 0;
+  }
+  process.stderr.write(`Unknown verb '${verb}': use start, stop, status, create-topic, produce or consume\n`);
   return 2;
 }
 
