@@ -7,6 +7,7 @@
 import { Admin, Consumer, Producer, stringSerializers, stringDeserializers } from '@platformatic/kafka';
 import kafkajs from 'kafkajs';
 import { startKafka, type KafkaBroker } from '../test/support/kafka.js';
+import { readTopic } from '../test/support/kafka-data.js';
 
 const argv = process.argv.slice(2);
 const N = Number(argv[argv.indexOf('--records') + 1]) || 200_000;
@@ -64,6 +65,13 @@ async function platformatic(bootstrap: string): Promise<void> {
   }
   record('@platformatic/kafka', 'produce transactional', N, t0, `a transaction per ${BATCH * 10} records`);
   await tp.close();
+
+  // The KafkaSource's own path: raw Fetch batches decoded by its reader (what a flink-ts job uses).
+  for (const [topic, label] of [[plain, 'consume'], [txn, 'consume read_committed']] as const) {
+    t0 = performance.now();
+    const n = (await readTopic(bootstrap, topic, label === 'consume' ? 'read_uncommitted' : 'read_committed')).length;
+    record('flink-ts KafkaSource', label, n, t0, 'raw Fetch on @platformatic/kafka');
+  }
 
   for (const [topic, label] of [[plain, 'consume'], [txn, 'consume read_committed']] as const) {
     const consumer = new Consumer({ clientId: 'bench-c', groupId: `bench-${topic}`, bootstrapBrokers: [bootstrap], deserializers: stringDeserializers, isolationLevel: 1 });

@@ -38,7 +38,8 @@ function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: () => Error): Prom
 function reason(e: unknown): string {
   const err = e as { message?: string; errors?: { message?: string }[]; cause?: { message?: string } };
   const inner = err.errors?.map((x) => x.message).filter(Boolean)[0] ?? err.cause?.message;
-  return inner && inner !== err.message ? `${err.message}: ${inner}` : String(err.message ?? e);
+  const msg = String(err.message ?? e).replace(/\.$/, '');
+  return inner && inner !== err.message ? `${msg}: ${inner}` : msg;
 }
 
 /**

@@ -393,5 +393,5 @@ function withCause(e: unknown, bootstrapServers: string): Error {
     inner = next;
   }
   const why = inner !== err ? `: ${(inner as Error).message ?? String(inner)}` : '';
-  return new Error(`Kafka source (bootstrap.servers ${bootstrapServers}): ${err.message}${why}`, { cause: err });
+  return new Error(`Kafka source (bootstrap.servers ${bootstrapServers}): ${err.message.replace(/\.$/, '')}${why}`, { cause: err });
 }
