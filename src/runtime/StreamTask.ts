@@ -539,11 +539,17 @@ export class StreamTask {
     }
   }
 
-  notifyCheckpointComplete(id: number): void {
+  /** Resolves when the operators' asynchronous commits for `id` settled (there are rarely any). */
+  notifyCheckpointComplete(id: number): Promise<void> | undefined {
+    const commits: Promise<void>[] = [];
     this.guard(() => {
       for (const k of this.keyedBackends) k?.notifyCheckpointComplete(id);
-      for (const op of this.operators) op.notifyCheckpointComplete(id);
+      for (const op of this.operators) {
+        const r = op.notifyCheckpointComplete(id);
+        if (r) commits.push(r.catch(() => {})); // a failed commit fails the task by itself
+      }
     });
+    return commits.length > 0 ? Promise.all(commits).then(() => undefined) : undefined;
   }
 
   notifyCheckpointAborted(id: number): void {

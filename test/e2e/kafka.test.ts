@@ -170,4 +170,20 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     assert.equal(r.exitCode, 0, r.stderr);
     assert.deepEqual((await readTopic(kafka.bootstrapServers, 'counts', 'read_committed')).sort(), ['be,1', 'be,2', 'not,1', 'or,1', 'to,1', 'to,2']);
   });
+  it('EXACTLY_ONCE and flink stop: the stop-with-savepoint commits the open transaction before the job ends', async () => {
+    await createTopics(kafka.bootstrapServers, ['s-in', 's-out'], 2);
+    await produce(kafka.bootstrapServers, 's-in', words(5000, 50, 11));
+    const expected = expectedCounts(await readTopic(kafka.bootstrapServers, 's-in', 'read_uncommitted'));
+    // No periodic checkpoint within the test: everything the job writes stays in its open transactions.
+    const w = ws({ 'execution.checkpointing.interval': '10 min' });
+    const run = await flink(w, ['run', '-d', '-p', '2', JOB, '--bootstrap', kafka.bootstrapServers, '--input', 's-in', '--output', 's-out', '--prefix', 'stop'], { timeoutMs: 120_000 });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const jobId = jobIdFrom(run.stdout);
+    await waitFor(async () => (await readTopic(kafka.bootstrapServers, 's-out', 'read_uncommitted')).length >= expected.length, 120_000, 'all output written (uncommitted)', 300);
+    assert.equal((await readTopic(kafka.bootstrapServers, 's-out', 'read_committed')).length, 0, 'nothing is committed before a checkpoint');
+    const stop = await flink(w, ['stop', '-p', w.savepointsDir, jobId], { timeoutMs: 120_000 });
+    assert.equal(stop.exitCode, 0, stop.stderr);
+    await waitForStatus(w, jobId, 'FINISHED', 60_000);
+    assert.deepEqual((await readTopic(kafka.bootstrapServers, 's-out', 'read_committed')).sort(), expected);
+  });
 });

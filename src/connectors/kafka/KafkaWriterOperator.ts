@@ -197,9 +197,9 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
     return undefined;
   }
 
-  override notifyCheckpointComplete(checkpointId: number): void {
+  override notifyCheckpointComplete(checkpointId: number): Promise<void> | undefined {
     const done = this.pending.filter((p) => p.checkpointId <= checkpointId);
-    if (done.length === 0) return;
+    if (done.length === 0) return undefined;
     this.pending = this.pending.filter((p) => p.checkpointId > checkpointId);
     for (const p of done) {
       p.txn.chain = p.txn.chain
@@ -207,6 +207,7 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
         .then(() => p.txn.producer?.close())
         .catch((e) => this.setError(new Error(`Committing Kafka transaction ${p.transactionalId} failed: ${(e as Error).message}`, { cause: e })));
     }
+    return Promise.all(done.map((p) => p.txn.chain)).then(() => undefined);
   }
 
   /** End of a bounded input: what is open is final (without FLIP-147's final checkpoint, committed now). */

@@ -108,7 +108,11 @@ export abstract class StreamOperator<IN = unknown> {
     return false;
   }
 
-  notifyCheckpointComplete(_checkpointId: number): void {}
+  /**
+   * Checkpoint `checkpointId` completed. A promise (a sink's asynchronous commit) is awaited where the end of
+   * the commit matters: stop-with-savepoint shuts the tasks down only after it settled.
+   */
+  notifyCheckpointComplete(_checkpointId: number): void | Promise<void> {}
 
   notifyCheckpointAborted(_checkpointId: number): void {}
 
