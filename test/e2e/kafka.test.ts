@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { kafkaUnavailable, serviceSkipReason, startKafka, type KafkaBroker } from '../support/kafka.js';
 import { createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
+import { KafkaSource, type KafkaSourceBuilder } from '../../src/connectors/kafka/KafkaSource.js';
+import { OffsetResetStrategy, OffsetsInitializer } from '../../src/connectors/kafka/OffsetsInitializer.js';
+import { SimpleStringSchema } from '../../src/connectors/kafka/serialization.js';
 import {
   ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, waitFor, waitForStatus,
   type Workspace,
@@ -43,6 +46,49 @@ function feeder(bootstrap: string, topic: string, seed: number): { stop(): Promi
   const f = { stop: async () => { stopped = true; await loop; } };
   feeders.push(f);
   return f;
+}
+
+/**
+ * What a KafkaSource reader built by `configure` emits, with timestamps: bounded (latest at start), or unbounded
+ * until `until` values; then checkpoint 1 is snapshotted and completed (offsets of unfinished splits committed).
+ */
+async function readWith(configure: (b: KafkaSourceBuilder<string>) => KafkaSourceBuilder<string>, until?: number, timeoutMs = 60_000): Promise<{ values: string[]; timestamps: (number | undefined)[] }> {
+  const b = KafkaSource.builder<string>().setValueOnlyDeserializer(new SimpleStringSchema());
+  if (until === undefined) b.setBounded(OffsetsInitializer.latest());
+  const source = configure(b).build();
+  const reader = source.createReader({ subtask: 0, parallelism: 1 });
+  reader.addSplits(source.initialSplits(1));
+  const values: string[] = [];
+  const timestamps: (number | undefined)[] = [];
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const r = reader.pollNext((v, ts) => { values.push(v); timestamps.push(ts); }, 1000);
+      if (r === 'end' || (until !== undefined && values.length >= until)) break;
+      if (Date.now() > deadline) throw new Error(`reader did not end within ${timeoutMs} ms`);
+      if (r > 0) await new Promise((res) => setTimeout(res, r));
+    }
+    reader.snapshotState(1);
+    reader.notifyCheckpointComplete?.(1);
+    const groupId = (source.config as { groupId?: string }).groupId;
+    if (until !== undefined && groupId) {
+      // The commit is fire-and-forget (monitoring only): poll the group until it shows the offsets.
+      const { Consumer } = await import('@platformatic/kafka');
+      const c = new Consumer({ clientId: 'test-offsets', groupId, bootstrapBrokers: [source.config.bootstrapServers] });
+      try {
+        await waitFor(async () => {
+          const topics = [...new Set((reader.snapshotState(2) as { topic?: string }[]).map((x) => x.topic).filter((t): t is string => !!t))];
+          const got = await c.listCommittedOffsets({ topics: topics.map((topic) => ({ topic, partitions: [0, 1] })) });
+          return [...got.values()].every((offsets) => offsets.every((o) => o >= 0n));
+        }, 60_000, `offsets of ${groupId} committed`, 300);
+      } finally {
+        await c.close(true as never);
+      }
+    }
+    return { values, timestamps };
+  } finally {
+    reader.close?.();
+  }
 }
 
 describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => {
@@ -185,5 +231,30 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     assert.equal(stop.exitCode, 0, stop.stderr);
     await waitForStatus(w, jobId, 'FINISHED', 60_000);
     assert.deepEqual((await readTopic(kafka.bootstrapServers, 's-out', 'read_committed')).sort(), expected);
+  });
+  it('KafkaSource: topic pattern, earliest/latest/timestamp/committedOffsets starting offsets, record timestamps as event time', async () => {
+    const b = kafka.bootstrapServers;
+    await createTopics(b, ['pat-a', 'pat-b', 'other'], 2);
+    await produce(b, 'pat-a', ['a1', 'a2']);
+    await produce(b, 'pat-b', ['b1']);
+    await produce(b, 'other', ['o1']);
+    const t0 = Date.now();
+    const pattern = await readWith((x) => x.setBootstrapServers(b).setTopicPattern(/^pat-/).setGroupId('pattern-group'), 3);
+    assert.deepEqual(pattern.values.sort(), ['a1', 'a2', 'b1']);
+    assert.ok(pattern.timestamps.every((ts) => typeof ts === 'number' && ts > t0 - 120_000 && ts <= Date.now()), 'the Kafka record timestamp is the event time');
+    // latest(): nothing of what was there at start.
+    assert.deepEqual((await readWith((x) => x.setBootstrapServers(b).setTopics('pat-a').setStartingOffsets(OffsetsInitializer.latest()))).values, []);
+    // timestamp(): only records at or after it.
+    const cut = Date.now() + 1;
+    await waitFor(() => Date.now() > cut, 5000, 'the clock to pass the cut');
+    await produce(b, 'pat-a', ['a3']);
+    assert.deepEqual((await readWith((x) => x.setBootstrapServers(b).setTopics('pat-a').setStartingOffsets(OffsetsInitializer.timestamp(cut)))).values, ['a3']);
+    // committedOffsets(): the pattern reader committed its end offsets for pattern-group on checkpoint 1.
+    await produce(b, 'pat-b', ['b2']);
+    const committed = await readWith((x) => x.setBootstrapServers(b).setTopics('pat-a', 'pat-b').setGroupId('pattern-group').setStartingOffsets(OffsetsInitializer.committedOffsets()));
+    assert.deepEqual(committed.values.sort(), ['a3', 'b2']);
+    // No committed offsets and reset NONE: a clear error; EARLIEST: from the start.
+    await assert.rejects(readWith((x) => x.setBootstrapServers(b).setTopics('other').setGroupId('fresh-group').setStartingOffsets(OffsetsInitializer.committedOffsets())), /No committed offset of group 'fresh-group'/);
+    assert.deepEqual((await readWith((x) => x.setBootstrapServers(b).setTopics('other').setGroupId('fresh-group').setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST)))).values, ['o1']);
   });
 });

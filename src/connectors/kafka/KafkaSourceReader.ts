@@ -148,8 +148,16 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     this.commitPool ??= new k.ConnectionPool(`flink-ts-commit-${this.ctx.subtask}`, {});
     const groupId = this.config.groupId!;
     const any = await this.commitPool.getFirstAvailable(brokers);
-    const found = await k.findCoordinatorV6.api.async(any, 0, [groupId]);
-    const c = found.coordinators.find((x) => x.key === groupId);
+    // The first group of a fresh cluster creates __consumer_offsets: the coordinator is "not available" meanwhile.
+    let c;
+    for (let attempt = 0; attempt < 30 && !this.closed; attempt++) {
+      // The client throws on a coordinator error code: retried here like "not available".
+      const found = await k.findCoordinatorV6.api.async(any, 0, [groupId]).catch(() => undefined);
+      c = found?.coordinators.find((x) => x.key === groupId);
+      if (c && c.errorCode === 0) break;
+      if (c && ![14, 15, 16].includes(c.errorCode)) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     if (!c || c.errorCode !== 0) return;
     const conn = await this.commitPool.get({ host: c.host, port: c.port });
     const byTopic = new Map<string, { partitionIndex: number; committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: null }[]>();
