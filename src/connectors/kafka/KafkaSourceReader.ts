@@ -64,6 +64,10 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   private error?: Error;
   private consumer?: Consumer<Buffer, Buffer, Buffer, Buffer>;
   private commitPool?: import('@platformatic/kafka').ConnectionPool;
+  /** Fetch requests go out on connections of their own (see fetchOnce). */
+  private fetchPool?: import('@platformatic/kafka').ConnectionPool;
+  private k?: typeof import('@platformatic/kafka');
+  private runDone: Promise<void> = Promise.resolve();
   private running = false;
   private closed = false;
   private wakeFetcher?: () => void;
@@ -82,7 +86,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     }
     if (!this.running) {
       this.running = true;
-      void this.run().catch((e) => {
+      this.runDone = this.run().catch((e) => {
         if (!this.closed) this.error = withCause(e, this.config.bootstrapServers);
       });
     }
@@ -168,8 +172,13 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   close(): void {
     this.closed = true;
     this.wakeFetcher?.();
-    this.consumer?.close(true, () => {});
-    this.commitPool?.close(() => {});
+    // After the fetch loop has seen `closed` (at most one fetch wait): closing under a request in flight
+    // makes the client throw from its callbacks.
+    void this.runDone.finally(() => {
+      this.consumer?.close(true, () => {});
+      this.commitPool?.close(() => {});
+      this.fetchPool?.close(() => {});
+    });
   }
 
   // ---------------------------------------------------------------- background
@@ -181,7 +190,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
 
   private async run(): Promise<void> {
     const c = this.config;
-    const { Consumer } = await loadKafka();
+    const k = (this.k = await loadKafka());
+    const { Consumer } = k;
+    this.fetchPool = new k.ConnectionPool(`flink-ts-fetch-${this.ctx.subtask}`, {});
     this.consumer = new Consumer({
       clientId: `flink-ts-source-${this.ctx.subtask}`,
       groupId: c.groupId ?? `flink-ts-${process.pid}-${this.ctx.subtask}`,
@@ -322,7 +333,13 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
         topicId: md.topics.get(topic)!.id,
         partitions: list.map((f) => ({ partition: f.split.partition, currentLeaderEpoch: -1, fetchOffset: BigInt(f.position), lastFetchedEpoch: -1, partitionMaxBytes: PARTITION_MAX_BYTES })),
       }));
-      const res: FetchResponse = await this.consumer!.fetch({ node, topics: request, maxWaitTime: FETCH_MAX_WAIT_MS, minBytes: 1, maxBytes: 16 << 20, isolationLevel: this.isolationLevel });
+      // The raw Fetch API, not consumer.fetch(): its read_committed filter throws from a callback (and so never
+      // answers) when a response holds the abort marker of a transaction listed in an earlier response. This
+      // reader filters aborted transactions itself (decode).
+      const broker = md.brokers.get(node);
+      if (!broker) return;
+      const conn = await this.fetchPool!.get({ host: broker.host, port: broker.port });
+      const res: FetchResponse = await this.k!.fetchV17.api.async(conn, FETCH_MAX_WAIT_MS, 1, 16 << 20, this.isolationLevel, 0, -1, request, [], '');
       this.onFetched(res, md, byTopic);
     }));
   }
