@@ -48,3 +48,7 @@ export {
 export { WindowedStream } from './api/windowing.js';
 export { JoinedStreams, WindowedJoin, type JoinFunction, type FlatJoinFunction, type CoGroupFunction } from './api/JoinedStreams.js';
 export { HashMapStateBackend, EmbeddedRocksDBStateBackend, type StateBackend } from './api/stateBackends.js';
+export { KafkaSource, KafkaSourceBuilder, type KafkaPartitionSplit } from './connectors/kafka/KafkaSource.js';
+export { KafkaSink, KafkaSinkBuilder, KafkaRecordSerializationSchema, DeliveryGuarantee } from './connectors/kafka/KafkaSink.js';
+export { OffsetsInitializer, OffsetResetStrategy } from './connectors/kafka/OffsetsInitializer.js';
+export { SimpleStringSchema, KafkaRecordDeserializationSchema, type ConsumerRecord } from './connectors/kafka/serialization.js';

@@ -9,6 +9,8 @@ import type {
   SinkFunction,
 } from './functions.js';
 import type { FileSink, Sink } from './sinks.js';
+import type { KafkaSink } from '../connectors/kafka/KafkaSink.js';
+import { KafkaWriterOperator } from '../connectors/kafka/KafkaWriterOperator.js';
 import type { MapStateDescriptor } from './state.js';
 import { BroadcastProcessFunction, KeyedBroadcastProcessFunction } from './broadcast.js';
 import { CoBroadcastOperator } from '../operators/BroadcastOperators.js';
@@ -154,6 +156,12 @@ export class DataStream<T> {
 
   sinkTo(sink: Sink<T>): DataStreamSink<T> {
     if (sink.kind === 'file') return this.sinkOperator(sink.name, () => new FileSinkOperator<T>(sink as FileSink<T>));
+    if (sink.kind === 'kafka') {
+      const kafka = sink as KafkaSink<T>;
+      const op = this.transform<never>('sink', sink.name, () => new KafkaWriterOperator<T>(kafka));
+      this.graph.node(op.nodeId).preflight = () => kafka.preflight();
+      return new DataStreamSink<T>(op);
+    }
     throw new TypeError(`Unsupported sink ${String((sink as Sink<T>).name)}`);
   }
 

@@ -80,6 +80,7 @@ export class StreamExecutionEnvironment {
       isSource: true,
       nonParallel: source.nonParallel,
       factory: () => new SourceOperator<T>(source as Source<T, SourceSplit>, watermarks),
+      preflight: source.preflight && (() => source.preflight!()),
     });
     return new SingleOutputStreamOperator<T>(this.graph, node.id);
   }

@@ -17,7 +17,7 @@ export class SimpleStringEncoder<T> {
 }
 
 export interface Sink<T> {
-  readonly kind: 'file';
+  readonly kind: 'file' | 'kafka';
   readonly name: string;
 }
 

@@ -21,9 +21,11 @@ export interface SourceReader<T, S extends SourceSplit> {
    * Emits at most `budget` records. Returns 0 when more can be read now, a number of milliseconds to
    * wait before polling again, or 'end' when every split is finished (bounded sources).
    */
-  pollNext(emit: (value: T) => void, budget: number): number | 'end';
-  /** The current state of every unfinished split; called at the barrier. */
-  snapshotState(): S[];
+  pollNext(emit: (value: T, timestamp?: number) => void, budget: number): number | 'end';
+  /** The current state of every unfinished split; called at the barrier of `checkpointId`. */
+  snapshotState(checkpointId: number): S[];
+  /** Checkpoint `checkpointId` completed (Kafka commits the offsets it snapshotted to the consumer group). */
+  notifyCheckpointComplete?(checkpointId: number): void;
   close?(): void;
 }
 
@@ -35,6 +37,11 @@ export interface Source<T, S extends SourceSplit = SourceSplit> {
   /** Deterministic: every process computes the same splits for the same parallelism. */
   initialSplits(parallelism: number): S[];
   createReader(ctx: SourceReaderContext): SourceReader<T, S>;
+  /**
+   * Runs once in the JobManager before the job is deployed (where Flink starts a source's split enumerator):
+   * a source that cannot reach its system fails the submission with one clear error instead of failing over.
+   */
+  preflight?(): Promise<void>;
 }
 
 /** Rate limiting like Flink's RateLimiterStrategy: the rate is shared by the source's subtasks. */

@@ -27,6 +27,8 @@ export interface StreamNode {
   chaining: 'ALWAYS' | 'HEAD' | 'NEVER';
   /** Creates the runtime operator inside a task; called in the worker that runs the subtask. */
   factory: () => StreamOperator;
+  /** Checked in the JobManager before deployment (a connector reaching its system): see Source.preflight. */
+  preflight?: () => Promise<void>;
 }
 
 export interface StreamEdge {

@@ -13,7 +13,7 @@ export class SourceOperator<T> extends StreamOperator<never> {
   private reader!: SourceReader<T, SourceSplit>;
   private splitState!: ListState<SourceSplit>;
   private readonly watermarks: WatermarkGeneration<T>;
-  private emit!: (v: T) => void;
+  private emit!: (v: T, ts?: number) => void;
 
   constructor(readonly source: Source<T, SourceSplit>, strategy: WatermarkStrategy<T> = WatermarkStrategy.noWatermarks<T>()) {
     super();
@@ -33,9 +33,10 @@ export class SourceOperator<T> extends StreamOperator<never> {
     const ws = this.watermarks;
     const el = this.ctx.element;
     // Source records start without a timestamp; without event time they go straight to the chain.
+    // A reader may give the record's own time (Kafka's record timestamp), the default event time as in Flink.
     this.emit = ws.strategy.emitsWatermarks || ws.strategy.createTimestampAssigner()
-      ? (v: T) => { el.timestamp = undefined; ws.collect(v); }
-      : (v: T) => { el.timestamp = undefined; this.ctx.output.collect(v); };
+      ? (v: T, ts?: number) => { el.timestamp = ts; ws.collect(v); }
+      : (v: T, ts?: number) => { el.timestamp = ts; this.ctx.output.collect(v); };
     this.reader = this.source.createReader({ subtask: this.ctx.subtask, parallelism: this.ctx.parallelism });
     this.reader.addSplits(this.splitState.get());
     ws.open();
@@ -58,9 +59,13 @@ export class SourceOperator<T> extends StreamOperator<never> {
     this.emitFinalWatermark();
   }
 
-  override snapshotState(): void {
-    this.splitState.update(this.reader.snapshotState());
+  override snapshotState(checkpointId: number): void {
+    this.splitState.update(this.reader.snapshotState(checkpointId));
     this.watermarks.snapshotState();
+  }
+
+  override notifyCheckpointComplete(checkpointId: number): void {
+    this.reader.notifyCheckpointComplete?.(checkpointId);
   }
 
   override close(): void {

@@ -91,12 +91,33 @@ export abstract class StreamOperator<IN = unknown> {
     this.ctx.output.emitWatermarkStatus(idle);
   }
 
-  /** All input consumed (bounded streams). */
-  endInput(): void {}
+  /** All input consumed (bounded streams); a promise delays the task's FINISHED until it settles. */
+  endInput(): void | Promise<void> {}
 
   snapshotState(_checkpointId: number): void {}
 
-  notifyCheckpointComplete(_checkpointId: number): void {}
+  /**
+   * The asynchronous part of this operator's snapshot, started right after snapshotState (a sink's flush or
+   * pre-commit): the subtask acknowledges the checkpoint only once it resolved, and declines it if it rejects.
+   */
+  snapshotStateAsync(_checkpointId: number): Promise<void> | undefined {
+    return undefined;
+  }
+
+  /**
+   * True while the operator cannot take more input (a sink with its in-flight limit reached): the task stops
+   * feeding it, as when an output channel has no credit. The operator reschedules the task through a
+   * processing-time callback once it has room again.
+   */
+  get backpressured(): boolean {
+    return false;
+  }
+
+  /**
+   * Checkpoint `checkpointId` completed. A promise (a sink's asynchronous commit) is awaited where the end of
+   * the commit matters: stop-with-savepoint shuts the tasks down only after it settled.
+   */
+  notifyCheckpointComplete(_checkpointId: number): void | Promise<void> {}
 
   notifyCheckpointAborted(_checkpointId: number): void {}
 

@@ -102,6 +102,8 @@ export class MiniCluster implements Dispatcher {
       restore = { snapshot, allowNonRestoredState: !!o.allowNonRestoredState };
       this.log.info(`Starting job ${jobId} from savepoint ${snapshot.dir} (allowNonRestoredState=${!!o.allowNonRestoredState}).`);
     }
+    // Connectors check their systems before the job starts (a Kafka broker that cannot be reached fails here, in one line).
+    for (const node of graph.nodes) await node.preflight?.();
     const jm = new JobMaster({
       jobId,
       jobGraph,

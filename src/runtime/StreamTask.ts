@@ -72,6 +72,8 @@ export class StreamTask {
   /** The task's part of each checkpoint: state snapshots, the barrier downstream, files, acknowledgement. */
   private readonly checkpoints: SubtaskCheckpointCoordinator;
   private suspended = false;
+  /** End of input reached; finishing (operators may still complete asynchronously). */
+  private ending = false;
   /** Event timestamp of the record in the chain (see ElementTimestamp). */
   private readonly element: { timestamp: number | undefined } = { timestamp: undefined };
   /** Combines the watermarks of all input channels into the head operator's. */
@@ -298,10 +300,12 @@ export class StreamTask {
 
   private get outputsAvailable(): boolean {
     for (const w of this.writers) if (!w.isAvailable) return false;
+    for (const op of this.operators) if (op.backpressured) return false;
     return true;
   }
 
   private run(): void {
+    if (this.ending) return;
     const deadline = performance.now() + TIME_SLICE_MS;
     if (this.source) {
       if (this.suspended) return;
@@ -395,10 +399,19 @@ export class StreamTask {
   }
 
   private endOfInput(): void {
-    for (const op of this.operators) op.endInput();
+    if (this.ending) return;
+    this.ending = true;
+    // An operator may finish asynchronously (a Kafka sink committing its last transaction): the task is
+    // FINISHED only once that is done, and fails if it fails.
+    const waits: Promise<void>[] = [];
+    for (const op of this.operators) {
+      const r = op.endInput();
+      if (r) waits.push(r);
+    }
     this.flushOutputs();
     for (const w of this.writers) w.broadcastEvent({ type: 'eop' });
-    this.finish('FINISHED');
+    if (waits.length === 0) return this.finish('FINISHED');
+    Promise.all(waits).then(() => { if (this.state === 'RUNNING') this.finish('FINISHED'); }, (e) => this.fail(e));
   }
 
   private flushOutputs(): void {
@@ -418,11 +431,17 @@ export class StreamTask {
     });
   }
 
-  notifyCheckpointComplete(id: number): void {
+  /** Resolves when the operators' asynchronous commits for `id` settled (there are rarely any). */
+  notifyCheckpointComplete(id: number): Promise<void> | undefined {
+    const commits: Promise<void>[] = [];
     this.guard(() => {
       for (const k of this.keyedBackends) k?.notifyCheckpointComplete(id);
-      for (const op of this.operators) op.notifyCheckpointComplete(id);
+      for (const op of this.operators) {
+        const r = op.notifyCheckpointComplete(id);
+        if (r) commits.push(r.catch(() => {})); // a failed commit fails the task by itself
+      }
     });
+    return commits.length > 0 ? Promise.all(commits).then(() => undefined) : undefined;
   }
 
   notifyCheckpointAborted(id: number): void {

@@ -50,6 +50,8 @@ export class SubtaskCheckpointCoordinator {
     const t0 = performance.now();
     const parts: SnapshotPart[] = [];
     for (const op of this.t.operators) op.snapshotState(b.checkpointId);
+    // Parts an operator finishes off the task thread before the ack (a Kafka sink flushing its transaction).
+    const asyncParts = this.t.operators.map((op) => op.snapshotStateAsync(b.checkpointId)).filter((p) => p !== undefined);
     this.t.operators.forEach((op, i) => {
       const keyed = this.t.keyedBackends[i];
       const opState = this.t.opStates[i];
@@ -93,7 +95,7 @@ export class SubtaskCheckpointCoordinator {
       complete: (inputs: InputChannelState[] = []) => {
         if (done) return;
         done = true;
-        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs));
+        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs, asyncParts));
       },
     };
   }
@@ -104,9 +106,11 @@ export class SubtaskCheckpointCoordinator {
     syncMs: number,
     inputs: InputChannelState[] = [],
     outputs: OutputChannelState[] = [],
+    asyncParts: Promise<void>[] = [],
   ): Promise<void> {
     const t0 = performance.now();
     try {
+      await Promise.all(asyncParts);
       const channelState: ChannelStateHandle | undefined = inputs.length > 0 || outputs.length > 0
         ? await writeChannelState(join(b.location, `channel-state-${this.t.vertex.operators[0].operatorId}-${this.t.deployment.subtask}-${randomHex(4)}`), inputs, outputs)
         : undefined;

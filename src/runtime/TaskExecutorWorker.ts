@@ -68,10 +68,15 @@ port.on('message', (msg: JobManagerToWorker) => {
     case 'trigger':
       tasks.get(taskKey(msg.vertexIndex, msg.subtask))?.triggerCheckpoint(msg.barrier);
       return;
-    case 'notifyComplete':
-      for (const t of tasks.values()) t.notifyCheckpointComplete(msg.checkpointId);
-      if (msg.ackId !== undefined) send({ type: 'notified', ackId: msg.ackId });
+    case 'notifyComplete': {
+      const commits = [...tasks.values()].map((t) => t.notifyCheckpointComplete(msg.checkpointId)).filter((p) => p !== undefined);
+      const ackId = msg.ackId;
+      if (ackId !== undefined) {
+        if (commits.length === 0) send({ type: 'notified', ackId });
+        else void Promise.all(commits).then(() => send({ type: 'notified', ackId }));
+      }
       return;
+    }
     case 'notifyAborted':
       for (const t of tasks.values()) t.notifyCheckpointAborted(msg.checkpointId);
       return;

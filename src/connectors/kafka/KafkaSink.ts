@@ -1,0 +1,122 @@
+/**
+ * Flink's KafkaSink: records go to a topic with a key and value serializer; DeliveryGuarantee decides what a
+ * checkpoint means for them (see KafkaWriterOperator): EXACTLY_ONCE commits a transaction per subtask and
+ * checkpoint when the checkpoint completes, AT_LEAST_ONCE flushes at every barrier, NONE fires and forgets.
+ */
+import type { Sink } from '../../api/sinks.js';
+import { FlinkError } from '../../core/FlinkError.js';
+import { describeTopics, timeoutOf } from './KafkaClients.js';
+import type { SerializationSchema } from './serialization.js';
+
+export const DeliveryGuarantee = { EXACTLY_ONCE: 'EXACTLY_ONCE', AT_LEAST_ONCE: 'AT_LEAST_ONCE', NONE: 'NONE' } as const;
+export type DeliveryGuarantee = (typeof DeliveryGuarantee)[keyof typeof DeliveryGuarantee];
+
+type Serializer<T> = SerializationSchema<T> | ((value: T) => Buffer | string | null);
+
+export interface KafkaRecordSerializationSchema<T> {
+  topic: string;
+  serializeKey?: (value: T) => Buffer | string | null;
+  serializeValue: (value: T) => Buffer | string | null;
+}
+
+function fn<T>(s: Serializer<T>): (value: T) => Buffer | string | null {
+  return typeof s === 'function' ? s : (v: T) => s.serialize(v);
+}
+
+export class KafkaRecordSerializationSchemaBuilder<T> {
+  private topic?: string;
+  private key?: Serializer<T>;
+  private value?: Serializer<T>;
+  setTopic(topic: string): this {
+    this.topic = topic;
+    return this;
+  }
+  setKeySerializationSchema(schema: Serializer<T>): this {
+    this.key = schema;
+    return this;
+  }
+  setValueSerializationSchema(schema: Serializer<T>): this {
+    this.value = schema;
+    return this;
+  }
+  build(): KafkaRecordSerializationSchema<T> {
+    if (!this.topic) throw new FlinkError('invalid-argument', 'KafkaRecordSerializationSchema: no topic (setTopic)');
+    if (!this.value) throw new FlinkError('invalid-argument', 'KafkaRecordSerializationSchema: no value serializer (setValueSerializationSchema)');
+    return { topic: this.topic, serializeKey: this.key && fn(this.key), serializeValue: fn(this.value) };
+  }
+}
+
+export const KafkaRecordSerializationSchema = {
+  builder<T>(): KafkaRecordSerializationSchemaBuilder<T> {
+    return new KafkaRecordSerializationSchemaBuilder<T>();
+  },
+};
+
+export interface KafkaSinkConfig<T> {
+  bootstrapServers: string;
+  serializer: KafkaRecordSerializationSchema<T>;
+  deliveryGuarantee: DeliveryGuarantee;
+  transactionalIdPrefix: string;
+  properties: Record<string, string>;
+}
+
+export class KafkaSink<T> implements Sink<T> {
+  readonly kind = 'kafka';
+  readonly name: string;
+  constructor(readonly config: KafkaSinkConfig<T>) {
+    this.name = `KafkaSink(${config.serializer.topic})`;
+  }
+
+  static builder<T = string>(): KafkaSinkBuilder<T> {
+    return new KafkaSinkBuilder<T>();
+  }
+
+  async preflight(): Promise<void> {
+    await describeTopics(this.config.bootstrapServers, [this.config.serializer.topic], timeoutOf(this.config.properties, 'request.timeout.ms', 15_000));
+  }
+}
+
+export class KafkaSinkBuilder<T> {
+  private bootstrapServers?: string;
+  private serializer?: KafkaRecordSerializationSchema<T>;
+  private guarantee: DeliveryGuarantee = DeliveryGuarantee.NONE;
+  private prefix?: string;
+  private readonly properties: Record<string, string> = {};
+
+  setBootstrapServers(servers: string): this {
+    this.bootstrapServers = servers;
+    return this;
+  }
+  setRecordSerializer(schema: KafkaRecordSerializationSchema<T>): this {
+    this.serializer = schema;
+    return this;
+  }
+  setDeliveryGuarantee(g: DeliveryGuarantee): this {
+    this.guarantee = g;
+    return this;
+  }
+  /** Transactional ids are `<prefix>-<subtask>-<n>`: unique per job (two jobs with one prefix fence each other). */
+  setTransactionalIdPrefix(prefix: string): this {
+    this.prefix = prefix;
+    return this;
+  }
+  setProperty(key: string, value: string): this {
+    this.properties[key] = String(value);
+    if (key === 'bootstrap.servers') this.bootstrapServers = String(value);
+    return this;
+  }
+  build(): KafkaSink<T> {
+    if (!this.bootstrapServers) throw new FlinkError('invalid-argument', 'KafkaSink: bootstrap servers must be set (setBootstrapServers)');
+    if (!this.serializer) throw new FlinkError('invalid-argument', 'KafkaSink: no record serializer (setRecordSerializer)');
+    if (this.guarantee === 'EXACTLY_ONCE' && !this.prefix) {
+      throw new FlinkError('invalid-argument', 'KafkaSink: EXACTLY_ONCE needs a transactional id prefix (setTransactionalIdPrefix)');
+    }
+    return new KafkaSink<T>({
+      bootstrapServers: this.bootstrapServers,
+      serializer: this.serializer,
+      deliveryGuarantee: this.guarantee,
+      transactionalIdPrefix: this.prefix ?? 'kafka-sink',
+      properties: { ...this.properties },
+    });
+  }
+}
