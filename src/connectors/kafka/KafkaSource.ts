@@ -14,33 +14,9 @@ import { describeTopics, timeoutOf } from './KafkaClients.js';
 import { KafkaSourceReader } from './KafkaSourceReader.js';
 import { OffsetsInitializer } from './OffsetsInitializer.js';
 import { KafkaRecordDeserializationSchema, type DeserializationSchema } from './serialization.js';
+import type { KafkaDiscoverySplit, KafkaSourceConfig, KafkaSourceSplit } from './KafkaSourceSplit.js';
 
-/** A partition: its next offset to emit; bounded sources also carry where to stop (exclusive). */
-export interface KafkaPartitionSplit extends SourceSplit {
-  topic: string;
-  partition: number;
-  /** Next offset to read; -1 until the starting offset is resolved. */
-  offset: number;
-  stoppingOffset?: number;
-}
-
-/** The share `owner`/`of` of all partitions, before their metadata was read. */
-export interface KafkaDiscoverySplit extends SourceSplit {
-  discover: { owner: number; of: number };
-}
-
-export type KafkaSourceSplit = KafkaPartitionSplit | KafkaDiscoverySplit;
-
-export interface KafkaSourceConfig<T> {
-  bootstrapServers: string;
-  topics?: string[];
-  topicPattern?: RegExp;
-  groupId?: string;
-  starting: OffsetsInitializer;
-  stopping?: OffsetsInitializer;
-  deserializer: KafkaRecordDeserializationSchema<T>;
-  properties: Record<string, string>;
-}
+export type { KafkaDiscoverySplit, KafkaPartitionSplit, KafkaSourceConfig, KafkaSourceSplit } from './KafkaSourceSplit.js';
 
 export class KafkaSource<T> implements Source<T, KafkaSourceSplit> {
   readonly name: string;

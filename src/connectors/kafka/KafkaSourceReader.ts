@@ -24,7 +24,7 @@ interface FetchResponse {
 import type { SourceReader, SourceReaderContext } from '../../api/sources.js';
 import { FlinkError } from '../../core/FlinkError.js';
 import { brokersOf, loadKafka, splitOwner } from './KafkaClients.js';
-import type { KafkaDiscoverySplit, KafkaPartitionSplit, KafkaSourceConfig, KafkaSourceSplit } from './KafkaSource.js';
+import type { KafkaDiscoverySplit, KafkaPartitionSplit, KafkaSourceConfig, KafkaSourceSplit } from './KafkaSourceSplit.js';
 import type { OffsetsInitializer } from './OffsetsInitializer.js';
 import type { ConsumerRecord } from './serialization.js';
 
