@@ -8,7 +8,7 @@
  * a fresh job gives each subtask one "discovery" split that stands for its share of the partitions, which
  * turns into partition splits once the metadata has been read.
  */
-import type { Source, SourceReader, SourceReaderContext, SourceSplit } from '../../api/sources.js';
+import type { Source, SourceReader, SourceReaderContext } from '../../api/sources.js';
 import { FlinkError } from '../../core/FlinkError.js';
 import { describeTopics, timeoutOf } from './KafkaClients.js';
 import { KafkaSourceReader } from './KafkaSourceReader.js';
