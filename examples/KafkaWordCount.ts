@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetsInitializer, ParameterTool,
-  SimpleStringSchema, StreamExecutionEnvironment, WatermarkStrategy,
+  SimpleStringSchema, StreamExecutionEnvironment, WatermarkStrategy, type Collector,
 } from 'flink-ts';
 
 const params = ParameterTool.fromArgs(process.argv.slice(2));
@@ -47,8 +47,8 @@ env.enableCheckpointing(params.getInt('interval', 1000));
 env
   .fromSource(source.build(), WatermarkStrategy.noWatermarks(), 'Kafka lines')
   .uid('kafka-lines')
-  .flatMap((line: string, out) => {
-    for (const word of line.toLowerCase().split(/\W+/)) if (word) out.collect([word, 1] as [string, number]);
+  .flatMap((line: string, out: Collector<[string, number]>) => {
+    for (const word of line.toLowerCase().split(/\W+/)) if (word) out.collect([word, 1]);
   })
   .name('tokenizer')
   .keyBy((t: [string, number]) => t[0])

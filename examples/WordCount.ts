@@ -4,7 +4,7 @@
  *
  *   npx flink run examples/WordCount.ts [--input <file or dir>] [--output <dir>]
  */
-import { FileSink, ParameterTool, StreamExecutionEnvironment } from 'flink-ts';
+import { FileSink, ParameterTool, StreamExecutionEnvironment, type Collector } from 'flink-ts';
 import { SAMPLE } from './lib/WordCountData.js';
 
 const params = ParameterTool.fromArgs(process.argv.slice(2));
@@ -15,8 +15,8 @@ const text = params.has('input')
   : env.fromElements(...SAMPLE).name('in-memory-input').uid('in-memory-input');
 
 const counts = text
-  .flatMap((line: string, out) => {
-    for (const word of line.toLowerCase().split(/\W+/)) if (word) out.collect([word, 1] as [string, number]);
+  .flatMap((line: string, out: Collector<[string, number]>) => {
+    for (const word of line.toLowerCase().split(/\W+/)) if (word) out.collect([word, 1]);
   })
   .name('tokenizer')
   .keyBy((t: [string, number]) => t[0])

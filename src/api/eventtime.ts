@@ -48,7 +48,7 @@ export class BoundedOutOfOrdernessWatermarks<T> implements WatermarkGenerator<T>
     if (!(outOfOrdernessMillis >= 0)) throw new RangeError('maxOutOfOrderness cannot be negative');
     this.maxTimestamp = MIN_WATERMARK + outOfOrdernessMillis + 1;
   }
-  onEvent(_event: T, eventTimestamp: number): void {
+  onEvent(_event: T, eventTimestamp: number, _output?: WatermarkOutput): void {
     if (eventTimestamp > this.maxTimestamp) this.maxTimestamp = eventTimestamp;
   }
   onPeriodicEmit(output: WatermarkOutput): void {

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { execa } from 'execa';
 import { FlinkError } from '../../src/core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js';
-import type { AsyncOperationStatus, Dispatcher, JobDetails, JobSummary } from '../../src/rest/Dispatcher.js';
+import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary } from '../../src/rest/Dispatcher.js';
 import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
 import type { SavepointFormatType } from '../../src/core/SavepointFormatType.js';
 import { RestServer } from '../../src/rest/RestServer.js';
@@ -117,6 +117,21 @@ class FakeCluster implements Dispatcher {
     if (op.polls++ < 2) return { status: 'IN_PROGRESS' };
     if (op.then && 'location' in op.result) this.jobs.get(jobId)!.status = op.then;
     return op.result;
+  }
+
+  // `flink checkpoint` runs against real clusters (checkpointing-modes e2e); this fake offers no checkpoints.
+  triggerCheckpoint(jobId: string): string {
+    this.running(jobId);
+    throw new FlinkError('conflict', `Job ${jobId} has no checkpointing in this fake cluster`);
+  }
+
+  checkpointStatus(_jobId: string, triggerId: string): AsyncOperationStatus {
+    throw new FlinkError('not-found', `Unknown trigger ${triggerId}`);
+  }
+
+  checkpointConfig(jobId: string): CheckpointConfig {
+    this.jobDetails(jobId);
+    throw new FlinkError('not-found', `Job ${jobId} has no checkpoint configuration in this fake cluster`);
   }
 
   disposeSavepoint(savepointPath: string): string {

@@ -53,7 +53,8 @@ class FakeTask {
     const item = c.queue.shift()!;
     if ('records' in item) this.processed.push(...item.records);
     else if (item.event.type === 'eop') this.handler.processEndOfPartition(c);
-    else this.handler.processBarrier(c, item.event);
+    else if (item.event.type === 'barrier') this.handler.processBarrier(c, item.event);
+    else throw new Error(`this harness sends no ${item.event.type} events`);
     return true;
   }
 

@@ -318,7 +318,7 @@ describe('WindowOperator', () => {
   });
 
   test('sliding aggregate with a process function sees each window', () => {
-    const h = windowHarness((ws) => ws.aggregate(
+    const h = windowHarness((ws) => ws.aggregate<number, number, string>(
       { createAccumulator: () => 0, add: (v, acc) => acc + v[1], getResult: (acc) => acc, merge: (a, b) => a + b },
       (key, ctx, elements, out) => out.collect(`${key}:${ctx.window().start}-${ctx.window().end}=${elements[0]}`),
     ))(SlidingEventTimeWindows.of(200, 100));

@@ -186,7 +186,7 @@ describe('embedded backend snapshots', () => {
     const stored = new Map<unknown, unknown>();
     r4.forEachStoredEntry('count', (k, v) => stored.set(k, v));
     assert.equal(stored.size, KEYS - 1, 'key-1 was cleared');
-    assert.equal(stored.get('key-200'), expected4[200][0]);
+    assert.equal(stored.get('key-200'), (expected4[200] as unknown[])[0]);
     // Files in shared/ are immutable and uniquely named: one full, three deltas.
     assert.equal(readdirSync(job.shared).length, 4);
   });
@@ -246,7 +246,7 @@ describe('embedded backend snapshots', () => {
       d.enableTimeToLive(StateTtlConfig.newBuilder(100).build()); // OnCreateAndWrite: reads do not renew
       return d;
     };
-    const states = (b: HeapKeyedStateBackend) => ({
+    const states = (b: KeyedStateBackend) => ({
       v: b.getState(ttl(new ValueStateDescriptor<number>('v'))),
       l: b.getListState(ttl(new ListStateDescriptor<number>('l'))),
       m: b.getMapState(ttl(new MapStateDescriptor<string, number>('m'))),
@@ -279,14 +279,14 @@ describe('embedded backend snapshots', () => {
     mkdirSync(canonicalDir);
     const canonical = await start(b, { id: 4, location: canonicalDir, format: 'CANONICAL' })();
 
-    const view = (r: HeapKeyedStateBackend) => {
+    const view = (r: KeyedStateBackend) => {
       const x = states(r);
       return Array.from({ length: 15 }, (_, k) => {
         r.setCurrentKey(k);
         return [k, x.v.value() ?? null, x.l.get(), x.m.entries()];
       });
     };
-    const restored: [string, HeapKeyedStateBackend][] = [];
+    const restored: [string, KeyedStateBackend][] = [];
     for (const [what, taken] of [['incremental chain', c2], ['native savepoint', native]] as const) {
       const r = mk();
       restoreInto(r, [taken]);

@@ -53,7 +53,7 @@ function readWithRestore<T>(src: Source<T, SourceSplit>, splits: SourceSplit[], 
       break;
     }
   }
-  const snap = r1.snapshotState();
+  const snap = r1.snapshotState(1);
   r1.close?.();
   if (ended) assert.deepEqual(snap, [], 'a finished reader has no split state');
   const r2 = reader(src, snap, s, p);
@@ -196,7 +196,7 @@ describe('DataGeneratorSource', () => {
       r1.pollNext((v) => out.push(v), 3);
       t.mock.timers.tick(1);
     }
-    const r2 = reader(src, r1.snapshotState());
+    const r2 = reader(src, r1.snapshotState(1));
     for (let i = 0; i < 10_000; i++) {
       const res = r2.pollNext((v) => out.push(v), 3);
       if (res === 'end') break;
@@ -295,9 +295,9 @@ describe('TextFileSource', () => {
     const r = reader(src, src.initialSplits());
     const out: string[] = [];
     assert.equal(r.pollNext((v) => out.push(v), 1), 0);
-    assert.deepEqual(r.snapshotState(), [{ id: '0', path: p, offset: 4 }]);
+    assert.deepEqual(r.snapshotState(1), [{ id: '0', path: p, offset: 4 }]);
     assert.equal(r.pollNext((v) => out.push(v), 1), 0);
-    assert.deepEqual(r.snapshotState(), [{ id: '0', path: p, offset: 8 }]);
+    assert.deepEqual(r.snapshotState(1), [{ id: '0', path: p, offset: 8 }]);
     // Restore at an offset in the middle of the file, as a checkpoint would.
     const r2 = reader(src, [{ id: '0', path: p, offset: 8 }]);
     assert.deepEqual(drain(r2), ['last']);

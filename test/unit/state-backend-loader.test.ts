@@ -44,7 +44,7 @@ test('the factory builds the backend of the spec, in a per-job, operator and sub
   assert.equal(classOf(createKeyedStateBackend(stateBackendSpec(cfg({})), range, 128, { jobId: 'j', operatorId: 'o', subtask: 0 })), HeapKeyedStateBackend);
   const b = createKeyedStateBackend({ type: 'embedded', incremental: false, localDir: root }, range, 128, { jobId: 'abc', operatorId: '0123456789abcdef', subtask: 3 });
   assert.equal(classOf(b), EmbeddedKeyedStateBackend);
-  assert.match(b.options.localDir, /job_abc_op_01234567_3_[0-9a-f]{8}$/);
+  assert.match((b as EmbeddedKeyedStateBackend).options.localDir, /job_abc_op_01234567_3_[0-9a-f]{8}$/);
   b.dispose();
 });
 

@@ -32,7 +32,7 @@ export class HeldSource<T, S extends SourceSplit> implements Source<T, S> {
         }
         return r.pollNext((v) => (n++, emit(v)), open ? budget : Math.min(budget, this.holdAt - n));
       },
-      snapshotState: () => r.snapshotState(),
+      snapshotState: (checkpointId) => r.snapshotState(checkpointId),
       close: () => r.close?.(),
     };
   }
