@@ -12,6 +12,7 @@
  */
 import type { Client } from 'pg';
 import type { ListState } from '../../api/state.js';
+import { faultPoint } from '../../core/FaultInjection.js';
 import { FlinkError } from '../../core/FlinkError.js';
 import { StreamOperator } from '../../operators/StreamOperator.js';
 import type { JdbcSink } from './JdbcSink.js';
@@ -181,6 +182,7 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
       this.inTransaction = false;
       this.chain = this.chain.then(async () => {
         await (await this.connection()).query(`PREPARE TRANSACTION ${literal(gid)}`);
+        faultPoint('jdbc.pre-commit', gid);
       });
       this.chain.catch((e) => this.setError(e));
       this.pending.push({ checkpointId, gid });
@@ -199,7 +201,10 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
     this.pending = this.pending.filter((p) => p.checkpointId > checkpointId);
     this.adminChain = this.adminChain.then(async () => {
       const admin = await this.adminConnection();
-      for (const p of done) await admin.query(`COMMIT PREPARED ${literal(p.gid)}`);
+      for (const p of done) {
+        faultPoint('jdbc.commit', p.gid);
+        await admin.query(`COMMIT PREPARED ${literal(p.gid)}`);
+      }
     }).catch((e) => this.setError(new FlinkError('job-failed', `Committing prepared transaction failed: ${describePgError(e, this.sink.connectionOptions).message}`, { cause: e })));
     return this.adminChain.then(() => undefined);
   }
