@@ -10,7 +10,7 @@
  *   await pg.stop();                              // pg_ctl stop -m immediate, SIGKILL after a grace period
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './kafka.js';
@@ -51,6 +51,14 @@ export function postgresUnavailable(): string | undefined {
   return undefined;
 }
 
+/** Stops a cluster left running in `dir` (by startPostgres with keepIn) and removes the folder. */
+export function stopPostgresIn(dir: string): void {
+  const bin = postgresBinDir();
+  const data = join(dir, 'data');
+  if (bin && existsSync(join(data, 'postmaster.pid'))) runAsOwner(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-t', '30', 'stop'], 40_000);
+  rmSync(dir, { recursive: true, force: true });
+}
+
 export interface PostgresCluster {
   readonly host: string;
   readonly port: number;
@@ -70,6 +78,8 @@ export interface StartPostgresOptions {
   /** Upper bound for initdb + start-up; generous for a loaded 2-core machine. */
   timeoutMs?: number;
   log?: (line: string) => void;
+  /** Leave the server running when this process exits, in this folder (npm run postgres -- start). */
+  keepIn?: string;
 }
 
 /** Runs a server binary, as the postgres user when we are root. */
@@ -85,7 +95,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   const bin = postgresBinDir()!;
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const deadline = Date.now() + timeoutMs;
-  const dir = mkdtempSync(join(tmpdir(), 'flink-ts-pg-'));
+  const dir = opts.keepIn ?? mkdtempSync(join(tmpdir(), 'flink-ts-pg-'));
+  if (opts.keepIn) mkdirSync(dir, { recursive: true });
   const data = join(dir, 'data');
   const logFile = join(dir, 'postgres.log');
   const pwfile = join(dir, 'pwfile');
@@ -147,7 +158,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   };
   // A test process that ends without calling stop() still takes its cluster down.
   process.once('exit', () => {
-    if (stopped) return;
+    if (stopped || opts.keepIn) return;
     const pid = pidOf();
     if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort */ }

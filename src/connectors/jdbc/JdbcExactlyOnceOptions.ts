@@ -23,7 +23,7 @@ export class JdbcExactlyOnceOptionsBuilder {
   private prefix = 'flink-ts';
   private rollback = true;
   withTransactionIdPrefix(prefix: string): this {
-    if (!/^[A-Za-z0-9_.:]{1,100}$/.test(prefix)) throw new FlinkError('invalid-argument', `JdbcExactlyOnceOptions: invalid transaction id prefix '${prefix}' (letters, digits, _ . : only)`);
+    if (!/^[A-Za-z0-9_.:-]{1,100}$/.test(prefix)) throw new FlinkError('invalid-argument', `JdbcExactlyOnceOptions: invalid transaction id prefix '${prefix}' (letters, digits, _ . : - only)`);
     this.prefix = prefix;
     return this;
   }
