@@ -86,7 +86,7 @@ export class StatementTemplate {
     builder(ps, value);
     let out = this.parts[0]!;
     for (let i = 0; i < n; i++) {
-      if (params[i] === undefined) throw new FlinkError('invalid-argument', `JdbcSink: parameter ${i + 1} of '${this.sql}' was not set by the statement builder`);
+      if (params[i] === undefined) throw new FlinkError('invalid-argument', `JdbcSink: parameter ${i + 1} of '${this.sql.replace(/\s+/g, ' ').trim()}' was not set by the statement builder`);
       out += params[i] + this.parts[i + 1]!;
     }
     return out.replace(/;\s*$/, '');
