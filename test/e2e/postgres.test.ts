@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { postgresUnavailable, serviceSkipReason, startPostgres, type PostgresCluster } from '../support/postgres.js';
 import {
-  ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, show, waitFor, waitForStatus,
+  ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, readJobLog, show, waitFor, waitForStatus,
   type Workspace,
 } from './helpers.js';
 
@@ -129,6 +129,32 @@ describe('PostgreSQL JdbcSink (real cluster, through the CLI)', { skip, timeout:
     const n = Number(/chk-(\d+)$/.exec(restoredFrom)![1]);
     assert.ok(prepared.some((g) => Number(g.split('-').at(-1)) === n), `the restored checkpoint's transactions were still prepared at the kill: ${prepared.join(' ')}`);
     assertExactTable('eo_notify', 150_000, 60);
+  });
+
+  it('exactly once, the database down mid-run: the job fails over by its restart strategy and, once it is back, finishes with every row once', async () => {
+    const count = 30_000;
+    const keys = 30;
+    pg.query('CREATE TABLE eo_down (key text NOT NULL, seq bigint NOT NULL, PRIMARY KEY (key, seq))');
+    const w = ws({
+      'execution.checkpointing.interval': '200 ms',
+      'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': '100', 'restart-strategy.fixed-delay.delay': '1 s',
+    });
+    const gate = join(w.dir, 'gate');
+    const args = [...creds(), '--table', 'eo_down', '--mode', 'exactly-once', '--count', String(count), '--keys', String(keys), '--gate', gate, '--hold-at', '15000', '--prefix', 'eo_down'];
+    const run = await flink(w, ['run', '-d', '-p', '2', JOB, ...args], { timeoutMs: 120_000 });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const jobId = jobIdFrom(run.stdout);
+    await waitFor(() => latestCheckpoint(w, jobId) && Number(pg.query('SELECT count(*) FROM eo_down')[0]) > 0, 120_000, 'a completed checkpoint and committed rows', 200);
+    pg.stopServer();
+    try {
+      writeFileSync(gate, ''); // records flow into a sink whose database is gone
+      await waitFor(() => /switched from state RUNNING to RESTARTING/.test(readJobLog(w, jobId)), 120_000, 'the job to fail over', 200);
+    } finally {
+      await pg.startServer();
+    }
+    const final = await waitForStatus(w, jobId, ['FINISHED', 'FAILED', 'CANCELED'], 300_000);
+    assert.equal(final.status, 'FINISHED', `the job ended ${final.status}`);
+    assertExactTable('eo_down', count, keys);
   });
 
   it('at least once (upsert): SIGKILL and restore lose nothing; the upserted table equals the model', async () => {

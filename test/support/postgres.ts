@@ -69,6 +69,10 @@ export interface PostgresCluster {
   readonly logFile: string;
   /** Runs SQL with psql over TCP; returns the rows (tab-separated fields, one line each). */
   query(sql: string, db?: string): string[];
+  /** Takes the server down like a crash (pg_ctl stop -m immediate), keeping its data. */
+  stopServer(): void;
+  /** Starts it again on the same port and waits until it is ready. */
+  startServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -119,9 +123,6 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     `-c listen_addresses=127.0.0.1`, `-c port=${port}`, `-c unix_socket_directories=${dir}`,
     `-c max_prepared_transactions=${opts.maxPreparedTransactions ?? 10}`, '-c fsync=off', '-c max_connections=50',
   ].join(' ');
-  // -W: do not wait inside pg_ctl; readiness is polled below with our own deadline.
-  const start = runAsOwner(join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-o', serverOptions, '-W', 'start'], Math.max(1000, deadline - Date.now()));
-  if (start.status !== 0) fail(`pg_ctl start failed (exit ${start.status})`, start.out);
   const pidOf = (): number | undefined => {
     try {
       return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
@@ -130,16 +131,24 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     }
   };
   const env = { ...process.env, PGPASSWORD: PG_PASSWORD, PGCONNECT_TIMEOUT: '10' };
-  for (;;) {
-    const r = spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, '-d', 'postgres', '-t', '5'], { encoding: 'utf8', env });
-    if (r.status === 0) break;
-    if (Date.now() > deadline) {
-      const pid = pidOf();
-      if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-      fail(`did not accept connections within ${timeoutMs} ms`, `${r.stdout ?? ''}${r.stderr ?? ''}${r.error?.message ?? ''}`);
+  /** pg_ctl start, then polled with pg_isready until `until`; false when it did not become ready in time. */
+  const serve = async (until: number): Promise<string | undefined> => {
+    // -W: do not wait inside pg_ctl; readiness is polled below with our own deadline.
+    const start = runAsOwner(join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-o', serverOptions, '-W', 'start'], Math.max(1000, until - Date.now()));
+    if (start.status !== 0) return `pg_ctl start failed (exit ${start.status}): ${start.out}`;
+    for (;;) {
+      const r = spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, '-d', 'postgres', '-t', '5'], { encoding: 'utf8', env });
+      if (r.status === 0) return undefined;
+      if (Date.now() > until) {
+        const pid = pidOf();
+        if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        return `did not accept connections in time: ${r.stdout ?? ''}${r.stderr ?? ''}${r.error?.message ?? ''}`;
+      }
+      await new Promise((res) => setTimeout(res, 200));
     }
-    await new Promise((res) => setTimeout(res, 200));
-  }
+  };
+  const startFailure = await serve(deadline);
+  if (startFailure) fail(`did not start within ${timeoutMs} ms`, startFailure);
   opts.log?.(`PostgreSQL on 127.0.0.1:${port} (${dir})`);
   const psql = join(bin, 'psql');
   const query = (sql: string, db = 'postgres'): string[] => {
@@ -148,6 +157,14 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     return r.stdout.split('\n').filter((l) => l.length > 0);
   };
   let stopped = false;
+  /** The server down (as a crash: immediate), its data kept; startServer brings it back on the same port. */
+  const stopServer = (): void => {
+    runAsOwner(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-t', '30', 'stop'], 40_000);
+  };
+  const startServer = async (): Promise<void> => {
+    const e = await serve(Date.now() + timeoutMs);
+    if (e) throw new Error(`PostgreSQL restart: ${e}`);
+  };
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
@@ -166,6 +183,6 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   return {
     host: '127.0.0.1', port, dir, user: PG_USER, password: PG_PASSWORD, logFile,
     jdbcUrl: `jdbc:postgresql://127.0.0.1:${port}/postgres`,
-    query, stop,
+    query, stop, stopServer, startServer,
   };
 }
