@@ -42,6 +42,8 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
   private adminChain: Promise<unknown> = Promise.resolve();
   private inTransaction = false;
   private pending: PendingCommit[] = [];
+  /** Gids whose COMMIT PREPARED is under way (they stay pending until it succeeded). */
+  private readonly committing = new Set<string>();
   private inFlight = 0;
   private error?: Error;
   private recovery: Promise<void> = Promise.resolve();
@@ -195,18 +197,35 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
     return Promise.all([this.recovery, this.chain]).then(() => { if (this.error) throw this.error; });
   }
 
+  /**
+   * Commits the prepared transactions of checkpoints up to `checkpointId`. A gid leaves `pending` (and so the
+   * checkpoints after this one) only once COMMIT PREPARED succeeded: were it dropped before, a later checkpoint
+   * taken while the commit fails (the database down, a barrier with no rows and so no PREPARE to fail) would
+   * complete without it, and a restore from that checkpoint would roll the completed transaction back.
+   */
   override notifyCheckpointComplete(checkpointId: number): Promise<void> | undefined {
-    const done = this.pending.filter((p) => p.checkpointId <= checkpointId);
+    const done = this.pending.filter((p) => p.checkpointId <= checkpointId && !this.committing.has(p.gid));
     if (done.length === 0) return undefined;
-    this.pending = this.pending.filter((p) => p.checkpointId > checkpointId);
+    for (const p of done) this.committing.add(p.gid);
     this.adminChain = this.adminChain.then(async () => {
       const admin = await this.adminConnection();
       for (const p of done) {
         faultPoint('jdbc.commit', p.gid);
-        await admin.query(`COMMIT PREPARED ${literal(p.gid)}`);
+        await this.commitPrepared(admin, p.gid);
+        this.pending = this.pending.filter((x) => x.gid !== p.gid);
+        this.committing.delete(p.gid);
       }
     }).catch((e) => this.setError(new FlinkError('job-failed', `Committing prepared transaction failed: ${describePgError(e, this.sink.connectionOptions).message}`, { cause: e })));
     return this.adminChain.then(() => undefined);
+  }
+
+  /** COMMIT PREPARED; a gid no longer prepared was committed already (this sink never rolls back a recorded one). */
+  private async commitPrepared(admin: Client, gid: string): Promise<void> {
+    try {
+      await admin.query(`COMMIT PREPARED ${literal(gid)}`);
+    } catch (e) {
+      if ((e as { code?: string }).code !== '42704') throw e; // undefined_object: no such prepared transaction
+    }
   }
 
   /** End of a bounded input: what is written is final (without FLIP-147's final checkpoint, committed now). */
@@ -221,7 +240,7 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
       if (open) await (await this.connection()).query('COMMIT');
       const admin = await this.adminConnection();
       await this.adminChain;
-      for (const p of pending) await admin.query(`COMMIT PREPARED ${literal(p.gid)}`);
+      for (const p of pending) await this.commitPrepared(admin, p.gid);
     });
     return this.chain.then(() => { if (this.error) throw this.error; });
   }
