@@ -52,3 +52,8 @@ export { KafkaSource, KafkaSourceBuilder, type KafkaPartitionSplit } from './con
 export { KafkaSink, KafkaSinkBuilder, KafkaRecordSerializationSchema, DeliveryGuarantee } from './connectors/kafka/KafkaSink.js';
 export { OffsetsInitializer, OffsetResetStrategy } from './connectors/kafka/OffsetsInitializer.js';
 export { SimpleStringSchema, KafkaRecordDeserializationSchema, type ConsumerRecord } from './connectors/kafka/serialization.js';
+export { JdbcSink } from './connectors/jdbc/JdbcSink.js';
+export { JdbcExecutionOptions, JdbcExecutionOptionsBuilder } from './connectors/jdbc/JdbcExecutionOptions.js';
+export { JdbcExactlyOnceOptions, JdbcExactlyOnceOptionsBuilder } from './connectors/jdbc/JdbcExactlyOnceOptions.js';
+export { JdbcConnectionOptions } from './connectors/jdbc/JdbcConnectionOptions.js';
+export { type JdbcStatementBuilder, type PreparedStatement } from './connectors/jdbc/JdbcStatement.js';

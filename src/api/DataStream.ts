@@ -11,6 +11,8 @@ import type {
 import type { FileSink, Sink } from './sinks.js';
 import type { KafkaSink } from '../connectors/kafka/KafkaSink.js';
 import { KafkaWriterOperator } from '../connectors/kafka/KafkaWriterOperator.js';
+import { JdbcSink } from '../connectors/jdbc/JdbcSink.js';
+import { JdbcWriterOperator } from '../connectors/jdbc/JdbcWriterOperator.js';
 import type { MapStateDescriptor } from './state.js';
 import { BroadcastProcessFunction, KeyedBroadcastProcessFunction } from './broadcast.js';
 import { CoBroadcastOperator } from '../operators/BroadcastOperators.js';
@@ -150,7 +152,8 @@ export class DataStream<T> {
   }
 
   /** Flink's addSink(SinkFunction): a plain function or an object with invoke(value, ctx), rich or not. */
-  addSink(fn: Fn<SinkFunction<T>, [T, SinkFunction.Context], void>): DataStreamSink<T> {
+  addSink(fn: Fn<SinkFunction<T>, [T, SinkFunction.Context], void> | JdbcSink<T>): DataStreamSink<T> {
+    if (fn instanceof JdbcSink) return this.sinkTo(fn); // Flink's JdbcSink.sink(...) is a SinkFunction
     return this.sinkOperator('Unnamed', () => new StreamSink<T>(fn));
   }
 
@@ -160,6 +163,12 @@ export class DataStream<T> {
       const kafka = sink as KafkaSink<T>;
       const op = this.transform<never>('sink', sink.name, () => new KafkaWriterOperator<T>(kafka));
       this.graph.node(op.nodeId).preflight = () => kafka.preflight();
+      return new DataStreamSink<T>(op);
+    }
+    if (sink.kind === 'jdbc') {
+      const jdbc = sink as JdbcSink<T>;
+      const op = this.transform<never>('sink', sink.name, () => new JdbcWriterOperator<T>(jdbc));
+      this.graph.node(op.nodeId).preflight = () => jdbc.preflight();
       return new DataStreamSink<T>(op);
     }
     throw new TypeError(`Unsupported sink ${String((sink as Sink<T>).name)}`);

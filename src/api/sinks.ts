@@ -17,7 +17,7 @@ export class SimpleStringEncoder<T> {
 }
 
 export interface Sink<T> {
-  readonly kind: 'file' | 'kafka';
+  readonly kind: 'file' | 'kafka' | 'jdbc';
   readonly name: string;
 }
 

@@ -37,6 +37,10 @@ export const FAULT_POINTS = [
 export const LIFECYCLE_FAULT_POINTS = [
   /** A bounded sink has committed its last file at end of input; the job has not reached FINISHED. */
   'sink.end-input',
+  /** The JDBC exactly-once sink prepared a checkpoint's transaction (PREPARE TRANSACTION returned); not acknowledged yet. */
+  'jdbc.pre-commit',
+  /** The JDBC exactly-once sink is about to COMMIT PREPARED a completed checkpoint's transaction. */
+  'jdbc.commit',
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number] | (typeof LIFECYCLE_FAULT_POINTS)[number];
