@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   JdbcConnectionOptions, JdbcExactlyOnceOptions, JdbcExecutionOptions, JdbcSink, ParameterTool, StreamExecutionEnvironment,
-  type JdbcStatementBuilder,
+  type Collector, type JdbcStatementBuilder,
 } from 'flink-ts';
 
 const params = ParameterTool.fromArgs(process.argv.slice(2));
@@ -43,7 +43,7 @@ const env = StreamExecutionEnvironment.getExecutionEnvironment();
 env.enableCheckpointing(params.getInt('interval', 1000));
 env
   .fromElements('to be or not to be', 'that is the question')
-  .flatMap((line: string, out) => { for (const w of line.toLowerCase().split(/\W+/)) if (w) out.collect(w); })
+  .flatMap((line: string, out: Collector<string>) => { for (const w of line.toLowerCase().split(/\W+/)) if (w) out.collect(w); })
   .map((w: string): [string, number] => [w, 1])
   .keyBy(([w]) => w)
   .sum(1)
