@@ -26,6 +26,7 @@ import {
   ROOT, assertOneLineError, cleanup, committedLines, createWorkspace, ensureBuilt, flink, jobIdFrom, savepointPathFrom, show, waitFor, waitForStatus,
   type Workspace,
 } from './helpers.js';
+import { alignmentModel } from './models.js';
 
 const JOB = join(ROOT, 'test', 'jobs', 'CheckpointConfigJob.ts');
 const SNIPPET_JOB = join(ROOT, 'test', 'jobs', 'CheckpointSnippetJob.ts');
@@ -138,20 +139,7 @@ function chkFolders(dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-const KEYS = 10;
-/** What the job commits, computed from its input: every record once, with its key's running count. */
-function expectedLines(count: number): string[] {
-  const half = Math.floor(count / 2);
-  const counts = new Map<number, number>();
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const key = (i < half ? 0 : 1000) + (i % KEYS);
-    const n = (counts.get(key) ?? 0) + 1;
-    counts.set(key, n);
-    out.push(`${key},${i},${n}`);
-  }
-  return out.sort();
-}
+const expectedLines = alignmentModel;
 /** Committed lines without the subtask and latency columns. */
 const committed = (output: string) => committedLines(output).map((l) => l.split(',').slice(0, 3).join(',')).sort();
 

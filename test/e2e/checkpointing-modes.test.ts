@@ -11,24 +11,12 @@ import {
   ROOT, assertOneLineError, checkpoints, cleanup, committedLines, createWorkspace, flink, jobIdFrom, killCluster,
   readJobLog, readSnapshot, show, waitFor, waitForStatus, withArgs, type Workspace,
 } from './helpers.js';
+import { alignmentModel } from './models.js';
 import { decodeMetadata, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
 
 const JOB = join(ROOT, 'test', 'jobs', 'AlignmentJob.ts');
-const KEYS = 10;
 
-/** What an uninterrupted run of AlignmentJob commits (it is deterministic, so computed here). */
-function expectedLines(count: number): string[] {
-  const half = Math.floor(count / 2);
-  const counts = new Map<number, number>();
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const key = (i < half ? 0 : 1000) + (i % KEYS);
-    const n = (counts.get(key) ?? 0) + 1;
-    counts.set(key, n);
-    out.push(`${key},${i},${n}`);
-  }
-  return out.sort();
-}
+const expectedLines = alignmentModel;
 
 function metadataOf(dir: string): CheckpointMetadata {
   return decodeMetadata(readFileSync(join(dir, '_metadata')), dir);

@@ -95,6 +95,24 @@ const stateKinds: Model = (arg) => {
 };
 
 /**
+ * AlignmentJob (test/jobs/AlignmentJob.ts): every record once, keyed by its half (0… or 1000…) and `i % 10`, with
+ * that key's running count: `key,i,n`, sorted.
+ */
+export function alignmentModel(count: number): string[] {
+  const KEYS = 10;
+  const half = Math.floor(count / 2);
+  const counts = new Map<number, number>();
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const key = (i < half ? 0 : 1000) + (i % KEYS);
+    const n = (counts.get(key) ?? 0) + 1;
+    counts.set(key, n);
+    out.push(`${key},${i},${n}`);
+  }
+  return out.sort();
+}
+
+/**
  * WindowJob: Flink's event-time window semantics over the job's events, watermark max(ts) - 301 after each event.
  * An element goes to each of its windows that is not late (maxTimestamp + allowedLateness > watermark); when all
  * are late and the element itself is (ts + allowedLateness <= watermark), to the late output. A window fires when
