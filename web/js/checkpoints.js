@@ -13,6 +13,16 @@ export function typeOf(c) {
   return `${t}${full}`;
 }
 
+/** min/avg/max of the given checkpoints' fields. @param {any[]} cps */
+function fromHistory(cps) {
+  /** @param {string} f */
+  const stat = (f) => {
+    const v = cps.map((x) => x[f]).filter((x) => typeof x === 'number' && x >= 0);
+    return v.length ? { min: Math.min(...v), max: Math.max(...v), avg: Math.round(v.reduce((a, b) => a + b, 0) / v.length) } : undefined;
+  };
+  return { end_to_end_duration: stat('end_to_end_duration'), checkpointed_size: stat('checkpointed_size') ?? stat('state_size'), processed_data: stat('processed_data'), persisted_data: stat('persisted_data') };
+}
+
 /** Completed checkpoints seen since the page opened, by id: Flink's history keeps only the newest few. */
 const seen = new Map();
 
@@ -53,7 +63,10 @@ export class CheckpointsTab {
       ['Latest failed checkpoint', line(l.failed)],
       ['Latest restore', l.restored ? h('span', null, `#${l.restored.id} at ${time(l.restored.restore_timestamp)}${l.restored.is_savepoint ? ' (savepoint)' : ''}`, h('span', { class: 'mono path' }, ` ${text(l.restored.external_path)}`)) : NONE],
     ], 'Latest checkpoints'));
-    const sum = s.summary ?? {};
+    // Without Flink's summary, one over the history shown, said so.
+    const shown = (Array.isArray(s.history) ? s.history : []).filter((/** @type {any} */ x) => x.status === 'COMPLETED');
+    const sum = s.summary ?? fromHistory(shown);
+    const note = s.summary ? null : h('p', { class: 'note' }, `Over the ${shown.length} completed checkpoints in the history (this JobManager reports no summary).`);
     const row = (/** @type {string} */ label, /** @type {any} */ x, /** @type {(v: unknown) => string} */ f) => h('tr', null, h('th', { scope: 'row' }, label), h('td', null, f(x?.min)), h('td', null, f(x?.avg)), h('td', null, f(x?.max)));
     replace(this.summary, h('table', { class: 'data', 'aria-label': 'Summary' },
       h('thead', null, h('tr', null, ['', 'Minimum', 'Average', 'Maximum'].map((x) => h('th', { scope: 'col' }, x)))),
@@ -61,7 +74,7 @@ export class CheckpointsTab {
         row('End to end duration', sum.end_to_end_duration, duration),
         row('Checkpointed data size', sum.checkpointed_size ?? sum.state_size, bytes),
         row('Processed in-flight data', sum.processed_data, bytes),
-        row('Persisted in-flight data', sum.persisted_data, bytes))));
+        row('Persisted in-flight data', sum.persisted_data, bytes))), note);
 
     const history = Array.isArray(s.history) ? s.history : [];
     for (const x of history) if (x.status === 'COMPLETED') seen.set(`${this.jid}/${x.id}`, x);
@@ -69,7 +82,7 @@ export class CheckpointsTab {
       h('thead', null, h('tr', null, ['ID', 'Status', 'Type', 'Acknowledged', 'Trigger time', 'End to end duration', 'Checkpointed data size', 'Processed data', 'Persisted data'].map((x) => h('th', { scope: 'col' }, x)))),
       h('tbody', null, history.map((/** @type {any} */ x) => h('tr', { 'data-id': x.id, class: `st-${String(x.status).toLowerCase()}` },
         h('td', null, h('a', { href: `#/job/${this.jid}/checkpoints/${x.id}`, 'data-key': `cp-${x.id}` }, String(x.id))),
-        h('td', null, h('span', { class: `badge s-${String(x.status).toLowerCase()}` }, x.discarded ? 'DISCARDED' : x.status)),
+        h('td', null, h('span', { class: `badge s-${(x.discarded ? 'DISCARDED' : String(x.status)).toLowerCase()}`, title: x.discarded ? 'Completed, since removed (subsumed or by retention)' : undefined }, x.discarded ? 'DISCARDED' : x.status)),
         h('td', null, typeOf(x)),
         h('td', { class: 'num' }, x.num_subtasks > 0 ? `${x.num_acknowledged_subtasks}/${x.num_subtasks}` : NONE),
         h('td', null, time(x.trigger_timestamp)),
