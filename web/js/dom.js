@@ -27,7 +27,7 @@ function append(el, children) {
   }
 }
 
-/** @param {string} ns @param {string} tag @param {Record<string, any>} [attrs] @param {...any} children */
+/** @param {string} tag @param {Record<string, any>} [attrs] @param {...any} children */
 export function svg(tag, attrs = {}, ...children) {
   const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
   for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) el.setAttribute(k, String(v));

@@ -69,6 +69,8 @@ class OverviewTab {
     this.graph = h('div', { class: 'graph-wrap', id: 'job-graph' });
     this.vertices = h('div', { class: 'table-wrap' });
     this.timeline = h('div', { class: 'timeline', id: 'timeline' });
+    /** @type {any} */
+    this.plan = undefined;
     root.replaceChildren(h('h2', null, 'Job graph'), this.graph, h('h2', null, 'Vertices'), this.vertices, h('h2', null, 'Status timeline'), this.timeline);
   }
 
@@ -76,7 +78,13 @@ class OverviewTab {
   async refresh(d) {
     const vertices = Array.isArray(d.vertices) ? d.vertices : [];
     const live = new Map(await Promise.all(vertices.map(async (/** @type {any} */ v) => /** @type {[string, any]} */ ([v.id, await this.vertexLive(v)]))));
-    const planNodes = Array.isArray(d.plan?.nodes) && d.plan.nodes.length ? d.plan.nodes : vertices.map((/** @type {any} */ v) => ({ id: v.id, description: v.name, parallelism: v.parallelism }));
+    let plan = d.plan;
+    // Edges may be only in GET /jobs/:id/plan; asked once per view (the plan does not change while the job runs).
+    if (vertices.length && !plan?.nodes?.some((/** @type {any} */ n) => n.inputs?.length)) {
+      this.plan ??= (await get(`/jobs/${this.jid}/plan`, { optional: true }))?.plan ?? null;
+      plan = this.plan ?? plan;
+    }
+    const planNodes = Array.isArray(plan?.nodes) && plan.nodes.length ? plan.nodes : vertices.map((/** @type {any} */ v) => ({ id: v.id, description: v.name, parallelism: v.parallelism }));
     const hasEdges = planNodes.some((/** @type {any} */ n) => Array.isArray(n.inputs) && n.inputs.length);
     replace(this.graph, planNodes.length
       ? [jobGraph(planNodes, live), hasEdges ? null : h('p', { class: 'note' }, 'Edges: not reported by this JobManager (plan without inputs); vertices in its order.')]

@@ -12,14 +12,19 @@ async function extrasOf(j) {
   const done = ['FINISHED', 'CANCELED', 'FAILED'].includes(j.state) || j.lost;
   const cached = extras.get(j.jid);
   if (cached && done) return cached;
-  const [details, metrics] = await Promise.all([
+  const live = j.source !== 'catalog';
+  const [details, metrics, exceptions] = await Promise.all([
     cached?.parallelism !== undefined ? null : get(`/jobs/${j.jid}`),
-    get(`/jobs/${j.jid}/metrics?get=numRestarts`, { optional: true }),
+    live ? get(`/jobs/${j.jid}/metrics?get=numRestarts`, { optional: true }) : null,
+    live ? get(`/jobs/${j.jid}/exceptions`, { optional: true }) : null,
   ]);
   const vertices = Array.isArray(details?.vertices) ? details.vertices : [];
   const parallelism = cached?.parallelism ?? (vertices.length ? Math.max(...vertices.map((/** @type {any} */ v) => v.parallelism ?? 0)) : undefined);
   const m = Array.isArray(metrics) ? metrics.find((/** @type {any} */ x) => x.id === 'numRestarts') : undefined;
-  const e = { parallelism, restarts: m ? Number(m.value) : cached?.restarts };
+  // Without Flink's numRestarts metric: each failure in the exception history restarted the job, but the one that failed it.
+  const entries = exceptions?.exceptionHistory?.entries;
+  const fromHistory = Array.isArray(entries) && !exceptions.exceptionHistory.truncated ? Math.max(0, entries.length - (j.state === 'FAILED' ? 1 : 0)) : undefined;
+  const e = { parallelism, restarts: m ? Number(m.value) : fromHistory ?? cached?.restarts };
   extras.set(j.jid, e);
   return e;
 }
