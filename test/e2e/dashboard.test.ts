@@ -155,6 +155,23 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
     await page.locator('#cp-history-table tbody tr').nth(2).waitFor();
   }));
 
+  test('with rest.auth.token set, the page asks for the token and keeps it for the tab', () => withScreenshotOnFailure(page, 'token', async () => {
+    const d = startAttached(ws, ['dashboard', '--port', '0', '-D', 'rest.auth.token=page-t0ken']);
+    const locked = await waitFor(() => /Dashboard listening at (http:\S+)/.exec(d.output.stdout)?.[1], 30_000, `the dashboard's URL (${d.output.stderr})`);
+    await page.goto(locked);
+    await page.getByRole('heading', { name: 'Token required' }).waitFor();
+    await page.getByLabel('rest.auth.token').fill('wrong');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Token required' }).waitFor();
+    await page.getByLabel('rest.auth.token').fill('page-t0ken');
+    await page.keyboard.press('Enter');
+    await page.locator(`#jobs-table tr[data-jid="${jobId}"]`).waitFor();
+    await page.reload();
+    await page.locator(`#jobs-table tr[data-jid="${jobId}"]`).waitFor();
+    d.child.kill('SIGTERM');
+    await d.child;
+  }));
+
   test('ended jobs open from the catalog: a cancelled one with its checkpoint history, a finished one', () => withScreenshotOnFailure(page, 'ended', async () => {
     const c = await flink(ws, ['cancel', jobId]);
     assert.equal(c.exitCode, 0, show(c));
