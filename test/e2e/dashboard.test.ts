@@ -34,7 +34,7 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
   before(async () => {
     await ensureBuilt();
     browser = launched.browser!;
-    ws = createWorkspace({ 'execution.checkpointing.interval': '300 ms' });
+    ws = createWorkspace({ 'execution.checkpointing.interval': '500 ms' });
     const wc = await flink(ws, ['run', WORD_COUNT]);
     assert.equal(wc.exitCode, 0, show(wc));
     finishedId = jobIdFrom(wc.stdout);
@@ -127,13 +127,13 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
     const sp = await flink(ws, ['savepoint', jobId]);
     assert.equal(sp.exitCode, 0, show(sp));
     savepoint = savepointPathFrom(sp.stdout);
-    const row = page.locator('#cp-history-table tbody tr', { hasText: 'Savepoint' });
-    await row.first().waitFor();
-    await page.locator('#cp-latest').getByText(savepoint).waitFor();
+    // Latest savepoint stays (the history keeps only the newest 10, which checkpoints every 500 ms soon push it out of).
+    const latest = page.locator('#cp-latest tr', { hasText: 'Latest savepoint' });
+    await latest.getByText(savepoint).waitFor();
     assert.equal(await page.evaluate('window.notReloaded'), true, 'the page was not reloaded');
 
     // One checkpoint's details.
-    await row.first().getByRole('link').click();
+    await latest.getByRole('link').click();
     await page.locator('#cp-detail-head').getByText('Savepoint', { exact: true }).waitFor();
     await readmeScreenshot(page, 'dashboard-checkpoint-details');
   }));

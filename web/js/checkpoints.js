@@ -128,17 +128,26 @@ export class CheckpointDetails {
     this.tasks = h('div', { class: 'table-wrap', id: 'cp-detail-tasks' });
     /** @type {Set<string>} */
     this.open = new Set();
+    /** @type {any} the last details the JobManager returned */
+    this.last = null;
+    /** @type {Map<string, any>} */
+    this.lastSubtasks = new Map();
     root.replaceChildren(h('p', { class: 'crumbs' }, h('a', { href: `#/job/${jid}/checkpoints` }, '← Checkpoints')), h('h2', null, `Checkpoint ${id}`), this.head, this.tasks);
     root.addEventListener('keydown', (e) => { if (e.key === 'Escape') location.hash = `#/job/${jid}/checkpoints`; });
   }
 
   /** @param {any} job */
   async refresh(job) {
-    const d = await get(`/jobs/${this.jid}/checkpoints/details/${this.id}`, { optional: true });
-    const fromHistory = d ? null : ((await get(`/jobs/${this.jid}/checkpoints`))?.history ?? []).find((/** @type {any} */ x) => String(x.id) === this.id);
-    const c = d ?? fromHistory;
-    if (!c) return replace(this.head, h('p', { class: 'empty' }, 'This checkpoint is no longer in the history.'));
-    replace(this.head, kvTable([
+    // Not `optional`: a 404 here may only mean that this checkpoint left the JobManager's history.
+    const fresh = await get(`/jobs/${this.jid}/checkpoints/details/${this.id}`);
+    const fromHistory = fresh ? null : ((await get(`/jobs/${this.jid}/checkpoints`))?.history ?? []).find((/** @type {any} */ x) => String(x.id) === this.id);
+    // Flink keeps the newest few (web.checkpoints.history): one that left is shown as last seen.
+    const d = fresh ?? (fromHistory ? null : this.last);
+    if (fresh) this.last = fresh;
+    const c = d ?? fromHistory ?? seen.get(`${this.jid}/${this.id}`);
+    const gone = !fresh && !fromHistory;
+    if (!c) return replace(this.head, h('p', { class: 'empty' }, 'This checkpoint is no longer in the JobManager\'s history.'));
+    replace(this.head, gone ? h('p', { class: 'note' }, 'No longer in the JobManager\'s history: as last seen.') : null, kvTable([
       ['Status', h('span', { class: `badge s-${String(c.status).toLowerCase()}` }, c.status)],
       ['Type', typeOf(c)],
       ['Trigger time', time(c.trigger_timestamp)],
@@ -157,7 +166,12 @@ export class CheckpointDetails {
     if (tasks.length === 0) {
       return replace(this.tasks, h('p', { class: 'empty' }, `Per-operator statistics: ${d ? 'none reported' : 'not served by this JobManager'} (${NONE}).`));
     }
-    const subtasks = await Promise.all(tasks.map(([vid]) => (this.open.has(vid) ? get(`/jobs/${this.jid}/checkpoints/details/${this.id}/subtasks/${vid}`, { optional: true }) : null)));
+    const subtasks = await Promise.all(tasks.map(async ([vid]) => {
+      if (!this.open.has(vid)) return null;
+      const sub = gone ? null : await get(`/jobs/${this.jid}/checkpoints/details/${this.id}/subtasks/${vid}`);
+      if (sub) this.lastSubtasks.set(vid, sub);
+      return sub ?? this.lastSubtasks.get(vid) ?? null;
+    }));
     replace(this.tasks, h('table', { class: 'data', id: 'cp-operators' },
       h('thead', null, h('tr', null, ['Operator', 'Acknowledged', 'Latest acknowledgement', 'End to end duration', 'Checkpointed data size', 'Full data size', 'Processed data', 'Persisted data', ''].map((x) => h('th', { scope: 'col' }, x)))),
       h('tbody', null, tasks.flatMap(([vid, t], i) => {
