@@ -8,11 +8,14 @@ const TOKEN_KEY = 'flink-ts-rest-token';
 
 export class Unauthorized extends Error {}
 
-/** Paths that answered 404 once: not served by this JobManager, not asked again. */
+/**
+ * Optional paths that answered 404 once, per job (an ended job answered from the catalog lacks paths a running
+ * one has): not served there, not asked again.
+ */
 const unsupported = new Set();
 
 /** @param {string} path */
-const kindOf = (path) => path.replace(/[0-9a-f]{32}/g, ':id').replace(/\/\d+(?=\/|$)/g, '/:n').replace(/\?.*$/, '');
+const kindOf = (path) => path.replace(/\?.*$/, '').replace(/\/(vertices|subtasks)\/[0-9a-f]{32}/g, '/$1/:id').replace(/\/\d+(?=\/|$)/g, '/:n');
 
 export function token() {
   return sessionStorage.getItem(TOKEN_KEY) ?? '';
