@@ -108,13 +108,12 @@ function toStatistics(s: SnapshotRecord) {
 }
 
 /** GET /jobs/:jobid/checkpoints (Flink's CheckpointingStatistics) from the catalog's snapshot rows. */
-export function historyCheckpoints(j: CatalogJob, snapshots: SnapshotRecord[]) {
+export function historyCheckpoints(j: CatalogJob, snapshots: SnapshotRecord[], restoredRow?: SnapshotRecord) {
   const rows = [...snapshots].sort((a, b) => b.triggerTime - a.triggerTime || b.checkpointId - a.checkpointId);
   const history = rows.map(toStatistics);
   const done = rows.filter((s) => s.status === 'COMPLETED' || s.status === 'DISCARDED');
   const failed = history.filter((h) => h.status === 'FAILED');
   const restored = j.record.restoredFrom;
-  const restoredRow = restored ? snapshots.find((s) => s.path === restored) : undefined;
   return {
     counts: { restored: restored ? 1 : 0, total: history.length, in_progress: 0, completed: done.length, failed: failed.length },
     summary: {
@@ -127,7 +126,7 @@ export function historyCheckpoints(j: CatalogJob, snapshots: SnapshotRecord[]) {
       savepoint: history.find((h) => h.status === 'COMPLETED' && h.is_savepoint) ?? null,
       failed: failed[0] ?? null,
       restored: restored
-        ? { id: restoredRow?.checkpointId ?? -1, restore_timestamp: j.record.startTime, is_savepoint: restoredRow?.kind === 'SAVEPOINT' || /savepoint-/.test(restored), external_path: restored }
+        ? { id: restoredRow?.checkpointId ?? -1, restore_timestamp: j.record.startTime, is_savepoint: restoredRow ? restoredRow.kind === 'SAVEPOINT' : /savepoint-/.test(restored), external_path: restored }
         : null,
     },
     history,

@@ -149,7 +149,7 @@ export class DashboardServer {
     }
     const j = this.catalogJob(r);
     const body = rest === '' ? historyJobDetails(j)
-      : rest === '/checkpoints' ? historyCheckpoints(j, this.opts.index.listSnapshots({ jobId }))
+      : rest === '/checkpoints' ? historyCheckpoints(j, this.opts.index.listSnapshots({ jobId }), r.restoredFrom ? this.opts.index.findSnapshotByPath(r.restoredFrom) : undefined)
         : rest === '/exceptions' ? historyExceptions(j)
           : undefined;
     if (body === undefined) return json(res, 404, { errors: [`Not kept in the catalog for the ended job ${jobId}: ${rest}`] });

@@ -20,6 +20,7 @@ const TOKEN = 'dash-token';
 const RUNNING = 'a'.repeat(32);
 const FINISHED = 'b'.repeat(32);
 const LOST = 'c'.repeat(32);
+const RESTORED = 'e'.repeat(32);
 const DEAD_PID = 2 ** 22 + 12345; // above Linux's pid_max default range: no such process
 
 const summary: JobSummary = { id: RUNNING, name: 'Live job', status: 'RUNNING', startTime: 1000, endTime: -1, lastModification: 1000, tasks: emptyTaskCounts() };
@@ -66,6 +67,7 @@ describe('flink dashboard server', () => {
     index.upsertJob({ ...job, jobId: RUNNING, name: 'Live job', status: 'RUNNING', startTime: 1000, endTime: null, restUrl, pid: process.pid });
     index.upsertJob({ ...job, jobId: FINISHED, name: 'Done job', status: 'FINISHED', startTime: 100, endTime: 900, restUrl: 'http://127.0.0.1:9', pid: null });
     index.upsertJob({ ...job, jobId: LOST, name: 'Lost job', status: 'RUNNING', startTime: 50, endTime: null, restUrl: 'http://127.0.0.1:9', pid: DEAD_PID });
+    index.upsertJob({ ...job, jobId: RESTORED, name: 'Done job', status: 'CANCELED', startTime: 10, endTime: 20, restUrl: null, pid: null, restoredFrom: join(dir, 'savepoint-3') });
     const snap = { jobId: FINISHED, failureCause: null, sizeBytes: 10, durationMs: 5 };
     index.upsertSnapshot({ ...snap, checkpointId: 1, kind: 'CHECKPOINT', status: 'DISCARDED', path: join(dir, 'chk-1'), triggerTime: 200 });
     index.upsertSnapshot({ ...snap, checkpointId: 2, kind: 'CHECKPOINT', status: 'FAILED', path: join(dir, 'chk-2'), triggerTime: 300, failureCause: 'timed out', sizeBytes: null });
@@ -118,7 +120,7 @@ describe('flink dashboard server', () => {
   test('the overview: the running job as its JobManager says, ended and lost ones from the catalog', async () => {
     const { jobs } = json(await get(url, '/jobs/overview', auth));
     const by = new Map<string, Record<string, unknown>>(jobs.map((j: { jid: string }) => [j.jid, j]));
-    assert.deepEqual(jobs.map((j: { jid: string }) => j.jid), [RUNNING, FINISHED, LOST], 'newest first');
+    assert.deepEqual(jobs.map((j: { jid: string }) => j.jid), [RUNNING, FINISHED, LOST, RESTORED], 'newest first');
     assert.deepEqual([by.get(RUNNING)!.state, by.get(RUNNING)!.source], ['RUNNING', 'live']);
     assert.deepEqual([by.get(FINISHED)!.state, by.get(FINISHED)!.source, by.get(FINISHED)!.duration], ['FINISHED', 'catalog', 800]);
     assert.deepEqual([by.get(LOST)!.state, by.get(LOST)!.lost], ['FAILED', true]);
@@ -145,6 +147,12 @@ describe('flink dashboard server', () => {
     assert.match(e.exceptionHistory.entries[0].stacktrace, /ended without recording/);
     const nf = await get(url, `/jobs/${FINISHED}/vertices/${'d'.repeat(32)}/backpressure`, auth);
     assert.equal(nf.status, 404);
+  });
+
+  test("a job restored from another job's savepoint names it as its latest restore", async () => {
+    const c = json(await get(url, `/jobs/${RESTORED}/checkpoints`, auth));
+    assert.deepEqual(c.latest.restored, { id: 3, restore_timestamp: 10, is_savepoint: true, external_path: join(dir, 'savepoint-3') });
+    assert.equal(c.counts.restored, 1);
   });
 
   test('savepoints per job name', async () => {
