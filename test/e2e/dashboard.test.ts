@@ -134,7 +134,7 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
 
     // One checkpoint's details.
     await latest.getByRole('link').click();
-    await page.locator('#cp-detail-head').getByText('Savepoint', { exact: true }).waitFor();
+    await page.locator('#cp-detail-head').getByText(/^Savepoint( \((full|incremental)\))?$/).waitFor();
     await readmeScreenshot(page, 'dashboard-checkpoint-details');
   }));
 
