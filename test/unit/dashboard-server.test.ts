@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
-import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
+import { CheckpointStatsTracker } from '../../src/checkpoint/CheckpointStatsTracker.js';
 import type { Dispatcher, JobSummary } from '../../src/rest/Dispatcher.js';
 import { emptyTaskCounts } from '../../src/rest/Dispatcher.js';
 import { RestServer } from '../../src/rest/RestServer.js';
@@ -24,15 +24,13 @@ const RESTORED = 'e'.repeat(32);
 const DEAD_PID = 2 ** 22 + 12345; // above Linux's pid_max default range: no such process
 
 const summary: JobSummary = { id: RUNNING, name: 'Live job', status: 'RUNNING', startTime: 1000, endTime: -1, lastModification: 1000, tasks: emptyTaskCounts() };
-// Only the fields this test reads; the tracker's entry has more (a cast keeps the test independent of them).
-const stats = {
-  counts: { restored: 0, total: 1, inProgress: 0, completed: 1, failed: 0 },
-  history: [{ id: 7, status: 'COMPLETED', isSavepoint: false, triggerTimestamp: 5000, latestAckTimestamp: 5010, stateSize: 99, endToEndDuration: 10, numSubtasks: 2, numAcknowledgedSubtasks: 2, discarded: false }],
-} as unknown as CheckpointStats;
+// The running job's statistics, from the real tracker: checkpoint 7 completed.
+const tracker = new CheckpointStatsTracker(RUNNING);
+tracker.record({ id: 7, isSavepoint: false, location: '/tmp/chk-7', triggerTs: 5000, numSubtasks: 2, numAcknowledged: 2, unaligned: false }, 'COMPLETED', { size: 99, duration: 10 });
 const cluster = {
   flinkVersion: 'test',
   listJobs: () => [summary],
-  checkpointStats: () => stats,
+  checkpointStats: () => tracker.stats(),
   cancelJob: () => assert.fail('the dashboard must not cancel'),
 } as unknown as Dispatcher;
 
