@@ -135,6 +135,11 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
     // One checkpoint's details.
     await latest.getByRole('link').click();
     await page.locator('#cp-detail-head').getByText(/^Savepoint( \((full|incremental)\))?$/).waitFor();
+    // Per operator and subtask where the JobManager serves checkpoint details (GET …/checkpoints/details/:id).
+    if (await page.locator('#cp-operators').count() > 0) {
+      await page.locator('#cp-operators button').first().click();
+      await page.locator('.subtask-table tbody tr').first().waitFor();
+    }
     await readmeScreenshot(page, 'dashboard-checkpoint-details');
   }));
 

@@ -173,7 +173,7 @@ export class CheckpointDetails {
       return sub ?? this.lastSubtasks.get(vid) ?? null;
     }));
     replace(this.tasks, h('table', { class: 'data', id: 'cp-operators' },
-      h('thead', null, h('tr', null, ['Operator', 'Acknowledged', 'Latest acknowledgement', 'End to end duration', 'Checkpointed data size', 'Full data size', 'Processed data', 'Persisted data', ''].map((x) => h('th', { scope: 'col' }, x)))),
+      h('thead', null, h('tr', null, ['Operator', 'Acknowledged', 'Latest ack', 'End to end', 'Checkpointed size', 'Full size', 'Processed', 'Persisted', ''].map((x) => h('th', { scope: 'col' }, x)))),
       h('tbody', null, tasks.flatMap(([vid, t], i) => {
         const x = /** @type {any} */ (t);
         const rows = [h('tr', null,
