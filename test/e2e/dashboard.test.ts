@@ -122,7 +122,7 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
     assert.ok(first >= 3, `completed count ${first}`);
     await page.locator('#cp-duration-chart canvas').waitFor();
     await page.locator('#cp-config').getByText('EXACTLY_ONCE').waitFor();
-    await readmeScreenshot(page, 'dashboard-checkpoints');
+    await readmeScreenshot(page, 'dashboard-checkpoints', { fullPage: true });
 
     const sp = await flink(ws, ['savepoint', jobId]);
     assert.equal(sp.exitCode, 0, show(sp));
@@ -140,7 +140,7 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
       await page.locator('#cp-operators button').first().click();
       await page.locator('.subtask-table tbody tr').first().waitFor();
     }
-    await readmeScreenshot(page, 'dashboard-checkpoint-details');
+    await readmeScreenshot(page, 'dashboard-checkpoint-details', { fullPage: true });
   }));
 
   test('savepoints per job name, with the command that restores each', () => withScreenshotOnFailure(page, 'savepoints', async () => {

@@ -58,11 +58,11 @@ export async function withScreenshotOnFailure<T>(page: Page, name: string, fn: (
  * FLINK_DASHBOARD_SCREENSHOTS=<dir>: the test also saves the README's pictures of each view there (the same
  * browser setup as the assertions, so the pictures show what the test saw).
  */
-export async function readmeScreenshot(page: Page, name: string): Promise<void> {
+export async function readmeScreenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
   const dir = process.env.FLINK_DASHBOARD_SCREENSHOTS;
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: false });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: opts.fullPage ?? false });
 }
 
 /** WCAG contrast ratio of two CSS colours as getComputedStyle reports them (rgb/rgba). */
