@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import {
   cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, listJobs, savepointPathFrom, show, startAttached, waitFor,
-  waitForStatus, STATE_MACHINE_JOB, ROOT, TIME_SCALE, type Workspace,
+  waitForStatus, FAIL_ONCE_JOB, STATE_MACHINE_JOB, ROOT, TIME_SCALE, type Workspace,
 } from './helpers.js';
 import { serviceSkipReason } from '../support/kafka.js';
 import { contrastRatio, launchChromium, readmeScreenshot, withScreenshotOnFailure } from '../support/browser.js';
@@ -28,6 +28,7 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
   let dashboard: string;
   let jobId: string;
   let finishedId: string;
+  let failedId: string;
   let restUrl: string;
   let savepoint: string;
 
@@ -38,6 +39,10 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
     const wc = await flink(ws, ['run', WORD_COUNT]);
     assert.equal(wc.exitCode, 0, show(wc));
     finishedId = jobIdFrom(wc.stdout);
+    // Fails on every attempt: two restarts (baseConfig), then FAILED with its cause in the catalog.
+    const failed = await flink(ws, ['run', FAIL_ONCE_JOB, '--count', '300', '--fail-at', '100', '--fail-attempts', '3', '--rate', '3000', '--output', join(ws.dir, 'out-failed')]);
+    assert.equal(failed.exitCode, 1, show(failed));
+    failedId = jobIdFrom(failed.stdout);
     const r = await flink(ws, ['run', '-d', STATE_MACHINE_JOB, '--output', join(ws.dir, 'alerts'), '--count', '1000000', '--rate', '200', '--keys', '10']);
     assert.equal(r.exitCode, 0, show(r));
     jobId = jobIdFrom(r.stdout);
@@ -191,5 +196,13 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
     await page.locator('.job-head').getByText('FINISHED').waitFor();
     await page.locator('.job-head').getByText('from the catalog').waitFor();
     await page.getByText('The graph is not kept after a job ends').waitFor();
+
+    // A failed one: its exception with the root cause, and the Failed filter.
+    await page.goto(`${dashboard}#/job/${failedId}/exceptions`);
+    await page.locator('.job-head').getByText('FAILED').waitFor();
+    await page.locator('#exceptions .cause', { hasText: 'Injected failure at record 100' }).waitFor();
+    await page.goto(`${dashboard}#/jobs?status=failed`);
+    await page.locator(`#jobs-table tr[data-jid="${failedId}"]`).waitFor();
+    assert.equal(await page.locator('#jobs-table tbody tr').count(), 1);
   }));
 });
