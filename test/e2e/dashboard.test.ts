@@ -7,12 +7,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { execa } from 'execa';
 import {
-  cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, listJobs, savepointPathFrom, show, startAttached, waitFor,
-  waitForStatus, FAIL_ONCE_JOB, STATE_MACHINE_JOB, ROOT, TIME_SCALE, type Workspace,
+  cleanup, createWorkspace, ensureBuilt, flink, killCluster, jobIdFrom, listJobs, savepointPathFrom, show, startAttached, waitFor,
+  waitForStatus, BIN, FAIL_ONCE_JOB, STATE_MACHINE_JOB, ROOT, TIME_SCALE, type Workspace,
 } from './helpers.js';
 import { serviceSkipReason } from '../support/kafka.js';
 import { contrastRatio, launchChromium, readmeScreenshot, withScreenshotOnFailure } from '../support/browser.js';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const launched = await launchChromium();
@@ -205,4 +207,33 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
     await page.locator(`#jobs-table tr[data-jid="${failedId}"]`).waitFor();
     assert.equal(await page.locator('#jobs-table tbody tr').count(), 1);
   }));
+
+  test('a job whose cluster process died shows as lost, from the catalog', () => withScreenshotOnFailure(page, 'lost', async () => {
+    const r = await flink(ws, ['run', '-d', STATE_MACHINE_JOB, '--output', join(ws.dir, 'alerts-lost'), '--count', '1000000', '--rate', '100', '--keys', '5']);
+    assert.equal(r.exitCode, 0, show(r));
+    const lostId = jobIdFrom(r.stdout);
+    await waitForStatus(ws, lostId, 'RUNNING');
+    await killCluster(ws, lostId);
+    await page.goto(`${dashboard}#/jobs?status=lost`);
+    await page.locator(`#jobs-table tr[data-jid="${lostId}"]`).getByText('LOST').waitFor();
+    await page.goto(`${dashboard}#/job/${lostId}/exceptions`);
+    await page.locator('#exceptions').getByText(/ended without recording/).first().waitFor();
+  }));
+
+  test('--open hands the URL to the desktop opener (xdg-open)', async () => {
+    const bin = join(ws.dir, 'bin');
+    mkdirSync(bin);
+    const seen = join(ws.dir, 'opened.txt');
+    writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\necho "$@" > '${seen}'\n`, { mode: 0o755 });
+    const child = execa(process.execPath, [BIN, 'dashboard', '--port', '0', '--open'], {
+      cwd: ROOT, env: { ...process.env, ...ws.env, PATH: `${bin}:${process.env.PATH}` }, reject: false, stdin: 'ignore',
+    });
+    ws.children.add(child);
+    let out = '';
+    child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    const url = await waitFor(() => /Dashboard listening at (http:\S+)/.exec(out)?.[1], 30_000, "the dashboard's URL");
+    assert.equal(await waitFor(() => existsSync(seen) && readFileSync(seen, 'utf8').trim(), 10_000, 'xdg-open called'), url);
+    child.kill('SIGTERM');
+    assert.equal((await child).exitCode, 0, 'SIGTERM stops it cleanly');
+  });
 });

@@ -17,6 +17,19 @@ const unsupported = new Set();
 /** @param {string} path */
 const kindOf = (path) => path.replace(/\?.*$/, '').replace(/\/(vertices|subtasks)\/[0-9a-f]{32}/g, '/$1/:id').replace(/\/\d+(?=\/|$)/g, '/:n');
 
+const jobStates = new Map();
+
+/**
+ * A job's state (and whether a JobManager or the catalog answers for it) as last seen: when it changes, what the
+ * job's paths did not serve before may be served now (a running job ended and the catalog answers), so ask again.
+ * @param {string} jid @param {string} state
+ */
+export function noteJobState(jid, state) {
+  if (jobStates.get(jid) === state) return;
+  jobStates.set(jid, state);
+  for (const k of unsupported) if (k.startsWith(`/jobs/${jid}/`)) unsupported.delete(k);
+}
+
 export function token() {
   return sessionStorage.getItem(TOKEN_KEY) ?? '';
 }

@@ -1,5 +1,5 @@
 // @ts-check
-import { get } from './api.js';
+import { get, noteJobState } from './api.js';
 import { h, kvTable, replace } from './dom.js';
 import { duration, num, text, time, watermark, NONE } from './format.js';
 import { jobGraph } from './graph.js';
@@ -45,6 +45,7 @@ export class JobView {
       replace(this.head, h('h1', null, `Job ${this.jid}`), h('p', { class: 'warn' }, 'This job is not known here.'));
       return;
     }
+    noteJobState(this.jid, `${d.state}/${d.source ?? 'live'}/${!!d.lost}`);
     const source = d.source === 'catalog' ? 'from the catalog (the job has ended; its JobManager is gone)' : 'live from its JobManager';
     replace(this.head,
       h('h1', null, d.name ?? this.jid, ' ', badge(d.state, d.lost)),

@@ -1,5 +1,5 @@
 // @ts-check
-import { get } from './api.js';
+import { get, noteJobState } from './api.js';
 import { h, replace } from './dom.js';
 import { duration, num, time, NONE } from './format.js';
 import { badge, FILTERS } from './status.js';
@@ -46,6 +46,7 @@ export class JobsView {
     const body = await get('/jobs/overview');
     const jobs = Array.isArray(body?.jobs) ? body.jobs : [];
     jobs.sort((/** @type {any} */ a, /** @type {any} */ b) => (b['start-time'] ?? 0) - (a['start-time'] ?? 0));
+    for (const j of jobs) noteJobState(j.jid, `${j.state}/${j.source ?? 'live'}/${!!j.lost}`);
     const withExtras = await Promise.all(jobs.map(async (/** @type {any} */ j) => ({ ...j, ...(await extrasOf(j)) })));
     this.jobs = withExtras;
     this.render();
