@@ -115,12 +115,14 @@ export class DashboardServer {
     const live = new Map<string, Promise<Map<string, Record<string, unknown>> | undefined>>();
     const now = Date.now();
     return Promise.all(records.map(async (r) => {
-      if (!this.isRunning(r)) return historyOverview(this.catalogJob(r), now);
+      const j = this.catalogJob(r);
+      // A dead cluster's port may have been taken by another one since: not asked.
+      if (!this.isRunning(r) || j.lost) return historyOverview(j, now);
       let jobs = live.get(r.restUrl!);
       if (!jobs) live.set(r.restUrl!, (jobs = this.liveJobs(r.restUrl!)));
       const entry = (await jobs)?.get(r.jobId);
       if (entry) return { ...entry, source: 'live', lost: false };
-      return historyOverview(this.catalogJob(r), now);
+      return historyOverview(j, now);
     }));
   }
 
@@ -138,7 +140,8 @@ export class DashboardServer {
   private async job(res: ServerResponse, jobId: string, rest: string, search: string): Promise<void> {
     const r = this.opts.index.getJob(jobId);
     if (!r) return json(res, 404, { errors: [`Job ${jobId} not found`] });
-    if (this.isRunning(r)) {
+    const j = this.catalogJob(r);
+    if (this.isRunning(r) && !j.lost) {
       const up = await this.upstream(r.restUrl!, `/jobs/${jobId}${rest}${search}`);
       // A job that ended a moment ago is answered from the catalog; any other answer is passed on as it is.
       if (up && !(up.status === 404 && rest === '')) {
@@ -147,7 +150,6 @@ export class DashboardServer {
         return;
       }
     }
-    const j = this.catalogJob(r);
     const body = rest === '' ? historyJobDetails(j)
       : rest === '/checkpoints' ? historyCheckpoints(j, this.opts.index.listSnapshots({ jobId }), r.restoredFrom ? this.opts.index.findSnapshotByPath(r.restoredFrom) : undefined)
         : rest === '/exceptions' ? historyExceptions(j)
