@@ -9,6 +9,8 @@ const extras = new Map();
 
 /** @param {any} j */
 async function extrasOf(j) {
+  // The catalog keeps no parallelism or restarts: nothing to ask for the (possibly many) jobs it answers for.
+  if (j.source === 'catalog') return {};
   const done = ['FINISHED', 'CANCELED', 'FAILED'].includes(j.state) || j.lost;
   const cached = extras.get(j.jid);
   if (cached && done) return cached;
