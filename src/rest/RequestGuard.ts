@@ -15,6 +15,12 @@ import { isIP } from 'node:net';
  *   The CLI and curl send none.
  * - Bearer token: required when rest.auth.token is set, compared in constant time.
  */
+export interface Refusal {
+  status: number;
+  message: string;
+  headers?: Record<string, string>;
+}
+
 export class RequestGuard {
   private readonly token: Buffer | undefined;
   private readonly names: Set<string>;
@@ -24,7 +30,12 @@ export class RequestGuard {
     this.names = new Set(allowedHosts.map((h) => h.toLowerCase()).filter(Boolean));
   }
 
-  check(req: IncomingMessage): { status: number; message: string; headers?: Record<string, string> } | undefined {
+  check(req: IncomingMessage): Refusal | undefined {
+    return this.checkHostAndOrigin(req) ?? this.checkToken(req);
+  }
+
+  /** The Host and Origin checks alone: what the dashboard page's static files need (they hold no data). */
+  checkHostAndOrigin(req: IncomingMessage): Refusal | undefined {
     const host = req.headers.host;
     if (host === undefined) {
       return { status: 400, message: 'Missing Host header: the REST endpoint answers only requests that name the host they are addressed to.' };
@@ -36,6 +47,10 @@ export class RequestGuard {
     if (origin !== undefined && !this.sameOrigin(origin, host)) {
       return { status: 403, message: `Cross-origin requests are not allowed (Origin '${origin}').` };
     }
+    return undefined;
+  }
+
+  checkToken(req: IncomingMessage): Refusal | undefined {
     if (this.token) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
       const given = m ? Buffer.from(m[1]!, 'utf8') : undefined;

@@ -10,6 +10,7 @@ import {
   type ErrorResponseBody,
 } from './messages.js';
 import { ERROR_KIND_HEADER, httpStatusFor } from './errors.js';
+import { StaticAssets, type StaticFile } from '../web/StaticAssets.js';
 
 export interface RestServerOptions {
   /** Address to bind; Flink's rest.bind-address. Loopback unless configured otherwise. */
@@ -32,6 +33,8 @@ interface Reply {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
+  /** A file of the dashboard page instead of a JSON body. */
+  file?: StaticFile;
 }
 
 interface RequestContext {
@@ -72,6 +75,7 @@ export class RestServer {
   private readonly log: (line: string) => void;
   private boundUrl: string | undefined;
   private readonly guard: RequestGuard;
+  private assets: StaticAssets | undefined;
 
   constructor(private readonly dispatcher: Dispatcher, opts: RestServerOptions = {}) {
     this.guard = new RequestGuard(opts.authToken, opts.allowedHosts ?? []);
@@ -214,11 +218,17 @@ export class RestServer {
       res.setHeader('Connection', 'close');
       res.on('finish', () => req.destroy());
     }
+    if (reply.file) {
+      const f = reply.file;
+      res.writeHead(f.status, { ...f.headers, 'Content-Type': f.contentType, 'Content-Length': String(f.body.length) });
+      res.end(req.method === 'HEAD' ? undefined : f.body);
+      return;
+    }
     send(res, reply.status, reply.body, reply.headers);
   }
 
   private async handle(req: IncomingMessage): Promise<Reply> {
-    const refused = this.guard.check(req);
+    const refused = this.guard.checkHostAndOrigin(req);
     if (refused) throw new HttpError(refused.status, refused.message, refused.headers);
     let url: URL;
     try {
@@ -232,6 +242,13 @@ export class RestServer {
     } catch {
       throw new HttpError(400, 'Malformed request URL.');
     }
+    // The dashboard page at `/`, as Flink's JobManager serves its web UI. Its files hold no data, so they need
+    // no token (a browser cannot send one when it opens a URL); every REST call the page makes does.
+    if ((req.method === 'GET' || req.method === 'HEAD') && StaticAssets.isAssetPath(url.pathname)) {
+      return { status: 200, body: undefined, file: (this.assets ??= new StaticAssets()).get(url.pathname) };
+    }
+    const noToken = this.guard.checkToken(req);
+    if (noToken) throw new HttpError(noToken.status, noToken.message, noToken.headers);
     // Flink serves the same API under the versioned prefix /v1.
     const segments = path.split('/').filter(Boolean);
     if (segments[0] === 'v1') segments.shift();

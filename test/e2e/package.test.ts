@@ -207,7 +207,7 @@ describe('the npm package, installed from its tarball (e2e)', { timeout: 600_000
   test('the tarball ships the build, the CLI, the conf, README and LICENSE, and no tests or benchmarks', async () => {
     const files = (await ok('tar', ['-tzf', tarball], tmp)).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
     for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/flink.js', 'conf/flink-conf.yaml',
-      'dist/src/index.js', 'dist/src/index.d.ts', 'dist/commands/index.js']) {
+      'dist/src/index.js', 'dist/src/index.d.ts', 'dist/commands/index.js', 'web/index.html', 'web/js/app.js', 'web/style.css']) {
       assert.ok(files.includes(f), `${f} is in the tarball`);
     }
     // Everything prepack compiled (worker entries, lazily imported modules, declarations) is shipped.
@@ -233,6 +233,26 @@ describe('the npm package, installed from its tarball (e2e)', { timeout: 600_000
     // Each name's help shows the commands under the name it was called by.
     assert.match((await ok('npx', ['flink-ts', '--help'], app)).stdout, /\$ flink-ts \[COMMAND\][\s\S]*savepoint/);
     assert.match((await ok('npx', ['flink', 'run', '--help'], app)).stdout, /\$ flink run /);
+  });
+
+  test('the installed package serves the dashboard and every file its page loads, from the package (no CDN)', { timeout: 60_000 }, async () => {
+    const child = execa(join(app, 'node_modules', '.bin', 'flink'), ['dashboard', '--port', '0', '--json'], { cwd: app, env: npmEnv, extendEnv: false, reject: false, stdin: 'ignore' });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const url = await waitFor(() => /"url": "([^"]+)"/.exec(out)?.[1], 30_000, 'the dashboard URL');
+      const html = await (await fetch(url)).text();
+      const refs = [...html.matchAll(/(?:src|href)="([^"#]+)"/g)].map((m) => m[1]!);
+      const modules = ['app', 'api', 'dom', 'format', 'status', 'jobs', 'job', 'graph', 'charts', 'checkpoints', 'savepoints'].map((m) => `web/js/${m}.js`);
+      assert.ok(refs.includes('web/vendor/uPlot.iife.min.js'), refs.join(', '));
+      for (const r of [...refs, ...modules]) {
+        assert.doesNotMatch(r, /^(https?:)?\/\//, 'nothing from elsewhere');
+        assert.equal((await fetch(new URL(r, url))).status, 200, r);
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await child;
+    }
   });
 
   test('a .ts and a .js job import flink-ts and run with npx flink / npx flink-ts, no build step', { timeout: 120_000 }, async () => {
