@@ -1,9 +1,11 @@
 import type { Command } from '@oclif/core';
 import Cancel from './cancel.js';
 import Checkpoint from './checkpoint.js';
+import Checkpoints from './checkpoints.js';
 import List from './list.js';
 import Run from './run.js';
 import Savepoint from './savepoint.js';
+import Savepoints from './savepoints.js';
 import State from './state.js';
 import Stop from './stop.js';
 
@@ -16,4 +18,6 @@ export const COMMANDS: Record<string, Command.Class> = {
   stop: Stop,
   state: State,
   checkpoint: Checkpoint,
+  checkpoints: Checkpoints,
+  savepoints: Savepoints,
 };

@@ -4,6 +4,7 @@ import { runJob } from '../src/client/JobRunner.js';
 import { CoreOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
 import { Configuration } from '../src/config/Configuration.js';
 import { FlinkError } from '../src/core/FlinkError.js';
+import { parseLatestReference, resolveLatest } from '../src/catalog/LatestSnapshot.js';
 import { FlinkCommand } from './base.js';
 import { propertyFlags } from './flags.js';
 
@@ -77,9 +78,16 @@ export default class Run extends FlinkCommand {
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
     if (flags.restoreMode !== undefined) config.set(StateRecoveryOptions.CLAIM_MODE.key, parseRestoreMode(flags.restoreMode));
     const jobFile = args.jobFile;
+    let savepointPath = flags.fromSavepoint;
+    if (savepointPath !== undefined && parseLatestReference(savepointPath)) {
+      // -s latest:<jobId|jobName> (ours): the newest intact snapshot in the catalog, checked against its checksums.
+      const latest = resolveLatest(this.openIndex(config), savepointPath, (p, why) => this.ui.warn(`skipping damaged snapshot ${p}: ${why}`));
+      this.ui.progress(`Restoring from ${latest.kind === 'SAVEPOINT' ? 'savepoint' : 'checkpoint'} ${latest.path} (the newest intact one of job ${latest.jobName}, ${latest.jobId}).`);
+      savepointPath = latest.path;
+    }
     return flags.detached
-      ? this.runDetached(jobFile, programArgs, config.toMap(), flags.fromSavepoint, flags.allowNonRestoredState)
-      : this.runAttached(jobFile, programArgs, config, flags.fromSavepoint, flags.allowNonRestoredState);
+      ? this.runDetached(jobFile, programArgs, config.toMap(), savepointPath, flags.allowNonRestoredState)
+      : this.runAttached(jobFile, programArgs, config, savepointPath, flags.allowNonRestoredState);
   }
 
   private async runAttached(
