@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { loadSnapshot, METADATA_FILE, stripFileScheme } from '../checkpoint/Metadata.js';
 import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
@@ -166,6 +166,31 @@ export class CheckpointIndex {
       `INSERT INTO jobs (job_id, ${cols.join(', ')}) VALUES (@jobId, ${Object.keys(JOB_COLUMNS).map((k) => '@' + k).join(', ')})
        ON CONFLICT (job_id) DO UPDATE SET ${cols.map(set).join(', ')}`,
     ).run(params(j, ['jobId', ...Object.keys(JOB_COLUMNS)])));
+    this.rememberFolders(j);
+  }
+
+  /**
+   * The folders a job writes to also go to a small side file next to the database (`<catalog>.folders`), so a
+   * catalog that was deleted or moved aside as corrupt is rebuilt from every folder it ever knew, not only from
+   * the configured ones. Appends only what is new; duplicates from racing writers are harmless.
+   */
+  private rememberFolders(j: JobRecord): void {
+    const entries = [
+      j.checkpointDir ? `checkpoints\t${dirname(j.checkpointDir)}` : undefined,
+      j.savepointDir ? `savepoints\t${j.savepointDir}` : undefined,
+    ].filter((e): e is string => e !== undefined);
+    if (entries.length === 0) return;
+    const known = new Set(readFoldersFile(this.foldersFile));
+    const add = entries.filter((e) => !known.has(e));
+    try {
+      if (add.length > 0) appendFileSync(this.foldersFile, add.map((e) => `${e}\n`).join(''));
+    } catch {
+      /* only a hint for rebuilds; the rows themselves are recorded */
+    }
+  }
+
+  private get foldersFile(): string {
+    return `${this.path}.folders`;
   }
 
   /** Every run recorded under a job name, newest first. */
@@ -329,8 +354,13 @@ export class CheckpointIndex {
       sp: (this.stmt(`SELECT DISTINCT savepoint_dir AS d FROM jobs WHERE savepoint_dir IS NOT NULL`).all() as { d: string }[]).map((r) => r.d),
       spRows: (this.stmt(`SELECT DISTINCT path AS d FROM snapshots WHERE kind = 'SAVEPOINT'`).all() as { d: string }[]).map((r) => dirname(r.d)),
     }));
+    const side = readFoldersFile(this.foldersFile).map((l) => l.split('\t'));
+    const fromSide = (kind: string) => side.filter((e) => e[0] === kind && e[1]).map((e) => e[1]!);
     const uniq = (xs: (string | undefined)[]) => [...new Set(xs.filter((x): x is string => !!x))].sort();
-    return { checkpoints: uniq([this.checkpointsDir, ...recorded.chk]), savepoints: uniq([this.savepointsDir, ...recorded.sp, ...recorded.spRows]) };
+    return {
+      checkpoints: uniq([this.checkpointsDir, ...recorded.chk, ...fromSide('checkpoints')]),
+      savepoints: uniq([this.savepointsDir, ...recorded.sp, ...recorded.spRows, ...fromSide('savepoints')]),
+    };
   }
 
   /**
@@ -407,7 +437,7 @@ export class CheckpointIndex {
         this.db.pragma(`user_version = ${v + 1}`);
       }
       // A fresh database is filled in the same transaction, so no reader ever sees it empty.
-      if (from === 0) this.merge(scanSnapshotFolders([this.checkpointsDir], [this.savepointsDir]));
+      if (from === 0) this.merge(this.scan());
       return from;
     });
   }
@@ -542,6 +572,14 @@ export interface OpenOptions {
   savepointsDir?: string;
   legacyIndexes?: string[];
   checkpointHistory?: number;
+}
+
+function readFoldersFile(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  } catch {
+    return [];
+  }
 }
 
 function assertComplete(path: string): void {

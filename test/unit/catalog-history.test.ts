@@ -108,7 +108,6 @@ test('an older per-directory index is merged once, and left in place', (t) => {
 test('rebuild scans the checkpoint and savepoint directories the catalog recorded, not only the configured ones', (t) => {
   const dir = tempDir(t);
   const idx = CheckpointIndex.open({ path: join(dir, 'catalog.sqlite'), checkpointsDir: join(dir, 'configured') });
-  t.after(() => idx.close());
   const otherChk = join(dir, 'started-with-D', 'chk');
   const otherSp = join(dir, 'started-with-D', 'sp');
   idx.upsertJob(job(A, { checkpointDir: join(otherChk, A), savepointDir: otherSp }));
@@ -118,6 +117,13 @@ test('rebuild scans the checkpoint and savepoint directories the catalog recorde
   assert.equal(idx.listSnapshots().length, 0);
   idx.rebuild();
   assert.deepEqual(idx.listSnapshots().map((s) => s.path).sort(), [chk.path, sp.path].sort());
+  idx.close();
+  // Even a deleted catalog is rebuilt from every folder it knew (the side file next to it), not only the configured ones.
+  for (const suffix of ['', '-wal', '-shm']) rmSync(join(dir, 'catalog.sqlite' + suffix), { force: true });
+  const again = CheckpointIndex.open({ path: join(dir, 'catalog.sqlite'), checkpointsDir: join(dir, 'configured') });
+  assert.equal(again.rebuiltBecause, 'missing');
+  assert.deepEqual(again.listSnapshots().map((s) => s.path).sort(), [chk.path, sp.path].sort());
+  again.close();
 });
 
 test('job references: id or name; two running jobs of one name are refused with both ids', (t) => {
