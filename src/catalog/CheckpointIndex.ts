@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadSnapshot, METADATA_FILE, stripFileScheme } from '../checkpoint/Metadata.js';
 import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
 import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
@@ -87,6 +87,9 @@ const KEEP_IF_ABSENT = new Set(['savepoint_dir', 'cluster', 'restore_mode']);
 
 /** Discarded (and failed) checkpoints kept per job when the opener does not say: see index.checkpoints.history. */
 export const DEFAULT_CHECKPOINT_HISTORY = 50;
+
+/** The file name of the index an older flink-ts kept in each checkpoint directory. */
+export const LEGACY_INDEX_FILE = 'flink-index.sqlite';
 export const INDEX_SCHEMA_VERSION = MIGRATIONS.length;
 
 const JOB_COLUMNS = {
@@ -149,7 +152,12 @@ export class CheckpointIndex {
       const from = index.migrate();
       // After a recovery another opener may win the race to fill the fresh file; the recoverer still reports why.
       index.rebuildReason = corrupt ?? (from === 0 ? (missing ? 'missing' : 'empty') : undefined);
-      for (const legacy of opts.legacyIndexes ?? []) index.mergeLegacyIndex(legacy);
+      if (opts.legacyIndexes) {
+        // The configured directory's older index, and those of every checkpoint root the catalog knows (a job
+        // started with another -D under an older flink-ts): each merged once, which may reveal further roots.
+        for (const legacy of opts.legacyIndexes) index.mergeLegacyIndex(legacy);
+        for (const root of index.scannedDirs().checkpoints) index.mergeLegacyIndex(join(root, LEGACY_INDEX_FILE));
+      }
     } catch (e) {
       opened.close();
       throw e;

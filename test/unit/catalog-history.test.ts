@@ -103,6 +103,16 @@ test('an older per-directory index is merged once, and left in place', (t) => {
   assert.equal(second.getJob(A)?.name, 'renamed in the catalog', 'the catalog\'s own rows win');
   assert.equal(second.getJob(B), undefined);
   assert.ok(existsSync(legacyPath), 'the older index is never deleted');
+
+  // A job of the merged index used another checkpoint directory (-D), with its own older index: found through it.
+  const otherRoot = join(dir, 'other-checkpoints');
+  const third = CheckpointIndex.open({ path: join(otherRoot, 'flink-index.sqlite') });
+  third.upsertJob(job(C, { name: 'started with -D' }));
+  third.close();
+  second.upsertJob(job(A, { checkpointDir: join(otherRoot, A) }));
+  const fourth = CheckpointIndex.open({ path: catalogPath, legacyIndexes: [] });
+  t.after(() => fourth.close());
+  assert.equal(fourth.getJob(C)?.name, 'started with -D');
 });
 
 test('rebuild scans the checkpoint and savepoint directories the catalog recorded, not only the configured ones', (t) => {
