@@ -5,6 +5,7 @@ import { CoreOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.j
 import { Configuration } from '../src/config/Configuration.js';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { parseLatestReference, resolveLatest } from '../src/catalog/LatestSnapshot.js';
+import { isRunning } from '../src/catalog/JobReference.js';
 import { FlinkCommand } from './base.js';
 import { propertyFlags } from './flags.js';
 
@@ -81,7 +82,13 @@ export default class Run extends FlinkCommand {
     let savepointPath = flags.fromSavepoint;
     if (savepointPath !== undefined && parseLatestReference(savepointPath)) {
       // -s latest:<jobId|jobName> (ours): the newest intact snapshot in the catalog, checked against its checksums.
-      const latest = resolveLatest(this.openIndex(config), savepointPath, (p, why) => this.ui.warn(`skipping damaged snapshot ${p}: ${why}`));
+      const index = this.openIndex(config);
+      const latest = resolveLatest(index, savepointPath, (p, why) => this.ui.warn(`skipping damaged snapshot ${p}: ${why}`));
+      const owner = index.getJob(latest.jobId);
+      if (config.get(StateRecoveryOptions.CLAIM_MODE) === 'CLAIM' && latest.kind === 'CHECKPOINT' && owner && isRunning(owner)) {
+        // Claiming would let the new job delete a checkpoint the running one still owns and may subsume.
+        throw new FlinkError('conflict', `Refusing to claim ${latest.path}: it is a checkpoint of job ${owner.jobId}, which is still ${owner.status}; stop it first or restore with --restoreMode no_claim`);
+      }
       this.ui.progress(`Restoring from ${latest.kind === 'SAVEPOINT' ? 'savepoint' : 'checkpoint'} ${latest.path} (the newest intact one of job ${latest.jobName}, ${latest.jobId}).`);
       savepointPath = latest.path;
     }

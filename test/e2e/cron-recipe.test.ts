@@ -157,6 +157,8 @@ describe('the README cron recipe, run concurrently', { timeout: 300_000 * TIME_S
       [['run', '-s', 'latest:no-such-job', JOB], 3, /No job named/],
       [['state', 'latest:'], 2, /names no job/],
       [['savepoint', 'no-such-job'], 2, /Cannot parse JobID.*No job named 'no-such-job'/],
+      // Claiming a checkpoint that a running job still owns would let two jobs delete each other's state.
+      [['run', '-s', 'latest-checkpoint:billing', '-rm', 'claim', JOB], 5, /Refusing to claim .*still RUNNING/],
     ];
     const results = await Promise.all(cases.map(([args]) => flink(ws, args)));
     results.forEach((res, i) => assert.match(assertOneLineError(res, cases[i]![1]), cases[i]![2]));
