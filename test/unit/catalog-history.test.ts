@@ -13,6 +13,8 @@ import { resolveLatest } from '../../src/catalog/LatestSnapshot.js';
 import { resolveJob } from '../../src/catalog/JobReference.js';
 import { historyRows } from '../../src/catalog/SnapshotHistory.js';
 import { pruneSavepoints } from '../../src/client/SavepointRetention.js';
+import { openIndex } from '../../src/client/openIndex.js';
+import { Configuration } from '../../src/config/Configuration.js';
 import { writeMetadataAtomically, type SnapshotKind } from '../../src/checkpoint/Metadata.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 
@@ -113,6 +115,23 @@ test('an older per-directory index is merged once, and left in place', (t) => {
   const fourth = CheckpointIndex.open({ path: catalogPath, legacyIndexes: [] });
   t.after(() => fourth.close());
   assert.equal(fourth.getJob(C)?.name, 'started with -D');
+});
+
+test('upgrade: the index an older flink-ts kept in <data dir>/checkpoints is merged into <data dir>/flink-index.sqlite', (t) => {
+  const home = tempDir(t);
+  const old = CheckpointIndex.open({ path: join(home, 'checkpoints', 'flink-index.sqlite') });
+  old.upsertJob(job(A, { name: 'from before the upgrade', status: 'FINISHED' }));
+  old.close();
+  const env = { FLINK_TS_HOME: home };
+  const { config } = Configuration.load({ env });
+  const idx = openIndex(config);
+  t.after(() => idx.close());
+  assert.equal(idx.path, join(home, 'flink-index.sqlite'));
+  assert.equal(idx.getJob(A)?.name, 'from before the upgrade');
+  // -D state.checkpoints.dir=… on a later command does not move the catalog.
+  const other = openIndex(Configuration.load({ env, dynamicProperties: { 'state.checkpoints.dir': join(home, 'elsewhere') } }).config);
+  t.after(() => other.close());
+  assert.equal(other.path, idx.path);
 });
 
 test('rebuild scans the checkpoint and savepoint directories the catalog recorded, not only the configured ones', (t) => {
