@@ -1,6 +1,8 @@
 import { Command, Errors, Flags } from '@oclif/core';
 import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
-import { ClusterClient } from '../src/client/ClusterClient.js';
+import { ClusterClient, parseJobId } from '../src/client/ClusterClient.js';
+import { resolveJob } from '../src/catalog/JobReference.js';
+import { FlinkError, isFlinkError } from '../src/core/FlinkError.js';
 import { openIndex } from '../src/client/openIndex.js';
 import { Configuration, parseDynamicProperty } from '../src/config/Configuration.js';
 import { errorKindOf, exitCodeFor, oneLineMessage, stackOf } from './errors.js';
@@ -48,6 +50,24 @@ export abstract class FlinkCommand extends Command {
   /** The client for job-control verbs: through -m if given, else through the index. */
   protected clusterClient(config: Configuration, jobmanager: string | undefined): ClusterClient {
     return new ClusterClient({ config, jobmanager, index: jobmanager === undefined ? this.openIndex(config) : undefined });
+  }
+
+  /**
+   * A job argument of Flink's verbs: a JobID as Flink takes it, or (ours, without -m) a job name looked up in the
+   * catalog. Neither a JobID nor a known name is Flink's usage error (exit 2), naming both readings.
+   */
+  protected jobIdOf(raw: string | undefined, config: Configuration, jobmanager: string | undefined): string {
+    if (raw === undefined || jobmanager !== undefined || /^\s*[0-9a-fA-F]{32}\s*$/.test(raw)) return parseJobId(raw);
+    try {
+      return resolveJob(this.openIndex(config), raw).jobId;
+    } catch (e) {
+      if (!isFlinkError(e) || e.kind !== 'not-found') throw e;
+      try {
+        return parseJobId(raw);
+      } catch (p) {
+        throw new FlinkError('invalid-argument', `${(p as Error).message} No job named '${raw}' is in the catalog either.`);
+      }
+    }
   }
 
   override async catch(err: Error & { exitCode?: number }): Promise<void> {

@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { parseJobId } from '../src/client/ClusterClient.js';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { FlinkCommand } from './base.js';
 import { clusterFlags, formatTypeFlag, splitOptionalValueFlag } from './flags.js';
@@ -39,8 +38,9 @@ export default class Cancel extends FlinkCommand {
     if (!flags.withSavepoint) {
       if (positionals.length === 0) throw new FlinkError('invalid-argument', 'Missing JobID. Specify a JobID to cancel a job.');
       if (positionals.length > 1) throw new FlinkError('invalid-argument', `Unexpected argument: ${positionals[1]}`);
-      const jobId = parseJobId(positionals[0]);
-      const client = this.clusterClient(this.loadConfig(flags.property), flags.jobmanager);
+      const config = this.loadConfig(flags.property);
+      const jobId = this.jobIdOf(positionals[0], config, flags.jobmanager);
+      const client = this.clusterClient(config, flags.jobmanager);
       this.ui.progress(`Cancelling job ${jobId}.`);
       await this.ui.spin('Waiting for response...', () => client.cancel(jobId));
       this.ui.out(`Cancelled job ${jobId}.`);
@@ -50,9 +50,10 @@ export default class Cancel extends FlinkCommand {
     process.stderr.write('DEPRECATION WARNING: Cancelling a job with savepoint is deprecated. Use "stop" instead.\n');
     if (positionals.length === 0) throw new FlinkError('invalid-argument', 'Missing JobID');
     const [targetDirectory, rawJobId] = positionals.length === 2 ? positionals : [undefined, positionals[0]];
-    const jobId = parseJobId(rawJobId);
+    const config = this.loadConfig(flags.property);
+    const jobId = this.jobIdOf(rawJobId, config, flags.jobmanager);
     const formatType = parseFormatType(flags.type) ?? 'CANONICAL';
-    const client = this.clusterClient(this.loadConfig(flags.property), flags.jobmanager);
+    const client = this.clusterClient(config, flags.jobmanager);
     this.ui.progress(targetDirectory === undefined
       ? `Cancelling job ${jobId} with ${formatType} savepoint to default savepoint directory.`
       : `Cancelling job ${jobId} with ${formatType} savepoint to ${targetDirectory}.`);

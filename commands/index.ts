@@ -2,9 +2,11 @@ import type { Command } from '@oclif/core';
 import Cancel from './cancel.js';
 import Checkpoint from './checkpoint.js';
 import Dashboard from './dashboard.js';
+import Checkpoints from './checkpoints.js';
 import List from './list.js';
 import Run from './run.js';
 import Savepoint from './savepoint.js';
+import Savepoints from './savepoints.js';
 import State from './state.js';
 import Stop from './stop.js';
 
@@ -18,4 +20,6 @@ export const COMMANDS: Record<string, Command.Class> = {
   state: State,
   checkpoint: Checkpoint,
   dashboard: Dashboard,
+  checkpoints: Checkpoints,
+  savepoints: Savepoints,
 };

@@ -4,6 +4,8 @@ import { runJob } from '../src/client/JobRunner.js';
 import { CoreOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
 import { Configuration } from '../src/config/Configuration.js';
 import { FlinkError } from '../src/core/FlinkError.js';
+import { parseLatestReference, resolveLatest } from '../src/catalog/LatestSnapshot.js';
+import { isRunning } from '../src/catalog/JobReference.js';
 import { FlinkCommand } from './base.js';
 import { propertyFlags } from './flags.js';
 
@@ -77,9 +79,22 @@ export default class Run extends FlinkCommand {
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
     if (flags.restoreMode !== undefined) config.set(StateRecoveryOptions.CLAIM_MODE.key, parseRestoreMode(flags.restoreMode));
     const jobFile = args.jobFile;
+    let savepointPath = flags.fromSavepoint;
+    if (savepointPath !== undefined && parseLatestReference(savepointPath)) {
+      // -s latest:<jobId|jobName> (ours): the newest intact snapshot in the catalog, checked against its checksums.
+      const index = this.openIndex(config);
+      const latest = resolveLatest(index, savepointPath, (p, why) => this.ui.warn(`skipping damaged snapshot ${p}: ${why}`));
+      const owner = index.getJob(latest.jobId);
+      if (config.get(StateRecoveryOptions.CLAIM_MODE) === 'CLAIM' && latest.kind === 'CHECKPOINT' && owner && isRunning(owner)) {
+        // Claiming would let the new job delete a checkpoint the running one still owns and may subsume.
+        throw new FlinkError('conflict', `Refusing to claim ${latest.path}: it is a checkpoint of job ${owner.jobId}, which is still ${owner.status}; stop it first or restore with --restoreMode no_claim`);
+      }
+      this.ui.progress(`Restoring from ${latest.kind === 'SAVEPOINT' ? 'savepoint' : 'checkpoint'} ${latest.path} (the newest intact one of job ${latest.jobName}, ${latest.jobId}).`);
+      savepointPath = latest.path;
+    }
     return flags.detached
-      ? this.runDetached(jobFile, programArgs, config.toMap(), flags.fromSavepoint, flags.allowNonRestoredState)
-      : this.runAttached(jobFile, programArgs, config, flags.fromSavepoint, flags.allowNonRestoredState);
+      ? this.runDetached(jobFile, programArgs, config.toMap(), savepointPath, flags.allowNonRestoredState)
+      : this.runAttached(jobFile, programArgs, config, savepointPath, flags.allowNonRestoredState);
   }
 
   private async runAttached(

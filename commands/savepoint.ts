@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { ClusterClient, parseJobId } from '../src/client/ClusterClient.js';
+import { ClusterClient } from '../src/client/ClusterClient.js';
 import type { Configuration } from '../src/config/Configuration.js';
 import { describeError, FlinkError } from '../src/core/FlinkError.js';
 import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
@@ -45,7 +45,7 @@ export default class Savepoint extends FlinkCommand {
     }
 
     if (args.jobId === undefined) throw new FlinkError('invalid-argument', 'Missing JobID. Specify a Job ID to trigger a savepoint.');
-    const jobId = parseJobId(args.jobId);
+    const jobId = this.jobIdOf(args.jobId, config, flags.jobmanager);
     const formatType = parseFormatType(flags.type) ?? 'CANONICAL';
     const client = this.clusterClient(config, flags.jobmanager);
     this.ui.progress(`Triggering savepoint for job ${jobId}.`);

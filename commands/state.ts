@@ -7,9 +7,10 @@ import {
 } from '../src/tools/SnapshotInspector.js';
 import { CoreOptions } from '../src/config/ConfigOptions.js';
 import { FlinkError } from '../src/core/FlinkError.js';
+import { parseLatestReference, resolveLatest } from '../src/catalog/LatestSnapshot.js';
 import { FlinkCommand } from './base.js';
 import { ExitCode } from './errors.js';
-import { formatTimestamp } from './format.js';
+import { formatBytes, formatTimestamp, table } from './format.js';
 import { propertyFlags } from './flags.js';
 
 /** Splits off the program arguments of `--dry-run`: everything after the first `--`. */
@@ -18,26 +19,8 @@ export function splitStateArgv(argv: string[]): { cliArgv: string[]; programArgs
   return i < 0 ? { cliArgv: argv, programArgs: [], dashdash: false } : { cliArgv: argv.slice(0, i), programArgs: argv.slice(i + 1), dashdash: true };
 }
 
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = -1;
-  do {
-    v /= 1024;
-    u++;
-  } while (v >= 1024 && u < units.length - 1);
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
-}
-
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const range = (r: [number, number]) => `${r[0]}-${r[1]}`;
-
-/** Renders rows as left-aligned columns (numbers right-aligned). */
-function table(rows: string[][], rightAligned: number[] = []): string[] {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => (rightAligned.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
-}
 
 export default class State extends FlinkCommand {
   static override summary = 'Inspect a savepoint or retained checkpoint without running the job.';
@@ -81,7 +64,14 @@ export default class State extends FlinkCommand {
       if (dashdash) throw new FlinkError('invalid-argument', 'Program arguments after "--" apply to --dry-run <job.ts> only');
     }
     const config = this.loadConfig(flags.property);
-    const snap = loadSnapshot(args.path);
+    let path = args.path;
+    if (parseLatestReference(path)) {
+      // latest:<jobId|jobName> (ours): the newest intact snapshot the catalog knows, as `run -s latest:` picks it.
+      const latest = resolveLatest(this.openIndex(this.loadConfig(flags.property)), path, (p, why) => this.ui.warn(`skipping damaged ${p}: ${why}`));
+      this.ui.progress(`Resolved ${path} to ${latest.path}`);
+      path = latest.path;
+    }
+    const snap = loadSnapshot(path);
 
     if (flags.dump !== undefined) {
       await this.dump(snap, flags.dump, flags.operator);

@@ -1,5 +1,4 @@
 import { Args, Flags } from '@oclif/core';
-import { parseJobId } from '../src/client/ClusterClient.js';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { FlinkCommand } from './base.js';
 import { clusterFlags, formatTypeFlag, splitOptionalValueFlag } from './flags.js';
@@ -38,9 +37,10 @@ export default class Stop extends FlinkCommand {
     if (positionals.length === 0) throw new FlinkError('invalid-argument', 'Missing JobID');
     if (positionals.length === 2 && !flags.savepointPath) throw new FlinkError('invalid-argument', `Unexpected argument: ${positionals[1]}`);
     const [targetDirectory, rawJobId] = positionals.length === 2 ? positionals : [undefined, positionals[0]];
-    const jobId = parseJobId(rawJobId);
+    const config = this.loadConfig(flags.property);
+    const jobId = this.jobIdOf(rawJobId, config, flags.jobmanager);
     const formatType = parseFormatType(flags.type) ?? 'CANONICAL';
-    const client = this.clusterClient(this.loadConfig(flags.property), flags.jobmanager);
+    const client = this.clusterClient(config, flags.jobmanager);
 
     this.ui.progress(`${flags.drain ? 'Draining job' : 'Suspending job'} "${jobId}" with a ${formatType} savepoint.`);
     const location = await this.ui.spin('Waiting for response...', () =>

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { loadSnapshot, METADATA_FILE, stripFileScheme } from '../checkpoint/Metadata.js';
 import { CheckpointStorage } from '../checkpoint/CheckpointStorage.js';
 import { newestIntact } from '../checkpoint/CheckpointRecovery.js';
@@ -31,6 +31,15 @@ export interface JobRecord {
   failureCause: string | null;
   /** Where the job's checkpoints went: 'filesystem' (its checkpointDir) or 'jobmanager' (memory of its cluster). */
   checkpointStorage?: 'filesystem' | 'jobmanager' | null;
+  /** The job's default savepoint directory (state.savepoints.dir when it started): a folder a rebuild scans. */
+  savepointDir?: string | null;
+  /**
+   * The JobManager address of a job on a remote Flink cluster (what `-m` was given); null for a job of a local
+   * mini-cluster, whose endpoint is restUrl.
+   */
+  cluster?: string | null;
+  /** How the job took ownership of restoredFrom: CLAIM (it may delete it once subsumed) or NO_CLAIM. */
+  restoreMode?: 'CLAIM' | 'NO_CLAIM' | null;
 }
 
 /** A snapshot as the catalog keeps it: what the checkpoint coordinator reports (the folders are the truth). */
@@ -61,13 +70,32 @@ const MIGRATIONS: readonly { description: string; sql: string }[] = [
     description: 'checkpoint storage of each job',
     sql: 'ALTER TABLE jobs ADD COLUMN checkpoint_storage TEXT;',
   },
+  {
+    description: 'one catalog per user: savepoint directory, cluster address and restore mode of each job, merged indexes',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN savepoint_dir TEXT;
+      ALTER TABLE jobs ADD COLUMN cluster TEXT;
+      ALTER TABLE jobs ADD COLUMN restore_mode TEXT;
+      CREATE INDEX jobs_by_name ON jobs (name);
+      CREATE INDEX snapshots_by_job ON snapshots (job_id, kind, status, checkpoint_id);
+      CREATE TABLE merged_indexes (path TEXT PRIMARY KEY, merged_at INTEGER NOT NULL, jobs INTEGER NOT NULL, snapshots INTEGER NOT NULL);`,
+  },
 ];
+
+/** Columns a writer that does not know them (an older caller of upsertJob) must not reset to NULL. */
+const KEEP_IF_ABSENT = new Set(['savepoint_dir', 'cluster', 'restore_mode']);
+
+/** Discarded (and failed) checkpoints kept per job when the opener does not say: see index.checkpoints.history. */
+export const DEFAULT_CHECKPOINT_HISTORY = 50;
+
+/** The file name of the index an older flink-ts kept in each checkpoint directory. */
+export const LEGACY_INDEX_FILE = 'flink-index.sqlite';
 export const INDEX_SCHEMA_VERSION = MIGRATIONS.length;
 
 const JOB_COLUMNS = {
   name: 'name', status: 'status', startTime: 'start_time', endTime: 'end_time', restUrl: 'rest_url', pid: 'pid',
   logFile: 'log_file', checkpointDir: 'checkpoint_dir', restoredFrom: 'restored_from', failureCause: 'failure_cause',
-  checkpointStorage: 'checkpoint_storage',
+  checkpointStorage: 'checkpoint_storage', savepointDir: 'savepoint_dir', cluster: 'cluster', restoreMode: 'restore_mode',
 } as const satisfies Record<keyof Omit<JobRecord, 'jobId'>, string>;
 const SNAPSHOT_COLUMNS = {
   jobId: 'job_id', checkpointId: 'checkpoint_id', kind: 'kind', status: 'status', triggerTime: 'trigger_time',
@@ -90,6 +118,7 @@ export class CheckpointIndex {
     readonly path: string,
     private readonly checkpointsDir: string | undefined,
     private readonly savepointsDir: string | undefined,
+    private readonly checkpointHistory: number,
   ) {}
 
   private rebuildReason: string | undefined;
@@ -98,7 +127,13 @@ export class CheckpointIndex {
     return this.rebuildReason;
   }
 
-  static open(opts: { path: string; checkpointsDir?: string; savepointsDir?: string }): CheckpointIndex {
+  /**
+   * Opens (creating, migrating or rebuilding if needed) the catalog at `path`. `checkpointsDir`/`savepointsDir`
+   * are the configured folders a rebuild scans besides those the catalog recorded; `legacyIndexes` are older
+   * per-directory index files (`<state.checkpoints.dir>/flink-index.sqlite`) merged in once each;
+   * `checkpointHistory` bounds the discarded and failed checkpoints kept per job.
+   */
+  static open(opts: OpenOptions): CheckpointIndex {
     const path = resolve(opts.path);
     try {
       mkdirSync(dirname(path), { recursive: true });
@@ -110,11 +145,19 @@ export class CheckpointIndex {
     let corrupt: string | undefined;
     if (typeof opened === 'string') ({ db: opened, reason: corrupt } = quarantineAndReopen(path, opened));
     const dir = (d?: string) => (d === undefined ? undefined : resolve(stripFileScheme(d)));
-    const index = new CheckpointIndex(opened, path, dir(opts.checkpointsDir), dir(opts.savepointsDir));
+    const history = opts.checkpointHistory ?? DEFAULT_CHECKPOINT_HISTORY;
+    const index = new CheckpointIndex(opened, path, dir(opts.checkpointsDir), dir(opts.savepointsDir), history);
+    index.openOptions = opts;
     try {
       const from = index.migrate();
       // After a recovery another opener may win the race to fill the fresh file; the recoverer still reports why.
       index.rebuildReason = corrupt ?? (from === 0 ? (missing ? 'missing' : 'empty') : undefined);
+      if (opts.legacyIndexes) {
+        // The configured directory's older index, and those of every checkpoint root the catalog knows (a job
+        // started with another -D under an older flink-ts): each merged once, which may reveal further roots.
+        for (const legacy of opts.legacyIndexes) index.mergeLegacyIndex(legacy);
+        for (const root of index.scannedDirs().checkpoints) index.mergeLegacyIndex(join(root, LEGACY_INDEX_FILE));
+      }
     } catch (e) {
       opened.close();
       throw e;
@@ -126,10 +169,41 @@ export class CheckpointIndex {
 
   upsertJob(j: JobRecord): void {
     const cols = Object.values(JOB_COLUMNS);
+    const set = (c: string) => (KEEP_IF_ABSENT.has(c) ? `${c} = coalesce(excluded.${c}, ${c})` : `${c} = excluded.${c}`);
     this.write(() => this.stmt(
       `INSERT INTO jobs (job_id, ${cols.join(', ')}) VALUES (@jobId, ${Object.keys(JOB_COLUMNS).map((k) => '@' + k).join(', ')})
-       ON CONFLICT (job_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+       ON CONFLICT (job_id) DO UPDATE SET ${cols.map(set).join(', ')}`,
     ).run(params(j, ['jobId', ...Object.keys(JOB_COLUMNS)])));
+    this.rememberFolders(j);
+  }
+
+  /**
+   * The folders a job writes to also go to a small side file next to the database (`<catalog>.folders`), so a
+   * catalog that was deleted or moved aside as corrupt is rebuilt from every folder it ever knew, not only from
+   * the configured ones. Appends only what is new; duplicates from racing writers are harmless.
+   */
+  private rememberFolders(j: JobRecord): void {
+    const entries = [
+      j.checkpointDir ? `checkpoints\t${dirname(j.checkpointDir)}` : undefined,
+      j.savepointDir ? `savepoints\t${j.savepointDir}` : undefined,
+    ].filter((e): e is string => e !== undefined);
+    if (entries.length === 0) return;
+    const known = new Set(readFoldersFile(this.foldersFile));
+    const add = entries.filter((e) => !known.has(e));
+    try {
+      if (add.length > 0) appendFileSync(this.foldersFile, add.map((e) => `${e}\n`).join(''));
+    } catch {
+      /* only a hint for rebuilds; the rows themselves are recorded */
+    }
+  }
+
+  private get foldersFile(): string {
+    return `${this.path}.folders`;
+  }
+
+  /** Every run recorded under a job name, newest first. */
+  jobsNamed(name: string): JobRecord[] {
+    return this.read(() => this.stmt(`${JOB_SELECT} WHERE name = ? ORDER BY start_time DESC, job_id`).all(name) as JobRecord[]);
   }
 
   updateJob(jobId: string, patch: Partial<Omit<JobRecord, 'jobId'>>): void {
@@ -167,7 +241,35 @@ export class CheckpointIndex {
   upsertSnapshot(s: SnapshotRecord): void {
     const rec = { ...s, path: normalize(s.path) };
     if (rec.status === 'COMPLETED') assertComplete(rec.path);
-    this.write(() => this.putSnapshot(rec));
+    this.write(() => {
+      this.putSnapshot(rec);
+      // Bounded history: pruned as checkpoints are recorded, in the same transaction.
+      if (rec.kind === 'CHECKPOINT' && rec.status !== 'IN_PROGRESS') this.pruneHistory(rec.jobId);
+    });
+  }
+
+  /**
+   * Forgets the oldest DISCARDED and the oldest FAILED checkpoint rows of a job beyond `checkpointHistory` of
+   * each. Completed checkpoints and every savepoint stay, and so does any checkpoint a job was restored from
+   * (the restored-from chain of `latest:`). Returns how many rows went. Runs inside a write transaction.
+   */
+  private pruneHistory(jobId: string): number {
+    let removed = 0;
+    for (const status of ['DISCARDED', 'FAILED'] as const) {
+      removed += this.stmt(`DELETE FROM snapshots WHERE job_id = @jobId AND kind = 'CHECKPOINT' AND status = @status
+        AND checkpoint_id < coalesce((SELECT checkpoint_id FROM snapshots WHERE job_id = @jobId AND kind = 'CHECKPOINT'
+          AND status = @status ORDER BY checkpoint_id DESC LIMIT 1 OFFSET @keep - 1), -1)
+        AND path NOT IN (SELECT restored_from FROM jobs WHERE restored_from IS NOT NULL)`)
+        .run({ jobId, status, keep: Math.max(1, this.checkpointHistory) }).changes;
+    }
+    return removed;
+  }
+
+  /** Row counts per status, for the soak test and `flink checkpoints --json`'s summary. */
+  snapshotCounts(jobId?: string): Record<string, number> {
+    const rows = this.read(() => this.stmt(`SELECT status, count(*) AS n FROM snapshots WHERE (@jobId IS NULL OR job_id = @jobId) GROUP BY status`)
+      .all({ jobId: jobId ?? null }) as { status: string; n: number }[]);
+    return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
   updateSnapshot(path: string, patch: Partial<Omit<SnapshotRecord, 'path'>>): void {
@@ -246,8 +348,72 @@ export class CheckpointIndex {
 
   /** The folder scan a rebuild merges (its own method: the race tests interleave a writer right after it). */
   private scan(): ScannedSnapshot[] {
-    return scanSnapshotFolders(this.checkpointsDir, this.savepointsDir);
+    const dirs = this.scannedDirs();
+    return scanSnapshotFolders(dirs.checkpoints, dirs.savepoints);
   }
+
+  /**
+   * The folders a rebuild scans: the configured ones, and every checkpoint and savepoint directory the catalog
+   * recorded for its jobs (so a job started with another -D is found again).
+   */
+  scannedDirs(): { checkpoints: string[]; savepoints: string[] } {
+    const recorded = this.read(() => ({
+      chk: (this.stmt(`SELECT DISTINCT checkpoint_dir AS d FROM jobs WHERE checkpoint_dir IS NOT NULL`).all() as { d: string }[]).map((r) => dirname(r.d)),
+      sp: (this.stmt(`SELECT DISTINCT savepoint_dir AS d FROM jobs WHERE savepoint_dir IS NOT NULL`).all() as { d: string }[]).map((r) => r.d),
+      spRows: (this.stmt(`SELECT DISTINCT path AS d FROM snapshots WHERE kind = 'SAVEPOINT'`).all() as { d: string }[]).map((r) => dirname(r.d)),
+    }));
+    const side = readFoldersFile(this.foldersFile).map((l) => l.split('\t'));
+    const fromSide = (kind: string) => side.filter((e) => e[0] === kind && e[1]).map((e) => e[1]!);
+    const uniq = (xs: (string | undefined)[]) => [...new Set(xs.filter((x): x is string => !!x))].sort();
+    return {
+      checkpoints: uniq([this.checkpointsDir, ...recorded.chk, ...fromSide('checkpoints')]),
+      savepoints: uniq([this.savepointsDir, ...recorded.sp, ...recorded.spRows, ...fromSide('savepoints')]),
+    };
+  }
+
+  /**
+   * Merges an older per-directory index (`<state.checkpoints.dir>/flink-index.sqlite`) into this catalog, once:
+   * rows this catalog already has win, and the file is left where it is (never deleted). Returns the rows taken,
+   * or undefined when there was nothing to merge (no such file, already merged, or it is this catalog).
+   */
+  mergeLegacyIndex(legacyPath: string): { jobs: number; snapshots: number } | undefined {
+    const legacy = resolve(legacyPath);
+    if (legacy === this.path || !existsSync(legacy)) return undefined;
+    const done = () => this.stmt(`SELECT 1 FROM merged_indexes WHERE path = ?`).get(legacy) !== undefined;
+    if (this.read(done)) return undefined;
+    let rows: { jobs: Record<string, unknown>[]; snapshots: Record<string, unknown>[] };
+    try {
+      const old = new Database(legacy, { readonly: true, fileMustExist: true, timeout: 5_000 });
+      try {
+        rows = { jobs: old.prepare('SELECT * FROM jobs').all() as Record<string, unknown>[], snapshots: old.prepare('SELECT * FROM snapshots').all() as Record<string, unknown>[] };
+      } finally {
+        old.close();
+      }
+    } catch (e) {
+      this.legacyProblems.push(`cannot merge the older index ${legacy}: ${describeError(e)}`);
+      return undefined;
+    }
+    const jobCols = ['job_id', ...Object.values(JOB_COLUMNS)];
+    const snapCols = ['path', ...Object.values(SNAPSHOT_COLUMNS)];
+    const insert = (table: string, cols: string[], r: Record<string, unknown>) =>
+      this.stmt(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((c) => '@' + c).join(', ')}) ON CONFLICT DO NOTHING`)
+        .run(Object.fromEntries(cols.map((c) => [c, r[c] ?? null]))).changes;
+    return this.write(() => {
+      if (done()) return undefined; // another process merged it meanwhile
+      let jobs = 0;
+      let snapshots = 0;
+      for (const j of rows.jobs) jobs += insert('jobs', jobCols, j);
+      for (const sn of rows.snapshots) snapshots += insert('snapshots', snapCols, sn);
+      this.stmt(`INSERT INTO merged_indexes (path, merged_at, jobs, snapshots) VALUES (?, ?, ?, ?)`).run(legacy, Date.now(), jobs, snapshots);
+      this.mergedNow.push({ path: legacy, jobs, snapshots });
+      return { jobs, snapshots };
+    });
+  }
+
+  /** Older indexes merged by this open, and those that could not be read (left alone, reported). */
+  readonly mergedNow: { path: string; jobs: number; snapshots: number }[] = [];
+  readonly legacyProblems: string[] = [];
+  private openOptions: OpenOptions | undefined;
 
   close(): void {
     if (this.db.open) this.db.close();
@@ -279,7 +445,7 @@ export class CheckpointIndex {
         this.db.pragma(`user_version = ${v + 1}`);
       }
       // A fresh database is filled in the same transaction, so no reader ever sees it empty.
-      if (from === 0) this.merge(scanSnapshotFolders(this.checkpointsDir, this.savepointsDir));
+      if (from === 0) this.merge(this.scan());
       return from;
     });
   }
@@ -396,7 +562,7 @@ export class CheckpointIndex {
     if (now === this.inode) return;
     this.reopening = true;
     try {
-      const fresh = CheckpointIndex.open({ path: this.path, checkpointsDir: this.checkpointsDir, savepointsDir: this.savepointsDir });
+      const fresh = CheckpointIndex.open({ ...this.openOptions, path: this.path, checkpointsDir: this.checkpointsDir, savepointsDir: this.savepointsDir, checkpointHistory: this.checkpointHistory });
       this.db.close();
       this.db = fresh.db;
       this.statements.clear();
@@ -405,6 +571,22 @@ export class CheckpointIndex {
     } finally {
       this.reopening = false;
     }
+  }
+}
+
+export interface OpenOptions {
+  path: string;
+  checkpointsDir?: string;
+  savepointsDir?: string;
+  legacyIndexes?: string[];
+  checkpointHistory?: number;
+}
+
+function readFoldersFile(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+  } catch {
+    return [];
   }
 }
 

@@ -19,16 +19,19 @@ export interface ScannedSnapshot {
 }
 
 /** Every complete snapshot under the checkpoint and savepoint directories. */
-export function scanSnapshotFolders(checkpointsDir: string | undefined, savepointsDir: string | undefined): ScannedSnapshot[] {
-  const found: ScannedSnapshot[] = [];
-  const add = (s: ScannedSnapshot | undefined) => s && found.push(s);
-  if (checkpointsDir) {
+export function scanSnapshotFolders(checkpointsDirs: (string | undefined)[], savepointsDirs: (string | undefined)[]): ScannedSnapshot[] {
+  const found = new Map<string, ScannedSnapshot>(); // by path: the same folder may be reached through two roots
+  const add = (s: ScannedSnapshot | undefined) => s && found.set(s.record.path, s);
+  for (const checkpointsDir of new Set(checkpointsDirs)) {
+    if (!checkpointsDir) continue;
     for (const jobDir of subdirs(checkpointsDir, JOB_DIR)) {
       for (const chk of subdirs(jobDir, CHECKPOINT_DIR)) add(readFolder(chk, jobDir));
     }
   }
-  if (savepointsDir) for (const sp of subdirs(savepointsDir, SAVEPOINT_DIR)) add(readFolder(sp, null));
-  return found;
+  for (const savepointsDir of new Set(savepointsDirs)) {
+    if (savepointsDir) for (const sp of subdirs(savepointsDir, SAVEPOINT_DIR)) add(readFolder(sp, null));
+  }
+  return [...found.values()];
 }
 
 export function subdirs(dir: string, name: RegExp): string[] {

@@ -37,6 +37,8 @@ function tryOpenOnce(path: string): Database.Database | string {
     withBusyRetry(path, () => {
       d.pragma('journal_mode = WAL');
       d.pragma('synchronous = NORMAL');
+      // A catalog open for months: once a checkpoint of the WAL resets it, cut the file back (not only reuse it).
+      d.pragma('journal_size_limit = 1048576');
     });
     const problems = withBusyRetry(path, () => d.pragma('quick_check') as { quick_check: string }[])
       .map((r) => r.quick_check).filter((r) => r !== 'ok');
@@ -75,6 +77,20 @@ export function quarantineAndReopen(path: string, why: string): { db: Database.D
   } catch (e) {
     if (isFlinkError(e)) throw e;
     throw new FlinkError('io', `Cannot recover corrupt index database ${path}: ${describeError(e)}`, { cause: e });
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Runs `fn` holding an exclusive lock file (O_EXCL), released afterwards; a holder that crashed goes stale. */
+export async function withLockFile<T>(lock: string, fn: () => Promise<T> | T): Promise<T> {
+  acquireLock(lock);
+  try {
+    return await fn();
   } finally {
     try {
       unlinkSync(lock);

@@ -195,7 +195,20 @@ export const ExecutionOptions = {
 /** Keys of our own, not Flink's. */
 export const FlinkTsOptions = {
   INDEX_PATH: pathOption('index.path', {
-    description: 'SQLite index of jobs, checkpoints and savepoints; see indexPath().',
+    description: 'The catalog: SQLite index of jobs, checkpoints and savepoints; see indexPath().',
+  }),
+  // Modelled on web.checkpoints.history (the web UI's 10 entries), but for the catalog on disk.
+  CHECKPOINT_HISTORY: intOption('index.checkpoints.history', {
+    description: 'Discarded (subsumed) checkpoints, and failed ones, the catalog keeps per job, newest first; older rows are pruned as new checkpoints are recorded. Completed checkpoints, savepoints and restore sources are always kept.',
+    default: 50, min: 1,
+  }),
+  // The Kubernetes operator's kubernetes.operator.savepoint.history.max.count / .max.age, in the state.savepoints.* family.
+  SAVEPOINT_HISTORY_MAX_COUNT: intOption('state.savepoints.history.max-count', {
+    description: 'flink savepoints --prune keeps this many newest completed savepoints per job name (at least 1).',
+    default: 10, min: 1,
+  }),
+  SAVEPOINT_HISTORY_MAX_AGE: durationOption('state.savepoints.history.max-age', {
+    description: 'flink savepoints --prune disposes completed savepoints older than this (the newest of each job name is always kept); unset: no age limit.',
   }),
   REST_AUTH_TOKEN: stringOption('rest.auth.token', {
     description: 'When set, the REST endpoint requires "Authorization: Bearer <token>"; the CLI sends it from the same configuration.',
@@ -248,12 +261,16 @@ export function restartStrategyFor(config: Configuration, checkpointingEnabled: 
   }
 }
 
-/** Where the SQLite index lives: index.path, else next to the checkpoints, else in the user's data directory. */
+/**
+ * Where the catalog lives: index.path, else one file per user and host in the user's data directory, whatever
+ * state.checkpoints.dir says (so a job started with any -D is found without repeating it).
+ */
 export function indexPath(config: Configuration): string {
-  const explicit = config.get(FlinkTsOptions.INDEX_PATH);
-  if (explicit !== undefined) return explicit;
+  return config.get(FlinkTsOptions.INDEX_PATH) ?? join(userDataDir(), 'flink-index.sqlite');
+}
+
+/** Where an older flink-ts kept the index of a checkpoint directory; merged into the catalog once. */
+export function legacyIndexPath(config: Configuration): string | undefined {
   const checkpoints = config.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY);
-  return checkpoints !== undefined
-    ? join(checkpoints, 'flink-index.sqlite')
-    : join(userDataDir(), 'flink-index.sqlite');
+  return checkpoints !== undefined ? join(checkpoints, 'flink-index.sqlite') : undefined;
 }

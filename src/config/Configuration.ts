@@ -138,6 +138,7 @@ export function embeddedLocations(env: NodeJS.ProcessEnv = process.env): Record<
     'state.checkpoints.dir': join(home, 'checkpoints'),
     'state.savepoints.dir': join(home, 'savepoints'),
     'env.log.dir': join(home, 'log'),
+    'index.path': join(home, 'flink-index.sqlite'),
   };
 }
 

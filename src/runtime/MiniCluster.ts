@@ -1,9 +1,9 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { disposeSavepoint } from '../checkpoint/SavepointDisposal.js';
 import { isJobManagerLocation, resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
-import { loadSnapshot, verifySnapshotFiles } from '../checkpoint/Metadata.js';
+import { loadSnapshot, stripFileScheme, verifySnapshotFiles } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
-import { CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, parsePortSpec } from '../config/ConfigOptions.js';
+import { CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, StateRecoveryOptions, parsePortSpec } from '../config/ConfigOptions.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { newJobId, randomHex } from '../core/ids.js';
 import { isGloballyTerminal } from '../core/JobStatus.js';
@@ -133,6 +133,9 @@ export class MiniCluster implements Dispatcher {
       checkpointDir: jm.checkpointStorage.type === 'filesystem' && jm.checkpointStorage.explicit ? join(jm.checkpointStorage.dir, jobId) : null,
       checkpointStorage: jm.checkpointStorage.type,
       restoredFrom: restore?.snapshot.dir ?? null,
+      restoreMode: restore ? this.config.get(StateRecoveryOptions.CLAIM_MODE) : null,
+      savepointDir: savepointDirOf(this.config),
+      cluster: null,
     });
     this.safeIndex(() => this.index?.upsertJob({ ...this.registrations.get(jobId)!, status: 'CREATED', endTime: null, failureCause: null }));
     try {
@@ -267,4 +270,10 @@ export class MiniCluster implements Dispatcher {
     while (this.rest && unread() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await this.rest?.close();
   }
+}
+
+/** The job's default savepoint directory as the catalog records it (a folder its rebuild scans). */
+function savepointDirOf(config: Configuration): string | null {
+  const d = config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY);
+  return d === undefined || (/^[a-z][a-z0-9+.-]+:/i.test(d) && !/^file:/i.test(d)) ? null : resolve(stripFileScheme(d));
 }

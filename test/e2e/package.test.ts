@@ -320,7 +320,7 @@ describe('the npm package, installed from its tarball (e2e)', { timeout: 600_000
     assert.deepEqual(committedLines(out), expected.sort());
 
     // Everything the CLI wrote is under FLINK_TS_HOME: nothing in the package, nothing in the working directories.
-    assert.ok(existsSync(join(data, 'checkpoints', 'flink-index.sqlite')), 'the catalog is in the data dir');
+    assert.ok(existsSync(join(data, 'flink-index.sqlite')), 'the catalog is in the data dir');
     // Retained on cancel: the embedded conf (RETAIN_ON_CANCELLATION; the code default deletes them) was read from inside the package.
     const retained = readdirSync(join(data, 'checkpoints', jobId)).filter((d) => /^chk-\d+$/.test(d) && existsSync(join(data, 'checkpoints', jobId, d, '_metadata')));
     assert.ok(retained.length > 0, 'the cancelled job\'s checkpoints are retained in the data dir');

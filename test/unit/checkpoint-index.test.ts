@@ -23,7 +23,8 @@ function tempDir(t: { after(fn: () => void): void }): string {
 function job(jobId: string, over: Partial<JobRecord> = {}): JobRecord {
   return {
     jobId, name: `job ${jobId.slice(0, 4)}`, status: 'RUNNING', startTime: 1000, endTime: null, restUrl: 'http://localhost:8081',
-    pid: 42, logFile: null, checkpointDir: null, checkpointStorage: null, restoredFrom: null, failureCause: null, ...over,
+    pid: 42, logFile: null, checkpointDir: null, checkpointStorage: null, restoredFrom: null, failureCause: null,
+    savepointDir: null, cluster: null, restoreMode: null, ...over,
   };
 }
 

@@ -10,7 +10,7 @@ import { formatDuration, parseDuration } from '../../src/config/Duration.js';
 import { Configuration, parseDynamicProperty } from '../../src/config/Configuration.js';
 import {
   CheckpointingOptions, CoreOptions, ExecutionOptions, PipelineOptions, RestOptions, RestartStrategyOptions,
-  StateBackendOptions, TaskManagerOptions, indexPath, restartStrategyFor,
+  StateBackendOptions, TaskManagerOptions, indexPath, legacyIndexPath, restartStrategyFor,
 } from '../../src/config/ConfigOptions.js';
 
 /** Runs `fn` with a fresh temp dir holding `files`, removed afterwards. */
@@ -103,14 +103,14 @@ test('embedded conf: snapshots, logs and the index go to the user data dir, neve
   };
   assert.deepEqual(at({ FLINK_TS_HOME: '/srv/fts', XDG_DATA_HOME: '/xdg' }), {
     checkpoints: '/srv/fts/checkpoints', savepoints: '/srv/fts/savepoints', log: '/srv/fts/log',
-    index: '/srv/fts/checkpoints/flink-index.sqlite',
+    index: '/srv/fts/flink-index.sqlite',
   });
   assert.equal(at({ XDG_DATA_HOME: '/xdg' }).savepoints, '/xdg/flink-ts/savepoints');
   // A relative XDG_DATA_HOME is invalid per the XDG spec and ignored.
   assert.equal(at({ XDG_DATA_HOME: 'rel' }).log, join(homedir(), '.local', 'share', 'flink-ts', 'log'));
-  // -D wins, under either of Flink's names, and moves the index along with the checkpoints.
+  // -D wins, under either of Flink's names; the catalog stays the user's one, whatever the checkpoint directory.
   assert.deepEqual(at({ FLINK_TS_HOME: '/srv/fts' }, { 'execution.checkpointing.dir': '/c', 'env.log.dir': '/l' }), {
-    checkpoints: '/c', savepoints: '/srv/fts/savepoints', log: '/l', index: '/c/flink-index.sqlite',
+    checkpoints: '/c', savepoints: '/srv/fts/savepoints', log: '/l', index: '/srv/fts/flink-index.sqlite',
   });
   // FLINK_CONF_DIR's file keeps Flink's meaning of an unset directory: nothing is filled in.
   withConfDir({ 'flink-conf.yaml': 'parallelism.default: 3\n' }, (dir) => {
@@ -336,10 +336,13 @@ test('restartStrategyFor follows Flink\'s defaults', () => {
     configError(/'restart-strategy.type': expected one of none, fixed-delay/));
 });
 
-test('indexPath defaults next to the checkpoints, else in the user data dir', () => {
+test('indexPath: index.path, else one catalog in the user data dir whatever state.checkpoints.dir says', () => {
   assert.equal(indexPath(cfg({ 'index.path': 'file:///var/idx.sqlite', 'state.checkpoints.dir': '/c' })), '/var/idx.sqlite');
-  assert.equal(indexPath(cfg({ 'state.checkpoints.dir': 'file:///c' })), '/c/flink-index.sqlite');
+  assert.equal(indexPath(cfg({ 'state.checkpoints.dir': 'file:///c' })), join(userDataDir(), 'flink-index.sqlite'));
   assert.equal(indexPath(cfg({})), join(userDataDir(), 'flink-index.sqlite'));
+  // Where an older flink-ts kept it: merged into the catalog once.
+  assert.equal(legacyIndexPath(cfg({ 'state.checkpoints.dir': 'file:///c' })), '/c/flink-index.sqlite');
+  assert.equal(legacyIndexPath(cfg({})), undefined);
 });
 
 test('buffer timeout is read under either Flink name', () => {
