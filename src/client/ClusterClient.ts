@@ -25,6 +25,8 @@ export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' |
   /** Checkpoints failed since the last completed one, and the newest failure's cause. */
   checkpointFailures: number;
   lastCheckpointFailure: string | null;
+  /** Restarts so far (Flink's numRestarts), when its cluster answered with it. */
+  numRestarts?: number;
 }
 
 export interface ClusterClientOptions {
@@ -139,7 +141,7 @@ export class ClusterClient {
         return opts.all ? fromRecord(r) : undefined;
       }
       const live = await this.liveStatus(r);
-      if (live) return { ...fromRecord(r), status: live.status, endTime: live.endTime > 0 ? live.endTime : r.endTime };
+      if (live) return { ...fromRecord(r), status: live.status, endTime: live.endTime > 0 ? live.endTime : r.endTime, ...(live.numRestarts !== undefined ? { numRestarts: live.numRestarts } : {}) };
       if (r.pid !== null && !this.isAlive(r.pid)) {
         const { record, lost } = this.markLost(r);
         // Ended on its own while we asked: an ordinary terminated job, not a lost one.
@@ -315,11 +317,11 @@ export class ClusterClient {
     }
   }
 
-  private async liveStatus(r: JobRecord): Promise<{ status: JobStatus; endTime: number } | undefined> {
+  private async liveStatus(r: JobRecord): Promise<{ status: JobStatus; endTime: number; numRestarts?: number } | undefined> {
     if (r.restUrl === null) return undefined;
     try {
       const d = await new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs ?? 3_000, token: this.token }).jobDetails(r.jobId);
-      return { status: d.status, endTime: d.endTime };
+      return { status: d.status, endTime: d.endTime, numRestarts: d.numRestarts };
     } catch {
       // Silent, or a different cluster now answering on that port: either way not this job's JobManager.
       return undefined;

@@ -23,6 +23,7 @@ import { taskKey } from '../core/ids.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type TaskCounts } from '../rest/Dispatcher.js';
 import type { TaskDeployment, WorkerToJobManager } from './messages.js';
+import { RestartBackoffTimeStrategy } from './RestartBackoffTimeStrategy.js';
 import { TaskSlots } from './TaskSlots.js';
 
 type ExecState = 'CREATED' | 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -68,8 +69,10 @@ export class JobMaster {
   private slots?: TaskSlots;
   private readonly exec = new Map<string, ExecState>();
   private attempt = 0;
-  private restarts = 0;
+  /** Flink's numRestarts metric: restarts of this job so far. */
+  restarts = 0;
   private readonly restartStrategy: RestartStrategy;
+  private readonly restartBackoff: RestartBackoffTimeStrategy;
   private readonly assignment?: StateAssignment;
   private readonly o: JobMasterOptions;
   private notifyAcks = new Map<number, () => void>();
@@ -89,6 +92,7 @@ export class JobMaster {
     this.effective = effective;
     const settings = effective.settings;
     this.restartStrategy = restartStrategyFor(cfg, !!settings.interval);
+    this.restartBackoff = new RestartBackoffTimeStrategy(this.restartStrategy);
     if (o.restore) this.assignment = assignState(o.restore.snapshot, o.jobGraph, o.restore.allowNonRestoredState);
     const storage = effective.storage.type === 'jobmanager'
       ? new MemoryCheckpointStorage(cfg.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY) ?? join(tmpdir(), 'flink-ts-checkpoints'), o.jobId, effective.storage.maxStateSize)
@@ -292,17 +296,19 @@ export class JobMaster {
     this.coordinator.abortAll('Job is failing over');
     await this.slots?.shutdown();
     this.slots = undefined;
-    const rs = this.restartStrategy;
-    if (rs.type === 'none' || this.restarts >= rs.attempts) {
-      const why = rs.type === 'none' ? 'restart strategy is none' : `fixed-delay restart strategy allowed ${rs.attempts} attempt(s)`;
+    const backoff = this.restartBackoff;
+    backoff.notifyFailure(Date.now());
+    if (!backoff.canRestart()) {
       this.failingOver = false;
-      this.failureCause = `${rootCause} (recovery is suppressed: ${why})`;
+      this.failureCause = `${rootCause} (recovery is suppressed: ${backoff.whySuppressed()})`;
       await this.terminate('FAILED', this.failureCause);
       return;
     }
     this.restarts++;
     this.setStatus('RESTARTING', rootCause);
-    await new Promise((r) => setTimeout(r, rs.delayMs));
+    const delayMs = backoff.backoffTimeMs();
+    this.o.log.info(`Restarting job ${this.jobId} in ${delayMs} ms (restart ${this.restarts}, ${this.restartStrategy.type} restart strategy).`);
+    await new Promise((r) => setTimeout(r, delayMs));
     this.failingOver = false;
     if (this.status !== 'RESTARTING') return; // cancelled while waiting
     // In-memory checkpoints (JobManagerCheckpointStorage) have no files to check; their bytes carry a CRC32 the tasks verify.
@@ -403,6 +409,7 @@ export class JobMaster {
       lastModification: Math.max(...Object.values(this.timestamps).map(Number), this.startTime),
       tasks: counts,
       isStoppable: this.status === 'RUNNING',
+      numRestarts: this.restarts,
       timestamps: { ...this.timestamps },
       vertices: this.jobGraph.vertices.map((v) => {
         const tasks: TaskCounts = emptyTaskCounts();
