@@ -1,6 +1,7 @@
 import type { Command } from '@oclif/core';
 import Cancel from './cancel.js';
 import Checkpoint from './checkpoint.js';
+import Info from './info.js';
 import List from './list.js';
 import Run from './run.js';
 import Savepoint from './savepoint.js';
@@ -16,4 +17,5 @@ export const COMMANDS: Record<string, Command.Class> = {
   stop: Stop,
   state: State,
   checkpoint: Checkpoint,
+  info: Info,
 };
