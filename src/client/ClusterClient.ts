@@ -234,6 +234,14 @@ export class ClusterClient {
     });
   }
 
+  /** Acknowledged subtasks of the job's newest savepoint in progress, from its checkpoint statistics (progress display). */
+  async savepointProgress(jobId: string): Promise<{ acknowledged: number; total: number } | undefined> {
+    const id = parseJobId(jobId);
+    const stats = await this.endpointFor(id).checkpointStats(id);
+    const p = stats.history?.find((h) => h.is_savepoint && h.status === 'IN_PROGRESS');
+    return p ? { acknowledged: p.num_acknowledged_subtasks, total: p.num_subtasks } : undefined;
+  }
+
   /**
    * Disposes a savepoint: through the JobManager given with -m, or else right here (no cluster needed).
    * Returns the local disposal details when done locally.
