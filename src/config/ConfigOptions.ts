@@ -6,6 +6,7 @@ import {
   type ConfigOption,
 } from './ConfigOption.js';
 import type { Configuration } from './Configuration.js';
+import { parseSavepointSchedule } from '../checkpoint/PeriodicSavepoints.js';
 
 // Option groups are named after the Flink classes that declare the same keys.
 
@@ -233,6 +234,11 @@ export const ExecutionOptions = {
 export const FlinkTsOptions = {
   INDEX_PATH: pathOption('index.path', {
     description: 'SQLite index of jobs, checkpoints and savepoints; see indexPath().',
+  }),
+  // The Kubernetes operator's key without its prefix; the operator's full name is read too.
+  PERIODIC_SAVEPOINT_INTERVAL: option('string', parseSavepointSchedule, 'periodic.savepoint.interval', {
+    description: "Savepoints the cluster takes on its own while the job runs, into state.savepoints.dir: a duration ('1 h') or a cron expression ('0 0 * * *', or 6 fields with seconds first); 0 or unset: none.",
+    fallbackKeys: ['kubernetes.operator.periodic.savepoint.interval'],
   }),
   REST_AUTH_TOKEN: stringOption('rest.auth.token', {
     description: 'When set, the REST endpoint requires "Authorization: Bearer <token>"; the CLI sends it from the same configuration.',

@@ -13,7 +13,7 @@ import { assignState, type RestoreSpec, type StateAssignment } from '../checkpoi
 import type { LoadedSnapshot } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import {
-  CheckpointingOptions, StateRecoveryOptions, ExecutionOptions, restartStrategyFor, TaskManagerOptions, type RestartStrategy,
+  CheckpointingOptions, FlinkTsOptions, StateRecoveryOptions, ExecutionOptions, restartStrategyFor, TaskManagerOptions, type RestartStrategy,
 } from '../config/ConfigOptions.js';
 import { stateBackendSpec } from '../state/StateBackendLoader.js';
 import { FlinkError } from '../core/FlinkError.js';
@@ -24,6 +24,8 @@ import type { JobGraph } from '../graph/JobGraph.js';
 import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type TaskCounts } from '../rest/Dispatcher.js';
 import type { TaskDeployment, WorkerToJobManager } from './messages.js';
 import { RestartBackoffTimeStrategy } from './RestartBackoffTimeStrategy.js';
+import { PeriodicSavepointScheduler } from '../checkpoint/PeriodicSavepoints.js';
+import { resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
 import { TaskSlots } from './TaskSlots.js';
 
 type ExecState = 'CREATED' | 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -80,6 +82,7 @@ export class JobMaster {
   private failingOver = false;
   private readonly checkpointSettings: CheckpointSettings;
   private readonly effective: EffectiveCheckpointConfig;
+  private readonly periodicSavepoints?: PeriodicSavepointScheduler;
 
   constructor(o: JobMasterOptions) {
     this.o = o;
@@ -123,6 +126,21 @@ export class JobMaster {
     if (backendNotice) o.log.info(backendNotice);
     for (const n of effective.notices) o.log.warn(n);
     storage.initialize();
+    const schedule = cfg.getOptional(FlinkTsOptions.PERIODIC_SAVEPOINT_INTERVAL);
+    if (schedule) {
+      const dir = cfg.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY);
+      if (dir === undefined) {
+        throw new FlinkError('config', `periodic.savepoint.interval is set but state.savepoints.dir is not: periodic savepoints need a directory`);
+      }
+      const what = schedule.type === 'interval' ? `every ${schedule.intervalMs} ms` : `at cron '${schedule.expression}'`;
+      this.periodicSavepoints = new PeriodicSavepointScheduler(schedule, async () => {
+        if (this.status !== 'RUNNING') return;
+        this.o.log.info(`Triggering a periodic savepoint for job ${this.jobId} (periodic.savepoint.interval: ${what}).`);
+        const location = await this.savepoint(resolveSavepointTarget(undefined, dir));
+        this.o.log.info(`Periodic savepoint of job ${this.jobId} completed at ${location}.`);
+      }, (e) => this.o.log.warn(`Periodic savepoint of job ${this.jobId} failed: ${e.message}; the next one is taken on schedule.`));
+      o.log.info(`Job ${this.jobId} takes periodic savepoints ${what} into ${dir}.`);
+    }
   }
 
   get slotsNeeded(): number {
@@ -246,6 +264,7 @@ export class JobMaster {
     if (state === 'RUNNING' && states.every((x) => x === 'RUNNING' || x === 'FINISHED') && this.status !== 'RUNNING') {
       this.setStatus('RUNNING');
       this.coordinator.startPeriodic();
+      this.periodicSavepoints?.start();
     }
     if (states.every((x) => x === 'FINISHED')) void this.terminate('FINISHED');
   }
@@ -291,6 +310,7 @@ export class JobMaster {
   private async failover(cause: Error): Promise<void> {
     if (this.failingOver || isGloballyTerminal(this.status) || this.status === 'CANCELLING') return;
     this.failingOver = true;
+    this.periodicSavepoints?.stop();
     const rootCause = `${cause.name && cause.name !== 'Error' ? `${cause.name}: ` : ''}${cause.message}`;
     this.coordinator.stopPeriodic();
     this.coordinator.abortAll('Job is failing over');
@@ -361,13 +381,19 @@ export class JobMaster {
   async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none', opts: { drain?: boolean; formatType?: SavepointFormatType } = {}): Promise<string> {
     if (this.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${this.jobId} is not running but ${this.status}; cannot take a savepoint.`);
     const kind: BarrierKind = then === 'none' ? 'SAVEPOINT' : 'SAVEPOINT_TERMINATE';
-    if (then !== 'none') this.coordinator.stopPeriodic();
+    if (then !== 'none') {
+      this.coordinator.stopPeriodic();
+      this.periodicSavepoints?.stop();
+    }
     let done: CompletedCheckpoint;
     try {
       // --drain: the sources emit MAX_WATERMARK right before the barrier, so every event-time window fires into the savepoint.
       done = await this.coordinator.trigger(kind, targetDirectory, { drain: !!opts.drain && then === 'stop', formatType: opts.formatType });
     } catch (e) {
-      if (then !== 'none' && this.status === 'RUNNING') this.coordinator.startPeriodic();
+      if (then !== 'none' && this.status === 'RUNNING') {
+        this.coordinator.startPeriodic();
+        this.periodicSavepoints?.start();
+      }
       throw e;
     }
     if (then === 'cancel') await this.cancel();
@@ -380,6 +406,7 @@ export class JobMaster {
     const slots = this.slots;
     this.slots = undefined;
     this.coordinator.stopPeriodic();
+    this.periodicSavepoints?.stop();
     await slots?.shutdown();
     this.endTime = Date.now();
     this.coordinator.shutdown(status);
