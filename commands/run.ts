@@ -132,7 +132,7 @@ export default class Run extends FlinkCommand {
    * then how many subtasks have restored their state and run (from the job's REST details).
    */
   private showRestore(savepointPath: string, config: Configuration, submitted: () => { jobId: string; restUrl: string } | undefined) {
-    let phase = 'starting';
+    let phase = 'loading the program';
     let done!: () => void;
     const running = new Promise<void>((r) => (done = r));
     const token = config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN);

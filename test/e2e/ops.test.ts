@@ -159,6 +159,7 @@ describe('flink info, periodic savepoints, restart count', () => {
 describe('progress while a savepoint is taken', () => {
   let ws: Workspace;
   let jobId: string;
+  let lastSavepoint: string | undefined;
   before(async () => {
     await ensureBuilt();
     ws = createWorkspace();
@@ -194,5 +195,28 @@ describe('progress while a savepoint is taken', () => {
     assert.ok(acks.length > 0, JSON.stringify(r.output));
     assert.ok(acks.some((m) => Number(m[1]) < Number(m[2])), acks.map((m) => m[0]).join('\n'));
     assert.match(r.output, /Savepoint completed\. Path: file:/);
+    lastSavepoint = /Savepoint completed\. Path: file:(\S+)/.exec(r.output)![1];
+  });
+
+  test('on a terminal, an attached run -s shows what the restore is doing', { skip: !hasScript && 'util-linux script is not installed', timeout: 120_000 }, async () => {
+    assert.ok(lastSavepoint, 'the terminal test took a savepoint');
+    const args = ['run', '-s', lastSavepoint, CHECKPOINT_CONFIG_JOB, '--count', '100000000', '--rate', '200', '--interval', '600000', '--output', join(ws.dir, 'restored')];
+    const cmd = `stty cols 160 rows 40; exec ${[process.execPath, BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
+    const child = execa('script', ['-qec', cmd, '/dev/null'], {
+      cwd: ROOT, env: { ...process.env, ...ws.env, NO_COLOR: undefined, CI: undefined, TERM: 'xterm' }, extendEnv: false,
+      reject: false, timeout: 100_000 * TIME_SCALE, stdin: 'ignore',
+    });
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    try {
+      const restored = await waitFor(() => /Job has been submitted with JobID ([0-9a-f]{32})/.exec(output)?.[1], 60_000 * TIME_SCALE, 'the restored job submitted');
+      await waitForStatus(ws, restored, 'RUNNING', 30_000);
+      const c = await flink(ws, ['cancel', restored]);
+      assert.equal(c.exitCode, 0, show(c));
+      await child;
+    } finally {
+      child.kill('SIGKILL');
+    }
+    assert.match(output, new RegExp(`Restoring from ${lastSavepoint.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\d+\\.\\d s - (loading the program|deploying \\d+ subtasks with the state of \\d+ operator\\(s\\)|restoring state: \\d+/\\d+ subtasks running)`), JSON.stringify(output));
   });
 });
