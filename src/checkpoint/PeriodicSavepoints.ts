@@ -47,6 +47,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class PeriodicSavepointScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  /** A savepoint of the schedule is being taken: it re-arms when done, so there is never a second timer. */
+  private inFlight = false;
   private dueAt = 0;
 
   constructor(
@@ -68,8 +70,11 @@ export class PeriodicSavepointScheduler {
   }
 
   private arm(now: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (!this.running || this.inFlight) return;
     const delay = nextSavepointDelay(this.schedule, now);
-    if (!this.running || delay === undefined) return;
+    if (delay === undefined) return;
     this.dueAt = now + delay;
     this.wait();
   }
@@ -85,10 +90,13 @@ export class PeriodicSavepointScheduler {
   }
 
   private async fire(): Promise<void> {
+    this.inFlight = true;
     try {
       await this.trigger();
     } catch (e) {
       this.onFailure(e as Error);
+    } finally {
+      this.inFlight = false;
     }
     // Cron: the next time after this one; interval: one interval after this attempt ended.
     this.arm(Date.now() + (this.schedule.type === 'cron' ? 1 : 0));

@@ -52,3 +52,34 @@ test('the scheduler triggers on schedule, goes on after a failed savepoint, and 
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(calls, stoppedAt, 'no savepoint after stop()');
 });
+
+test('stopped and started again while a savepoint is being taken: still one schedule, never two savepoints at once', async () => {
+  let active = 0;
+  let maxActive = 0;
+  let calls = 0;
+  let release!: () => void;
+  const s = new PeriodicSavepointScheduler({ type: 'interval', intervalMs: 10 }, async () => {
+    calls++;
+    active++;
+    maxActive = Math.max(maxActive, active);
+    if (calls === 1) await new Promise<void>((r) => (release = r));
+    else await new Promise((r) => setTimeout(r, 5));
+    active--;
+  }, () => {});
+  s.start();
+  const until = async (p: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!p() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  };
+  await until(() => calls === 1);
+  // As a failover and the RUNNING that follows it do, during the first savepoint.
+  s.stop();
+  s.start();
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(calls, 1, 'no second savepoint while the first is in flight');
+  release();
+  await until(() => calls >= 5);
+  s.stop();
+  assert.equal(maxActive, 1);
+  assert.ok(calls >= 5);
+});
