@@ -36,7 +36,16 @@ export default class Info extends FlinkCommand {
     );
     const config = this.loadConfig(flags.property);
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
-    const { streamGraph, jobGraph } = await captureJobGraph(args.jobFile, programArgs, config);
+    // With --json, stdout carries only the plan: what the program prints while building its graph goes to stderr.
+    const write = process.stdout.write;
+    if (this.jsonEnabled()) process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+    let captured: Awaited<ReturnType<typeof captureJobGraph>>;
+    try {
+      captured = await captureJobGraph(args.jobFile, programArgs, config);
+    } finally {
+      process.stdout.write = write;
+    }
+    const { streamGraph, jobGraph } = captured;
     const plan = executionPlan(streamGraph, jobGraph);
     this.ui.out('----------------------- Execution Plan -----------------------');
     this.ui.out(JSON.stringify(plan, null, 2));

@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
@@ -111,7 +111,21 @@ describe('flink info, periodic savepoints, restart count', () => {
     }
     await flink(ws, ['cancel', jobId]);
 
-    assert.match(assertOneLineError(await flink(ws, ['info', join(ws.dir, 'missing.ts')])), /missing\.ts/);
+    assert.match(assertOneLineError(await flink(ws, ['info', join(ws.dir, 'missing.ts')]), 3), /missing\.ts/);
+
+    // What a program prints while it builds its graph does not get into the --json plan.
+    const printing = join(ws.dir, 'PrintingJob.ts');
+    writeFileSync(printing, `import { StreamExecutionEnvironment } from 'flink-ts';
+console.log('building the graph');
+const env = StreamExecutionEnvironment.getExecutionEnvironment();
+env.fromSequence(1, 10).map((x: number) => x * 2).uid('double').print();
+await env.execute('printing job');
+`);
+    const pj = await flink(ws, ['info', '--json', printing]);
+    assert.equal(pj.exitCode, 0, show(pj));
+    assert.match(pj.stderr, /building the graph/);
+    const doubled = (JSON.parse(pj.stdout) as { nodes: PlanNode[] }).nodes.find((n) => n.uid === 'double');
+    assert.ok(doubled && doubled.pact === 'Operator' && doubled.predecessors?.[0].id === 1, pj.stdout);
   });
 
   test('periodic.savepoint.interval as a cron expression: the cluster takes savepoints on schedule, recorded and restorable', { timeout: 120_000 }, async () => {
