@@ -118,14 +118,18 @@ export class ClusterClient {
    */
   async listJobs(opts: { all?: boolean } = {}): Promise<ListedJob[]> {
     if (this.jobmanager) {
-      const jobs = await this.jobmanager.listJobs();
-      return jobs
-        .filter((j) => opts.all || !isGloballyTerminal(j.status))
-        .map((j) => ({
+      const rest = this.jobmanager;
+      const jobs = (await rest.listJobs()).filter((j) => opts.all || !isGloballyTerminal(j.status));
+      return Promise.all(jobs.map(async (j): Promise<ListedJob> => {
+        // The restart count of a running job, as Flink reports it: its numRestarts metric.
+        const numRestarts = isGloballyTerminal(j.status) ? undefined : await rest.numRestarts(j.id).catch(() => undefined);
+        return {
           jobId: j.id, name: j.name, status: j.status, startTime: j.startTime,
-          endTime: j.endTime > 0 ? j.endTime : null, restUrl: this.jobmanager!.baseUrl, pid: null, logFile: null,
+          endTime: j.endTime > 0 ? j.endTime : null, restUrl: rest.baseUrl, pid: null, logFile: null,
           failureCause: null, lost: false, stale: false, latestCheckpoint: null, checkpointFailures: 0, lastCheckpointFailure: null,
-        }));
+          ...(numRestarts !== undefined ? { numRestarts } : {}),
+        };
+      }));
     }
     const index = this.requireIndex();
     const records = index.listJobs();
