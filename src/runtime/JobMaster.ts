@@ -125,7 +125,7 @@ export class JobMaster {
     const backendNotice = stateBackendSpec(cfg).notice;
     if (backendNotice) o.log.info(backendNotice);
     for (const n of effective.notices) o.log.warn(n);
-    storage.initialize();
+    // Refused before anything is created on disk.
     const schedule = cfg.getOptional(FlinkTsOptions.PERIODIC_SAVEPOINT_INTERVAL);
     if (schedule) {
       const dir = cfg.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY);
@@ -141,6 +141,7 @@ export class JobMaster {
       }, (e) => this.o.log.warn(`Periodic savepoint of job ${this.jobId} failed: ${e.message}; the next one is taken on schedule.`));
       o.log.info(`Job ${this.jobId} takes periodic savepoints ${what} into ${dir}.`);
     }
+    storage.initialize();
   }
 
   get slotsNeeded(): number {

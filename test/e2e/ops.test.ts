@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
@@ -150,8 +150,14 @@ await env.execute('printing job');
   });
 
   test('periodic savepoints without state.savepoints.dir, or with a malformed schedule: refused in one line before the job starts', async () => {
-    const noDir = await flink(ws, ['run', '-D', 'periodic.savepoint.interval=1 min', '-D', 'state.savepoints.dir=', STATE_MACHINE_JOB, '--output', join(ws.dir, 'x')]);
-    assert.match(assertOneLineError(noDir), /periodic.savepoint.interval is set but state.savepoints.dir is not|state.savepoints.dir/);
+    // A configuration without state.savepoints.dir.
+    const conf = join(ws.dir, 'conf-no-savepoints');
+    mkdirSync(conf);
+    const checkpoints = join(ws.dir, 'chk-no-savepoints');
+    writeFileSync(join(conf, 'flink-conf.yaml'), `state.checkpoints.dir: ${checkpoints}\nindex.path: ${ws.indexPath}\nenv.log.dir: ${ws.logDir}\n`);
+    const noDir = await flink(ws, ['run', '-D', 'periodic.savepoint.interval=1 min', STATE_MACHINE_JOB, '--output', join(ws.dir, 'x')], { env: { FLINK_CONF_DIR: conf } });
+    assert.equal(assertOneLineError(noDir, 2), 'flink: periodic.savepoint.interval is set but state.savepoints.dir is not: periodic savepoints need a directory');
+    assert.ok(!existsSync(checkpoints), 'nothing created for the refused job');
     const bad = await flink(ws, ['run', '-D', 'periodic.savepoint.interval=61 * * * *', STATE_MACHINE_JOB, '--output', join(ws.dir, 'x')]);
     assert.match(assertOneLineError(bad, 2), /'periodic.savepoint.interval'.*minute: 61/);
   });
