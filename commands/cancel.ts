@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { FlinkCommand } from './base.js';
+import { savepointAcks } from './format.js';
 import { clusterFlags, formatTypeFlag, splitOptionalValueFlag } from './flags.js';
 import { parseFormatType } from '../src/core/SavepointFormatType.js';
 
@@ -58,7 +59,7 @@ export default class Cancel extends FlinkCommand {
       ? `Cancelling job ${jobId} with ${formatType} savepoint to default savepoint directory.`
       : `Cancelling job ${jobId} with ${formatType} savepoint to ${targetDirectory}.`);
     const location = await this.ui.spin('Waiting for response...', () =>
-      client.triggerSavepoint(jobId, targetDirectory, { cancelJob: true, formatType }));
+      client.triggerSavepoint(jobId, targetDirectory, { cancelJob: true, formatType }), savepointAcks(client, jobId));
     this.ui.out(`Cancelled job ${jobId}. Savepoint stored in ${location}.`);
     return { jobId, cancelled: true, savepointPath: location, formatType };
   }

@@ -1,3 +1,4 @@
+import type { ClusterClient } from '../src/client/ClusterClient.js';
 /** Flink's list timestamp format, dd.MM.yyyy HH:mm:ss in local time. */
 export function formatTimestamp(ms: number): string {
   if (!(ms > 0)) return '--.--.---- --:--:--';
@@ -24,3 +25,10 @@ export function table(rows: string[][], rightAligned: number[] = []): string[] {
   return rows.map((r) => r.map((cell, c) => (rightAligned.includes(c) ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ').trimEnd());
 }
 
+/** Spinner detail while a savepoint is taken: "3/4 subtasks acknowledged". */
+export function savepointAcks(client: Pick<ClusterClient, 'savepointProgress'>, jobId: string): () => Promise<string | undefined> {
+  return async () => {
+    const p = await client.savepointProgress(jobId);
+    return p ? `${p.acknowledged}/${p.total} subtasks acknowledged` : undefined;
+  };
+}

@@ -3,6 +3,7 @@ import Cancel from './cancel.js';
 import Checkpoint from './checkpoint.js';
 import Dashboard from './dashboard.js';
 import Checkpoints from './checkpoints.js';
+import Info from './info.js';
 import List from './list.js';
 import Run from './run.js';
 import Savepoint from './savepoint.js';
@@ -22,4 +23,5 @@ export const COMMANDS: Record<string, Command.Class> = {
   dashboard: Dashboard,
   checkpoints: Checkpoints,
   savepoints: Savepoints,
+  info: Info,
 };

@@ -62,6 +62,7 @@ export default class List extends FlinkCommand {
       : j.status === 'FAILED' || j.status === 'FAILING' ? c.red(j.status)
         : j.status === 'CANCELED' || j.status === 'CANCELLING' ? c.yellow(j.status) : j.status;
     let line = `${formatTimestamp(j.startTime)} : ${j.jobId} : ${j.name} (${status})`;
+    if (j.numRestarts) line += c.yellow(` - restarted ${j.numRestarts} time(s)`);
     if (j.stale) line += c.dim(` - its JobManager at ${j.restUrl} is not answering`);
     if (j.checkpointFailures > 0 && !isGloballyTerminal(j.status as never)) {
       line += c.yellow(` - ${j.checkpointFailures} checkpoint(s) failed since the last completed one; last: ${j.lastCheckpointFailure ?? 'unknown cause'}`);

@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { launchDetached } from '../src/client/DetachedLauncher.js';
 import { runJob } from '../src/client/JobRunner.js';
-import { CoreOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
+import { CoreOptions, FlinkTsOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
+import { RestClient } from '../src/rest/RestClient.js';
 import { Configuration } from '../src/config/Configuration.js';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { parseLatestReference, resolveLatest } from '../src/catalog/LatestSnapshot.js';
@@ -112,11 +113,13 @@ export default class Run extends FlinkCommand {
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigint);
     let submitted: { jobId: string; restUrl: string; logFile: string } | undefined;
+    const restore = savepointPath !== undefined && this.ui.animated ? this.showRestore(savepointPath, config, () => submitted) : undefined;
     // With --json, stdout carries only the JSON result; the job's print() output goes to stderr.
     const stdout = this.jsonEnabled() ? (t: string) => process.stderr.write(t) : (t: string) => process.stdout.write(t);
     try {
       const result = await runJob({
         jobFile, programArgs, config, savepointPath, allowNonRestoredState, stdout, cancelSignal,
+        onProgress: restore?.phase,
         onSubmitted: (info) => {
           submitted = info;
           this.ui.out(`Job has been submitted with JobID ${info.jobId}`);
@@ -133,9 +136,31 @@ export default class Run extends FlinkCommand {
       }
       return { jobId: result.jobId, status: result.status, netRuntime: result.netRuntime, restUrl: submitted?.restUrl, logFile: submitted?.logFile };
     } finally {
+      restore?.done();
       process.off('SIGINT', onSigint);
       process.off('SIGTERM', onSigint);
     }
+  }
+
+  /**
+   * On a TTY, a restore shows what it is doing until every subtask runs: verifying the snapshot, deploying,
+   * then how many subtasks have restored their state and run (from the job's REST details).
+   */
+  private showRestore(savepointPath: string, config: Configuration, submitted: () => { jobId: string; restUrl: string } | undefined) {
+    let phase = 'loading the program';
+    let done!: () => void;
+    const running = new Promise<void>((r) => (done = r));
+    const token = config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN);
+    void this.ui.spin(`Restoring from ${savepointPath}`, () => running, async () => {
+      const job = submitted();
+      if (!job) return phase;
+      const d = await new RestClient(job.restUrl, { timeoutMs: 2_000, token }).jobDetails(job.jobId);
+      const total = d.vertices.reduce((n, v) => n + v.parallelism, 0);
+      const up = d.vertices.reduce((n, v) => n + v.tasks.RUNNING + v.tasks.FINISHED, 0);
+      if (d.status !== 'CREATED' && d.status !== 'INITIALIZING' && up === total) done();
+      return `restoring state: ${up}/${total} subtasks running`;
+    });
+    return { phase: (what: string) => void (phase = what), done };
   }
 
   /** Starts the cluster process in the background and returns once it reports the job as submitted. */

@@ -4,6 +4,7 @@ import type { Configuration } from '../src/config/Configuration.js';
 import { describeError, FlinkError } from '../src/core/FlinkError.js';
 import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
 import { FlinkCommand } from './base.js';
+import { savepointAcks } from './format.js';
 import { clusterFlags, formatTypeFlag } from './flags.js';
 import { parseFormatType } from '../src/core/SavepointFormatType.js';
 
@@ -50,7 +51,7 @@ export default class Savepoint extends FlinkCommand {
     const client = this.clusterClient(config, flags.jobmanager);
     this.ui.progress(`Triggering savepoint for job ${jobId}.`);
     const location = await this.ui.spin('Waiting for response...', () =>
-      client.triggerSavepoint(jobId, args.targetDirectory, { formatType }));
+      client.triggerSavepoint(jobId, args.targetDirectory, { formatType }), savepointAcks(client, jobId));
     this.ui.out(`Savepoint completed. Path: ${location}`);
     this.ui.out('You can resume your program from this savepoint with the run command.');
     return { jobId, savepointPath: location, formatType };

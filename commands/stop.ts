@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { FlinkCommand } from './base.js';
+import { savepointAcks } from './format.js';
 import { clusterFlags, formatTypeFlag, splitOptionalValueFlag } from './flags.js';
 import { parseFormatType } from '../src/core/SavepointFormatType.js';
 
@@ -44,7 +45,7 @@ export default class Stop extends FlinkCommand {
 
     this.ui.progress(`${flags.drain ? 'Draining job' : 'Suspending job'} "${jobId}" with a ${formatType} savepoint.`);
     const location = await this.ui.spin('Waiting for response...', () =>
-      client.stopWithSavepoint(jobId, targetDirectory, flags.drain, formatType));
+      client.stopWithSavepoint(jobId, targetDirectory, flags.drain, formatType), savepointAcks(client, jobId));
     this.ui.out(`Savepoint completed. Path: ${location}`);
     return { jobId, savepointPath: location, drain: flags.drain, formatType };
   }

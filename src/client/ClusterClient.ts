@@ -25,6 +25,8 @@ export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' |
   /** Checkpoints failed since the last completed one, and the newest failure's cause. */
   checkpointFailures: number;
   lastCheckpointFailure: string | null;
+  /** Restarts so far (Flink's numRestarts), when its cluster answered with it. */
+  numRestarts?: number;
 }
 
 export interface ClusterClientOptions {
@@ -116,14 +118,18 @@ export class ClusterClient {
    */
   async listJobs(opts: { all?: boolean } = {}): Promise<ListedJob[]> {
     if (this.jobmanager) {
-      const jobs = await this.jobmanager.listJobs();
-      return jobs
-        .filter((j) => opts.all || !isGloballyTerminal(j.status))
-        .map((j) => ({
+      const rest = this.jobmanager;
+      const jobs = (await rest.listJobs()).filter((j) => opts.all || !isGloballyTerminal(j.status));
+      return Promise.all(jobs.map(async (j): Promise<ListedJob> => {
+        // The restart count of a running job, as Flink reports it: its numRestarts metric.
+        const numRestarts = isGloballyTerminal(j.status) ? undefined : await rest.numRestarts(j.id).catch(() => undefined);
+        return {
           jobId: j.id, name: j.name, status: j.status, startTime: j.startTime,
-          endTime: j.endTime > 0 ? j.endTime : null, restUrl: this.jobmanager!.baseUrl, pid: null, logFile: null,
+          endTime: j.endTime > 0 ? j.endTime : null, restUrl: rest.baseUrl, pid: null, logFile: null,
           failureCause: null, lost: false, stale: false, latestCheckpoint: null, checkpointFailures: 0, lastCheckpointFailure: null,
-        }));
+          ...(numRestarts !== undefined ? { numRestarts } : {}),
+        };
+      }));
     }
     const index = this.requireIndex();
     const records = index.listJobs();
@@ -139,7 +145,7 @@ export class ClusterClient {
         return opts.all ? fromRecord(r) : undefined;
       }
       const live = await this.liveStatus(r);
-      if (live) return { ...fromRecord(r), status: live.status, endTime: live.endTime > 0 ? live.endTime : r.endTime };
+      if (live) return { ...fromRecord(r), status: live.status, endTime: live.endTime > 0 ? live.endTime : r.endTime, ...(live.numRestarts !== undefined ? { numRestarts: live.numRestarts } : {}) };
       if (r.pid !== null && !this.isAlive(r.pid)) {
         const { record, lost } = this.markLost(r);
         // Ended on its own while we asked: an ordinary terminated job, not a lost one.
@@ -232,6 +238,14 @@ export class ClusterClient {
     });
   }
 
+  /** Acknowledged subtasks of the job's newest savepoint in progress, from its checkpoint statistics (progress display). */
+  async savepointProgress(jobId: string): Promise<{ acknowledged: number; total: number } | undefined> {
+    const id = parseJobId(jobId);
+    const stats = await this.endpointFor(id).checkpointStats(id);
+    const p = stats.history?.find((h) => h.is_savepoint && h.status === 'IN_PROGRESS');
+    return p ? { acknowledged: p.num_acknowledged_subtasks, total: p.num_subtasks } : undefined;
+  }
+
   /**
    * Disposes a savepoint: through the JobManager given with -m, or else right here (no cluster needed).
    * Returns the local disposal details when done locally.
@@ -315,11 +329,11 @@ export class ClusterClient {
     }
   }
 
-  private async liveStatus(r: JobRecord): Promise<{ status: JobStatus; endTime: number } | undefined> {
+  private async liveStatus(r: JobRecord): Promise<{ status: JobStatus; endTime: number; numRestarts?: number } | undefined> {
     if (r.restUrl === null) return undefined;
     try {
       const d = await new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs ?? 3_000, token: this.token }).jobDetails(r.jobId);
-      return { status: d.status, endTime: d.endTime };
+      return { status: d.status, endTime: d.endTime, numRestarts: d.numRestarts };
     } catch {
       // Silent, or a different cluster now answering on that port: either way not this job's JobManager.
       return undefined;

@@ -22,6 +22,8 @@ export interface RunRequest {
   stdout: (text: string) => void;
   /** Called once the job is deployed and reachable over REST. */
   onSubmitted?: (info: SubmittedJob) => void;
+  /** What the submission is doing (restore phases), for a progress display. */
+  onProgress?: (what: string) => void;
   /** Resolves when the job should be cancelled (Ctrl-C). */
   cancelSignal?: Promise<void>;
 }
@@ -74,7 +76,7 @@ export async function runJob(req: RunRequest): Promise<JobResult> {
       if (result) throw new FlinkError('invalid-argument', 'The program called execute() more than once; one job per program is supported.');
       const jm = await cluster.submitJob(graph, {
         jobId, jobFile: req.jobFile, programArgs: req.programArgs, savepointPath: req.savepointPath,
-        allowNonRestoredState: req.allowNonRestoredState, logFile, stdout: req.stdout,
+        allowNonRestoredState: req.allowNonRestoredState, logFile, stdout: req.stdout, onProgress: req.onProgress,
       });
       req.onSubmitted?.({ jobId, restUrl, logFile });
       void req.cancelSignal?.then(() => jm.cancel());

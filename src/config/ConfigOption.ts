@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { FlinkError } from '../core/FlinkError.js';
 import { DURATION_EXPECTED, tryParseDuration } from './Duration.js';
 
-export type OptionType = 'string' | 'int' | 'boolean' | 'duration' | 'enum' | 'path';
+export type OptionType = 'string' | 'int' | 'double' | 'boolean' | 'duration' | 'enum' | 'path';
 
 /** Describes one configuration key, like Flink's ConfigOption. Values are stored as strings and parsed on read. */
 export interface ConfigOption<T> {
@@ -79,6 +79,20 @@ export function intOption<S extends OptionSpec<number> & { readonly min?: number
     : spec.max === undefined ? `an integer >= ${min}` : `an integer between ${min} and ${max}`;
   return option('int', (raw) => {
     const n = /^\s*[+-]?\d+\s*$/.test(raw) ? Number(raw) : NaN;
+    if (!(n >= min && n <= max)) throw expected(what);
+    return n;
+  }, key, spec);
+}
+
+/** A Java double such as Flink's backoff multiplier; `min` is inclusive. */
+export function doubleOption<S extends OptionSpec<number> & { readonly min?: number; readonly max?: number }>(
+  key: string, spec: S,
+): Built<number, S> {
+  const min = spec.min ?? -Number.MAX_VALUE;
+  const max = spec.max ?? Number.MAX_VALUE;
+  const what = spec.max === undefined ? `a number >= ${min}` : `a number between ${min} and ${max}`;
+  return option('double', (raw) => {
+    const n = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
     if (!(n >= min && n <= max)) throw expected(what);
     return n;
   }, key, spec);

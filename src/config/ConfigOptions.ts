@@ -2,10 +2,11 @@ import { join } from 'node:path';
 import { FlinkError } from '../core/FlinkError.js';
 import { userDataDir } from '../core/paths.js';
 import {
-  booleanOption, durationOption, enumOption, intOption, option, pathOption, stringOption,
+  booleanOption, doubleOption, durationOption, enumOption, intOption, option, pathOption, stringOption,
   type ConfigOption,
 } from './ConfigOption.js';
 import type { Configuration } from './Configuration.js';
+import { parseSavepointSchedule } from '../checkpoint/PeriodicSavepoints.js';
 
 // Option groups are named after the Flink classes that declare the same keys.
 
@@ -116,6 +117,43 @@ export const RestartStrategyOptions = {
     description: 'Delay between restart attempts (fixed-delay).',
     default: 1000,
   }),
+  // Defaults are Flink 2.x's (FLIP-364 changed the multiplier from 2.0 to 1.5 and added the jitter and attempts keys).
+  RESTART_STRATEGY_FAILURE_RATE_MAX_FAILURES_PER_INTERVAL: intOption('restart-strategy.failure-rate.max-failures-per-interval', {
+    description: 'Failures within one failure-rate interval that are still restarted; one more fails the job (failure-rate).',
+    default: 1, min: 1,
+  }),
+  RESTART_STRATEGY_FAILURE_RATE_FAILURE_RATE_INTERVAL: durationOption('restart-strategy.failure-rate.failure-rate-interval', {
+    description: 'Time window in which failures are counted (failure-rate).',
+    default: 60_000,
+  }),
+  RESTART_STRATEGY_FAILURE_RATE_DELAY: durationOption('restart-strategy.failure-rate.delay', {
+    description: 'Delay between restart attempts (failure-rate).',
+    default: 1000,
+  }),
+  RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF: durationOption('restart-strategy.exponential-delay.initial-backoff', {
+    description: 'Delay before the first restart (exponential-delay).',
+    default: 1000,
+  }),
+  RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF: durationOption('restart-strategy.exponential-delay.max-backoff', {
+    description: 'Upper bound of the restart delay (exponential-delay).',
+    default: 60_000,
+  }),
+  RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER: doubleOption('restart-strategy.exponential-delay.backoff-multiplier', {
+    description: 'Factor the delay grows by after each failure (exponential-delay).',
+    default: 1.5, min: 1,
+  }),
+  RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD: durationOption('restart-strategy.exponential-delay.reset-backoff-threshold', {
+    description: 'Running this long without a failure resets the delay to the initial backoff and the attempt count to zero (exponential-delay).',
+    default: 3_600_000,
+  }),
+  RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR: doubleOption('restart-strategy.exponential-delay.jitter-factor', {
+    description: 'Each delay varies randomly by up to this fraction of itself, so jobs failing together do not restart together (exponential-delay).',
+    default: 0.1, min: 0, max: 1,
+  }),
+  RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS: intOption('restart-strategy.exponential-delay.attempts-before-reset-backoff', {
+    description: 'Restarts allowed before the reset threshold is reached; one more failure fails the job (exponential-delay).',
+    default: 2 ** 31 - 1, min: 1,
+  }),
 } as const;
 
 export const CoreOptions = {
@@ -210,6 +248,11 @@ export const FlinkTsOptions = {
   SAVEPOINT_HISTORY_MAX_AGE: durationOption('state.savepoints.history.max-age', {
     description: 'flink savepoints --prune disposes completed savepoints older than this (the newest of each job name is always kept); unset: no age limit.',
   }),
+  // The Kubernetes operator's key without its prefix; the operator's full name is read too.
+  PERIODIC_SAVEPOINT_INTERVAL: option('string', parseSavepointSchedule, 'periodic.savepoint.interval', {
+    description: "Savepoints the cluster takes on its own while the job runs, into state.savepoints.dir: a duration ('1 h') or a cron expression ('0 0 * * *', or 6 fields with seconds first); 0 or unset: none.",
+    fallbackKeys: ['kubernetes.operator.periodic.savepoint.interval'],
+  }),
   REST_AUTH_TOKEN: stringOption('rest.auth.token', {
     description: 'When set, the REST endpoint requires "Authorization: Bearer <token>"; the CLI sends it from the same configuration.',
   }),
@@ -239,25 +282,47 @@ export const IGNORED_FLINK_KEYS: readonly string[] = [
 
 export type RestartStrategy =
   | { type: 'none' }
-  | { type: 'fixed-delay'; attempts: number; delayMs: number };
+  | { type: 'fixed-delay'; attempts: number; delayMs: number }
+  | { type: 'failure-rate'; maxFailuresPerInterval: number; intervalMs: number; delayMs: number }
+  | {
+    type: 'exponential-delay'; initialBackoffMs: number; maxBackoffMs: number; multiplier: number;
+    resetThresholdMs: number; jitterFactor: number; attempts: number;
+  };
 
 /**
- * Flink's rule: an explicit restart-strategy.type wins; otherwise jobs with checkpointing restart
- * (practically) forever and jobs without it do not restart at all.
+ * Flink 2.x's rule: an explicit restart-strategy.type wins; otherwise jobs with checkpointing restart by
+ * exponential-delay (Flink 1.19+; before, fixed-delay with unlimited attempts) and jobs without it do not restart.
  */
 export function restartStrategyFor(config: Configuration, checkpointingEnabled: boolean): RestartStrategy {
-  const type = config.get(RestartStrategyOptions.RESTART_STRATEGY);
-  const delayMs = config.get(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY);
+  const O = RestartStrategyOptions;
+  const type = config.get(O.RESTART_STRATEGY) ?? (checkpointingEnabled ? 'exponential-delay' : 'none');
   switch (type) {
-    case undefined:
-      return checkpointingEnabled ? { type: 'fixed-delay', attempts: Number.MAX_SAFE_INTEGER, delayMs } : { type: 'none' };
     case 'none':
       return { type: 'none' };
     case 'fixed-delay':
-      return { type: 'fixed-delay', attempts: config.get(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS), delayMs };
-    default:
-      throw new FlinkError('config',
-        `Restart strategy '${type}' (configuration key 'restart-strategy.type') is not supported yet; use 'fixed-delay' or 'none'`);
+      return { type: 'fixed-delay', attempts: config.get(O.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS), delayMs: config.get(O.RESTART_STRATEGY_FIXED_DELAY_DELAY) };
+    case 'failure-rate':
+      return {
+        type: 'failure-rate',
+        maxFailuresPerInterval: config.get(O.RESTART_STRATEGY_FAILURE_RATE_MAX_FAILURES_PER_INTERVAL),
+        intervalMs: config.get(O.RESTART_STRATEGY_FAILURE_RATE_FAILURE_RATE_INTERVAL),
+        delayMs: config.get(O.RESTART_STRATEGY_FAILURE_RATE_DELAY),
+      };
+    case 'exponential-delay': {
+      const initialBackoffMs = config.get(O.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF);
+      const maxBackoffMs = config.get(O.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF);
+      if (initialBackoffMs > maxBackoffMs) {
+        throw new FlinkError('config',
+          `restart-strategy.exponential-delay.initial-backoff (${initialBackoffMs} ms) must not exceed restart-strategy.exponential-delay.max-backoff (${maxBackoffMs} ms)`);
+      }
+      return {
+        type: 'exponential-delay', initialBackoffMs, maxBackoffMs,
+        multiplier: config.get(O.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER),
+        resetThresholdMs: config.get(O.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD),
+        jitterFactor: config.get(O.RESTART_STRATEGY_EXPONENTIAL_DELAY_JITTER_FACTOR),
+        attempts: config.get(O.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS),
+      };
+    }
   }
 }
 

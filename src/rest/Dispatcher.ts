@@ -55,6 +55,8 @@ export interface VertexSummary {
 
 export interface JobDetails extends JobSummary {
   isStoppable: boolean;
+  /** Flink's numRestarts job metric (unknown when a cluster does not report it with the details). */
+  numRestarts?: number;
   vertices: VertexSummary[];
   timestamps: Partial<Record<JobStatus, number>>;
 }

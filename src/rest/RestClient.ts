@@ -76,6 +76,14 @@ export class RestClient {
     return fromJobDetailsInfo(await this.request('GET', `/jobs/${enc(jobId)}`));
   }
 
+  /** Flink's numRestarts job metric (GET /jobs/:jobid/metrics?get=numRestarts); undefined when not reported. */
+  async numRestarts(jobId: string): Promise<number | undefined> {
+    const body = await this.request('GET', `/jobs/${enc(jobId)}/metrics?get=numRestarts`);
+    const m = Array.isArray(body) ? (body as Array<{ id?: unknown; value?: unknown }>).find((x) => x?.id === 'numRestarts') : undefined;
+    const n = Number(m?.value);
+    return m && Number.isFinite(n) ? n : undefined;
+  }
+
   async cancelJob(jobId: string): Promise<void> {
     await this.request('PATCH', `/jobs/${enc(jobId)}?mode=cancel`);
   }

@@ -6,7 +6,7 @@ import { RequestGuard } from './RequestGuard.js';
 import {
   parseCheckpointTriggerRequest, toCheckpointConfigInfo, toCheckpointOperationResult, parseSavepointDisposalRequest,
   parseSavepointTriggerRequest, parseStopWithSavepointRequest, toAsyncOperationResult, toCheckpointingStatistics,
-  toClusterOverview, toDashboardConfiguration, toJobDetailsInfo, toJobIdsWithStatus, toJobOverview,
+  toClusterOverview, toDashboardConfiguration, toJobDetailsInfo, toJobIdsWithStatus, toJobMetrics, toJobOverview,
   type ErrorResponseBody,
 } from './messages.js';
 import { ERROR_KIND_HEADER, httpStatusFor } from './errors.js';
@@ -169,6 +169,7 @@ export class RestServer {
         return ok({ jobs: d.listJobs().map((j) => toJobOverview(j, now)) });
       }),
       route('GET', '/jobs/:jobid', ({ params }) => ok(toJobDetailsInfo(d.jobDetails(params.jobid!)))),
+      route('GET', '/jobs/:jobid/metrics', ({ params, query }) => ok(toJobMetrics(d.jobDetails(params.jobid!), query.get('get')))),
       route('PATCH', '/jobs/:jobid', ({ params, query }) => {
         const mode = query.get('mode');
         if (mode !== null && mode.toLowerCase() !== 'cancel') {

@@ -57,6 +57,8 @@ export function fromJobDetailsInfo(v: unknown): JobDetails {
     endTime: num(v['end-time'], -1),
     lastModification: num(v.now, -1),
     isStoppable: v.isStoppable === true,
+    // Real Flink reports it only as the numRestarts metric.
+    ...(typeof v.numRestarts === 'number' ? { numRestarts: v.numRestarts } : {}),
     timestamps,
     tasks: emptyTaskCounts(),
     vertices: vertices.map((x) => ({

@@ -92,6 +92,8 @@ export interface JobDetailsInfoBody {
   timestamps: Record<string, number>;
   vertices: VertexBody[];
   'status-counts': Record<string, number>;
+  /** Ours: Flink reports it only as the job metric numRestarts (toJobMetrics). */
+  numRestarts: number;
   plan: { jid: string; name: string; type: 'STREAMING'; nodes: Array<{ id: string; parallelism: number; description: string }> };
 }
 
@@ -260,6 +262,7 @@ export function toJobDetailsInfo(d: JobDetails, now = Date.now()): JobDetailsInf
     timestamps: Object.fromEntries(JOB_STATUSES.map((s) => [s, d.timestamps[s] ?? 0])),
     vertices: d.vertices.map((v) => toVertex(v, now)),
     'status-counts': statusCounts,
+    numRestarts: d.numRestarts ?? 0,
     plan: {
       jid: d.id,
       name: d.name,
@@ -267,6 +270,13 @@ export function toJobDetailsInfo(d: JobDetails, now = Date.now()): JobDetailsInf
       nodes: d.vertices.map((v) => ({ id: v.id, parallelism: v.parallelism, description: v.name })),
     },
   };
+}
+
+/** GET /jobs/:jobid/metrics[?get=a,b]: Flink's job metrics list; numRestarts is the one a mini-cluster job has. */
+export function toJobMetrics(d: JobDetails, get: string | null): Array<{ id: string; value?: string }> {
+  const metrics: Record<string, string> = { numRestarts: String(d.numRestarts ?? 0) };
+  if (get === null) return Object.keys(metrics).map((id) => ({ id }));
+  return get.split(',').map((id) => id.trim()).filter((id) => id in metrics).map((id) => ({ id, value: metrics[id] }));
 }
 
 export function toSerializedThrowable(message: string, className = 'FlinkError'): SerializedThrowableBody {

@@ -13,7 +13,7 @@ import { assignState, type RestoreSpec, type StateAssignment } from '../checkpoi
 import type { LoadedSnapshot } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import {
-  CheckpointingOptions, StateRecoveryOptions, ExecutionOptions, restartStrategyFor, TaskManagerOptions, type RestartStrategy,
+  CheckpointingOptions, FlinkTsOptions, StateRecoveryOptions, ExecutionOptions, restartStrategyFor, TaskManagerOptions, type RestartStrategy,
 } from '../config/ConfigOptions.js';
 import { stateBackendSpec } from '../state/StateBackendLoader.js';
 import { FlinkError } from '../core/FlinkError.js';
@@ -23,6 +23,9 @@ import { taskKey } from '../core/ids.js';
 import type { JobGraph } from '../graph/JobGraph.js';
 import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type TaskCounts } from '../rest/Dispatcher.js';
 import type { TaskDeployment, WorkerToJobManager } from './messages.js';
+import { RestartBackoffTimeStrategy } from './RestartBackoffTimeStrategy.js';
+import { PeriodicSavepointScheduler } from '../checkpoint/PeriodicSavepoints.js';
+import { resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
 import { TaskSlots } from './TaskSlots.js';
 
 type ExecState = 'CREATED' | 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
@@ -68,8 +71,10 @@ export class JobMaster {
   private slots?: TaskSlots;
   private readonly exec = new Map<string, ExecState>();
   private attempt = 0;
-  private restarts = 0;
+  /** Flink's numRestarts metric: restarts of this job so far. */
+  restarts = 0;
   private readonly restartStrategy: RestartStrategy;
+  private readonly restartBackoff: RestartBackoffTimeStrategy;
   private readonly assignment?: StateAssignment;
   private readonly o: JobMasterOptions;
   private notifyAcks = new Map<number, () => void>();
@@ -77,6 +82,7 @@ export class JobMaster {
   private failingOver = false;
   private readonly checkpointSettings: CheckpointSettings;
   private readonly effective: EffectiveCheckpointConfig;
+  private readonly periodicSavepoints?: PeriodicSavepointScheduler;
 
   constructor(o: JobMasterOptions) {
     this.o = o;
@@ -89,6 +95,7 @@ export class JobMaster {
     this.effective = effective;
     const settings = effective.settings;
     this.restartStrategy = restartStrategyFor(cfg, !!settings.interval);
+    this.restartBackoff = new RestartBackoffTimeStrategy(this.restartStrategy);
     if (o.restore) this.assignment = assignState(o.restore.snapshot, o.jobGraph, o.restore.allowNonRestoredState);
     const storage = effective.storage.type === 'jobmanager'
       ? new MemoryCheckpointStorage(cfg.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY) ?? join(tmpdir(), 'flink-ts-checkpoints'), o.jobId, effective.storage.maxStateSize)
@@ -118,6 +125,22 @@ export class JobMaster {
     const backendNotice = stateBackendSpec(cfg).notice;
     if (backendNotice) o.log.info(backendNotice);
     for (const n of effective.notices) o.log.warn(n);
+    // Refused before anything is created on disk.
+    const schedule = cfg.getOptional(FlinkTsOptions.PERIODIC_SAVEPOINT_INTERVAL);
+    if (schedule) {
+      const dir = cfg.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY);
+      if (dir === undefined) {
+        throw new FlinkError('config', `periodic.savepoint.interval is set but state.savepoints.dir is not: periodic savepoints need a directory`);
+      }
+      const what = schedule.type === 'interval' ? `every ${schedule.intervalMs} ms` : `at cron '${schedule.expression}'`;
+      this.periodicSavepoints = new PeriodicSavepointScheduler(schedule, async () => {
+        if (this.status !== 'RUNNING') return;
+        this.o.log.info(`Triggering a periodic savepoint for job ${this.jobId} (periodic.savepoint.interval: ${what}).`);
+        const location = await this.savepoint(resolveSavepointTarget(undefined, dir));
+        this.o.log.info(`Periodic savepoint of job ${this.jobId} completed at ${location}.`);
+      }, (e) => this.o.log.warn(`Periodic savepoint of job ${this.jobId} failed: ${e.message}; the next one is taken on schedule.`));
+      o.log.info(`Job ${this.jobId} takes periodic savepoints ${what} into ${dir}.`);
+    }
     storage.initialize();
   }
 
@@ -242,6 +265,7 @@ export class JobMaster {
     if (state === 'RUNNING' && states.every((x) => x === 'RUNNING' || x === 'FINISHED') && this.status !== 'RUNNING') {
       this.setStatus('RUNNING');
       this.coordinator.startPeriodic();
+      this.periodicSavepoints?.start();
     }
     if (states.every((x) => x === 'FINISHED')) void this.terminate('FINISHED');
   }
@@ -287,22 +311,25 @@ export class JobMaster {
   private async failover(cause: Error): Promise<void> {
     if (this.failingOver || isGloballyTerminal(this.status) || this.status === 'CANCELLING') return;
     this.failingOver = true;
+    this.periodicSavepoints?.stop();
     const rootCause = `${cause.name && cause.name !== 'Error' ? `${cause.name}: ` : ''}${cause.message}`;
     this.coordinator.stopPeriodic();
     this.coordinator.abortAll('Job is failing over');
     await this.slots?.shutdown();
     this.slots = undefined;
-    const rs = this.restartStrategy;
-    if (rs.type === 'none' || this.restarts >= rs.attempts) {
-      const why = rs.type === 'none' ? 'restart strategy is none' : `fixed-delay restart strategy allowed ${rs.attempts} attempt(s)`;
+    const backoff = this.restartBackoff;
+    backoff.notifyFailure(Date.now());
+    if (!backoff.canRestart()) {
       this.failingOver = false;
-      this.failureCause = `${rootCause} (recovery is suppressed: ${why})`;
+      this.failureCause = `${rootCause} (recovery is suppressed: ${backoff.whySuppressed()})`;
       await this.terminate('FAILED', this.failureCause);
       return;
     }
     this.restarts++;
     this.setStatus('RESTARTING', rootCause);
-    await new Promise((r) => setTimeout(r, rs.delayMs));
+    const delayMs = backoff.backoffTimeMs();
+    this.o.log.info(`Restarting job ${this.jobId} in ${delayMs} ms (restart ${this.restarts}, ${this.restartStrategy.type} restart strategy).`);
+    await new Promise((r) => setTimeout(r, delayMs));
     this.failingOver = false;
     if (this.status !== 'RESTARTING') return; // cancelled while waiting
     // In-memory checkpoints (JobManagerCheckpointStorage) have no files to check; their bytes carry a CRC32 the tasks verify.
@@ -355,13 +382,19 @@ export class JobMaster {
   async savepoint(targetDirectory: string, then: 'none' | 'cancel' | 'stop' = 'none', opts: { drain?: boolean; formatType?: SavepointFormatType } = {}): Promise<string> {
     if (this.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${this.jobId} is not running but ${this.status}; cannot take a savepoint.`);
     const kind: BarrierKind = then === 'none' ? 'SAVEPOINT' : 'SAVEPOINT_TERMINATE';
-    if (then !== 'none') this.coordinator.stopPeriodic();
+    if (then !== 'none') {
+      this.coordinator.stopPeriodic();
+      this.periodicSavepoints?.stop();
+    }
     let done: CompletedCheckpoint;
     try {
       // --drain: the sources emit MAX_WATERMARK right before the barrier, so every event-time window fires into the savepoint.
       done = await this.coordinator.trigger(kind, targetDirectory, { drain: !!opts.drain && then === 'stop', formatType: opts.formatType });
     } catch (e) {
-      if (then !== 'none' && this.status === 'RUNNING') this.coordinator.startPeriodic();
+      if (then !== 'none' && this.status === 'RUNNING') {
+        this.coordinator.startPeriodic();
+        this.periodicSavepoints?.start();
+      }
       throw e;
     }
     if (then === 'cancel') await this.cancel();
@@ -374,6 +407,7 @@ export class JobMaster {
     const slots = this.slots;
     this.slots = undefined;
     this.coordinator.stopPeriodic();
+    this.periodicSavepoints?.stop();
     await slots?.shutdown();
     this.endTime = Date.now();
     this.coordinator.shutdown(status);
@@ -403,6 +437,7 @@ export class JobMaster {
       lastModification: Math.max(...Object.values(this.timestamps).map(Number), this.startTime),
       tasks: counts,
       isStoppable: this.status === 'RUNNING',
+      numRestarts: this.restarts,
       timestamps: { ...this.timestamps },
       vertices: this.jobGraph.vertices.map((v) => {
         const tasks: TaskCounts = emptyTaskCounts();

@@ -28,6 +28,8 @@ export interface SubmitOptions {
   allowNonRestoredState?: boolean;
   logFile?: string;
   stdout: (text: string) => void;
+  /** What the submission is doing, for a progress display (a restore may take a while). */
+  onProgress?: (what: string) => void;
 }
 
 /**
@@ -97,8 +99,10 @@ export class MiniCluster implements Dispatcher {
     });
     let restore: { snapshot: ReturnType<typeof loadSnapshot>; allowNonRestoredState: boolean } | undefined;
     if (o.savepointPath) {
+      o.onProgress?.(`verifying the checksums of ${o.savepointPath}`);
       const snapshot = loadSnapshot(o.savepointPath);
       verifySnapshotFiles(snapshot);
+      o.onProgress?.(`deploying ${jobGraph.vertices.reduce((n, v) => n + v.parallelism, 0)} subtasks with the state of ${snapshot.metadata.operators.length} operator(s)`);
       restore = { snapshot, allowNonRestoredState: !!o.allowNonRestoredState };
       this.log.info(`Starting job ${jobId} from savepoint ${snapshot.dir} (allowNonRestoredState=${!!o.allowNonRestoredState}).`);
     }

@@ -88,7 +88,8 @@ test('embedded conf/flink-conf.yaml loads cleanly and validates', () => {
   assert.equal(config.get(CheckpointingOptions.CHECKPOINTING_INTERVAL), 2000);
   assert.equal(config.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY), join(homedir(), '.local', 'share', 'flink-ts', 'checkpoints'));
   assert.equal(config.get(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION), 'RETAIN_ON_CANCELLATION');
-  assert.deepEqual(restartStrategyFor(config, true), { type: 'fixed-delay', attempts: 3, delayMs: 1000 });
+  // Nothing set: Flink 2.x's default for a checkpointed job.
+  assert.equal(restartStrategyFor(config, true).type, 'exponential-delay');
 });
 
 test('embedded conf: snapshots, logs and the index go to the user data dir, never into the package', () => {
@@ -296,7 +297,7 @@ test('validate() reports the first invalid option before anything starts', () =>
   cfg({ 'parallelism.default': '4', 'execution.checkpointing.interval': '1 min' }).validate();
   assert.throws(() => cfg({ 'execution.checkpointing.timeout': 'soon' }).validate(),
     configError(/'execution.checkpointing.timeout': expected a duration/));
-  assert.throws(() => cfg({ 'restart-strategy.type': 'failure-rate' }).validate(), configError(/not supported yet/));
+  assert.throws(() => cfg({ 'restart-strategy.failure-rate.delay': 'later' }).validate(), configError(/'restart-strategy.failure-rate.delay': expected a duration/));
 });
 
 test('path options: file: URIs, relative paths, and non-local file systems', () => {
@@ -315,10 +316,13 @@ test('path options: file: URIs, relative paths, and non-local file systems', () 
   assert.throws(() => dir('file://otherhost/x'), configError(/not one on host 'otherhost'/));
 });
 
-test('restartStrategyFor follows Flink\'s defaults', () => {
+test('restartStrategyFor follows Flink 2.x\'s defaults', () => {
   assert.deepEqual(restartStrategyFor(cfg({}), false), { type: 'none' });
-  assert.deepEqual(restartStrategyFor(cfg({}), true),
-    { type: 'fixed-delay', attempts: Number.MAX_SAFE_INTEGER, delayMs: 1000 });
+  // Flink 1.19+/2.x: exponential-delay when checkpointing is on and nothing is set.
+  assert.deepEqual(restartStrategyFor(cfg({}), true), {
+    type: 'exponential-delay', initialBackoffMs: 1000, maxBackoffMs: 60_000, multiplier: 1.5,
+    resetThresholdMs: 3_600_000, jitterFactor: 0.1, attempts: 2 ** 31 - 1,
+  });
   for (const t of ['none', 'off', 'disable', 'NONE']) {
     assert.deepEqual(restartStrategyFor(cfg({ 'restart-strategy.type': t }), true), { type: 'none' });
   }
@@ -329,11 +333,37 @@ test('restartStrategyFor follows Flink\'s defaults', () => {
     'restart-strategy.fixed-delay.attempts': '5',
     'restart-strategy.fixed-delay.delay': '10 s',
   }), false), { type: 'fixed-delay', attempts: 5, delayMs: 10_000 });
-  for (const t of ['failure-rate', 'failurerate', 'exponential-delay']) {
-    assert.throws(() => restartStrategyFor(cfg({ 'restart-strategy.type': t }), true), configError(/is not supported yet/));
-  }
+  assert.deepEqual(restartStrategyFor(cfg({ 'restart-strategy.type': 'failurerate' }), true),
+    { type: 'failure-rate', maxFailuresPerInterval: 1, intervalMs: 60_000, delayMs: 1000 });
+  assert.deepEqual(restartStrategyFor(cfg({
+    'restart-strategy.type': 'failure-rate',
+    'restart-strategy.failure-rate.max-failures-per-interval': '3',
+    'restart-strategy.failure-rate.failure-rate-interval': '5 min',
+    'restart-strategy.failure-rate.delay': '10 s',
+  }), true), { type: 'failure-rate', maxFailuresPerInterval: 3, intervalMs: 300_000, delayMs: 10_000 });
+  assert.deepEqual(restartStrategyFor(cfg({
+    'restart-strategy.type': 'exponential-delay',
+    'restart-strategy.exponential-delay.initial-backoff': '10 ms',
+    'restart-strategy.exponential-delay.max-backoff': '2 s',
+    'restart-strategy.exponential-delay.backoff-multiplier': '2.0',
+    'restart-strategy.exponential-delay.reset-backoff-threshold': '30 s',
+    'restart-strategy.exponential-delay.jitter-factor': '0',
+    'restart-strategy.exponential-delay.attempts-before-reset-backoff': '4',
+  }), false), {
+    type: 'exponential-delay', initialBackoffMs: 10, maxBackoffMs: 2000, multiplier: 2,
+    resetThresholdMs: 30_000, jitterFactor: 0, attempts: 4,
+  });
   assert.throws(() => restartStrategyFor(cfg({ 'restart-strategy.type': 'sometimes' }), true),
     configError(/'restart-strategy.type': expected one of none, fixed-delay/));
+  assert.throws(() => restartStrategyFor(cfg({ 'restart-strategy.exponential-delay.backoff-multiplier': '0.5' }), true),
+    configError(/'restart-strategy.exponential-delay.backoff-multiplier': expected a number >= 1/));
+  assert.throws(() => restartStrategyFor(cfg({ 'restart-strategy.exponential-delay.jitter-factor': 'lots' }), true),
+    configError(/'restart-strategy.exponential-delay.jitter-factor': expected a number between 0 and 1/));
+  assert.throws(() => restartStrategyFor(cfg({ 'restart-strategy.failure-rate.max-failures-per-interval': '0', 'restart-strategy.type': 'failure-rate' }), true),
+    configError(/max-failures-per-interval': expected an integer >= 1/));
+  assert.throws(() => restartStrategyFor(cfg({
+    'restart-strategy.exponential-delay.initial-backoff': '1 min', 'restart-strategy.exponential-delay.max-backoff': '1 s',
+  }), true), configError(/initial-backoff \(60000 ms\) must not exceed/));
 });
 
 test('indexPath: index.path, else one catalog in the user data dir whatever state.checkpoints.dir says', () => {

@@ -17,6 +17,7 @@ import fc from 'fast-check';
 import { Parser } from '@oclif/core';
 import YAML from 'yaml';
 import { COMMANDS } from '../../commands/index.js';
+import { parseSavepointSchedule } from '../../src/checkpoint/PeriodicSavepoints.js';
 import { errorKindOf, oneLineMessage } from '../../commands/errors.js';
 import { splitOptionalValueFlag } from '../../commands/flags.js';
 import { parseFormatType } from '../../src/core/SavepointFormatType.js';
@@ -83,6 +84,8 @@ describe(`fuzz (FUZZ_RUNS=${RUNS}, FUZZ_CLI_RUNS=${CLI_RUNS})`, () => {
       refusedCleanly(() => parseFormatType(s), 'parseFormatType');
       refusedCleanly(() => normalizeEndpoint(s), 'normalizeEndpoint');
       refusedCleanly(() => expandPortSpec(s.slice(0, 40)), 'expandPortSpec');
+      refusedCleanly(() => parseSavepointSchedule(s.slice(0, 200)), 'parseSavepointSchedule');
+      refusedCleanly(() => parseSavepointSchedule(`${s.slice(0, 40)} * * * *`), 'parseSavepointSchedule (cron)');
       assert.doesNotThrow(() => tryParseDuration(s));
       try {
         ParameterTool.fromArgs([s, s, '--k', s]); // a job program's own API: refuses like Flink's, with an Error
@@ -99,7 +102,8 @@ describe(`fuzz (FUZZ_RUNS=${RUNS}, FUZZ_CLI_RUNS=${CLI_RUNS})`, () => {
     after(() => rmSync(dir, { recursive: true, force: true }));
     const known = fc.constantFrom('parallelism.default', 'taskmanager.numberOfTaskSlots', 'state.checkpoints.dir', 'execution.checkpointing.interval',
       'execution.checkpointing.tolerable-failed-checkpoints', 'restart-strategy.type', 'rest.bind-port', 'rest.auth.token', 'pipeline.max-parallelism',
-      'execution.checkpointing.mode', 'state.checkpoints.num-retained', 'index.path');
+      'execution.checkpointing.mode', 'state.checkpoints.num-retained', 'index.path', 'periodic.savepoint.interval',
+      'restart-strategy.exponential-delay.backoff-multiplier', 'restart-strategy.exponential-delay.jitter-factor', 'restart-strategy.failure-rate.max-failures-per-interval');
     const value = fc.oneof(fc.string(), fc.integer().map(String), fc.constantFrom('-1', '0', '1 min', '10 zz', 'NONE', 'true', '[]', '{}', '~', '!!binary x', '*a', '&a b'));
     const flat = fc.array(fc.tuple(fc.oneof(known, fc.string()), value), { maxLength: 10 }).map((kv) => kv.map(([k, v]) => `${k}: ${v}`).join('\n'));
     const nested = fc.jsonValue().map((v) => YAML.stringify(v));

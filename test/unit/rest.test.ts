@@ -299,6 +299,23 @@ describe('RestServer', () => {
     assert.match(bad.json.errors[0], /jobid/);
   });
 
+  test('the restart count: numRestarts in the job details and as Flink\'s job metric', async () => {
+    fake.jobs.get(JOB_A)!.numRestarts = 3;
+    try {
+      assert.equal((await raw(base, 'GET', `/jobs/${JOB_A}`)).json.numRestarts, 3);
+      assert.deepEqual((await raw(base, 'GET', `/jobs/${JOB_A}/metrics`)).json, [{ id: 'numRestarts' }]);
+      assert.deepEqual((await raw(base, 'GET', `/jobs/${JOB_A}/metrics?get=numRestarts,unknownMetric`)).json, [{ id: 'numRestarts', value: '3' }]);
+      assert.equal((await raw(base, 'GET', `/jobs/${UNKNOWN}/metrics?get=numRestarts`)).status, 404);
+      assert.equal((await new RestClient(base).jobDetails(JOB_A)).numRestarts, 3);
+      assert.equal(await new RestClient(base).numRestarts(JOB_A), 3);
+      // flink list -m: from the metric, as against a real Flink cluster (whose job details do not carry it).
+      const listed = await new ClusterClient({ config: Configuration.fromMap({}), jobmanager: base }).listJobs();
+      assert.equal(listed.find((j) => j.jobId === JOB_A)?.numRestarts, 3);
+    } finally {
+      delete fake.jobs.get(JOB_A)!.numRestarts;
+    }
+  });
+
   test('unknown paths are 404, known paths with another method 405, /v1 prefix accepted', async () => {
     const nf = await raw(base, 'GET', '/nope');
     assert.equal(nf.status, 404);
