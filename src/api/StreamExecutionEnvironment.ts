@@ -80,7 +80,7 @@ export class StreamExecutionEnvironment {
       isSource: true,
       nonParallel: source.nonParallel,
       factory: () => new SourceOperator<T>(source as Source<T, SourceSplit>, watermarks),
-      preflight: source.preflight && (() => source.preflight!()),
+      preflight: source.preflight && ((ctx) => source.preflight!(ctx)),
     });
     return new SingleOutputStreamOperator<T>(this.graph, node.id);
   }

@@ -56,7 +56,14 @@ export interface Source<T, S extends SourceSplit = SourceSplit> {
    * Runs once in the JobManager before the job is deployed (where Flink starts a source's split enumerator):
    * a source that cannot reach its system fails the submission with one clear error instead of failing over.
    */
-  preflight?(): Promise<void>;
+  preflight?(ctx?: PreflightContext): Promise<void>;
+}
+
+/** What a connector's preflight may know of the job and say about it (warnings go to the job's log). */
+export interface PreflightContext {
+  /** The job's checkpoint interval in ms; undefined when checkpointing is off. */
+  checkpointInterval?: number;
+  warn(message: string): void;
 }
 
 /** Rate limiting like Flink's RateLimiterStrategy: the rate is shared by the source's subtasks. */
