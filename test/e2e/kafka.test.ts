@@ -7,12 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { kafkaUnavailable, serviceSkipReason, startKafka, type KafkaBroker } from '../support/kafka.js';
-import { createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
+import { addPartitions, createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
+import { MAX_QUEUED_BYTES, type KafkaSourceReader } from '../../src/connectors/kafka/KafkaSourceReader.js';
 import { KafkaSource, type KafkaSourceBuilder } from '../../src/connectors/kafka/KafkaSource.js';
 import { OffsetResetStrategy, OffsetsInitializer } from '../../src/connectors/kafka/OffsetsInitializer.js';
 import { SimpleStringSchema } from '../../src/connectors/kafka/serialization.js';
 import {
-  ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, waitFor, waitForStatus,
+  ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, listJobs, readJobLog, savepointPathFrom,
+  waitFor, waitForStatus,
   type Workspace,
 } from './helpers.js';
 
@@ -206,6 +208,128 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     process.stderr.write(`# at least once: ${out.length} records for ${expected.length} expected (${out.length - expected.length} duplicates)\n`);
     assert.ok(out.length >= expected.length);
     await flink(w, ['cancel', jobIdFrom(resumed.stdout)], { timeoutMs: 60_000 });
+  });
+
+  /** Waits until read_committed holds `expected.length` records and two more checkpoints passed, then compares. */
+  async function assertExactOutput(w: Workspace, jobId: string, topic: string, expected: string[]): Promise<void> {
+    let committed: string[] = [];
+    await waitFor(async () => {
+      committed = await readTopic(kafka.bootstrapServers, topic, 'read_committed');
+      return committed.length >= expected.length;
+    }, 240_000, `the committed output of ${topic} to be complete`, 500).catch((e: Error) => { throw new Error(`${e.message} (${committed.length}/${expected.length})`); });
+    const at = Number((latestCheckpoint(w, jobId) ?? 'chk-0').split('-').at(-1));
+    await waitFor(() => Number((latestCheckpoint(w, jobId) ?? 'chk-0').split('-').at(-1)) >= at + 2, 60_000, 'two more checkpoints', 200);
+    committed = await readTopic(kafka.bootstrapServers, topic, 'read_committed');
+    assert.deepEqual(committed.sort(), expected, 'read_committed: every expected record exactly once');
+  }
+
+  it('savepoint → cancel → run -s -p 3 from -p 2 on a 6-partition topic: offsets and keyed state redistributed, output exact; partitions added while the job runs are picked up', async () => {
+    await createTopics(kafka.bootstrapServers, ['r-in', 'r-out'], 6);
+    await produce(kafka.bootstrapServers, 'r-in', words(8000, 300, 21));
+    const w = ws({ 'execution.checkpointing.interval': '300 ms' });
+    const args = ['--bootstrap', kafka.bootstrapServers, '--input', 'r-in', '--output', 'r-out', '--prefix', 'rescale', '--discovery', '500'];
+    const run = await flink(w, ['run', '-d', '-p', '2', JOB, ...args], { timeoutMs: 120_000 });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const jobId = jobIdFrom(run.stdout);
+    await waitFor(async () => (await readTopic(kafka.bootstrapServers, 'r-out', 'read_committed')).length > 0, 120_000, 'some committed output', 300);
+    const sp = await flink(w, ['savepoint', jobId, w.savepointsDir], { timeoutMs: 120_000 });
+    assert.equal(sp.exitCode, 0, sp.stderr);
+    const savepoint = savepointPathFrom(sp.stdout);
+    const cancel = await flink(w, ['cancel', jobId], { timeoutMs: 60_000 });
+    assert.equal(cancel.exitCode, 0, cancel.stderr);
+    await waitForStatus(w, jobId, 'CANCELED', 60_000);
+    // Input only the restored job sees, in the old partitions.
+    await produce(kafka.bootstrapServers, 'r-in', words(3000, 300, 22));
+
+    const resumed = await flink(w, ['run', '-d', '-p', '3', '-s', savepoint, JOB, ...args], { timeoutMs: 120_000 });
+    assert.equal(resumed.exitCode, 0, resumed.stderr);
+    const jobId2 = jobIdFrom(resumed.stdout);
+    await waitForStatus(w, jobId2, 'RUNNING', 60_000);
+    // Two partitions added while it runs, with words nobody else has: discovery (every 500 ms) reads them from
+    // their start. With the rest, the output is the model of everything the topic holds.
+    await addPartitions(kafka.bootstrapServers, 'r-in', 8);
+    await produce(kafka.bootstrapServers, 'r-in', words(700, 20, 23).map((x) => `new6-${x}`), 6);
+    await produce(kafka.bootstrapServers, 'r-in', words(500, 20, 24).map((x) => `new7-${x}`), 7);
+    const expected = expectedCounts(await readTopic(kafka.bootstrapServers, 'r-in', 'read_uncommitted'));
+    await assertExactOutput(w, jobId2, 'r-out', expected);
+    assert.ok(expected.some((r) => r.startsWith('new7-')), 'the model holds the new partitions');
+    await flink(w, ['cancel', jobId2], { timeoutMs: 60_000 });
+  });
+
+  it('topic missing: one line naming the topic and the bootstrap servers, stable exit code, no hang', async () => {
+    const w = ws();
+    const t0 = Date.now();
+    const r = await flink(w, ['run', JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'no-such-topic', '--output', 'b-out', '--timeout', '5000'], { timeoutMs: 60_000 });
+    const line = assertOneLineError(r);
+    assert.match(line, /Kafka topic 'no-such-topic' not found on the brokers at /);
+    assert.ok(line.includes(kafka.bootstrapServers), line);
+    assert.ok(Date.now() - t0 < 45_000, `took ${Date.now() - t0} ms`);
+    const again = await flink(w, ['run', JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'no-such-topic', '--output', 'b-out', '--timeout', '5000'], { timeoutMs: 60_000 });
+    assert.equal(again.exitCode, r.exitCode, 'the exit code is stable');
+    assert.equal((await listJobs(w)).length, 0, 'refused before deployment: no job');
+  });
+
+  it('a deserializer that throws: the job fails over with topic, partition and offset; after the restarts it ends FAILED with that root cause', async () => {
+    await createTopics(kafka.bootstrapServers, ['d-in', 'd-out'], 1);
+    await produce(kafka.bootstrapServers, 'd-in', ['a', 'b', 'c', 'poison', 'd']);
+    const w = ws({ 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': '2', 'restart-strategy.fixed-delay.delay': '200 ms', 'execution.checkpointing.interval': '300 ms' });
+    const t0 = Date.now();
+    const r = await flink(w, ['run', JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'd-in', '--output', 'd-out', '--poison', 'poison', '--prefix', 'poison'], { timeoutMs: 180_000 });
+    const line = assertOneLineError(r, 1);
+    assert.match(line, /Failed to deserialize the Kafka record at d-in-0 offset 3: unparseable word 'poison'/);
+    assert.match(line, /fixed-delay restart strategy allowed 2 attempt\(s\)/);
+    assert.ok(Date.now() - t0 < 150_000, `took ${Date.now() - t0} ms`);
+    const jobId = jobIdFrom(r.stdout);
+    assert.equal(readJobLog(w, jobId).split('\n').filter((l) => /switched from state RUNNING to RESTARTING/.test(l)).length, 2, 'failed over twice, then no more');
+    assert.equal((await listJobs(w)).find((j) => j.jobId === jobId)?.status, 'FAILED');
+    // Nothing lost: the input is untouched and the failed job committed nothing past the bad record.
+    assert.deepEqual(await readTopic(kafka.bootstrapServers, 'd-in', 'read_uncommitted'), ['a', 'b', 'c', 'poison', 'd']);
+    for (const rec of await readTopic(kafka.bootstrapServers, 'd-out', 'read_committed')) assert.match(rec, /^[abc]:1$/);
+  });
+
+  it('transaction.timeout.ms shorter than twice the checkpoint interval: a clear warning in the job log, the job runs', async () => {
+    await createTopics(kafka.bootstrapServers, ['t-in', 't-out'], 1);
+    await produce(kafka.bootstrapServers, 't-in', ['x', 'y']);
+    const w = ws({ 'execution.checkpointing.interval': '30 s' });
+    const r = await flink(w, ['run', JOB, '--bootstrap', kafka.bootstrapServers, '--input', 't-in', '--output', 't-out', '--bounded', '--prefix', 'tto', '--transaction-timeout', '40000'], { timeoutMs: 180_000 });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const log = readJobLog(w, jobIdFrom(r.stdout));
+    assert.match(log, /WARN .*KafkaSink\(t-out\) EXACTLY_ONCE: transaction\.timeout\.ms = 40000 ms is shorter than twice the checkpoint interval \(30000 ms\)/);
+    assert.deepEqual((await readTopic(kafka.bootstrapServers, 't-out', 'read_committed')).sort(), ['x:1', 'y:1']);
+  });
+
+  it('backpressure: a reader nobody polls stops fetching; what it holds stays bounded (records and bytes)', async () => {
+    await createTopics(kafka.bootstrapServers, ['bp-in'], 4);
+    // 48 MB of 2 KB records: three times the reader's byte bound.
+    const value = 'v'.repeat(2048);
+    for (let p = 0; p < 4; p++) await produce(kafka.bootstrapServers, 'bp-in', Array.from({ length: 6000 }, (_, i) => `${p}-${i}-${value}`), p, 200);
+    const source = KafkaSource.builder<string>().setBootstrapServers(kafka.bootstrapServers).setTopics('bp-in')
+      .setStartingOffsets(OffsetsInitializer.earliest()).setValueOnlyDeserializer(new SimpleStringSchema()).build();
+    const reader = source.createReader({ subtask: 0, parallelism: 1 }) as KafkaSourceReader<string>;
+    reader.addSplits(source.initialSplits(1));
+    try {
+      await waitFor(() => reader.buffered.bytes >= MAX_QUEUED_BYTES, 120_000, 'the reader to fill its buffer', 100);
+      await new Promise((r) => setTimeout(r, 1000));
+      const requests = reader.fetchRequests;
+      const held = reader.buffered;
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.equal(reader.fetchRequests, requests, 'no fetch while the buffer is full');
+      assert.deepEqual(reader.buffered, held);
+      // At most the bound plus one response (1 MB per partition).
+      assert.ok(held.bytes <= MAX_QUEUED_BYTES + 4 * (1 << 20) + 4 * 2100, `buffered ${held.bytes} bytes`);
+      assert.ok(held.records < 24_000, `buffered ${held.records} of 24000 records`);
+      // Draining resumes fetching; everything arrives once.
+      const seen = new Set<string>();
+      let n = 0;
+      await waitFor(() => {
+        reader.pollNext((v) => { n++; seen.add(v.slice(0, v.indexOf('-', v.indexOf('-') + 1))); }, 5000);
+        return n >= 24_000;
+      }, 120_000, 'all records after draining', 10);
+      assert.equal(seen.size, 24_000);
+      assert.ok(reader.fetchRequests > requests);
+    } finally {
+      reader.close?.();
+    }
   });
 
   it('examples/KafkaWordCount.ts --bounded: the README connector commands', async () => {

@@ -28,8 +28,13 @@ import type { KafkaDiscoverySplit, KafkaPartitionSplit, KafkaSourceConfig, Kafka
 import { OffsetsInitializer } from './OffsetsInitializer.js';
 import type { ConsumerRecord } from './serialization.js';
 
-/** Records decoded ahead of the task at most (per subtask); fetching pauses beyond it. */
-const MAX_QUEUED_RECORDS = 20_000;
+/**
+ * Records and bytes (of keys and values as fetched) decoded ahead of the task at most, per subtask: fetching
+ * pauses beyond either, so a slow task holds at most this plus one fetch response (PARTITION_MAX_BYTES per
+ * partition) in memory.
+ */
+export const MAX_QUEUED_RECORDS = 20_000;
+export const MAX_QUEUED_BYTES = 16 << 20;
 const FETCH_MAX_WAIT_MS = 250;
 const PARTITION_MAX_BYTES = 1 << 20;
 const IS_TRANSACTIONAL = 1 << 4;
@@ -44,6 +49,8 @@ interface Chunk<T> {
   /** Fetch position after this chunk (past control and aborted records too). */
   end: number;
   next: number;
+  /** Key and value bytes of the chunk's records. */
+  bytes: number;
 }
 
 interface PartitionFetch {
@@ -61,6 +68,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   private discovery: KafkaDiscoverySplit[] = [];
   private readonly queue: Chunk<T>[] = [];
   private queued = 0;
+  private queuedBytes = 0;
+  /** Fetch requests sent (the backpressure test watches it stop). */
+  fetchRequests = 0;
   private error?: Error;
   private consumer?: Consumer<Buffer, Buffer, Buffer, Buffer>;
   private commitPool?: import('@platformatic/kafka').ConnectionPool;
@@ -105,6 +115,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
       const split = this.splits.get(c.key);
       if (!split) {
         this.queue.shift();
+        this.queued -= c.values.length - c.next;
+        this.queuedBytes -= c.bytes;
         continue;
       }
       const n = Math.min(budget - emitted, c.values.length - c.next);
@@ -115,6 +127,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
       if (c.next >= c.values.length) {
         split.offset = c.end;
         this.queue.shift();
+        this.queuedBytes -= c.bytes;
         if (split.stoppingOffset !== undefined && split.offset >= split.stoppingOffset) this.finishSplit(split);
       } else {
         split.offset = c.offsets[c.next - 1] + 1;
@@ -122,13 +135,18 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
         if (c.offsets[c.next] === c.offsets[c.next - 1]) split.offset = c.offsets[c.next - 1];
       }
     }
-    if (this.queued < MAX_QUEUED_RECORDS / 2) this.wakeFetcher?.();
+    if (this.queued < MAX_QUEUED_RECORDS / 2 && this.queuedBytes < MAX_QUEUED_BYTES / 2) this.wakeFetcher?.();
     if (emitted > 0) return 0;
     if (this.running || this.discovery.length > 0 || this.splits.size > 0 || this.queue.length > 0) {
       if (this.config.stopping && this.discovery.length === 0 && this.splits.size === 0 && this.queue.length === 0) return 'end';
       return 5;
     }
     return this.config.stopping ? 'end' : 50;
+  }
+
+  /** Records and bytes fetched and not yet emitted. */
+  get buffered(): { records: number; bytes: number } {
+    return { records: this.queued, bytes: this.queuedBytes };
   }
 
   snapshotState(checkpointId: number): KafkaSourceSplit[] {
@@ -232,7 +250,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
         await new Promise((r) => setTimeout(r, Math.min(FETCH_MAX_WAIT_MS * 4, Math.max(10, nextDiscovery - Date.now()))));
         continue;
       }
-      if (this.queued >= MAX_QUEUED_RECORDS) {
+      if (this.queued >= MAX_QUEUED_RECORDS || this.queuedBytes >= MAX_QUEUED_BYTES) {
         await new Promise<void>((r) => { this.wakeFetcher = r; });
         this.wakeFetcher = undefined;
         continue;
@@ -388,6 +406,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
       const broker = md.brokers.get(node);
       if (!broker) return;
       const conn = await this.fetchPool!.get({ host: broker.host, port: broker.port });
+      this.fetchRequests++;
       const res: FetchResponse = await this.k!.fetchV17.api.async(conn, FETCH_MAX_WAIT_MS, 1, 16 << 20, this.isolationLevel, 0, -1, request, [], '');
       this.onFetched(res, md, byTopic);
     }));
@@ -416,7 +435,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   /** Record batches into one chunk, skipping control batches and (read_committed) aborted transactions. */
   private decode(f: PartitionFetch, batches: NonNullable<FetchResponse['responses'][number]['partitions'][number]['records']>): void {
     const { split } = f;
-    const chunk: Chunk<T> = { key: split.id, values: [], timestamps: [], offsets: [], end: f.position, next: 0 };
+    const chunk: Chunk<T> = { key: split.id, values: [], timestamps: [], offsets: [], end: f.position, next: 0, bytes: 0 };
     const stop = split.stoppingOffset ?? Infinity;
     const out = { collect: (v: T) => { chunk.values.push(v); chunk.timestamps.push(current.timestamp); chunk.offsets.push(current.offset); } };
     let current: ConsumerRecord = { topic: split.topic, partition: split.partition, offset: 0, timestamp: 0, key: null, value: null };
@@ -436,6 +455,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
         if (offset < f.position || offset >= stop) continue;
         chunk.end = offset + 1;
         if (skip) continue;
+        chunk.bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
         current = {
           topic: split.topic, partition: split.partition, offset,
           timestamp: Number(b.firstTimestamp + r.timestampDelta), key: r.key, value: r.value,
@@ -453,6 +473,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     f.position = chunk.end;
     this.queue.push(chunk);
     this.queued += chunk.values.length;
+    this.queuedBytes += chunk.bytes;
   }
 }
 
