@@ -332,6 +332,28 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     }
   });
 
+  it('per-partition watermarks: the reader announces each partition, names the partition of every record, and releases finished ones', async () => {
+    await createTopics(kafka.bootstrapServers, ['wm-in'], 2);
+    await produce(kafka.bootstrapServers, 'wm-in', ['a0', 'a1', 'a2'], 0);
+    await produce(kafka.bootstrapServers, 'wm-in', ['b0'], 1);
+    const source = KafkaSource.builder<string>().setBootstrapServers(kafka.bootstrapServers).setTopics('wm-in')
+      .setBounded(OffsetsInitializer.latest()).setValueOnlyDeserializer(new SimpleStringSchema()).build();
+    assert.equal(source.perSplitWatermarks, true);
+    const events: string[] = [];
+    const reader = source.createReader({ subtask: 0, parallelism: 1, splitStarted: (id) => events.push(`start ${id}`), splitFinished: (id) => events.push(`finish ${id}`) });
+    reader.addSplits(source.initialSplits(1));
+    const bySplit: Record<string, string[]> = {};
+    try {
+      await waitFor(() => reader.pollNext((v, _ts, split) => { (bySplit[split!] ??= []).push(v); }, 100) === 'end', 60_000, 'the bounded reader to end', 20);
+    } finally {
+      reader.close?.();
+    }
+    assert.deepEqual(bySplit, { 'wm-in-0': ['a0', 'a1', 'a2'], 'wm-in-1': ['b0'] });
+    assert.deepEqual(events.filter((e) => e.startsWith('start')).sort(), ['start wm-in-0', 'start wm-in-1']);
+    assert.deepEqual(events.filter((e) => e.startsWith('finish')).sort(), ['finish wm-in-0', 'finish wm-in-1']);
+    for (const id of ['wm-in-0', 'wm-in-1']) assert.ok(events.indexOf(`start ${id}`) < events.indexOf(`finish ${id}`));
+  });
+
   it('examples/KafkaWordCount.ts --bounded: the README connector commands', async () => {
     await createTopics(kafka.bootstrapServers, ['lines', 'counts'], 2);
     await produce(kafka.bootstrapServers, 'lines', ['to be or not', 'to be']);
