@@ -47,7 +47,12 @@ export class SourceOperator<T> extends StreamOperator<never> {
     // Source records start without a timestamp; without event time they go straight to the chain.
     // A reader may give the record's own time (Kafka's record timestamp), the default event time as in Flink.
     this.emit = sw
-      ? (v: T, ts?: number, split?: string) => { el.timestamp = ts; sw.collect(v, split ?? ''); }
+      ? (v: T, ts?: number, split?: string) => {
+        // Splits announced in this poll first: a record's split must not be the only one its watermark sees.
+        if (this.splitEvents.length > 0) this.applySplitEvents();
+        el.timestamp = ts;
+        sw.collect(v, split ?? '');
+      }
       : ws.strategy.emitsWatermarks || ws.strategy.createTimestampAssigner()
         ? (v: T, ts?: number) => { el.timestamp = ts; ws.collect(v); }
         : (v: T, ts?: number) => { el.timestamp = ts; this.ctx.output.collect(v); };
