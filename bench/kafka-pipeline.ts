@@ -30,9 +30,11 @@ const work = mkdtempSync(join(tmpdir(), 'flink-ts-kafka-bench-'));
 
 interface Result { run: string; records: number; seconds: number; perSecond: number; ratio?: number; wallSeconds?: number }
 const results: Result[] = [];
+/** The machine is shared and loaded: patient clients (a 5 s connect timeout failed a run). */
+const patient = { connectTimeout: 30_000, timeout: 60_000, retries: 10, retryDelay: 500 };
 
 async function createTopic(bootstrap: string, topic: string): Promise<void> {
-  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: [bootstrap] });
+  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: [bootstrap], ...patient });
   try {
     await admin.createTopics({ topics: [topic], partitions: PARTITIONS, replicas: 1 });
   } finally {
@@ -42,7 +44,7 @@ async function createTopic(bootstrap: string, topic: string): Promise<void> {
 
 /** N records "k<key>,<amount>" over KEYS keys (deterministic), keyed by the key. */
 async function fillInput(bootstrap: string, topic: string): Promise<void> {
-  const p = new Producer({ clientId: 'bench-fill', bootstrapBrokers: [bootstrap], serializers: stringSerializers });
+  const p = new Producer({ clientId: 'bench-fill', bootstrapBrokers: [bootstrap], serializers: stringSerializers, ...patient });
   let x = 7;
   const inflight: Promise<unknown>[] = [];
   for (let i = 0; i < N; i += 1000) {
@@ -52,7 +54,9 @@ async function fillInput(bootstrap: string, topic: string): Promise<void> {
       const key = `k${x % KEYS}`;
       messages.push({ topic, key, value: `${key},${(j % 10) + 1}` });
     }
-    inflight.push(p.send({ messages }));
+    const sent = p.send({ messages });
+    sent.catch(() => {}); // awaited below; never an unhandled rejection that skips the broker's stop
+    inflight.push(sent);
     if (inflight.length >= 8) await inflight.shift();
   }
   await Promise.all(inflight);
@@ -63,7 +67,8 @@ async function fillInput(bootstrap: string, topic: string): Promise<void> {
 async function measureOutput(bootstrap: string, topic: string): Promise<{ records: number; seconds: number }> {
   const source = KafkaSource.builder<string>().setBootstrapServers(bootstrap).setTopics(topic)
     .setStartingOffsets(OffsetsInitializer.earliest()).setBounded(OffsetsInitializer.latest())
-    .setValueOnlyDeserializer(new SimpleStringSchema()).setProperty('isolation.level', 'read_committed').build();
+    .setValueOnlyDeserializer(new SimpleStringSchema()).setProperty('isolation.level', 'read_committed')
+    .setProperty('request.timeout.ms', '60000').build();
   const reader = source.createReader({ subtask: 0, parallelism: 1 });
   reader.addSplits(source.initialSplits(1));
   let n = 0;
@@ -95,8 +100,8 @@ function record(run: string, m: { records: number; seconds: number }, wallSecond
 async function plainLoop(bootstrap: string, input: string): Promise<Result> {
   const output = `loop-out-${Date.now()}`;
   await createTopic(bootstrap, output);
-  const consumer = new Consumer({ clientId: 'bench-loop-c', groupId: `bench-loop-${Date.now()}`, bootstrapBrokers: [bootstrap], deserializers: stringDeserializers });
-  const producer = new Producer({ clientId: 'bench-loop-p', bootstrapBrokers: [bootstrap], serializers: stringSerializers });
+  const consumer = new Consumer({ clientId: 'bench-loop-c', groupId: `bench-loop-${Date.now()}`, bootstrapBrokers: [bootstrap], deserializers: stringDeserializers, ...patient });
+  const producer = new Producer({ clientId: 'bench-loop-p', bootstrapBrokers: [bootstrap], serializers: stringSerializers, ...patient });
   const t0 = performance.now();
   const stream = await consumer.consume({ topics: [input], mode: 'earliest', autocommit: false, maxWaitTime: 200 });
   let seen = 0;
@@ -108,11 +113,13 @@ async function plainLoop(bootstrap: string, input: string): Promise<Result> {
       batch.push({ topic: output, key: m.key, value: m.value });
       seen++;
       if (batch.length >= 1000 || seen === N) {
-        inflight.push(producer.send({ messages: batch }));
+        const sent = producer.send({ messages: batch });
+        sent.catch(reject);
+        inflight.push(sent);
         batch = [];
         if (inflight.length >= 8) {
           stream.pause();
-          void inflight.shift()!.then(() => stream.resume(), reject);
+          void inflight.shift()!.then(() => stream.resume(), () => {});
         }
       }
       if (seen === N) resolve();
@@ -155,6 +162,10 @@ async function job(bootstrap: string, input: string, guarantee: string, p: numbe
 }
 
 let broker: KafkaBroker | undefined;
+process.on('unhandledRejection', (e) => {
+  console.error(`unhandled: ${(e as Error).message}`);
+  process.exitCode = 1;
+});
 try {
   const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
   console.log(`# ${N} records over ${KEYS} keys, ${PARTITIONS} partitions, ${cpus().length} cores, load ${load()}${quick ? ' (--quick)' : ''}`);

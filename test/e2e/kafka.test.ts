@@ -253,6 +253,20 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     const expected = expectedCounts(await readTopic(kafka.bootstrapServers, 'r-in', 'read_uncommitted'));
     await assertExactOutput(w, jobId2, 'r-out', expected);
     assert.ok(expected.some((r) => r.startsWith('new7-')), 'the model holds the new partitions');
+    // Completed checkpoints commit the source's offsets to the group: all 8 partitions, at the input's end.
+    const { Consumer } = await import('@platformatic/kafka');
+    const c = new Consumer({ clientId: 'test-offsets', groupId: 'kafka-count', bootstrapBrokers: [kafka.bootstrapServers] });
+    try {
+      let sum = -1;
+      await waitFor(async () => {
+        const got = await c.listCommittedOffsets({ topics: [{ topic: 'r-in', partitions: [0, 1, 2, 3, 4, 5, 6, 7] }] });
+        const offsets = got.get('r-in') ?? [];
+        sum = offsets.every((o) => o >= 0n) ? offsets.reduce((a, o) => a + Number(o), 0) : -1;
+        return sum === expected.length;
+      }, 60_000, 'the group offsets of r-in at the end of the input', 300).catch((e: Error) => { throw new Error(`${e.message} (sum ${sum}, ${expected.length} records)`); });
+    } finally {
+      await c.close(true as never);
+    }
     await flink(w, ['cancel', jobId2], { timeoutMs: 60_000 });
   });
 
