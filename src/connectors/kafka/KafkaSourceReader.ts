@@ -139,7 +139,8 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     if (emitted > 0) return 0;
     if (this.running || this.discovery.length > 0 || this.splits.size > 0 || this.queue.length > 0) {
       if (this.config.stopping && this.discovery.length === 0 && this.splits.size === 0 && this.queue.length === 0) return 'end';
-      return 5;
+      // No partition (more subtasks than partitions): only discovery may bring one, no need to poll often.
+      return this.splits.size === 0 && this.discovery.length === 0 ? 50 : 5;
     }
     return this.config.stopping ? 'end' : 50;
   }
