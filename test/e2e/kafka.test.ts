@@ -14,12 +14,13 @@ import { OffsetResetStrategy, OffsetsInitializer } from '../../src/connectors/ka
 import { SimpleStringSchema } from '../../src/connectors/kafka/serialization.js';
 import {
   ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, listJobs, readJobLog, savepointPathFrom,
-  waitFor, waitForStatus,
+  stateEntries, waitFor, waitForStatus,
   type Workspace,
 } from './helpers.js';
 
 const JOB = join(ROOT, 'test', 'jobs', 'KafkaCountJob.ts');
 const EXAMPLE = join(ROOT, 'examples', 'KafkaWordCount.ts');
+const WINDOW_JOB = join(ROOT, 'test', 'jobs', 'KafkaWindowJob.ts');
 const skip = serviceSkipReason('Kafka', kafkaUnavailable());
 
 /** Deterministic words: `count` of them over `distinct` different words. */
@@ -366,6 +367,49 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     assert.deepEqual(events.filter((e) => e.startsWith('start')).sort(), ['start wm-in-0', 'start wm-in-1']);
     assert.deepEqual(events.filter((e) => e.startsWith('finish')).sort(), ['finish wm-in-0', 'finish wm-in-1']);
     for (const id of ['wm-in-0', 'wm-in-1']) assert.ok(events.indexOf(`start ${id}`) < events.indexOf(`finish ${id}`));
+  });
+
+  /** Records with explicit Kafka timestamps (the event time) into one partition. */
+  async function produceAt(topic: string, partition: number, records: [string, number][]): Promise<void> {
+    const { Producer, stringSerializers } = await import('@platformatic/kafka');
+    const p = new Producer({ clientId: 'test-producer-ts', bootstrapBrokers: [kafka.bootstrapServers], serializers: stringSerializers });
+    try {
+      await p.send({ messages: records.map(([value, ts]) => ({ topic, partition, key: value, value, timestamp: BigInt(ts) })) });
+    } finally {
+      await p.close();
+    }
+  }
+
+  it('per-partition watermarks through the CLI: an empty partition holds the windows back until it has data or is idle', async () => {
+    for (const t of ['pw-in', 'pi-in']) {
+      await createTopics(kafka.bootstrapServers, [t, t.replace('-in', '-out')], 2);
+      await produceAt(t, 0, [['a', 10_000], ['a', 10_100], ['a', 11_500]]);
+    }
+    const w = ws();
+    const run = await flink(w, ['run', '-d', '-p', '1', WINDOW_JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'pw-in', '--output', 'pw-out'], { timeoutMs: 120_000 });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const jobId = jobIdFrom(run.stdout);
+    // Partition 0 read to its end (a checkpoint records it), then time for many watermark ticks: one generator for
+    // the subtask would be at 11499 and fire [10000, 11000); partition 1 has no records and holds it back.
+    await waitFor(() => {
+      const chk = latestCheckpoint(w, jobId);
+      return chk && stateEntries(chk, 'SourceReaderState', 'words').some((e) => (e.value as { id: string; offset: number }).id === 'pw-in-0' && (e.value as { offset: number }).offset === 3);
+    }, 120_000, 'a checkpoint with partition 0 read to its end', 300);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(await readTopic(kafka.bootstrapServers, 'pw-out', 'read_uncommitted'), [], 'no window fired while partition 1 is behind');
+    // Partition 1 moves to 20000: the watermark is now partition 0's (11499); [10000, 11000) fires, nothing later.
+    await produceAt('pw-in', 1, [['b', 20_000]]);
+    await waitFor(async () => (await readTopic(kafka.bootstrapServers, 'pw-out', 'read_uncommitted')).length > 0, 60_000, 'the first window', 300);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(await readTopic(kafka.bootstrapServers, 'pw-out', 'read_uncommitted'), ['a:2@10000']);
+    await flink(w, ['cancel', jobId], { timeoutMs: 60_000 });
+
+    // withIdleness: partition 1 goes idle and stops holding the watermark back, without any record.
+    const idle = await flink(w, ['run', '-d', '-p', '1', WINDOW_JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'pi-in', '--output', 'pi-out', '--idle', '500'], { timeoutMs: 120_000 });
+    assert.equal(idle.exitCode, 0, idle.stderr);
+    await waitFor(async () => (await readTopic(kafka.bootstrapServers, 'pi-out', 'read_uncommitted')).length > 0, 120_000, 'the window with partition 1 idle', 300);
+    assert.deepEqual(await readTopic(kafka.bootstrapServers, 'pi-out', 'read_uncommitted'), ['a:2@10000']);
+    await flink(w, ['cancel', jobIdFrom(idle.stdout)], { timeoutMs: 60_000 });
   });
 
   it('examples/KafkaWordCount.ts --bounded: the README connector commands', async () => {
