@@ -162,7 +162,7 @@ export class DataStream<T> {
     if (sink.kind === 'kafka') {
       const kafka = sink as KafkaSink<T>;
       const op = this.transform<never>('sink', sink.name, () => new KafkaWriterOperator<T>(kafka));
-      this.graph.node(op.nodeId).preflight = () => kafka.preflight();
+      this.graph.node(op.nodeId).preflight = (ctx) => kafka.preflight(ctx);
       return new DataStreamSink<T>(op);
     }
     if (sink.kind === 'jdbc') {

@@ -72,7 +72,7 @@ export class StreamExecutionEnvironment {
     return this;
   }
 
-  /** A source whose records get timestamps and watermarks from `watermarks` (one generator per subtask). */
+  /** A source whose records get timestamps and watermarks from `watermarks` (one generator per subtask, or per split for sources with per-split watermarks: Kafka). */
   fromSource<T>(source: Source<T, any>, watermarks: WatermarkStrategy<T> = WatermarkStrategy.noWatermarks<T>(), sourceName = source.name): SingleOutputStreamOperator<T> {
     const node = this.graph.addNode({
       kind: 'source',
@@ -80,7 +80,7 @@ export class StreamExecutionEnvironment {
       isSource: true,
       nonParallel: source.nonParallel,
       factory: () => new SourceOperator<T>(source as Source<T, SourceSplit>, watermarks),
-      preflight: source.preflight && (() => source.preflight!()),
+      preflight: source.preflight && ((ctx) => source.preflight!(ctx)),
     });
     return new SingleOutputStreamOperator<T>(this.graph, node.id);
   }

@@ -13,6 +13,12 @@ export interface SourceSplit {
 export interface SourceReaderContext {
   subtask: number;
   parallelism: number;
+  /**
+   * Per-split watermarks (sources with `perSplitWatermarks`): the reader announces each split it starts and
+   * finishes reading, and passes the split's id with every record it emits.
+   */
+  splitStarted?(splitId: string): void;
+  splitFinished?(splitId: string): void;
 }
 
 export interface SourceReader<T, S extends SourceSplit> {
@@ -21,7 +27,7 @@ export interface SourceReader<T, S extends SourceSplit> {
    * Emits at most `budget` records. Returns 0 when more can be read now, a number of milliseconds to
    * wait before polling again, or 'end' when every split is finished (bounded sources).
    */
-  pollNext(emit: (value: T, timestamp?: number) => void, budget: number): number | 'end';
+  pollNext(emit: (value: T, timestamp?: number, splitId?: string) => void, budget: number): number | 'end';
   /** The current state of every unfinished split; called at the barrier of `checkpointId`. */
   snapshotState(checkpointId: number): S[];
   /** Checkpoint `checkpointId` completed (Kafka commits the offsets it snapshotted to the consumer group). */
@@ -32,8 +38,17 @@ export interface SourceReader<T, S extends SourceSplit> {
 export interface Source<T, S extends SourceSplit = SourceSplit> {
   readonly name: string;
   readonly bounded: boolean;
+  /** Each split has its own watermark generator (Flink's per-split watermarks); the reader names the splits. */
+  readonly perSplitWatermarks?: boolean;
   /** Non-parallel sources (fromElements) always run with parallelism 1. */
   readonly nonParallel?: boolean;
+  /**
+   * Restores give this subtask its splits by this rule instead of round robin: the split state is then union
+   * state (every subtask sees all splits) and each keeps those `assignSplits` returns. Kafka uses it so that
+   * a partition is always read by its Flink getSplitOwner, also after rescaling, which makes partition
+   * discovery a local decision.
+   */
+  assignSplits?(all: S[], subtask: number, parallelism: number): S[];
   /** Deterministic: every process computes the same splits for the same parallelism. */
   initialSplits(parallelism: number): S[];
   createReader(ctx: SourceReaderContext): SourceReader<T, S>;
@@ -41,7 +56,14 @@ export interface Source<T, S extends SourceSplit = SourceSplit> {
    * Runs once in the JobManager before the job is deployed (where Flink starts a source's split enumerator):
    * a source that cannot reach its system fails the submission with one clear error instead of failing over.
    */
-  preflight?(): Promise<void>;
+  preflight?(ctx?: PreflightContext): Promise<void>;
+}
+
+/** What a connector's preflight may know of the job and say about it (warnings go to the job's log). */
+export interface PreflightContext {
+  /** The job's checkpoint interval in ms; undefined when checkpointing is off. */
+  checkpointInterval?: number;
+  warn(message: string): void;
 }
 
 /** Rate limiting like Flink's RateLimiterStrategy: the rate is shared by the source's subtasks. */

@@ -1,6 +1,7 @@
 import type { ProgramCheckpointSettings } from '../api/ProgramCheckpointSettings.js';
 import type { StateBackend } from '../api/stateBackends.js';
 import type { StreamOperator } from '../operators/StreamOperator.js';
+import type { PreflightContext } from '../api/sources.js';
 
 /**
  * How a record picks its target channels (Flink's StreamPartitioner, as a switch in RecordWriter rather than
@@ -28,7 +29,7 @@ export interface StreamNode {
   /** Creates the runtime operator inside a task; called in the worker that runs the subtask. */
   factory: () => StreamOperator;
   /** Checked in the JobManager before deployment (a connector reaching its system): see Source.preflight. */
-  preflight?: () => Promise<void>;
+  preflight?: (ctx: PreflightContext) => Promise<void>;
 }
 
 export interface StreamEdge {

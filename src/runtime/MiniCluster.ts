@@ -107,7 +107,11 @@ export class MiniCluster implements Dispatcher {
       this.log.info(`Starting job ${jobId} from savepoint ${snapshot.dir} (allowNonRestoredState=${!!o.allowNonRestoredState}).`);
     }
     // Connectors check their systems before the job starts (a Kafka broker that cannot be reached fails here, in one line).
-    for (const node of graph.nodes) await node.preflight?.();
+    const preflight = {
+      checkpointInterval: jobGraph.checkpointInterval ?? this.config.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL),
+      warn: (m: string) => this.log.warn(m),
+    };
+    for (const node of graph.nodes) await node.preflight?.(preflight);
     const jm = new JobMaster({
       jobId,
       jobGraph,

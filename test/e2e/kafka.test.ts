@@ -7,17 +7,20 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { kafkaUnavailable, serviceSkipReason, startKafka, type KafkaBroker } from '../support/kafka.js';
-import { createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
+import { addPartitions, createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
+import { MAX_QUEUED_BYTES, type KafkaSourceReader } from '../../src/connectors/kafka/KafkaSourceReader.js';
 import { KafkaSource, type KafkaSourceBuilder } from '../../src/connectors/kafka/KafkaSource.js';
 import { OffsetResetStrategy, OffsetsInitializer } from '../../src/connectors/kafka/OffsetsInitializer.js';
 import { SimpleStringSchema } from '../../src/connectors/kafka/serialization.js';
 import {
-  ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, waitFor, waitForStatus,
+  ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, listJobs, readJobLog, savepointPathFrom,
+  stateEntries, waitFor, waitForStatus,
   type Workspace,
 } from './helpers.js';
 
 const JOB = join(ROOT, 'test', 'jobs', 'KafkaCountJob.ts');
 const EXAMPLE = join(ROOT, 'examples', 'KafkaWordCount.ts');
+const WINDOW_JOB = join(ROOT, 'test', 'jobs', 'KafkaWindowJob.ts');
 const skip = serviceSkipReason('Kafka', kafkaUnavailable());
 
 /** Deterministic words: `count` of them over `distinct` different words. */
@@ -206,6 +209,215 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     process.stderr.write(`# at least once: ${out.length} records for ${expected.length} expected (${out.length - expected.length} duplicates)\n`);
     assert.ok(out.length >= expected.length);
     await flink(w, ['cancel', jobIdFrom(resumed.stdout)], { timeoutMs: 60_000 });
+  });
+
+  /** Waits until read_committed holds `expected.length` records and two more checkpoints passed, then compares. */
+  async function assertExactOutput(w: Workspace, jobId: string, topic: string, expected: string[]): Promise<void> {
+    let committed: string[] = [];
+    await waitFor(async () => {
+      committed = await readTopic(kafka.bootstrapServers, topic, 'read_committed');
+      return committed.length >= expected.length;
+    }, 240_000, `the committed output of ${topic} to be complete`, 500).catch((e: Error) => { throw new Error(`${e.message} (${committed.length}/${expected.length})`); });
+    const at = Number((latestCheckpoint(w, jobId) ?? 'chk-0').split('-').at(-1));
+    await waitFor(() => Number((latestCheckpoint(w, jobId) ?? 'chk-0').split('-').at(-1)) >= at + 2, 60_000, 'two more checkpoints', 200);
+    committed = await readTopic(kafka.bootstrapServers, topic, 'read_committed');
+    assert.deepEqual(committed.sort(), expected, 'read_committed: every expected record exactly once');
+  }
+
+  it('savepoint → cancel → run -s -p 3 from -p 2 on a 6-partition topic: offsets and keyed state redistributed, output exact; partitions added while the job runs are picked up', async () => {
+    await createTopics(kafka.bootstrapServers, ['r-in', 'r-out'], 6);
+    await produce(kafka.bootstrapServers, 'r-in', words(8000, 300, 21));
+    const w = ws({ 'execution.checkpointing.interval': '300 ms' });
+    const args = ['--bootstrap', kafka.bootstrapServers, '--input', 'r-in', '--output', 'r-out', '--prefix', 'rescale', '--discovery', '500'];
+    const run = await flink(w, ['run', '-d', '-p', '2', JOB, ...args], { timeoutMs: 120_000 });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const jobId = jobIdFrom(run.stdout);
+    await waitFor(async () => (await readTopic(kafka.bootstrapServers, 'r-out', 'read_committed')).length > 0, 120_000, 'some committed output', 300);
+    const sp = await flink(w, ['savepoint', jobId, w.savepointsDir], { timeoutMs: 120_000 });
+    assert.equal(sp.exitCode, 0, sp.stderr);
+    const savepoint = savepointPathFrom(sp.stdout);
+    const cancel = await flink(w, ['cancel', jobId], { timeoutMs: 60_000 });
+    assert.equal(cancel.exitCode, 0, cancel.stderr);
+    await waitForStatus(w, jobId, 'CANCELED', 60_000);
+    // Input only the restored job sees, in the old partitions.
+    await produce(kafka.bootstrapServers, 'r-in', words(3000, 300, 22));
+
+    const resumed = await flink(w, ['run', '-d', '-p', '3', '-s', savepoint, JOB, ...args], { timeoutMs: 120_000 });
+    assert.equal(resumed.exitCode, 0, resumed.stderr);
+    const jobId2 = jobIdFrom(resumed.stdout);
+    await waitForStatus(w, jobId2, 'RUNNING', 60_000);
+    // Two partitions added while it runs, with words nobody else has: discovery (every 500 ms) reads them from
+    // their start. With the rest, the output is the model of everything the topic holds.
+    await addPartitions(kafka.bootstrapServers, 'r-in', 8);
+    await produce(kafka.bootstrapServers, 'r-in', words(700, 20, 23).map((x) => `new6-${x}`), 6);
+    await produce(kafka.bootstrapServers, 'r-in', words(500, 20, 24).map((x) => `new7-${x}`), 7);
+    const expected = expectedCounts(await readTopic(kafka.bootstrapServers, 'r-in', 'read_uncommitted'));
+    await assertExactOutput(w, jobId2, 'r-out', expected);
+    assert.ok(expected.some((r) => r.startsWith('new7-')), 'the model holds the new partitions');
+    // Completed checkpoints commit the source's offsets to the group: all 8 partitions, at the input's end.
+    const { Consumer } = await import('@platformatic/kafka');
+    const c = new Consumer({ clientId: 'test-offsets', groupId: 'kafka-count', bootstrapBrokers: [kafka.bootstrapServers] });
+    try {
+      let sum = -1;
+      await waitFor(async () => {
+        const got = await c.listCommittedOffsets({ topics: [{ topic: 'r-in', partitions: [0, 1, 2, 3, 4, 5, 6, 7] }] });
+        const offsets = got.get('r-in') ?? [];
+        sum = offsets.every((o) => o >= 0n) ? offsets.reduce((a, o) => a + Number(o), 0) : -1;
+        return sum === expected.length;
+      }, 60_000, 'the group offsets of r-in at the end of the input', 300).catch((e: Error) => { throw new Error(`${e.message} (sum ${sum}, ${expected.length} records)`); });
+    } finally {
+      await c.close(true as never);
+    }
+    await flink(w, ['cancel', jobId2], { timeoutMs: 60_000 });
+  });
+
+  it('topic missing: one line naming the topic and the bootstrap servers, stable exit code, no hang', async () => {
+    const w = ws();
+    const t0 = Date.now();
+    const r = await flink(w, ['run', JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'no-such-topic', '--output', 'b-out', '--timeout', '5000'], { timeoutMs: 60_000 });
+    const line = assertOneLineError(r);
+    assert.match(line, /Kafka topic 'no-such-topic' not found on the brokers at /);
+    assert.ok(line.includes(kafka.bootstrapServers), line);
+    assert.ok(Date.now() - t0 < 45_000, `took ${Date.now() - t0} ms`);
+    const again = await flink(w, ['run', JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'no-such-topic', '--output', 'b-out', '--timeout', '5000'], { timeoutMs: 60_000 });
+    assert.equal(again.exitCode, r.exitCode, 'the exit code is stable');
+    assert.equal((await listJobs(w)).length, 0, 'refused before deployment: no job');
+  });
+
+  it('a deserializer that throws: the job fails over with topic, partition and offset; after the restarts it ends FAILED with that root cause', async () => {
+    await createTopics(kafka.bootstrapServers, ['d-in', 'd-out'], 1);
+    await produce(kafka.bootstrapServers, 'd-in', ['a', 'b', 'c', 'poison', 'd']);
+    const w = ws({ 'restart-strategy.type': 'fixed-delay', 'restart-strategy.fixed-delay.attempts': '2', 'restart-strategy.fixed-delay.delay': '200 ms', 'execution.checkpointing.interval': '300 ms' });
+    const t0 = Date.now();
+    const r = await flink(w, ['run', JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'd-in', '--output', 'd-out', '--poison', 'poison', '--prefix', 'poison'], { timeoutMs: 180_000 });
+    const line = assertOneLineError(r, 1);
+    assert.match(line, /Failed to deserialize the Kafka record at d-in-0 offset 3: unparseable word 'poison'/);
+    assert.match(line, /fixed-delay restart strategy allowed 2 attempt\(s\)/);
+    assert.ok(Date.now() - t0 < 150_000, `took ${Date.now() - t0} ms`);
+    const jobId = jobIdFrom(r.stdout);
+    assert.equal(readJobLog(w, jobId).split('\n').filter((l) => /switched from state RUNNING to RESTARTING/.test(l)).length, 2, 'failed over twice, then no more');
+    assert.equal((await listJobs(w)).find((j) => j.jobId === jobId)?.status, 'FAILED');
+    // Nothing lost: the input is untouched and the failed job committed nothing past the bad record.
+    assert.deepEqual(await readTopic(kafka.bootstrapServers, 'd-in', 'read_uncommitted'), ['a', 'b', 'c', 'poison', 'd']);
+    for (const rec of await readTopic(kafka.bootstrapServers, 'd-out', 'read_committed')) assert.match(rec, /^[abc]:1$/);
+  });
+
+  it('transaction.timeout.ms shorter than twice the checkpoint interval: a clear warning in the job log, the job runs', async () => {
+    await createTopics(kafka.bootstrapServers, ['t-in', 't-out'], 1);
+    await produce(kafka.bootstrapServers, 't-in', ['x', 'y']);
+    const w = ws({ 'execution.checkpointing.interval': '30 s' });
+    const r = await flink(w, ['run', JOB, '--bootstrap', kafka.bootstrapServers, '--input', 't-in', '--output', 't-out', '--bounded', '--prefix', 'tto', '--transaction-timeout', '40000'], { timeoutMs: 180_000 });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const log = readJobLog(w, jobIdFrom(r.stdout));
+    assert.match(log, /WARN .*KafkaSink\(t-out\) EXACTLY_ONCE: transaction\.timeout\.ms = 40000 ms is shorter than twice the checkpoint interval \(30000 ms\)/);
+    assert.deepEqual((await readTopic(kafka.bootstrapServers, 't-out', 'read_committed')).sort(), ['x:1', 'y:1']);
+  });
+
+  it('backpressure: a reader nobody polls stops fetching; what it holds stays bounded (records and bytes)', async () => {
+    await createTopics(kafka.bootstrapServers, ['bp-in'], 4);
+    // 48 MB of 2 KB records: three times the reader's byte bound.
+    const value = 'v'.repeat(2048);
+    for (let p = 0; p < 4; p++) await produce(kafka.bootstrapServers, 'bp-in', Array.from({ length: 6000 }, (_, i) => `${p}-${i}-${value}`), p, 200);
+    const source = KafkaSource.builder<string>().setBootstrapServers(kafka.bootstrapServers).setTopics('bp-in')
+      .setStartingOffsets(OffsetsInitializer.earliest()).setValueOnlyDeserializer(new SimpleStringSchema()).build();
+    const reader = source.createReader({ subtask: 0, parallelism: 1 }) as KafkaSourceReader<string>;
+    reader.addSplits(source.initialSplits(1));
+    try {
+      await waitFor(() => reader.buffered.bytes >= MAX_QUEUED_BYTES, 120_000, 'the reader to fill its buffer', 100);
+      await new Promise((r) => setTimeout(r, 1000));
+      const requests = reader.fetchRequests;
+      const held = reader.buffered;
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.equal(reader.fetchRequests, requests, 'no fetch while the buffer is full');
+      assert.deepEqual(reader.buffered, held);
+      // At most the bound plus one response (1 MB per partition).
+      assert.ok(held.bytes <= MAX_QUEUED_BYTES + 4 * (1 << 20) + 4 * 2100, `buffered ${held.bytes} bytes`);
+      assert.ok(held.records < 24_000, `buffered ${held.records} of 24000 records`);
+      // Draining resumes fetching; everything arrives once.
+      const seen = new Set<string>();
+      let n = 0;
+      await waitFor(() => {
+        reader.pollNext((v) => { n++; seen.add(v.slice(0, v.indexOf('-', v.indexOf('-') + 1))); }, 5000);
+        return n >= 24_000;
+      }, 120_000, 'all records after draining', 10);
+      assert.equal(seen.size, 24_000);
+      assert.ok(reader.fetchRequests > requests);
+    } finally {
+      reader.close?.();
+    }
+  });
+
+  it('per-partition watermarks: the reader announces each partition, names the partition of every record, and releases finished ones', async () => {
+    await createTopics(kafka.bootstrapServers, ['wm-in'], 2);
+    await produce(kafka.bootstrapServers, 'wm-in', ['a0', 'a1', 'a2'], 0);
+    await produce(kafka.bootstrapServers, 'wm-in', ['b0'], 1);
+    const source = KafkaSource.builder<string>().setBootstrapServers(kafka.bootstrapServers).setTopics('wm-in')
+      .setBounded(OffsetsInitializer.latest()).setValueOnlyDeserializer(new SimpleStringSchema()).build();
+    assert.equal(source.perSplitWatermarks, true);
+    const events: string[] = [];
+    const reader = source.createReader({ subtask: 0, parallelism: 1, splitStarted: (id) => events.push(`start ${id}`), splitFinished: (id) => events.push(`finish ${id}`) });
+    reader.addSplits(source.initialSplits(1));
+    const bySplit: Record<string, string[]> = {};
+    try {
+      await waitFor(() => reader.pollNext((v, _ts, split) => { (bySplit[split!] ??= []).push(v); }, 100) === 'end', 60_000, 'the bounded reader to end', 20);
+    } finally {
+      reader.close?.();
+    }
+    assert.deepEqual(bySplit, { 'wm-in-0': ['a0', 'a1', 'a2'], 'wm-in-1': ['b0'] });
+    assert.deepEqual(events.filter((e) => e.startsWith('start')).sort(), ['start wm-in-0', 'start wm-in-1']);
+    assert.deepEqual(events.filter((e) => e.startsWith('finish')).sort(), ['finish wm-in-0', 'finish wm-in-1']);
+    for (const id of ['wm-in-0', 'wm-in-1']) assert.ok(events.indexOf(`start ${id}`) < events.indexOf(`finish ${id}`));
+  });
+
+  /** Records with explicit Kafka timestamps (the event time) into one partition. */
+  async function produceAt(topic: string, partition: number, records: [string, number][]): Promise<void> {
+    const { Producer, stringSerializers } = await import('@platformatic/kafka');
+    const p = new Producer({ clientId: 'test-producer-ts', bootstrapBrokers: [kafka.bootstrapServers], serializers: stringSerializers });
+    try {
+      await p.send({ messages: records.map(([value, ts]) => ({ topic, partition, key: value, value, timestamp: BigInt(ts) })) });
+    } finally {
+      await p.close();
+    }
+  }
+
+  it('per-partition watermarks through the CLI: an empty partition holds the windows back until it has data or is idle', async () => {
+    for (const t of ['pw-in', 'pi-in']) {
+      await createTopics(kafka.bootstrapServers, [t, t.replace('-in', '-out')], 2);
+      await produceAt(t, 0, [['a', 10_000], ['a', 10_100], ['a', 11_500]]);
+    }
+    const w = ws();
+    const run = await flink(w, ['run', '-d', '-p', '1', WINDOW_JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'pw-in', '--output', 'pw-out'], { timeoutMs: 120_000 });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const jobId = jobIdFrom(run.stdout);
+    // Partition 0 read to its end (a checkpoint records it), then time for many watermark ticks: one generator for
+    // the subtask would be at 11499 and fire [10000, 11000); partition 1 has no records and holds it back.
+    await waitFor(() => {
+      const chk = latestCheckpoint(w, jobId);
+      return chk && stateEntries(chk, 'SourceReaderState', 'words').some((e) => (e.value as { id: string; offset: number }).id === 'pw-in-0' && (e.value as { offset: number }).offset === 3);
+    }, 120_000, 'a checkpoint with partition 0 read to its end', 300);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(await readTopic(kafka.bootstrapServers, 'pw-out', 'read_uncommitted'), [], 'no window fired while partition 1 is behind');
+    // Partition 1 moves to 20000: the watermark is now partition 0's (11499); [10000, 11000) fires, nothing later.
+    await produceAt('pw-in', 1, [['b', 20_000]]);
+    await waitFor(async () => (await readTopic(kafka.bootstrapServers, 'pw-out', 'read_uncommitted')).length > 0, 60_000, 'the first window', 300);
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(await readTopic(kafka.bootstrapServers, 'pw-out', 'read_uncommitted'), ['a:2@10000']);
+    await flink(w, ['cancel', jobId], { timeoutMs: 60_000 });
+
+    // withIdleness: partition 1 goes idle and stops holding the watermark back, without any record of its own.
+    // Partition 0 is kept active (records at 11600.., still inside the next window): as in Flink, a subtask
+    // whose partitions all go idle together goes idle without advancing its watermark.
+    const idle = await flink(w, ['run', '-d', '-p', '1', WINDOW_JOB, '--bootstrap', kafka.bootstrapServers, '--input', 'pi-in', '--output', 'pi-out', '--idle', '500'], { timeoutMs: 120_000 });
+    assert.equal(idle.exitCode, 0, idle.stderr);
+    const idleJob = jobIdFrom(idle.stdout);
+    let tick = 0;
+    await waitFor(async () => {
+      if (tick < 300) await produceAt('pi-in', 0, [['a', 11_600 + tick++]]);
+      return (await readTopic(kafka.bootstrapServers, 'pi-out', 'read_uncommitted')).length > 0;
+    }, 120_000, 'the window with partition 1 idle', 200)
+      .catch((e: Error) => { throw new Error(`${e.message}\n${readJobLog(w, idleJob).split('\n').slice(-30).join('\n')}`); });
+    assert.deepEqual(await readTopic(kafka.bootstrapServers, 'pi-out', 'read_uncommitted'), ['a:2@10000']);
+    await flink(w, ['cancel', idleJob], { timeoutMs: 60_000 });
   });
 
   it('examples/KafkaWordCount.ts --bounded: the README connector commands', async () => {

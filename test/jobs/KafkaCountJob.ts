@@ -3,6 +3,8 @@
  * KafkaSink's delivery guarantee from --guarantee. A failure-free run writes, for a word seen n times,
  * exactly the records word:1 … word:n, whatever the parallelism: the test's model of the output.
  *   --bootstrap host:port --input t --output t [--guarantee EXACTLY_ONCE] [--bounded] [--group g] [--prefix p]
+ *   [--discovery ms] (partition.discovery.interval.ms) [--poison word] (its deserializer throws on that record)
+ *   [--transaction-timeout ms] (the sink's transaction.timeout.ms)
  */
 import {
   DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, KafkaSource, OffsetsInitializer, ParameterTool,
@@ -18,9 +20,18 @@ const builder = KafkaSource.builder<string>()
   .setTopics(params.getRequired('input'))
   .setGroupId(params.get('group', 'kafka-count'))
   .setStartingOffsets(OffsetsInitializer.earliest())
-  .setValueOnlyDeserializer(new SimpleStringSchema())
   .setProperty('request.timeout.ms', params.get('timeout', '10000'));
+const poison = params.get('poison', '');
+const text = new SimpleStringSchema();
+builder.setValueOnlyDeserializer(poison
+  ? (bytes: Buffer | null) => {
+    const w = text.deserialize(bytes);
+    if (w === poison) throw new Error(`unparseable word '${w}'`);
+    return w;
+  }
+  : text);
 if (params.has('bounded')) builder.setBounded(OffsetsInitializer.latest());
+if (params.has('discovery')) builder.setProperty('partition.discovery.interval.ms', params.getRequired('discovery'));
 
 const sink = KafkaSink.builder<[string, number]>()
   .setBootstrapServers(bootstrap)
@@ -32,6 +43,7 @@ const sink = KafkaSink.builder<[string, number]>()
   .setDeliveryGuarantee(guarantee)
   .setTransactionalIdPrefix(params.get('prefix', 'kafka-count'))
   .setProperty('request.timeout.ms', params.get('timeout', '10000'))
+  .setProperty('transaction.timeout.ms', params.get('transaction-timeout', '900000'))
   .build();
 
 const env = StreamExecutionEnvironment.getExecutionEnvironment();

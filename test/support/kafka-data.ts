@@ -17,12 +17,25 @@ export async function createTopics(bootstrap: string, topics: string[], partitio
   }
 }
 
-/** Sends `values` (keyed by themselves, so a word always lands in one partition) in batches. */
-export async function produce(bootstrap: string, topic: string, values: string[]): Promise<void> {
+/** The topic's partitions become `count` (Kafka only adds partitions). */
+export async function addPartitions(bootstrap: string, topic: string, count: number): Promise<void> {
+  const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: [bootstrap] });
+  try {
+    await admin.createPartitions({ topics: [{ name: topic, count }] });
+  } finally {
+    await admin.close();
+  }
+}
+
+/**
+ * Sends `values` (keyed by themselves, so a word always lands in one partition, or all to `partition`) in
+ * batches.
+ */
+export async function produce(bootstrap: string, topic: string, values: string[], partition?: number, batch = 1000): Promise<void> {
   const p = new Producer({ clientId: 'test-producer', bootstrapBrokers: [bootstrap], serializers: stringSerializers, acks: -1, idempotent: true });
   try {
-    for (let i = 0; i < values.length; i += 1000) {
-      await p.send({ messages: values.slice(i, i + 1000).map((v) => ({ topic, key: v, value: v })) });
+    for (let i = 0; i < values.length; i += batch) {
+      await p.send({ messages: values.slice(i, i + batch).map((v) => ({ topic, key: v, value: v, ...(partition !== undefined && { partition }) })) });
     }
   } finally {
     await p.close();

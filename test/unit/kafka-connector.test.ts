@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { brokersOf, javaHashCode, splitOwner } from '../../src/connectors/kafka/KafkaClients.js';
 import { KafkaSource } from '../../src/connectors/kafka/KafkaSource.js';
-import { DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink } from '../../src/connectors/kafka/KafkaSink.js';
+import { DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink, transactionTimeoutWarning } from '../../src/connectors/kafka/KafkaSink.js';
 import { OffsetsInitializer } from '../../src/connectors/kafka/OffsetsInitializer.js';
 import { SimpleStringSchema } from '../../src/connectors/kafka/serialization.js';
 
@@ -63,5 +63,20 @@ describe('Kafka connector: builders', () => {
     assert.deepEqual(brokersOf('a:1, b:2'), ['a:1', 'b:2']);
     assert.throws(() => brokersOf('nohost'), /Invalid bootstrap.servers 'nohost'/);
     assert.throws(() => brokersOf(''), /Invalid bootstrap.servers/);
+  });
+
+  it('transaction.timeout.ms is checked against the checkpoint interval (EXACTLY_ONCE only)', () => {
+    const ser = KafkaRecordSerializationSchema.builder<string>().setTopic('out').setValueSerializationSchema(new SimpleStringSchema()).build();
+    const sink = (g: DeliveryGuarantee, timeout?: string) => {
+      const b = KafkaSink.builder<string>().setBootstrapServers('h:1').setRecordSerializer(ser).setDeliveryGuarantee(g).setTransactionalIdPrefix('p');
+      if (timeout) b.setProperty('transaction.timeout.ms', timeout);
+      return b.build().config;
+    };
+    assert.equal(transactionTimeoutWarning(sink('EXACTLY_ONCE'), 1000), undefined, 'the default 900000 ms is ample for 1 s');
+    assert.match(transactionTimeoutWarning(sink('EXACTLY_ONCE', '60000'), 60_000)!, /^KafkaSink\(out\) EXACTLY_ONCE: transaction\.timeout\.ms = 60000 ms is shorter than twice the checkpoint interval \(60000 ms\)/);
+    assert.equal(transactionTimeoutWarning(sink('EXACTLY_ONCE', '120000'), 60_000), undefined);
+    assert.match(transactionTimeoutWarning(sink('EXACTLY_ONCE'), undefined)!, /checkpointing is disabled/);
+    assert.equal(transactionTimeoutWarning(sink('AT_LEAST_ONCE', '10'), 60_000), undefined);
+    assert.throws(() => transactionTimeoutWarning(sink('EXACTLY_ONCE', 'soon'), 1000), /Invalid value 'soon' for transaction\.timeout\.ms/);
   });
 });

@@ -4,6 +4,7 @@
  * checkpoint when the checkpoint completes, AT_LEAST_ONCE flushes at every barrier, NONE fires and forgets.
  */
 import type { Sink } from '../../api/sinks.js';
+import type { PreflightContext } from '../../api/sources.js';
 import { FlinkError } from '../../core/FlinkError.js';
 import { describeTopics, timeoutOf } from './KafkaClients.js';
 import type { SerializationSchema } from './serialization.js';
@@ -71,9 +72,30 @@ export class KafkaSink<T> implements Sink<T> {
     return new KafkaSinkBuilder<T>();
   }
 
-  async preflight(): Promise<void> {
+  async preflight(ctx?: PreflightContext): Promise<void> {
     await describeTopics(this.config.bootstrapServers, [this.config.serializer.topic], timeoutOf(this.config.properties, 'request.timeout.ms', 15_000));
+    const warning = transactionTimeoutWarning(this.config, ctx?.checkpointInterval);
+    if (warning) ctx?.warn(warning);
   }
+}
+
+/**
+ * EXACTLY_ONCE: a transaction stays open from one barrier until the next checkpoint has completed, so about
+ * an interval plus the checkpoint's own duration (taken here as at most another interval). A broker aborts a
+ * transaction older than transaction.timeout.ms, and its records are lost: warn when the timeout does not
+ * leave that room (our rule: timeout < 2 x interval), and when checkpointing is off (nothing would commit).
+ */
+export function transactionTimeoutWarning<T>(config: KafkaSinkConfig<T>, checkpointInterval: number | undefined): string | undefined {
+  if (config.deliveryGuarantee !== 'EXACTLY_ONCE') return undefined;
+  const timeout = timeoutOf(config.properties, 'transaction.timeout.ms', 900_000);
+  const sink = `KafkaSink(${config.serializer.topic}) EXACTLY_ONCE`;
+  if (checkpointInterval === undefined || checkpointInterval <= 0) {
+    return `${sink}: checkpointing is disabled, so its transactions are committed only by a savepoint (flink stop) or at the end of a bounded input; set execution.checkpointing.interval.`;
+  }
+  if (timeout < 2 * checkpointInterval) {
+    return `${sink}: transaction.timeout.ms = ${timeout} ms is shorter than twice the checkpoint interval (${checkpointInterval} ms): the broker may abort a transaction before its checkpoint completes and its records would be lost; raise transaction.timeout.ms (at most the broker's transaction.max.timeout.ms, default 900000) or checkpoint more often.`;
+  }
+  return undefined;
 }
 
 export class KafkaSinkBuilder<T> {

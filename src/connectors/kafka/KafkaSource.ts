@@ -10,17 +10,19 @@
  */
 import type { Source, SourceReader, SourceReaderContext } from '../../api/sources.js';
 import { FlinkError } from '../../core/FlinkError.js';
-import { describeTopics, timeoutOf } from './KafkaClients.js';
+import { describeTopics, splitOwner, timeoutOf } from './KafkaClients.js';
 import { KafkaSourceReader } from './KafkaSourceReader.js';
 import { OffsetsInitializer } from './OffsetsInitializer.js';
 import { KafkaRecordDeserializationSchema, type DeserializationSchema } from './serialization.js';
-import type { KafkaDiscoverySplit, KafkaSourceConfig, KafkaSourceSplit } from './KafkaSourceSplit.js';
+import type { KafkaDiscoverySplit, KafkaPartitionSplit, KafkaSourceConfig, KafkaSourceSplit } from './KafkaSourceSplit.js';
 
 export type { KafkaDiscoverySplit, KafkaPartitionSplit, KafkaSourceConfig, KafkaSourceSplit } from './KafkaSourceSplit.js';
 
 export class KafkaSource<T> implements Source<T, KafkaSourceSplit> {
   readonly name: string;
   readonly bounded: boolean;
+  /** Every partition has its own watermark generator and idleness (Flink's per-split watermarks). */
+  readonly perSplitWatermarks = true;
 
   constructor(readonly config: KafkaSourceConfig<T>) {
     this.bounded = !!config.stopping;
@@ -33,6 +35,16 @@ export class KafkaSource<T> implements Source<T, KafkaSourceSplit> {
 
   initialSplits(parallelism: number): KafkaDiscoverySplit[] {
     return Array.from({ length: parallelism }, (_, owner) => ({ id: `discover-${owner}-of-${parallelism}`, discover: { owner, of: parallelism } }));
+  }
+
+  /**
+   * After a restore (any parallelism) every partition goes to its getSplitOwner, with the offset the
+   * checkpoint recorded; shares not yet discovered become this subtask's share of the new parallelism.
+   */
+  assignSplits(all: KafkaSourceSplit[], subtask: number, parallelism: number): KafkaSourceSplit[] {
+    const mine: KafkaSourceSplit[] = all.filter((s): s is KafkaPartitionSplit => !('discover' in s) && splitOwner(s.topic, s.partition, parallelism) === subtask);
+    if (all.some((s) => 'discover' in s)) mine.unshift({ id: `discover-${subtask}-of-${parallelism}`, discover: { owner: subtask, of: parallelism } });
+    return mine;
   }
 
   createReader(ctx: SourceReaderContext): SourceReader<T, KafkaSourceSplit> {

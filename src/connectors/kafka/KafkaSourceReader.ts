@@ -25,11 +25,16 @@ import type { SourceReader, SourceReaderContext } from '../../api/sources.js';
 import { FlinkError } from '../../core/FlinkError.js';
 import { brokersOf, loadKafka, splitOwner } from './KafkaClients.js';
 import type { KafkaDiscoverySplit, KafkaPartitionSplit, KafkaSourceConfig, KafkaSourceSplit } from './KafkaSourceSplit.js';
-import type { OffsetsInitializer } from './OffsetsInitializer.js';
+import { OffsetsInitializer } from './OffsetsInitializer.js';
 import type { ConsumerRecord } from './serialization.js';
 
-/** Records decoded ahead of the task at most (per subtask); fetching pauses beyond it. */
-const MAX_QUEUED_RECORDS = 20_000;
+/**
+ * Records and bytes (of keys and values as fetched) decoded ahead of the task at most, per subtask: fetching
+ * pauses beyond either, so a slow task holds at most this plus one fetch response (PARTITION_MAX_BYTES per
+ * partition) in memory.
+ */
+export const MAX_QUEUED_RECORDS = 20_000;
+export const MAX_QUEUED_BYTES = 16 << 20;
 const FETCH_MAX_WAIT_MS = 250;
 const PARTITION_MAX_BYTES = 1 << 20;
 const IS_TRANSACTIONAL = 1 << 4;
@@ -44,6 +49,8 @@ interface Chunk<T> {
   /** Fetch position after this chunk (past control and aborted records too). */
   end: number;
   next: number;
+  /** Key and value bytes of the chunk's records. */
+  bytes: number;
 }
 
 interface PartitionFetch {
@@ -61,6 +68,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   private discovery: KafkaDiscoverySplit[] = [];
   private readonly queue: Chunk<T>[] = [];
   private queued = 0;
+  private queuedBytes = 0;
+  /** Fetch requests sent (the backpressure test watches it stop). */
+  fetchRequests = 0;
   private error?: Error;
   private consumer?: Consumer<Buffer, Buffer, Buffer, Buffer>;
   private commitPool?: import('@platformatic/kafka').ConnectionPool;
@@ -74,6 +84,9 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   /** Offsets snapshotted per checkpoint, committed to the group when it completes. */
   private readonly toCommit = new Map<number, { topic: string; partition: number; offset: number }[]>();
   private readonly isolationLevel: number;
+  /** Splits announced to the context (per-split watermarks); `splitsChanged` when new ones may be unannounced. */
+  private readonly announced = new Set<string>();
+  private splitsChanged = false;
 
   constructor(private readonly config: KafkaSourceConfig<T>, private readonly ctx: SourceReaderContext) {
     this.isolationLevel = (config.properties['isolation.level'] ?? 'read_uncommitted') === 'read_committed' ? 1 : 0;
@@ -84,6 +97,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
       if ('discover' in s) this.discovery.push(s);
       else this.splits.set(s.id, { ...s });
     }
+    this.splitsChanged = true;
     if (!this.running) {
       this.running = true;
       this.runDone = this.run().catch((e) => {
@@ -92,24 +106,28 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     }
   }
 
-  pollNext(emit: (value: T, timestamp?: number) => void, budget: number): number | 'end' {
+  pollNext(emit: (value: T, timestamp?: number, splitId?: string) => void, budget: number): number | 'end' {
     if (this.error) throw this.error;
+    if (this.splitsChanged) this.announceSplits();
     let emitted = 0;
     while (emitted < budget && this.queue.length > 0) {
       const c = this.queue[0];
       const split = this.splits.get(c.key);
       if (!split) {
         this.queue.shift();
+        this.queued -= c.values.length - c.next;
+        this.queuedBytes -= c.bytes;
         continue;
       }
       const n = Math.min(budget - emitted, c.values.length - c.next);
-      for (let i = c.next; i < c.next + n; i++) emit(c.values[i], c.timestamps[i]);
+      for (let i = c.next; i < c.next + n; i++) emit(c.values[i], c.timestamps[i], c.key);
       c.next += n;
       emitted += n;
       this.queued -= n;
       if (c.next >= c.values.length) {
         split.offset = c.end;
         this.queue.shift();
+        this.queuedBytes -= c.bytes;
         if (split.stoppingOffset !== undefined && split.offset >= split.stoppingOffset) this.finishSplit(split);
       } else {
         split.offset = c.offsets[c.next - 1] + 1;
@@ -117,13 +135,19 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
         if (c.offsets[c.next] === c.offsets[c.next - 1]) split.offset = c.offsets[c.next - 1];
       }
     }
-    if (this.queued < MAX_QUEUED_RECORDS / 2) this.wakeFetcher?.();
+    if (this.queued < MAX_QUEUED_RECORDS / 2 && this.queuedBytes < MAX_QUEUED_BYTES / 2) this.wakeFetcher?.();
     if (emitted > 0) return 0;
     if (this.running || this.discovery.length > 0 || this.splits.size > 0 || this.queue.length > 0) {
       if (this.config.stopping && this.discovery.length === 0 && this.splits.size === 0 && this.queue.length === 0) return 'end';
-      return 5;
+      // No partition (more subtasks than partitions): only discovery may bring one, no need to poll often.
+      return this.splits.size === 0 && this.discovery.length === 0 ? 50 : 5;
     }
     return this.config.stopping ? 'end' : 50;
+  }
+
+  /** Records and bytes fetched and not yet emitted. */
+  get buffered(): { records: number; bytes: number } {
+    return { records: this.queued, bytes: this.queuedBytes };
   }
 
   snapshotState(checkpointId: number): KafkaSourceSplit[] {
@@ -186,6 +210,18 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   private finishSplit(split: KafkaPartitionSplit): void {
     this.splits.delete(split.id);
     this.fetches.delete(split.id);
+    if (this.announced.delete(split.id)) this.ctx.splitFinished?.(split.id);
+  }
+
+  /** Per-split watermarks: every partition this reader owns has its own output from when it is assigned. */
+  private announceSplits(): void {
+    this.splitsChanged = false;
+    for (const id of this.splits.keys()) {
+      if (!this.announced.has(id)) {
+        this.announced.add(id);
+        this.ctx.splitStarted?.(id);
+      }
+    }
   }
 
   private async run(): Promise<void> {
@@ -201,13 +237,21 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
       retries: 10,
       retryDelay: 500,
     });
+    const interval = this.discoveryInterval();
+    let nextDiscovery = Date.now() + interval;
     while (!this.closed) {
-      if (this.discovery.length > 0) await this.discover();
+      if (this.discovery.length > 0) await this.discover(this.discovery.map((d) => d.discover), false);
+      else if (interval > 0 && Date.now() >= nextDiscovery) {
+        await this.discover([{ owner: this.ctx.subtask, of: this.ctx.parallelism }], true);
+        nextDiscovery = Date.now() + interval;
+      }
       await this.resolveStartingOffsets();
       if (this.fetches.size === 0) {
-        if (this.config.stopping || this.splits.size === 0) break; // nothing (more) to read
+        if (this.config.stopping || (this.splits.size === 0 && interval <= 0)) break; // nothing (more) to read
+        await new Promise((r) => setTimeout(r, Math.min(FETCH_MAX_WAIT_MS * 4, Math.max(10, nextDiscovery - Date.now()))));
+        continue;
       }
-      if (this.queued >= MAX_QUEUED_RECORDS) {
+      if (this.queued >= MAX_QUEUED_RECORDS || this.queuedBytes >= MAX_QUEUED_BYTES) {
         await new Promise<void>((r) => { this.wakeFetcher = r; });
         this.wakeFetcher = undefined;
         continue;
@@ -237,22 +281,42 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     return names.filter((t) => !t.startsWith('__') && this.config.topicPattern!.test(t)).sort();
   }
 
-  /** Discovery splits become the partition splits they stand for (Flink's getSplitOwner assignment). */
-  private async discover(): Promise<void> {
+  /**
+   * The partitions of `shares` (Flink's getSplitOwner assignment) that this reader does not read yet become
+   * partition splits. Every partition is always read by its splitOwner (restores reassign by it too, see
+   * KafkaSource.assignSplits), so a partition this subtask owns and does not read is new. Partitions found
+   * by the periodic discovery (`later`) start at the earliest offset, as in Flink: they were created after the
+   * job started.
+   */
+  private async discover(shares: { owner: number; of: number }[], later: boolean): Promise<void> {
     const topics = await this.topicNames();
     const md = topics.length ? await this.metadata(topics) : undefined;
     const found: KafkaPartitionSplit[] = [];
-    for (const d of this.discovery) {
+    for (const d of shares) {
       for (const t of topics) {
         const tm = md!.topics.get(t);
-        if (!tm) throw new FlinkError('not-found', `Kafka topic '${t}' not found on the brokers at ${this.config.bootstrapServers}`);
+        if (!tm) {
+          if (later) continue; // deleted meanwhile: its splits fail or idle on their own
+          throw new FlinkError('not-found', `Kafka topic '${t}' not found on the brokers at ${this.config.bootstrapServers}`);
+        }
         for (let p = 0; p < tm.partitionsCount; p++) {
-          if (splitOwner(t, p, d.discover.of) === d.discover.owner) found.push({ id: `${t}-${p}`, topic: t, partition: p, offset: -1 });
+          if (splitOwner(t, p, d.of) === d.owner) found.push({ id: `${t}-${p}`, topic: t, partition: p, offset: -1, ...(later && { startFromEarliest: true }) });
         }
       }
     }
     for (const s of found) if (!this.splits.has(s.id)) this.splits.set(s.id, s);
-    this.discovery = [];
+    if (!later) this.discovery = [];
+    this.splitsChanged = true;
+  }
+
+  /** partition.discovery.interval.ms: Flink's default 5 minutes for unbounded sources; off when bounded or <= 0. */
+  private discoveryInterval(): number {
+    if (this.config.stopping) return 0;
+    const v = this.config.properties['partition.discovery.interval.ms'];
+    if (v === undefined) return 300_000;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new FlinkError('config', `Invalid value '${v}' for partition.discovery.interval.ms: expected milliseconds (<= 0 disables discovery)`);
+    return n;
   }
 
   private async listOffsets(init: OffsetsInitializer, splits: KafkaPartitionSplit[]): Promise<Map<string, number>> {
@@ -293,10 +357,14 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
 
   /** New splits get their starting (and stopping) offsets; splits already at their end finish. */
   private async resolveStartingOffsets(): Promise<void> {
-    const fresh = [...this.splits.values()].filter((s) => s.offset < 0);
-    if (fresh.length > 0) {
-      const start = await this.listOffsets(this.config.starting, fresh);
-      for (const s of fresh) s.offset = start.get(s.id)!;
+    for (const later of [false, true]) {
+      const fresh = [...this.splits.values()].filter((s) => s.offset < 0 && !!s.startFromEarliest === later);
+      if (fresh.length === 0) continue;
+      const start = await this.listOffsets(later ? OffsetsInitializer.earliest() : this.config.starting, fresh);
+      for (const s of fresh) {
+        s.offset = start.get(s.id)!;
+        delete s.startFromEarliest;
+      }
     }
     const unbounded = [...this.splits.values()].filter((s) => this.config.stopping && s.stoppingOffset === undefined);
     if (unbounded.length > 0) {
@@ -339,6 +407,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
       const broker = md.brokers.get(node);
       if (!broker) return;
       const conn = await this.fetchPool!.get({ host: broker.host, port: broker.port });
+      this.fetchRequests++;
       const res: FetchResponse = await this.k!.fetchV17.api.async(conn, FETCH_MAX_WAIT_MS, 1, 16 << 20, this.isolationLevel, 0, -1, request, [], '');
       this.onFetched(res, md, byTopic);
     }));
@@ -367,7 +436,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   /** Record batches into one chunk, skipping control batches and (read_committed) aborted transactions. */
   private decode(f: PartitionFetch, batches: NonNullable<FetchResponse['responses'][number]['partitions'][number]['records']>): void {
     const { split } = f;
-    const chunk: Chunk<T> = { key: split.id, values: [], timestamps: [], offsets: [], end: f.position, next: 0 };
+    const chunk: Chunk<T> = { key: split.id, values: [], timestamps: [], offsets: [], end: f.position, next: 0, bytes: 0 };
     const stop = split.stoppingOffset ?? Infinity;
     const out = { collect: (v: T) => { chunk.values.push(v); chunk.timestamps.push(current.timestamp); chunk.offsets.push(current.offset); } };
     let current: ConsumerRecord = { topic: split.topic, partition: split.partition, offset: 0, timestamp: 0, key: null, value: null };
@@ -387,6 +456,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
         if (offset < f.position || offset >= stop) continue;
         chunk.end = offset + 1;
         if (skip) continue;
+        chunk.bytes += (r.key?.length ?? 0) + (r.value?.length ?? 0);
         current = {
           topic: split.topic, partition: split.partition, offset,
           timestamp: Number(b.firstTimestamp + r.timestampDelta), key: r.key, value: r.value,
@@ -404,6 +474,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     f.position = chunk.end;
     this.queue.push(chunk);
     this.queued += chunk.values.length;
+    this.queuedBytes += chunk.bytes;
   }
 }
 

@@ -13,6 +13,8 @@ export interface KafkaPartitionSplit extends SourceSplit {
   /** Next offset to read; -1 until the starting offset is resolved. */
   offset: number;
   stoppingOffset?: number;
+  /** Found by the periodic partition discovery: starts at the earliest offset, not the starting offsets. */
+  startFromEarliest?: boolean;
 }
 
 /** The share `owner`/`of` of all partitions, before their metadata was read. */
