@@ -3,6 +3,8 @@ import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
 import { ClusterClient } from '../src/client/ClusterClient.js';
 import { openIndex } from '../src/client/openIndex.js';
 import { Configuration, parseDynamicProperty } from '../src/config/Configuration.js';
+import { ClientOptions, RestOptions } from '../src/config/ConfigOptions.js';
+import { describeError } from '../src/core/FlinkError.js';
 import { errorKindOf, exitCodeFor, oneLineMessage, stackOf } from './errors.js';
 import { Ui } from './ui.js';
 
@@ -45,9 +47,28 @@ export abstract class FlinkCommand extends Command {
     return index;
   }
 
-  /** The client for job-control verbs: through -m if given, else through the index. */
+  /**
+   * The client for job-control verbs: through -m, or rest.address/rest.port when the configuration sets either
+   * (as Flink's CLI reads them), else through the index. client.timeout bounds every request and every wait.
+   * Through a cluster address the index still records that cluster's jobs and snapshots (best effort).
+   */
   protected clusterClient(config: Configuration, jobmanager: string | undefined): ClusterClient {
-    return new ClusterClient({ config, jobmanager, index: jobmanager === undefined ? this.openIndex(config) : undefined });
+    const address = jobManagerAddress(config, jobmanager);
+    const timeout = config.get(ClientOptions.CLIENT_TIMEOUT);
+    return new ClusterClient({
+      config, jobmanager: address, index: address === undefined ? this.openIndex(config) : this.openIndexQuietly(config),
+      operationTimeoutMs: timeout, requestTimeoutMs: timeout,
+    });
+  }
+
+  /** The index when it can be opened, else undefined (a warning): for bookkeeping that must not fail the verb. */
+  protected openIndexQuietly(config: Configuration): CheckpointIndex | undefined {
+    try {
+      return this.openIndex(config);
+    } catch (e) {
+      this.ui.warn(`cannot open the index, this cluster's jobs and snapshots are not recorded: ${describeError(e)}`);
+      return undefined;
+    }
   }
 
   override async catch(err: Error & { exitCode?: number }): Promise<void> {
@@ -76,4 +97,11 @@ export abstract class FlinkCommand extends Command {
   override logJson(json: unknown): void {
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   }
+}
+
+/** -m, else `rest.address:rest.port` when the configuration sets either key (Flink's CLI), else none: the index. */
+export function jobManagerAddress(config: Configuration, jobmanager: string | undefined): string | undefined {
+  if (jobmanager !== undefined) return jobmanager;
+  if (!config.contains(RestOptions.ADDRESS) && !config.contains(RestOptions.PORT)) return undefined;
+  return `${config.get(RestOptions.ADDRESS)}:${config.get(RestOptions.PORT)}`;
 }

@@ -3,7 +3,7 @@ import { ClusterClient, parseJobId } from '../src/client/ClusterClient.js';
 import type { Configuration } from '../src/config/Configuration.js';
 import { describeError, FlinkError } from '../src/core/FlinkError.js';
 import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
-import { FlinkCommand } from './base.js';
+import { FlinkCommand, jobManagerAddress } from './base.js';
 import { clusterFlags, formatTypeFlag } from './flags.js';
 import { parseFormatType } from '../src/core/SavepointFormatType.js';
 
@@ -24,12 +24,15 @@ export default class Savepoint extends FlinkCommand {
 
   static override flags = {
     dispose: Flags.string({ char: 'd', summary: 'Path of savepoint to dispose.', helpValue: 'savepointPath' }),
+    detached: Flags.boolean({ summary: 'Trigger the savepoint and print its trigger id without waiting (Flink\'s -detached). Ask for the result later with --trigger-id.' }),
+    'trigger-id': Flags.string({ summary: 'Report the result of the savepoint with this trigger id (from --detached): waits up to client.timeout, or with --detached answers at once.', helpValue: 'triggerId' }),
     ...formatTypeFlag,
     ...clusterFlags,
   };
 
   async run(): Promise<Record<string, unknown>> {
-    const { args, flags } = await this.parse(Savepoint);
+    // Flink spells it -detached; the flag parser would read that as -d (dispose) "etached".
+    const { args, flags } = await this.parse(Savepoint, this.argv.map((a) => (a === '-detached' ? '--detached' : a)));
     const config = this.loadConfig(flags.property);
 
     if (flags.dispose !== undefined) {
@@ -37,7 +40,8 @@ export default class Savepoint extends FlinkCommand {
       if (path.trim() === '') {
         throw new FlinkError('invalid-argument', 'Missing required argument: savepoint path. Usage: flink savepoint -d <savepoint-path>');
       }
-      const client = new ClusterClient({ config, jobmanager: flags.jobmanager, index: flags.jobmanager ? undefined : this.tryOpenIndex(config) });
+      const address = jobManagerAddress(config, flags.jobmanager);
+      const client = address === undefined ? new ClusterClient({ config, index: this.tryOpenIndex(config) }) : this.clusterClient(config, address);
       this.ui.progress(`Disposing savepoint '${path}'.`);
       const details = await this.ui.spin('Waiting for response...', () => client.disposeSavepoint(path));
       this.ui.out(`Savepoint '${path}' disposed.`);
@@ -48,6 +52,23 @@ export default class Savepoint extends FlinkCommand {
     const jobId = parseJobId(args.jobId);
     const formatType = parseFormatType(flags.type) ?? 'CANONICAL';
     const client = this.clusterClient(config, flags.jobmanager);
+    const triggerId = flags['trigger-id'];
+    if (triggerId !== undefined) {
+      const r = await this.ui.spin('Waiting for response...', () => client.savepointResult(jobId, triggerId, { wait: !flags.detached }));
+      if (r.status === 'IN_PROGRESS') {
+        this.ui.out(`Savepoint ${triggerId} for job ${jobId} is still in progress.`);
+        return { jobId, triggerId, status: 'IN_PROGRESS' };
+      }
+      this.ui.out(`Savepoint completed. Path: ${r.location}`);
+      return { jobId, triggerId, status: 'COMPLETED', savepointPath: r.location };
+    }
+    if (flags.detached) {
+      this.ui.progress(`Triggering savepoint in detached mode for job ${jobId}.`);
+      const id = await client.triggerSavepointDetached(jobId, args.targetDirectory, { formatType });
+      this.ui.out(`Successfully trigger manual savepoint, triggerId: ${id}`);
+      this.ui.progress(`Its result: flink savepoint --trigger-id ${id} ${jobId}`);
+      return { jobId, triggerId: id, status: 'IN_PROGRESS', formatType };
+    }
     this.ui.progress(`Triggering savepoint for job ${jobId}.`);
     const location = await this.ui.spin('Waiting for response...', () =>
       client.triggerSavepoint(jobId, args.targetDirectory, { formatType }));
