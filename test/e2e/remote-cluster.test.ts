@@ -221,7 +221,7 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     assert.match(errorLine(unknown.stderr), /^flink: Job 0123456789abcdef0123456789abcdef not found\b/);
     const cancelUnknown = await flink(ws, ['cancel', '-m', m, '0123456789abcdef0123456789abcdef']);
     assert.equal(cancelUnknown.exitCode, 3, cancelUnknown.stderr);
-    assert.match(errorLine(cancelUnknown.stderr), /^flink: Job could not be found\.$/);
+    assert.match(errorLine(cancelUnknown.stderr), /^flink: Job could not be found\. Could not find Flink job \(0123456789abcdef0123456789abcdef\)$/);
 
     // A savepoint that fails on the cluster: the root cause from failure-cause.
     const out = join(ws.dir, 'badsp.txt');
