@@ -42,7 +42,7 @@ export function parseRestoreMode(v: string): 'CLAIM' | 'NO_CLAIM' {
 }
 
 export default class Run extends FlinkCommand {
-  static override summary = 'Compiles and runs a job program on a local mini-cluster.';
+  static override summary = 'Compiles and runs a job program on a local mini-cluster, or a Java job JAR on a Flink cluster (-m).';
   static override description =
     'The job file (.ts or .js) builds a DataStream program and calls env.execute(). Arguments after the job file are passed to the program (process.argv.slice(2)).';
   static override strict = false;
