@@ -389,7 +389,7 @@ export class ClusterClient {
   private async liveStatus(r: JobRecord): Promise<{ status: JobStatus; endTime: number } | undefined> {
     if (r.restUrl === null) return undefined;
     try {
-      const d = await new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs ?? 3_000, token: this.token }).jobDetails(r.jobId);
+      const d = await new RestClient(r.restUrl, { timeoutMs: Math.min(this.requestTimeoutMs ?? 3_000, 3_000), token: this.token }).jobDetails(r.jobId);
       return { status: d.status, endTime: d.endTime };
     } catch {
       // Silent, or a different cluster now answering on that port: either way not this job's JobManager.
