@@ -11,7 +11,7 @@
  *   await flink.stop();                         // SIGTERM, SIGKILL after a grace period; the folder removed
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { JVM_CACHE, JVM_DIR, javaMissing, serviceSkipReason, stopProcessGroup, waitUntil } from './kafka.js';
@@ -51,9 +51,16 @@ logger.plugins.name = org.apache.flink.core.plugin
 logger.plugins.level = ERROR
 `;
 
+/** Our two jars, each no older than its sources and pom (an edited launcher or job is rebuilt). */
+const BUILT_FROM: ReadonlyArray<[string, string[]]> = [
+  [LAUNCHER_JAR, ['flink-cluster/pom.xml', 'flink-cluster/src/main/java/dev/flinkts/cluster/SessionCluster.java']],
+  [TEST_JOB_JAR, ['flink-test-job/pom.xml', 'flink-test-job/src/main/java/dev/flinkts/testjob/CountingJob.java']],
+];
+
 function jarsPresent(): boolean {
-  return existsSync(LAUNCHER_JAR) && existsSync(TEST_JOB_JAR) && existsSync(FLINK_LIB)
-    && readdirSync(FLINK_LIB).some((f) => f === `flink-runtime-web-${FLINK_VERSION}.jar`);
+  const fresh = BUILT_FROM.every(([jar, sources]) => existsSync(jar)
+    && sources.every((src) => !existsSync(join(JVM_DIR, src)) || statSync(join(JVM_DIR, src)).mtimeMs <= statSync(jar).mtimeMs));
+  return fresh && existsSync(FLINK_LIB) && readdirSync(FLINK_LIB).some((f) => f === `flink-runtime-web-${FLINK_VERSION}.jar`);
 }
 
 /** Builds jvm/flink-cluster and jvm/flink-test-job with Maven unless they are in the cache folder already. */
@@ -63,6 +70,9 @@ export function ensureFlinkJars(log: (line: string) => void = () => {}): void {
   const t0 = Date.now();
   const r = spawnSync(process.env.MVN ?? 'mvn', ['-B', '-q', '-f', join(JVM_DIR, 'pom.xml'), '-pl', 'flink-cluster,flink-test-job', '-am', `-Djvm.cache=${JVM_CACHE}`, 'package'], { encoding: 'utf8' });
   if (r.error) throw new Error(`Cannot build the Flink cluster: mvn is not available (${r.error.message})`);
+  // Maven leaves an up-to-date jar untouched: mark what it built as newer than its sources.
+  const now = new Date();
+  for (const [jar] of BUILT_FROM) if (r.status === 0 && existsSync(jar)) utimesSync(jar, now, now);
   if (r.status !== 0 || !jarsPresent()) {
     const tail = `${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-15).join('\n');
     throw new Error(`Cannot build the Flink cluster (mvn exited ${r.status}):\n${tail}`);
