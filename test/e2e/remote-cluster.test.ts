@@ -145,7 +145,7 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     await flink(ws, ['cancel', '-m', m, id2]);
   });
 
-  it('stop --drain ends the job FINISHED with a savepoint; checkpoint --full; savepoint --detached then --trigger-id; savepoint -d', async () => {
+  it('stop --drain -p ends the job FINISHED with a savepoint; checkpoint --full; savepoint --detached --type native then --trigger-id; savepoint -d', async () => {
     const out = join(ws.dir, 'stop.txt');
     const jobId = await submit([TEST_JOB_JAR, '--out', out, '--rate', '100', '--checkpoint-interval', '60000']);
     await waitForLines(out, 10);
@@ -158,7 +158,7 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     assert.equal(rows("SELECT kind FROM snapshots WHERE path = ?", chkPath)[0]?.kind, 'CHECKPOINT');
 
     const target = join(ws.dir, 'detached-target');
-    const det = await flink(ws, ['savepoint', '-m', m, '-detached', jobId, target]);
+    const det = await flink(ws, ['savepoint', '-m', m, '-detached', '--type', 'native', jobId, target]);
     assert.equal(det.exitCode, 0, det.stderr);
     const triggerId = /triggerId: ([0-9a-f]{32})/.exec(det.stdout)?.[1];
     assert.ok(triggerId, det.stdout);
@@ -166,15 +166,19 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     assert.equal(res.exitCode, 0, res.stderr);
     const detPath = (JSON.parse(res.stdout) as { savepointPath: string }).savepointPath;
     assert.ok(detPath.startsWith(`file:${target}/savepoint-`), detPath);
+    const stats = (await (await fetch(`${cluster.rest}/jobs/${jobId}/checkpoints`)).json()) as { history: { external_path: string; savepointFormat: string }[] };
+    assert.equal(stats.history.find((h) => h.external_path === detPath)?.savepointFormat, 'NATIVE', 'the format reached the cluster');
 
     const disposed = await flink(ws, ['savepoint', '-m', m, '-d', detPath]);
     assert.equal(disposed.exitCode, 0, disposed.stderr);
     assert.ok(!existsSync(localPath(detPath)), 'the cluster disposed the savepoint');
     assert.equal(rows('SELECT status FROM snapshots WHERE path = ?', detPath)[0]?.status, 'DISCARDED');
 
-    const stop = await flink(ws, ['stop', '--drain', '-m', m, jobId]);
+    const stopTarget = join(ws.dir, 'stop-target');
+    const stop = await flink(ws, ['stop', '--drain', '-p', stopTarget, '-m', m, jobId]);
     assert.equal(stop.exitCode, 0, stop.stderr);
     const spPath = reportedPath(stop.stdout);
+    assert.ok(spPath.startsWith(`file:${stopTarget}/savepoint-`), spPath);
     assert.ok(existsSync(join(localPath(spPath), '_metadata')), spPath);
     await waitFor(async () => (await flinkState(jobId)) === 'FINISHED', 30_000, 'FINISHED after stop --drain');
     assert.equal(rows('SELECT status FROM jobs WHERE job_id = ?', jobId)[0].status, 'FINISHED');
