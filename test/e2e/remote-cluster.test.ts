@@ -190,6 +190,16 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     assert.match(ok.stdout, /^Job has been submitted with JobID [0-9a-f]{32}\nProgram execution finished\nJob with JobID [0-9a-f]{32} has finished\.\nJob Runtime: \d+ ms\n?$/);
     assert.equal(checkCountingOutput(output(join(ws.dir, 'bounded.txt'))).max, 29);
 
+    // -c, -p and -cm reach the cluster's /jars/:jarid/run.
+    const withFlags = await flink(ws, ['run', '-m', m, '-c', 'dev.flinkts.testjob.CountingJob', '-p', '3', '-cm', 'no_claim', TEST_JOB_JAR,
+      '--out', join(ws.dir, 'flags.txt'), '--count', '10', '--rate', '200'], { timeoutMs: 120_000 });
+    assert.equal(withFlags.exitCode, 0, withFlags.stderr);
+    const details = (await (await fetch(`${cluster.rest}/jobs/${jobIdFrom(withFlags.stdout)}`)).json()) as { vertices: { name: string; parallelism: number }[] };
+    assert.equal(details.vertices.find((v) => v.name.includes('keyed-count'))?.parallelism, 3, JSON.stringify(details.vertices));
+    const noClass = await flink(ws, ['run', '-m', m, '-d', '-c', 'dev.flinkts.NoSuchClass', TEST_JOB_JAR, '--out', join(ws.dir, 'x.txt')]);
+    assert.notEqual(noClass.exitCode, 0);
+    assert.match(errorLine(noClass.stderr), /NoSuchClass/);
+
     const bad = await flink(ws, ['run', '-m', m, TEST_JOB_JAR, '--out', join(ws.dir, 'fail.txt'), '--fail-at', '5', '--rate', '200'], { timeoutMs: 120_000 });
     assert.equal(bad.exitCode, 1, bad.stderr);
     assert.match(errorLine(bad.stderr), /failed: .*CountingJob: failing at element 5 as asked/);
