@@ -10,8 +10,9 @@ import { parseFormatType } from '../src/core/SavepointFormatType.js';
 export default class Savepoint extends FlinkCommand {
   static override summary = 'Trigger a savepoint for a running job, or dispose an existing one.';
   static override description =
-    'Like Flink\'s "flink savepoint": the target directory defaults to state.savepoints.dir. With -d the savepoint ' +
-    'is disposed: through the JobManager given with -m, or else locally, without a cluster.';
+    'Like Flink\'s "flink savepoint": the target directory defaults to state.savepoints.dir (with -m, the cluster\'s ' +
+    'own default; a target is then passed to the cluster as given). With -d the savepoint is disposed: through the ' +
+    'JobManager given with -m, or else locally, without a cluster.';
   static override examples = [
     '<%= config.bin %> savepoint fd72014d4c864993a2e5a9287b4a9c5d /tmp/savepoints',
     '<%= config.bin %> savepoint -d /tmp/savepoints/savepoint-fd7201-0123456789ab',
