@@ -3,7 +3,8 @@ import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
 import { ClusterClient } from '../src/client/ClusterClient.js';
 import { openIndex } from '../src/client/openIndex.js';
 import { Configuration, parseDynamicProperty } from '../src/config/Configuration.js';
-import { ClientOptions, RestOptions } from '../src/config/ConfigOptions.js';
+import { ClientOptions, FlinkTsOptions, RestOptions } from '../src/config/ConfigOptions.js';
+import { RestClient } from '../src/rest/RestClient.js';
 import { describeError } from '../src/core/FlinkError.js';
 import { errorKindOf, exitCodeFor, oneLineMessage, stackOf } from './errors.js';
 import { Ui } from './ui.js';
@@ -59,6 +60,16 @@ export abstract class FlinkCommand extends Command {
       config, jobmanager: address, index: address === undefined ? this.openIndex(config) : this.openIndexQuietly(config),
       operationTimeoutMs: timeout, requestTimeoutMs: timeout,
     });
+  }
+
+  /** Where the verb's cluster is: see jobManagerAddress(). */
+  protected jobManagerAddress(config: Configuration, jobmanager: string | undefined): string | undefined {
+    return jobManagerAddress(config, jobmanager);
+  }
+
+  /** A REST client for a cluster address, with client.timeout and rest.auth.token of the configuration. */
+  protected restClient(config: Configuration, address: string): RestClient {
+    return new RestClient(address, { timeoutMs: config.get(ClientOptions.CLIENT_TIMEOUT), token: config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN) });
   }
 
   /** The index when it can be opened, else undefined (a warning): for bookkeeping that must not fail the verb. */

@@ -1,13 +1,12 @@
 import { Args, Flags } from '@oclif/core';
-import { launchDetached } from '../src/client/DetachedLauncher.js';
-import { runJob } from '../src/client/JobRunner.js';
 import { awaitExecutionResult, submitJar } from '../src/client/JarSubmission.js';
 import { recordRemoteJob } from '../src/client/RemoteJobs.js';
-import { ClientOptions, CoreOptions, FlinkTsOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
+import { launchDetached } from '../src/client/DetachedLauncher.js';
+import { runJob } from '../src/client/JobRunner.js';
+import { CoreOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
 import { Configuration, parseDynamicProperty } from '../src/config/Configuration.js';
-import { RestClient } from '../src/rest/RestClient.js';
 import { FlinkError } from '../src/core/FlinkError.js';
-import { FlinkCommand, jobManagerAddress } from './base.js';
+import { FlinkCommand } from './base.js';
 import { propertyFlags } from './flags.js';
 
 /** Flags of `run` that take a value, so the job file can be told apart from flag values. */
@@ -68,7 +67,6 @@ export default class Run extends FlinkCommand {
       helpValue: 'host:port',
     }),
     class: Flags.string({ char: 'c', summary: 'With a JAR: class with the program entry point (default: the JAR manifest\'s Main-Class).', helpValue: 'classname' }),
-    claimMode: Flags.string({ summary: 'Flink 2.x\'s name of --restoreMode (short form -cm).', helpValue: 'claim|no_claim', hidden: true }),
     shutdownOnAttachedExit: Flags.boolean({ summary: 'Accepted for compatibility: an attached local job always ends with its client.', default: false, hidden: true }),
   };
 
@@ -80,23 +78,21 @@ export default class Run extends FlinkCommand {
     const split = splitRunArgv(this.argv);
     const programArgs = split.programArgs;
     // Flink's two-letter short option, which the flag parser does not know.
-    const cliArgv = split.cliArgv.map((a) => (a === '-rm' ? '--restoreMode' : a === '-cm' ? '--claimMode' : a));
+    // -cm/--claimMode: Flink 2.x's name of the same option.
+    const cliArgv = split.cliArgv.map((a) => (a === '-rm' || a === '-cm' || a === '--claimMode' ? '--restoreMode' : a));
     // Parse only what precedes the program arguments; the parser must not see those.
     const { flags, args } = await this.parse(
       { flags: Run.flags, baseFlags: FlinkCommand.baseFlags, enableJsonFlag: true, args: Run.args, strict: true } as unknown as typeof Run,
       cliArgv,
     );
     const config = this.loadConfig(flags.property);
-    const jobFile = args.jobFile;
-    const restoreMode = flags.claimMode ?? flags.restoreMode;
-    if (jobFile.toLowerCase().endsWith('.jar')) {
-      return this.runJar(jobFile, programArgs, config, flags, restoreMode === undefined ? undefined : parseRestoreMode(restoreMode));
-    }
+    if (args.jobFile.toLowerCase().endsWith('.jar')) return this.runJar(args.jobFile, programArgs, config, flags);
     if (flags.jobmanager !== undefined || flags.class !== undefined) {
-      throw new FlinkError('invalid-argument', `${flags.jobmanager !== undefined ? '-m' : '-c'} is for Java job JARs on a Flink cluster; ${jobFile} runs on the local mini-cluster without it`);
+      throw new FlinkError('invalid-argument', `${flags.jobmanager !== undefined ? '-m' : '-c'} is for Java job JARs on a Flink cluster; ${args.jobFile} runs on the local mini-cluster without it`);
     }
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
-    if (restoreMode !== undefined) config.set(StateRecoveryOptions.CLAIM_MODE.key, parseRestoreMode(restoreMode));
+    if (flags.restoreMode !== undefined) config.set(StateRecoveryOptions.CLAIM_MODE.key, parseRestoreMode(flags.restoreMode));
+    const jobFile = args.jobFile;
     return flags.detached
       ? this.runDetached(jobFile, programArgs, config.toMap(), flags.fromSavepoint, flags.allowNonRestoredState)
       : this.runAttached(jobFile, programArgs, config, flags.fromSavepoint, flags.allowNonRestoredState);
@@ -149,13 +145,15 @@ export default class Run extends FlinkCommand {
    */
   private async runJar(
     jarFile: string, programArgs: string[], config: Configuration,
-    flags: { jobmanager?: string; class?: string; parallelism?: number; fromSavepoint?: string; allowNonRestoredState: boolean; detached: boolean; property?: string[] },
-    claimMode: 'CLAIM' | 'NO_CLAIM' | undefined,
+    flags: {
+      jobmanager?: string; class?: string; parallelism?: number; fromSavepoint?: string; restoreMode?: string;
+      allowNonRestoredState: boolean; detached: boolean; property?: string[];
+    },
   ): Promise<Record<string, unknown>> {
-    const address = jobManagerAddress(config, flags.jobmanager);
+    const address = this.jobManagerAddress(config, flags.jobmanager);
     if (address === undefined) throw new FlinkError('invalid-argument', `A JAR runs on a Flink cluster: give its address with -m host:port (or rest.address/rest.port)`);
-    const timeoutMs = config.get(ClientOptions.CLIENT_TIMEOUT);
-    const rest = new RestClient(address, { timeoutMs, token: config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN) });
+    const claimMode = flags.restoreMode === undefined ? undefined : parseRestoreMode(flags.restoreMode);
+    const rest = this.restClient(config, address);
     const flinkConfiguration: Record<string, string> = {};
     for (const p of flags.property ?? []) {
       const [k, v] = parseDynamicProperty(p);

@@ -3,7 +3,7 @@ import { ClusterClient, parseJobId } from '../src/client/ClusterClient.js';
 import type { Configuration } from '../src/config/Configuration.js';
 import { describeError, FlinkError } from '../src/core/FlinkError.js';
 import type { CheckpointIndex } from '../src/catalog/CheckpointIndex.js';
-import { FlinkCommand, jobManagerAddress } from './base.js';
+import { FlinkCommand } from './base.js';
 import { clusterFlags, formatTypeFlag } from './flags.js';
 import { parseFormatType } from '../src/core/SavepointFormatType.js';
 
@@ -41,7 +41,7 @@ export default class Savepoint extends FlinkCommand {
       if (path.trim() === '') {
         throw new FlinkError('invalid-argument', 'Missing required argument: savepoint path. Usage: flink savepoint -d <savepoint-path>');
       }
-      const address = jobManagerAddress(config, flags.jobmanager);
+      const address = this.jobManagerAddress(config, flags.jobmanager);
       const client = address === undefined ? new ClusterClient({ config, index: this.tryOpenIndex(config) }) : this.clusterClient(config, address);
       this.ui.progress(`Disposing savepoint '${path}'.`);
       const details = await this.ui.spin('Waiting for response...', () => client.disposeSavepoint(path));
