@@ -58,7 +58,8 @@ export abstract class FlinkCommand extends Command {
     const timeout = config.get(ClientOptions.CLIENT_TIMEOUT);
     return new ClusterClient({
       config, jobmanager: address, index: address === undefined ? this.openIndex(config) : this.openIndexQuietly(config),
-      operationTimeoutMs: timeout, requestTimeoutMs: timeout,
+      // Each request too; through the index only when set, so a silent recorded endpoint keeps its short probe in `list`.
+      operationTimeoutMs: timeout, requestTimeoutMs: address !== undefined || config.contains(ClientOptions.CLIENT_TIMEOUT) ? timeout : undefined,
     });
   }
 

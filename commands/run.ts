@@ -4,7 +4,7 @@ import { recordRemoteJob } from '../src/client/RemoteJobs.js';
 import { launchDetached } from '../src/client/DetachedLauncher.js';
 import { runJob } from '../src/client/JobRunner.js';
 import { CoreOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
-import { Configuration, parseDynamicProperty } from '../src/config/Configuration.js';
+import { Configuration } from '../src/config/Configuration.js';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { FlinkCommand } from './base.js';
 import { propertyFlags } from './flags.js';
@@ -139,6 +139,15 @@ export default class Run extends FlinkCommand {
     }
   }
 
+  /** Starts the cluster process in the background and returns once it reports the job as submitted. */
+  private async runDetached(
+    jobFile: string, programArgs: string[], config: Record<string, string>, savepointPath: string | undefined, allowNonRestoredState: boolean,
+  ): Promise<Record<string, unknown>> {
+    const job = await this.ui.spin('Submitting the job...', () => launchDetached({ jobFile, programArgs, config, savepointPath, allowNonRestoredState }));
+    this.ui.out(`Job has been submitted with JobID ${job.jobId}`);
+    return { jobId: job.jobId, restUrl: job.restUrl, logFile: job.logFile, outFile: job.outFile, pid: job.pid, detached: true };
+  }
+
   /**
    * A Java job JAR on an Apache Flink cluster (-m, or rest.address/rest.port): uploaded and run through its REST
    * API. Attached, waits for the job's end as Flink's CLI does (Ctrl-C stops waiting; the job keeps running).
@@ -154,14 +163,9 @@ export default class Run extends FlinkCommand {
     if (address === undefined) throw new FlinkError('invalid-argument', `A JAR runs on a Flink cluster: give its address with -m host:port (or rest.address/rest.port)`);
     const claimMode = flags.restoreMode === undefined ? undefined : parseRestoreMode(flags.restoreMode);
     const rest = this.restClient(config, address);
-    const flinkConfiguration: Record<string, string> = {};
-    for (const p of flags.property ?? []) {
-      const [k, v] = parseDynamicProperty(p);
-      flinkConfiguration[k] = v;
-    }
     const { jobId } = await this.ui.spin('Submitting the job...', () => submitJar(rest, {
       jarFile, entryClass: flags.class, programArgs, parallelism: flags.parallelism, savepointPath: flags.fromSavepoint,
-      allowNonRestoredState: flags.allowNonRestoredState, claimMode, flinkConfiguration,
+      allowNonRestoredState: flags.allowNonRestoredState, claimMode, dynamicProperties: flags.property,
     }));
     const index = this.openIndexQuietly(config);
     if (index) await recordRemoteJob(index, rest, jobId, { restoredFrom: flags.fromSavepoint ?? null });
@@ -188,14 +192,5 @@ export default class Run extends FlinkCommand {
     } finally {
       process.off('SIGINT', onSigint);
     }
-  }
-
-  /** Starts the cluster process in the background and returns once it reports the job as submitted. */
-  private async runDetached(
-    jobFile: string, programArgs: string[], config: Record<string, string>, savepointPath: string | undefined, allowNonRestoredState: boolean,
-  ): Promise<Record<string, unknown>> {
-    const job = await this.ui.spin('Submitting the job...', () => launchDetached({ jobFile, programArgs, config, savepointPath, allowNonRestoredState }));
-    this.ui.out(`Job has been submitted with JobID ${job.jobId}`);
-    return { jobId: job.jobId, restUrl: job.restUrl, logFile: job.logFile, outFile: job.outFile, pid: job.pid, detached: true };
   }
 }

@@ -140,11 +140,6 @@ export class ClusterClient {
         return opts.all ? fromRecord(r) : undefined;
       }
       const live = await this.liveStatus(r);
-      if (live && isRemoteRecord(r) && isGloballyTerminal(live.status)) {
-        try {
-          index.updateJob(r.jobId, { status: live.status, endTime: live.endTime > 0 ? live.endTime : Date.now() });
-        } catch { /* best effort */ }
-      }
       if (live) return { ...fromRecord(r), status: live.status, endTime: live.endTime > 0 ? live.endTime : r.endTime };
       if (r.pid !== null && !this.isAlive(r.pid)) {
         const { record, lost } = this.markLost(r);
@@ -154,6 +149,7 @@ export class ClusterClient {
       }
       return { ...fromRecord(r), stale: r.restUrl !== null };
     }));
+    this.recordRemoteEnds(records, out);
     return out.filter((j): j is ListedJob => j !== undefined).map(withCheckpoints);
   }
 
@@ -324,6 +320,17 @@ export class ClusterClient {
     return r !== undefined && isRemoteRecord(r);
   }
 
+  /** Remote jobs that the listing found ended (cancelled from elsewhere, finished) say so in the index too. */
+  private recordRemoteEnds(records: readonly JobRecord[], listed: ReadonlyArray<ListedJob | undefined>): void {
+    for (const j of listed) {
+      const r = j && records.find((x) => x.jobId === j.jobId);
+      if (!j || !r || !isRemoteRecord(r) || j.status === 'UNKNOWN' || !isGloballyTerminal(j.status) || r.status === j.status) continue;
+      try {
+        this.index?.updateJob(j.jobId, { status: j.status, endTime: j.endTime ?? Date.now() });
+      } catch { /* best effort */ }
+    }
+  }
+
   /** A remote job that is ending (stop, cancel): waits a little for its final status and records it. */
   private async recordEndIfRemote(rest: RestClient, jobId: string): Promise<void> {
     if (!this.index || !this.isRemote(jobId)) return;
@@ -389,7 +396,7 @@ export class ClusterClient {
   private async liveStatus(r: JobRecord): Promise<{ status: JobStatus; endTime: number } | undefined> {
     if (r.restUrl === null) return undefined;
     try {
-      const d = await new RestClient(r.restUrl, { timeoutMs: Math.min(this.requestTimeoutMs ?? 3_000, 3_000), token: this.token }).jobDetails(r.jobId);
+      const d = await new RestClient(r.restUrl, { timeoutMs: this.requestTimeoutMs ?? 3_000, token: this.token }).jobDetails(r.jobId);
       return { status: d.status, endTime: d.endTime };
     } catch {
       // Silent, or a different cluster now answering on that port: either way not this job's JobManager.

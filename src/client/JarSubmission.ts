@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { parseDynamicProperty } from '../config/Configuration.js';
 import { describeError, FlinkError } from '../core/FlinkError.js';
 import { failureMessage } from '../rest/decode.js';
 import type { RestClient } from '../rest/RestClient.js';
@@ -22,8 +23,8 @@ export interface JarRunRequest {
   savepointPath?: string;
   allowNonRestoredState?: boolean;
   claimMode?: 'CLAIM' | 'NO_CLAIM';
-  /** -D entries: the job's configuration (JarRunRequestBody.flinkConfiguration). */
-  flinkConfiguration?: Record<string, string>;
+  /** -D key=value entries: the job's configuration (JarRunRequestBody.flinkConfiguration). */
+  dynamicProperties?: readonly string[];
 }
 
 export interface JobExecutionResult {
@@ -73,7 +74,7 @@ export async function submitJar(rest: RestClient, req: JarRunRequest): Promise<{
     if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
     if (req.allowNonRestoredState) body.allowNonRestoredState = true;
     if (req.claimMode !== undefined) body.claimMode = req.claimMode;
-    if (req.flinkConfiguration && Object.keys(req.flinkConfiguration).length > 0) body.flinkConfiguration = req.flinkConfiguration;
+    if (req.dynamicProperties && req.dynamicProperties.length > 0) body.flinkConfiguration = Object.fromEntries(req.dynamicProperties.map(parseDynamicProperty));
     let ran: { jobid?: unknown };
     try {
       ran = (await rest.request('POST', `/jars/${encodeURIComponent(jarId)}/run`, body)) as { jobid?: unknown };
