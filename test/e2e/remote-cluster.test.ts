@@ -150,10 +150,12 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     const jobId = await submit([TEST_JOB_JAR, '--out', out, '--rate', '100', '--checkpoint-interval', '60000']);
     await waitForLines(out, 10);
 
-    const chk = await flink(ws, ['checkpoint', '--full', '-m', m, jobId]);
+    const chk = await flink(ws, ['checkpoint', '--full', '-m', m, jobId, '--json']);
     assert.equal(chk.exitCode, 0, chk.stderr);
-    assert.match(chk.stdout, /Checkpoint\(FULL\) \d+ for job [0-9a-f]{32} completed\./);
-    const chkPath = reportedPath(chk.stdout);
+    const c = JSON.parse(chk.stdout) as { checkpointId: number; checkpointType: string; path: string };
+    assert.equal(c.checkpointType, 'FULL');
+    assert.ok(c.checkpointId > 0, chk.stdout);
+    const chkPath = c.path;
     assert.ok(chkPath.startsWith(`file:${cluster.checkpointsDir}/${jobId}/chk-`), chkPath);
     assert.equal(rows("SELECT kind FROM snapshots WHERE path = ?", chkPath)[0]?.kind, 'CHECKPOINT');
 
