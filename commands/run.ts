@@ -182,6 +182,7 @@ export default class Run extends FlinkCommand {
     process.on('SIGINT', onSigint);
     try {
       const result = await awaitExecutionResult(rest, jobId, { signal: stopWaiting.signal });
+      if (result === undefined) return { jobId, status: 'RUNNING', jobmanager: rest.baseUrl, interrupted: true }; // exit 130
       if (index) await recordRemoteJob(index, rest, jobId);
       if (result.applicationStatus === 'FAILED') throw new FlinkError('job-failed', `Job ${jobId} failed: ${result.failureCause ?? 'unknown cause'}`);
       if (result.applicationStatus === 'CANCELED') throw new FlinkError('job-failed', `Job ${jobId} was cancelled.`);

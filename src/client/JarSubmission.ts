@@ -97,8 +97,11 @@ function runErrorKind(e: unknown): FlinkError['kind'] {
   return kind === 'internal' ? 'job-failed' : kind ?? 'job-failed';
 }
 
-/** Polls /jobs/:jobid/execution-result until the job has ended (no deadline: an attached client waits for its job). */
-export async function awaitExecutionResult(rest: RestClient, jobId: string, opts: { pollMs?: number; signal?: AbortSignal } = {}): Promise<JobExecutionResult> {
+/**
+ * Polls /jobs/:jobid/execution-result until the job has ended (no deadline: an attached client waits for its job);
+ * undefined once `signal` aborts (the user stopped waiting).
+ */
+export async function awaitExecutionResult(rest: RestClient, jobId: string, opts: { pollMs?: number; signal?: AbortSignal } = {}): Promise<JobExecutionResult | undefined> {
   for (;;) {
     const r = (await rest.request('GET', `/jobs/${encodeURIComponent(jobId)}/execution-result`)) as {
       status?: { id?: string }; 'job-execution-result'?: { 'application-status'?: string; 'net-runtime'?: number; 'failure-cause'?: unknown };
@@ -110,7 +113,7 @@ export async function awaitExecutionResult(rest: RestClient, jobId: string, opts
         ...(res['failure-cause'] ? { failureCause: failureMessage(res['failure-cause']) } : {}),
       };
     }
-    if (opts.signal?.aborted) throw new FlinkError('job-failed', `Stopped waiting for job ${jobId}; it keeps running on ${rest.baseUrl}`);
+    if (opts.signal?.aborted) return undefined;
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
   }
 }

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { checkCountingOutput, flinkSkip, startFlinkCluster, TEST_JOB_JAR, type FlinkCluster } from '../support/flink.js';
 import { freePort } from '../support/kafka.js';
-import { createWorkspace, flink, jobIdFrom, STACK_FRAME, waitFor, type Workspace } from './helpers.js';
+import { createWorkspace, flink, jobIdFrom, STACK_FRAME, startAttached, waitFor, type Workspace } from './helpers.js';
 
 const skip = flinkSkip();
 
@@ -198,6 +198,16 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     assert.equal(withFlags.exitCode, 0, withFlags.stderr);
     const details = (await (await fetch(`${cluster.rest}/jobs/${jobIdFrom(withFlags.stdout)}`)).json()) as { vertices: { name: string; parallelism: number }[] };
     assert.equal(details.vertices.find((v) => v.name.includes('keyed-count'))?.parallelism, 3, JSON.stringify(details.vertices));
+    // Ctrl-C stops waiting, as Flink's CLI without -sae: exit 130, the job keeps running on the cluster.
+    const attached = startAttached(ws, ['run', '-m', m, TEST_JOB_JAR, '--out', join(ws.dir, 'ctrl-c.txt'), '--rate', '50']);
+    const attachedId = await waitFor(() => /JobID ([0-9a-f]{32})/.exec(attached.output.stdout)?.[1], 60_000, 'the attached run to submit');
+    attached.child.kill('SIGINT');
+    const ended = await attached.child;
+    assert.equal(ended.exitCode, 130, attached.output.stderr);
+    assert.match(attached.output.stderr, new RegExp(`job ${attachedId} keeps running`));
+    assert.equal(await flinkState(attachedId), 'RUNNING');
+    assert.equal((await flink(ws, ['cancel', '-m', m, attachedId])).exitCode, 0);
+
     const noClass = await flink(ws, ['run', '-m', m, '-d', '-c', 'dev.flinkts.NoSuchClass', TEST_JOB_JAR, '--out', join(ws.dir, 'x.txt')]);
     assert.notEqual(noClass.exitCode, 0);
     assert.match(errorLine(noClass.stderr), /NoSuchClass/);
