@@ -5,9 +5,10 @@
  * `start` prints the REST address and leaves the cluster running in the background; its state lives in
  * <dir>/flink-cluster.json.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { printResult, readServiceState } from './serviceState.js';
 import { stopProcessGroup } from '../test/support/kafka.js';
 import { startFlinkCluster, TEST_JOB_JAR } from '../test/support/flink.js';
 
@@ -22,20 +23,8 @@ const flag = (name: string): string | undefined => (args.indexOf(name) >= 0 ? ar
 const dir = flag('--dir') ?? process.env.FLINK_TS_CLUSTER_DIR ?? join(tmpdir(), 'flink-ts-flink-cluster');
 const stateFile = join(dir, 'flink-cluster.json');
 
-function readState(): State | undefined {
-  if (!existsSync(stateFile)) return undefined;
-  const s = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
-  try {
-    process.kill(s.pid, 0);
-    return s;
-  } catch {
-    return undefined; // stale
-  }
-}
-
-function out(obj: Record<string, unknown>, line: string): void {
-  process.stdout.write(json ? JSON.stringify(obj) + '\n' : line + '\n');
-}
+const readState = (): State | undefined => readServiceState<State>(stateFile);
+const out = (obj: Record<string, unknown>, line: string): void => printResult(json, obj, line);
 
 async function main(): Promise<number> {
   if (verb === 'start') {
