@@ -5,6 +5,9 @@ import { resolveJob } from '../src/catalog/JobReference.js';
 import { FlinkError, isFlinkError } from '../src/core/FlinkError.js';
 import { openIndex } from '../src/client/openIndex.js';
 import { Configuration, parseDynamicProperty } from '../src/config/Configuration.js';
+import { ClientOptions, FlinkTsOptions, RestOptions } from '../src/config/ConfigOptions.js';
+import { RestClient } from '../src/rest/RestClient.js';
+import { describeError } from '../src/core/FlinkError.js';
 import { errorKindOf, exitCodeFor, oneLineMessage, stackOf } from './errors.js';
 import { Ui } from './ui.js';
 
@@ -47,9 +50,39 @@ export abstract class FlinkCommand extends Command {
     return index;
   }
 
-  /** The client for job-control verbs: through -m if given, else through the index. */
+  /**
+   * The client for job-control verbs: through -m, or rest.address/rest.port when the configuration sets either
+   * (as Flink's CLI reads them), else through the index. client.timeout bounds every request and every wait.
+   * Through a cluster address the index still records that cluster's jobs and snapshots (best effort).
+   */
   protected clusterClient(config: Configuration, jobmanager: string | undefined): ClusterClient {
-    return new ClusterClient({ config, jobmanager, index: jobmanager === undefined ? this.openIndex(config) : undefined });
+    const address = jobManagerAddress(config, jobmanager);
+    const timeout = config.get(ClientOptions.CLIENT_TIMEOUT);
+    return new ClusterClient({
+      config, jobmanager: address, index: address === undefined ? this.openIndex(config) : this.openIndexQuietly(config),
+      // Each request too; through the index only when set, so a silent recorded endpoint keeps its short probe in `list`.
+      operationTimeoutMs: timeout, requestTimeoutMs: address !== undefined || config.contains(ClientOptions.CLIENT_TIMEOUT) ? timeout : undefined,
+    });
+  }
+
+  /** Where the verb's cluster is: see jobManagerAddress(). */
+  protected jobManagerAddress(config: Configuration, jobmanager: string | undefined): string | undefined {
+    return jobManagerAddress(config, jobmanager);
+  }
+
+  /** A REST client for a cluster address, with client.timeout and rest.auth.token of the configuration. */
+  protected restClient(config: Configuration, address: string): RestClient {
+    return new RestClient(address, { timeoutMs: config.get(ClientOptions.CLIENT_TIMEOUT), token: config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN) });
+  }
+
+  /** The index when it can be opened, else undefined (a warning): for bookkeeping that must not fail the verb. */
+  protected openIndexQuietly(config: Configuration): CheckpointIndex | undefined {
+    try {
+      return this.openIndex(config);
+    } catch (e) {
+      this.ui.warn(`cannot open the index, this cluster's jobs and snapshots are not recorded: ${describeError(e)}`);
+      return undefined;
+    }
   }
 
   /**
@@ -96,4 +129,11 @@ export abstract class FlinkCommand extends Command {
   override logJson(json: unknown): void {
     process.stdout.write(`${JSON.stringify(json, null, 2)}\n`);
   }
+}
+
+/** -m, else `rest.address:rest.port` when the configuration sets either key (Flink's CLI), else none: the index. */
+export function jobManagerAddress(config: Configuration, jobmanager: string | undefined): string | undefined {
+  if (jobmanager !== undefined) return jobmanager;
+  if (!config.contains(RestOptions.ADDRESS) && !config.contains(RestOptions.PORT)) return undefined;
+  return `${config.get(RestOptions.ADDRESS)}:${config.get(RestOptions.PORT)}`;
 }

@@ -18,7 +18,7 @@ export const clusterFlags = {
   ...propertyFlags,
   jobmanager: Flags.string({
     char: 'm',
-    summary: 'Address of the JobManager to which to connect (host:port). Without it, jobs are found through the index.',
+    summary: 'Address of the JobManager to which to connect (host:port), e.g. an Apache Flink cluster. Without it: rest.address/rest.port when configured, else jobs are found through the index.',
     helpValue: 'host:port',
   }),
 };

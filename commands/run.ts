@@ -1,4 +1,6 @@
 import { Args, Flags } from '@oclif/core';
+import { awaitExecutionResult, submitJar } from '../src/client/JarSubmission.js';
+import { recordRemoteJob } from '../src/client/RemoteJobs.js';
 import { launchDetached } from '../src/client/DetachedLauncher.js';
 import { runJob } from '../src/client/JobRunner.js';
 import { CoreOptions, FlinkTsOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
@@ -11,7 +13,10 @@ import { FlinkCommand } from './base.js';
 import { propertyFlags } from './flags.js';
 
 /** Flags of `run` that take a value, so the job file can be told apart from flag values. */
-const VALUE_FLAGS = new Set(['-p', '--parallelism', '-s', '--fromSavepoint', '-D', '--property', '-rm', '--restoreMode']);
+const VALUE_FLAGS = new Set([
+  '-p', '--parallelism', '-s', '--fromSavepoint', '-D', '--property', '-rm', '--restoreMode', '-cm', '--claimMode',
+  '-m', '--jobmanager', '-c', '--class',
+]);
 
 /**
  * Flink stops option parsing at the job file: what follows are the program's own arguments, even
@@ -39,7 +44,7 @@ export function parseRestoreMode(v: string): 'CLAIM' | 'NO_CLAIM' {
 }
 
 export default class Run extends FlinkCommand {
-  static override summary = 'Compiles and runs a job program on a local mini-cluster.';
+  static override summary = 'Compiles and runs a job program on a local mini-cluster, or a Java job JAR on a Flink cluster (-m).';
   static override description =
     'The job file (.ts or .js) builds a DataStream program and calls env.execute(). Arguments after the job file are passed to the program (process.argv.slice(2)).';
   static override strict = false;
@@ -59,24 +64,35 @@ export default class Run extends FlinkCommand {
       helpValue: 'claim|no_claim',
     }),
     allowNonRestoredState: Flags.boolean({ char: 'n', summary: 'Allow to skip savepoint state that cannot be restored because the operator was removed from the program.', default: false }),
+    jobmanager: Flags.string({
+      char: 'm',
+      summary: 'Address of the Flink JobManager (host:port) to submit a JAR to; rest.address/rest.port of the configuration when set.',
+      helpValue: 'host:port',
+    }),
+    class: Flags.string({ char: 'c', summary: 'With a JAR: class with the program entry point (default: the JAR manifest\'s Main-Class).', helpValue: 'classname' }),
     shutdownOnAttachedExit: Flags.boolean({ summary: 'Accepted for compatibility: an attached local job always ends with its client.', default: false, hidden: true }),
   };
 
   static override args = {
-    jobFile: Args.string({ description: 'The job program: a .ts or .js module.', required: true }),
+    jobFile: Args.string({ description: 'The job program: a .ts or .js module, or a Java job JAR for a Flink cluster (-m).', required: true }),
   };
 
   async run(): Promise<Record<string, unknown>> {
     const split = splitRunArgv(this.argv);
     const programArgs = split.programArgs;
     // Flink's two-letter short option, which the flag parser does not know.
-    const cliArgv = split.cliArgv.map((a) => (a === '-rm' ? '--restoreMode' : a));
+    // -cm/--claimMode: Flink 2.x's name of the same option.
+    const cliArgv = split.cliArgv.map((a) => (a === '-rm' || a === '-cm' || a === '--claimMode' ? '--restoreMode' : a));
     // Parse only what precedes the program arguments; the parser must not see those.
     const { flags, args } = await this.parse(
       { flags: Run.flags, baseFlags: FlinkCommand.baseFlags, enableJsonFlag: true, args: Run.args, strict: true } as unknown as typeof Run,
       cliArgv,
     );
     const config = this.loadConfig(flags.property);
+    if (args.jobFile.toLowerCase().endsWith('.jar')) return this.runJar(args.jobFile, programArgs, config, flags);
+    if (flags.jobmanager !== undefined || flags.class !== undefined) {
+      throw new FlinkError('invalid-argument', `${flags.jobmanager !== undefined ? '-m' : '-c'} is for Java job JARs on a Flink cluster; ${args.jobFile} runs on the local mini-cluster without it`);
+    }
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
     if (flags.restoreMode !== undefined) config.set(StateRecoveryOptions.CLAIM_MODE.key, parseRestoreMode(flags.restoreMode));
     const jobFile = args.jobFile;
@@ -170,5 +186,52 @@ export default class Run extends FlinkCommand {
     const job = await this.ui.spin('Submitting the job...', () => launchDetached({ jobFile, programArgs, config, savepointPath, allowNonRestoredState }));
     this.ui.out(`Job has been submitted with JobID ${job.jobId}`);
     return { jobId: job.jobId, restUrl: job.restUrl, logFile: job.logFile, outFile: job.outFile, pid: job.pid, detached: true };
+  }
+
+  /**
+   * A Java job JAR on an Apache Flink cluster (-m, or rest.address/rest.port): uploaded and run through its REST
+   * API. Attached, waits for the job's end as Flink's CLI does (Ctrl-C stops waiting; the job keeps running).
+   */
+  private async runJar(
+    jarFile: string, programArgs: string[], config: Configuration,
+    flags: {
+      jobmanager?: string; class?: string; parallelism?: number; fromSavepoint?: string; restoreMode?: string;
+      allowNonRestoredState: boolean; detached: boolean; property?: string[];
+    },
+  ): Promise<Record<string, unknown>> {
+    const address = this.jobManagerAddress(config, flags.jobmanager);
+    if (address === undefined) throw new FlinkError('invalid-argument', `A JAR runs on a Flink cluster: give its address with -m host:port (or rest.address/rest.port)`);
+    const claimMode = flags.restoreMode === undefined ? undefined : parseRestoreMode(flags.restoreMode);
+    const rest = this.restClient(config, address);
+    const { jobId } = await this.ui.spin('Submitting the job...', () => submitJar(rest, {
+      jarFile, entryClass: flags.class, programArgs, parallelism: flags.parallelism, savepointPath: flags.fromSavepoint,
+      allowNonRestoredState: flags.allowNonRestoredState, claimMode, dynamicProperties: flags.property,
+    }));
+    const index = this.openIndexQuietly(config);
+    if (index) await recordRemoteJob(index, rest, jobId, { restoredFrom: flags.fromSavepoint ?? null });
+    this.ui.out(`Job has been submitted with JobID ${jobId}`);
+    if (flags.detached) return { jobId, jobmanager: rest.baseUrl, detached: true };
+
+    const stopWaiting = new AbortController();
+    const onSigint = () => {
+      if (stopWaiting.signal.aborted) process.exit(130);
+      this.ui.progress(`Stopped waiting; job ${jobId} keeps running on ${rest.baseUrl} (flink cancel -m ${address} ${jobId})`);
+      stopWaiting.abort();
+      process.exitCode = 130;
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const result = await awaitExecutionResult(rest, jobId, { signal: stopWaiting.signal });
+      if (result === undefined) return { jobId, status: 'RUNNING', jobmanager: rest.baseUrl, interrupted: true }; // exit 130
+      if (index) await recordRemoteJob(index, rest, jobId);
+      if (result.applicationStatus === 'FAILED') throw new FlinkError('job-failed', `Job ${jobId} failed: ${result.failureCause ?? 'unknown cause'}`);
+      if (result.applicationStatus === 'CANCELED') throw new FlinkError('job-failed', `Job ${jobId} was cancelled.`);
+      this.ui.out('Program execution finished');
+      this.ui.out(`Job with JobID ${jobId} has finished.`);
+      this.ui.out(`Job Runtime: ${result.netRuntime} ms`);
+      return { jobId, status: 'FINISHED', netRuntime: result.netRuntime, jobmanager: rest.baseUrl };
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
   }
 }

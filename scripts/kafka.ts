@@ -6,9 +6,10 @@
  *   npm run kafka -- produce <topic>                  (one record per stdin line)
  *   npm run kafka -- consume <topic> [--read-uncommitted]   (everything up to the current end, then exits)
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { printResult, readServiceState } from './serviceState.js';
 import { startKafka, stopProcessGroup } from '../test/support/kafka.js';
 
 interface State { pid: number; bootstrapServers: string; dir: string; logFile: string }
@@ -22,20 +23,8 @@ const dirFlag = args.indexOf('--dir');
 const dir = dirFlag >= 0 ? args[dirFlag + 1] : (process.env.FLINK_TS_KAFKA_DIR ?? join(tmpdir(), 'flink-ts-kafka'));
 const stateFile = join(dir, 'kafka.json');
 
-function readState(): State | undefined {
-  if (!existsSync(stateFile)) return undefined;
-  const s = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
-  try {
-    process.kill(s.pid, 0);
-    return s;
-  } catch {
-    return undefined; // stale
-  }
-}
-
-function out(obj: Record<string, unknown>, line: string): void {
-  process.stdout.write(json ? JSON.stringify(obj) + '\n' : line + '\n');
-}
+const readState = (): State | undefined => readServiceState<State>(stateFile);
+const out = (obj: Record<string, unknown>, line: string): void => printResult(json, obj, line);
 
 async function main(): Promise<number> {
   if (verb === 'start') {

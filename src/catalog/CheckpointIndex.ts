@@ -272,6 +272,14 @@ export class CheckpointIndex {
     return Object.fromEntries(rows.map((r) => [r.status, r.n]));
   }
 
+  /**
+   * Records a snapshot of a job on another cluster (an Apache Flink reached with -m) under the location that
+   * cluster reported, a URI kept as it is (file:/…, s3://…), unchecked: its files and their format are Flink's.
+   */
+  upsertRemoteSnapshot(s: SnapshotRecord): void {
+    this.write(() => this.putSnapshot(s));
+  }
+
   updateSnapshot(path: string, patch: Partial<Omit<SnapshotRecord, 'path'>>): void {
     const p = normalize(path);
     if (patch.status === 'COMPLETED') assertComplete(p);

@@ -13,6 +13,7 @@ import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import { RestClient } from '../rest/RestClient.js';
 import { abandonInProgress } from './AbandonedSnapshots.js';
+import { isRemoteRecord, markRemoteDisposed, recordRemoteJob, recordRemoteSnapshot } from './RemoteJobs.js';
 
 /** One job as `flink list` reports it. */
 export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' | 'startTime' | 'endTime' | 'restUrl' | 'pid' | 'logFile' | 'failureCause' | 'checkpointStorage'> {
@@ -31,13 +32,13 @@ export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' |
 
 export interface ClusterClientOptions {
   config: Configuration;
-  /** Needed unless `jobmanager` is given (and for local savepoint disposal bookkeeping). */
+  /** Needed unless `jobmanager` is given; with it, where snapshots of a remote (Apache Flink) cluster's jobs are recorded. */
   index?: CheckpointIndex;
   /** Flink's -m: "host:port" or a URL; every request then goes there instead of the index's endpoints. */
   jobmanager?: string;
   /** Per-request timeout. */
   requestTimeoutMs?: number;
-  /** How long to wait for an asynchronous operation (savepoint, stop, disposal) to complete. */
+  /** How long to wait for an asynchronous operation (savepoint, stop, disposal) to complete: Flink's client.timeout. */
   operationTimeoutMs?: number;
   /** Poll interval bounds for asynchronous operations. */
   pollIntervalMs?: { min: number; max: number };
@@ -154,6 +155,7 @@ export class ClusterClient {
       }
       return { ...fromRecord(r), stale: r.restUrl !== null };
     }));
+    this.recordRemoteEnds(records, out);
     return out.filter((j): j is ListedJob => j !== undefined).map(withCheckpoints);
   }
 
@@ -187,7 +189,37 @@ export class ClusterClient {
       if ('failureCause' in s) {
         throw new FlinkError('job-failed', `Failed to trigger a savepoint for the job ${id}: ${s.failureCause}`);
       }
+      await this.recordIfRemote(rest, id, s.location, 'SAVEPOINT');
+      if (opts.cancelJob) await this.recordEndIfRemote(rest, id);
       return asFileUri(s.location);
+    });
+  }
+
+  /** `savepoint --detached`: triggers a savepoint and returns its trigger id without waiting. */
+  async triggerSavepointDetached(jobId: string, targetDir?: string, opts: { formatType?: SavepointFormatType } = {}): Promise<string> {
+    const id = parseJobId(jobId);
+    return this.withJob(id, async (rest) => {
+      const target = await this.checkJobThenTarget(rest, id, targetDir);
+      return rest.triggerSavepoint(id, { targetDirectory: target, cancelJob: false, formatType: opts.formatType });
+    });
+  }
+
+  /**
+   * The result of an earlier savepoint trigger (`savepoint --trigger-id`): waits up to client.timeout for it, or
+   * with `wait: false` reports IN_PROGRESS at once. A failed savepoint is an error with the cluster's root cause.
+   */
+  async savepointResult(jobId: string, triggerId: string, opts: { wait?: boolean } = {}): Promise<{ status: 'IN_PROGRESS' } | { status: 'COMPLETED'; location: string }> {
+    const id = parseJobId(jobId);
+    if (!/^[0-9a-f]{32}$/i.test(triggerId.trim())) {
+      throw new FlinkError('invalid-argument', `Cannot parse trigger id "${triggerId}": expected 32 hex characters, as printed by savepoint --detached`);
+    }
+    return this.withJob(id, async (rest) => {
+      const poll = () => rest.savepointStatus(id, triggerId.trim().toLowerCase());
+      const s = opts.wait === false ? await poll() : await this.waitFor(poll);
+      if (s.status === 'IN_PROGRESS') return s;
+      if ('failureCause' in s) throw new FlinkError('job-failed', `The savepoint ${triggerId} of job ${id} failed: ${s.failureCause}`);
+      await this.recordIfRemote(rest, id, s.location, 'SAVEPOINT');
+      return { status: 'COMPLETED', location: asFileUri(s.location) };
     });
   }
 
@@ -202,7 +234,10 @@ export class ClusterClient {
       const trigger = await rest.triggerCheckpoint(id, checkpointType);
       const s = await this.waitFor(() => rest.checkpointStatus(id, trigger));
       if ('failureCause' in s) throw new FlinkError('job-failed', `Failed to trigger a checkpoint for the job ${id}: ${s.failureCause}`);
-      return { checkpointId: s.checkpointId ?? -1, location: asFileUri(s.location) };
+      // Apache Flink answers with the id only; its checkpoint statistics know the path.
+      const location = s.location !== '' ? s.location : await checkpointPathFromStats(rest, id, s.checkpointId);
+      await this.recordIfRemote(rest, id, location, 'CHECKPOINT', s.checkpointId);
+      return { checkpointId: s.checkpointId ?? -1, location: location === '' ? '' : asFileUri(location) };
     });
   }
 
@@ -214,12 +249,13 @@ export class ClusterClient {
       const deadline = Date.now() + Math.min(this.operationTimeoutMs, 10_000);
       for (let delay = this.poll.min; Date.now() < deadline; delay = Math.min(delay * 2, this.poll.max)) {
         try {
-          if (isGloballyTerminal((await rest.jobDetails(id)).status)) return;
+          if (isGloballyTerminal((await rest.jobDetails(id)).status)) break;
         } catch {
           return; // the per-job cluster shuts down once its job has ended
         }
         await sleep(delay);
       }
+      if (this.isRemote(id) && this.index) await recordRemoteJob(this.index, rest, id);
     });
   }
 
@@ -234,6 +270,8 @@ export class ClusterClient {
       if ('failureCause' in s) {
         throw new FlinkError('job-failed', `Could not stop with a savepoint job "${id}": ${s.failureCause}`);
       }
+      await this.recordIfRemote(rest, id, s.location, 'SAVEPOINT');
+      await this.recordEndIfRemote(rest, id);
       return asFileUri(s.location);
     });
   }
@@ -253,10 +291,11 @@ export class ClusterClient {
   async disposeSavepoint(path: string): Promise<DisposalResult | undefined> {
     if (!this.jobmanager) return disposeLocally(path, this.index);
     const rest = this.jobmanager;
-    // The JobManager runs elsewhere (another cwd): send local paths absolute.
-    const trigger = await rest.disposeSavepoint(ClusterClient.savepointTargetForCluster(path) ?? path);
+    // As Flink's CLI: the path goes to the cluster as given, which resolves it (any scheme its file systems know).
+    const trigger = await rest.disposeSavepoint(path);
     const s = await this.waitFor(() => rest.disposalStatus(trigger));
     if ('failureCause' in s) throw new FlinkError('job-failed', `Failed to dispose the savepoint '${path}': ${s.failureCause}`);
+    if (this.index) markRemoteDisposed(this.index, path);
     return undefined;
   }
 
@@ -283,7 +322,46 @@ export class ClusterClient {
       const d = await rest.jobDetails(jobId);
       if (isGloballyTerminal(d.status)) throw new FlinkError('conflict', `Job ${jobId} has already terminated with status ${d.status}`);
     }
+    // A remote cluster resolves the target itself, as Flink's CLI leaves it (relative, s3://, …); none: its own default.
+    if (this.isRemote(jobId)) return targetDir === undefined || targetDir === '' ? undefined : targetDir;
     return ClusterClient.savepointTargetForCluster(targetDir);
+  }
+
+  /** The job runs on a cluster that is not one of our processes: given with -m, or recorded so by an earlier -m. */
+  private isRemote(jobId: string): boolean {
+    if (this.jobmanager) return true;
+    const r = this.index?.getJob(jobId);
+    return r !== undefined && isRemoteRecord(r);
+  }
+
+  /** Remote jobs that the listing found ended (cancelled from elsewhere, finished) say so in the index too. */
+  private recordRemoteEnds(records: readonly JobRecord[], listed: ReadonlyArray<ListedJob | undefined>): void {
+    for (const j of listed) {
+      const r = j && records.find((x) => x.jobId === j.jobId);
+      if (!j || !r || !isRemoteRecord(r) || j.status === 'UNKNOWN' || !isGloballyTerminal(j.status) || r.status === j.status) continue;
+      try {
+        this.index?.updateJob(j.jobId, { status: j.status, endTime: j.endTime ?? Date.now() });
+      } catch { /* best effort */ }
+    }
+  }
+
+  /** A remote job that is ending (stop, cancel): waits a little for its final status and records it. */
+  private async recordEndIfRemote(rest: RestClient, jobId: string): Promise<void> {
+    if (!this.index || !this.isRemote(jobId)) return;
+    const deadline = Date.now() + Math.min(this.operationTimeoutMs, 10_000);
+    for (let delay = this.poll.min; Date.now() < deadline; delay = Math.min(delay * 2, this.poll.max)) {
+      try {
+        if (isGloballyTerminal((await rest.jobDetails(jobId)).status)) break;
+      } catch {
+        return;
+      }
+      await sleep(delay);
+    }
+    await recordRemoteJob(this.index, rest, jobId);
+  }
+
+  private async recordIfRemote(rest: RestClient, jobId: string, location: string, kind: 'CHECKPOINT' | 'SAVEPOINT', checkpointId?: number): Promise<void> {
+    if (this.index && this.isRemote(jobId)) await recordRemoteSnapshot(this.index, rest, jobId, location, kind, checkpointId);
   }
 
   /**
@@ -375,7 +453,7 @@ export class ClusterClient {
       const s = await poll();
       if (s.status !== 'IN_PROGRESS') return s;
       if (Date.now() >= deadline) {
-        throw new FlinkError('job-failed', `The operation did not complete within ${Math.round(this.operationTimeoutMs / 1000)} s`);
+        throw new FlinkError('job-failed', `The operation did not complete within ${formatTimeout(this.operationTimeoutMs)} (client.timeout)`);
       }
       await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
     }
@@ -388,6 +466,22 @@ function fromRecord(r: JobRecord): ListedJob {
     pid: r.pid, logFile: r.logFile, failureCause: r.failureCause, checkpointStorage: r.checkpointStorage ?? null, lost: false, stale: false,
     latestCheckpoint: null, checkpointFailures: 0, lastCheckpointFailure: null,
   };
+}
+
+/** external_path of a checkpoint in the job's statistics (history or latest), or '' when they do not list it. */
+async function checkpointPathFromStats(rest: RestClient, jobId: string, checkpointId: number | undefined): Promise<string> {
+  if (checkpointId === undefined) return '';
+  try {
+    const stats = (await rest.checkpointStats(jobId)) as unknown as { history?: { id?: number; external_path?: string }[]; latest?: { completed?: { id?: number; external_path?: string } | null } };
+    const e = [...(stats.history ?? []), ...(stats.latest?.completed ? [stats.latest.completed] : [])].find((x) => x.id === checkpointId);
+    return typeof e?.external_path === 'string' ? e.external_path : '';
+  } catch {
+    return '';
+  }
+}
+
+function formatTimeout(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
 function sleep(ms: number): Promise<void> {

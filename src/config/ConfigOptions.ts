@@ -222,6 +222,14 @@ export const RestOptions = {
   }),
 } as const;
 
+/** Flink's ClientOptions: how long the CLI waits for a cluster (savepoint, stop, cancel, checkpoint, each request). */
+export const ClientOptions = {
+  CLIENT_TIMEOUT: durationOption('client.timeout', {
+    description: 'Timeout on the client side for waiting on the cluster: a request, or an operation such as a savepoint to complete.',
+    default: 60_000,
+  }),
+} as const;
+
 export const ExecutionOptions = {
   BUFFER_TIMEOUT: durationOption('execution.buffer-timeout', {
     description: 'Maximum time records wait in an output buffer before being flushed.',
@@ -260,7 +268,7 @@ export const FlinkTsOptions = {
 
 export const ALL_OPTIONS: readonly ConfigOption<unknown>[] = [
   CheckpointingOptions, StateBackendOptions, StateRecoveryOptions, RestartStrategyOptions, CoreOptions, PipelineOptions,
-  TaskManagerOptions, RestOptions, ExecutionOptions, FlinkTsOptions,
+  TaskManagerOptions, RestOptions, ExecutionOptions, FlinkTsOptions, ClientOptions,
 ].flatMap((group) => Object.values(group) as ConfigOption<unknown>[]);
 
 /** Common keys of a stock Flink configuration that are accepted without effect on a local mini-cluster. */

@@ -7,6 +7,7 @@ import type {
   SavepointTriggerRequestBody, StopWithSavepointRequestBody,
 } from './messages.js';
 import { ERROR_KIND_HEADER, errorKindFor } from './errors.js';
+import { summarizeFlinkErrors } from './javaErrors.js';
 import {
   fromAsyncOperationResult, fromCheckpointOperationResult, fromErrorResponse, fromJobDetailsInfo,
   fromMultipleJobsDetails, fromTriggerResponse,
@@ -131,7 +132,7 @@ export class RestClient {
     return this.request('GET', `/jobs/${enc(jobId)}/checkpoints`) as Promise<CheckpointingStatisticsBody>;
   }
 
-  /** Sends one request; the response's `{errors}` become a FlinkError of the matching kind. */
+  /** Sends one request (a JSON body, or FormData for uploads); the response's `{errors}` become a FlinkError of the matching kind. */
   async request(method: string, path: string, body?: unknown): Promise<unknown> {
     const url = this.baseUrl + path;
     // A ref'd timer, unlike AbortSignal.timeout: a connection the server drops must end in an error,
@@ -142,10 +143,12 @@ export class RestClient {
     let text: string;
     try {
       try {
+        // FormData (a jar upload) sets its own multipart Content-Type.
+        const form = body instanceof FormData;
         res = await fetch(url, {
           method,
-          headers: body === undefined ? { ...this.auth, Accept: 'application/json' } : { ...this.auth, Accept: 'application/json', 'Content-Type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
+          headers: body === undefined || form ? { ...this.auth, Accept: 'application/json' } : { ...this.auth, Accept: 'application/json', 'Content-Type': 'application/json' },
+          body: body === undefined ? undefined : form ? body : JSON.stringify(body),
           signal: abort.signal,
         });
         text = await res.text();
@@ -166,7 +169,8 @@ export class RestClient {
     }
     if (!res.ok) {
       const errs = fromErrorResponse(json);
-      const message = errs && errs.length > 0 ? errs.join(' ') : `HTTP ${res.status} ${res.statusText} from ${url}`;
+      // Apache Flink sends Java stack traces as errors: one line of them.
+      const message = errs && errs.length > 0 ? summarizeFlinkErrors(errs) : `HTTP ${res.status} ${res.statusText} from ${url}`;
       throw new FlinkError(errorKindFor(res.status, res.headers.get(ERROR_KIND_HEADER)), message);
     }
     return json;

@@ -1,5 +1,6 @@
 import { FlinkError } from '../core/FlinkError.js';
 import { JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
+import { summarizeJavaError } from './javaErrors.js';
 import { emptyTaskCounts, TASK_STATES, type AsyncOperationStatus, type JobDetails, type JobSummary, type TaskCounts } from './Dispatcher.js';
 
 /** Wire -> values, the client's side of messages.ts: lenient about extra fields, strict about the ones the CLI relies on. */
@@ -79,11 +80,15 @@ export function fromTriggerResponse(v: unknown): string {
   return v['request-id'];
 }
 
-/** The message of a serialized failure cause: the first stack-trace line without its "Class: " prefix. */
+/**
+ * The message of a serialized failure cause: the first stack-trace line without its "Class: " prefix, and for a
+ * Java trace with causes (Apache Flink's) the root cause too.
+ */
 export function failureMessage(cause: unknown): string {
   if (!isRecord(cause)) return 'unknown failure';
   const trace = typeof cause['stack-trace'] === 'string' ? cause['stack-trace'] : '';
   const cls = typeof cause.class === 'string' ? cause.class : '';
+  if (/\nCaused by: /.test(trace)) return summarizeJavaError(trace);
   // Java traces continue with "\n\tat ..." frames; the message is what precedes them.
   let msg = trace.split(/\r?\n\s+at /)[0] ?? '';
   if (cls && msg.startsWith(`${cls}: `)) msg = msg.slice(cls.length + 2);

@@ -342,11 +342,12 @@ describe('flink CLI job control', () => {
     assert.ok(!existsSync(join(tmp, 'client-side')), 'the client creates no directory');
   });
 
-  test('the savepoint target is passed to the cluster as given: local paths made absolute, URIs untouched, nothing created here', async () => {
+  test('with -m the savepoint target is passed to the cluster as given (as Flink\'s CLI does), nothing created here', async () => {
     cluster.reset();
     const r = await flink(['savepoint', RUNNING, 'relative/sp', '-m', address]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal((cluster.requests.at(-1)!.opts as { targetDirectory: string }).targetDirectory, join(tmp, 'relative', 'sp'));
+    // The cluster resolves it, on its machine: a relative path is the JobManager's, not this shell's.
+    assert.equal((cluster.requests.at(-1)!.opts as { targetDirectory: string }).targetDirectory, 'relative/sp');
     assert.ok(!existsSync(join(tmp, 'relative')), 'resolving and creating the directory is the cluster\'s job');
     for (const uri of ['s3://bucket/savepoints', 'hdfs://namenode:8020/flink/sp']) {
       const u = await flink(['savepoint', RUNNING, uri, '-m', address]);
@@ -355,7 +356,7 @@ describe('flink CLI job control', () => {
     }
     const f = await flink(['savepoint', RUNNING, `file://${join(tmp, 'uri-sp')}`, '-m', address]);
     assert.equal(f.code, 0, f.stderr);
-    assert.equal((cluster.requests.at(-1)!.opts as { targetDirectory: string }).targetDirectory, join(tmp, 'uri-sp'));
+    assert.equal((cluster.requests.at(-1)!.opts as { targetDirectory: string }).targetDirectory, `file://${join(tmp, 'uri-sp')}`);
   });
 
   test('cancel, and cancel of a job that is no longer running', async () => {
@@ -462,10 +463,10 @@ describe('flink CLI job control', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(cluster.requests.at(-1), { op: 'dispose', opts: '/some/savepoint-1' });
     assert.equal(r.stdout, "Savepoint '/some/savepoint-1' disposed.\n");
-    // Relative paths are the CLI's, not the JobManager's: sent absolute.
+    // As Flink's CLI: the path as given, for the cluster to resolve (any scheme its file systems know).
     const rel = await flink(['savepoint', '-d', 'file:rel/savepoint-2', '-m', address]);
     assert.equal(rel.code, 0, rel.stderr);
-    assert.deepEqual(cluster.requests.at(-1), { op: 'dispose', opts: join(tmp, 'rel', 'savepoint-2') });
+    assert.deepEqual(cluster.requests.at(-1), { op: 'dispose', opts: 'file:rel/savepoint-2' });
   });
 
   test('unknown job ids: exit 3, one line, no stack trace', async () => {

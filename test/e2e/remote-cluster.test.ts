@@ -1,0 +1,273 @@
+/**
+ * flink-ts' CLI against a real Apache Flink session cluster (test/support/flink.ts): the same verbs as for the
+ * mini-cluster, with -m host:port or rest.address/rest.port; `run -m … job.jar` through /jars/upload and
+ * /jars/:jarid/run; the remote savepoints and checkpoints recorded in our index; bad input as one line with a
+ * stable exit code and no hang past client.timeout.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { checkCountingOutput, flinkSkip, startFlinkCluster, TEST_JOB_JAR, type FlinkCluster } from '../support/flink.js';
+import { freePort } from '../support/kafka.js';
+import { createWorkspace, flink, jobIdFrom, STACK_FRAME, startAttached, waitFor, type Workspace } from './helpers.js';
+
+const skip = flinkSkip();
+
+/** The path in "Savepoint completed. Path: file:/…" as Flink prints it (a URI). */
+function reportedPath(stdout: string): string {
+  const m = /Path: (\S+)/.exec(stdout);
+  if (!m) throw new Error(`no path in output:\n${stdout}`);
+  return m[1];
+}
+
+function localPath(uri: string): string {
+  return uri.replace(/^file:(\/\/)?/, '');
+}
+
+function output(file: string): string {
+  return existsSync(file) ? readFileSync(file, 'utf8') : '';
+}
+
+/** The one line on stderr the CLI prints for a failure (progress lines aside). */
+function errorLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.startsWith('flink: '));
+  assert.equal(lines.length, 1, `one error line:\n${stderr}`);
+  assert.doesNotMatch(stderr, STACK_FRAME, 'no stack trace without --verbose');
+  return lines[0];
+}
+
+describe('our CLI against a real Apache Flink session cluster', { skip, timeout: 900_000 }, () => {
+  let cluster: FlinkCluster;
+  let ws: Workspace;
+  let m: string;
+  const rows = (sql: string, ...p: unknown[]) => {
+    const db = new Database(ws.indexPath, { readonly: true });
+    try {
+      return db.prepare(sql).all(...p) as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  };
+
+  before(async () => {
+    cluster = await startFlinkCluster({ log: (l) => process.stderr.write(`# ${l}\n`) });
+    m = cluster.address;
+    ws = createWorkspace();
+  });
+  after(async () => {
+    await cluster?.stop();
+    if (ws) rmSync(ws.dir, { recursive: true, force: true });
+  });
+
+  async function submit(args: string[]): Promise<string> {
+    const r = await flink(ws, ['run', '-m', m, '-d', ...args]);
+    assert.equal(r.exitCode, 0, r.stderr);
+    return jobIdFrom(r.stdout);
+  }
+
+  async function waitForLines(file: string, n: number): Promise<void> {
+    await waitFor(() => checkCountingOutput(output(file)).max >= n, 90_000, `${n} elements in ${file}`, 250);
+  }
+
+  async function flinkState(jobId: string): Promise<string> {
+    return ((await (await fetch(`${cluster.rest}/jobs/${jobId}`)).json()) as { state: string }).state;
+  }
+
+  it('savepoint -> cancel -> run -s: the job continues exactly; the savepoint is in our index with the cluster', async () => {
+    const out = join(ws.dir, 'continues.txt');
+    const jobId = await submit([TEST_JOB_JAR, '--out', out, '--rate', '100']);
+    await waitForLines(out, 50);
+
+    const sp = await flink(ws, ['savepoint', '-m', m, jobId]);
+    assert.equal(sp.exitCode, 0, sp.stderr);
+    const path = reportedPath(sp.stdout);
+    // No target: the cluster's own default directory, not ours.
+    assert.ok(path.startsWith(`file:${cluster.savepointsDir}/savepoint-`), path);
+    assert.ok(existsSync(join(localPath(path), '_metadata')));
+
+    const cancel = await flink(ws, ['cancel', '-m', m, jobId]);
+    assert.equal(cancel.exitCode, 0, cancel.stderr);
+    assert.match(cancel.stdout, new RegExp(`Cancelled job ${jobId}\\.`));
+    assert.equal(await flinkState(jobId), 'CANCELED');
+    const first = checkCountingOutput(output(out));
+
+    const again = await submit(['-s', path, TEST_JOB_JAR, '--out', out, '--rate', '100']);
+    await waitFor(() => checkCountingOutput(output(out)).max > first.max + 40, 90_000, 'the restored job to go past the first run', 250);
+    const all = checkCountingOutput(output(out));
+    assert.ok(all.duplicates > 0, 'the restored job started at the savepoint, not where the first run ended');
+
+    // The index knows both jobs with the cluster's address, and the savepoint with Flink's id and size.
+    const job = rows('SELECT * FROM jobs WHERE job_id = ?', jobId)[0];
+    assert.equal(job.rest_url, cluster.rest);
+    assert.equal(job.pid, null);
+    assert.equal(job.status, 'CANCELED');
+    const snap = rows('SELECT * FROM snapshots WHERE path = ?', path)[0];
+    assert.equal(snap?.kind, 'SAVEPOINT');
+    assert.equal(snap?.status, 'COMPLETED');
+    assert.ok((snap?.checkpoint_id as number) > 0 && (snap?.size_bytes as number) > 0, JSON.stringify(snap));
+    assert.equal(rows('SELECT restored_from FROM jobs WHERE job_id = ?', again)[0].restored_from, path);
+
+    // Without -m the index finds the remote job; rest.address/rest.port find the cluster as Flink's CLI does.
+    const listed = await flink(ws, ['list']);
+    assert.match(listed.stdout, new RegExp(`${again} : CountingJob \\(RUNNING\\)`));
+    const port = cluster.address.split(':')[1];
+    const byConfig = await flink(ws, ['list', '-a', '-Drest.address=127.0.0.1', `-Drest.port=${port}`, '--json']);
+    assert.equal(byConfig.exitCode, 0, byConfig.stderr);
+    const ids = (JSON.parse(byConfig.stdout) as { jobId: string }[]).map((j) => j.jobId);
+    assert.ok(ids.includes(jobId) && ids.includes(again), byConfig.stdout);
+    assert.equal((await flink(ws, ['cancel', again])).exitCode, 0, 'cancel through the index');
+  });
+
+  it('an operator removed: run -s is refused with Flink\'s message, and accepted with -n', async () => {
+    const out = join(ws.dir, 'removed.txt');
+    const jobId = await submit([TEST_JOB_JAR, '--out', out, '--rate', '100']);
+    await waitForLines(out, 20);
+    const sp = await flink(ws, ['cancel', '-s', '-m', m, jobId]);
+    assert.equal(sp.exitCode, 0, sp.stderr);
+    const path = /Savepoint stored in (\S+?)\.$/m.exec(sp.stdout)?.[1];
+    assert.ok(path, sp.stdout);
+
+    const refused = await flink(ws, ['run', '-m', m, '-d', '-s', path, TEST_JOB_JAR, '--out', out, '--without-count']);
+    assert.equal(refused.exitCode, 7, refused.stderr);
+    assert.match(errorLine(refused.stderr), /Cannot map checkpoint\/savepoint state for operator .* to the new program/);
+
+    const out2 = join(ws.dir, 'removed-n.txt');
+    const accepted = await flink(ws, ['run', '-m', m, '-d', '-s', path, '-n', TEST_JOB_JAR, '--out', out2, '--without-count']);
+    assert.equal(accepted.exitCode, 0, accepted.stderr);
+    const id2 = jobIdFrom(accepted.stdout);
+    await waitFor(() => output(out2).includes(',-'), 60_000, 'the stateless variant to write');
+    // The source's position was restored: it starts past what the first run had read.
+    const firstLine = Number(output(out2).split('\n')[0].split(',')[0]);
+    assert.ok(firstLine > 0, `restored source position (first element ${firstLine})`);
+    await flink(ws, ['cancel', '-m', m, id2]);
+  });
+
+  it('stop --drain -p ends the job FINISHED with a savepoint; checkpoint --full; savepoint --detached --type native then --trigger-id; savepoint -d', async () => {
+    const out = join(ws.dir, 'stop.txt');
+    const jobId = await submit([TEST_JOB_JAR, '--out', out, '--rate', '100', '--checkpoint-interval', '60000']);
+    await waitForLines(out, 10);
+
+    const chk = await flink(ws, ['checkpoint', '--full', '-m', m, jobId, '--json']);
+    assert.equal(chk.exitCode, 0, chk.stderr);
+    const c = JSON.parse(chk.stdout) as { checkpointId: number; checkpointType: string; path: string };
+    assert.equal(c.checkpointType, 'FULL');
+    assert.ok(c.checkpointId > 0, chk.stdout);
+    const chkPath = c.path;
+    assert.ok(chkPath.startsWith(`file:${cluster.checkpointsDir}/${jobId}/chk-`), chkPath);
+    assert.equal(rows("SELECT kind FROM snapshots WHERE path = ?", chkPath)[0]?.kind, 'CHECKPOINT');
+
+    const target = join(ws.dir, 'detached-target');
+    const det = await flink(ws, ['savepoint', '-m', m, '-detached', '--type', 'native', jobId, target]);
+    assert.equal(det.exitCode, 0, det.stderr);
+    const triggerId = /triggerId: ([0-9a-f]{32})/.exec(det.stdout)?.[1];
+    assert.ok(triggerId, det.stdout);
+    const res = await flink(ws, ['savepoint', '-m', m, '--trigger-id', triggerId, jobId, '--json']);
+    assert.equal(res.exitCode, 0, res.stderr);
+    const detPath = (JSON.parse(res.stdout) as { savepointPath: string }).savepointPath;
+    assert.ok(detPath.startsWith(`file:${target}/savepoint-`), detPath);
+    const stats = (await (await fetch(`${cluster.rest}/jobs/${jobId}/checkpoints`)).json()) as { history: { external_path: string; savepointFormat: string }[] };
+    assert.equal(stats.history.find((h) => h.external_path === detPath)?.savepointFormat, 'NATIVE', 'the format reached the cluster');
+
+    const disposed = await flink(ws, ['savepoint', '-m', m, '-d', detPath]);
+    assert.equal(disposed.exitCode, 0, disposed.stderr);
+    assert.ok(!existsSync(localPath(detPath)), 'the cluster disposed the savepoint');
+    assert.equal(rows('SELECT status FROM snapshots WHERE path = ?', detPath)[0]?.status, 'DISCARDED');
+
+    const stopTarget = join(ws.dir, 'stop-target');
+    const stop = await flink(ws, ['stop', '--drain', '-p', stopTarget, '-m', m, jobId]);
+    assert.equal(stop.exitCode, 0, stop.stderr);
+    const spPath = reportedPath(stop.stdout);
+    assert.ok(spPath.startsWith(`file:${stopTarget}/savepoint-`), spPath);
+    assert.ok(existsSync(join(localPath(spPath), '_metadata')), spPath);
+    await waitFor(async () => (await flinkState(jobId)) === 'FINISHED', 30_000, 'FINISHED after stop --drain');
+    assert.equal(rows('SELECT status FROM jobs WHERE job_id = ?', jobId)[0].status, 'FINISHED');
+  });
+
+  it('run attached: waits for the job and prints Flink\'s lines; a failing job exits 1 with its root cause', async () => {
+    const ok = await flink(ws, ['run', '-m', m, TEST_JOB_JAR, '--out', join(ws.dir, 'bounded.txt'), '--count', '30', '--rate', '200'], { timeoutMs: 120_000 });
+    assert.equal(ok.exitCode, 0, ok.stderr);
+    assert.match(ok.stdout, /^Job has been submitted with JobID [0-9a-f]{32}\nProgram execution finished\nJob with JobID [0-9a-f]{32} has finished\.\nJob Runtime: \d+ ms\n?$/);
+    assert.equal(checkCountingOutput(output(join(ws.dir, 'bounded.txt'))).max, 29);
+
+    // -c, -p and -cm reach the cluster's /jars/:jarid/run.
+    const withFlags = await flink(ws, ['run', '-m', m, '-c', 'dev.flinkts.testjob.CountingJob', '-p', '3', '-cm', 'no_claim', TEST_JOB_JAR,
+      '--out', join(ws.dir, 'flags.txt'), '--count', '10', '--rate', '200'], { timeoutMs: 120_000 });
+    assert.equal(withFlags.exitCode, 0, withFlags.stderr);
+    const details = (await (await fetch(`${cluster.rest}/jobs/${jobIdFrom(withFlags.stdout)}`)).json()) as { vertices: { name: string; parallelism: number }[] };
+    assert.equal(details.vertices.find((v) => v.name.includes('keyed-count'))?.parallelism, 3, JSON.stringify(details.vertices));
+    // Ctrl-C stops waiting, as Flink's CLI without -sae: exit 130, the job keeps running on the cluster.
+    const attached = startAttached(ws, ['run', '-m', m, TEST_JOB_JAR, '--out', join(ws.dir, 'ctrl-c.txt'), '--rate', '50']);
+    const attachedId = await waitFor(() => /JobID ([0-9a-f]{32})/.exec(attached.output.stdout)?.[1], 60_000, 'the attached run to submit');
+    attached.child.kill('SIGINT');
+    const ended = await attached.child;
+    assert.equal(ended.exitCode, 130, attached.output.stderr);
+    assert.match(attached.output.stderr, new RegExp(`job ${attachedId} keeps running`));
+    assert.equal(await flinkState(attachedId), 'RUNNING');
+    assert.equal((await flink(ws, ['cancel', '-m', m, attachedId])).exitCode, 0);
+
+    const noClass = await flink(ws, ['run', '-m', m, '-d', '-c', 'dev.flinkts.NoSuchClass', TEST_JOB_JAR, '--out', join(ws.dir, 'x.txt')]);
+    assert.notEqual(noClass.exitCode, 0);
+    assert.match(errorLine(noClass.stderr), /NoSuchClass/);
+
+    const bad = await flink(ws, ['run', '-m', m, TEST_JOB_JAR, '--out', join(ws.dir, 'fail.txt'), '--fail-at', '5', '--rate', '200'], { timeoutMs: 120_000 });
+    assert.equal(bad.exitCode, 1, bad.stderr);
+    assert.match(errorLine(bad.stderr), /failed: .*CountingJob: failing at element 5 as asked/);
+  });
+
+  it('bad input: one line, a stable exit code, no hang past client.timeout', async () => {
+    // Nothing listens: the address is named.
+    const closed = await freePort();
+    const refused = await flink(ws, ['list', '-m', `127.0.0.1:${closed}`]);
+    assert.equal(refused.exitCode, 4);
+    assert.match(errorLine(refused.stderr), new RegExp(`127\\.0\\.0\\.1:${closed}.*connection refused`));
+
+    // Something accepts and never answers: client.timeout bounds the wait.
+    const sockets = new Set<Socket>();
+    const silent: Server = createServer((s) => { sockets.add(s); });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const silentPort = (silent.address() as { port: number }).port;
+    try {
+      const t0 = Date.now();
+      const hung = await flink(ws, ['savepoint', '-m', `127.0.0.1:${silentPort}`, '-Dclient.timeout=2 s', 'fd72014d4c864993a2e5a9287b4a9c5d']);
+      const took = Date.now() - t0;
+      assert.equal(hung.exitCode, 4, hung.stderr);
+      assert.match(errorLine(hung.stderr), new RegExp(`127\\.0\\.0\\.1:${silentPort} did not answer within 2000 ms`));
+      assert.ok(took < 10_000, `ended ${took} ms after start, client.timeout 2 s`);
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
+
+    // Unknown job: Flink's {"errors":[…]} (a Java stack trace there) becomes its one-line message.
+    const unknown = await flink(ws, ['savepoint', '-m', m, '0123456789abcdef0123456789abcdef']);
+    assert.equal(unknown.exitCode, 3, unknown.stderr);
+    assert.match(errorLine(unknown.stderr), /^flink: Job 0123456789abcdef0123456789abcdef not found\b/);
+    const cancelUnknown = await flink(ws, ['cancel', '-m', m, '0123456789abcdef0123456789abcdef']);
+    assert.equal(cancelUnknown.exitCode, 3, cancelUnknown.stderr);
+    assert.match(errorLine(cancelUnknown.stderr), /^flink: Job could not be found\. Could not find Flink job \(0123456789abcdef0123456789abcdef\)$/);
+
+    // A savepoint that fails on the cluster: the root cause from failure-cause.
+    const out = join(ws.dir, 'badsp.txt');
+    const jobId = await submit([TEST_JOB_JAR, '--out', out, '--rate', '50']);
+    await waitForLines(out, 5);
+    const s3 = await flink(ws, ['savepoint', '-m', m, jobId, 's3://no-such-bucket/savepoints']);
+    assert.equal(s3.exitCode, 1, s3.stderr);
+    assert.match(errorLine(s3.stderr), /Failed to trigger a savepoint for the job [0-9a-f]{32}: .*Could not find a file system implementation for scheme 's3'/);
+    await flink(ws, ['cancel', '-m', m, jobId]);
+
+    // Not a JAR, and a missing one: refused before any upload.
+    const notJar = join(ws.dir, 'not-a.jar');
+    writeFileSync(notJar, 'hello');
+    const nj = await flink(ws, ['run', '-m', m, '-d', notJar]);
+    assert.equal(nj.exitCode, 2, nj.stderr);
+    assert.match(errorLine(nj.stderr), /Error while opening jar file '.*not-a\.jar': not a JAR \(zip\) archive/);
+    const missing = await flink(ws, ['run', '-m', m, '-d', join(ws.dir, 'missing.jar')]);
+    assert.equal(missing.exitCode, 3, missing.stderr);
+    assert.match(errorLine(missing.stderr), /JAR file does not exist: /);
+    const jars = (await (await fetch(`${cluster.rest}/jars`)).json()) as { files: unknown[] };
+    assert.equal(jars.files.length, 0, 'no upload left behind on the cluster');
+  });
+});
