@@ -110,14 +110,22 @@ class Api {
   config() {
     return this.get('/checkpoints/config');
   }
-  /** POST /checkpoints once the job runs (until then the cluster answers 409). */
+  /**
+   * POST /checkpoints until one is taken: as in Flink, a job that is not running yet accepts the trigger (202)
+   * and reports in the operation's result why there is no checkpoint.
+   */
   async trigger(): Promise<void> {
+    const base = `${this.job.restUrl}/jobs/${this.job.jobId}/checkpoints`;
     await waitFor(async () => {
-      const res = await fetch(`${this.job.restUrl}/jobs/${this.job.jobId}/checkpoints`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
-      await res.arrayBuffer();
-      if (res.status !== 202 && res.status !== 409) assert.fail(`POST /checkpoints: ${res.status}`);
-      return res.status === 202;
-    }, 30_000, 'the job to accept a checkpoint trigger', 50);
+      const res = await fetch(base, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      const body = (await res.json()) as { 'request-id': string };
+      if (res.status !== 202) assert.fail(`POST /checkpoints: ${res.status}`);
+      const result = await waitFor(async () => {
+        const r = (await (await fetch(`${base}/${body['request-id']}`)).json()) as { status: { id: string }; operation?: { failureCause?: { class: string } } };
+        return r.status.id === 'COMPLETED' ? r : undefined;
+      }, 30_000, 'the checkpoint trigger to complete', 50);
+      return result.operation?.failureCause === undefined;
+    }, 30_000, 'the job to take a checkpoint on request', 50);
   }
   async history(): Promise<History> {
     return (await this.get<{ history: History }>('/checkpoints')).history;
