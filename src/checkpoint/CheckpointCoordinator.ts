@@ -209,7 +209,10 @@ export class CheckpointCoordinator {
     const tasks = this.d.tasksToAcknowledge();
     if (typeof tasks === 'string') {
       const e = new FlinkError('conflict', tasks);
-      if (kind === 'CHECKPOINT') this.d.log.info(`Checkpoint triggering skipped: ${tasks}`);
+      if (kind === 'CHECKPOINT') {
+        this.d.log.info(`Checkpoint triggering skipped: ${tasks}`);
+        this.tracker.failedWithoutInProgress();
+      }
       return Promise.reject(e);
     }
     const id = this.nextId++;

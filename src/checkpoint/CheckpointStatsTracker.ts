@@ -167,7 +167,7 @@ export class CheckpointStatsTracker {
     if (!h) {
       h = {
         id: p.id, status: 'IN_PROGRESS', isSavepoint: p.isSavepoint, syncSavepoint: !!p.syncSavepoint, triggerTimestamp: p.triggerTs,
-        latestAckTimestamp: 0, stateSize: 0, checkpointedSize: 0, persistedData: 0, processedData: 0, endToEndDuration: 0,
+        latestAckTimestamp: -1, stateSize: 0, checkpointedSize: 0, persistedData: 0, processedData: 0, endToEndDuration: 0,
         numSubtasks: p.numSubtasks, numAcknowledgedSubtasks: 0, discarded: false, unaligned: p.unaligned,
         ...(p.isSavepoint ? { savepointFormat: p.savepointFormat ?? 'CANONICAL' } : {}),
         tasks: (p.vertices ?? []).map((v) => ({ vertexId: v.vertexId, numSubtasks: v.numSubtasks, subtasks: [] })),
@@ -184,7 +184,6 @@ export class CheckpointStatsTracker {
     if (status !== 'IN_PROGRESS' && was === 'IN_PROGRESS') {
       this.counts.inProgress--;
       const now = Date.now();
-      if (h.latestAckTimestamp === 0) h.latestAckTimestamp = now;
       h.endToEndDuration = extra.duration ?? now - p.triggerTs;
       h.stateSize = extra.size ?? 0;
       h.checkpointedSize = extra.checkpointedSize ?? h.stateSize;
@@ -209,6 +208,12 @@ export class CheckpointStatsTracker {
         sizeBytes: status === 'COMPLETED' ? h.stateSize : null, failureCause: extra.failure ?? null,
       },
     });
+  }
+
+  /** Periodic triggers that could not start (tasks not running yet): counted as failed, not in the history, as in Flink. */
+  failedWithoutInProgress(n = 1): void {
+    this.counts.total += n;
+    this.counts.failed += n;
   }
 
   /** A retained checkpoint was removed (subsumed, or by the retention policy at job end). */

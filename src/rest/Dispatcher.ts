@@ -7,7 +7,7 @@ import type { JobStatus } from '../core/JobStatus.js';
  * What the REST endpoint needs from the cluster. The mini-cluster's JobManager implements it; the REST
  * server only translates HTTP to these calls, with Flink's paths and JSON shapes (messages.ts).
  * Methods throw FlinkError('not-found') for unknown jobs/triggers and FlinkError('conflict') when the
- * job's state does not allow the request (savepoints and checkpoints of a job that is not running are
+ * job's state does not allow the request (savepoint and checkpoint triggers of an unknown or not running job are
  * accepted and fail in their result, as in Flink). A client-supplied trigger id (Flink's `triggerId`)
  * names the operation; the same id again for the same job is the same operation.
  */

@@ -133,6 +133,7 @@ export interface JobDetailsInfoBody {
   vertices: VertexBody[];
   'status-counts': Record<string, number>;
   plan: PlanBody;
+  'pending-operators': number;
 }
 
 export interface TriggerResponseBody {
@@ -380,6 +381,7 @@ export function toJobDetailsInfo(d: JobDetails, now = Date.now()): JobDetailsInf
     vertices: d.vertices.map((v) => toVertex(v, now)),
     'status-counts': statusCounts,
     plan: toPlan(d),
+    'pending-operators': 0,
   };
 }
 
@@ -593,6 +595,8 @@ export function toStatsSummary(s: StatsSummarySnapshot): StatsSummaryBody {
   };
 }
 
+const NAN_QUANTILES = { p50: Number.NaN, p90: Number.NaN, p95: Number.NaN, p99: Number.NaN, p999: Number.NaN };
+
 /** Flink reports the deprecated alignment_buffered summary as all zeros. */
 const ZERO_SUMMARY: StatsSummaryBody = { min: 0, max: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0 };
 
@@ -635,7 +639,8 @@ export function toTaskCheckpointStatisticsWithSubtasks(e: CheckpointStatsEntry, 
   const t = e.tasks.find((x) => x.vertexId === vertexId);
   if (!t) return undefined;
   const acked = new Map(t.subtasks.map((s) => [s.subtask, s]));
-  const summaryOf = (f: (s: SubtaskCheckpointStats) => number) => toStatsSummary(StatsSummary.of(t.subtasks.map(f)));
+  // Flink keeps no histogram per task: min/max/avg only, the quantiles NaN.
+  const summaryOf = (f: (s: SubtaskCheckpointStats) => number) => ({ ...toStatsSummary(StatsSummary.of(t.subtasks.map(f))), ...NAN_QUANTILES });
   return {
     ...taskStatsOf(e, t),
     summary: {
@@ -653,8 +658,9 @@ export function toTaskCheckpointStatisticsWithSubtasks(e: CheckpointStatsEntry, 
     },
     subtasks: Array.from({ length: t.numSubtasks }, (_, index) => {
       const s = acked.get(index);
-      if (!s) return { index, status: 'pending_or_failed' };
+      if (!s) return { className: 'pending_or_failed', index, status: 'pending_or_failed' };
       return {
+        className: 'completed',
         index,
         status: 'completed',
         ack_timestamp: s.ackTimestamp,
@@ -703,6 +709,8 @@ export interface CheckpointConfigInfo {
   aligned_checkpoint_timeout: number;
   checkpoints_after_tasks_finish: boolean;
   state_changelog_enabled: boolean;
+  changelog_periodic_materialization_interval: number;
+  changelog_storage: string;
 }
 
 export function toCheckpointConfigInfo(c: CheckpointConfig): CheckpointConfigInfo {
@@ -721,6 +729,9 @@ export function toCheckpointConfigInfo(c: CheckpointConfig): CheckpointConfigInf
     aligned_checkpoint_timeout: c.alignedTimeout,
     checkpoints_after_tasks_finish: true,
     state_changelog_enabled: false,
+    // Flink's defaults (state.changelog.*), reported although the changelog backend is off.
+    changelog_periodic_materialization_interval: 600_000,
+    changelog_storage: 'memory',
   };
 }
 

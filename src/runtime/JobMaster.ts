@@ -410,7 +410,8 @@ export class JobMaster {
       endTime: this.endTime,
       lastModification: Math.max(...Object.values(this.timestamps).map(Number), this.startTime),
       tasks: counts,
-      isStoppable: this.status === 'RUNNING',
+      // Flink's isStoppable is about legacy stoppable sources: false for every job since Flink 1.x (stop takes a savepoint).
+      isStoppable: false,
       timestamps: { ...this.timestamps },
       maxParallelism: this.jobGraph.maxParallelism,
       failureCause: this.failureCause,

@@ -6,7 +6,7 @@ import type { Configuration } from '../config/Configuration.js';
 import {
   CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, TaskManagerOptions, parsePortSpec,
 } from '../config/ConfigOptions.js';
-import { FlinkError } from '../core/FlinkError.js';
+import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import { newJobId, randomHex } from '../core/ids.js';
 import { isGloballyTerminal } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
@@ -24,6 +24,7 @@ export const FLINK_VERSION = '1.20.0-flink-ts';
 
 /** Flink's exception class for a checkpoint or savepoint that could not be taken. */
 const CHECKPOINT_EXCEPTION = 'org.apache.flink.runtime.checkpoint.CheckpointException';
+const JOB_NOT_FOUND_EXCEPTION = 'org.apache.flink.runtime.messages.FlinkJobNotFoundException';
 
 interface Operation {
   jobId?: string;
@@ -226,40 +227,44 @@ export class MiniCluster implements Dispatcher {
     }
     started.then(
       (r) => (entry.status = { status: 'COMPLETED', ...r }),
-      (e: Error) => (entry.status = { status: 'COMPLETED', failureCause: e.message, ...(failureClass ? { failureClass } : {}) }),
+      (e: Error) => {
+        const cls = isFlinkError(e) && e.kind === 'not-found' ? JOB_NOT_FOUND_EXCEPTION : failureClass;
+        entry.status = { status: 'COMPLETED', failureCause: e.message, ...(cls ? { failureClass: cls } : {}) };
+      },
     );
     return triggerId;
   }
 
   /**
-   * Flink accepts a savepoint or checkpoint request for a job that is not running (202) and reports why it
-   * could not be taken in the operation's result, not as an immediate 409.
+   * Flink accepts a savepoint or checkpoint request for any job id (202) and reports in the operation's result
+   * why none was taken (FlinkJobNotFoundException, a job not running), not as an immediate 404 or 409.
    */
-  private requireRunning(jm: JobMaster, what: string): void {
-    if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jm.jobId} is not running but ${jm.status}; cannot ${what}.`);
+  private runningJob(jobId: string, what: string): JobMaster {
+    const jm = this.jobs.get(jobId);
+    if (!jm) throw new FlinkError('not-found', `Could not find Flink job (${jobId})`);
+    if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot ${what}.`);
+    return jm;
   }
 
   triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType; triggerId?: string }): string {
-    const jm = this.job(jobId);
     const target = this.savepointTarget(opts.targetDirectory);
     return this.startOperation(jobId, 'savepoint', opts.triggerId, async () => {
-      this.requireRunning(jm, 'take a savepoint');
+      const jm = this.runningJob(jobId, 'take a savepoint');
       return { location: `file:${await jm.savepoint(target, opts.cancelJob ? 'cancel' : 'none', { formatType: opts.formatType })}` };
     }, CHECKPOINT_EXCEPTION);
   }
 
   stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType; triggerId?: string }): string {
-    const jm = this.job(jobId);
     const target = this.savepointTarget(opts.targetDirectory);
     return this.startOperation(jobId, 'savepoint', opts.triggerId, async () => {
-      this.requireRunning(jm, 'stop it with a savepoint');
+      const jm = this.runningJob(jobId, 'stop it with a savepoint');
       return { location: `file:${await jm.savepoint(target, 'stop', { drain: opts.drain, formatType: opts.formatType })}` };
     }, CHECKPOINT_EXCEPTION);
   }
 
   savepointStatus(jobId: string, triggerId: string): AsyncOperationStatus {
     const t = this.triggers.get(operationKey(jobId, triggerId));
-    if (!t || t.kind !== 'savepoint') throw new FlinkError('not-found', `There is no savepoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    if (!t || t.kind !== 'savepoint') throw new FlinkError('not-found', `There is no savepoint operation with triggerId=${triggerId} for job ${jobId}.`);
     if (t.status.status === 'COMPLETED') t.read = true;
     return t.status;
   }
@@ -283,9 +288,8 @@ export class MiniCluster implements Dispatcher {
   }
 
   triggerCheckpoint(jobId: string, checkpointType: CheckpointType, triggerId?: string): string {
-    const jm = this.job(jobId);
     return this.startOperation(jobId, 'checkpoint', triggerId, async () => {
-      this.requireRunning(jm, 'trigger a checkpoint');
+      const jm = this.runningJob(jobId, 'trigger a checkpoint');
       const c = await jm.checkpoint(checkpointType);
       return { checkpointId: c.id, location: isJobManagerLocation(c.dir) ? c.dir : `file:${c.dir}` };
     }, CHECKPOINT_EXCEPTION);
@@ -293,7 +297,7 @@ export class MiniCluster implements Dispatcher {
 
   checkpointStatus(jobId: string, triggerId: string): AsyncOperationStatus {
     const t = this.triggers.get(operationKey(jobId, triggerId));
-    if (!t || t.kind !== 'checkpoint') throw new FlinkError('not-found', `There is no checkpoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    if (!t || t.kind !== 'checkpoint') throw new FlinkError('not-found', `There is no checkpoint operation with triggerId=${triggerId} for job ${jobId}.`);
     if (t.status.status === 'COMPLETED') t.read = true;
     return t.status;
   }

@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { FlinkError } from '../../src/core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js';
 import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary } from '../../src/rest/Dispatcher.js';
-import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
+import { CheckpointStatsTracker, type CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
 import type { SavepointFormatType } from '../../src/core/SavepointFormatType.js';
 import { RestServer } from '../../src/rest/RestServer.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
@@ -147,8 +147,8 @@ class FakeCluster implements Dispatcher {
     return op.result;
   }
 
-  checkpointStats(): CheckpointStats {
-    return { counts: { restored: 0, total: 0, inProgress: 0, completed: 0, failed: 0 }, history: [] };
+  checkpointStats(jobId: string): CheckpointStats {
+    return new CheckpointStatsTracker(jobId).stats();
   }
 }
 
