@@ -67,6 +67,7 @@ export interface JobOverviewBody {
   duration: number;
   'last-modification': number;
   tasks: WireTaskCounts;
+  'pending-operators': number;
 }
 
 export interface MultipleJobsDetailsBody {
@@ -310,6 +311,7 @@ export function toJobOverview(j: JobSummary, now = Date.now()): JobOverviewBody 
     duration: durationOf(j.startTime, j.endTime, now),
     'last-modification': j.lastModification,
     tasks: toWireTaskCounts(j.tasks),
+    'pending-operators': 0,
   };
 }
 

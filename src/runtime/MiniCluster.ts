@@ -198,8 +198,14 @@ export class MiniCluster implements Dispatcher {
     void jm.cancel();
   }
 
-  private savepointTarget(targetDirectory?: string): string {
-    return resolveSavepointTarget(targetDirectory, this.config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY));
+  /**
+   * The savepoint directory. As in Flink, a request without a target on a cluster without a default is refused
+   * at once (400); a target that cannot be created fails the operation (202, then its failure-cause).
+   */
+  private savepointTarget(targetDirectory?: string): () => string {
+    const configured = this.config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY);
+    if ((targetDirectory ?? '') === '' && (configured ?? '') === '') resolveSavepointTarget(undefined, undefined);
+    return () => resolveSavepointTarget(targetDirectory, configured);
   }
 
   /**
@@ -250,7 +256,7 @@ export class MiniCluster implements Dispatcher {
     const target = this.savepointTarget(opts.targetDirectory);
     return this.startOperation(jobId, 'savepoint', opts.triggerId, async () => {
       const jm = this.runningJob(jobId, 'take a savepoint');
-      return { location: `file:${await jm.savepoint(target, opts.cancelJob ? 'cancel' : 'none', { formatType: opts.formatType })}` };
+      return { location: `file:${await jm.savepoint(target(), opts.cancelJob ? 'cancel' : 'none', { formatType: opts.formatType })}` };
     }, CHECKPOINT_EXCEPTION);
   }
 
@@ -258,7 +264,7 @@ export class MiniCluster implements Dispatcher {
     const target = this.savepointTarget(opts.targetDirectory);
     return this.startOperation(jobId, 'savepoint', opts.triggerId, async () => {
       const jm = this.runningJob(jobId, 'stop it with a savepoint');
-      return { location: `file:${await jm.savepoint(target, 'stop', { drain: opts.drain, formatType: opts.formatType })}` };
+      return { location: `file:${await jm.savepoint(target(), 'stop', { drain: opts.drain, formatType: opts.formatType })}` };
     }, CHECKPOINT_EXCEPTION);
   }
 
