@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { disposeSavepoint } from '../checkpoint/SavepointDisposal.js';
 import { isJobManagerLocation, resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
@@ -21,6 +22,27 @@ import { RestServer } from '../rest/RestServer.js';
 import { JobMaster } from './JobMaster.js';
 
 export const FLINK_VERSION = '1.20.0-flink-ts';
+
+/**
+ * The port(s) the REST endpoint binds: rest.bind-port, else rest.port when the configuration sets it (Flink's
+ * fallback, which pins a detached job at a known address such as 8081 for Flink's CLI, the operator's
+ * clients or curl), else 0: any free port, since every `flink run` starts a cluster of its own.
+ */
+export function restBindPort(config: Configuration): string {
+  if (config.contains(RestOptions.BIND_PORT)) return config.get(RestOptions.BIND_PORT);
+  if (config.contains(RestOptions.PORT)) return String(config.get(RestOptions.PORT));
+  return '0';
+}
+
+/**
+ * Host names the REST endpoint answers to besides IP literals and localhost: rest.address, this machine's
+ * host name (Flink's usual rest.address) and the names in rest.allowed-hosts (a proxy's or a Kubernetes
+ * service's name).
+ */
+export function allowedRestHosts(config: Configuration): string[] {
+  const extra = (config.getOptional(FlinkTsOptions.REST_ALLOWED_HOSTS) ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  return [config.get(RestOptions.ADDRESS), hostname(), ...extra];
+}
 
 /** Flink's exception class for a checkpoint or savepoint that could not be taken. */
 const CHECKPOINT_EXCEPTION = 'org.apache.flink.runtime.checkpoint.CheckpointException';
@@ -86,13 +108,13 @@ export class MiniCluster implements Dispatcher {
   /** Starts the REST endpoint on loopback (rest.bind-address / rest.bind-port). */
   async startRestEndpoint(): Promise<string> {
     const host = this.config.get(RestOptions.BIND_ADDRESS);
-    const ranges = parsePortSpec(this.config.get(RestOptions.BIND_PORT));
+    const ranges = parsePortSpec(restBindPort(this.config));
     let lastError: unknown;
     for (const [lo, hi] of ranges) {
       for (let port = lo; port <= hi; port++) {
         const server = new RestServer(this, {
           host, port, log: (l) => this.log.warn(l),
-          authToken: this.config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN), allowedHosts: [this.config.get(RestOptions.ADDRESS)],
+          authToken: this.config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN), allowedHosts: allowedRestHosts(this.config),
         });
         try {
           this.restUrl = await server.start();

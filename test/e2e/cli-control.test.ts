@@ -312,7 +312,7 @@ describe('flink CLI job control', () => {
     assert.equal(out[1], 'You can resume your program from this savepoint with the run command.');
     assert.deepEqual(cluster.requests.at(-1), { op: 'savepoint', jobId: RUNNING, opts: { targetDirectory: target, cancelJob: false, formatType: 'CANONICAL' } });
 
-    const json = await flink(['savepoint', RUNNING, target, '-t', 'native', '--json', '-m', address]);
+    const json = await flink(['savepoint', RUNNING, target, '-type', 'native', '--json', '-m', address]);
     assert.equal(json.code, 0, json.stderr);
     const body = JSON.parse(json.stdout);
     assert.equal(body.jobId, RUNNING);
@@ -514,7 +514,7 @@ describe('flink CLI job control', () => {
       ['cancel', '-s'],
       ['stop', 'a', 'b'],
       ['savepoint', 'not-a-job-id', '/tmp'],
-      ['savepoint', RUNNING, '/tmp', '-t', 'weird', '-m', address],
+      ['savepoint', RUNNING, '/tmp', '-type', 'weird', '-m', address],
       ['list', '-m', 'no-port-here'],
       ['list', '-D', 'novalue'],
       ['nosuchcommand'],
