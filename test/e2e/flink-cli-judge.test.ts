@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
 import { flinkCli, flinkSkip, type CliResult } from '../support/flink.js';
-import { cleanup, createWorkspace, flink, jobIdFrom, show, STATE_MACHINE_JOB, waitForStatus, type Workspace } from './helpers.js';
+import { cleanup, createWorkspace, flink, jobIdFrom, show, STATE_MACHINE_JOB, waitFor, waitForStatus, type Workspace } from './helpers.js';
 
 const skip = flinkSkip();
 
@@ -123,7 +123,11 @@ describe("Flink's CLI against the mini-cluster's REST (pinned rest.port)", { ski
     for (const v of verbs) {
       const theirs = await flinkCli(v, { conf });
       ok(theirs, v.join(' '));
-      if (v[0] === 'stop') await waitForStatus(ws, jobId, 'FINISHED', 30_000);
+      if (v[0] === 'stop') {
+        await waitForStatus(ws, jobId, 'FINISHED', 30_000);
+        // The next job binds the same pinned port once the stopped job's endpoint has closed.
+        await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/overview`).then(() => false, () => true)), 30_000, 'the pinned port to be free');
+      }
       const next = v[0] === 'stop' ? await runJob('d') : jobId;
       const mine = await flink(ws, v.map((a) => (a === jobId ? next : a)));
       assert.equal(mine.exitCode, 0, show(mine));
