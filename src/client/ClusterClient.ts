@@ -179,7 +179,7 @@ export class ClusterClient {
       const trigger = await rest.triggerSavepoint(id, { targetDirectory: target, cancelJob: opts.cancelJob ?? false, formatType: opts.formatType });
       const s = await this.awaitSavepoint(id, since, opts.cancelJob ?? false, () => rest.savepointStatus(id, trigger));
       if ('failureCause' in s) {
-        throw new FlinkError('job-failed', `Failed to trigger a savepoint for the job ${id}: ${s.failureCause}`);
+        throw new FlinkError(s.failureKind ?? 'job-failed', `Failed to trigger a savepoint for the job ${id}: ${s.failureCause}`);
       }
       return asFileUri(s.location);
     });
@@ -195,7 +195,7 @@ export class ClusterClient {
       }
       const trigger = await rest.triggerCheckpoint(id, checkpointType);
       const s = await this.waitFor(() => rest.checkpointStatus(id, trigger));
-      if ('failureCause' in s) throw new FlinkError('job-failed', `Failed to trigger a checkpoint for the job ${id}: ${s.failureCause}`);
+      if ('failureCause' in s) throw new FlinkError(s.failureKind ?? 'job-failed', `Failed to trigger a checkpoint for the job ${id}: ${s.failureCause}`);
       return { checkpointId: s.checkpointId ?? -1, location: asFileUri(s.location) };
     });
   }
@@ -226,7 +226,7 @@ export class ClusterClient {
       const trigger = await rest.stopWithSavepoint(id, { targetDirectory: target, drain, formatType });
       const s = await this.awaitSavepoint(id, since, true, () => rest.savepointStatus(id, trigger));
       if ('failureCause' in s) {
-        throw new FlinkError('job-failed', `Could not stop with a savepoint job "${id}": ${s.failureCause}`);
+        throw new FlinkError(s.failureKind ?? 'job-failed', `Could not stop with a savepoint job "${id}": ${s.failureCause}`);
       }
       return asFileUri(s.location);
     });
@@ -242,7 +242,7 @@ export class ClusterClient {
     // The JobManager runs elsewhere (another cwd): send local paths absolute.
     const trigger = await rest.disposeSavepoint(ClusterClient.savepointTargetForCluster(path) ?? path);
     const s = await this.waitFor(() => rest.disposalStatus(trigger));
-    if ('failureCause' in s) throw new FlinkError('job-failed', `Failed to dispose the savepoint '${path}': ${s.failureCause}`);
+    if ('failureCause' in s) throw new FlinkError(s.failureKind ?? 'job-failed', `Failed to dispose the savepoint '${path}': ${s.failureCause}`);
     return undefined;
   }
 

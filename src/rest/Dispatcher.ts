@@ -2,6 +2,7 @@ import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import type { CheckpointStats, CheckpointStatsEntry } from '../checkpoint/CheckpointStatsTracker.js';
 import type { JobStatus } from '../core/JobStatus.js';
+import type { ErrorKind } from '../core/FlinkError.js';
 
 /**
  * What the REST endpoint needs from the cluster. The mini-cluster's JobManager implements it; the REST
@@ -87,7 +88,7 @@ export interface JobDetails extends JobSummary {
 export type AsyncOperationStatus =
   | { status: 'IN_PROGRESS' }
   | { status: 'COMPLETED'; location: string; checkpointId?: number }
-  | { status: 'COMPLETED'; failureCause: string; failureClass?: string };
+  | { status: 'COMPLETED'; failureCause: string; failureClass?: string; failureKind?: ErrorKind };
 
 export interface Dispatcher {
   /** Flink's cluster/dashboard version string reported by /config and /overview. */

@@ -1,4 +1,4 @@
-import { FlinkError } from '../core/FlinkError.js';
+import { FlinkError, type ErrorKind } from '../core/FlinkError.js';
 import { JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
 import {
   emptyTaskCounts, TASK_STATES, type AsyncOperationStatus, type CheckpointConfig, type JobDetails, type JobSummary,
@@ -149,6 +149,8 @@ export interface SerializedThrowableBody {
   class: string;
   'stack-trace': string;
   'serialized-throwable': string;
+  /** Ours, beside Flink's fields (which Java clients read alone): the error kind, so our CLI keeps its exit codes. */
+  'x-flink-ts-error-kind'?: ErrorKind;
 }
 
 export interface AsynchronousOperationResultBody {
@@ -513,14 +515,17 @@ export function toTaskManagersInfo(slots: { total: number; free: number }, hardw
 /** Flink's class for failures this cluster reports without a more specific one. */
 export const DEFAULT_FAILURE_CLASS = 'org.apache.flink.util.FlinkException';
 
-export function toSerializedThrowable(message: string, className = DEFAULT_FAILURE_CLASS): SerializedThrowableBody {
+export function toSerializedThrowable(message: string, className = DEFAULT_FAILURE_CLASS, kind?: ErrorKind): SerializedThrowableBody {
   const trace = `${className}: ${message}`;
-  return { class: className, 'stack-trace': trace, 'serialized-throwable': serializeThrowable(className, message, trace) };
+  return {
+    class: className, 'stack-trace': trace, 'serialized-throwable': serializeThrowable(className, message, trace),
+    ...(kind ? { 'x-flink-ts-error-kind': kind } : {}),
+  };
 }
 
 export function toAsyncOperationResult(s: AsyncOperationStatus, withLocation = true): AsynchronousOperationResultBody {
   if (s.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
-  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': toSerializedThrowable(s.failureCause, s.failureClass) } };
+  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': toSerializedThrowable(s.failureCause, s.failureClass, s.failureKind) } };
   // Disposal results carry no location in Flink (AsynchronousOperationInfo), savepoint results do (SavepointInfo).
   return { status: { id: 'COMPLETED' }, operation: withLocation ? { location: s.location } : {} };
 }
@@ -690,7 +695,7 @@ export interface CheckpointOperationResultBody {
  */
 export function toCheckpointOperationResult(s: AsyncOperationStatus): CheckpointOperationResultBody {
   if (s.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
-  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { checkpointId: null, failureCause: toSerializedThrowable(s.failureCause, s.failureClass) } };
+  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { checkpointId: null, failureCause: toSerializedThrowable(s.failureCause, s.failureClass, s.failureKind) } };
   return { status: { id: 'COMPLETED' }, operation: { checkpointId: s.checkpointId ?? null, location: s.location } };
 }
 

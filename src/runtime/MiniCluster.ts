@@ -257,7 +257,7 @@ export class MiniCluster implements Dispatcher {
       (r) => (entry.status = { status: 'COMPLETED', ...r }),
       (e: Error) => {
         const cls = isFlinkError(e) && e.kind === 'not-found' ? JOB_NOT_FOUND_EXCEPTION : failureClass;
-        entry.status = { status: 'COMPLETED', failureCause: e.message, ...(cls ? { failureClass: cls } : {}) };
+        entry.status = { status: 'COMPLETED', failureCause: e.message, ...(cls ? { failureClass: cls } : {}), ...(isFlinkError(e) ? { failureKind: e.kind } : {}) };
       },
     );
     return triggerId;

@@ -255,6 +255,7 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
       state_backend: 'HashMapStateBackend', checkpoint_storage: 'FileSystemCheckpointStorage',
       unaligned_checkpoints: false, tolerable_failed_checkpoints: 3, aligned_checkpoint_timeout: 0,
       checkpoints_after_tasks_finish: true, state_changelog_enabled: false,
+      changelog_periodic_materialization_interval: 600_000, changelog_storage: 'memory',
     });
     // The program's storage directory, not state.checkpoints.dir; RETAIN_ON_CANCELLATION kept them after the cancel.
     assert.equal(r.status, 'CANCELED');
@@ -429,8 +430,9 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
     assert.match(log, /RocksDBStateBackend is deprecated: using EmbeddedRocksDBStateBackend\(true\) with FileSystemCheckpointStorage/);
     assert.match(log, /The checkpoint storage set with setCheckpointStorage\(\) \(JobManagerCheckpointStorage\) is overridden by the legacy state backend RocksDBStateBackend/);
     const newest = (r.seen.history as History).find((h) => h.status === 'COMPLETED')!; // newest first; older ones are subsumed
-    assert.ok(statSync(newest.external_path!).isDirectory(), newest.external_path);
-    assert.ok(newest.external_path!.startsWith(jobDir));
+    // external_path is a URI, as Flink's (file:/…/chk-N).
+    assert.ok(newest.external_path!.startsWith(`file:${jobDir}`), newest.external_path);
+    assert.ok(statSync(newest.external_path!.slice('file:'.length)).isDirectory(), newest.external_path);
   });
 });
 
