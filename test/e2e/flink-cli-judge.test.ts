@@ -119,7 +119,7 @@ describe("Flink's CLI against the mini-cluster's REST (pinned rest.port)", { ski
 
   test('our CLI prints Flink\'s lines for the same requests', async () => {
     const jobId = await runJob('c');
-    const verbs: string[][] = [['list'], ['savepoint', jobId], ['checkpoint', jobId], ['checkpoint', '-full', jobId], ['stop', jobId]];
+    const verbs: string[][] = [['list'], ['savepoint', jobId], ['checkpoint', jobId], ['checkpoint', '-full', jobId], ['stop', jobId]]; // then cancel
     for (const v of verbs) {
       const theirs = await flinkCli(v, { conf });
       ok(theirs, v.join(' '));
@@ -134,7 +134,18 @@ describe("Flink's CLI against the mini-cluster's REST (pinned rest.port)", { ski
       const ours = new Set([...normalized(mine.stdout), ...normalized(mine.stderr)]);
       const missing = normalized(theirs.stdout).filter((l) => !ours.has(l));
       assert.deepEqual(missing, [], `flink ${v.join(' ')}: Flink's lines missing from ours\nFlink:\n${theirs.stdout}\nours:\n${mine.stdout}${mine.stderr}`);
-      if (v[0] === 'stop') await flink(ws, ['cancel', next]);
+      if (v[0] === 'stop') {
+        // cancel, compared the same way: Flink's CLI cancels the job our CLI just stopped's successor.
+        const theirsCancel = await flinkCli(['cancel', next], { conf });
+        ok(theirsCancel, 'cancel');
+        await waitForStatus(ws, next, 'CANCELED', 30_000);
+        await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/overview`).then(() => false, () => true)), 30_000, 'the pinned port to be free');
+        const last = await runJob('e');
+        const mineCancel = await flink(ws, ['cancel', last]);
+        assert.equal(mineCancel.exitCode, 0, show(mineCancel));
+        const oursCancel = new Set([...normalized(mineCancel.stdout), ...normalized(mineCancel.stderr)]);
+        assert.deepEqual(normalized(theirsCancel.stdout).filter((l) => !oursCancel.has(l)), [], `cancel:\nFlink:\n${theirsCancel.stdout}\nours:\n${mineCancel.stdout}${mineCancel.stderr}`);
+      }
     }
   });
 });
