@@ -135,13 +135,17 @@ describe("Flink's CLI against the mini-cluster's REST (pinned rest.port)", { ski
       const missing = normalized(theirs.stdout).filter((l) => !ours.has(l));
       assert.deepEqual(missing, [], `flink ${v.join(' ')}: Flink's lines missing from ours\nFlink:\n${theirs.stdout}\nours:\n${mine.stdout}${mine.stderr}`);
       if (v[0] === 'stop') {
-        // cancel, compared the same way: Flink's CLI cancels the job our CLI just stopped's successor.
-        const theirsCancel = await flinkCli(['cancel', next], { conf });
+        // cancel, compared the same way, each on a job of its own at the pinned port.
+        const portFree = () => waitFor(async () => (await fetch(`http://127.0.0.1:${port}/overview`).then(() => false, () => true)), 30_000, 'the pinned port to be free');
+        await waitForStatus(ws, next, 'FINISHED', 30_000);
+        await portFree();
+        const forFlink = await runJob('e');
+        const theirsCancel = await flinkCli(['cancel', forFlink], { conf });
         ok(theirsCancel, 'cancel');
-        await waitForStatus(ws, next, 'CANCELED', 30_000);
-        await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/overview`).then(() => false, () => true)), 30_000, 'the pinned port to be free');
-        const last = await runJob('e');
-        const mineCancel = await flink(ws, ['cancel', last]);
+        await waitForStatus(ws, forFlink, 'CANCELED', 30_000);
+        await portFree();
+        const forUs = await runJob('f');
+        const mineCancel = await flink(ws, ['cancel', forUs]);
         assert.equal(mineCancel.exitCode, 0, show(mineCancel));
         const oursCancel = new Set([...normalized(mineCancel.stdout), ...normalized(mineCancel.stderr)]);
         assert.deepEqual(normalized(theirsCancel.stdout).filter((l) => !oursCancel.has(l)), [], `cancel:\nFlink:\n${theirsCancel.stdout}\nours:\n${mineCancel.stdout}${mineCancel.stderr}`);
