@@ -20,6 +20,10 @@ import {
 import { serializeThrowable } from '../../src/rest/SerializedThrowable.js';
 import { toOclifArgv, type FlagInfo } from '../../commands/flinkArgv.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
+import { Logger } from '../../src/core/Logger.js';
+import { Configuration } from '../../src/config/Configuration.js';
+import { MiniCluster } from '../../src/runtime/MiniCluster.js';
+import type { AsyncOperationStatus } from '../../src/rest/Dispatcher.js';
 
 const JOB = 'a'.repeat(32);
 const V1 = 'b'.repeat(32);
@@ -194,5 +198,52 @@ describe("Flink's command line spellings", () => {
     assert.deepEqual(toOclifArgv(['list', '--flink-exit-codes'], () => ({}), {}), { argv: ['list'], flinkExitCodes: true });
     assert.equal(toOclifArgv(['list'], () => ({}), { FLINK_TS_FLINK_EXIT_CODES: '1' }).flinkExitCodes, true);
     assert.equal(toOclifArgv(['list'], () => ({}), {}).flinkExitCodes, false);
+  });
+});
+
+describe("the mini-cluster's asynchronous operations, as Flink's Dispatcher keeps them", () => {
+  const cluster = (extra: Record<string, string> = {}) =>
+    new MiniCluster(Configuration.fromMap({ 'taskmanager.numberOfTaskSlots': '3', ...extra }), undefined, Logger.silent());
+  const settled = async (f: () => AsyncOperationStatus) => {
+    for (let i = 0; i < 100; i++) {
+      const s = f();
+      if (s.status === 'COMPLETED') return s;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    assert.fail('the operation did not complete');
+  };
+
+  test('a savepoint or checkpoint of an unknown job is accepted and fails with FlinkJobNotFoundException', async () => {
+    const mc = cluster({ 'state.savepoints.dir': tmpdir() });
+    const unknown = 'e'.repeat(32);
+    const sp = mc.triggerSavepoint(unknown, { cancelJob: false });
+    const s = await settled(() => mc.savepointStatus(unknown, sp));
+    assert.ok('failureCause' in s);
+    assert.equal(s.failureCause, `Could not find Flink job (${unknown})`);
+    assert.equal(s.failureClass, 'org.apache.flink.runtime.messages.FlinkJobNotFoundException');
+    assert.equal(s.failureKind, 'not-found');
+    const cp = mc.triggerCheckpoint(unknown, 'CONFIGURED');
+    assert.equal((await settled(() => mc.checkpointStatus(unknown, cp))).status, 'COMPLETED');
+    assert.throws(() => mc.savepointStatus(unknown, cp), /There is no savepoint operation with triggerId=/, 'a checkpoint trigger is not a savepoint one');
+  });
+
+  test("a client's triggerId names the operation: the same id again is the same operation; per job", async () => {
+    const mc = cluster({ 'state.savepoints.dir': tmpdir() });
+    const [a, b] = ['a'.repeat(32), 'b'.repeat(32)];
+    const id = '0123456789abcdef0123456789abcdef';
+    assert.equal(mc.triggerSavepoint(a, { cancelJob: false, triggerId: id }), id);
+    assert.equal(mc.triggerSavepoint(a, { cancelJob: false, triggerId: id.toUpperCase() }), id);
+    assert.equal(mc.triggerSavepoint(b, { cancelJob: false, triggerId: id }), id, 'another job, another operation');
+    await settled(() => mc.savepointStatus(a, id));
+    await settled(() => mc.savepointStatus(b, id));
+    assert.throws(() => mc.triggerCheckpoint(a, 'FULL', id), (e) => isFlinkError(e) && e.kind === 'conflict');
+  });
+
+  test('without a target and without state.savepoints.dir the request is refused at once (400 in REST)', () => {
+    assert.throws(() => cluster().triggerSavepoint('a'.repeat(32), { cancelJob: false }), (e) => isFlinkError(e) && e.kind === 'invalid-argument');
+  });
+
+  test('slots-total is taskmanager.numberOfTaskSlots', () => {
+    assert.deepEqual(cluster().slots(), { total: 3, free: 3 });
   });
 });
