@@ -8,9 +8,15 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 let code;
+// --flink-exit-codes / FLINK_TS_FLINK_EXIT_CODES=1: exit 1 on every failure, as Flink's CLI (not Ctrl-C's 130).
+const flinkExitCodes = process.argv.includes('--flink-exit-codes') || ['1', 'true'].includes(process.env.FLINK_TS_FLINK_EXIT_CODES ?? '');
 try {
   const { flush, run } = await import('@oclif/core');
-  await run(process.argv.slice(2), loadOptions());
+  // Flink's spellings (-type, -detached, -sae, -h, -t ...) as oclif reads them (commands/flinkArgv.ts).
+  const { toOclifArgv, flagsOfCommand } = await import('../dist/commands/flinkArgv.js');
+  const { COMMANDS } = await import('../dist/commands/index.js');
+  const { argv } = toOclifArgv(process.argv.slice(2), (verb) => flagsOfCommand(COMMANDS[verb]));
+  await run(argv, loadOptions());
   await flush();
   code = process.exitCode ?? 0;
 } catch (err) {
@@ -25,6 +31,7 @@ try {
   }
   code = report(err);
 }
+if (flinkExitCodes && code !== 0 && code !== 130) code = 1;
 // Exit explicitly: an idle keep-alive socket must not hold the CLI open.
 process.exit(code);
 

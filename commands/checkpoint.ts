@@ -26,14 +26,15 @@ export default class Checkpoint extends FlinkCommand {
 
   async run(): Promise<Record<string, unknown>> {
     const { args, flags } = await this.parse(Checkpoint);
-    if (args.jobId === undefined) throw new FlinkError('invalid-argument', 'Missing JobID. Specify a Job ID to trigger a checkpoint.');
+    if (args.jobId === undefined) throw new FlinkError('invalid-argument', 'Missing JobID. Specify a Job ID to manipulate a checkpoint.');
     const jobId = parseJobId(args.jobId);
     const checkpointType = flags.full ? 'FULL' : 'CONFIGURED';
     const client = this.clusterClient(this.loadConfig(flags.property), flags.jobmanager);
     this.ui.progress(`Triggering checkpoint for job ${jobId}.`);
     const c = await this.ui.spin('Waiting for response...', () => client.triggerCheckpoint(jobId, checkpointType));
-    this.ui.out(`Checkpoint(${checkpointType}) ${c.checkpointId} for job ${jobId} completed.`);
-    this.ui.out(`Path: ${c.location}`);
+    // Flink's lines: the type only when not CONFIGURED ("Checkpoint 7 …", "Checkpoint(FULL) 8 …"), then the resume hint.
+    this.ui.out(`Checkpoint${checkpointType === 'CONFIGURED' ? '' : `(${checkpointType})`} ${c.checkpointId} for job ${jobId} completed.`);
+    this.ui.out('You can resume your program from this checkpoint with the run command.');
     return { jobId, checkpointId: c.checkpointId, checkpointType, path: c.location };
   }
 }

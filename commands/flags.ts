@@ -23,10 +23,9 @@ export const clusterFlags = {
   }),
 };
 
-/** Flink's savepoint format flag (`-type` there). */
+/** Flink's savepoint format flag (`-type` there, read as --type; `-t` is Flink's --target, see flinkArgv.ts). */
 export const formatTypeFlag = {
   type: Flags.string({
-    char: 't',
     summary: 'Binary format of the savepoint: canonical (default) or native.',
     helpValue: 'canonical|native',
   }),

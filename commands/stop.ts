@@ -44,6 +44,7 @@ export default class Stop extends FlinkCommand {
     const client = this.clusterClient(config, flags.jobmanager);
 
     this.ui.progress(`${flags.drain ? 'Draining job' : 'Suspending job'} "${jobId}" with a ${formatType} savepoint.`);
+    this.ui.progress(`Triggering stop-with-savepoint for job ${jobId}.`);
     const location = await this.ui.spin('Waiting for response...', () =>
       client.stopWithSavepoint(jobId, targetDirectory, flags.drain, formatType), savepointAcks(client, jobId));
     this.ui.out(`Savepoint completed. Path: ${location}`);

@@ -11,7 +11,7 @@ import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { CheckpointStorage, isJobManagerLocation } from './CheckpointStorage.js';
 import { MemoryCheckpointStorage } from './MemoryCheckpointStorage.js';
 import { CheckpointFailureManager } from './CheckpointFailureManager.js';
-import { CheckpointStatsTracker, type CheckpointStats, type SnapshotEvent, type TrackedCheckpoint } from './CheckpointStatsTracker.js';
+import { CheckpointStatsTracker, type CheckpointStats, type CheckpointStatsEntry, type SnapshotEvent, type TrackedCheckpoint } from './CheckpointStatsTracker.js';
 import { CompletedCheckpointStore, type CompletedCheckpoint } from './CompletedCheckpointStore.js';
 import { orphanedSharedFiles } from './SharedStateRegistry.js';
 import { faultPoint } from '../core/FaultInjection.js';
@@ -63,6 +63,7 @@ interface PendingCheckpoint {
   triggerTs: number;
   notYetAcked: Set<string>;
   numSubtasks: number;
+  vertices: { vertexId: string; numSubtasks: number }[];
   states: Map<string, { subtask: number; handle: StateFileHandle }[]>;
   /** Slowest subtask's synchronous and asynchronous snapshot parts. */
   syncMs?: number;
@@ -70,6 +71,8 @@ interface PendingCheckpoint {
   /** In-flight data per task (head operator id) of an unaligned checkpoint. */
   channelState: Map<string, { parallelism: number; subtasks: { subtask: number; state: ChannelStateHandle }[] }>;
   unaligned: boolean;
+  /** Bytes the acknowledging subtasks wrote for this checkpoint (Flink's checkpointed size). */
+  checkpointedSize: number;
   checkpointType: CheckpointType;
   timer: NodeJS.Timeout;
   resolve(c: CompletedCheckpoint): void;
@@ -94,6 +97,8 @@ export class CheckpointCoordinator {
   private lastCompletionTs = 0;
   private periodicEnabled = false;
   private shutDown = false;
+  /** Shared files (incremental checkpoints) some completed checkpoint already wrote: reusing one writes nothing. */
+  private readonly knownSharedFiles = new Set<string>();
   /** Manual checkpoints waiting for a free slot (max-concurrent-checkpoints), as Flink queues them. */
   private readonly queued: (() => void)[] = [];
 
@@ -117,6 +122,21 @@ export class CheckpointCoordinator {
       this.store.addClaimed({ id: snap.metadata.checkpointId, dir: snap.dir, isSavepoint, metadata: snap.metadata });
       this.d.log.info(`Claimed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${snap.metadata.checkpointId} at ${snap.dir}: it is deleted once subsumed (restore mode CLAIM).`);
     }
+  }
+
+  /** A failover restored the job from one of its own checkpoints: counted and shown as the latest restore. */
+  restoredFromCheckpoint(c: CompletedCheckpoint): void {
+    this.tracker.restored = { id: c.id, restoreTimestamp: Date.now(), isSavepoint: c.isSavepoint, externalPath: c.dir };
+  }
+
+  /** The bytes a subtask's handle wrote for this checkpoint: all of them, less shared files written before. */
+  private newBytes(h: StateFileHandle): number {
+    return h.size + (h.keyedStateFiles ?? []).reduce((n, f) => n + (this.knownSharedFiles.has(f.file) ? 0 : f.size), 0);
+  }
+
+  /** GET /jobs/:id/checkpoints/details/:checkpointid: one checkpoint of the kept history. */
+  checkpointDetails(id: number): CheckpointStatsEntry | undefined {
+    return this.tracker.entry(id);
   }
 
   startPeriodic(): void {
@@ -189,7 +209,10 @@ export class CheckpointCoordinator {
     const tasks = this.d.tasksToAcknowledge();
     if (typeof tasks === 'string') {
       const e = new FlinkError('conflict', tasks);
-      if (kind === 'CHECKPOINT') this.d.log.info(`Checkpoint triggering skipped: ${tasks}`);
+      if (kind === 'CHECKPOINT') {
+        this.d.log.info(`Checkpoint triggering skipped: ${tasks}`);
+        this.tracker.failedWithoutInProgress();
+      }
       return Promise.reject(e);
     }
     const id = this.nextId++;
@@ -215,9 +238,13 @@ export class CheckpointCoordinator {
         id, kind, location, formatType, triggerTs, resolve, reject,
         notYetAcked: new Set(tasks.map((t) => taskKey(t.vertexIndex, t.subtask))),
         numSubtasks: tasks.length,
+        vertices: this.d.jobGraph.vertices
+          .map((v) => ({ vertexId: v.id, numSubtasks: tasks.filter((t) => t.vertexIndex === v.index).length }))
+          .filter((v) => v.numSubtasks > 0),
         states: new Map(),
         channelState: new Map(),
         unaligned: !!barrier.unaligned,
+        checkpointedSize: 0,
         checkpointType,
         timer: setTimeout(() => this.abort(id, `Checkpoint expired before completing (timeout ${this.d.settings.timeout} ms).`), this.d.settings.timeout),
       };
@@ -237,7 +264,14 @@ export class CheckpointCoordinator {
     if (!p.notYetAcked.delete(taskKey(m.vertexIndex, m.subtask))) return;
     p.syncMs = Math.max(p.syncMs ?? 0, m.syncMs);
     p.asyncMs = Math.max(p.asyncMs ?? 0, m.asyncMs);
-    this.tracker.acknowledged(p.id, p.numSubtasks - p.notYetAcked.size);
+    const stateSize = m.states.reduce((n, s) => n + fullSize(s.handle), 0) + (m.channelState?.size ?? 0);
+    const checkpointedSize = m.states.reduce((n, s) => n + this.newBytes(s.handle), 0) + (m.channelState?.size ?? 0);
+    p.checkpointedSize += checkpointedSize;
+    this.tracker.acknowledged(p.id, p.numSubtasks - p.notYetAcked.size, {
+      vertexId: this.d.jobGraph.vertices[m.vertexIndex]!.id, subtask: m.subtask, ackTimestamp: Date.now(), stateSize, checkpointedSize,
+      syncMs: Math.round(m.syncMs), asyncMs: Math.round(m.asyncMs), alignmentMs: Math.round(m.alignmentMs ?? 0),
+      startDelayMs: Math.round(m.startDelayMs ?? 0), unaligned: !!m.unaligned, persistedData: m.channelState?.size ?? 0, processedData: 0,
+    });
     for (const s of m.states) {
       const list = p.states.get(s.operatorId) ?? [];
       list.push({ subtask: m.subtask, handle: s.handle });
@@ -302,13 +336,14 @@ export class CheckpointCoordinator {
     this.pending.delete(p.id);
     const done: CompletedCheckpoint = { id: p.id, dir: p.location, isSavepoint, metadata };
     // The full state size: incremental checkpoints count the shared files they refer to, as Flink's stateSize.
-    const stateSize = (h: StateFileHandle) => h.size + (h.keyedStateFiles ?? []).reduce((n, f) => n + f.size, 0);
-    const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + stateSize(s.state), 0), 0)
+    const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + fullSize(s.state), 0), 0)
       + (metadata.channelState ?? []).reduce((n, c) => n + c.subtasks.reduce((m, s) => m + s.state.size, 0), 0)
       + safeSize(join(p.location, METADATA_FILE));
     this.lastCompletionTs = Date.now();
     faultPoint('index.update', p.location);
-    this.tracker.record(tracked(p), 'COMPLETED', { size, duration: metadata.completionTimestamp - p.triggerTs });
+    const metadataSize = safeSize(join(p.location, METADATA_FILE));
+    this.tracker.record(tracked(p), 'COMPLETED', { size, checkpointedSize: p.checkpointedSize + metadataSize, duration: metadata.completionTimestamp - p.triggerTs });
+    for (const o of operators) for (const s of o.subtasks) for (const f of s.state.keyedStateFiles ?? []) this.knownSharedFiles.add(f.file);
     this.d.log.info(`Completed ${isSavepoint ? 'savepoint' : 'checkpoint'} ${p.id} for job ${this.d.jobId} (${size} bytes, ${metadata.completionTimestamp - p.triggerTs} ms, sync ${Math.round(p.syncMs ?? 0)} ms, async ${Math.round(p.asyncMs ?? 0)} ms) at ${p.location}.`);
     if (!isSavepoint) {
       this.failures.handleCheckpointSuccess();
@@ -395,7 +430,15 @@ function tracked(p: PendingCheckpoint): TrackedCheckpoint {
   return {
     id: p.id, isSavepoint: p.kind !== 'CHECKPOINT', location: p.location, triggerTs: p.triggerTs,
     numSubtasks: p.numSubtasks, numAcknowledged: p.numSubtasks - p.notYetAcked.size, unaligned: p.unaligned,
+    syncSavepoint: p.kind === 'SAVEPOINT_TERMINATE',
+    ...(p.kind !== 'CHECKPOINT' ? { savepointFormat: p.formatType ?? 'CANONICAL' } : {}),
+    vertices: p.vertices,
   };
+}
+
+/** A handle's full state size: incremental checkpoints count the shared files they refer to, as Flink's stateSize. */
+function fullSize(h: StateFileHandle): number {
+  return h.size + (h.keyedStateFiles ?? []).reduce((n, f) => n + f.size, 0);
 }
 
 function safeSize(p: string): number {

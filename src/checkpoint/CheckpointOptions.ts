@@ -50,6 +50,9 @@ export interface SubtaskAcknowledgement {
   states: { operatorId: string; handle: StateFileHandle }[];
   syncMs: number;
   asyncMs: number;
+  /** From the first barrier's arrival until the snapshot started (alignment), and from the trigger until then. */
+  alignmentMs?: number;
+  startDelayMs?: number;
   channelState?: ChannelStateHandle;
   unaligned?: boolean;
 }

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync, readdirSync, rmSync, stat
 import { join, resolve } from 'node:path';
 import { describeError, FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
+import { mkdirs } from '../core/mkdirs.js';
 import { METADATA_FILE, removeStaleTempMetadata, stripFileScheme } from './Metadata.js';
 
 /** Flink's message when a savepoint has neither a target directory nor state.savepoints.dir. */
@@ -19,7 +20,7 @@ export function resolveSavepointTarget(given: string | undefined, configuredDefa
   if (raw === undefined || raw === '') throw new FlinkError('invalid-argument', NO_SAVEPOINT_DIRECTORY_MESSAGE);
   const dir = resolve(stripFileScheme(raw));
   try {
-    mkdirSync(dir, { recursive: true });
+    mkdirs(dir);
     if (!statSync(dir).isDirectory()) throw new Error('not a directory');
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (e) {
@@ -47,7 +48,7 @@ export class CheckpointStorage {
 
   initialize(): void {
     try {
-      for (const d of [this.jobDir, join(this.jobDir, 'shared'), join(this.jobDir, 'taskowned')]) mkdirSync(d, { recursive: true });
+      for (const d of [this.jobDir, join(this.jobDir, 'shared'), join(this.jobDir, 'taskowned')]) mkdirs(d);
     } catch (e) {
       throw new FlinkError('io', `Cannot create checkpoint directory ${this.jobDir}: ${(e as Error).message}`);
     }
@@ -55,7 +56,7 @@ export class CheckpointStorage {
 
   checkpointLocation(checkpointId: number): string {
     const dir = join(this.jobDir, `chk-${checkpointId}`);
-    mkdirSync(dir, { recursive: true });
+    mkdirs(dir);
     removeStaleTempMetadata(dir);
     return dir;
   }

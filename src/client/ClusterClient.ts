@@ -187,7 +187,7 @@ export class ClusterClient {
       const trigger = await rest.triggerSavepoint(id, { targetDirectory: target, cancelJob: opts.cancelJob ?? false, formatType: opts.formatType });
       const s = await this.awaitSavepoint(id, since, opts.cancelJob ?? false, () => rest.savepointStatus(id, trigger));
       if ('failureCause' in s) {
-        throw new FlinkError('job-failed', `Failed to trigger a savepoint for the job ${id}: ${s.failureCause}`);
+        throw new FlinkError(s.failureKind ?? 'job-failed', `Failed to trigger a savepoint for the job ${id}: ${s.failureCause}`);
       }
       await this.recordIfRemote(rest, id, s.location, 'SAVEPOINT');
       if (opts.cancelJob) await this.recordEndIfRemote(rest, id);
@@ -233,7 +233,7 @@ export class ClusterClient {
       }
       const trigger = await rest.triggerCheckpoint(id, checkpointType);
       const s = await this.waitFor(() => rest.checkpointStatus(id, trigger));
-      if ('failureCause' in s) throw new FlinkError('job-failed', `Failed to trigger a checkpoint for the job ${id}: ${s.failureCause}`);
+      if ('failureCause' in s) throw new FlinkError(s.failureKind ?? 'job-failed', `Failed to trigger a checkpoint for the job ${id}: ${s.failureCause}`);
       // Apache Flink answers with the id only; its checkpoint statistics know the path.
       const location = s.location !== '' ? s.location : await checkpointPathFromStats(rest, id, s.checkpointId);
       await this.recordIfRemote(rest, id, location, 'CHECKPOINT', s.checkpointId);
@@ -268,7 +268,7 @@ export class ClusterClient {
       const trigger = await rest.stopWithSavepoint(id, { targetDirectory: target, drain, formatType });
       const s = await this.awaitSavepoint(id, since, true, () => rest.savepointStatus(id, trigger));
       if ('failureCause' in s) {
-        throw new FlinkError('job-failed', `Could not stop with a savepoint job "${id}": ${s.failureCause}`);
+        throw new FlinkError(s.failureKind ?? 'job-failed', `Could not stop with a savepoint job "${id}": ${s.failureCause}`);
       }
       await this.recordIfRemote(rest, id, s.location, 'SAVEPOINT');
       await this.recordEndIfRemote(rest, id);
@@ -294,7 +294,7 @@ export class ClusterClient {
     // As Flink's CLI: the path goes to the cluster as given, which resolves it (any scheme its file systems know).
     const trigger = await rest.disposeSavepoint(path);
     const s = await this.waitFor(() => rest.disposalStatus(trigger));
-    if ('failureCause' in s) throw new FlinkError('job-failed', `Failed to dispose the savepoint '${path}': ${s.failureCause}`);
+    if ('failureCause' in s) throw new FlinkError(s.failureKind ?? 'job-failed', `Failed to dispose the savepoint '${path}': ${s.failureCause}`);
     if (this.index) markRemoteDisposed(this.index, path);
     return undefined;
   }

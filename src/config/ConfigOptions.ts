@@ -217,7 +217,7 @@ export const RestOptions = {
     default: '0',
   }),
   PORT: intOption('rest.port', {
-    description: 'REST port (informational; the server binds per rest.bind-port).',
+    description: 'REST port clients connect to; when rest.bind-port is not set, a job\'s REST endpoint binds this port (else any free one).',
     default: 8081, min: 0, max: 65535,
   }),
 } as const;
@@ -260,6 +260,9 @@ export const FlinkTsOptions = {
   PERIODIC_SAVEPOINT_INTERVAL: option('string', parseSavepointSchedule, 'periodic.savepoint.interval', {
     description: "Savepoints the cluster takes on its own while the job runs, into state.savepoints.dir: a duration ('1 h') or a cron expression ('0 0 * * *', or 6 fields with seconds first); 0 or unset: none.",
     fallbackKeys: ['kubernetes.operator.periodic.savepoint.interval'],
+  }),
+  REST_ALLOWED_HOSTS: stringOption('rest.allowed-hosts', {
+    description: 'Comma-separated host names the REST endpoint answers to besides IP addresses, localhost, rest.address and this machine\'s name (a proxy, a Kubernetes service).',
   }),
   REST_AUTH_TOKEN: stringOption('rest.auth.token', {
     description: 'When set, the REST endpoint requires "Authorization: Bearer <token>"; the CLI sends it from the same configuration.',

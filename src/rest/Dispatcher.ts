@@ -1,13 +1,16 @@
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import type { SavepointFormatType } from '../core/SavepointFormatType.js';
-import type { CheckpointStats } from '../checkpoint/CheckpointStatsTracker.js';
+import type { CheckpointStats, CheckpointStatsEntry } from '../checkpoint/CheckpointStatsTracker.js';
 import type { JobStatus } from '../core/JobStatus.js';
+import type { ErrorKind } from '../core/FlinkError.js';
 
 /**
  * What the REST endpoint needs from the cluster. The mini-cluster's JobManager implements it; the REST
  * server only translates HTTP to these calls, with Flink's paths and JSON shapes (messages.ts).
  * Methods throw FlinkError('not-found') for unknown jobs/triggers and FlinkError('conflict') when the
- * job's state does not allow the request.
+ * job's state does not allow the request (savepoint and checkpoint triggers of an unknown or not running job are
+ * accepted and fail in their result, as in Flink). A client-supplied trigger id (Flink's `triggerId`)
+ * names the operation; the same id again for the same job is the same operation.
  */
 export interface TaskCounts {
   CREATED: number;
@@ -51,6 +54,21 @@ export interface VertexSummary {
   startTime: number;
   endTime: number;
   tasks: TaskCounts;
+  /** Upstream vertices and how records are shipped (Flink's plan node inputs: HASH, FORWARD, REBALANCE, ...). */
+  inputs?: Array<{ id: string; shipStrategy: string }>;
+  /** Chained operators' names and kinds, for the plan's node descriptions. */
+  operator?: string;
+}
+
+/** One failure of the job, for /jobs/:id/exceptions (Flink's exception history entry). */
+export interface JobException {
+  timestamp: number;
+  /** Java-style class name of the cause (the JS error name when it has none). */
+  exceptionName: string;
+  message: string;
+  stacktrace: string;
+  /** The subtask that failed, "Name (i/p)", when a task failed. */
+  taskName?: string;
 }
 
 export interface JobDetails extends JobSummary {
@@ -59,13 +77,20 @@ export interface JobDetails extends JobSummary {
   numRestarts?: number;
   vertices: VertexSummary[];
   timestamps: Partial<Record<JobStatus, number>>;
+  maxParallelism?: number;
+  /** Root cause when FAILED. */
+  failureCause?: string;
+  /** Failures since the job started, oldest first (restarts and the final one). */
+  exceptions?: JobException[];
+  /** What /jobs/:id/config reports (Flink's ExecutionConfigInfo). */
+  executionConfig?: { parallelism: number; restartStrategy: string; objectReuse: boolean; userConfig: Record<string, string> };
 }
 
 /** Status of an asynchronous operation (savepoint trigger, stop, disposal). */
 export type AsyncOperationStatus =
   | { status: 'IN_PROGRESS' }
   | { status: 'COMPLETED'; location: string; checkpointId?: number }
-  | { status: 'COMPLETED'; failureCause: string };
+  | { status: 'COMPLETED'; failureCause: string; failureClass?: string; failureKind?: ErrorKind };
 
 export interface Dispatcher {
   /** Flink's cluster/dashboard version string reported by /config and /overview. */
@@ -74,19 +99,25 @@ export interface Dispatcher {
   jobDetails(jobId: string): JobDetails;
   cancelJob(jobId: string): void;
   /** Starts a savepoint (optionally cancelling the job after it completes); returns the trigger id. */
-  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType }): string;
+  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType; triggerId?: string }): string;
   /** Stop-with-savepoint: sources stop after the savepoint barrier, the job ends FINISHED. */
-  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType }): string;
+  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType; triggerId?: string }): string;
   savepointStatus(jobId: string, triggerId: string): AsyncOperationStatus;
   /** Disposes a savepoint directory (asynchronous, like Flink's /savepoint-disposal). */
   disposeSavepoint(savepointPath: string): string;
   disposalStatus(triggerId: string): AsyncOperationStatus;
   checkpointStats(jobId: string): CheckpointStats;
   /** Flink 1.19+'s manual checkpoint (POST /jobs/:jobid/checkpoints); returns the trigger id. */
-  triggerCheckpoint(jobId: string, checkpointType: CheckpointType): string;
+  triggerCheckpoint(jobId: string, checkpointType: CheckpointType, triggerId?: string): string;
   checkpointStatus(jobId: string, triggerId: string): AsyncOperationStatus;
   /** GET /jobs/:jobid/checkpoints/config. */
   checkpointConfig(jobId: string): CheckpointConfig;
+  /** GET /jobs/:jobid/checkpoints/details/:checkpointid; undefined when the history no longer holds it. */
+  checkpointDetails?(jobId: string, checkpointId: number): CheckpointStatsEntry | undefined;
+  /** Task slots of the cluster (taskmanager.numberOfTaskSlots) and how many jobs' tasks hold. */
+  slots?(): { total: number; free: number };
+  /** GET /jobmanager/config: the effective configuration, as key/value strings. */
+  clusterConfiguration?(): Record<string, string>;
 }
 
 /** The job's checkpointing settings, as Flink's CheckpointConfigInfo reports them. */

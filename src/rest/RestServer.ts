@@ -3,13 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import type { Dispatcher } from './Dispatcher.js';
 import { RequestGuard } from './RequestGuard.js';
+import { availableParallelism, freemem, totalmem } from 'node:os';
+import type { CheckpointStatsEntry } from '../checkpoint/CheckpointStatsTracker.js';
 import {
   parseCheckpointTriggerRequest, toCheckpointConfigInfo, toCheckpointOperationResult, parseSavepointDisposalRequest,
   parseSavepointTriggerRequest, parseStopWithSavepointRequest, toAsyncOperationResult, toCheckpointingStatistics,
-  toClusterOverview, toDashboardConfiguration, toJobDetailsInfo, toJobIdsWithStatus, toJobMetrics, toJobOverview,
-  type ErrorResponseBody,
+  toCheckpointStatistics, toClusterOverview, toConfigurationInfo, toDashboardConfiguration, toJobConfigInfo, toJobDetailsInfo,
+  toJobExceptions, toJobExecutionResult, toJobIdsWithStatus, toJobMetrics, toJobOverview, toJobStatusInfo, toPlan,
+  toTaskCheckpointStatisticsWithSubtasks, toTaskManagersInfo, type ErrorResponseBody,
 } from './messages.js';
 import { ERROR_KIND_HEADER, httpStatusFor } from './errors.js';
+import { stringifyJava } from './json.js';
 import { StaticAssets, type StaticFile } from '../web/StaticAssets.js';
 
 export interface RestServerOptions {
@@ -162,7 +166,11 @@ export class RestServer {
     const ok = (body: unknown, status = 200): Reply => ({ status, body });
     return [
       route('GET', '/config', () => ok(toDashboardConfiguration(d.flinkVersion))),
-      route('GET', '/overview', () => ok(toClusterOverview(d.flinkVersion, d.listJobs()))),
+      route('GET', '/overview', () => ok(toClusterOverview(d.flinkVersion, d.listJobs(), d.slots?.()))),
+      route('GET', '/jobmanager/config', () => ok(toConfigurationInfo(d.clusterConfiguration?.() ?? {}))),
+      route('GET', '/taskmanagers', () => ok(toTaskManagersInfo(d.slots?.() ?? { total: 1, free: 1 }, {
+        cpuCores: availableParallelism(), physicalMemory: totalmem(), freeMemory: freemem(),
+      }))),
       route('GET', '/jobs', () => ok(toJobIdsWithStatus(d.listJobs()))),
       route('GET', '/jobs/overview', () => {
         const now = Date.now();
@@ -170,6 +178,11 @@ export class RestServer {
       }),
       route('GET', '/jobs/:jobid', ({ params }) => ok(toJobDetailsInfo(d.jobDetails(params.jobid!)))),
       route('GET', '/jobs/:jobid/metrics', ({ params, query }) => ok(toJobMetrics(d.jobDetails(params.jobid!), query.get('get')))),
+      route('GET', '/jobs/:jobid/status', ({ params }) => ok(toJobStatusInfo(d.jobDetails(params.jobid!)))),
+      route('GET', '/jobs/:jobid/execution-result', ({ params }) => ok(toJobExecutionResult(d.jobDetails(params.jobid!)))),
+      route('GET', '/jobs/:jobid/exceptions', ({ params, query }) => ok(toJobExceptions(d.jobDetails(params.jobid!), maxExceptions(query)))),
+      route('GET', '/jobs/:jobid/config', ({ params }) => ok(toJobConfigInfo(d.jobDetails(params.jobid!)))),
+      route('GET', '/jobs/:jobid/plan', ({ params }) => ok({ plan: toPlan(d.jobDetails(params.jobid!)) })),
       route('PATCH', '/jobs/:jobid', ({ params, query }) => {
         const mode = query.get('mode');
         if (mode !== null && mode.toLowerCase() !== 'cancel') {
@@ -183,8 +196,16 @@ export class RestServer {
       route('GET', '/jobs/:jobid/checkpoints', ({ params }) => ok(toCheckpointingStatistics(d.checkpointStats(params.jobid!)))),
       route('GET', '/jobs/:jobid/checkpoints/config', ({ params }) => ok(toCheckpointConfigInfo(d.checkpointConfig(params.jobid!)))),
       route('POST', '/jobs/:jobid/checkpoints', ({ params, body }) => {
-        const { checkpointType } = parseCheckpointTriggerRequest(body);
-        return ok({ 'request-id': d.triggerCheckpoint(params.jobid!, checkpointType) }, 202);
+        const { checkpointType, triggerId } = parseCheckpointTriggerRequest(body);
+        return ok({ 'request-id': d.triggerCheckpoint(params.jobid!, checkpointType, triggerId) }, 202);
+      }),
+      route('GET', '/jobs/:jobid/checkpoints/details/:checkpointid', ({ params }) =>
+        ok(toCheckpointStatistics(checkpointEntry(d, params.jobid!, params.checkpointid!), true))),
+      route('GET', '/jobs/:jobid/checkpoints/details/:checkpointid/subtasks/:vertexid', ({ params }) => {
+        const e = checkpointEntry(d, params.jobid!, params.checkpointid!);
+        const body = toTaskCheckpointStatisticsWithSubtasks(e, params.vertexid!.toLowerCase());
+        if (!body) throw new HttpError(404, `There is no checkpoint statistics for task ${params.vertexid}.`);
+        return ok(body);
       }),
       route('GET', '/jobs/:jobid/checkpoints/:triggerid', ({ params }) =>
         ok(toCheckpointOperationResult(d.checkpointStatus(params.jobid!, params.triggerid!)))),
@@ -272,6 +293,9 @@ export class RestServer {
       }
       params.jobid = params.jobid.toLowerCase();
     }
+    if (params.vertexid !== undefined && !JOB_ID.test(params.vertexid)) {
+      throw new HttpError(400, `Bad request, could not parse parameters: Cannot resolve path parameter (vertexid) from value "${params.vertexid}".`);
+    }
     if (params.triggerid !== undefined && !TRIGGER_ID.test(params.triggerid)) {
       throw new HttpError(400, `Bad request, could not parse parameters: Cannot resolve path parameter (triggerid) from value "${params.triggerid}".`);
     }
@@ -345,6 +369,24 @@ export function expandPortSpec(spec: string): number[] {
   return ports;
 }
 
+/** A checkpoint of the job's kept history; Flink answers 404 for one it no longer (or never) had. */
+function checkpointEntry(d: Dispatcher, jobId: string, checkpointId: string): CheckpointStatsEntry {
+  if (!/^\d{1,18}$/.test(checkpointId)) {
+    throw new HttpError(400, `Bad request, could not parse parameters: Cannot resolve path parameter (checkpointid) from value "${checkpointId}".`);
+  }
+  const e = d.checkpointDetails?.(jobId, Number(checkpointId));
+  if (!e) throw new HttpError(404, `Could not find checkpointing statistics for checkpoint ${checkpointId}.`);
+  return e;
+}
+
+/** ?maxExceptions=N of /jobs/:id/exceptions (Flink's UpperLimitExceptionParameter; 20 by default). */
+function maxExceptions(q: URLSearchParams): number {
+  const v = q.get('maxExceptions');
+  if (v === null) return 20;
+  if (!/^\d{1,9}$/.test(v)) throw new HttpError(400, `Bad request, could not parse parameters: Cannot resolve query parameter (maxExceptions) from value "${v}".`);
+  return Number(v);
+}
+
 function errors(...messages: string[]): ErrorResponseBody {
   return { errors: messages.filter((m) => m !== '') };
 }
@@ -362,7 +404,7 @@ function match(pattern: string[], segments: string[]): Record<string, string> | 
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const payload = Buffer.from(JSON.stringify(body ?? {}), 'utf8');
+  const payload = Buffer.from(stringifyJava(body), 'utf8');
   res.writeHead(status, {
     ...headers,
     'Content-Type': 'application/json; charset=UTF-8',

@@ -1,4 +1,5 @@
-import { FlinkError } from '../core/FlinkError.js';
+import { FlinkError, type ErrorKind } from '../core/FlinkError.js';
+import { asErrorKind } from './errors.js';
 import { JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
 import { summarizeJavaError } from './javaErrors.js';
 import { emptyTaskCounts, TASK_STATES, type AsyncOperationStatus, type JobDetails, type JobSummary, type TaskCounts } from './Dispatcher.js';
@@ -103,9 +104,15 @@ export function fromAsyncOperationResult(v: unknown): AsyncOperationStatus {
   if (v.status.id !== 'COMPLETED') throw malformed('operation status');
   const op = isRecord(v.operation) ? v.operation : {};
   if (op['failure-cause'] !== undefined && op['failure-cause'] !== null) {
-    return { status: 'COMPLETED', failureCause: failureMessage(op['failure-cause']) };
+    return { status: 'COMPLETED', failureCause: failureMessage(op['failure-cause']), ...failureKindOf(op['failure-cause']) };
   }
   return { status: 'COMPLETED', location: typeof op.location === 'string' ? op.location : '' };
+}
+
+/** Our server's error kind of a failed operation (absent from Flink's answers: the client's default applies). */
+function failureKindOf(cause: unknown): { failureKind?: ErrorKind } {
+  const kind = isRecord(cause) ? asErrorKind(cause['x-flink-ts-error-kind']) : undefined;
+  return kind ? { failureKind: kind } : {};
 }
 
 export function fromErrorResponse(v: unknown): string[] | undefined {
@@ -128,7 +135,7 @@ export function fromCheckpointOperationResult(v: unknown): AsyncOperationStatus 
   if (v.status.id === 'IN_PROGRESS') return { status: 'IN_PROGRESS' };
   if (v.status.id !== 'COMPLETED') throw malformed('checkpoint status');
   const op = isRecord(v.operation) ? v.operation : {};
-  if (op.failureCause !== undefined && op.failureCause !== null) return { status: 'COMPLETED', failureCause: failureMessage(op.failureCause) };
+  if (op.failureCause !== undefined && op.failureCause !== null) return { status: 'COMPLETED', failureCause: failureMessage(op.failureCause), ...failureKindOf(op.failureCause) };
   if (typeof op.checkpointId !== 'number') throw malformed('checkpoint status');
   return { status: 'COMPLETED', checkpointId: op.checkpointId, location: typeof op.location === 'string' ? op.location : '' };
 }

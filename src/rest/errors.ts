@@ -19,6 +19,11 @@ const ERROR_KINDS: readonly ErrorKind[] = [
   'invalid-argument', 'config', 'not-found', 'restore', 'io', 'job-failed', 'unreachable', 'conflict', 'internal',
 ];
 
+/** An error kind sent by our server (header or failure-cause field), if it is one. */
+export function asErrorKind(v: unknown): ErrorKind | undefined {
+  return typeof v === 'string' && (ERROR_KINDS as readonly string[]).includes(v) ? v as ErrorKind : undefined;
+}
+
 export function errorKindFor(httpStatus: number, header?: string | null): ErrorKind {
   if (header && (ERROR_KINDS as readonly string[]).includes(header)) return header as ErrorKind;
   if (httpStatus === 404) return 'not-found';

@@ -1,10 +1,15 @@
-import { FlinkError } from '../core/FlinkError.js';
+import { FlinkError, type ErrorKind } from '../core/FlinkError.js';
 import { JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
 import {
   emptyTaskCounts, TASK_STATES, type AsyncOperationStatus, type CheckpointConfig, type JobDetails, type JobSummary,
   type TaskCounts, type VertexSummary,
 } from './Dispatcher.js';
-import type { CheckpointStats, CheckpointStatsEntry } from '../checkpoint/CheckpointStatsTracker.js';
+import type {
+  CheckpointStats, CheckpointStatsEntry, SubtaskCheckpointStats, TaskCheckpointStats,
+} from '../checkpoint/CheckpointStatsTracker.js';
+import { StatsSummary, type StatsSummarySnapshot } from '../checkpoint/StatsSummary.js';
+import { JOBMANAGER_LOCATION_PREFIX } from '../checkpoint/CheckpointStorage.js';
+import { serializeThrowable } from './SerializedThrowable.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import { parseFormatType, type SavepointFormatType } from '../core/SavepointFormatType.js';
 
@@ -36,6 +41,8 @@ export interface ClusterOverviewBody {
   taskmanagers: number;
   'slots-total': number;
   'slots-available': number;
+  'slots-free-and-blocked': number;
+  'taskmanagers-blocked': number;
   'jobs-running': number;
   'jobs-finished': number;
   'jobs-cancelled': number;
@@ -60,14 +67,31 @@ export interface JobOverviewBody {
   duration: number;
   'last-modification': number;
   tasks: WireTaskCounts;
+  'pending-operators': number;
 }
 
 export interface MultipleJobsDetailsBody {
   jobs: JobOverviewBody[];
 }
 
+/** Flink's IOMetricsInfo. */
+export interface IOMetricsBody {
+  'read-bytes': number;
+  'read-bytes-complete': boolean;
+  'write-bytes': number;
+  'write-bytes-complete': boolean;
+  'read-records': number;
+  'read-records-complete': boolean;
+  'write-records': number;
+  'write-records-complete': boolean;
+  'accumulated-backpressured-time': number;
+  'accumulated-idle-time': number;
+  'accumulated-busy-time': number;
+}
+
 export interface VertexBody {
   id: string;
+  slotSharingGroupId: string;
   name: string;
   maxParallelism: number;
   parallelism: number;
@@ -76,6 +100,23 @@ export interface VertexBody {
   'end-time': number;
   duration: number;
   tasks: Record<keyof TaskCounts, number>;
+  metrics: IOMetricsBody;
+}
+
+/** Flink's JobPlanInfo.Plan (typed in 2.x: every field of a node is required). */
+export interface PlanBody {
+  jid: string;
+  name: string;
+  type: 'STREAMING';
+  nodes: Array<{
+    id: string;
+    parallelism: number;
+    operator: string;
+    operator_strategy: string;
+    description: string;
+    inputs?: Array<{ num: number; id: string; ship_strategy: string; exchange: string }>;
+    optimizer_properties: Record<string, never>;
+  }>;
 }
 
 export interface JobDetailsInfoBody {
@@ -94,7 +135,8 @@ export interface JobDetailsInfoBody {
   'status-counts': Record<string, number>;
   /** Ours: Flink reports it only as the job metric numRestarts (toJobMetrics). */
   numRestarts: number;
-  plan: { jid: string; name: string; type: 'STREAMING'; nodes: Array<{ id: string; parallelism: number; description: string }> };
+  plan: PlanBody;
+  'pending-operators': number;
 }
 
 export interface TriggerResponseBody {
@@ -102,12 +144,15 @@ export interface TriggerResponseBody {
 }
 
 /**
- * Flink serializes the Java throwable; we have no Java object to ship, so the cause travels as its class and
- * a Java-style "Class: message" stack trace, which is what a reader of Flink's JSON looks at anyway.
+ * Flink's SerializedThrowable JSON: the class, the stack trace as text, and the Java-serialized
+ * org.apache.flink.util.SerializedThrowable (base64), which is what Flink's Java clients read.
  */
 export interface SerializedThrowableBody {
   class: string;
   'stack-trace': string;
+  'serialized-throwable': string;
+  /** Ours, beside Flink's fields (which Java clients read alone): the error kind, so our CLI keeps its exit codes. */
+  'x-flink-ts-error-kind'?: ErrorKind;
 }
 
 export interface AsynchronousOperationResultBody {
@@ -115,26 +160,67 @@ export interface AsynchronousOperationResultBody {
   operation?: { location?: string; 'failure-cause'?: SerializedThrowableBody };
 }
 
+/** Flink's TaskCheckpointStatistics: one vertex's part of a checkpoint. */
+export interface TaskCheckpointStatisticsBody {
+  id: number;
+  status: CheckpointStatsEntry['status'];
+  latest_ack_timestamp: number;
+  checkpointed_size: number;
+  state_size: number;
+  end_to_end_duration: number;
+  alignment_buffered: number;
+  processed_data: number;
+  persisted_data: number;
+  num_subtasks: number;
+  num_acknowledged_subtasks: number;
+}
+
 export interface CheckpointStatisticsBody {
   className: 'completed' | 'in_progress' | 'failed';
   id: number;
   status: CheckpointStatsEntry['status'];
   is_savepoint: boolean;
+  savepointFormat: 'CANONICAL' | 'NATIVE' | null;
   trigger_timestamp: number;
   latest_ack_timestamp: number;
+  checkpointed_size: number;
   state_size: number;
   end_to_end_duration: number;
+  alignment_buffered: number;
+  processed_data: number;
+  persisted_data: number;
   num_subtasks: number;
   num_acknowledged_subtasks: number;
-  checkpoint_type: 'CHECKPOINT' | 'UNALIGNED_CHECKPOINT' | 'SAVEPOINT';
-  tasks: Record<string, never>;
+  checkpoint_type: 'CHECKPOINT' | 'UNALIGNED_CHECKPOINT' | 'SAVEPOINT' | 'SYNC_SAVEPOINT';
+  tasks: Record<string, TaskCheckpointStatisticsBody>;
   external_path?: string;
   discarded?: boolean;
-  failure_message?: string;
+  failure_timestamp?: number;
+  failure_message?: string | null;
+}
+
+/** Flink's StatsSummaryDto: min/max/avg are longs, the quantiles doubles ("NaN" without values). */
+export interface StatsSummaryBody {
+  min: number;
+  max: number;
+  avg: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  p999: number;
 }
 
 export interface CheckpointingStatisticsBody {
   counts: { restored: number; total: number; in_progress: number; completed: number; failed: number };
+  summary: {
+    checkpointed_size: StatsSummaryBody;
+    state_size: StatsSummaryBody;
+    end_to_end_duration: StatsSummaryBody;
+    alignment_buffered: StatsSummaryBody;
+    processed_data: StatsSummaryBody;
+    persisted_data: StatsSummaryBody;
+  };
   latest: {
     completed: CheckpointStatisticsBody | null;
     savepoint: CheckpointStatisticsBody | null;
@@ -197,13 +283,15 @@ export function toDashboardConfiguration(flinkVersion: string, now = new Date())
   };
 }
 
-export function toClusterOverview(flinkVersion: string, jobs: JobSummary[], slots = 1): ClusterOverviewBody {
+export function toClusterOverview(flinkVersion: string, jobs: JobSummary[], slots = { total: 1, free: 1 }): ClusterOverviewBody {
   const count = (...ss: JobStatus[]) => jobs.filter((j) => ss.includes(j.status)).length;
   const running = jobs.length - count('FINISHED', 'CANCELED', 'FAILED');
   return {
     taskmanagers: 1,
-    'slots-total': slots,
-    'slots-available': Math.max(0, slots - running),
+    'slots-total': slots.total,
+    'slots-available': slots.free,
+    'slots-free-and-blocked': 0,
+    'taskmanagers-blocked': 0,
     'jobs-running': running,
     'jobs-finished': count('FINISHED'),
     'jobs-cancelled': count('CANCELED'),
@@ -227,12 +315,27 @@ export function toJobOverview(j: JobSummary, now = Date.now()): JobOverviewBody 
     duration: durationOf(j.startTime, j.endTime, now),
     'last-modification': j.lastModification,
     tasks: toWireTaskCounts(j.tasks),
+    'pending-operators': 0,
   };
 }
+
+/**
+ * Record and byte counts are not measured per task yet: the values are 0 and every `*-complete` flag false,
+ * which is how Flink says that not all subtasks reported (a client shows them as incomplete, not as zero).
+ */
+const UNMEASURED_IO_METRICS: IOMetricsBody = {
+  'read-bytes': 0, 'read-bytes-complete': false, 'write-bytes': 0, 'write-bytes-complete': false,
+  'read-records': 0, 'read-records-complete': false, 'write-records': 0, 'write-records-complete': false,
+  'accumulated-backpressured-time': 0, 'accumulated-idle-time': 0, 'accumulated-busy-time': 0,
+};
+
+/** One slot sharing group ("default") for all vertices, as a job without slotSharingGroup() calls has in Flink. */
+const DEFAULT_SLOT_SHARING_GROUP = 'a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5';
 
 function toVertex(v: VertexSummary, now: number): VertexBody {
   return {
     id: v.id,
+    slotSharingGroupId: DEFAULT_SLOT_SHARING_GROUP,
     name: v.name,
     maxParallelism: v.maxParallelism,
     parallelism: v.parallelism,
@@ -241,6 +344,27 @@ function toVertex(v: VertexSummary, now: number): VertexBody {
     'end-time': v.endTime,
     duration: durationOf(v.startTime, v.endTime, now),
     tasks: { ...emptyTaskCounts(), ...v.tasks },
+    metrics: { ...UNMEASURED_IO_METRICS },
+  };
+}
+
+/** The job's dataflow as Flink's JSON plan: a node per job vertex, its inputs the edges (web UI draws the DAG from them). */
+export function toPlan(d: JobDetails): PlanBody {
+  return {
+    jid: d.id,
+    name: d.name,
+    type: 'STREAMING',
+    nodes: d.vertices.map((v) => ({
+      id: v.id,
+      parallelism: v.parallelism,
+      operator: v.operator ?? '',
+      operator_strategy: '',
+      description: v.name,
+      ...(v.inputs && v.inputs.length > 0
+        ? { inputs: v.inputs.map((i, num) => ({ num, id: i.id, ship_strategy: i.shipStrategy, exchange: 'pipelined_bounded' })) }
+        : {}),
+      optimizer_properties: {},
+    })),
   };
 }
 
@@ -257,17 +381,51 @@ export function toJobDetailsInfo(d: JobDetails, now = Date.now()): JobDetailsInf
     'start-time': d.startTime,
     'end-time': d.endTime,
     duration: durationOf(d.startTime, d.endTime, now),
-    maxParallelism: -1,
+    maxParallelism: d.maxParallelism ?? -1,
     now,
     timestamps: Object.fromEntries(JOB_STATUSES.map((s) => [s, d.timestamps[s] ?? 0])),
     vertices: d.vertices.map((v) => toVertex(v, now)),
     'status-counts': statusCounts,
     numRestarts: d.numRestarts ?? 0,
-    plan: {
-      jid: d.id,
-      name: d.name,
-      type: 'STREAMING',
-      nodes: d.vertices.map((v) => ({ id: v.id, parallelism: v.parallelism, description: v.name })),
+    plan: toPlan(d),
+    'pending-operators': 0,
+  };
+}
+
+/** GET /jobs/:jobid/status (JobStatusInfo). */
+export function toJobStatusInfo(d: JobSummary): { status: JobStatus } {
+  return { status: d.status };
+}
+
+/** Flink's ApplicationStatus of a terminal job. */
+function applicationStatus(s: JobStatus): 'SUCCEEDED' | 'FAILED' | 'CANCELED' | 'UNKNOWN' {
+  return s === 'FINISHED' ? 'SUCCEEDED' : s === 'FAILED' ? 'FAILED' : s === 'CANCELED' ? 'CANCELED' : 'UNKNOWN';
+}
+
+export interface JobExecutionResultBody {
+  status: { id: 'IN_PROGRESS' | 'COMPLETED' };
+  'job-execution-result'?: {
+    id: string;
+    'application-status': string;
+    'accumulator-results': Record<string, never>;
+    'net-runtime': number;
+    'failure-cause'?: SerializedThrowableBody;
+  };
+}
+
+/** GET /jobs/:jobid/execution-result: IN_PROGRESS until the job is globally terminal, then Flink's JobResult. */
+export function toJobExecutionResult(d: JobDetails): JobExecutionResultBody {
+  if (!['FINISHED', 'FAILED', 'CANCELED'].includes(d.status)) return { status: { id: 'IN_PROGRESS' } };
+  return {
+    status: { id: 'COMPLETED' },
+    'job-execution-result': {
+      id: d.id,
+      'application-status': applicationStatus(d.status),
+      'accumulator-results': {},
+      'net-runtime': d.endTime > 0 && d.startTime > 0 ? d.endTime - d.startTime : 0,
+      ...(d.status === 'FAILED'
+        ? { 'failure-cause': toSerializedThrowable(d.failureCause ?? 'The job failed.', 'org.apache.flink.runtime.JobException') }
+        : {}),
     },
   };
 }
@@ -279,39 +437,185 @@ export function toJobMetrics(d: JobDetails, get: string | null): Array<{ id: str
   return get.split(',').map((id) => id.trim()).filter((id) => id in metrics).map((id) => ({ id, value: metrics[id] }));
 }
 
-export function toSerializedThrowable(message: string, className = 'FlinkError'): SerializedThrowableBody {
-  return { class: className, 'stack-trace': `${className}: ${message}` };
+export interface ExceptionInfoBody {
+  exceptionName: string;
+  stacktrace: string;
+  timestamp: number;
+  taskName: string | null;
+  endpoint: string | null;
+  taskManagerId: string | null;
+  failureLabels: Record<string, string>;
+}
+
+export interface JobExceptionsBody {
+  exceptionHistory: { entries: Array<ExceptionInfoBody & { concurrentExceptions: ExceptionInfoBody[] }>; truncated: boolean };
+}
+
+/** GET /jobs/:jobid/exceptions (Flink 2.x JobExceptionsInfoWithHistory): newest first, at most maxExceptions. */
+export function toJobExceptions(d: JobDetails, maxExceptions = 20): JobExceptionsBody {
+  const all = [...(d.exceptions ?? [])].reverse();
+  return {
+    exceptionHistory: {
+      entries: all.slice(0, maxExceptions).map((e) => ({
+        exceptionName: e.exceptionName,
+        stacktrace: e.stacktrace,
+        timestamp: e.timestamp,
+        taskName: e.taskName ?? null,
+        endpoint: e.taskName ? 'localhost' : null,
+        taskManagerId: e.taskName ? 'local' : null,
+        failureLabels: {},
+        concurrentExceptions: [],
+      })),
+      truncated: all.length > maxExceptions,
+    },
+  };
+}
+
+/** GET /jobs/:jobid/config (JobConfigInfo). */
+export function toJobConfigInfo(d: JobDetails): {
+  jid: string; name: string;
+  'execution-config': { 'restart-strategy': string; 'job-parallelism': number; 'object-reuse-mode': boolean; 'user-config': Record<string, string> };
+} {
+  const c = d.executionConfig ?? { parallelism: 1, restartStrategy: 'Cluster level default restart strategy', objectReuse: false, userConfig: {} };
+  return {
+    jid: d.id,
+    name: d.name,
+    'execution-config': {
+      'restart-strategy': c.restartStrategy,
+      'job-parallelism': c.parallelism,
+      'object-reuse-mode': c.objectReuse,
+      'user-config': c.userConfig,
+    },
+  };
+}
+
+/** GET /jobmanager/config (ClusterConfigurationInfo): every key and value as strings, sorted by key. */
+export function toConfigurationInfo(config: Record<string, string>): Array<{ key: string; value: string }> {
+  return Object.keys(config).sort().map((key) => ({ key, value: config[key]! }));
+}
+
+/** GET /taskmanagers: the mini-cluster's one TaskManager (the worker threads of this process). */
+export function toTaskManagersInfo(slots: { total: number; free: number }, hardware: { cpuCores: number; physicalMemory: number; freeMemory: number }): {
+  taskmanagers: Array<Record<string, unknown>>;
+} {
+  const resource = (slotsShare: number) => ({
+    cpuCores: slotsShare, taskHeapMemory: 0, taskOffHeapMemory: 0, managedMemory: 0, networkMemory: 0, extendedResources: {},
+  });
+  return {
+    taskmanagers: [{
+      id: 'localhost:0-flink-ts',
+      path: 'local',
+      dataPort: -1,
+      jmxPort: -1,
+      timeSinceLastHeartbeat: Date.now(),
+      slotsNumber: slots.total,
+      freeSlots: slots.free,
+      totalResource: resource(slots.total),
+      freeResource: resource(slots.free),
+      hardware: { cpuCores: hardware.cpuCores, physicalMemory: hardware.physicalMemory, freeMemory: hardware.freeMemory, managedMemory: 0 },
+      memoryConfiguration: {
+        frameworkHeap: 0, taskHeap: 0, frameworkOffHeap: 0, taskOffHeap: 0, networkMemory: 0, managedMemory: 0,
+        jvmMetaspace: 0, jvmOverhead: 0, totalFlinkMemory: 0, totalProcessMemory: 0,
+      },
+      blocked: false,
+    }],
+  };
+}
+
+/** Flink's class for failures this cluster reports without a more specific one. */
+export const DEFAULT_FAILURE_CLASS = 'org.apache.flink.util.FlinkException';
+
+export function toSerializedThrowable(message: string, className = DEFAULT_FAILURE_CLASS, kind?: ErrorKind): SerializedThrowableBody {
+  const trace = `${className}: ${message}`;
+  return {
+    class: className, 'stack-trace': trace, 'serialized-throwable': serializeThrowable(className, message, trace),
+    ...(kind ? { 'x-flink-ts-error-kind': kind } : {}),
+  };
 }
 
 export function toAsyncOperationResult(s: AsyncOperationStatus, withLocation = true): AsynchronousOperationResultBody {
   if (s.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
-  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': toSerializedThrowable(s.failureCause) } };
+  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { 'failure-cause': toSerializedThrowable(s.failureCause, s.failureClass, s.failureKind) } };
   // Disposal results carry no location in Flink (AsynchronousOperationInfo), savepoint results do (SavepointInfo).
   return { status: { id: 'COMPLETED' }, operation: withLocation ? { location: s.location } : {} };
 }
 
-function toCheckpointStatistics(e: CheckpointStatsEntry): CheckpointStatisticsBody {
+/** Flink gives checkpoint locations as URIs (`file:/…/chk-3`); in-memory ones are not externally addressable. */
+function externalPointer(dir: string): string {
+  if (dir.startsWith(JOBMANAGER_LOCATION_PREFIX)) return '<checkpoint-not-externally-addressable>';
+  return /^[a-z][a-z0-9+.-]*:/i.test(dir) ? dir : `file:${dir}`;
+}
+
+function checkpointType(e: CheckpointStatsEntry): CheckpointStatisticsBody['checkpoint_type'] {
+  if (e.isSavepoint) return e.syncSavepoint ? 'SYNC_SAVEPOINT' : 'SAVEPOINT';
+  return e.unaligned ? 'UNALIGNED_CHECKPOINT' : 'CHECKPOINT';
+}
+
+function taskStatsOf(e: CheckpointStatsEntry, t: TaskCheckpointStats): TaskCheckpointStatisticsBody {
+  const latestAck = t.subtasks.reduce((m, s) => Math.max(m, s.ackTimestamp), -1);
+  const sum = (k: 'stateSize' | 'checkpointedSize' | 'processedData' | 'persistedData') => t.subtasks.reduce((n, s) => n + s[k], 0);
+  return {
+    id: e.id,
+    status: e.status,
+    latest_ack_timestamp: latestAck,
+    checkpointed_size: sum('checkpointedSize'),
+    state_size: sum('stateSize'),
+    end_to_end_duration: latestAck > 0 ? Math.max(0, latestAck - e.triggerTimestamp) : -1,
+    alignment_buffered: 0,
+    processed_data: sum('processedData'),
+    persisted_data: sum('persistedData'),
+    num_subtasks: t.numSubtasks,
+    num_acknowledged_subtasks: t.subtasks.length,
+  };
+}
+
+/**
+ * One checkpoint as Flink's CheckpointStatistics. The list endpoint leaves `tasks` empty (as Flink does);
+ * /checkpoints/details/:id fills it per job vertex.
+ */
+export function toCheckpointStatistics(e: CheckpointStatsEntry, withTasks = false): CheckpointStatisticsBody {
   const body: CheckpointStatisticsBody = {
     className: e.status === 'COMPLETED' ? 'completed' : e.status === 'FAILED' ? 'failed' : 'in_progress',
     id: e.id,
     status: e.status,
     is_savepoint: e.isSavepoint,
+    savepointFormat: e.isSavepoint ? e.savepointFormat ?? 'CANONICAL' : null,
     trigger_timestamp: e.triggerTimestamp,
     latest_ack_timestamp: e.latestAckTimestamp,
+    checkpointed_size: e.checkpointedSize,
     state_size: e.stateSize,
     end_to_end_duration: e.endToEndDuration,
+    // Deprecated in Flink since 1.11 and always 0 there.
+    alignment_buffered: 0,
+    processed_data: e.processedData,
+    persisted_data: e.persistedData,
     num_subtasks: e.numSubtasks,
     num_acknowledged_subtasks: e.numAcknowledgedSubtasks,
-    checkpoint_type: e.isSavepoint ? 'SAVEPOINT' : e.unaligned ? 'UNALIGNED_CHECKPOINT' : 'CHECKPOINT',
-    tasks: {},
+    checkpoint_type: checkpointType(e),
+    tasks: withTasks ? Object.fromEntries(e.tasks.map((t) => [t.vertexId, taskStatsOf(e, t)])) : {},
   };
   if (e.status === 'COMPLETED') {
-    if (e.externalPath !== undefined) body.external_path = e.externalPath;
+    if (e.externalPath !== undefined) body.external_path = externalPointer(e.externalPath);
     body.discarded = e.discarded;
   }
-  if (e.status === 'FAILED' && e.failureMessage !== undefined) body.failure_message = e.failureMessage;
+  if (e.status === 'FAILED') {
+    body.failure_timestamp = e.failureTimestamp ?? e.latestAckTimestamp;
+    body.failure_message = e.failureMessage ?? null;
+  }
   return body;
 }
+
+export function toStatsSummary(s: StatsSummarySnapshot): StatsSummaryBody {
+  return {
+    min: s.min, max: s.max, avg: s.avg,
+    p50: s.quantile(0.5), p90: s.quantile(0.9), p95: s.quantile(0.95), p99: s.quantile(0.99), p999: s.quantile(0.999),
+  };
+}
+
+const NAN_QUANTILES = { p50: Number.NaN, p90: Number.NaN, p95: Number.NaN, p99: Number.NaN, p999: Number.NaN };
+
+/** Flink reports the deprecated alignment_buffered summary as all zeros. */
+const ZERO_SUMMARY: StatsSummaryBody = { min: 0, max: 0, avg: 0, p50: 0, p90: 0, p95: 0, p99: 0, p999: 0 };
 
 export function toCheckpointingStatistics(s: CheckpointStats): CheckpointingStatisticsBody {
   return {
@@ -322,6 +626,14 @@ export function toCheckpointingStatistics(s: CheckpointStats): CheckpointingStat
       completed: s.counts.completed,
       failed: s.counts.failed,
     },
+    summary: {
+      checkpointed_size: toStatsSummary(s.summary.checkpointedSize),
+      state_size: toStatsSummary(s.summary.stateSize),
+      end_to_end_duration: toStatsSummary(s.summary.endToEndDuration),
+      alignment_buffered: { ...ZERO_SUMMARY },
+      processed_data: toStatsSummary(s.summary.processedData),
+      persisted_data: toStatsSummary(s.summary.persistedData),
+    },
     latest: {
       completed: s.latestCompleted ? toCheckpointStatistics(s.latestCompleted) : null,
       savepoint: s.latestSavepoint ? toCheckpointStatistics(s.latestSavepoint) : null,
@@ -331,11 +643,54 @@ export function toCheckpointingStatistics(s: CheckpointStats): CheckpointingStat
           id: s.restored.id,
           restore_timestamp: s.restored.restoreTimestamp,
           is_savepoint: s.restored.isSavepoint,
-          external_path: s.restored.externalPath,
+          external_path: externalPointer(s.restored.externalPath),
         }
         : null,
     },
-    history: s.history.map(toCheckpointStatistics),
+    history: s.history.map((e) => toCheckpointStatistics(e)),
+  };
+}
+
+/** GET …/checkpoints/details/:checkpointid/subtasks/:vertexid (TaskCheckpointStatisticsWithSubtaskDetails). */
+export function toTaskCheckpointStatisticsWithSubtasks(e: CheckpointStatsEntry, vertexId: string): Record<string, unknown> | undefined {
+  const t = e.tasks.find((x) => x.vertexId === vertexId);
+  if (!t) return undefined;
+  const acked = new Map(t.subtasks.map((s) => [s.subtask, s]));
+  // Flink keeps no histogram per task: min/max/avg only, the quantiles NaN.
+  const summaryOf = (f: (s: SubtaskCheckpointStats) => number) => ({ ...toStatsSummary(StatsSummary.of(t.subtasks.map(f))), ...NAN_QUANTILES });
+  return {
+    ...taskStatsOf(e, t),
+    summary: {
+      checkpointed_size: summaryOf((s) => s.checkpointedSize),
+      state_size: summaryOf((s) => s.stateSize),
+      end_to_end_duration: summaryOf((s) => Math.max(0, s.ackTimestamp - e.triggerTimestamp)),
+      checkpoint_duration: { sync: summaryOf((s) => s.syncMs), async: summaryOf((s) => s.asyncMs) },
+      alignment: {
+        buffered: { ...ZERO_SUMMARY },
+        processed: summaryOf((s) => s.processedData),
+        persisted: summaryOf((s) => s.persistedData),
+        duration: summaryOf((s) => s.alignmentMs),
+      },
+      start_delay: summaryOf((s) => s.startDelayMs),
+    },
+    subtasks: Array.from({ length: t.numSubtasks }, (_, index) => {
+      const s = acked.get(index);
+      if (!s) return { className: 'pending_or_failed', index, status: 'pending_or_failed' };
+      return {
+        className: 'completed',
+        index,
+        status: 'completed',
+        ack_timestamp: s.ackTimestamp,
+        end_to_end_duration: Math.max(0, s.ackTimestamp - e.triggerTimestamp),
+        checkpointed_size: s.checkpointedSize,
+        state_size: s.stateSize,
+        checkpoint: { sync: s.syncMs, async: s.asyncMs },
+        alignment: { buffered: 0, processed: s.processedData, persisted: s.persistedData, duration: s.alignmentMs },
+        start_delay: s.startDelayMs,
+        unaligned_checkpoint: s.unaligned,
+        aborted: false,
+      };
+    }),
   };
 }
 
@@ -350,14 +705,16 @@ export interface CheckpointOperationResultBody {
  */
 export function toCheckpointOperationResult(s: AsyncOperationStatus): CheckpointOperationResultBody {
   if (s.status === 'IN_PROGRESS') return { status: { id: 'IN_PROGRESS' } };
-  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { checkpointId: null, failureCause: toSerializedThrowable(s.failureCause) } };
+  if ('failureCause' in s) return { status: { id: 'COMPLETED' }, operation: { checkpointId: null, failureCause: toSerializedThrowable(s.failureCause, s.failureClass, s.failureKind) } };
   return { status: { id: 'COMPLETED' }, operation: { checkpointId: s.checkpointId ?? null, location: s.location } };
 }
 
 /** Flink's CheckpointConfigInfo (GET /jobs/:jobid/checkpoints/config). */
+export const JAVA_LONG_MAX = 9223372036854775807n;
+
 export interface CheckpointConfigInfo {
   mode: 'exactly_once' | 'at_least_once';
-  interval: number;
+  interval: number | bigint;
   timeout: number;
   min_pause: number;
   max_concurrent: number;
@@ -369,12 +726,15 @@ export interface CheckpointConfigInfo {
   aligned_checkpoint_timeout: number;
   checkpoints_after_tasks_finish: boolean;
   state_changelog_enabled: boolean;
+  changelog_periodic_materialization_interval: number;
+  changelog_storage: string;
 }
 
 export function toCheckpointConfigInfo(c: CheckpointConfig): CheckpointConfigInfo {
   return {
     mode: c.mode === 'EXACTLY_ONCE' ? 'exactly_once' : 'at_least_once',
-    interval: c.interval ?? 0x7fffffffffffffff,
+    // Flink reports Long.MAX_VALUE for a job without periodic checkpoints; a bigint keeps every digit on the wire.
+    interval: c.interval ?? JAVA_LONG_MAX,
     timeout: c.timeout,
     min_pause: c.minPause,
     max_concurrent: c.maxConcurrent,
@@ -386,6 +746,9 @@ export function toCheckpointConfigInfo(c: CheckpointConfig): CheckpointConfigInf
     aligned_checkpoint_timeout: c.alignedTimeout,
     checkpoints_after_tasks_finish: true,
     state_changelog_enabled: false,
+    // Flink's defaults (state.changelog.*), reported although the changelog backend is off.
+    changelog_periodic_materialization_interval: 600_000,
+    changelog_storage: 'memory',
   };
 }
 
@@ -426,8 +789,21 @@ function optFormatType(o: Record<string, unknown>, type: string): SavepointForma
   }
 }
 
+/** Flink's TriggerId: 16 random bytes as 32 hex characters; anything else is a bad request. */
+function withTriggerId(o: Record<string, unknown>, type: string): { triggerId?: string } {
+  const triggerId = optTriggerId(o, type);
+  return triggerId === undefined ? {} : { triggerId };
+}
+
+function optTriggerId(o: Record<string, unknown>, type: string): string | undefined {
+  const v = optString(o, 'triggerId', type);
+  if (v === undefined) return undefined;
+  if (!/^[0-9a-fA-F]{32}$/.test(v)) throw badRequest(type, "'triggerId' must be 32 hexadecimal characters");
+  return v.toLowerCase();
+}
+
 export function parseSavepointTriggerRequest(body: unknown): {
-  targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType;
+  targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType; triggerId?: string;
 } {
   const T = 'SavepointTriggerRequestBody';
   const o = asObject(body, T);
@@ -435,11 +811,12 @@ export function parseSavepointTriggerRequest(body: unknown): {
     targetDirectory: optString(o, 'target-directory', T),
     cancelJob: optBoolean(o, 'cancel-job', T) ?? false,
     formatType: optFormatType(o, T),
+    ...withTriggerId(o, T),
   };
 }
 
 export function parseStopWithSavepointRequest(body: unknown): {
-  targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType;
+  targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType; triggerId?: string;
 } {
   const T = 'StopWithSavepointRequestBody';
   const o = asObject(body, T);
@@ -447,6 +824,7 @@ export function parseStopWithSavepointRequest(body: unknown): {
     targetDirectory: optString(o, 'targetDirectory', T),
     drain: optBoolean(o, 'drain', T) ?? false,
     formatType: optFormatType(o, T),
+    ...withTriggerId(o, T),
   };
 }
 
@@ -458,12 +836,13 @@ export function parseSavepointDisposalRequest(body: unknown): { savepointPath: s
 }
 
 /** POST /jobs/:jobid/checkpoints body (CheckpointTriggerRequestBody); an empty body means CONFIGURED. */
-export function parseCheckpointTriggerRequest(body: unknown): { checkpointType: CheckpointType } {
+export function parseCheckpointTriggerRequest(body: unknown): { checkpointType: CheckpointType; triggerId?: string } {
   const T = 'CheckpointTriggerRequestBody';
   const o = body === undefined || body === null ? {} : asObject(body, T);
   const v = o.checkpointType;
-  if (v === undefined || v === null) return { checkpointType: 'CONFIGURED' };
+  const triggerId = optTriggerId(o, T);
+  if (v === undefined || v === null) return { checkpointType: 'CONFIGURED', triggerId };
   const t = typeof v === 'string' ? v.toUpperCase() : undefined;
   if (t !== 'FULL' && t !== 'INCREMENTAL' && t !== 'CONFIGURED') throw badRequest(T, "'checkpointType' must be CONFIGURED, FULL or INCREMENTAL");
-  return { checkpointType: t };
+  return { checkpointType: t, triggerId };
 }

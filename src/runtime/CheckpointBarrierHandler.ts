@@ -34,7 +34,7 @@ export interface BarrierHandlerHost {
   readonly inputs: readonly InputChannel[];
   readonly mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE';
   /** Snapshots the operators and forwards the barrier (overtaking the output backlog when unaligned). */
-  snapshot(b: CheckpointBarrier, unaligned: boolean): SnapshotInProgress;
+  snapshot(b: CheckpointBarrier, unaligned: boolean, firstBarrierAt: number): SnapshotInProgress;
   /** `subsumed`: a newer checkpoint overtook it here, which is no failure of the checkpoint. */
   decline(checkpointId: number, reason: string, subsumed?: true): void;
   schedule(): void;
@@ -44,6 +44,8 @@ interface Alignment {
   barrier: CheckpointBarrier;
   /** Channels whose barrier has not arrived yet. */
   pending: Set<InputChannel>;
+  /** When the first barrier arrived (epoch ms): start delay before it, alignment after it. */
+  firstBarrierAt: number;
   /** Set once the checkpoint runs unaligned: the snapshot taken, and the in-flight data collected so far. */
   unaligned?: { snapshot: SnapshotInProgress; captured: Map<InputChannel, Uint8Array[]> };
 }
@@ -70,7 +72,7 @@ export class CheckpointBarrierHandler {
   private lastDone = 0;
   private readonly aborted = new Set<number>();
   private cur?: Alignment;
-  private readonly counting = new Map<number, { barrier: CheckpointBarrier; seen: Set<InputChannel> }>();
+  private readonly counting = new Map<number, { barrier: CheckpointBarrier; seen: Set<InputChannel>; firstBarrierAt: number }>();
   private timeout?: { id: number; timer: NodeJS.Timeout };
 
   constructor(private readonly host: BarrierHandlerHost) {}
@@ -183,7 +185,7 @@ export class CheckpointBarrierHandler {
 
   private start(b: CheckpointBarrier): void {
     if (this.cur) this.subsumeCurrent(b.checkpointId);
-    this.cur = { barrier: b, pending: new Set(this.host.inputs.filter((c) => !c.finished)) };
+    this.cur = { barrier: b, pending: new Set(this.host.inputs.filter((c) => !c.finished)), firstBarrierAt: Date.now() };
   }
 
   /** A newer checkpoint's barrier overtook an unfinished one: the older cannot complete here any more. */
@@ -201,7 +203,7 @@ export class CheckpointBarrierHandler {
     this.cur = undefined;
     this.done(cur.barrier.checkpointId);
     this.unblockAll();
-    this.host.snapshot(cur.barrier, false).complete();
+    this.host.snapshot(cur.barrier, false, cur.firstBarrierAt).complete();
     this.host.schedule();
   }
 
@@ -227,7 +229,7 @@ export class CheckpointBarrierHandler {
     }
     const barrier: CheckpointBarrier = { ...cur.barrier, unaligned: true };
     this.unblockAll();
-    cur.unaligned = { snapshot: this.host.snapshot(barrier, true), captured: new Map() };
+    cur.unaligned = { snapshot: this.host.snapshot(barrier, true, cur.firstBarrierAt), captured: new Map() };
     for (const ch of [...cur.pending]) {
       for (let i = 0; i < ch.queue.length; i++) {
         const item = ch.queue[i];
@@ -281,7 +283,7 @@ export class CheckpointBarrierHandler {
   // ------------------------------------------------------------------ at-least-once
 
   private track(ch: InputChannel, b: CheckpointBarrier): void {
-    const t = this.counting.get(b.checkpointId) ?? this.counting.set(b.checkpointId, { barrier: b, seen: new Set() }).get(b.checkpointId)!;
+    const t = this.counting.get(b.checkpointId) ?? this.counting.set(b.checkpointId, { barrier: b, seen: new Set(), firstBarrierAt: Date.now() }).get(b.checkpointId)!;
     t.seen.add(ch);
     this.maybeCompleteTracked(b);
   }
@@ -298,6 +300,6 @@ export class CheckpointBarrierHandler {
       }
     }
     this.done(b.checkpointId);
-    this.host.snapshot(b, false).complete();
+    this.host.snapshot(b, false, t.firstBarrierAt).complete();
   }
 }

@@ -13,7 +13,7 @@ import { assignState, type RestoreSpec, type StateAssignment } from '../checkpoi
 import type { LoadedSnapshot } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import {
-  CheckpointingOptions, FlinkTsOptions, StateRecoveryOptions, ExecutionOptions, restartStrategyFor, TaskManagerOptions, type RestartStrategy,
+  CheckpointingOptions, CoreOptions, FlinkTsOptions, StateRecoveryOptions, ExecutionOptions, restartStrategyFor, TaskManagerOptions, type RestartStrategy,
 } from '../config/ConfigOptions.js';
 import { stateBackendSpec } from '../state/StateBackendLoader.js';
 import { FlinkError } from '../core/FlinkError.js';
@@ -21,7 +21,7 @@ import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
 import { taskKey } from '../core/ids.js';
 import type { JobGraph } from '../graph/JobGraph.js';
-import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type TaskCounts } from '../rest/Dispatcher.js';
+import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type JobException, type TaskCounts } from '../rest/Dispatcher.js';
 import type { TaskDeployment, WorkerToJobManager } from './messages.js';
 import { RestartBackoffTimeStrategy } from './RestartBackoffTimeStrategy.js';
 import { PeriodicSavepointScheduler } from '../checkpoint/PeriodicSavepoints.js';
@@ -65,6 +65,8 @@ export class JobMaster {
   readonly startTime = Date.now();
   endTime = -1;
   failureCause?: string;
+  /** Every failure since the start, oldest first (GET /jobs/:id/exceptions). */
+  private readonly exceptions: JobException[] = [];
   readonly coordinator: CheckpointCoordinator;
   readonly result: Promise<JobResult>;
   private resolveResult!: (r: JobResult) => void;
@@ -257,7 +259,7 @@ export class JobMaster {
       const vertex = this.jobGraph.vertices[v];
       const err = Object.assign(new Error(error?.message ?? 'unknown error'), { name: error?.name ?? 'Error', stack: error?.stack });
       this.o.log.error(`${vertex.name} (${s + 1}/${vertex.parallelism}) switched from RUNNING to FAILED.`, err);
-      void this.failover(err);
+      void this.failover(err, `${vertex.name} (${s + 1}/${vertex.parallelism})`);
       return;
     }
     if (state === 'FINISHED') this.coordinator.taskFinished(v, s);
@@ -308,11 +310,16 @@ export class JobMaster {
   }
 
   /** A task failed: restart from the latest completed checkpoint, or fail the job when restarts run out. */
-  private async failover(cause: Error): Promise<void> {
+  private async failover(cause: Error, taskName?: string): Promise<void> {
     if (this.failingOver || isGloballyTerminal(this.status) || this.status === 'CANCELLING') return;
     this.failingOver = true;
     this.periodicSavepoints?.stop();
     const rootCause = `${cause.name && cause.name !== 'Error' ? `${cause.name}: ` : ''}${cause.message}`;
+    const exceptionName = cause.name || 'Error';
+    this.exceptions.push({
+      timestamp: Date.now(), exceptionName, message: cause.message, taskName,
+      stacktrace: cause.stack && cause.stack.startsWith(exceptionName) ? cause.stack : `${exceptionName}: ${cause.message}`,
+    });
     this.coordinator.stopPeriodic();
     this.coordinator.abortAll('Job is failing over');
     await this.slots?.shutdown();
@@ -351,6 +358,7 @@ export class JobMaster {
 
   private restoreFromCompleted(c: CompletedCheckpoint): StateAssignment {
     this.o.log.info(`Restoring job ${this.jobId} from checkpoint ${c.id} at ${c.dir}.`);
+    this.coordinator.restoredFromCheckpoint(c);
     return assignState({ dir: c.dir, metadataFile: join(c.dir, '_metadata'), metadata: c.metadata }, this.jobGraph, true);
   }
 
@@ -436,15 +444,42 @@ export class JobMaster {
       endTime: this.endTime,
       lastModification: Math.max(...Object.values(this.timestamps).map(Number), this.startTime),
       tasks: counts,
-      isStoppable: this.status === 'RUNNING',
+      // Flink's isStoppable is about legacy stoppable sources: false for every job since Flink 1.x (stop takes a savepoint).
+      isStoppable: false,
       numRestarts: this.restarts,
       timestamps: { ...this.timestamps },
+      maxParallelism: this.jobGraph.maxParallelism,
+      failureCause: this.failureCause,
+      exceptions: [...this.exceptions],
+      executionConfig: {
+        parallelism: this.o.config.get(CoreOptions.DEFAULT_PARALLELISM),
+        restartStrategy: describeRestartStrategy(this.restartStrategy),
+        objectReuse: false,
+        userConfig: {},
+      },
       vertices: this.jobGraph.vertices.map((v) => {
         const tasks: TaskCounts = emptyTaskCounts();
         for (let s = 0; s < v.parallelism; s++) tasks[(this.exec.get(taskKey(v.index, s)) ?? 'CREATED') as keyof TaskCounts]++;
         const status = tasks.FAILED ? 'FAILED' : tasks.RUNNING ? 'RUNNING' : tasks.FINISHED === v.parallelism ? 'FINISHED' : tasks.CANCELED ? 'CANCELED' : 'CREATED';
-        return { id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism, status, startTime: this.startTime, endTime: this.endTime, tasks };
+        return {
+          id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism, status, startTime: this.startTime, endTime: this.endTime, tasks,
+          operator: v.operators.map((op) => op.kind).join(' -> '),
+          inputs: v.inputs.map((e) => ({ id: this.jobGraph.vertices[e.source]!.id, shipStrategy: e.partitioner.toUpperCase() })),
+        };
       }),
     };
   }
+}
+
+/** The restart strategy as Flink's /jobs/:id/config words it. */
+function describeRestartStrategy(rs: RestartStrategy): string {
+  if (rs.type === 'none') return 'Restart deactivated.';
+  if (rs.type === 'failure-rate') {
+    return `Failure rate restart with maximum of ${rs.maxFailuresPerInterval} failures within interval ${rs.intervalMs} ms and fixed delay ${rs.delayMs} ms.`;
+  }
+  const attempts = rs.attempts >= Number.MAX_SAFE_INTEGER ? 2147483647 : rs.attempts;
+  if (rs.type === 'exponential-delay') {
+    return `Restart with exponential delay: initial backoff ${rs.initialBackoffMs} ms, max backoff ${rs.maxBackoffMs} ms, multiplier ${rs.multiplier}, reset threshold ${rs.resetThresholdMs} ms, jitter ${rs.jitterFactor}. #${attempts} restart attempts.`;
+  }
+  return `Restart with fixed delay (${rs.delayMs} ms). #${attempts} restart attempts.`;
 }

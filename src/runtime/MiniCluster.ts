@@ -1,10 +1,13 @@
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { disposeSavepoint } from '../checkpoint/SavepointDisposal.js';
 import { isJobManagerLocation, resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
 import { loadSnapshot, stripFileScheme, verifySnapshotFiles } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
-import { CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, StateRecoveryOptions, parsePortSpec } from '../config/ConfigOptions.js';
-import { FlinkError } from '../core/FlinkError.js';
+import {
+  CheckpointingOptions, CoreOptions, FlinkTsOptions, PipelineOptions, RestOptions, StateRecoveryOptions, TaskManagerOptions, parsePortSpec,
+} from '../config/ConfigOptions.js';
+import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import { newJobId, randomHex } from '../core/ids.js';
 import { isGloballyTerminal } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
@@ -13,12 +16,50 @@ import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { CheckpointIndex, JobRecord } from '../catalog/CheckpointIndex.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary } from '../rest/Dispatcher.js';
-import type { CheckpointStats } from '../checkpoint/CheckpointStatsTracker.js';
+import type { CheckpointStats, CheckpointStatsEntry } from '../checkpoint/CheckpointStatsTracker.js';
 import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { RestServer } from '../rest/RestServer.js';
 import { JobMaster } from './JobMaster.js';
 
 export const FLINK_VERSION = '1.20.0-flink-ts';
+
+/**
+ * The port(s) the REST endpoint binds: rest.bind-port, else rest.port when the configuration sets it (Flink's
+ * fallback, which pins a detached job at a known address such as 8081 for Flink's CLI, the operator's
+ * clients or curl), else 0: any free port, since every `flink run` starts a cluster of its own.
+ */
+export function restBindPort(config: Configuration): string {
+  if (config.contains(RestOptions.BIND_PORT)) return config.get(RestOptions.BIND_PORT);
+  if (config.contains(RestOptions.PORT)) return String(config.get(RestOptions.PORT));
+  return '0';
+}
+
+/**
+ * Host names the REST endpoint answers to besides IP literals and localhost: rest.address, this machine's
+ * host name (Flink's usual rest.address) and the names in rest.allowed-hosts (a proxy's or a Kubernetes
+ * service's name).
+ */
+export function allowedRestHosts(config: Configuration): string[] {
+  const extra = (config.getOptional(FlinkTsOptions.REST_ALLOWED_HOSTS) ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  return [config.get(RestOptions.ADDRESS), hostname(), ...extra];
+}
+
+/** Flink's exception class for a checkpoint or savepoint that could not be taken. */
+const CHECKPOINT_EXCEPTION = 'org.apache.flink.runtime.checkpoint.CheckpointException';
+const JOB_NOT_FOUND_EXCEPTION = 'org.apache.flink.runtime.messages.FlinkJobNotFoundException';
+
+interface Operation {
+  jobId?: string;
+  kind: 'savepoint' | 'checkpoint' | 'disposal';
+  status: AsyncOperationStatus;
+  /** Its result was fetched once (the endpoint waits for that before the cluster exits). */
+  read: boolean;
+}
+
+/** Keys whose values Flink hides in its configuration answers (GlobalConfiguration.isSensitive, and ours). */
+const SENSITIVE_KEY = /password|secret|token|apikey|api-key|service-key|account\.key|jaas\.config|auth-params|basic-auth|http-headers/i;
+
+const operationKey = (jobId: string | undefined, triggerId: string) => `${jobId ?? '-'}/${triggerId.toLowerCase()}`;
 
 export interface SubmitOptions {
   jobId?: string;
@@ -40,7 +81,8 @@ export interface SubmitOptions {
 export class MiniCluster implements Dispatcher {
   readonly flinkVersion = FLINK_VERSION;
   private readonly jobs = new Map<string, JobMaster>();
-  private readonly triggers = new Map<string, { jobId?: string; status: AsyncOperationStatus; read: boolean; kind?: 'checkpoint' }>();
+  /** Asynchronous operations by job and trigger id (Flink's AsynchronousJobOperationKey). */
+  private readonly triggers = new Map<string, Operation>();
   private rest?: RestServer;
   restUrl?: string;
 
@@ -68,13 +110,13 @@ export class MiniCluster implements Dispatcher {
   /** Starts the REST endpoint on loopback (rest.bind-address / rest.bind-port). */
   async startRestEndpoint(): Promise<string> {
     const host = this.config.get(RestOptions.BIND_ADDRESS);
-    const ranges = parsePortSpec(this.config.get(RestOptions.BIND_PORT));
+    const ranges = parsePortSpec(restBindPort(this.config));
     let lastError: unknown;
     for (const [lo, hi] of ranges) {
       for (let port = lo; port <= hi; port++) {
         const server = new RestServer(this, {
           host, port, log: (l) => this.log.warn(l),
-          authToken: this.config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN), allowedHosts: [this.config.get(RestOptions.ADDRESS)],
+          authToken: this.config.getOptional(FlinkTsOptions.REST_AUTH_TOKEN), allowedHosts: allowedRestHosts(this.config),
         });
         try {
           this.restUrl = await server.start();
@@ -189,52 +231,93 @@ export class MiniCluster implements Dispatcher {
     void jm.cancel();
   }
 
-  private savepointTarget(targetDirectory?: string): string {
-    return resolveSavepointTarget(targetDirectory, this.config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY));
+  /**
+   * The savepoint directory. As in Flink, a request without a target on a cluster without a default is refused
+   * at once (400); a target that cannot be created fails the operation (202, then its failure-cause).
+   */
+  private savepointTarget(targetDirectory?: string): () => string {
+    const configured = this.config.getOptional(CheckpointingOptions.SAVEPOINT_DIRECTORY);
+    if ((targetDirectory ?? '') === '' && (configured ?? '') === '') resolveSavepointTarget(undefined, undefined);
+    return () => resolveSavepointTarget(targetDirectory, configured);
   }
 
-  private startOperation(jobId: string | undefined, op: () => Promise<string>): string {
-    const triggerId = randomHex(16);
-    const entry: { jobId?: string; status: AsyncOperationStatus; read: boolean } = { jobId, status: { status: 'IN_PROGRESS' }, read: false };
-    this.triggers.set(triggerId, entry);
-    op().then(
-      (location) => (entry.status = { status: 'COMPLETED', location }),
-      (e: Error) => (entry.status = { status: 'COMPLETED', failureCause: e.message }),
+  /**
+   * Registers an asynchronous operation under the client's trigger id (Flink's idempotent triggers: the same id
+   * for the same job names the same operation, which is not started again) or a fresh one.
+   */
+  private startOperation(
+    jobId: string | undefined, kind: 'savepoint' | 'checkpoint' | 'disposal', clientTriggerId: string | undefined,
+    op: () => Promise<{ location: string; checkpointId?: number }>, failureClass?: string,
+  ): string {
+    const triggerId = clientTriggerId?.toLowerCase() ?? randomHex(16);
+    const key = operationKey(jobId, triggerId);
+    const existing = this.triggers.get(key);
+    if (existing) {
+      if (existing.kind !== kind) throw new FlinkError('conflict', `Trigger id ${triggerId} is already used by a ${existing.kind} operation.`);
+      return triggerId;
+    }
+    const entry: Operation = { jobId, kind, status: { status: 'IN_PROGRESS' }, read: false };
+    this.triggers.set(key, entry);
+    let started: Promise<{ location: string; checkpointId?: number }>;
+    try {
+      started = op();
+    } catch (e) {
+      started = Promise.reject(e);
+    }
+    started.then(
+      (r) => (entry.status = { status: 'COMPLETED', ...r }),
+      (e: Error) => {
+        const cls = isFlinkError(e) && e.kind === 'not-found' ? JOB_NOT_FOUND_EXCEPTION : failureClass;
+        entry.status = { status: 'COMPLETED', failureCause: e.message, ...(cls ? { failureClass: cls } : {}), ...(isFlinkError(e) ? { failureKind: e.kind } : {}) };
+      },
     );
     return triggerId;
   }
 
-  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType }): string {
-    const jm = this.job(jobId);
-    const target = this.savepointTarget(opts.targetDirectory);
-    if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot take a savepoint.`);
-    return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, opts.cancelJob ? 'cancel' : 'none', { formatType: opts.formatType })}`);
+  /**
+   * Flink accepts a savepoint or checkpoint request for any job id (202) and reports in the operation's result
+   * why none was taken (FlinkJobNotFoundException, a job not running), not as an immediate 404 or 409.
+   */
+  private runningJob(jobId: string, what: string): JobMaster {
+    const jm = this.jobs.get(jobId);
+    if (!jm) throw new FlinkError('not-found', `Could not find Flink job (${jobId})`);
+    if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot ${what}.`);
+    return jm;
   }
 
-  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType }): string {
-    const jm = this.job(jobId);
+  triggerSavepoint(jobId: string, opts: { targetDirectory?: string; cancelJob: boolean; formatType?: SavepointFormatType; triggerId?: string }): string {
     const target = this.savepointTarget(opts.targetDirectory);
-    if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot stop it with a savepoint.`);
-    return this.startOperation(jobId, async () => `file:${await jm.savepoint(target, 'stop', { drain: opts.drain, formatType: opts.formatType })}`);
+    return this.startOperation(jobId, 'savepoint', opts.triggerId, async () => {
+      const jm = this.runningJob(jobId, 'take a savepoint');
+      return { location: `file:${await jm.savepoint(target(), opts.cancelJob ? 'cancel' : 'none', { formatType: opts.formatType })}` };
+    }, CHECKPOINT_EXCEPTION);
+  }
+
+  stopWithSavepoint(jobId: string, opts: { targetDirectory?: string; drain: boolean; formatType?: SavepointFormatType; triggerId?: string }): string {
+    const target = this.savepointTarget(opts.targetDirectory);
+    return this.startOperation(jobId, 'savepoint', opts.triggerId, async () => {
+      const jm = this.runningJob(jobId, 'stop it with a savepoint');
+      return { location: `file:${await jm.savepoint(target(), 'stop', { drain: opts.drain, formatType: opts.formatType })}` };
+    }, CHECKPOINT_EXCEPTION);
   }
 
   savepointStatus(jobId: string, triggerId: string): AsyncOperationStatus {
-    const t = this.triggers.get(triggerId);
-    if (!t || t.jobId !== jobId || t.kind === 'checkpoint') throw new FlinkError('not-found', `There is no savepoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    const t = this.triggers.get(operationKey(jobId, triggerId));
+    if (!t || t.kind !== 'savepoint') throw new FlinkError('not-found', `There is no savepoint operation with triggerId=${triggerId} for job ${jobId}.`);
     if (t.status.status === 'COMPLETED') t.read = true;
     return t.status;
   }
 
   disposeSavepoint(savepointPath: string): string {
-    return this.startOperation(undefined, async () => {
+    return this.startOperation(undefined, 'disposal', undefined, async () => {
       disposeSavepoint(savepointPath, this.index);
-      return savepointPath;
+      return { location: savepointPath };
     });
   }
 
   disposalStatus(triggerId: string): AsyncOperationStatus {
-    const t = this.triggers.get(triggerId);
-    if (!t || t.jobId !== undefined) throw new FlinkError('not-found', `There is no savepoint disposal with trigger id ${triggerId}.`);
+    const t = this.triggers.get(operationKey(undefined, triggerId));
+    if (!t || t.kind !== 'disposal') throw new FlinkError('not-found', `There is no savepoint disposal with trigger id ${triggerId}.`);
     if (t.status.status === 'COMPLETED') t.read = true;
     return t.status;
   }
@@ -243,24 +326,38 @@ export class MiniCluster implements Dispatcher {
     return this.job(jobId).coordinator.stats();
   }
 
-  triggerCheckpoint(jobId: string, checkpointType: CheckpointType): string {
-    const jm = this.job(jobId);
-    if (jm.status !== 'RUNNING') throw new FlinkError('conflict', `Job ${jobId} is not running but ${jm.status}; cannot trigger a checkpoint.`);
-    const triggerId = randomHex(16);
-    const entry: { jobId?: string; status: AsyncOperationStatus; read: boolean; kind?: 'checkpoint' } = { jobId, status: { status: 'IN_PROGRESS' }, read: false, kind: 'checkpoint' };
-    this.triggers.set(triggerId, entry);
-    jm.checkpoint(checkpointType).then(
-      (c) => (entry.status = { status: 'COMPLETED', checkpointId: c.id, location: isJobManagerLocation(c.dir) ? c.dir : `file:${c.dir}` }),
-      (e: Error) => (entry.status = { status: 'COMPLETED', failureCause: e.message }),
-    );
-    return triggerId;
+  triggerCheckpoint(jobId: string, checkpointType: CheckpointType, triggerId?: string): string {
+    return this.startOperation(jobId, 'checkpoint', triggerId, async () => {
+      const jm = this.runningJob(jobId, 'trigger a checkpoint');
+      const c = await jm.checkpoint(checkpointType);
+      return { checkpointId: c.id, location: isJobManagerLocation(c.dir) ? c.dir : `file:${c.dir}` };
+    }, CHECKPOINT_EXCEPTION);
   }
 
   checkpointStatus(jobId: string, triggerId: string): AsyncOperationStatus {
-    const t = this.triggers.get(triggerId);
-    if (!t || t.jobId !== jobId || t.kind !== 'checkpoint') throw new FlinkError('not-found', `There is no checkpoint operation with trigger id ${triggerId} for job ${jobId}.`);
+    const t = this.triggers.get(operationKey(jobId, triggerId));
+    if (!t || t.kind !== 'checkpoint') throw new FlinkError('not-found', `There is no checkpoint operation with triggerId=${triggerId} for job ${jobId}.`);
     if (t.status.status === 'COMPLETED') t.read = true;
     return t.status;
+  }
+
+  checkpointDetails(jobId: string, checkpointId: number): CheckpointStatsEntry | undefined {
+    return this.job(jobId).coordinator.checkpointDetails(checkpointId);
+  }
+
+  /** taskmanager.numberOfTaskSlots, less the slots of jobs that have not ended (each job takes its highest parallelism). */
+  slots(): { total: number; free: number } {
+    const total = this.config.get(TaskManagerOptions.NUM_TASK_SLOTS);
+    let used = 0;
+    for (const jm of this.jobs.values()) if (!isGloballyTerminal(jm.status)) used += jm.slotsNeeded;
+    return { total, free: Math.max(0, total - used) };
+  }
+
+  clusterConfiguration(): Record<string, string> {
+    const m = this.config.toMap();
+    // Secrets stay out of the answer, as Flink hides keys that look sensitive.
+    for (const k of Object.keys(m)) if (SENSITIVE_KEY.test(k)) m[k] = '******';
+    return m;
   }
 
   checkpointConfig(jobId: string): CheckpointConfig {

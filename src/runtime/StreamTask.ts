@@ -91,7 +91,7 @@ export class StreamTask {
     this.barriers = new CheckpointBarrierHandler({
       inputs: this.inputs,
       mode: d.checkpointMode,
-      snapshot: (b, unaligned) => this.checkpoints.checkpointState(b, unaligned),
+      snapshot: (b, unaligned, firstBarrierAt) => this.checkpoints.checkpointState(b, unaligned, firstBarrierAt),
       decline: (id, reason, subsumed) =>
         this.host.send({ type: 'decline', checkpointId: id, vertexIndex: d.vertexIndex, subtask: d.subtask, reason, ...(subsumed ? { subsumed } : {}) }),
       schedule: () => this.schedule(),

@@ -46,8 +46,10 @@ export class SubtaskCheckpointCoordinator {
    * backlog (unaligned), or in order until the alignment timeout (then overtaking). The files are written
    * once the in-flight data is known: at complete() for the input side, when the barrier left for the output.
    */
-  checkpointState(b: CheckpointBarrier, unaligned: boolean): SnapshotInProgress {
+  checkpointState(b: CheckpointBarrier, unaligned: boolean, firstBarrierAt = Date.now()): SnapshotInProgress {
     const t0 = performance.now();
+    // Flink's start delay (trigger to first barrier) and alignment duration (first barrier to snapshot).
+    const timing = { startDelayMs: Math.max(0, firstBarrierAt - b.timestamp), alignmentMs: Math.max(0, Date.now() - firstBarrierAt) };
     const parts: SnapshotPart[] = [];
     for (const op of this.t.operators) op.snapshotState(b.checkpointId);
     // Parts an operator finishes off the task thread before the ack (a Kafka sink flushing its transaction).
@@ -95,7 +97,7 @@ export class SubtaskCheckpointCoordinator {
       complete: (inputs: InputChannelState[] = []) => {
         if (done) return;
         done = true;
-        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs, asyncParts));
+        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, timing, inputs, outputs, asyncParts));
       },
     };
   }
@@ -104,6 +106,7 @@ export class SubtaskCheckpointCoordinator {
     b: CheckpointBarrier,
     parts: SnapshotPart[],
     syncMs: number,
+    timing: { startDelayMs: number; alignmentMs: number },
     inputs: InputChannelState[] = [],
     outputs: OutputChannelState[] = [],
     asyncParts: Promise<void>[] = [],
@@ -147,7 +150,7 @@ export class SubtaskCheckpointCoordinator {
       }
       this.t.send({
         type: 'ack', checkpointId: b.checkpointId, vertexIndex: this.t.deployment.vertexIndex, subtask: this.t.deployment.subtask,
-        states, syncMs, asyncMs: performance.now() - t0, channelState, unaligned: !!b.unaligned || !!channelState,
+        states, syncMs, asyncMs: performance.now() - t0, ...timing, channelState, unaligned: !!b.unaligned || !!channelState,
       });
     } catch (e) {
       this.t.send({ type: 'decline', checkpointId: b.checkpointId, vertexIndex: this.t.deployment.vertexIndex, subtask: this.t.deployment.subtask, reason: (e as Error).message });

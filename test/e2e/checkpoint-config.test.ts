@@ -110,14 +110,22 @@ class Api {
   config() {
     return this.get('/checkpoints/config');
   }
-  /** POST /checkpoints once the job runs (until then the cluster answers 409). */
+  /**
+   * POST /checkpoints until one is taken: as in Flink, a job that is not running yet accepts the trigger (202)
+   * and reports in the operation's result why there is no checkpoint.
+   */
   async trigger(): Promise<void> {
+    const base = `${this.job.restUrl}/jobs/${this.job.jobId}/checkpoints`;
     await waitFor(async () => {
-      const res = await fetch(`${this.job.restUrl}/jobs/${this.job.jobId}/checkpoints`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
-      await res.arrayBuffer();
-      if (res.status !== 202 && res.status !== 409) assert.fail(`POST /checkpoints: ${res.status}`);
-      return res.status === 202;
-    }, 30_000, 'the job to accept a checkpoint trigger', 50);
+      const res = await fetch(base, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      const body = (await res.json()) as { 'request-id': string };
+      if (res.status !== 202) assert.fail(`POST /checkpoints: ${res.status}`);
+      const result = await waitFor(async () => {
+        const r = (await (await fetch(`${base}/${body['request-id']}`)).json()) as { status: { id: string }; operation?: { failureCause?: { class: string } } };
+        return r.status.id === 'COMPLETED' ? r : undefined;
+      }, 30_000, 'the checkpoint trigger to complete', 50);
+      return result.operation?.failureCause === undefined;
+    }, 30_000, 'the job to take a checkpoint on request', 50);
   }
   async history(): Promise<History> {
     return (await this.get<{ history: History }>('/checkpoints')).history;
@@ -247,6 +255,7 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
       state_backend: 'HashMapStateBackend', checkpoint_storage: 'FileSystemCheckpointStorage',
       unaligned_checkpoints: false, tolerable_failed_checkpoints: 3, aligned_checkpoint_timeout: 0,
       checkpoints_after_tasks_finish: true, state_changelog_enabled: false,
+      changelog_periodic_materialization_interval: 600_000, changelog_storage: 'memory',
     });
     // The program's storage directory, not state.checkpoints.dir; RETAIN_ON_CANCELLATION kept them after the cancel.
     assert.equal(r.status, 'CANCELED');
@@ -421,8 +430,9 @@ describe('program-side checkpoint configuration', { concurrency: false }, () => 
     assert.match(log, /RocksDBStateBackend is deprecated: using EmbeddedRocksDBStateBackend\(true\) with FileSystemCheckpointStorage/);
     assert.match(log, /The checkpoint storage set with setCheckpointStorage\(\) \(JobManagerCheckpointStorage\) is overridden by the legacy state backend RocksDBStateBackend/);
     const newest = (r.seen.history as History).find((h) => h.status === 'COMPLETED')!; // newest first; older ones are subsumed
-    assert.ok(statSync(newest.external_path!).isDirectory(), newest.external_path);
-    assert.ok(newest.external_path!.startsWith(jobDir));
+    // external_path is a URI, as Flink's (file:/…/chk-N).
+    assert.ok(newest.external_path!.startsWith(`file:${jobDir}`), newest.external_path);
+    assert.ok(statSync(newest.external_path!.slice('file:'.length)).isDirectory(), newest.external_path);
   });
 });
 

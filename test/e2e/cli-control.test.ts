@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { FlinkError } from '../../src/core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js';
 import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary } from '../../src/rest/Dispatcher.js';
-import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
+import { CheckpointStatsTracker, type CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
 import type { SavepointFormatType } from '../../src/core/SavepointFormatType.js';
 import { RestServer } from '../../src/rest/RestServer.js';
 import { writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
@@ -147,8 +147,8 @@ class FakeCluster implements Dispatcher {
     return op.result;
   }
 
-  checkpointStats(): CheckpointStats {
-    return { counts: { restored: 0, total: 0, inProgress: 0, completed: 0, failed: 0 }, history: [] };
+  checkpointStats(jobId: string): CheckpointStats {
+    return new CheckpointStatsTracker(jobId).stats();
   }
 }
 
@@ -312,7 +312,7 @@ describe('flink CLI job control', () => {
     assert.equal(out[1], 'You can resume your program from this savepoint with the run command.');
     assert.deepEqual(cluster.requests.at(-1), { op: 'savepoint', jobId: RUNNING, opts: { targetDirectory: target, cancelJob: false, formatType: 'CANONICAL' } });
 
-    const json = await flink(['savepoint', RUNNING, target, '-t', 'native', '--json', '-m', address]);
+    const json = await flink(['savepoint', RUNNING, target, '-type', 'native', '--json', '-m', address]);
     assert.equal(json.code, 0, json.stderr);
     const body = JSON.parse(json.stdout);
     assert.equal(body.jobId, RUNNING);
@@ -515,7 +515,7 @@ describe('flink CLI job control', () => {
       ['cancel', '-s'],
       ['stop', 'a', 'b'],
       ['savepoint', 'not-a-job-id', '/tmp'],
-      ['savepoint', RUNNING, '/tmp', '-t', 'weird', '-m', address],
+      ['savepoint', RUNNING, '/tmp', '-type', 'weird', '-m', address],
       ['list', '-m', 'no-port-here'],
       ['list', '-D', 'novalue'],
       ['nosuchcommand'],

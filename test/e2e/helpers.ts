@@ -494,6 +494,7 @@ export const PROGRESS_LINE = [
   /^Disposing savepoint '.*'\.$/,
   /^Cancelling job [0-9a-f]{32}( with \w+ savepoint to .*)?\.$/,
   /^(Suspending|Draining) job "[0-9a-f]{32}" with a \w+ savepoint\.$/,
+  /^Triggering stop-with-savepoint for job [0-9a-f]{32}\.$/,
   /^DEPRECATION WARNING: Cancelling a job with savepoint is deprecated\. Use "stop" instead\.$/,
 ];
 

@@ -8,7 +8,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import {
   STATE_MACHINE_JOB, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, listJobs, savepointFolders,
@@ -146,5 +147,62 @@ describe('REST guard in a running cluster (rest.auth.token set)', { timeout: 180
     const stopped = savepointPathFrom(s.stdout);
     assert.ok(existsSync(join(stopped, '_metadata')));
     await waitFor(async () => (await listJobs(ws)).find((j) => j.jobId === jobId)?.status === 'FINISHED', 30_000, 'the job FINISHED after stop');
+  });
+});
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('a detached job at a pinned REST address (rest.port), and the host names it answers to', { timeout: 120_000 }, () => {
+  let ws: Workspace;
+  let port: number;
+  let jobId: string;
+  const run = (out: string) => flink(ws, [
+    'run', '-d', '-D', `rest.port=${port}`, '-D', 'rest.address=jm.flink-ts.test', '-D', 'rest.allowed-hosts=proxy.example, flink-jm.default.svc',
+    STATE_MACHINE_JOB, '--output', join(ws.dir, out), '--rate', '50', '--keys', '4',
+  ]);
+
+  before(async () => {
+    await ensureBuilt();
+    port = await freePort();
+    ws = createWorkspace();
+    const r = await run('a');
+    assert.equal(r.exitCode, 0, show(r));
+    jobId = jobIdFrom(r.stdout);
+    await waitFor(async () => (await listJobs(ws)).find((j) => j.jobId === jobId)?.status === 'RUNNING', 30_000, 'the job RUNNING');
+  });
+  after(async () => {
+    if (ws) await cleanup(ws);
+  });
+
+  test('the endpoint is at rest.port', async () => {
+    assert.equal((await listJobs(ws)).find((j) => j.jobId === jobId)?.restUrl, `http://127.0.0.1:${port}`);
+  });
+
+  test('Host: rest.address, this machine\'s name and rest.allowed-hosts are answered; other names get 403', async () => {
+    const url = `http://127.0.0.1:${port}`;
+    for (const host of [`jm.flink-ts.test:${port}`, 'proxy.example', `flink-jm.default.svc:${port}`, `${hostname()}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`]) {
+      const r = await send(url, 'GET', '/overview', { Host: host });
+      assert.equal(r.status, 200, `Host ${host}: ${r.text}`);
+    }
+    const evil = await send(url, 'GET', '/overview', { Host: 'evil.example' });
+    assert.equal(evil.status, 403);
+    assert.match(evil.text, /Host 'evil\.example' is not allowed/);
+  });
+
+  test('a second job on the same pinned port fails in one line, and the first keeps running', async () => {
+    const r = await run('b');
+    const line = assertOneLineError(r);
+    assert.match(line, new RegExp(`${port}`), line);
+    assert.equal((await listJobs(ws)).find((j) => j.jobId === jobId)?.status, 'RUNNING');
   });
 });

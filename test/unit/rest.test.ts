@@ -9,7 +9,7 @@ import { crc32 } from 'node:zlib';
 import { FlinkError, isFlinkError, type ErrorKind } from '../../src/core/FlinkError.js';
 import { isGloballyTerminal, type JobStatus } from '../../src/core/JobStatus.js';
 import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary, TaskCounts } from '../../src/rest/Dispatcher.js';
-import type { CheckpointStats } from '../../src/checkpoint/CheckpointStatsTracker.js';
+import { CheckpointStatsTracker, type CheckpointStats, type TrackedCheckpoint } from '../../src/checkpoint/CheckpointStatsTracker.js';
 import type { SavepointFormatType } from '../../src/core/SavepointFormatType.js';
 import type { CheckpointType } from '../../src/checkpoint/CheckpointOptions.js';
 import { RestServer, expandPortSpec } from '../../src/rest/RestServer.js';
@@ -143,19 +143,16 @@ class FakeDispatcher implements Dispatcher {
 
   checkpointStats(jobId: string): CheckpointStats {
     this.job(jobId);
-    const completed = {
-      id: 7, status: 'COMPLETED' as const, isSavepoint: false, triggerTimestamp: 10, latestAckTimestamp: 20, stateSize: 1234,
-      endToEndDuration: 10, numSubtasks: 2, numAcknowledgedSubtasks: 2, externalPath: 'file:/tmp/chk-7', discarded: false,
-    };
-    const failed = {
-      ...completed, id: 8, status: 'FAILED' as const, externalPath: undefined, failureMessage: 'Checkpoint expired before completing.',
-    };
-    return {
-      counts: { restored: 0, total: 2, inProgress: 0, completed: 1, failed: 1 },
-      history: [failed, completed],
-      latestCompleted: completed,
-      latestFailed: failed,
-    };
+    // The real tracker, fed as the coordinator feeds it: checkpoint 7 completed, 8 expired.
+    const t = new CheckpointStatsTracker(jobId);
+    const p = (id: number, acked: number): TrackedCheckpoint => ({
+      id, isSavepoint: false, location: `/tmp/chk-${id}`, triggerTs: 10, numSubtasks: 2, numAcknowledged: acked, unaligned: false,
+    });
+    t.record(p(7, 0), 'IN_PROGRESS');
+    t.record(p(7, 2), 'COMPLETED', { size: 1234, duration: 10 });
+    t.record(p(8, 0), 'IN_PROGRESS');
+    t.record(p(8, 0), 'FAILED', { failure: 'Checkpoint expired before completing.' });
+    return t.stats();
   }
 
   readonly checkpointTriggers = new Map<string, { jobId: string; type: string; polls: number }>();
