@@ -52,4 +52,6 @@ export interface SubtaskAcknowledgement {
   asyncMs: number;
   channelState?: ChannelStateHandle;
   unaligned?: boolean;
+  /** Taken after the subtask's end of data (FLIP-147): its last state, carried into later checkpoints once it finished. */
+  finalState?: true;
 }

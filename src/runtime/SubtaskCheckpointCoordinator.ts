@@ -46,7 +46,7 @@ export class SubtaskCheckpointCoordinator {
    * backlog (unaligned), or in order until the alignment timeout (then overtaking). The files are written
    * once the in-flight data is known: at complete() for the input side, when the barrier left for the output.
    */
-  checkpointState(b: CheckpointBarrier, unaligned: boolean): SnapshotInProgress {
+  checkpointState(b: CheckpointBarrier, unaligned: boolean, finalState = false): SnapshotInProgress {
     const t0 = performance.now();
     const parts: SnapshotPart[] = [];
     for (const op of this.t.operators) op.snapshotState(b.checkpointId);
@@ -95,7 +95,7 @@ export class SubtaskCheckpointCoordinator {
       complete: (inputs: InputChannelState[] = []) => {
         if (done) return;
         done = true;
-        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs, asyncParts));
+        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs, asyncParts, finalState));
       },
     };
   }
@@ -107,6 +107,7 @@ export class SubtaskCheckpointCoordinator {
     inputs: InputChannelState[] = [],
     outputs: OutputChannelState[] = [],
     asyncParts: Promise<void>[] = [],
+    finalState = false,
   ): Promise<void> {
     const t0 = performance.now();
     try {
@@ -148,6 +149,7 @@ export class SubtaskCheckpointCoordinator {
       this.t.send({
         type: 'ack', checkpointId: b.checkpointId, vertexIndex: this.t.deployment.vertexIndex, subtask: this.t.deployment.subtask,
         states, syncMs, asyncMs: performance.now() - t0, channelState, unaligned: !!b.unaligned || !!channelState,
+        ...(finalState ? { finalState: true as const } : {}),
       });
     } catch (e) {
       this.t.send({ type: 'decline', checkpointId: b.checkpointId, vertexIndex: this.t.deployment.vertexIndex, subtask: this.t.deployment.subtask, reason: (e as Error).message });

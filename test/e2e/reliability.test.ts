@@ -74,11 +74,12 @@ describe('reliability (e2e)', () => {
     assert.deepEqual(committedLines(out), expected);
   });
 
-  // Known, not fixed (docs/reliability.md, finding 8): a bounded FileSink commits its last file at end of input with
-  // no final checkpoint after it (FLIP-147), so a crash between that commit and FINISHED repeats the tail on
-  // recovery. Pinned here as a todo: it runs, reports the duplicates, and will pass once the hole is closed.
-  test('a kill after the end-of-input commit, before FINISHED: the restore from the latest checkpoint duplicates nothing', {
-    timeout: 120_000, todo: 'needs a final checkpoint for finishing tasks (FLIP-147)',
+  // docs/reliability.md, finding 8: a bounded FileSink used to commit its last file at end of input with no
+  // checkpoint after it, so a crash between that commit and FINISHED repeated the tail on recovery. With the
+  // final checkpoint (FLIP-147) the end of input commits nothing; the kill lands there and the restore from the
+  // latest checkpoint writes the tail once.
+  test('a kill at the end of input, before FINISHED: the restore from the latest checkpoint duplicates nothing', {
+    timeout: 120_000,
   }, async (t) => {
     const ws = createWorkspace(CHAOS_CONFIG);
     t.after(() => cleanup(ws));
@@ -90,7 +91,7 @@ describe('reliability (e2e)', () => {
       const l = await listed(ws, jobId);
       return l && l.status === 'FAILED' ? l : undefined;
     }, 60_000, 'the cluster killed at the end-of-input commit, found lost', 300);
-    assert.match(readFileSync(outFile, 'utf8'), /FaultInjection: killing process \d+ at sink\.end-input /, 'the kill landed after an end-of-input commit');
+    assert.match(readFileSync(outFile, 'utf8'), /FaultInjection: killing process \d+ at sink\.end-input /, 'the kill landed at the end of input');
     assert.ok(j.latestCheckpoint, 'a checkpoint to restore');
     const again = await flink(ws, ['run', '-s', j.latestCheckpoint!, CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '1000000'], { timeoutMs: 120_000 });
     assert.equal(again.exitCode, 0, show(again));

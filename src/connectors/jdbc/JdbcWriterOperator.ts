@@ -216,7 +216,8 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
         this.committing.delete(p.gid);
       }
     }).catch((e) => this.setError(new FlinkError('job-failed', `Committing prepared transaction failed: ${describePgError(e, this.sink.connectionOptions).message}`, { cause: e })));
-    return this.adminChain.then(() => undefined);
+    // Rejects when the commit failed: after the final checkpoint the task must fail, not finish.
+    return this.adminChain.then(() => { if (this.error) throw this.error; });
   }
 
   /** COMMIT PREPARED; a gid no longer prepared was committed already (this sink never rolls back a recorded one). */
@@ -228,10 +229,13 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
     }
   }
 
-  /** End of a bounded input: what is written is final (without FLIP-147's final checkpoint, committed now). */
+  /**
+   * End of a bounded input. Exactly once with a final checkpoint (FLIP-147): the last batches are executed in
+   * the open transaction, which that checkpoint prepares and commits. Without one, it is committed now.
+   */
   override endInput(): Promise<void> {
     this.flush();
-    if (!this.sink.exactlyOnce) return this.chain.then(() => { if (this.error) throw this.error; });
+    if (!this.sink.exactlyOnce || this.ctx.waitsForFinalCheckpoint) return this.chain.then(() => { if (this.error) throw this.error; });
     const open = this.inTransaction;
     this.inTransaction = false;
     const pending = this.pending;

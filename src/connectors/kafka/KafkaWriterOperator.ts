@@ -13,6 +13,7 @@
 import type { Producer, MessageToProduce } from '@platformatic/kafka';
 import type { ListState } from '../../api/state.js';
 import { StreamOperator } from '../../operators/StreamOperator.js';
+import { faultPoint } from '../../core/FaultInjection.js';
 import { brokersOf, loadKafka } from './KafkaClients.js';
 import type { KafkaSink } from './KafkaSink.js';
 import { KafkaTransactions, NO_PRODUCER } from './KafkaTransactions.js';
@@ -191,7 +192,10 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
   override snapshotStateAsync(checkpointId: number): Promise<void> | undefined {
     if (this.exactlyOnce) {
       const p = this.pending.find((x) => x.checkpointId === checkpointId);
-      return Promise.all([this.recovery, p?.txn.chain]).then(() => { if (this.error) throw this.error; });
+      return Promise.all([this.recovery, p?.txn.chain]).then(() => {
+        if (this.error) throw this.error;
+        if (p) faultPoint('kafka.pre-commit', p.transactionalId);
+      });
     }
     if (this.sink.config.deliveryGuarantee === 'AT_LEAST_ONCE') return this.plainChain.then(() => { if (this.error) throw this.error; });
     return undefined;
@@ -203,17 +207,25 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
     this.pending = this.pending.filter((p) => p.checkpointId > checkpointId);
     for (const p of done) {
       p.txn.chain = p.txn.chain
-        .then((t) => (t as { commit(): Promise<void> }).commit())
+        .then((t) => {
+          faultPoint('kafka.commit', p.transactionalId);
+          return (t as { commit(): Promise<void> }).commit();
+        })
         .then(() => p.txn.producer?.close())
         .catch((e) => this.setError(new Error(`Committing Kafka transaction ${p.transactionalId} failed: ${(e as Error).message}`, { cause: e })));
     }
-    return Promise.all(done.map((p) => p.txn.chain)).then(() => undefined);
+    // Rejects when a commit failed: after the final checkpoint the task must fail, not finish.
+    return Promise.all(done.map((p) => p.txn.chain)).then(() => { if (this.error) throw this.error; });
   }
 
-  /** End of a bounded input: what is open is final (without FLIP-147's final checkpoint, committed now). */
+  /**
+   * End of a bounded input. Exactly once with a final checkpoint (FLIP-147): the open transaction gets the last
+   * records; that checkpoint pre-commits and commits it. Without one, everything open is committed now.
+   */
   override endInput(): Promise<void> {
     this.flush();
     if (!this.exactlyOnce) return this.plainChain.then(() => { if (this.error) throw this.error; });
+    if (this.ctx.waitsForFinalCheckpoint) return Promise.resolve(this.current?.chain).then(() => { if (this.error) throw this.error; });
     const open = [...this.pending.map((p) => p.txn), ...(this.current ? [this.current] : [])];
     this.pending = [];
     this.current = undefined;
