@@ -100,6 +100,24 @@ describe('reliability (e2e)', () => {
     assert.deepEqual(got, expected);
   });
 
+  test('a kill after the final checkpoint committed the last file, before FINISHED (FLIP-147): the restore repeats nothing', { timeout: 120_000 }, async (t) => {
+    const ws = createWorkspace(CHAOS_CONFIG);
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const r = await flink(ws, ['run', '-d', '--json', CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '3000'], { env: { FLINK_TS_FAULT: 'task.final-checkpoint:1:kill' } });
+    assert.equal(r.exitCode, 0, show(r));
+    const { jobId, outFile } = JSON.parse(r.stdout) as { jobId: string; outFile: string };
+    const j = await waitFor(async () => {
+      const l = await listed(ws, jobId);
+      return l && l.status === 'FAILED' ? l : undefined;
+    }, 60_000, 'the cluster killed after the final commit, found lost', 300);
+    assert.match(readFileSync(outFile, 'utf8'), /FaultInjection: killing process \d+ at task\.final-checkpoint /, 'the kill landed after a final checkpoint completed');
+    assert.ok(j.latestCheckpoint, 'a checkpoint to restore');
+    const again = await flink(ws, ['run', '-s', j.latestCheckpoint!, CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '1000000'], { timeoutMs: 120_000 });
+    assert.equal(again.exitCode, 0, show(again));
+    assert.deepEqual(committedLines(out), expected);
+  });
+
   test('disk full while writing state files: checkpoints declined, job keeps running, failures in flink list', { timeout: 120_000 }, async (t) => {
     const ws = createWorkspace({ ...CHAOS_CONFIG, 'execution.checkpointing.tolerable-failed-checkpoints': '1000' });
     t.after(() => cleanup(ws));
