@@ -40,7 +40,10 @@ export const LIFECYCLE_FAULT_POINTS = [
    * with one (FLIP-147) it is only written; the job has not reached FINISHED.
    */
   'sink.end-input',
-  /** A task's final checkpoint completed and its sinks committed; it has not sent EndOfPartition nor reported FINISHED. */
+  /**
+   * A task's final checkpoint completed and its sinks committed; it has not sent EndOfPartition nor reported
+   * FINISHED. Passed by every task: in a worker running a source and a sink subtask, the 2nd pass is the sink's.
+   */
   'task.final-checkpoint',
   /** The FileSink closed a checkpoint's in-progress file into a pending one (pre-commit); not acknowledged yet. */
   'file.pre-commit',

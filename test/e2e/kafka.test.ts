@@ -184,7 +184,7 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
   // commit and after the final checkpoint's commit, each restored from the checkpoint the index reports (or run
   // again when none completed): read_committed sees every expected record once; read_uncommitted beside it also
   // sees the aborted or re-written transactions, so the test can tell a duplicate from none.
-  for (const fault of ['kafka.pre-commit:1:kill', 'kafka.commit:1:kill', 'task.final-checkpoint:1:kill']) {
+  for (const fault of ['kafka.pre-commit:1:kill', 'kafka.commit:1:kill', 'task.final-checkpoint:2:kill']) {
     it(`EXACTLY_ONCE, bounded, killed at ${fault.split(':')[0]}: the restore repeats nothing (read_committed exact, read_uncommitted can see more)`, async () => {
       const topic = `f${fault.split('.')[0]!.slice(0, 4)}${fault.split(':')[0]!.length}`;
       await createTopics(kafka.bootstrapServers, [`${topic}-in`, `${topic}-out`], 3);

@@ -132,7 +132,7 @@ describe('PostgreSQL JdbcSink (real cluster, through the CLI)', { skip, timeout:
   });
 
   it('bounded, exactly once, killed after the final checkpoint committed, before FINISHED (FLIP-147): the restore from the latest checkpoint repeats nothing', async () => {
-    const { restoredFrom } = await killAtFaultAndRestore('eo_final', 'task.final-checkpoint:1:kill', 20_000, 40);
+    const { restoredFrom } = await killAtFaultAndRestore('eo_final', 'task.final-checkpoint:2:kill', 20_000, 40);
     assert.ok(restoredFrom, 'the final checkpoint completed before the kill');
     assertExactTable('eo_final', 20_000, 40);
   });

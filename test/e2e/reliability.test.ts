@@ -104,7 +104,7 @@ describe('reliability (e2e)', () => {
     const ws = createWorkspace(CHAOS_CONFIG);
     t.after(() => cleanup(ws));
     const out = join(ws.dir, 'out');
-    const r = await flink(ws, ['run', '-d', '--json', CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '3000'], { env: { FLINK_TS_FAULT: 'task.final-checkpoint:1:kill' } });
+    const r = await flink(ws, ['run', '-d', '--json', CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '3000'], { env: { FLINK_TS_FAULT: 'task.final-checkpoint:2:kill' } });
     assert.equal(r.exitCode, 0, show(r));
     const { jobId, outFile } = JSON.parse(r.stdout) as { jobId: string; outFile: string };
     const j = await waitFor(async () => {
