@@ -492,6 +492,7 @@ export class StreamTask {
    */
   triggerCheckpoint(b: CheckpointBarrier): void {
     this.guard(() => {
+      if (this.finishing) return; // finishing: it takes part in no new checkpoint (the JobManager releases it)
       if (!this.source) return this.triggerAfterUpstreamFinished(b);
       if (b.drain) this.source.emitFinalWatermark(); // stop --drain: all event-time windows fire before the savepoint
       this.snapshot(b, !!b.unaligned).complete();
@@ -547,7 +548,10 @@ export class StreamTask {
   }
 
   private finish(state: 'FINISHED' | 'CANCELED'): void {
-    this.teardown(state);
+    if (state === 'CANCELED') return this.teardown(state);
+    // The acks of snapshots still being written go out first (one port to the JobManager, in order).
+    this.finishing = true;
+    void this.checkpoints.settled().then(() => { if (this.state === 'RUNNING') this.teardown('FINISHED'); });
   }
 
   private fail(e: unknown): void {

@@ -39,7 +39,20 @@ export interface SubtaskCheckpointHost {
  * checkpoint) into the checkpoint's folder and acknowledges them to the JobManager, or declines.
  */
 export class SubtaskCheckpointCoordinator {
+  /** Asynchronous parts (state files, then the ack or decline) under way. */
+  private readonly writing = new Set<Promise<void>>();
+
   constructor(private readonly t: SubtaskCheckpointHost) {}
+
+  /**
+   * Resolves once every snapshot started so far has sent its acknowledgement (or decline). A task reports
+   * FINISHED only after that: the JobManager takes a finished task as having nothing more to acknowledge, so a
+   * FINISHED that overtook the ack of a snapshot whose barrier already went downstream would complete that
+   * checkpoint without the task's state (docs/reliability.md, finding 13).
+   */
+  async settled(): Promise<void> {
+    while (this.writing.size > 0) await Promise.all([...this.writing]);
+  }
 
   /**
    * The synchronous part of a snapshot, then the barrier goes downstream: in order, overtaking the output
@@ -95,7 +108,9 @@ export class SubtaskCheckpointCoordinator {
       complete: (inputs: InputChannelState[] = []) => {
         if (done) return;
         done = true;
-        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs, asyncParts, finalState));
+        const w = Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, inputs, outputs, asyncParts, finalState));
+        this.writing.add(w);
+        void w.finally(() => this.writing.delete(w));
       },
     };
   }
