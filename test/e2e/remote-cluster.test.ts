@@ -217,6 +217,17 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     const old = listedRows.find((r) => r.id === seenId);
     assert.equal(old?.status, 'DISCARDED', `the checkpoint recorded by list was subsumed since: ${hist.stdout}`);
 
+    // A savepoint triggered past our CLI (Flink's REST, as its own CLI would): savepoints -m finds it.
+    const trig = (await (await fetch(`${cluster.rest}/jobs/${jobId}/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"cancel-job":false}' })).json()) as { 'request-id': string };
+    const spPath = await waitFor(async () => {
+      const st = (await (await fetch(`${cluster.rest}/jobs/${jobId}/savepoints/${trig['request-id']}`)).json()) as { status: { id: string }; operation?: { location?: string } };
+      return st.status.id === 'COMPLETED' ? st.operation?.location : undefined;
+    }, 60_000, 'the savepoint triggered through REST', 250);
+    await new Promise((r) => setTimeout(r, 300)); // past the statistics cache
+    const sps = await flink(ws, ['savepoints', '-m', m, jobId, '--json']);
+    assert.equal(sps.exitCode, 0, sps.stderr);
+    assert.deepEqual((JSON.parse(sps.stdout) as { savepoints: { path: string; status: string }[] }).savepoints.map((r) => [r.path, r.status]), [[spPath, 'COMPLETED']]);
+
     // Cancel: the checkpoint Flink retained is the one COMPLETED row left, and its folder is there.
     const cancel = await flink(ws, ['cancel', '-m', m, jobId]);
     assert.equal(cancel.exitCode, 0, cancel.stderr);
