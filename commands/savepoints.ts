@@ -45,6 +45,9 @@ export default class Savepoints extends FlinkCommand {
     const config = this.loadConfig(flags.property);
     const ref = args.job !== undefined && args.job.trim() !== '' ? args.job : undefined;
     if (flags.prune) {
+      if (flags.jobmanager !== undefined) {
+        throw new FlinkError('invalid-argument', '--prune disposes the savepoints of local jobs; a remote cluster\'s are disposed through it: flink savepoint -m <address> -d <path>');
+      }
       const maxCount = flags['max-count'] !== undefined ? parseCount(flags['max-count']) : config.get(FlinkTsOptions.SAVEPOINT_HISTORY_MAX_COUNT);
       const maxAgeMs = flags['max-age'] !== undefined ? parseAge(flags['max-age']) : config.get(FlinkTsOptions.SAVEPOINT_HISTORY_MAX_AGE);
       const index = this.openIndex(config);

