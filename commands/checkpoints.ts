@@ -3,7 +3,8 @@ import { resolveJob } from '../src/catalog/JobReference.js';
 import { historyRows, type HistoryRow } from '../src/catalog/SnapshotHistory.js';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { FlinkCommand } from './base.js';
-import { propertyFlags } from './flags.js';
+import { clusterFlags } from './flags.js';
+import { syncRemoteJobs } from '../src/client/RemoteJobs.js';
 import { historyTable } from './history.js';
 
 export default class Checkpoints extends FlinkCommand {
@@ -24,13 +25,16 @@ export default class Checkpoints extends FlinkCommand {
 
   static override flags = {
     all: Flags.boolean({ char: 'a', summary: 'Include discarded (subsumed or disposed) checkpoints.', default: false }),
-    ...propertyFlags,
+    ...clusterFlags,
   };
 
   async run(): Promise<{ jobId: string; jobName: string; checkpoints: HistoryRow[] }> {
     const { args, flags } = await this.parse(Checkpoints);
     if (args.job === undefined || args.job.trim() === '') throw new FlinkError('invalid-argument', 'Missing job: flink checkpoints <jobId|jobName>');
-    const index = this.openIndex(this.loadConfig(flags.property));
+    const config = this.loadConfig(flags.property);
+    const index = this.openIndex(config);
+    // -m: what that cluster's checkpoint statistics say now (its own periodic checkpoints, what it subsumed).
+    if (flags.jobmanager !== undefined) await syncRemoteJobs(index, this.restClient(config, flags.jobmanager), args.job);
     const job = resolveJob(index, args.job);
     const rows = historyRows(index, [job], { kind: 'CHECKPOINT', all: flags.all });
     this.ui.out(`Checkpoints of job ${job.jobId} (${job.name}, ${job.status}):`);

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { awaitExecutionResult, submitJar } from '../src/client/JarSubmission.js';
-import { recordRemoteJob } from '../src/client/RemoteJobs.js';
+import { recordRemoteJob, syncRemoteJobs } from '../src/client/RemoteJobs.js';
 import { launchDetached } from '../src/client/DetachedLauncher.js';
 import { runJob } from '../src/client/JobRunner.js';
 import { CoreOptions, FlinkTsOptions, StateRecoveryOptions } from '../src/config/ConfigOptions.js';
@@ -203,12 +203,27 @@ export default class Run extends FlinkCommand {
     if (address === undefined) throw new FlinkError('invalid-argument', `A JAR runs on a Flink cluster: give its address with -m host:port (or rest.address/rest.port)`);
     const claimMode = flags.restoreMode === undefined ? undefined : parseRestoreMode(flags.restoreMode);
     const rest = this.restClient(config, address);
+    let savepointPath = flags.fromSavepoint;
+    const latestRef = savepointPath !== undefined ? parseLatestReference(savepointPath) : undefined;
+    if (latestRef) {
+      // -s latest…:<jobId|jobName> on a cluster: the catalog's newest snapshot of that cluster's job, refreshed from
+      // its checkpoint statistics first; the path goes to the cluster as it reported it, and the cluster checks it.
+      const index = this.openIndex(config);
+      await syncRemoteJobs(index, rest, latestRef.ref);
+      const latest = resolveLatest(index, savepointPath!, undefined, { cluster: rest.baseUrl });
+      const owner = index.getJob(latest.jobId);
+      if (claimMode === 'CLAIM' && latest.kind === 'CHECKPOINT' && owner && isRunning(owner)) {
+        throw new FlinkError('conflict', `Refusing to claim ${latest.path}: it is a checkpoint of job ${owner.jobId}, which is still ${owner.status}; stop it first or restore with --restoreMode no_claim`);
+      }
+      this.ui.progress(`Restoring from ${latest.kind === 'SAVEPOINT' ? 'savepoint' : 'checkpoint'} ${latest.path} (the newest one of job ${latest.jobName}, ${latest.jobId}, on ${rest.baseUrl}).`);
+      savepointPath = latest.path;
+    }
     const { jobId } = await this.ui.spin('Submitting the job...', () => submitJar(rest, {
-      jarFile, entryClass: flags.class, programArgs, parallelism: flags.parallelism, savepointPath: flags.fromSavepoint,
+      jarFile, entryClass: flags.class, programArgs, parallelism: flags.parallelism, savepointPath,
       allowNonRestoredState: flags.allowNonRestoredState, claimMode, dynamicProperties: flags.property,
     }));
     const index = this.openIndexQuietly(config);
-    if (index) await recordRemoteJob(index, rest, jobId, { restoredFrom: flags.fromSavepoint ?? null });
+    if (index) await recordRemoteJob(index, rest, jobId, { restoredFrom: savepointPath ?? null });
     this.ui.out(`Job has been submitted with JobID ${jobId}`);
     if (flags.detached) return { jobId, jobmanager: rest.baseUrl, detached: true };
 

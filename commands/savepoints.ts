@@ -8,7 +8,8 @@ import { FlinkError } from '../src/core/FlinkError.js';
 import { FlinkCommand } from './base.js';
 import { ExitCode } from './errors.js';
 import { formatTimestamp } from './format.js';
-import { propertyFlags } from './flags.js';
+import { clusterFlags } from './flags.js';
+import { syncRemoteJobs } from '../src/client/RemoteJobs.js';
 import { historyTable } from './history.js';
 
 export default class Savepoints extends FlinkCommand {
@@ -36,7 +37,7 @@ export default class Savepoints extends FlinkCommand {
     'max-count': Flags.string({ summary: 'With --prune: newest savepoints to keep per job name (>= 1).', helpValue: 'N', dependsOn: ['prune'] }),
     'max-age': Flags.string({ summary: 'With --prune: dispose savepoints older than this (e.g. 7d, 12 h).', helpValue: 'duration', dependsOn: ['prune'] }),
     'dry-run': Flags.boolean({ summary: 'With --prune: print what would be disposed, dispose nothing.', default: false, dependsOn: ['prune'] }),
-    ...propertyFlags,
+    ...clusterFlags,
   };
 
   async run(): Promise<{ savepoints: HistoryRow[] } | PruneResult> {
@@ -44,6 +45,9 @@ export default class Savepoints extends FlinkCommand {
     const config = this.loadConfig(flags.property);
     const ref = args.job !== undefined && args.job.trim() !== '' ? args.job : undefined;
     if (flags.prune) {
+      if (flags.jobmanager !== undefined) {
+        throw new FlinkError('invalid-argument', '--prune disposes the savepoints of local jobs; a remote cluster\'s are disposed through it: flink savepoint -m <address> -d <path>');
+      }
       const maxCount = flags['max-count'] !== undefined ? parseCount(flags['max-count']) : config.get(FlinkTsOptions.SAVEPOINT_HISTORY_MAX_COUNT);
       const maxAgeMs = flags['max-age'] !== undefined ? parseAge(flags['max-age']) : config.get(FlinkTsOptions.SAVEPOINT_HISTORY_MAX_AGE);
       const index = this.openIndex(config);
@@ -58,6 +62,7 @@ export default class Savepoints extends FlinkCommand {
       return result;
     }
     const index = this.openIndex(config);
+    if (flags.jobmanager !== undefined) await syncRemoteJobs(index, this.restClient(config, flags.jobmanager), ref);
     const jobs = ref === undefined ? index.listJobs() : jobsReferencedBy(index, ref);
     const rows = historyRows(index, jobs, { kind: 'SAVEPOINT', all: flags.all });
     if (rows.length === 0) this.ui.out('No savepoints.');

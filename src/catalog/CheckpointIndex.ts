@@ -280,6 +280,39 @@ export class CheckpointIndex {
     this.write(() => this.putSnapshot(s));
   }
 
+  /**
+   * Brings a remote job's rows in line with its cluster's checkpoint statistics (`seen`: the completed snapshots
+   * they list, DISCARDED where Flink says `discarded`). New completed ones are recorded, listed ones that Flink
+   * discarded are marked so, and a COMPLETED checkpoint row older than every one the cluster still retains (it fell
+   * out of Flink's bounded history) is marked DISCARDED too: Flink subsumes oldest first. A row already DISCARDED
+   * (disposed through us) never comes back. One transaction, with the bounded history pruned as for local jobs.
+   */
+  syncRemoteSnapshots(jobId: string, seen: readonly SnapshotRecord[]): { recorded: number; discarded: number } {
+    return this.write(() => {
+      let recorded = 0;
+      let discarded = 0;
+      for (const s of seen) {
+        const prior = this.snapshotRow(s.path);
+        if (prior?.status === 'DISCARDED' || (s.status === 'DISCARDED' && !prior)) continue;
+        if (prior && prior.status === s.status) continue;
+        this.putSnapshot(s);
+        if (s.status === 'DISCARDED') discarded++;
+        else recorded++;
+      }
+      const checkpoints = seen.filter((s) => s.kind === 'CHECKPOINT');
+      const retained = checkpoints.filter((s) => s.status === 'COMPLETED').map((s) => s.checkpointId);
+      const gone = checkpoints.filter((s) => s.status === 'DISCARDED').map((s) => s.checkpointId);
+      // Below the oldest retained one everything is subsumed; with none retained, everything up to the newest discarded.
+      const floor = retained.length > 0 ? Math.min(...retained) : gone.length > 0 ? Math.max(...gone) + 1 : undefined;
+      if (floor !== undefined) {
+        discarded += this.stmt(`UPDATE snapshots SET status = 'DISCARDED' WHERE job_id = ? AND kind = 'CHECKPOINT'
+          AND status = 'COMPLETED' AND checkpoint_id >= 0 AND checkpoint_id < ?`).run(jobId, floor).changes;
+      }
+      this.pruneHistory(jobId);
+      return { recorded, discarded };
+    });
+  }
+
   updateSnapshot(path: string, patch: Partial<Omit<SnapshotRecord, 'path'>>): void {
     const p = normalize(path);
     if (patch.status === 'COMPLETED') assertComplete(p);

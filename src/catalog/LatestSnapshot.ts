@@ -36,8 +36,14 @@ export interface LatestSnapshot {
   triggerTime: number;
 }
 
+/**
+ * `cluster`: the REST URL of the Apache Flink cluster the restore goes to (`run -m … job.jar`). Then only that
+ * cluster's jobs are candidates, taken as the catalog recorded them from the cluster: their files are the
+ * cluster's, in its format and maybe on its machine, so it checks them when it restores. Without it, jobs of a
+ * remote cluster are no candidates: the mini-cluster cannot read Flink's snapshots.
+ */
 export function resolveLatest(
-  index: CheckpointIndex, spec: string, onDamaged: (path: string, why: string) => void = () => {},
+  index: CheckpointIndex, spec: string, onDamaged: (path: string, why: string) => void = () => {}, opts: { cluster?: string } = {},
 ): LatestSnapshot {
   const parsed = parseLatestReference(spec);
   if (!parsed) throw new FlinkError('invalid-argument', `'${spec}' is not a latest:, latest-savepoint: or latest-checkpoint: reference`);
@@ -64,10 +70,13 @@ export function resolveLatest(
   const wanted = (k: 'CHECKPOINT' | 'SAVEPOINT') => parsed.kind === 'any' || parsed.kind === k;
   const candidates: LatestSnapshot[] = [];
   for (const j of jobs.values()) {
+    const fromCluster = j.pid === null && j.restUrl !== null && j.restUrl === opts.cluster;
+    if (opts.cluster !== undefined ? !fromCluster : isRemoteJob(j)) continue;
     for (const r of index.listSnapshots({ jobId: j.jobId, status: 'COMPLETED' }) as SnapshotRecord[]) {
       if (wanted(r.kind)) candidates.push({ path: r.path, kind: r.kind, jobId: r.jobId, jobName: j.name, checkpointId: r.checkpointId, triggerTime: r.triggerTime });
     }
   }
+  if (opts.cluster !== undefined) extraPaths.clear(); // not in the catalog: nothing to vouch for them
   for (const p of extraPaths) {
     try {
       const md = loadSnapshot(p).metadata;
@@ -78,6 +87,7 @@ export function resolveLatest(
   }
   candidates.sort((a, b) => b.triggerTime - a.triggerTime || b.checkpointId - a.checkpointId);
   for (const c of candidates) {
+    if (opts.cluster !== undefined) return c;
     if (!CheckpointStorage.isComplete(c.path)) continue; // removed since it was recorded
     try {
       verifySnapshotFiles(loadSnapshot(c.path));
@@ -89,4 +99,9 @@ export function resolveLatest(
   const what = parsed.kind === 'SAVEPOINT' ? 'savepoint' : parsed.kind === 'CHECKPOINT' ? 'retained checkpoint' : 'savepoint or retained checkpoint';
   const whose = direct.length === 1 && direct[0]!.jobId.startsWith(parsed.ref.toLowerCase()) ? `job ${direct[0]!.jobId}` : `job name '${parsed.ref}' (${direct.length} run(s))`;
   throw new FlinkError('not-found', `Nothing to restore for '${spec}': ${whose} has no intact ${what} in the catalog ${index.path}`);
+}
+
+/** A job recorded from a cluster reached with -m (no process of ours, a REST URL): see RemoteJobs.isRemoteRecord. */
+function isRemoteJob(j: JobRecord): boolean {
+  return j.pid === null && j.restUrl !== null;
 }

@@ -13,7 +13,7 @@ import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
 import { RestClient } from '../rest/RestClient.js';
 import { abandonInProgress } from './AbandonedSnapshots.js';
-import { isRemoteRecord, markRemoteDisposed, recordRemoteJob, recordRemoteSnapshot } from './RemoteJobs.js';
+import { isRemoteRecord, markRemoteDisposed, recordRemoteJob, recordRemoteSnapshot, syncRemoteCheckpoints } from './RemoteJobs.js';
 
 /** One job as `flink list` reports it. */
 export interface ListedJob extends Pick<JobRecord, 'jobId' | 'name' | 'status' | 'startTime' | 'endTime' | 'restUrl' | 'pid' | 'logFile' | 'failureCause' | 'checkpointStorage'> {
@@ -122,6 +122,12 @@ export class ClusterClient {
       const rest = this.jobmanager;
       const jobs = (await rest.listJobs()).filter((j) => opts.all || !isGloballyTerminal(j.status));
       return Promise.all(jobs.map(async (j): Promise<ListedJob> => {
+        // Jobs the catalog already knows from this cluster: their periodic checkpoints are recorded as we pass by.
+        const known = this.index?.getJob(j.id);
+        if (this.index && known && isRemoteRecord(known)) {
+          await recordRemoteJob(this.index, rest, j.id);
+          await syncRemoteCheckpoints(this.index, rest, j.id);
+        }
         // The restart count of a running job, as Flink reports it: its numRestarts metric.
         const numRestarts = isGloballyTerminal(j.status) ? undefined : await rest.numRestarts(j.id).catch(() => undefined);
         return {
@@ -146,6 +152,8 @@ export class ClusterClient {
         return opts.all ? fromRecord(r) : undefined;
       }
       const live = await this.liveStatus(r);
+      // A remote job's own periodic checkpoints (and what its cluster subsumed since) are recorded as we pass by.
+      if (live && isRemoteRecord(r)) await syncRemoteCheckpoints(index, new RestClient(r.restUrl!, { timeoutMs: this.requestTimeoutMs ?? 3_000, token: this.token }), r.jobId);
       if (live) return { ...fromRecord(r), status: live.status, endTime: live.endTime > 0 ? live.endTime : r.endTime, ...(live.numRestarts !== undefined ? { numRestarts: live.numRestarts } : {}) };
       if (r.pid !== null && !this.isAlive(r.pid)) {
         const { record, lost } = this.markLost(r);
@@ -255,7 +263,11 @@ export class ClusterClient {
         }
         await sleep(delay);
       }
-      if (this.isRemote(id) && this.index) await recordRemoteJob(this.index, rest, id);
+      if (this.isRemote(id) && this.index) {
+        await recordRemoteJob(this.index, rest, id);
+        // What the cluster retained at the end (an externalized checkpoint kept on cancellation) becomes restorable.
+        await syncRemoteCheckpoints(this.index, rest, id);
+      }
     });
   }
 
@@ -358,10 +370,22 @@ export class ClusterClient {
       await sleep(delay);
     }
     await recordRemoteJob(this.index, rest, jobId);
+    await syncRemoteCheckpoints(this.index, rest, jobId);
   }
 
   private async recordIfRemote(rest: RestClient, jobId: string, location: string, kind: 'CHECKPOINT' | 'SAVEPOINT', checkpointId?: number): Promise<void> {
-    if (this.index && this.isRemote(jobId)) await recordRemoteSnapshot(this.index, rest, jobId, location, kind, checkpointId);
+    if (!this.index || !this.isRemote(jobId)) return;
+    await recordRemoteSnapshot(this.index, rest, jobId, location, kind, checkpointId);
+    await syncRemoteCheckpoints(this.index, rest, jobId);
+  }
+
+  /**
+   * `flink checkpoints|savepoints -m`: records what the cluster's checkpoint statistics say about these jobs
+   * (ones the catalog knows from this cluster, or named by id) before the catalog is read.
+   */
+  async syncRemote(jobIds: readonly string[]): Promise<void> {
+    if (!this.index || !this.jobmanager) return;
+    await Promise.all(jobIds.map((id) => syncRemoteCheckpoints(this.index!, this.jobmanager!, id)));
   }
 
   /**

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { loadSnapshot } from '../checkpoint/Metadata.js';
 import type { Configuration } from '../config/Configuration.js';
 import { CoreOptions } from '../config/ConfigOptions.js';
-import { FlinkError } from '../core/FlinkError.js';
+import { describeError, FlinkError } from '../core/FlinkError.js';
 import { newJobId } from '../core/ids.js';
 import { Logger } from '../core/Logger.js';
 import { openIndex } from './openIndex.js';
+import { configuredRetention, pruneSavepoints } from './SavepointRetention.js';
 import { MiniCluster } from '../runtime/MiniCluster.js';
 import type { JobResult } from '../runtime/JobMaster.js';
 import { checkJobFile, runProgram } from '../runtime/ProgramLoader.js';
@@ -68,7 +69,19 @@ export async function runJob(req: RunRequest): Promise<JobResult> {
   const log = Logger.toFile(logFile);
   log.info(`Starting local cluster for job ${jobId} (pid ${process.pid}).`);
   const index = openIndex(req.config);
-  const cluster = new MiniCluster(req.config, index, log);
+  const retention = configuredRetention(req.config);
+  const cluster = new MiniCluster(req.config, index, log, {
+    // Periodic savepoints are pruned like the rest (flink savepoints --prune's rules) as each one completes.
+    afterPeriodicSavepoint: retention && (async (id) => {
+      try {
+        const r = await pruneSavepoints(index, retention, { ref: id });
+        for (const d of r.disposed) log.info(`Disposed savepoint ${d.path} of job ${d.jobId} (${d.reason}).`);
+        for (const f of r.failed) log.warn(`Could not dispose savepoint ${f.path} of job ${f.jobId}: ${f.error}`);
+      } catch (e) {
+        log.warn(`Savepoint retention after the periodic savepoint of job ${id} failed: ${describeError(e)}`);
+      }
+    }),
+  });
   let result: JobResult | undefined;
   try {
     const restUrl = await cluster.startRestEndpoint();

@@ -1,4 +1,5 @@
 import type { CheckpointIndex, JobRecord } from '../catalog/CheckpointIndex.js';
+import { jobsReferencedBy } from '../catalog/JobReference.js';
 import { isGloballyTerminal } from '../core/JobStatus.js';
 import type { RestClient } from '../rest/RestClient.js';
 
@@ -39,7 +40,44 @@ export async function recordRemoteJob(index: CheckpointIndex, rest: RestClient, 
   }
 }
 
-interface StatsEntry { id?: number; external_path?: string; trigger_timestamp?: number; end_to_end_duration?: number; checkpointed_size?: number; state_size?: number }
+interface StatsEntry {
+  id?: number; status?: string; is_savepoint?: boolean; external_path?: string; discarded?: boolean;
+  trigger_timestamp?: number; end_to_end_duration?: number; checkpointed_size?: number; state_size?: number;
+}
+
+/**
+ * Records what a remote job's cluster says about its snapshots (GET /jobs/:id/checkpoints): the completed
+ * checkpoints it took on its own schedule and savepoints others triggered, and which of them Flink has since
+ * discarded (subsumed beyond its execution.checkpointing.num-retained, or deleted on cancellation): its
+ * `discarded` flag, and anything older than what it still retains. The statistics outlive the job on the
+ * cluster, so after cancel or stop this finds the checkpoint an externalized retention kept. Best effort.
+ * Flink serves these statistics from a cache (rest.cache.checkpoint-statistics.timeout, 3 s): a view older than
+ * the newest checkpoint lists only discarded ones; that records nothing wrong, and the next verb catches up
+ * (`run -s latest…:` with -m syncs before it resolves).
+ */
+export async function syncRemoteCheckpoints(index: CheckpointIndex, rest: RestClient, jobId: string): Promise<void> {
+  if (isLocalJob(index, jobId)) return;
+  try {
+    if (!index.getJob(jobId)) await recordRemoteJob(index, rest, jobId);
+    if (!index.getJob(jobId)) return;
+    const stats = (await rest.checkpointStats(jobId)) as unknown as { history?: StatsEntry[]; latest?: { completed?: StatsEntry | null; savepoint?: StatsEntry | null } };
+    const byPath = new Map<string, StatsEntry>();
+    // history first: its entries carry the current `discarded`; latest.* only adds what the history dropped.
+    for (const e of [...(stats.history ?? []), stats.latest?.completed, stats.latest?.savepoint]) {
+      if (!e || e.status !== 'COMPLETED' || typeof e.external_path !== 'string' || e.external_path === '' || typeof e.id !== 'number') continue;
+      if (!byPath.has(e.external_path)) byPath.set(e.external_path, e);
+    }
+    index.syncRemoteSnapshots(jobId, [...byPath.values()].map((e) => ({
+      jobId, checkpointId: e.id!, kind: e.is_savepoint ? 'SAVEPOINT' : 'CHECKPOINT',
+      // Flink never discards a savepoint itself; disposal is ours to record (markRemoteDisposed).
+      status: e.discarded && !e.is_savepoint ? 'DISCARDED' : 'COMPLETED',
+      path: e.external_path!, triggerTime: e.trigger_timestamp ?? Date.now(), durationMs: e.end_to_end_duration ?? null,
+      sizeBytes: e.checkpointed_size ?? e.state_size ?? null, failureCause: null,
+    })));
+  } catch {
+    /* the cluster's answer to the verb stands; the catalog catches up next time */
+  }
+}
 
 /**
  * Records a completed savepoint or checkpoint of a remote job, with its id, trigger time, duration and size from
@@ -81,5 +119,22 @@ export function markRemoteDisposed(index: CheckpointIndex, location: string): vo
     if (row) index.upsertRemoteSnapshot({ ...row, status: 'DISCARDED' });
   } catch {
     /* best effort */
+  }
+}
+
+/**
+ * `flink checkpoints|savepoints -m <address> [job]`: refreshes from that cluster the jobs the command is about
+ * (a job id as given, even one the catalog never saw; else the catalog's jobs of that cluster by name, or all
+ * of its running ones) before the catalog is read.
+ */
+export async function syncRemoteJobs(index: CheckpointIndex, rest: RestClient, ref: string | undefined): Promise<void> {
+  const ofCluster = (j: JobRecord) => isRemoteRecord(j) && j.restUrl === rest.baseUrl;
+  let ids: string[];
+  if (ref !== undefined && /^\s*[0-9a-fA-F]{32}\s*$/.test(ref)) ids = [ref.trim().toLowerCase()];
+  else if (ref !== undefined) ids = jobsReferencedBy(index, ref).filter(ofCluster).map((j) => j.jobId);
+  else ids = index.listJobs().filter((j) => ofCluster(j) && (j.status === 'UNKNOWN' || !isGloballyTerminal(j.status))).map((j) => j.jobId);
+  for (const id of ids) {
+    await recordRemoteJob(index, rest, id);
+    await syncRemoteCheckpoints(index, rest, id);
   }
 }

@@ -5,6 +5,8 @@ import type { CheckpointIndex, JobRecord, SnapshotRecord } from '../catalog/Chec
 import { isRunning, jobsReferencedBy } from '../catalog/JobReference.js';
 import { withLockFile } from '../catalog/SqliteFile.js';
 import { describeError, FlinkError, isFlinkError } from '../core/FlinkError.js';
+import type { Configuration } from '../config/Configuration.js';
+import { FlinkTsOptions } from '../config/ConfigOptions.js';
 
 /**
  * Savepoint retention (`flink savepoints --prune`), after the Kubernetes operator's savepoint history: per job
@@ -34,6 +36,18 @@ export interface PruneResult {
   kept: PrunedSavepoint[];
   failed: (PrunedSavepoint & { error: string })[];
   dryRun: boolean;
+}
+
+/**
+ * The retention a cluster applies on its own after each periodic savepoint: only when the configuration sets
+ * state.savepoints.history.max-count or .max-age explicitly (the max-count default of --prune then fills in).
+ * Nothing set: nothing is disposed behind the user's back, as before periodic savepoints existed.
+ */
+export function configuredRetention(config: Configuration): RetentionPolicy | undefined {
+  const count = config.contains(FlinkTsOptions.SAVEPOINT_HISTORY_MAX_COUNT);
+  const age = config.contains(FlinkTsOptions.SAVEPOINT_HISTORY_MAX_AGE);
+  if (!count && !age) return undefined;
+  return { maxCount: config.get(FlinkTsOptions.SAVEPOINT_HISTORY_MAX_COUNT), maxAgeMs: config.getOptional(FlinkTsOptions.SAVEPOINT_HISTORY_MAX_AGE) };
 }
 
 export async function pruneSavepoints(

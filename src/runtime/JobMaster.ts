@@ -51,6 +51,8 @@ export interface JobMasterOptions {
   onStatusChange?: (status: JobStatus, failure?: string) => void;
   /** Checkpoints and savepoints as they start, complete, fail or are discarded (the cluster records them). */
   onSnapshot?: (e: SnapshotEvent) => void;
+  /** After each periodic savepoint completed (and was recorded): where the cluster applies savepoint retention. */
+  afterPeriodicSavepoint?: (location: string) => Promise<void> | void;
 }
 
 /**
@@ -145,6 +147,7 @@ export class JobMaster {
         this.o.log.info(`Triggering a periodic savepoint for job ${this.jobId} (periodic.savepoint.interval: ${what}).`);
         const location = await this.savepoint(resolveSavepointTarget(undefined, dir));
         this.o.log.info(`Periodic savepoint of job ${this.jobId} completed at ${location}.`);
+        await this.o.afterPeriodicSavepoint?.(location);
       }, (e) => this.o.log.warn(`Periodic savepoint of job ${this.jobId} failed: ${e.message}; the next one is taken on schedule.`));
       o.log.info(`Job ${this.jobId} takes periodic savepoints ${what} into ${dir}.`);
     }

@@ -90,6 +90,8 @@ export class MiniCluster implements Dispatcher {
     private readonly config: Configuration,
     private readonly index: CheckpointIndex | undefined,
     private readonly log: Logger,
+    /** Ports to the client layer: what to do after a job's periodic savepoint (retention, see JobRunner). */
+    private readonly hooks: { afterPeriodicSavepoint?: (jobId: string, location: string) => Promise<void> | void } = {},
   ) {
     // The index file was deleted or replaced under a running cluster: its jobs must stay findable.
     index?.onReopen(() => {
@@ -163,6 +165,7 @@ export class MiniCluster implements Dispatcher {
       restore,
       log: this.log.child('JobMaster'),
       stdout: o.stdout,
+      afterPeriodicSavepoint: this.hooks.afterPeriodicSavepoint && ((location) => this.hooks.afterPeriodicSavepoint!(jobId, location)),
       onStatusChange: (status, failure) =>
         this.safeIndex(() => this.index?.updateJob(jobId, {
           status,

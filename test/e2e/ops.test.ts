@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
@@ -147,6 +147,50 @@ await env.execute('printing job');
     // Restorable: a new run from the newest one starts.
     const restored = await runDetached(ws, ['-s', paths[paths.length - 1], STATE_MACHINE_JOB, '--output', join(ws.dir, 'restored'), '--rate', '200']);
     await flink(ws, ['cancel', restored]);
+  });
+
+  test('periodic savepoints with state.savepoints.history.max-count 2: the cluster prunes as it goes, keeping the newest 2 and disposing the folders of the rest', { timeout: 120_000 }, async () => {
+    // A catalog of its own: retention is per job name, and the other tests run the same job.
+    const own = createWorkspace({ 'state.savepoints.history.max-count': '2' });
+    try {
+      const jobId = await runDetached(own, ['-D', 'periodic.savepoint.interval=1 s', STATE_MACHINE_JOB, '--output', join(own.dir, 'out'), '--rate', '200']);
+      const rows = () => {
+        const index = CheckpointIndex.open({ path: own.indexPath });
+        try {
+          return index.listSnapshots({ jobId, kind: 'SAVEPOINT' });
+        } finally {
+          index.close();
+        }
+      };
+      let most = 0;
+      await waitFor(() => {
+        const r = rows();
+        // Between a savepoint completing and its prune there may be one more for a moment, never more.
+        most = Math.max(most, r.filter((x) => x.status === 'COMPLETED').length);
+        return r.filter((x) => x.status === 'DISCARDED').length >= 3 ? r : undefined;
+      }, 40_000, 'three periodic savepoints disposed by retention', 50);
+      assert.ok(most <= 3, `at most max-count + 1 completed savepoints at any time, saw ${most}`);
+      const c = await flink(own, ['cancel', jobId]);
+      assert.equal(c.exitCode, 0, show(c));
+      await waitForStatus(own, jobId, 'CANCELED');
+      const final = await waitFor(() => {
+        const r = rows();
+        return r.filter((x) => x.status === 'COMPLETED').length === 2 ? r : undefined;
+      }, 10_000, 'exactly 2 completed savepoints once the job ended');
+      const completed = final.filter((x) => x.status === 'COMPLETED');
+      const discarded = final.filter((x) => x.status === 'DISCARDED');
+      // The kept ones are the newest two, intact; every disposed folder is gone.
+      const newest = Math.min(...completed.map((x) => x.triggerTime));
+      for (const d of discarded) {
+        assert.ok(d.triggerTime <= newest, `disposed ${d.path} is older than the kept ones`);
+        assert.ok(!existsSync(d.path), `the folder of disposed ${d.path} is gone`);
+      }
+      for (const k of completed) assert.equal(readSnapshot(k.path).kind, 'SAVEPOINT', k.path);
+      assert.equal(readdirSync(own.savepointsDir).length, 2, `only the kept folders remain in ${own.savepointsDir}`);
+      assert.match(readJobLog(own, jobId), /Disposed savepoint \S+ of job \w+ \(beyond max-count 2\)/);
+    } finally {
+      await cleanup(own);
+    }
   });
 
   test('periodic savepoints without state.savepoints.dir, or with a malformed schedule: refused in one line before the job starts', async () => {

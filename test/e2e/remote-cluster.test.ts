@@ -53,7 +53,8 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
   };
 
   before(async () => {
-    cluster = await startFlinkCluster({ log: (l) => process.stderr.write(`# ${l}\n`) });
+    // Flink caches checkpoint statistics for 3 s by default; the periodic-checkpoint test checkpoints faster than that.
+    cluster = await startFlinkCluster({ log: (l) => process.stderr.write(`# ${l}\n`), conf: { 'rest.cache.checkpoint-statistics.timeout': '100 ms' } });
     m = cluster.address;
     ws = createWorkspace();
   });
@@ -184,6 +185,84 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     assert.ok(existsSync(join(localPath(spPath), '_metadata')), spPath);
     await waitFor(async () => (await flinkState(jobId)) === 'FINISHED', 30_000, 'FINISHED after stop --drain');
     assert.equal(rows('SELECT status FROM jobs WHERE job_id = ?', jobId)[0].status, 'FINISHED');
+  });
+
+  it('the cluster\'s own periodic checkpoints: recorded by list and checkpoints -m, subsumed ones DISCARDED, the retained one after cancel restorable with latest-checkpoint:', async () => {
+    const out = join(ws.dir, 'periodic.txt');
+    // Flink keeps execution.checkpointing.num-retained (1) checkpoints; RETAIN_ON_CANCELLATION keeps the last on cancel.
+    const jobId = await submit(['-Dexecution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION',
+      TEST_JOB_JAR, '--out', out, '--rate', '100', '--checkpoint-interval', '300']);
+    type Stats = { counts: { completed: number }; latest: { completed: { id: number; external_path: string } | null }; history: { id: number; external_path: string; discarded: boolean }[] };
+    const stats = async () => (await (await fetch(`${cluster.rest}/jobs/${jobId}/checkpoints`)).json()) as Stats;
+    await waitFor(async () => (await stats()).counts.completed >= 3, 60_000, 'three periodic checkpoints on the cluster', 250);
+    const checkpointRows = () => rows("SELECT checkpoint_id AS id, status, path FROM snapshots WHERE job_id = ? AND kind = 'CHECKPOINT' ORDER BY checkpoint_id", jobId) as { id: number; status: string; path: string }[];
+    assert.equal(checkpointRows().length, 0, 'none triggered by us, none recorded yet');
+
+    // flink list (through the catalog, no -m) records what the cluster took on its own.
+    const listed = await flink(ws, ['list']);
+    assert.equal(listed.exitCode, 0, listed.stderr);
+    const afterList = checkpointRows();
+    assert.ok(afterList.some((r) => r.status === 'COMPLETED' && r.path.startsWith(`file:${cluster.checkpointsDir}/${jobId}/chk-`)), JSON.stringify(afterList));
+
+    // More checkpoints later, flink checkpoints -m: the newly retained one COMPLETED, the ones Flink subsumed DISCARDED.
+    const seenId = Math.max(...afterList.map((r) => r.id));
+    await waitFor(async () => ((await stats()).latest.completed?.id ?? 0) > seenId + 1, 60_000, 'newer checkpoints', 250);
+    const hist = await flink(ws, ['checkpoints', '-m', m, jobId, '-a', '--json']);
+    assert.equal(hist.exitCode, 0, hist.stderr);
+    const listedRows = (JSON.parse(hist.stdout) as { checkpoints: { id: number; status: string; path: string }[] }).checkpoints;
+    const completed = listedRows.filter((r) => r.status === 'COMPLETED');
+    // Flink retains 1; on a loaded machine the one it subsumes may show as discarded a moment after the next completes.
+    assert.ok(completed.length >= 1, `a retained checkpoint: ${hist.stdout}`);
+    assert.ok(completed.every((c) => c.id > seenId), `only checkpoints newer than ${seenId} retained: ${hist.stdout}`);
+    const old = listedRows.find((r) => r.id === seenId);
+    assert.equal(old?.status, 'DISCARDED', `the checkpoint recorded by list was subsumed since: ${hist.stdout}`);
+
+    // A savepoint triggered past our CLI (Flink's REST, as its own CLI would): savepoints -m finds it.
+    const trig = (await (await fetch(`${cluster.rest}/jobs/${jobId}/savepoints`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"cancel-job":false}' })).json()) as { 'request-id': string };
+    const spPath = await waitFor(async () => {
+      const st = (await (await fetch(`${cluster.rest}/jobs/${jobId}/savepoints/${trig['request-id']}`)).json()) as { status: { id: string }; operation?: { location?: string } };
+      return st.status.id === 'COMPLETED' ? st.operation?.location : undefined;
+    }, 60_000, 'the savepoint triggered through REST', 250);
+    await new Promise((r) => setTimeout(r, 300)); // past the statistics cache
+    const sps = await flink(ws, ['savepoints', '-m', m, jobId, '--json']);
+    assert.equal(sps.exitCode, 0, sps.stderr);
+    assert.deepEqual((JSON.parse(sps.stdout) as { savepoints: { path: string; status: string }[] }).savepoints.map((r) => [r.path, r.status]), [[spPath, 'COMPLETED']]);
+    // Pruning is for local jobs' savepoints; a remote cluster disposes its own (savepoint -m -d).
+    const prune = await flink(ws, ['savepoints', '-m', m, '--prune', jobId]);
+    assert.equal(prune.exitCode, 2, prune.stderr);
+    assert.match(errorLine(prune.stderr), /--prune disposes the savepoints of local jobs/);
+
+    // Cancel: the checkpoint Flink retained is the one COMPLETED row left, and its folder is there.
+    const cancel = await flink(ws, ['cancel', '-m', m, jobId]);
+    assert.equal(cancel.exitCode, 0, cancel.stderr);
+    const end = await stats();
+    const retained = end.latest.completed!;
+    assert.equal(end.history.find((h) => h.id === retained.id)?.discarded ?? false, false, JSON.stringify(end.history));
+    const finalRows = checkpointRows();
+    const kept = finalRows.filter((r) => r.status === 'COMPLETED');
+    // The retained one is the newest COMPLETED row; anything older that Flink subsumed is DISCARDED (one subsumed
+    // a moment before the cancel may still show as not yet discarded on a loaded machine).
+    assert.equal(kept.at(-1)?.path, retained.external_path, JSON.stringify({ finalRows, retained }));
+    assert.ok(kept.length <= 2 && kept.every((r) => r.id >= retained.id - 1), JSON.stringify({ finalRows, retained }));
+    assert.ok(existsSync(join(localPath(retained.external_path), '_metadata')), `${retained.external_path} kept on cancellation`);
+    const first = checkCountingOutput(output(out));
+
+    // run -s latest-checkpoint:<jobId> -m: that path goes to the cluster as is; the job continues from it.
+    const restore = await flink(ws, ['run', '-m', m, '-d', '-s', `latest-checkpoint:${jobId}`, TEST_JOB_JAR, '--out', out, '--rate', '100']);
+    assert.equal(restore.exitCode, 0, restore.stderr);
+    assert.match(restore.stderr, new RegExp(`Restoring from checkpoint ${retained.external_path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const again = jobIdFrom(restore.stdout);
+    const restored = (await (await fetch(`${cluster.rest}/jobs/${again}/checkpoints`)).json()) as { latest: { restored: { external_path: string } | null } };
+    assert.equal(restored.latest.restored?.external_path, retained.external_path);
+    assert.equal(rows('SELECT restored_from FROM jobs WHERE job_id = ?', again)[0].restored_from, retained.external_path);
+    await waitFor(() => checkCountingOutput(output(out)).max > first.max + 20, 90_000, 'the restored job to go past the first run', 250);
+    assert.ok(checkCountingOutput(output(out)).duplicates > 0, 'restarted at the checkpoint, before where the first run ended');
+    assert.equal((await flink(ws, ['cancel', '-m', m, again])).exitCode, 0);
+
+    // Nothing of that cluster's: refused in one line.
+    const none = await flink(ws, ['run', '-m', m, '-d', '-s', 'latest-checkpoint:0123456789abcdef0123456789abcdef', TEST_JOB_JAR, '--out', out]);
+    assert.equal(none.exitCode, 3, none.stderr);
+    assert.match(errorLine(none.stderr), /0123456789abcdef0123456789abcdef/);
   });
 
   it('run attached: waits for the job and prints Flink\'s lines; a failing job exits 1 with its root cause', async () => {

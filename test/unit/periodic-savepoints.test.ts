@@ -4,6 +4,7 @@ import { Configuration } from '../../src/config/Configuration.js';
 import { FlinkTsOptions } from '../../src/config/ConfigOptions.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
 import { nextSavepointDelay, parseSavepointSchedule, PeriodicSavepointScheduler } from '../../src/checkpoint/PeriodicSavepoints.js';
+import { configuredRetention } from '../../src/client/SavepointRetention.js';
 
 const configError = (re: RegExp) => (e: unknown) => isFlinkError(e) && e.kind === 'config' && re.test(e.message);
 
@@ -82,4 +83,10 @@ test('stopped and started again while a savepoint is being taken: still one sche
   s.stop();
   assert.equal(maxActive, 1);
   assert.ok(calls >= 5);
+});
+
+test('retention after periodic savepoints: only when max-count or max-age is set explicitly, the other from its default', () => {
+  assert.equal(configuredRetention(new Configuration()), undefined);
+  assert.deepEqual(configuredRetention(new Configuration([['state.savepoints.history.max-count', '2']])), { maxCount: 2, maxAgeMs: undefined });
+  assert.deepEqual(configuredRetention(new Configuration([['state.savepoints.history.max-age', '7 d']])), { maxCount: 10, maxAgeMs: 7 * 86_400_000 });
 });

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { jobManagerAddress } from '../../commands/base.js';
 import { checkJarFile } from '../../src/client/JarSubmission.js';
 import { isRemoteRecord } from '../../src/client/RemoteJobs.js';
+import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
 import { ClientOptions } from '../../src/config/ConfigOptions.js';
 import { Configuration } from '../../src/config/Configuration.js';
 import { isFlinkError } from '../../src/core/FlinkError.js';
@@ -50,5 +51,42 @@ describe('a remote cluster from the client side', () => {
     assert.equal(isRemoteRecord({ pid: null, restUrl: 'http://jm:8081' }), true);
     assert.equal(isRemoteRecord({ pid: 42, restUrl: 'http://127.0.0.1:40000' }), false);
     assert.equal(isRemoteRecord({ pid: null, restUrl: null }), false); // rebuilt from folders
+  });
+});
+
+describe('a remote job\'s checkpoints as its cluster\'s statistics tell them (CheckpointIndex.syncRemoteSnapshots)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flink-ts-remote-sync-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const jobId = 'ab'.repeat(16);
+  const chk = (id: number, status: 'COMPLETED' | 'DISCARDED', kind: 'CHECKPOINT' | 'SAVEPOINT' = 'CHECKPOINT') => ({
+    jobId, checkpointId: id, kind, status, path: `file:/flink/chk/${jobId}/${kind === 'SAVEPOINT' ? 'savepoint' : 'chk'}-${id}`,
+    triggerTime: 1_000 + id, durationMs: 10, sizeBytes: 100, failureCause: null,
+  });
+
+  it('records retained ones, marks what Flink discarded or subsumed out of its history, never revives a disposed row', () => {
+    const index = CheckpointIndex.open({ path: join(dir, 'catalog.sqlite') });
+    try {
+      index.upsertJob({
+        jobId, name: 'CountingJob', status: 'RUNNING', startTime: 1, endTime: null, restUrl: 'http://127.0.0.1:1', pid: null,
+        logFile: null, checkpointDir: null, restoredFrom: null, failureCause: null, checkpointStorage: null,
+      });
+      const status = () => Object.fromEntries(index.listSnapshots({ jobId }).map((r) => [`${r.kind}-${r.checkpointId}`, r.status]));
+      // First look: 2 retained, 1 discarded (never recorded: not added), a savepoint from someone else's CLI.
+      index.syncRemoteSnapshots(jobId, [chk(3, 'COMPLETED'), chk(2, 'COMPLETED'), chk(1, 'DISCARDED'), chk(2, 'COMPLETED', 'SAVEPOINT')]);
+      assert.deepEqual(status(), { 'CHECKPOINT-3': 'COMPLETED', 'CHECKPOINT-2': 'COMPLETED', 'SAVEPOINT-2': 'COMPLETED' });
+      // Later: 2 was subsumed and is flagged, 3 fell out of the bounded history; 9 is retained.
+      index.syncRemoteSnapshots(jobId, [chk(9, 'COMPLETED'), chk(8, 'DISCARDED'), chk(2, 'DISCARDED')]);
+      assert.deepEqual(status(), { 'CHECKPOINT-9': 'COMPLETED', 'CHECKPOINT-3': 'DISCARDED', 'CHECKPOINT-2': 'DISCARDED', 'SAVEPOINT-2': 'COMPLETED' });
+      // A savepoint disposed through us stays DISCARDED although Flink's statistics still list it as completed.
+      index.upsertRemoteSnapshot({ ...chk(2, 'DISCARDED', 'SAVEPOINT') });
+      index.syncRemoteSnapshots(jobId, [chk(9, 'COMPLETED'), chk(2, 'COMPLETED', 'SAVEPOINT')]);
+      assert.equal(status()['SAVEPOINT-2'], 'DISCARDED');
+      // Cancelled with DELETE_ON_CANCELLATION: everything discarded, nothing retained.
+      index.syncRemoteSnapshots(jobId, [chk(10, 'DISCARDED')]);
+      assert.equal(status()['CHECKPOINT-9'], 'DISCARDED');
+      assert.equal(index.listSnapshots({ jobId, kind: 'CHECKPOINT', status: 'COMPLETED' }).length, 0);
+    } finally {
+      index.close();
+    }
   });
 });
