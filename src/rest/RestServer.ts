@@ -14,6 +14,7 @@ import {
 } from './messages.js';
 import { ERROR_KIND_HEADER, httpStatusFor } from './errors.js';
 import { stringifyJava } from './json.js';
+import { toAggregatedSubtaskMetrics, toVertexBackPressure, toVertexMetrics, toVertexWatermarks } from './vertexMetrics.js';
 import { StaticAssets, type StaticFile } from '../web/StaticAssets.js';
 
 export interface RestServerOptions {
@@ -182,6 +183,12 @@ export class RestServer {
       route('GET', '/jobs/:jobid/execution-result', ({ params }) => ok(toJobExecutionResult(d.jobDetails(params.jobid!)))),
       route('GET', '/jobs/:jobid/exceptions', ({ params, query }) => ok(toJobExceptions(d.jobDetails(params.jobid!), maxExceptions(query)))),
       route('GET', '/jobs/:jobid/config', ({ params }) => ok(toJobConfigInfo(d.jobDetails(params.jobid!)))),
+      route('GET', '/jobs/:jobid/vertices/:vertexid/metrics', ({ params, query }) =>
+        ok(toVertexMetrics(vertexMetrics(d, params.jobid!, params.vertexid!), query.get('get')))),
+      route('GET', '/jobs/:jobid/vertices/:vertexid/subtasks/metrics', ({ params, query }) =>
+        ok(toAggregatedSubtaskMetrics(vertexMetrics(d, params.jobid!, params.vertexid!), query.get('get'), query.get('agg'), query.get('subtasks')))),
+      route('GET', '/jobs/:jobid/vertices/:vertexid/watermarks', ({ params }) => ok(toVertexWatermarks(vertexMetrics(d, params.jobid!, params.vertexid!)))),
+      route('GET', '/jobs/:jobid/vertices/:vertexid/backpressure', ({ params }) => ok(toVertexBackPressure(vertexMetrics(d, params.jobid!, params.vertexid!)))),
       route('GET', '/jobs/:jobid/plan', ({ params }) => ok({ plan: toPlan(d.jobDetails(params.jobid!)) })),
       route('PATCH', '/jobs/:jobid', ({ params, query }) => {
         const mode = query.get('mode');
@@ -411,4 +418,13 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
     'Content-Length': String(payload.length),
   });
   res.end(payload);
+}
+
+/** A vertex's subtask metrics; a cluster that measures none answers as Flink's does before its first fetch (nothing). */
+function vertexMetrics(d: Dispatcher, jobId: string, vertexId: string) {
+  if (!d.vertexMetrics) {
+    d.jobDetails(jobId); // an unknown job is still a 404
+    return [];
+  }
+  return d.vertexMetrics(jobId, vertexId);
 }

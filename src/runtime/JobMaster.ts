@@ -21,12 +21,13 @@ import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
 import { taskKey } from '../core/ids.js';
 import type { JobGraph } from '../graph/JobGraph.js';
-import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type JobException, type TaskCounts } from '../rest/Dispatcher.js';
+import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type JobException, type SubtaskMetrics, type TaskCounts } from '../rest/Dispatcher.js';
 import type { TaskDeployment, WorkerToJobManager } from './messages.js';
 import { RestartBackoffTimeStrategy } from './RestartBackoffTimeStrategy.js';
 import { PeriodicSavepointScheduler } from '../checkpoint/PeriodicSavepoints.js';
 import { resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
 import { TaskSlots } from './TaskSlots.js';
+import { MetricStore } from './MetricStore.js';
 
 type ExecState = 'CREATED' | 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
 
@@ -85,12 +86,15 @@ export class JobMaster {
   private readonly checkpointSettings: CheckpointSettings;
   private readonly effective: EffectiveCheckpointConfig;
   private readonly periodicSavepoints?: PeriodicSavepointScheduler;
+  /** The tasks' records, bytes, times and watermarks, as they report them. */
+  private readonly metrics: MetricStore;
 
   constructor(o: JobMasterOptions) {
     this.o = o;
     this.jobId = o.jobId;
     this.jobGraph = o.jobGraph;
     this.result = new Promise((r) => (this.resolveResult = r));
+    this.metrics = new MetricStore(o.jobGraph);
     const cfg = o.config;
     // Program (env.getCheckpointConfig(), legacy backends) over configuration; conflicts fail the submission.
     const effective = effectiveCheckpointConfig(cfg, o.jobGraph);
@@ -176,6 +180,7 @@ export class JobMaster {
   private async deploy(restore: Map<string, RestoreSpec> | undefined, channelState?: StateAssignment['channelState']): Promise<void> {
     this.attempt++;
     this.exec.clear();
+    this.metrics.reset(this.attempt - 1);
     const { jobGraph: jg } = this;
     const mode = this.checkpointSettings.mode; // the program's, else the configured one
     const deployments = new Map<string, TaskDeployment>();
@@ -232,6 +237,9 @@ export class JobMaster {
     switch (m.type) {
       case 'stdout':
         this.o.stdout(m.text);
+        return;
+      case 'metrics':
+        for (const r of m.reports) this.metrics.add(r);
         return;
       case 'taskState':
         this.onTaskState(m.vertexIndex, m.subtask, m.state, m.error);
@@ -434,6 +442,13 @@ export class JobMaster {
     return c;
   }
 
+  /** Per-subtask task metrics of a vertex (by its id). */
+  vertexMetrics(vertexId: string): SubtaskMetrics[] {
+    const v = this.jobGraph.vertices.find((x) => x.id === vertexId.toLowerCase());
+    if (!v) throw new FlinkError('not-found', `No vertex with id ${vertexId} in job ${this.jobId}.`);
+    return this.metrics.subtasks(v.index);
+  }
+
   details(): JobDetails {
     const counts = this.taskCounts();
     return {
@@ -465,6 +480,7 @@ export class JobMaster {
           id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism, status, startTime: this.startTime, endTime: this.endTime, tasks,
           operator: v.operators.map((op) => op.kind).join(' -> '),
           inputs: v.inputs.map((e) => ({ id: this.jobGraph.vertices[e.source]!.id, shipStrategy: e.partitioner.toUpperCase() })),
+          metrics: this.metrics.ioMetrics(v.index),
         };
       }),
     };
