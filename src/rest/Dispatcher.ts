@@ -80,7 +80,7 @@ export interface SubtaskMetrics {
   subtask: number;
   attempt: number;
   values: Record<string, number>;
-  /** currentInputWatermark; undefined before the first watermark (Flink's Long.MIN_VALUE). */
+  /** currentInputWatermark, Number.MIN_SAFE_INTEGER before the first (Flink's Long.MIN_VALUE); absent for sources. */
   watermark?: number;
 }
 
@@ -140,8 +140,8 @@ export interface Dispatcher {
   checkpointDetails?(jobId: string, checkpointId: number): CheckpointStatsEntry | undefined;
   /** Task slots of the cluster (taskmanager.numberOfTaskSlots) and how many jobs' tasks hold. */
   slots?(): { total: number; free: number };
-  /** Task metrics of each subtask of a vertex (GET /jobs/:id/vertices/:vid/metrics and friends); throws not-found for an unknown vertex. */
-  vertexMetrics?(jobId: string, vertexId: string): SubtaskMetrics[];
+  /** Task metrics of each subtask of a vertex (GET /jobs/:id/vertices/:vid/metrics and friends); undefined for an unknown vertex. */
+  vertexMetrics?(jobId: string, vertexId: string): SubtaskMetrics[] | undefined;
   /** GET /jobmanager/config: the effective configuration, as key/value strings. */
   clusterConfiguration?(): Record<string, string>;
 }

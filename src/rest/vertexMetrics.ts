@@ -3,7 +3,7 @@ import type { IOMetrics, SubtaskMetrics } from './Dispatcher.js';
 import type { IOMetricsBody } from './messages.js';
 
 /** Flink's metric value strings: counters as longs, rates as Java doubles ("12.0"). */
-const COUNTERS = new Set(['numRecordsIn', 'numRecordsOut', 'numBytesIn', 'numBytesOut', 'accumulatedBusyTime', 'accumulatedIdleTime', 'accumulatedBackPressuredTime', 'busyTimeMsPerSecond', 'idleTimeMsPerSecond', 'backPressuredTimeMsPerSecond']);
+const COUNTERS = new Set(['numRecordsIn', 'numRecordsOut', 'numBytesIn', 'numBytesOut', 'accumulateBusyTimeMs', 'accumulateIdleTimeMs', 'accumulateBackPressuredTimeMs']);
 const WATERMARK = 'currentInputWatermark';
 const LONG_MIN = '-9223372036854775808';
 const LONG_MAX = '9223372036854775807';
@@ -17,8 +17,8 @@ function valueString(name: string, x: number): string {
 }
 
 /** The watermark as Flink's long: Long.MIN_VALUE before the first one, Long.MAX_VALUE at the end of input. */
-function watermarkString(w: number | undefined): string {
-  if (w === undefined) return LONG_MIN;
+function watermarkString(w: number): string {
+  if (w <= Number.MIN_SAFE_INTEGER) return LONG_MIN;
   return w >= MAX_WATERMARK ? LONG_MAX : String(Math.trunc(w));
 }
 
@@ -26,7 +26,7 @@ function watermarkString(w: number | undefined): string {
 function named(s: SubtaskMetrics): Map<string, { text: string; value: number }> {
   const m = new Map<string, { text: string; value: number }>();
   for (const [k, v] of Object.entries(s.values)) m.set(k, { text: valueString(k, v), value: v });
-  m.set(WATERMARK, { text: watermarkString(s.watermark), value: s.watermark === undefined ? Number.MIN_SAFE_INTEGER : s.watermark });
+  if (s.watermark !== undefined) m.set(WATERMARK, { text: watermarkString(s.watermark), value: s.watermark });
   return m;
 }
 
@@ -43,12 +43,12 @@ export function toVertexMetrics(subtasks: SubtaskMetrics[], get: string | null):
   return wanted.filter((id) => all.has(id)).map((id) => ({ id, value: all.get(id)! }));
 }
 
-/** GET /jobs/:id/vertices/:vid/watermarks: each subtask's currentInputWatermark. */
+/** GET /jobs/:id/vertices/:vid/watermarks: each subtask's currentInputWatermark (none for a source, as in Flink). */
 export function toVertexWatermarks(subtasks: SubtaskMetrics[]): Array<{ id: string; value: string }> {
-  return subtasks.map((s) => ({ id: `${s.subtask}.${WATERMARK}`, value: watermarkString(s.watermark) }));
+  return subtasks.flatMap((s) => (s.watermark === undefined ? [] : [{ id: `${s.subtask}.${WATERMARK}`, value: watermarkString(s.watermark) }]));
 }
 
-const AGGREGATIONS = ['min', 'max', 'avg', 'sum'] as const;
+const AGGREGATIONS = ['min', 'max', 'avg', 'sum', 'skew'] as const;
 type Aggregation = (typeof AGGREGATIONS)[number];
 
 /** Flink's "1,3,5-9" subtask ranges; undefined: all. */
@@ -63,7 +63,8 @@ function subtaskFilter(spec: string | null): ((i: number) => boolean) | undefine
 
 /**
  * GET /jobs/:id/vertices/:vid/subtasks/metrics[?get=&agg=&subtasks=]: metric names without a subtask
- * prefix; with `get`, each metric aggregated over the (selected) subtasks: min, max, avg, sum (all by default).
+ * prefix; with `get`, each metric aggregated over the (selected) subtasks: min, max, avg, sum and skew (how far
+ * the largest is above the average, in percent of it; 0 for one subtask), all by default.
  */
 export function toAggregatedSubtaskMetrics(
   subtasks: SubtaskMetrics[], get: string | null, agg: string | null, subtaskSpec: string | null,
@@ -78,7 +79,8 @@ export function toAggregatedSubtaskMetrics(
   return wanted.filter((id) => names.has(id)).map((id) => {
     const xs = chosen.map((m) => m.get(id)?.value).filter((x): x is number => x !== undefined);
     const sum = xs.reduce((a, b) => a + b, 0);
-    const all: Record<Aggregation, number> = { min: Math.min(...xs), max: Math.max(...xs), avg: sum / xs.length, sum };
+    const max = Math.max(...xs), avg = sum / xs.length;
+    const all: Record<Aggregation, number> = { min: Math.min(...xs), max, avg, sum, skew: avg > 0 ? ((max - avg) / avg) * 100 : 0 };
     return { id, ...Object.fromEntries(aggs.map((a) => [a, all[a]])) };
   });
 }
@@ -94,7 +96,9 @@ export interface JobVertexBackPressureBody {
   status: 'ok' | 'deprecated';
   backpressureLevel?: BackPressureLevel;
   'end-timestamp'?: number;
-  subtasks?: Array<{ subtask: number; 'attempt-number': number; backpressureLevel: BackPressureLevel; ratio: number; idleRatio: number; busyRatio: number }>;
+  subtasks?: Array<{ subtask: number; backpressureLevel: BackPressureLevel; ratio: number; idleRatio: number; busyRatio: number; 'backpressure-level': BackPressureLevel }>;
+  /** Flink 2.x sends the level under both names. */
+  'backpressure-level'?: BackPressureLevel;
 }
 
 /**
@@ -106,12 +110,14 @@ export function toVertexBackPressure(subtasks: SubtaskMetrics[], now = Date.now(
   if (subtasks.length === 0) return { status: 'deprecated' };
   const infos = subtasks.map((s) => {
     const ratio = (s.values.backPressuredTimeMsPerSecond ?? 0) / 1000;
+    const level = backPressureLevel(ratio);
     return {
-      subtask: s.subtask, 'attempt-number': s.attempt, backpressureLevel: backPressureLevel(ratio), ratio,
-      idleRatio: (s.values.idleTimeMsPerSecond ?? 0) / 1000, busyRatio: (s.values.busyTimeMsPerSecond ?? 0) / 1000,
+      subtask: s.subtask, backpressureLevel: level, ratio,
+      idleRatio: (s.values.idleTimeMsPerSecond ?? 0) / 1000, busyRatio: (s.values.busyTimeMsPerSecond ?? 0) / 1000, 'backpressure-level': level,
     };
   });
-  return { status: 'ok', backpressureLevel: backPressureLevel(Math.max(...infos.map((i) => i.ratio))), 'end-timestamp': now, subtasks: infos };
+  const level = backPressureLevel(Math.max(...infos.map((i) => i.ratio)));
+  return { status: 'ok', backpressureLevel: level, 'end-timestamp': now, subtasks: infos, 'backpressure-level': level };
 }
 
 /** A vertex's IOMetricsInfo in the job details; all zero and incomplete where the cluster measures nothing. */

@@ -443,10 +443,9 @@ export class JobMaster {
   }
 
   /** Per-subtask task metrics of a vertex (by its id). */
-  vertexMetrics(vertexId: string): SubtaskMetrics[] {
+  vertexMetrics(vertexId: string): SubtaskMetrics[] | undefined {
     const v = this.jobGraph.vertices.find((x) => x.id === vertexId.toLowerCase());
-    if (!v) throw new FlinkError('not-found', `No vertex with id ${vertexId} in job ${this.jobId}.`);
-    return this.metrics.subtasks(v.index);
+    return v && this.metrics.subtasks(v.index);
   }
 
   details(): JobDetails {

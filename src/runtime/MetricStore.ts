@@ -35,6 +35,7 @@ export class MetricStore {
 
   /** Per-subtask metrics of a vertex, by Flink's metric names; subtasks that never reported are left out. */
   subtasks(vertexIndex: number, now = Date.now()): SubtaskMetrics[] {
+    const hasInput = this.jobGraph.vertices[vertexIndex].inputs.length > 0;
     const v = this.jobGraph.vertices[vertexIndex];
     const out: SubtaskMetrics[] = [];
     for (let s = 0; s < v.parallelism; s++) {
@@ -48,7 +49,8 @@ export class MetricStore {
       out.push({
         subtask: s,
         attempt: last.attempt,
-        watermark: last.currentInputWatermark,
+        // Sources have no input watermark (Flink reports none for them); MIN_WATERMARK before the first one.
+        ...(hasInput ? { watermark: last.currentInputWatermark ?? Number.MIN_SAFE_INTEGER } : {}),
         values: {
           numRecordsIn: last.numRecordsIn,
           numRecordsOut: last.numRecordsOut,
@@ -61,9 +63,12 @@ export class MetricStore {
           busyTimeMsPerSecond: clampMs(perSecond((r) => r.accumulatedBusyTime)),
           idleTimeMsPerSecond: clampMs(perSecond((r) => r.accumulatedIdleTime)),
           backPressuredTimeMsPerSecond: clampMs(perSecond((r) => r.accumulatedBackPressuredTime)),
-          accumulatedBusyTime: last.accumulatedBusyTime,
-          accumulatedIdleTime: last.accumulatedIdleTime,
-          accumulatedBackPressuredTime: last.accumulatedBackPressuredTime,
+          // All of ours is waiting for credit, which Flink calls hard backpressure.
+          hardBackPressuredTimeMsPerSecond: clampMs(perSecond((r) => r.accumulatedBackPressuredTime)),
+          softBackPressuredTimeMsPerSecond: 0,
+          accumulateBusyTimeMs: last.accumulatedBusyTime,
+          accumulateIdleTimeMs: last.accumulatedIdleTime,
+          accumulateBackPressuredTimeMs: last.accumulatedBackPressuredTime,
         },
       });
     }

@@ -225,7 +225,7 @@ export class MiniCluster implements Dispatcher {
     return this.job(jobId).details();
   }
 
-  vertexMetrics(jobId: string, vertexId: string): SubtaskMetrics[] {
+  vertexMetrics(jobId: string, vertexId: string): SubtaskMetrics[] | undefined {
     return this.job(jobId).vertexMetrics(vertexId);
   }
 

@@ -543,7 +543,7 @@ export class StreamTask {
     let bytesOut = 0;
     for (const w of this.writers) for (const c of w.channels) bytesOut += c.bytesOut;
     const wm = this.valve?.currentWatermark;
-    return this.metrics.report(this.d.vertexIndex, this.d.subtask, this.d.attempt, bytesOut, wm === undefined || wm === MIN_WATERMARK ? undefined : wm);
+    return this.metrics.report(this.d.vertexIndex, this.d.subtask, this.d.attempt, bytesOut, wm === MIN_WATERMARK ? undefined : wm);
   }
 
   private report(state: Exclude<TaskState, 'DEPLOYING'>): void {

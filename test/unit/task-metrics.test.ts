@@ -101,6 +101,12 @@ await env.execute('bounded metrics job');
       const wm = await get(rest, `/jobs/${jm.jobId}/vertices/${keyed.id}/watermarks`);
       assert.deepEqual(wm.map((m: any) => m.id).sort(), ['0.currentInputWatermark', '1.currentInputWatermark']);
       assert.ok(wm.every((m: any) => m.value === '9223372036854775807'), JSON.stringify(wm));
+      assert.deepEqual(await get(rest, `/jobs/${jm.jobId}/vertices/${src.id}/watermarks`), [], 'a source has no input watermark');
+      // An unknown vertex: no metrics and 'deprecated' backpressure (Flink's answers), a 404 for its watermarks.
+      const unknown = `/jobs/${jm.jobId}/vertices/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee`;
+      assert.deepEqual(await get(rest, `${unknown}/metrics`), []);
+      assert.deepEqual(await get(rest, `${unknown}/backpressure`), { status: 'deprecated' });
+      assert.equal((await fetch(`${rest}${unknown}/watermarks`)).status, 404);
     });
   });
 
