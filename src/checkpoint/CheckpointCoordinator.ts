@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { carryStateHandle } from './FinishedTaskState.js';
 import { FlinkError } from '../core/FlinkError.js';
 import type { Logger } from '../core/Logger.js';
 import type { JobStatus } from '../core/JobStatus.js';
@@ -45,7 +46,13 @@ export interface CheckpointCoordinatorDeps {
   onSnapshot?(e: SnapshotEvent): void;
   /** The subtasks that must acknowledge, or why a checkpoint cannot start now. */
   tasksToAcknowledge(): { vertexIndex: number; subtask: number }[] | string;
-  triggerSource(vertexIndex: number, subtask: number, barrier: CheckpointBarrier): void;
+  /**
+   * Sends the barrier to a subtask the JobManager triggers directly: a running source, or a running task whose
+   * upstream tasks all finished (FLIP-147); it decides which. Called for every subtask of the job.
+   */
+  triggerTask(vertexIndex: number, subtask: number, barrier: CheckpointBarrier): void;
+  /** Whether a subtask of the current attempt is FINISHED. */
+  isTaskFinished(vertexIndex: number, subtask: number): boolean;
   /** Tells every task; resolves once they have processed it when `wait` is set. */
   notifyComplete(checkpointId: number, wait: boolean): Promise<void>;
   notifyAborted(checkpointId: number): void;
@@ -58,8 +65,11 @@ export interface CheckpointCoordinatorDeps {
 interface PendingCheckpoint {
   id: number;
   kind: BarrierKind;
+  barrier: CheckpointBarrier;
   location: string;
   formatType?: SavepointFormatType;
+  /** Subtasks that acknowledged, and whether with their final (after end of data) state. */
+  acked: Map<string, { states: { operatorId: string; handle: StateFileHandle }[]; finalState: boolean }>;
   triggerTs: number;
   notYetAcked: Set<string>;
   numSubtasks: number;
@@ -99,6 +109,12 @@ export class CheckpointCoordinator {
   private shutDown = false;
   /** Shared files (incremental checkpoints) some completed checkpoint already wrote: reusing one writes nothing. */
   private readonly knownSharedFiles = new Set<string>();
+  /**
+   * FLIP-147: the final state of every subtask that acknowledged one, in the newest completed checkpoint
+   * holding it. Once the subtask finished, each later checkpoint carries it (copied into its folder), so a
+   * restore from any of them finds the finished subtask's last state, unless its operator finished entirely.
+   */
+  private readonly finalStates = new Map<string, { dir: string; states: { operatorId: string; handle: StateFileHandle }[] }>();
   /** Manual checkpoints waiting for a free slot (max-concurrent-checkpoints), as Flink queues them. */
   private readonly queued: (() => void)[] = [];
 
@@ -235,7 +251,7 @@ export class CheckpointCoordinator {
     if (!isSavepoint && this.d.storage instanceof MemoryCheckpointStorage) barrier.maxInlineStateSize = this.d.storage.maxStateSize;
     return new Promise<CompletedCheckpoint>((resolve, reject) => {
       const p: PendingCheckpoint = {
-        id, kind, location, formatType, triggerTs, resolve, reject,
+        id, kind, barrier, location, formatType, triggerTs, resolve, reject, acked: new Map(),
         notYetAcked: new Set(tasks.map((t) => taskKey(t.vertexIndex, t.subtask))),
         numSubtasks: tasks.length,
         vertices: this.d.jobGraph.vertices
@@ -252,8 +268,7 @@ export class CheckpointCoordinator {
       this.tracker.record(tracked(p), 'IN_PROGRESS');
       this.d.log.info(`Triggering ${isSavepoint ? 'savepoint' : 'checkpoint'} ${id} (type=${kind}) @ ${triggerTs} for job ${this.d.jobId}.`);
       for (const v of this.d.jobGraph.vertices) {
-        if (!v.isSource) continue;
-        for (let s = 0; s < v.parallelism; s++) this.d.triggerSource(v.index, s, barrier);
+        for (let s = 0; s < v.parallelism; s++) this.d.triggerTask(v.index, s, barrier);
       }
     });
   }
@@ -262,6 +277,7 @@ export class CheckpointCoordinator {
     const p = this.pending.get(m.checkpointId);
     if (!p) return; // late ack of an aborted checkpoint: its folder is already gone
     if (!p.notYetAcked.delete(taskKey(m.vertexIndex, m.subtask))) return;
+    p.acked.set(taskKey(m.vertexIndex, m.subtask), { states: m.states, finalState: !!m.finalState });
     p.syncMs = Math.max(p.syncMs ?? 0, m.syncMs);
     p.asyncMs = Math.max(p.asyncMs ?? 0, m.asyncMs);
     const stateSize = m.states.reduce((n, s) => n + fullSize(s.handle), 0) + (m.channelState?.size ?? 0);
@@ -287,6 +303,17 @@ export class CheckpointCoordinator {
     if (p.notYetAcked.size === 0) void this.complete(p);
   }
 
+  /** A new attempt of the job (failover): final states of the old one are no longer what its tasks hold. */
+  resetFinalStates(): void {
+    this.finalStates.clear();
+  }
+
+  /** Barriers of the pending checkpoints a subtask still has to acknowledge (to trigger it once its upstream finished). */
+  barriersAwaiting(vertexIndex: number, subtask: number): CheckpointBarrier[] {
+    const k = taskKey(vertexIndex, subtask);
+    return [...this.pending.values()].filter((p) => p.notYetAcked.has(k)).map((p) => p.barrier);
+  }
+
   /** A task that finished while checkpoints were pending will not see their barriers: it has nothing more to ack. */
   taskFinished(vertexIndex: number, subtask: number): void {
     for (const p of [...this.pending.values()]) {
@@ -302,6 +329,14 @@ export class CheckpointCoordinator {
     const formatType = p.formatType;
     clearTimeout(p.timer);
     const isSavepoint = p.kind !== 'CHECKPOINT';
+    const fullyFinished = new Set(this.d.finishedOperatorIds());
+    let carried: Map<string, { operatorId: string; handle: StateFileHandle }[]>;
+    try {
+      carried = this.carryFinishedStates(p, fullyFinished);
+    } catch (e) {
+      this.abort(p.id, `Failed to carry the state of finished tasks into checkpoint ${p.id}: ${(e as Error).message}`);
+      return;
+    }
     const operators: OperatorStateMetadata[] = [];
     for (const v of this.d.jobGraph.vertices) {
       for (const op of v.operators) {
@@ -318,7 +353,7 @@ export class CheckpointCoordinator {
       kind: isSavepoint ? 'SAVEPOINT' : 'CHECKPOINT', format: isSavepoint ? formatType ?? 'CANONICAL' : 'NATIVE',
       triggerTimestamp: p.triggerTs, completionTimestamp: Date.now(), maxParallelism: this.d.jobGraph.maxParallelism, operators,
     };
-    const finished = this.d.finishedOperatorIds().filter((id) => !p.states.has(id));
+    const finished = [...fullyFinished].filter((id) => !p.states.has(id));
     if (finished.length > 0) metadata.finishedOperators = finished;
     if (p.unaligned) metadata.unaligned = true;
     if (p.channelState.size > 0) {
@@ -334,6 +369,11 @@ export class CheckpointCoordinator {
       return;
     }
     this.pending.delete(p.id);
+    if (!isSavepoint) {
+      // The newest completed checkpoint now holds every final state it received or carried.
+      for (const [k, a] of p.acked) if (a.finalState) this.finalStates.set(k, { dir: p.location, states: a.states });
+      for (const [k, states] of carried) this.finalStates.set(k, { dir: p.location, states });
+    }
     const done: CompletedCheckpoint = { id: p.id, dir: p.location, isSavepoint, metadata };
     // The full state size: incremental checkpoints count the shared files they refer to, as Flink's stateSize.
     const size = operators.reduce((n, o) => n + o.subtasks.reduce((m, s) => m + fullSize(s.state), 0), 0)
@@ -359,6 +399,29 @@ export class CheckpointCoordinator {
     } finally {
       p.resolve(done);
     }
+  }
+
+  /**
+   * Adds to `p` the final states of subtasks that finished since they acknowledged them (they take no part in
+   * `p`), copied from the checkpoint holding them into `p`'s folder; operators that finished on every subtask
+   * are left out (`_metadata` lists them as finished, and they are not run again on restore).
+   */
+  private carryFinishedStates(p: PendingCheckpoint, fullyFinished: Set<string>): Map<string, { operatorId: string; handle: StateFileHandle }[]> {
+    const carried = new Map<string, { operatorId: string; handle: StateFileHandle }[]>();
+    for (const [k, last] of this.finalStates) {
+      if (p.acked.has(k)) continue;
+      const [v, s] = k.split('/').map(Number);
+      if (!this.d.isTaskFinished(v, s)) continue;
+      const states = last.states
+        .filter((st) => !fullyFinished.has(st.operatorId))
+        .map((st) => ({ operatorId: st.operatorId, handle: carryStateHandle(last.dir, p.location, st.handle) }));
+      carried.set(k, states);
+      for (const st of states) {
+        const list = p.states.get(st.operatorId) ?? p.states.set(st.operatorId, []).get(st.operatorId)!;
+        list.push({ subtask: s, handle: st.handle });
+      }
+    }
+    return carried;
   }
 
   /**

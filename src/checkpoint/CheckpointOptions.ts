@@ -55,4 +55,6 @@ export interface SubtaskAcknowledgement {
   startDelayMs?: number;
   channelState?: ChannelStateHandle;
   unaligned?: boolean;
+  /** Taken after the subtask's end of data (FLIP-147): its last state, carried into later checkpoints once it finished. */
+  finalState?: true;
 }

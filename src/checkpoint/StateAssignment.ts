@@ -17,6 +17,8 @@ export interface StateAssignment {
   skipped: { operatorId: string; uid?: string; name: string; states: string[] }[];
   /** In-flight data of an unaligned checkpoint: per head operator id, per subtask. */
   channelState: Map<string, Map<number, { dir: string; handle: ChannelStateHandle }>>;
+  /** Operators the snapshot records as finished on every subtask (FLIP-147): their tasks are not run again. */
+  finished: Set<string>;
 }
 
 /**
@@ -58,7 +60,8 @@ export function assignState(snap: LoadedSnapshot, jg: JobGraph, allowNonRestored
       `Failed to rollback to checkpoint/savepoint ${snap.dir}. Cannot map checkpoint/savepoint state for operator(s) ${list} to the new program, because the operator is not available in the new program. If you want to allow to skip this, you can set the --allowNonRestoredState option on the CLI.`,
     );
   }
-  return { byOperator, skipped, channelState: assignChannelState(snap, ops) };
+  const finished = new Set((snap.metadata.finishedOperators ?? []).filter((id) => ops.has(id)));
+  return { byOperator, skipped, channelState: assignChannelState(snap, ops), finished };
 }
 
 /**

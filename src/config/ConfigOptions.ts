@@ -65,6 +65,11 @@ export const CheckpointingOptions = {
     default: false,
     fallbackKeys: ['execution.checkpointing.unaligned.enabled'], // Flink 1.20+/2.x name
   }),
+  ENABLE_CHECKPOINTS_AFTER_TASKS_FINISH: booleanOption('execution.checkpointing.checkpoints-after-tasks-finish', {
+    description: 'With checkpointing on, a task that reached the end of its bounded input waits for one more checkpoint (the final checkpoint, FLIP-147) before it finishes: two-phase-commit sinks commit their last data when it completes, and later checkpoints carry the finished tasks\' state.',
+    default: true,
+    fallbackKeys: ['execution.checkpointing.checkpoints-after-tasks-finish.enabled'], // Flink 1.14-1.19 name
+  }),
   ALIGNED_CHECKPOINT_TIMEOUT: durationOption('execution.checkpointing.aligned-checkpoint-timeout', {
     description: 'With unaligned checkpoints: they start aligned and switch to unaligned after this long (0: start unaligned).',
     default: 0,

@@ -35,8 +35,24 @@ export const FAULT_POINTS = [
 
 /** Points outside the writing of a checkpoint (so not in the chaos harness's every-point round). */
 export const LIFECYCLE_FAULT_POINTS = [
-  /** A bounded sink has committed its last file at end of input; the job has not reached FINISHED. */
+  /**
+   * A FileSink reached the end of its bounded input: without a final checkpoint its last file is committed,
+   * with one (FLIP-147) it is only written; the job has not reached FINISHED.
+   */
   'sink.end-input',
+  /**
+   * A task's final checkpoint completed and its sinks committed; it has not sent EndOfPartition nor reported
+   * FINISHED. Passed by every task: in a worker running a source and a sink subtask, the 2nd pass is the sink's.
+   */
+  'task.final-checkpoint',
+  /** The FileSink closed a checkpoint's in-progress file into a pending one (pre-commit); not acknowledged yet. */
+  'file.pre-commit',
+  /** The FileSink is about to commit (rename) the pending files of a completed checkpoint. */
+  'file.commit',
+  /** The Kafka exactly-once sink flushed a checkpoint's transaction (pre-commit: every record acknowledged); not acknowledged yet. */
+  'kafka.pre-commit',
+  /** The Kafka exactly-once sink is about to commit a completed checkpoint's transaction. */
+  'kafka.commit',
   /** The JDBC exactly-once sink prepared a checkpoint's transaction (PREPARE TRANSACTION returned); not acknowledged yet. */
   'jdbc.pre-commit',
   /** The JDBC exactly-once sink is about to COMMIT PREPARED a completed checkpoint's transaction. */

@@ -67,20 +67,32 @@ export class FileSinkOperator<T> extends StreamOperator<T> {
 
   override snapshotState(checkpointId: number): void {
     const closed = this.closeCurrent();
-    if (closed) this.pending.push({ checkpointId, ...closed });
+    if (closed) {
+      this.pending.push({ checkpointId, ...closed });
+      faultPoint('file.pre-commit', closed.tmp);
+    }
     this.state.update([{ counter: this.counter, pending: this.pending.map((p) => ({ ...p })) }]);
   }
 
   override notifyCheckpointComplete(checkpointId: number): void {
     const done = this.pending.filter((p) => p.checkpointId <= checkpointId);
     if (done.length === 0) return;
+    faultPoint('file.commit', this.sink.basePath);
     for (const p of done) this.commit(p);
     this.pending = this.pending.filter((p) => p.checkpointId > checkpointId);
     fsyncDirectory(this.sink.basePath);
   }
 
-  /** Bounded input is complete: its last file is final. */
+  /**
+   * Bounded input is complete. With a final checkpoint (FLIP-147) the last data is only written: that
+   * checkpoint pre-commits it and commits it when it completes. Without one, the last file is final now.
+   */
   override endInput(): void {
+    if (this.ctx.waitsForFinalCheckpoint) {
+      this.flush();
+      faultPoint('sink.end-input', this.sink.basePath);
+      return;
+    }
     const closed = this.closeCurrent();
     if (closed) this.commit({ checkpointId: Number.MAX_SAFE_INTEGER, ...closed });
     for (const p of this.pending) this.commit(p);

@@ -41,6 +41,12 @@ export interface OperatorContext {
   maxParallelism: number;
   attempt: number;
   restored: boolean;
+  /**
+   * FLIP-147 is on for this task (checkpointing with checkpoints-after-tasks-finish): after endInput a final
+   * checkpoint follows, so a two-phase-commit sink pre-commits its last data there and commits it when it
+   * completes, instead of committing at end of input.
+   */
+  waitsForFinalCheckpoint: boolean;
   output: ChainOutput;
   /** The current record's event timestamp; an operator that emits with another time sets it first. */
   element: ElementTimestamp;

@@ -13,6 +13,8 @@ export interface InputChannel {
   /** Aligning: records behind this channel's barrier wait until every channel has delivered it. */
   blocked: boolean;
   finished: boolean;
+  /** EndOfData arrived (FLIP-147): no more records, but the channel still carries barriers until its EndOfPartition. */
+  endOfData: boolean;
 }
 
 /** `replayed`: restored channel state; it returns no credit, since no producer sent it. */
@@ -86,8 +88,14 @@ export class CheckpointBarrierHandler {
     return !!this.cur?.unaligned;
   }
 
-  private isStale(id: number): boolean {
+  /** A checkpoint this task already snapshotted, gave up or saw aborted. */
+  isStale(id: number): boolean {
     return id <= this.lastDone || this.aborted.has(id);
+  }
+
+  /** The task snapshotted `id` on a trigger of the JobManager (every input finished): late barriers of it are dropped. */
+  triggered(id: number): void {
+    this.done(id);
   }
 
   /**

@@ -88,6 +88,8 @@ export class JobMaster {
   private readonly periodicSavepoints?: PeriodicSavepointScheduler;
   /** The tasks' records, bytes, times and watermarks, as they report them. */
   private readonly metrics: MetricStore;
+  /** FLIP-147: tasks at the end of their input wait for a final checkpoint before they finish. */
+  private readonly finalCheckpoint: boolean;
 
   constructor(o: JobMasterOptions) {
     this.o = o;
@@ -107,6 +109,7 @@ export class JobMaster {
       ? new MemoryCheckpointStorage(cfg.getOptional(CheckpointingOptions.CHECKPOINTS_DIRECTORY) ?? join(tmpdir(), 'flink-ts-checkpoints'), o.jobId, effective.storage.maxStateSize)
       : new CheckpointStorage(effective.storage.dir, o.jobId);
     this.checkpointSettings = settings;
+    this.finalCheckpoint = !!settings.interval && cfg.get(CheckpointingOptions.ENABLE_CHECKPOINTS_AFTER_TASKS_FINISH);
     this.coordinator = new CheckpointCoordinator({
       jobId: o.jobId,
       jobName: o.jobGraph.jobName,
@@ -116,9 +119,11 @@ export class JobMaster {
       log: o.log.child('CheckpointCoordinator'),
       settings,
       tasksToAcknowledge: () => this.tasksToAcknowledge(),
-      triggerSource: (v, s, barrier) => {
-        if (this.exec.get(taskKey(v, s)) === 'RUNNING') this.slots?.send(s, { type: 'trigger', vertexIndex: v, subtask: s, barrier });
+      triggerTask: (v, s, barrier) => {
+        if (this.exec.get(taskKey(v, s)) !== 'RUNNING') return;
+        if (this.jobGraph.vertices[v].isSource || this.upstreamFinished(v, s)) this.slots?.send(s, { type: 'trigger', vertexIndex: v, subtask: s, barrier });
       },
+      isTaskFinished: (v, s) => this.exec.get(taskKey(v, s)) === 'FINISHED',
       notifyComplete: (id, wait) => this.notifyComplete(id, wait),
       notifyAborted: (id) => this.slots?.broadcast({ type: 'notifyAborted', checkpointId: id }),
       failJob: (reason) => this.failover(new Error(reason)),
@@ -166,7 +171,7 @@ export class JobMaster {
     if (this.assignment?.skipped.length) {
       for (const s of this.assignment.skipped) this.o.log.warn(`Skipping state of operator ${s.uid ?? s.operatorId} (${s.name}): not in the new program (--allowNonRestoredState).`);
     }
-    await this.deploy(this.assignment?.byOperator, this.assignment?.channelState);
+    await this.deploy(this.assignment?.byOperator, this.assignment?.channelState, this.assignment?.finished);
   }
 
   private setStatus(s: JobStatus, failure?: string): void {
@@ -177,10 +182,11 @@ export class JobMaster {
     this.o.onStatusChange?.(s, failure);
   }
 
-  private async deploy(restore: Map<string, RestoreSpec> | undefined, channelState?: StateAssignment['channelState']): Promise<void> {
+  private async deploy(restore: Map<string, RestoreSpec> | undefined, channelState?: StateAssignment['channelState'], finished?: Set<string>): Promise<void> {
     this.attempt++;
     this.exec.clear();
     this.metrics.reset(this.attempt - 1);
+    this.coordinator.resetFinalStates();
     const { jobGraph: jg } = this;
     const mode = this.checkpointSettings.mode; // the program's, else the configured one
     const deployments = new Map<string, TaskDeployment>();
@@ -191,6 +197,8 @@ export class JobMaster {
           inputChannels: [], outputs: v.outputs.map(() => ({ channels: [] })),
           restore: restore ? Object.fromEntries(v.operators.filter((op) => restore.has(op.operatorId)).map((op) => [op.operatorId, restore.get(op.operatorId)!])) : undefined,
           channelState: channelState?.get(v.operators[0].operatorId)?.get(s),
+          ...(this.finalCheckpoint ? { finalCheckpoint: true } : {}),
+          ...(finished && v.operators.every((op) => finished.has(op.operatorId)) ? { finishedOnRestore: true } : {}),
         });
         this.exec.set(taskKey(v.index, s), 'DEPLOYING');
       }
@@ -270,7 +278,10 @@ export class JobMaster {
       void this.failover(err, `${vertex.name} (${s + 1}/${vertex.parallelism})`);
       return;
     }
-    if (state === 'FINISHED') this.coordinator.taskFinished(v, s);
+    if (state === 'FINISHED') {
+      this.coordinator.taskFinished(v, s);
+      this.triggerDownstreamOf(v, s);
+    }
     const states = [...this.exec.values()];
     if (state === 'RUNNING' && states.every((x) => x === 'RUNNING' || x === 'FINISHED') && this.status !== 'RUNNING') {
       this.setStatus('RUNNING');
@@ -278,6 +289,33 @@ export class JobMaster {
       this.periodicSavepoints?.start();
     }
     if (states.every((x) => x === 'FINISHED')) void this.terminate('FINISHED');
+  }
+
+  /** Every upstream subtask of (v, s) finished: no barrier can reach it through a channel (FLIP-147). */
+  private upstreamFinished(v: number, s: number): boolean {
+    let any = false;
+    for (const u of this.jobGraph.vertices) {
+      for (const e of u.outputs) {
+        if (e.target !== v) continue;
+        any = true;
+        const subtasks = e.partitioner === 'forward' ? [s] : Array.from({ length: u.parallelism }, (_, i) => i);
+        if (!subtasks.every((us) => this.exec.get(taskKey(u.index, us)) === 'FINISHED')) return false;
+      }
+    }
+    return any;
+  }
+
+  /** A subtask finished: pending checkpoints reach the downstream subtasks whose upstream is now all finished directly. */
+  private triggerDownstreamOf(v: number, s: number): void {
+    const vertex = this.jobGraph.vertices[v];
+    for (const e of vertex.outputs) {
+      const t = this.jobGraph.vertices[e.target];
+      const subtasks = e.partitioner === 'forward' ? [s] : Array.from({ length: t.parallelism }, (_, i) => i);
+      for (const ts of subtasks) {
+        if (this.exec.get(taskKey(t.index, ts)) !== 'RUNNING' || !this.upstreamFinished(t.index, ts)) continue;
+        for (const barrier of this.coordinator.barriersAwaiting(t.index, ts)) this.slots?.send(ts, { type: 'trigger', vertexIndex: t.index, subtask: ts, barrier });
+      }
+    }
   }
 
   private tasksToAcknowledge(): { vertexIndex: number; subtask: number }[] | string {
@@ -358,7 +396,7 @@ export class JobMaster {
     }
     try {
       const a = latest ? this.restoreFromCompleted(latest) : this.assignment;
-      await this.deploy(a?.byOperator, a?.channelState);
+      await this.deploy(a?.byOperator, a?.channelState, a?.finished);
     } catch (e) {
       await this.failover(e as Error);
     }

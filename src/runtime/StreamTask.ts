@@ -11,6 +11,7 @@ import { computeKeyGroupRangeForOperatorIndex } from '../state/KeyGroupRangeAssi
 import { OperatorStateBackend } from '../state/OperatorStateBackend.js';
 import { readKeyGroups, readOperatorState, verifyStateFile, type OperatorStateSnapshot } from '../state/StateFile.js';
 import type { ChannelEvent } from './network/events.js';
+import { faultPoint } from '../core/FaultInjection.js';
 import type { CheckpointBarrier } from '../checkpoint/CheckpointOptions.js';
 import { OutputChannel, RecordWriter, BATCH_SIZE } from './network/RecordWriter.js';
 import { CheckpointBarrierHandler, type InputChannel } from './CheckpointBarrierHandler.js';
@@ -80,6 +81,16 @@ export class StreamTask {
   private readonly element: { timestamp: number | undefined } = { timestamp: undefined };
   /** Combines the watermarks of all input channels into the head operator's. */
   private valve?: StatusWatermarkValve;
+  /**
+   * FLIP-147: the end of input is reached and every operator's endInput settled; a snapshot from now on is a
+   * final checkpoint. The task finishes (EndOfPartition, FINISHED) once one of them completed.
+   */
+  private dataFinished = false;
+  /** Checkpoints this task snapshotted after its end of data (any of them completing lets it finish). */
+  private readonly finalCandidates = new Set<number>();
+  /** A trigger for a task whose upstream tasks all finished, waiting for the last EndOfPartition to be processed. */
+  private deferredTrigger?: CheckpointBarrier;
+  private finishing = false;
   /** Verified restored state files per operator, kept until the operators have opened. */
   private readonly restoredFiles = new Map<string, { bytes: Buffer; handle: StateFileHandle }[]>();
   /** Records, bytes and busy/idle/backpressured time, reported to the JobManager about once a second. */
@@ -95,7 +106,7 @@ export class StreamTask {
     this.barriers = new CheckpointBarrierHandler({
       inputs: this.inputs,
       mode: d.checkpointMode,
-      snapshot: (b, unaligned, firstBarrierAt) => this.checkpoints.checkpointState(b, unaligned, firstBarrierAt),
+      snapshot: (b, unaligned, firstBarrierAt) => this.snapshot(b, unaligned, firstBarrierAt),
       decline: (id, reason, subsumed) =>
         this.host.send({ type: 'decline', checkpointId: id, vertexIndex: d.vertexIndex, subtask: d.subtask, reason, ...(subsumed ? { subsumed } : {}) }),
       schedule: () => this.schedule(),
@@ -103,6 +114,7 @@ export class StreamTask {
   }
 
   start(): void {
+    if (this.d.finishedOnRestore) return this.finishOnRestore();
     try {
       this.setup();
       this.state = 'RUNNING';
@@ -115,10 +127,34 @@ export class StreamTask {
     }
   }
 
+  /**
+   * Every operator of this vertex is finished in the restored snapshot (FLIP-147's fully finished operators):
+   * nothing runs again; downstream gets EndOfPartition at once.
+   */
+  private finishOnRestore(): void {
+    this.setupOutputs();
+    this.state = 'RUNNING';
+    this.report('RUNNING');
+    for (const w of this.writers) w.broadcastEvent({ type: 'eop' });
+    this.flushOutputs();
+    this.finish('FINISHED');
+  }
+
+  private setupOutputs(): void {
+    const { d, vertex, host } = this;
+    d.outputs.forEach((o, i) => {
+      const edge = vertex.outputs[i];
+      const target = host.jobGraph.vertices[edge.target];
+      const chans = o.channels.map((c) => new OutputChannel(host.transport, c.channelId, c.toWorker, () => this.schedule()));
+      const keySel = edge.keyEdge !== undefined ? host.streamGraph.edges[edge.keyEdge].keySelector : undefined;
+      this.writers.push(new RecordWriter(edge.partitioner, chans, keySel, target.maxParallelism, d.subtask));
+    });
+  }
+
   private setup(): void {
     const { d, vertex, host } = this;
     for (const ic of d.inputChannels) {
-      const ch: InputChannel = { id: ic.channelId, fromWorker: ic.fromWorker, input: ic.input, queue: [], blocked: false, finished: false };
+      const ch: InputChannel = { id: ic.channelId, fromWorker: ic.fromWorker, input: ic.input, queue: [], blocked: false, finished: false, endOfData: false };
       this.inputs.push(ch);
       this.byChannel.set(ch.id, ch);
       // Every arrival passes the barrier handler first: unaligned barriers overtake the queue there.
@@ -135,13 +171,7 @@ export class StreamTask {
         onEvent: (event) => arrive({ event }),
       });
     }
-    d.outputs.forEach((o, i) => {
-      const edge = vertex.outputs[i];
-      const target = host.jobGraph.vertices[edge.target];
-      const chans = o.channels.map((c) => new OutputChannel(host.transport, c.channelId, c.toWorker, () => this.schedule()));
-      const keySel = edge.keyEdge !== undefined ? host.streamGraph.edges[edge.keyEdge].keySelector : undefined;
-      this.writers.push(new RecordWriter(edge.partitioner, chans, keySel, target.maxParallelism, d.subtask));
-    });
+    this.setupOutputs();
 
     // Side-output edges get only their tag's records; watermarks go to every edge.
     const element = this.element;
@@ -179,6 +209,7 @@ export class StreamTask {
         maxParallelism: vertex.maxParallelism,
         attempt: d.attempt,
         restored: !!restore,
+        waitsForFinalCheckpoint: !!d.finalCheckpoint,
         output: next
           ? {
             collect: (v) => next.processElement(v),
@@ -317,7 +348,6 @@ export class StreamTask {
   }
 
   private run(): void {
-    if (this.ending) return;
     this.metrics.beginSlice();
     let waitingFor: 'idle' | 'backpressured' | void = undefined;
     try {
@@ -331,7 +361,8 @@ export class StreamTask {
   private runSlice(): 'idle' | 'backpressured' | void {
     const deadline = performance.now() + TIME_SLICE_MS;
     if (this.source) {
-      if (this.suspended) return 'idle';
+      // A source at its end polls no more (waiting for its final checkpoint, triggers still reach it).
+      if (this.suspended || this.ending) return 'idle';
       while (this.state === 'RUNNING' && this.outputsAvailable) {
         const r = this.source.pollNext(BATCH_SIZE);
         if (r === 'end') return this.endOfInput();
@@ -414,10 +445,21 @@ export class StreamTask {
   private onEvent(ch: InputChannel, e: ChannelEvent): void {
     if (e.type === 'watermark') return this.valve!.inputWatermark(e.timestamp, this.inputs.indexOf(ch));
     if (e.type === 'watermarkStatus') return this.valve!.inputWatermarkStatus(e.idle, this.inputs.indexOf(ch));
+    if (e.type === 'endOfData') {
+      // The producer emits nothing more; its channel stays open for the final checkpoint's barrier.
+      ch.endOfData = true;
+      if (this.inputs.every((c) => c.endOfData || c.finished)) this.endOfInput();
+      return;
+    }
     if (e.type === 'eop') {
       this.valve!.channelFinished(this.inputs.indexOf(ch));
       this.barriers.processEndOfPartition(ch);
-      if (this.inputs.every((c) => c.finished)) this.endOfInput();
+      if (this.inputs.every((c) => c.finished)) {
+        this.endOfInput();
+        const deferred = this.deferredTrigger;
+        this.deferredTrigger = undefined;
+        if (deferred) this.triggerAfterUpstreamFinished(deferred);
+      }
       return;
     }
     this.barriers.processBarrier(ch, e);
@@ -426,17 +468,34 @@ export class StreamTask {
   private endOfInput(): void {
     if (this.ending) return;
     this.ending = true;
-    // An operator may finish asynchronously (a Kafka sink committing its last transaction): the task is
-    // FINISHED only once that is done, and fails if it fails.
+    // An operator may end asynchronously (a sink flushing, or without a final checkpoint committing, its last
+    // transaction): the task goes on only once that is done, and fails if it fails.
     const waits: Promise<void>[] = [];
     for (const op of this.operators) {
       const r = op.endInput();
       if (r) waits.push(r);
     }
     this.flushOutputs();
+    if (!this.d.finalCheckpoint) {
+      for (const w of this.writers) w.broadcastEvent({ type: 'eop' });
+      if (waits.length === 0) return this.finish('FINISHED');
+      Promise.all(waits).then(() => { if (this.state === 'RUNNING') this.finish('FINISHED'); }, (e) => this.fail(e));
+      return;
+    }
+    // FLIP-147: EndOfData now, EndOfPartition after the final checkpoint (the channels carry its barrier).
+    for (const w of this.writers) w.broadcastEvent({ type: 'endOfData' });
+    const ended = () => { if (this.state === 'RUNNING') this.dataFinished = true; };
+    if (waits.length === 0) ended();
+    else Promise.all(waits).then(ended, (e) => this.fail(e));
+  }
+
+  /** A final checkpoint of this task completed and its operators committed: EndOfPartition, then FINISHED. */
+  private finishAfterFinalCheckpoint(): void {
+    if (this.state !== 'RUNNING') return;
+    faultPoint('task.final-checkpoint', this.name);
     for (const w of this.writers) w.broadcastEvent({ type: 'eop' });
-    if (waits.length === 0) return this.finish('FINISHED');
-    Promise.all(waits).then(() => { if (this.state === 'RUNNING') this.finish('FINISHED'); }, (e) => this.fail(e));
+    this.flushOutputs();
+    this.finish('FINISHED');
   }
 
   private flushOutputs(): void {
@@ -446,14 +505,35 @@ export class StreamTask {
 
   // ---------------------------------------------------------------- checkpoints
 
-  /** Sources: the JobManager's trigger arrives between two polls, which is the barrier's position. */
+  /** Every snapshot of the task; one taken after the end of data is a final checkpoint's (its ack says so). */
+  private snapshot(b: CheckpointBarrier, unaligned: boolean, firstBarrierAt = Date.now()) {
+    if (this.dataFinished) this.finalCandidates.add(b.checkpointId);
+    return this.checkpoints.checkpointState(b, unaligned, firstBarrierAt, this.dataFinished);
+  }
+
+  /**
+   * Sources: the JobManager's trigger arrives between two polls, which is the barrier's position. Other tasks
+   * are triggered when every upstream task finished (no barrier can reach them through a channel any more).
+   */
   triggerCheckpoint(b: CheckpointBarrier): void {
     this.guard(() => {
-      if (!this.source) return;
+      if (this.finishing) return; // finishing: it takes part in no new checkpoint (the JobManager releases it)
+      if (!this.source) return this.triggerAfterUpstreamFinished(b);
       if (b.drain) this.source.emitFinalWatermark(); // stop --drain: all event-time windows fire before the savepoint
-      this.checkpoints.checkpointState(b, !!b.unaligned).complete();
+      this.snapshot(b, !!b.unaligned).complete();
       if (b.kind === 'SAVEPOINT_TERMINATE') this.suspended = true;
     });
+  }
+
+  /** Snapshots as a source would, once every input channel delivered its EndOfPartition (deferred until then). */
+  private triggerAfterUpstreamFinished(b: CheckpointBarrier): void {
+    if (this.barriers.isStale(b.checkpointId)) return;
+    if (!this.inputs.every((c) => c.finished)) {
+      if (!this.deferredTrigger || this.deferredTrigger.checkpointId < b.checkpointId) this.deferredTrigger = b;
+      return;
+    }
+    this.barriers.triggered(b.checkpointId);
+    this.snapshot(b, !!b.unaligned).complete();
   }
 
   /** Resolves when the operators' asynchronous commits for `id` settled (there are rarely any). */
@@ -463,13 +543,21 @@ export class StreamTask {
       for (const k of this.keyedBackends) k?.notifyCheckpointComplete(id);
       for (const op of this.operators) {
         const r = op.notifyCheckpointComplete(id);
-        if (r) commits.push(r.catch(() => {})); // a failed commit fails the task by itself
+        if (r) commits.push(r);
+      }
+      if (this.dataFinished && !this.finishing && [...this.finalCandidates].some((c) => c <= id)) {
+        // The final checkpoint: the task finishes once its operators committed (a failed commit fails it).
+        this.finishing = true;
+        Promise.all(commits).then(() => this.guard(() => this.finishAfterFinalCheckpoint()), (e) => this.fail(e));
       }
     });
-    return commits.length > 0 ? Promise.all(commits).then(() => undefined) : undefined;
+    // Otherwise a failed commit fails the task by itself (the operator raises it on its next call).
+    return commits.length > 0 ? Promise.all(commits.map((c) => c.catch(() => {}))).then(() => undefined) : undefined;
   }
 
   notifyCheckpointAborted(id: number): void {
+    this.finalCandidates.delete(id);
+    if (this.deferredTrigger?.checkpointId === id) this.deferredTrigger = undefined;
     this.guard(() => {
       this.barriers.abort(id);
       for (const k of this.keyedBackends) k?.notifyCheckpointAborted(id);
@@ -485,7 +573,10 @@ export class StreamTask {
   }
 
   private finish(state: 'FINISHED' | 'CANCELED'): void {
-    this.teardown(state);
+    if (state === 'CANCELED') return this.teardown(state);
+    // The acks of snapshots still being written go out first (one port to the JobManager, in order).
+    this.finishing = true;
+    void this.checkpoints.settled().then(() => { if (this.state === 'RUNNING') this.teardown('FINISHED'); });
   }
 
   private fail(e: unknown): void {

@@ -39,14 +39,27 @@ export interface SubtaskCheckpointHost {
  * checkpoint) into the checkpoint's folder and acknowledges them to the JobManager, or declines.
  */
 export class SubtaskCheckpointCoordinator {
+  /** Asynchronous parts (state files, then the ack or decline) under way. */
+  private readonly writing = new Set<Promise<void>>();
+
   constructor(private readonly t: SubtaskCheckpointHost) {}
+
+  /**
+   * Resolves once every snapshot started so far has sent its acknowledgement (or decline). A task reports
+   * FINISHED only after that: the JobManager takes a finished task as having nothing more to acknowledge, so a
+   * FINISHED that overtook the ack of a snapshot whose barrier already went downstream would complete that
+   * checkpoint without the task's state (docs/reliability.md, finding 13).
+   */
+  async settled(): Promise<void> {
+    while (this.writing.size > 0) await Promise.all([...this.writing]);
+  }
 
   /**
    * The synchronous part of a snapshot, then the barrier goes downstream: in order, overtaking the output
    * backlog (unaligned), or in order until the alignment timeout (then overtaking). The files are written
    * once the in-flight data is known: at complete() for the input side, when the barrier left for the output.
    */
-  checkpointState(b: CheckpointBarrier, unaligned: boolean, firstBarrierAt = Date.now()): SnapshotInProgress {
+  checkpointState(b: CheckpointBarrier, unaligned: boolean, firstBarrierAt = Date.now(), finalState = false): SnapshotInProgress {
     const t0 = performance.now();
     // Flink's start delay (trigger to first barrier) and alignment duration (first barrier to snapshot).
     const timing = { startDelayMs: Math.max(0, firstBarrierAt - b.timestamp), alignmentMs: Math.max(0, Date.now() - firstBarrierAt) };
@@ -97,7 +110,9 @@ export class SubtaskCheckpointCoordinator {
       complete: (inputs: InputChannelState[] = []) => {
         if (done) return;
         done = true;
-        void Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, timing, inputs, outputs, asyncParts));
+        const w = Promise.all(waits).then(() => this.writeSnapshot(b, parts, syncMs, timing, inputs, outputs, asyncParts, finalState));
+        this.writing.add(w);
+        void w.finally(() => this.writing.delete(w));
       },
     };
   }
@@ -110,6 +125,7 @@ export class SubtaskCheckpointCoordinator {
     inputs: InputChannelState[] = [],
     outputs: OutputChannelState[] = [],
     asyncParts: Promise<void>[] = [],
+    finalState = false,
   ): Promise<void> {
     const t0 = performance.now();
     try {
@@ -151,6 +167,7 @@ export class SubtaskCheckpointCoordinator {
       this.t.send({
         type: 'ack', checkpointId: b.checkpointId, vertexIndex: this.t.deployment.vertexIndex, subtask: this.t.deployment.subtask,
         states, syncMs, asyncMs: performance.now() - t0, ...timing, channelState, unaligned: !!b.unaligned || !!channelState,
+        ...(finalState ? { finalState: true as const } : {}),
       });
     } catch (e) {
       this.t.send({ type: 'decline', checkpointId: b.checkpointId, vertexIndex: this.t.deployment.vertexIndex, subtask: this.t.deployment.subtask, reason: (e as Error).message });

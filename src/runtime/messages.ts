@@ -16,6 +16,10 @@ export interface TaskDeployment {
   restore?: Record<string, RestoreSpec>;
   /** In-flight data of an unaligned checkpoint for this subtask (same parallelism only). */
   channelState?: { dir: string; handle: ChannelStateHandle };
+  /** Checkpointing is on with checkpoints-after-tasks-finish: at end of input the task waits for a final checkpoint. */
+  finalCheckpoint?: boolean;
+  /** Every operator of the vertex is finished in the restored snapshot: the task finishes at once, running nothing. */
+  finishedOnRestore?: boolean;
 }
 
 export interface WorkerInit {

@@ -10,6 +10,11 @@
  * point is a complete snapshot (valid `_metadata`, every state file present with its checksum); it never goes
  * back to an older checkpoint; no partial `chk-N` folder of the dead job is left behind.
  *
+ * Bounded mode (`--bounded`): each round's job has a bounded input and ends by itself at the end of it (FLIP-147's
+ * final checkpoint commits the last data), not with `flink stop`; kills also land at the end of input, at the
+ * sinks' pre-commit and commit, and after the final commit (`task.final-checkpoint`). The committed output must
+ * equal the model's for the whole input, each line once.
+ *
  * Used by test/e2e/chaos.test.ts (quick mode) and test/chaos/run.ts (`npm run chaos -- --kills 100 --seed 42`).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -19,6 +24,9 @@ import {
   type Workspace,
 } from '../e2e/helpers.js';
 import { FAULT_POINTS } from '../../src/core/FaultInjection.js';
+
+/** Points a bounded round also kills at: the end of input, the FileSink's two phases, after the final commit. */
+export const BOUNDED_FAULT_POINTS = ['sink.end-input', 'file.pre-commit', 'file.commit', 'task.final-checkpoint'] as const;
 
 export const CHAOS_JOB = join(ROOT, 'test', 'chaos', 'ChaosJob.ts');
 
@@ -38,6 +46,10 @@ export interface ChaosOptions {
   faultShare?: number;
   /** Start with one kill at every fault point, in order. */
   everyPointFirst?: boolean;
+  /** Rounds of `boundedCount` records that end at the end of input (FLIP-147) instead of with `flink stop`. */
+  bounded?: boolean;
+  /** Records per bounded round (default 4000). */
+  boundedCount?: number;
   log?: (line: string) => void;
 }
 
@@ -168,9 +180,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const minDelay = o.minDelayMs ?? 200;
   const maxDelay = o.maxDelayMs ?? 1_500;
   const faultShare = o.faultShare ?? 0.5;
-  // The rounds' jobs are unbounded and end with `flink stop`: a bounded job commits its last output at end of
-  // input, with no final checkpoint after it (see README, "Not yet"), so a crash between that commit and
-  // FINISHED would repeat the tail on recovery. The failure-free reference of a bounded run validates the model.
+  const bounded = !!o.bounded;
+  const boundedCount = o.boundedCount ?? 4000;
+  const points: readonly string[] = bounded ? [...FAULT_POINTS, ...BOUNDED_FAULT_POINTS] : FAULT_POINTS;
+  // Unbounded rounds end with `flink stop`; bounded ones at the end of their input. The failure-free reference
+  // of a bounded run validates the model.
   const reality = await reference(count);
   if (Buffer.compare(Buffer.from(reality.join('\n')), Buffer.from(expectedLines(count).join('\n'))) !== 0) {
     throw new Error(`the failure-free run of ${count} records did not commit expectedLines(${count})`);
@@ -180,14 +194,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   };
   // A targeted point that does not fire in time is tried again (at its first pass), up to TARGET_ATTEMPTS times.
   const TARGET_ATTEMPTS = 3;
-  const targeted: { point: string; attempt: number }[] = o.everyPointFirst ? FAULT_POINTS.map((point) => ({ point, attempt: 1 })) : [];
+  const targeted: { point: string; attempt: number }[] = o.everyPointFirst ? points.map((point) => ({ point, attempt: 1 })) : [];
 
   while (res.kills < o.kills || targeted.length > 0) {
     res.rounds++;
     const ws = createWorkspace(CHAOS_CONFIG);
     try {
       const out = join(ws.dir, 'output');
-      const args = withArgs([], { output: out, count: String(1e12), rate: String(rate) });
+      const args = withArgs([], { output: out, count: String(bounded ? boundedCount : 1e12), rate: String(rate) });
       const roundEnd = Math.min(o.kills, res.kills + perRound);
       let from: string | undefined;
       let fromId = 0;
@@ -199,9 +213,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         let target: { point: string; attempt: number } | undefined;
         if (killing && (targeted.length > 0 || rnd() < faultShare)) {
           target = targeted.shift();
-          const point = target?.point ?? FAULT_POINTS[Math.floor(rnd() * FAULT_POINTS.length)]!;
-          // State files: several per checkpoint in a thread; the rest: one pass per checkpoint. A retry takes the first.
-          const nth = target && target.attempt > 1 ? 1 : 1 + Math.floor(rnd() * (point.startsWith('state-file') ? 6 : 3));
+          const point = target?.point ?? points[Math.floor(rnd() * points.length)]!;
+          // State files: several per checkpoint in a thread; the rest: one pass per checkpoint; the end of input
+          // once per sink subtask (one per thread), the final checkpoint once per task. A retry takes the first.
+          const passes = point.startsWith('state-file') ? 6 : point === 'sink.end-input' ? 1 : point === 'task.final-checkpoint' ? 2 : 3;
+          const nth = target && target.attempt > 1 ? 1 : 1 + Math.floor(rnd() * passes);
           fault = `${point}:${nth}:kill`;
         }
         const delay = minDelay + Math.floor(rnd() * (maxDelay - minDelay));
@@ -212,6 +228,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         if (!/^[0-9a-f]{32}$/.test(jobId) || !pid) throw new Error(`unexpected run -d --json output: ${sub.stdout}`);
         if (from) res.resumes++;
 
+        if (!killing && bounded) {
+          // End of the round: the job runs to the end of its input and finishes by itself.
+          const j = await waitFor(async () => {
+            const l = await listed(ws, jobId);
+            return l.status === 'FINISHED' || l.status === 'FAILED' || l.lost ? l : undefined;
+          }, 180_000, `job ${jobId} to finish`, 500);
+          if (j.status !== 'FINISHED') throw new Error(`the final attempt ended ${j.status} (seed ${o.seed}, from ${from}): ${j.failureCause}`);
+          break;
+        }
         if (!killing) {
           // End of the round: let it run a little, then stop it with a savepoint (sinks commit, job FINISHED).
           await sleep(delay);
@@ -248,7 +273,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         await waitFor(() => !alive(pid), 10_000, `cluster process ${pid} to be gone`, 50);
 
         const j = await listed(ws, jobId);
-        // Unbounded input: only `flink stop` ends the job, with the savepoint the comparison needs.
+        // Unbounded input: only `flink stop` ends the job, with the savepoint the comparison needs. A bounded one
+        // may reach its end before the kill: the round is over.
+        if (j.status === 'FINISHED' && bounded) {
+          log(`round ${res.rounds}: the job finished before the kill (${how})`);
+          break;
+        }
         if (j.status === 'FINISHED') throw new Error(`job ${jobId} of unbounded input FINISHED before it was killed (${how})`);
         // A fault kill that did not fire is still a kill to recover from, but not one of the budget's.
         if (how.startsWith('SIGKILL')) res.randomKills++;
@@ -278,8 +308,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }
       const got = committedLines(out);
       // As many records as the source had read at the final savepoint (stop without drain: nothing after it is
-      // emitted), taken from the savepoint and not from the output under test, so a lost tail is seen.
-      const emitted = recordsEmittedAt(finalSavepoint!, 1e12);
+      // emitted), taken from the savepoint and not from the output under test, so a lost tail is seen; a bounded
+      // round's whole input.
+      const emitted = bounded ? boundedCount : recordsEmittedAt(finalSavepoint!, 1e12);
       const expected = expectedLines(emitted); // the output of the same records without failures
       const a = Buffer.from(got.join('\n'));
       const b = Buffer.from(expected.join('\n'));

@@ -74,11 +74,12 @@ describe('reliability (e2e)', () => {
     assert.deepEqual(committedLines(out), expected);
   });
 
-  // Known, not fixed (docs/reliability.md, finding 8): a bounded FileSink commits its last file at end of input with
-  // no final checkpoint after it (FLIP-147), so a crash between that commit and FINISHED repeats the tail on
-  // recovery. Pinned here as a todo: it runs, reports the duplicates, and will pass once the hole is closed.
-  test('a kill after the end-of-input commit, before FINISHED: the restore from the latest checkpoint duplicates nothing', {
-    timeout: 120_000, todo: 'needs a final checkpoint for finishing tasks (FLIP-147)',
+  // docs/reliability.md, finding 8: a bounded FileSink used to commit its last file at end of input with no
+  // checkpoint after it, so a crash between that commit and FINISHED repeated the tail on recovery. With the
+  // final checkpoint (FLIP-147) the end of input commits nothing; the kill lands there and the restore from the
+  // latest checkpoint writes the tail once.
+  test('a kill at the end of input, before FINISHED: the restore from the latest checkpoint duplicates nothing', {
+    timeout: 120_000,
   }, async (t) => {
     const ws = createWorkspace(CHAOS_CONFIG);
     t.after(() => cleanup(ws));
@@ -90,13 +91,31 @@ describe('reliability (e2e)', () => {
       const l = await listed(ws, jobId);
       return l && l.status === 'FAILED' ? l : undefined;
     }, 60_000, 'the cluster killed at the end-of-input commit, found lost', 300);
-    assert.match(readFileSync(outFile, 'utf8'), /FaultInjection: killing process \d+ at sink\.end-input /, 'the kill landed after an end-of-input commit');
+    assert.match(readFileSync(outFile, 'utf8'), /FaultInjection: killing process \d+ at sink\.end-input /, 'the kill landed at the end of input');
     assert.ok(j.latestCheckpoint, 'a checkpoint to restore');
     const again = await flink(ws, ['run', '-s', j.latestCheckpoint!, CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '1000000'], { timeoutMs: 120_000 });
     assert.equal(again.exitCode, 0, show(again));
     const got = committedLines(out);
     t.diagnostic(`${got.length - expected.length} lines more than the model's ${expected.length}`);
     assert.deepEqual(got, expected);
+  });
+
+  test('a kill after the final checkpoint committed the last file, before FINISHED (FLIP-147): the restore repeats nothing', { timeout: 120_000 }, async (t) => {
+    const ws = createWorkspace(CHAOS_CONFIG);
+    t.after(() => cleanup(ws));
+    const out = join(ws.dir, 'out');
+    const r = await flink(ws, ['run', '-d', '--json', CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '3000'], { env: { FLINK_TS_FAULT: 'task.final-checkpoint:2:kill' } });
+    assert.equal(r.exitCode, 0, show(r));
+    const { jobId, outFile } = JSON.parse(r.stdout) as { jobId: string; outFile: string };
+    const j = await waitFor(async () => {
+      const l = await listed(ws, jobId);
+      return l && l.status === 'FAILED' ? l : undefined;
+    }, 60_000, 'the cluster killed after the final commit, found lost', 300);
+    assert.match(readFileSync(outFile, 'utf8'), /FaultInjection: killing process \d+ at task\.final-checkpoint /, 'the kill landed after a final checkpoint completed');
+    assert.ok(j.latestCheckpoint, 'a checkpoint to restore');
+    const again = await flink(ws, ['run', '-s', j.latestCheckpoint!, CHAOS_JOB, '--output', out, '--count', '6000', '--rate', '1000000'], { timeoutMs: 120_000 });
+    assert.equal(again.exitCode, 0, show(again));
+    assert.deepEqual(committedLines(out), expected);
   });
 
   test('disk full while writing state files: checkpoints declined, job keeps running, failures in flink list', { timeout: 120_000 }, async (t) => {
@@ -157,7 +176,12 @@ describe('reliability (e2e)', () => {
   });
 
   test('automatic recovery skips a damaged newest checkpoint, says so, and falls back to an intact one: exact output', { timeout: 120_000 }, async (t) => {
-    const ws = createWorkspace({ ...CHAOS_CONFIG, 'execution.checkpointing.interval': '300 ms', 'execution.checkpointing.tolerable-failed-checkpoints': '1000' });
+    // Every checkpoint after the third fails here, so no final checkpoint could ever complete (FLIP-147: the bounded
+    // job would wait for one, as Flink's does); this test is about the fallback, so its sink commits at end of input.
+    const ws = createWorkspace({
+      ...CHAOS_CONFIG, 'execution.checkpointing.interval': '300 ms', 'execution.checkpointing.tolerable-failed-checkpoints': '1000',
+      'execution.checkpointing.checkpoints-after-tasks-finish': 'false',
+    });
     t.after(() => cleanup(ws));
     const out = join(ws.dir, 'out');
     // Checkpoints 1-3 complete, later ones fail (so chk-3 stays the newest); the worker dies at record 4500 or

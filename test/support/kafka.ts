@@ -171,7 +171,8 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   writeFileSync(propsFile, Object.entries(props).map(([k, v]) => `${k}=${v}\n`).join(''));
 
   const t0 = Date.now();
-  const fmt = runJava(dir, 'kafka.tools.StorageTool', ['format', '--standalone', '-t', clusterId(), '-c', propsFile], timeoutMs);
+  // `--cluster-id=<id>`: an id may start with '-' (URL-safe base 64), which as a separate argument parses as an option.
+  const fmt = runJava(dir, 'kafka.tools.StorageTool', ['format', '--standalone', `--cluster-id=${clusterId()}`, '-c', propsFile], timeoutMs);
   if (fmt.status !== 0) throw new Error(`Cannot format Kafka's storage in ${dir} (exit ${fmt.status}): ${fmt.out.trim().split('\n').slice(-5).join(' | ')}`);
   log(`Formatted KRaft storage in ${Date.now() - t0} ms`);
 

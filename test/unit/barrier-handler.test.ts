@@ -19,7 +19,7 @@ class FakeTask {
   readonly handler: CheckpointBarrierHandler;
 
   constructor(n: number, mode: 'EXACTLY_ONCE' | 'AT_LEAST_ONCE') {
-    this.inputs = Array.from({ length: n }, (_, i) => ({ id: i, fromWorker: i, input: 1 as const, queue: [], blocked: false, finished: false }));
+    this.inputs = Array.from({ length: n }, (_, i) => ({ id: i, fromWorker: i, input: 1 as const, queue: [], blocked: false, finished: false, endOfData: false }));
     this.handler = new CheckpointBarrierHandler({
       inputs: this.inputs,
       mode,

@@ -4,17 +4,17 @@
  * - at least once: a batch is executed when full, every batch interval, at every barrier (the checkpoint is
  *   acknowledged only after it) and at the end of input; a failed batch is retried up to maxRetries times on
  *   a new connection.
- * - exactly once: the batches since the last barrier form one transaction; at the barrier of checkpoint N it is
- *   prepared as `<prefix>-<job>-<subtask>-<N>` and its gid recorded in the checkpoint; a second connection runs
- *   COMMIT PREPARED when N completes (it cannot run on a connection inside a transaction). A restore commits
- *   the recorded gids still prepared and rolls back every other prepared transaction of the prefix that one of
- *   the subtasks it takes over (old subtask s with s % parallelism == this subtask) left behind.
+ * - exactly once (TwoPhaseCommittingSinkOperator): the batches since the last barrier form one transaction; at
+ *   the barrier of checkpoint N it is prepared as `<prefix>-<job>-<subtask>-<N>` (the committable, recorded in
+ *   the checkpoint); a second connection runs COMMIT PREPARED when N completes (it cannot run on a connection
+ *   inside a transaction). A restore commits the recorded gids still prepared and rolls back every other
+ *   prepared transaction of the prefix that one of the subtasks it takes over (old subtask s with
+ *   s % parallelism == this subtask) left behind.
  */
 import type { Client } from 'pg';
 import type { ListState } from '../../api/state.js';
-import { faultPoint } from '../../core/FaultInjection.js';
 import { FlinkError } from '../../core/FlinkError.js';
-import { StreamOperator } from '../../operators/StreamOperator.js';
+import { TwoPhaseCommittingSinkOperator } from '../../operators/TwoPhaseCommittingSinkOperator.js';
 import type { JdbcSink } from './JdbcSink.js';
 import { connect, describePgError } from './PostgresClients.js';
 import { literal } from './JdbcStatement.js';
@@ -22,35 +22,30 @@ import { literal } from './JdbcStatement.js';
 /** Beyond this many statements not yet executed the task stops feeding the sink. */
 const MAX_IN_FLIGHT_BATCHES = 4;
 
-interface PendingCommit {
-  checkpointId: number;
-  gid: string;
-}
-
 /** Union list state: every subtask sees every entry, so a rescaled restore finds all prepared transactions. */
 interface JdbcWriterState {
   subtask: number;
-  pending: PendingCommit[];
+  pending: { checkpointId: number; gid: string }[];
 }
 
-export class JdbcWriterOperator<T> extends StreamOperator<T> {
+/** The committable: a prepared transaction's gid. */
+export class JdbcWriterOperator<T> extends TwoPhaseCommittingSinkOperator<T, string> {
+  protected readonly faultPointPrefix = 'jdbc';
   private state?: ListState<JdbcWriterState>;
   private buffer: string[] = [];
   private chain: Promise<unknown> = Promise.resolve();
   private client?: Promise<Client>;
   private admin?: Promise<Client>;
-  private adminChain: Promise<unknown> = Promise.resolve();
   private inTransaction = false;
-  private pending: PendingCommit[] = [];
-  /** Gids whose COMMIT PREPARED is under way (they stay pending until it succeeded). */
-  private readonly committing = new Set<string>();
   private inFlight = 0;
-  private error?: Error;
-  private recovery: Promise<void> = Promise.resolve();
   private timerArmed = false;
 
   constructor(private readonly sink: JdbcSink<T>) {
     super();
+  }
+
+  protected get twoPhase(): boolean {
+    return !!this.sink.exactlyOnce;
   }
 
   private get prefix(): string {
@@ -61,8 +56,16 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
     return `${this.prefix}-${this.ctx.jobId.slice(0, 12)}-${this.ctx.subtask}-${checkpointId}`;
   }
 
-  private setError(e: unknown): void {
-    this.error ??= describePgError(e, this.sink.connectionOptions);
+  protected override setError(e: unknown): void {
+    super.setError(describePgError(e, this.sink.connectionOptions));
+  }
+
+  protected describe(gid: string): string {
+    return `prepared transaction ${gid}`;
+  }
+
+  protected override commitFailed(gid: string, e: unknown): Error {
+    return new FlinkError('job-failed', `Committing prepared transaction ${gid} failed: ${describePgError(e, this.sink.connectionOptions).message}`, { cause: e });
   }
 
   private connection(): Promise<Client> {
@@ -113,8 +116,7 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
     return this.inFlight >= MAX_IN_FLIGHT_BATCHES;
   }
 
-  processElement(v: T): void {
-    if (this.error) throw this.error;
+  protected write(v: T): void {
     this.buffer.push(this.sink.template.render(this.sink.statementBuilder, v));
     const { batchSize, batchIntervalMs } = this.sink.executionOptions;
     if (this.buffer.length >= batchSize) this.flush();
@@ -128,7 +130,7 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
   }
 
   /** Executes the buffered statements as one batch, after the ones before it. */
-  private flush(): void {
+  protected flush(): void {
     if (this.buffer.length === 0) return;
     const sql = this.buffer.join(';\n');
     this.buffer = [];
@@ -175,74 +177,43 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
     }
   }
 
-  override snapshotState(checkpointId: number): void {
-    if (this.error) throw this.error;
-    this.flush();
-    if (!this.sink.exactlyOnce) return;
-    if (this.inTransaction) {
-      const gid = this.gid(checkpointId);
-      this.inTransaction = false;
-      this.chain = this.chain.then(async () => {
-        await (await this.connection()).query(`PREPARE TRANSACTION ${literal(gid)}`);
-        faultPoint('jdbc.pre-commit', gid);
-      });
-      this.chain.catch((e) => this.setError(e));
-      this.pending.push({ checkpointId, gid });
-    }
-    this.state!.update([{ subtask: this.ctx.subtask, pending: [...this.pending] }]);
+  /** PREPARE TRANSACTION of the batches since the last barrier (undefined when none began). */
+  protected prepareCommit(checkpointId: number): string | undefined {
+    if (!this.inTransaction) return undefined;
+    const gid = this.gid(checkpointId);
+    this.inTransaction = false;
+    this.chain = this.chain.then(async () => {
+      await (await this.connection()).query(`PREPARE TRANSACTION ${literal(gid)}`);
+    });
+    this.chain.catch((e) => this.setError(e));
+    return gid;
   }
 
-  /** Pre-commit: every batch up to the barrier is executed (and, exactly once, its transaction prepared). */
-  override snapshotStateAsync(): Promise<void> {
-    return Promise.all([this.recovery, this.chain]).then(() => { if (this.error) throw this.error; });
+  protected storeState(): void {
+    this.state?.update([{ subtask: this.ctx.subtask, pending: this.pending.map((p) => ({ checkpointId: p.checkpointId, gid: p.committable })) }]);
   }
 
-  /**
-   * Commits the prepared transactions of checkpoints up to `checkpointId`. A gid leaves `pending` (and so the
-   * checkpoints after this one) only once COMMIT PREPARED succeeded: were it dropped before, a later checkpoint
-   * taken while the commit fails (the database down, a barrier with no rows and so no PREPARE to fail) would
-   * complete without it, and a restore from that checkpoint would roll the completed transaction back.
-   */
-  override notifyCheckpointComplete(checkpointId: number): Promise<void> | undefined {
-    const done = this.pending.filter((p) => p.checkpointId <= checkpointId && !this.committing.has(p.gid));
-    if (done.length === 0) return undefined;
-    for (const p of done) this.committing.add(p.gid);
-    this.adminChain = this.adminChain.then(async () => {
-      const admin = await this.adminConnection();
-      for (const p of done) {
-        faultPoint('jdbc.commit', p.gid);
-        await this.commitPrepared(admin, p.gid);
-        this.pending = this.pending.filter((x) => x.gid !== p.gid);
-        this.committing.delete(p.gid);
-      }
-    }).catch((e) => this.setError(new FlinkError('job-failed', `Committing prepared transaction failed: ${describePgError(e, this.sink.connectionOptions).message}`, { cause: e })));
-    return this.adminChain.then(() => undefined);
+  /** Every batch up to now is executed (and, exactly once, the barrier's transaction prepared). */
+  protected preCommitted(): Promise<void> {
+    return Promise.all([this.recovery, this.chain]).then(() => undefined);
   }
 
   /** COMMIT PREPARED; a gid no longer prepared was committed already (this sink never rolls back a recorded one). */
-  private async commitPrepared(admin: Client, gid: string): Promise<void> {
+  protected async commit(gid: string): Promise<void> {
+    const admin = await this.adminConnection();
     try {
       await admin.query(`COMMIT PREPARED ${literal(gid)}`);
     } catch (e) {
-      if ((e as { code?: string }).code !== '42704') throw e; // undefined_object: no such prepared transaction
+      if ((e as { code?: string }).code !== '42704') throw e; // 42704: no such prepared transaction
     }
   }
 
-  /** End of a bounded input: what is written is final (without FLIP-147's final checkpoint, committed now). */
-  override endInput(): Promise<void> {
-    this.flush();
-    if (!this.sink.exactlyOnce) return this.chain.then(() => { if (this.error) throw this.error; });
+  /** Without a final checkpoint: the open transaction commits as it is (no PREPARE needed). */
+  protected commitOpenAtEndOfInput(): Promise<void> {
     const open = this.inTransaction;
     this.inTransaction = false;
-    const pending = this.pending;
-    this.pending = [];
-    this.chain = this.chain.then(async () => {
-      if (open) await (await this.connection()).query('COMMIT');
-      const admin = await this.adminConnection();
-      await this.adminChain;
-      for (const p of pending) await this.commitPrepared(admin, p.gid);
-    });
-    return this.chain.then(() => { if (this.error) throw this.error; });
+    this.chain = this.chain.then(async () => { if (open) await (await this.connection()).query('COMMIT'); });
+    return this.chain.then(() => undefined);
   }
 
   override close(): void {
@@ -251,6 +222,6 @@ export class JdbcWriterOperator<T> extends StreamOperator<T> {
     const end = (c?: Promise<Client>) => void c?.then((x) => x.end()).catch(() => {});
     const c = this.client;
     const a = this.admin;
-    void Promise.allSettled([this.chain, this.adminChain]).then(() => { end(c); end(a); });
+    void Promise.allSettled([this.chain, this.commitsSettled]).then(() => { end(c); end(a); });
   }
 }

@@ -1,18 +1,19 @@
 /**
- * The KafkaSink in a subtask, with FileSink's two-phase-commit contract:
- * - EXACTLY_ONCE: records go into a transaction (transactional id `<prefix>-<subtask>-<n>`, n counting up);
- *   at the barrier of checkpoint N it is flushed (pre-commit: the checkpoint is acknowledged only when every
- *   record is on the broker) and recorded as pending in the checkpoint; the next records start a new one.
- *   When N completes, the pending transactions up to N are committed. A restore commits the transactions the
- *   restored checkpoint recorded (they were pre-committed, so their checkpoint counts as complete) and fences
- *   the ids after them, which aborts lingering transactions of the failed attempt.
+ * The KafkaSink in a subtask:
+ * - EXACTLY_ONCE (TwoPhaseCommittingSinkOperator): records go into a transaction (transactional id
+ *   `<prefix>-<subtask>-<n>`, n counting up); at the barrier of checkpoint N it is the committable: flushed
+ *   (pre-commit: the checkpoint is acknowledged only when every record is on the broker) and recorded as pending
+ *   in the checkpoint; the next records start a new one. When N completes, the pending transactions up to N are
+ *   committed. A restore commits the transactions the restored checkpoint recorded (they were pre-committed, so
+ *   their checkpoint counts as complete) and fences the ids after them, which aborts lingering transactions of
+ *   the failed attempt.
  * - AT_LEAST_ONCE: the barrier waits until every record sent so far is acknowledged.
  * - NONE: records are sent, nothing waits.
  * Sends happen in batches; beyond MAX_IN_FLIGHT unacknowledged records the task stops feeding the sink.
  */
 import type { Producer, MessageToProduce } from '@platformatic/kafka';
 import type { ListState } from '../../api/state.js';
-import { StreamOperator } from '../../operators/StreamOperator.js';
+import { TwoPhaseCommittingSinkOperator } from '../../operators/TwoPhaseCommittingSinkOperator.js';
 import { brokersOf, loadKafka } from './KafkaClients.js';
 import type { KafkaSink } from './KafkaSink.js';
 import { KafkaTransactions, NO_PRODUCER } from './KafkaTransactions.js';
@@ -22,39 +23,33 @@ const SEND_BATCH = 2000;
 const MAX_IN_FLIGHT = 20_000;
 const LINGER_MS = 20;
 
-interface PendingTransaction {
-  checkpointId: number;
-  transactionalId: string;
-}
-
 /** Union list state: every subtask sees every entry, so a rescaled restore finds all pending transactions. */
 interface KafkaWriterState {
   subtask: number;
   parallelism: number;
   /** Next transaction number of this subtask (ids below it may have been used). */
   nextSeq: number;
-  pending: PendingTransaction[];
+  pending: { checkpointId: number; transactionalId: string }[];
 }
 
-interface OpenTransaction {
+/** An open transaction, and the committable once its checkpoint's barrier closed it. */
+interface KafkaTransaction {
   transactionalId: string;
   producer?: Producer<Buffer, Buffer, Buffer, Buffer>;
   /** Resolves once the transaction began and every batch sent so far was acknowledged. */
   chain: Promise<unknown>;
 }
 
-export class KafkaWriterOperator<T> extends StreamOperator<T> {
+export class KafkaWriterOperator<T> extends TwoPhaseCommittingSinkOperator<T, KafkaTransaction> {
+  protected readonly faultPointPrefix = 'kafka';
   private state!: ListState<KafkaWriterState>;
   private nextSeq = 0;
-  private pending: (PendingTransaction & { txn: OpenTransaction })[] = [];
-  private current?: OpenTransaction;
+  private current?: KafkaTransaction;
   /** AT_LEAST_ONCE / NONE: one producer for the whole run. */
   private plain?: Promise<Producer<Buffer, Buffer, Buffer, Buffer>>;
   private plainChain: Promise<unknown> = Promise.resolve();
   private buffer: MessageToProduce<Buffer, Buffer, Buffer, Buffer>[] = [];
   private inFlight = 0;
-  private error?: Error;
-  private recovery: Promise<void> = Promise.resolve();
   private lingerArmed = false;
   private readonly transactionTimeoutMs: number;
 
@@ -63,8 +58,12 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
     this.transactionTimeoutMs = Number(sink.config.properties['transaction.timeout.ms'] ?? 900_000);
   }
 
-  private get exactlyOnce(): boolean {
+  protected get twoPhase(): boolean {
     return this.sink.config.deliveryGuarantee === 'EXACTLY_ONCE';
+  }
+
+  protected describe(t: KafkaTransaction): string {
+    return `Kafka transaction ${t.transactionalId}`;
   }
 
   private txnId(subtask: number, seq: number): string {
@@ -75,7 +74,7 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
     this.state = this.ctx.operatorState.getUnionListState<KafkaWriterState>('KafkaWriterState');
     const { subtask, parallelism } = this.ctx;
     const restored = this.state.get();
-    if (!this.exactlyOnce) return;
+    if (!this.twoPhase) return;
     const own = restored.find((e) => e.subtask === subtask);
     this.nextSeq = own?.nextSeq ?? 0;
     // This subtask takes care of the old subtasks s with s % parallelism == subtask (all of them when rescaled).
@@ -98,7 +97,7 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
   }
 
   override open(): void {
-    if (!this.exactlyOnce) {
+    if (!this.twoPhase) {
       const brokers = brokersOf(this.sink.config.bootstrapServers);
       this.plain = loadKafka().then((k) => new k.Producer({
         clientId: `flink-ts-sink-${this.ctx.subtask}`,
@@ -116,8 +115,7 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
     return this.inFlight >= MAX_IN_FLIGHT;
   }
 
-  processElement(v: T): void {
-    if (this.error) throw this.error;
+  protected write(v: T): void {
     const s = this.sink.config.serializer;
     this.buffer.push({ topic: s.topic, key: s.serializeKey ? toBuffer(s.serializeKey(v)) : undefined, value: toBuffer(s.serializeValue(v)) });
     if (this.buffer.length >= SEND_BATCH) this.flush();
@@ -130,14 +128,10 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
     }
   }
 
-  private setError(e: unknown): void {
-    this.error ??= e instanceof Error ? e : new Error(String(e));
-  }
-
-  private openTransaction(): OpenTransaction {
+  private openTransaction(): KafkaTransaction {
     const transactionalId = this.txnId(this.ctx.subtask, this.nextSeq++);
     const brokers = brokersOf(this.sink.config.bootstrapServers);
-    const txn: OpenTransaction = { transactionalId, chain: Promise.resolve() };
+    const txn: KafkaTransaction = { transactionalId, chain: Promise.resolve() };
     txn.chain = Promise.all([this.recovery, loadKafka()]).then(([, k]) => {
       txn.producer = new k.Producer<Buffer, Buffer, Buffer, Buffer>({
         clientId: `flink-ts-sink-${this.ctx.subtask}`,
@@ -155,7 +149,7 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
   }
 
   /** Sends the buffered records (in order, one batch at a time: an idempotent producer's sequence). */
-  private flush(): void {
+  protected flush(): void {
     if (this.buffer.length === 0) return;
     const messages = this.buffer;
     this.buffer = [];
@@ -165,7 +159,7 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
       this.inFlight -= messages.length;
       if (was && !this.backpressured) this.ctx.processingTimeService.schedule(Date.now(), () => {}); // feed us again
     };
-    if (this.exactlyOnce) {
+    if (this.twoPhase) {
       const txn = (this.current ??= this.openTransaction());
       txn.chain = txn.chain.then((t) => (t as { send(o: { messages: typeof messages }): Promise<unknown> }).send({ messages }).then(() => t));
       txn.chain.then(done, (e) => { done(); this.setError(e); });
@@ -176,53 +170,39 @@ export class KafkaWriterOperator<T> extends StreamOperator<T> {
     }
   }
 
-  override snapshotState(checkpointId: number): void {
-    if (this.error) throw this.error;
-    this.flush();
-    if (this.exactlyOnce && this.current) {
-      this.pending.push({ checkpointId, transactionalId: this.current.transactionalId, txn: this.current });
-      this.current = undefined;
-    }
-    const { subtask, parallelism } = this.ctx;
-    this.state.update([{ subtask, parallelism, nextSeq: this.nextSeq, pending: this.pending.map((p) => ({ checkpointId: p.checkpointId, transactionalId: p.transactionalId })) }]);
-  }
-
-  /** Pre-commit: every record of the transaction (or, at least once, sent so far) is acknowledged. */
-  override snapshotStateAsync(checkpointId: number): Promise<void> | undefined {
-    if (this.exactlyOnce) {
-      const p = this.pending.find((x) => x.checkpointId === checkpointId);
-      return Promise.all([this.recovery, p?.txn.chain]).then(() => { if (this.error) throw this.error; });
-    }
-    if (this.sink.config.deliveryGuarantee === 'AT_LEAST_ONCE') return this.plainChain.then(() => { if (this.error) throw this.error; });
-    return undefined;
-  }
-
-  override notifyCheckpointComplete(checkpointId: number): Promise<void> | undefined {
-    const done = this.pending.filter((p) => p.checkpointId <= checkpointId);
-    if (done.length === 0) return undefined;
-    this.pending = this.pending.filter((p) => p.checkpointId > checkpointId);
-    for (const p of done) {
-      p.txn.chain = p.txn.chain
-        .then((t) => (t as { commit(): Promise<void> }).commit())
-        .then(() => p.txn.producer?.close())
-        .catch((e) => this.setError(new Error(`Committing Kafka transaction ${p.transactionalId} failed: ${(e as Error).message}`, { cause: e })));
-    }
-    return Promise.all(done.map((p) => p.txn.chain)).then(() => undefined);
-  }
-
-  /** End of a bounded input: what is open is final (without FLIP-147's final checkpoint, committed now). */
-  override endInput(): Promise<void> {
-    this.flush();
-    if (!this.exactlyOnce) return this.plainChain.then(() => { if (this.error) throw this.error; });
-    const open = [...this.pending.map((p) => p.txn), ...(this.current ? [this.current] : [])];
-    this.pending = [];
+  /** The barrier closes the open transaction; the next records start a new one. */
+  protected prepareCommit(): KafkaTransaction | undefined {
+    const t = this.current;
     this.current = undefined;
-    return Promise.all(open.map((t) => t.chain.then((x) => (x as { commit(): Promise<void> }).commit()).then(() => t.producer?.close()))).then(() => undefined);
+    return t;
+  }
+
+  protected storeState(): void {
+    const { subtask, parallelism } = this.ctx;
+    this.state.update([{ subtask, parallelism, nextSeq: this.nextSeq, pending: this.pending.map((p) => ({ checkpointId: p.checkpointId, transactionalId: p.committable.transactionalId })) }]);
+  }
+
+  /** Every record of the transaction (the open one when none is given; at least once, sent so far) is acknowledged. */
+  protected preCommitted(t: KafkaTransaction | undefined): Promise<void> {
+    if (this.twoPhase) return Promise.resolve((t ?? this.current)?.chain).then(() => undefined);
+    if (this.sink.config.deliveryGuarantee === 'AT_LEAST_ONCE') return this.plainChain.then(() => undefined);
+    return Promise.resolve();
+  }
+
+  protected async commit(t: KafkaTransaction): Promise<void> {
+    t.chain = t.chain.then((x) => (x as { commit(): Promise<void> }).commit()).then(() => t.producer?.close());
+    await t.chain;
+  }
+
+  protected commitOpenAtEndOfInput(): Promise<void> {
+    const t = this.current;
+    this.current = undefined;
+    return t ? this.commit(t) : Promise.resolve();
   }
 
   override close(): void {
     // A failed or cancelled attempt's open transactions stay open; the restore fences (aborts) them.
-    for (const p of this.pending) p.txn.producer?.close(true, () => {});
+    for (const p of this.pending) p.committable.producer?.close(true, () => {});
     this.current?.producer?.close(true, () => {});
     if (this.plain) {
       const p = this.plain;

@@ -5,6 +5,14 @@ export interface EndOfPartition {
   type: 'eop';
 }
 
+/**
+ * Flink's EndOfData: the producer reached the end of its input and emits nothing more, but its channel stays
+ * open for the final checkpoint's barrier (FLIP-147); its EndOfPartition follows once that checkpoint completed.
+ */
+export interface EndOfData {
+  type: 'endOfData';
+}
+
 /** Event time has reached `timestamp` on this channel (Flink's Watermark stream element). */
 export interface WatermarkEvent {
   type: 'watermark';
@@ -17,4 +25,4 @@ export interface WatermarkStatusEvent {
   idle: boolean;
 }
 
-export type ChannelEvent = CheckpointBarrier | EndOfPartition | WatermarkEvent | WatermarkStatusEvent;
+export type ChannelEvent = CheckpointBarrier | EndOfPartition | EndOfData | WatermarkEvent | WatermarkStatusEvent;

@@ -1,0 +1,67 @@
+/**
+ * docs/reliability.md, finding 13: a subtask's acknowledgement is sent after its state files are written
+ * (asynchronously), its FINISHED at the end of input synchronously. A FINISHED that overtook the ack made the
+ * JobManager take the subtask as having nothing more to acknowledge (`CheckpointCoordinator.taskFinished`) and
+ * drop the late ack: the checkpoint completed without the source's position although its barrier had gone
+ * downstream, and a restore from it never replayed the rest of that source's split (the lost tail). A task now
+ * reports FINISHED only after the acks of its snapshots. This drives one real source task (no final checkpoint,
+ * the mode where the race was) with a reader that ends right after the barrier.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Source, SourceReader, SourceSplit } from '../../src/api/sources.js';
+import type { CheckpointBarrier } from '../../src/checkpoint/CheckpointOptions.js';
+import type { JobGraph, JobVertex } from '../../src/graph/JobGraph.js';
+import type { StreamGraph } from '../../src/graph/StreamGraph.js';
+import { SourceOperator } from '../../src/operators/SourceOperator.js';
+import { Transport } from '../../src/runtime/network/Transport.js';
+import { StreamTask, type TaskHost } from '../../src/runtime/StreamTask.js';
+import type { TaskToJobManager } from '../../src/runtime/messages.js';
+
+/** Emits nothing; ends at the first poll after a snapshot of its position. */
+class EndsAfterSnapshot implements Source<number, SourceSplit> {
+  readonly name = 'ends after snapshot';
+  readonly bounded = true;
+  initialSplits(): SourceSplit[] {
+    return [{ id: '0' }];
+  }
+  createReader(): SourceReader<number, SourceSplit> {
+    let snapshotted = false;
+    return {
+      addSplits: () => {},
+      pollNext: () => (snapshotted ? 'end' : 1),
+      snapshotState: () => {
+        snapshotted = true;
+        return [{ id: '0' }];
+      },
+    };
+  }
+}
+
+test('a source that ends right after a checkpoint barrier reports FINISHED only after that checkpoint\'s ack', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'flink-ts-finish-after-ack-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const location = join(dir, 'chk-1');
+  mkdirSync(location);
+  const vertex = {
+    index: 0, id: 'op', name: 'Source', parallelism: 1, maxParallelism: 128, isSource: true, inputs: [], outputs: [],
+    operators: [{ nodeId: 0, operatorId: 'op', name: 'Source' }],
+  } as unknown as JobVertex;
+  const streamGraph = { node: () => ({ factory: () => new SourceOperator(new EndsAfterSnapshot()) }), edges: [] } as unknown as StreamGraph;
+  const sent: TaskToJobManager[] = [];
+  const host: TaskHost = {
+    transport: new Transport(0, new Map()), streamGraph, jobGraph: { jobName: 'j', vertices: [vertex], maxParallelism: 128 } as unknown as JobGraph,
+    bufferTimeoutMs: 0, send: (m) => sent.push(m),
+  };
+  const task = new StreamTask(host, { jobId: 'a'.repeat(32), vertexIndex: 0, subtask: 0, attempt: 0, checkpointMode: 'EXACTLY_ONCE', inputChannels: [], outputs: [] });
+  task.start();
+  const barrier: CheckpointBarrier = { type: 'barrier', checkpointId: 1, timestamp: Date.now(), kind: 'CHECKPOINT', location, checkpointType: 'CONFIGURED' };
+  task.triggerCheckpoint(barrier);
+  const deadline = Date.now() + 10_000;
+  while (!sent.some((m) => m.type === 'taskState' && m.state === 'FINISHED') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const order = sent.map((m) => (m.type === 'taskState' ? m.state : m.type));
+  assert.deepEqual(order, ['RUNNING', 'ack', 'FINISHED'], 'the ack (with the source position) precedes FINISHED');
+});
