@@ -141,6 +141,8 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
     assert.match(await page.locator('svg.graph').textContent() ?? '', /Backpressure: HIGH/);
     const sinkIn = await rate(2, 4);
     assert.ok(sinkIn > 50 && sinkIn < 1000, `about 500 records/s reach a 2 ms sink: ${sinkIn}`);
+    // The source sends a batch of 1024 whenever the sink frees a credit (every ~2 s): over the 5 s of a rate, more than 0.
+    await waitFor(async () => (await rate(1, 5)) > 0 || undefined, T, 'records out/s at the backpressured source', 500);
     await readmeScreenshot(page, 'dashboard-backpressure');
     const cancelled = await flink(ws, ['cancel', slowId]);
     assert.equal(cancelled.exitCode, 0, show(cancelled));
