@@ -58,6 +58,30 @@ export interface VertexSummary {
   inputs?: Array<{ id: string; shipStrategy: string }>;
   /** Chained operators' names and kinds, for the plan's node descriptions. */
   operator?: string;
+  /** Records and bytes in and out so far; absent where the cluster does not measure them. */
+  metrics?: IOMetrics;
+}
+
+/** A vertex's I/O (Flink's IOMetricsInfo): counts summed over subtasks; times in ms, the maximum over subtasks. */
+export interface IOMetrics {
+  readRecords: number;
+  writeRecords: number;
+  readBytes: number;
+  writeBytes: number;
+  /** Every subtask reported. */
+  complete: boolean;
+  accumulatedBusyTime: number;
+  accumulatedIdleTime: number;
+  accumulatedBackPressuredTime: number;
+}
+
+/** One subtask's task metrics by Flink's names (numRecordsIn, busyTimeMsPerSecond, ...), and its input watermark. */
+export interface SubtaskMetrics {
+  subtask: number;
+  attempt: number;
+  values: Record<string, number>;
+  /** currentInputWatermark, Number.MIN_SAFE_INTEGER before the first (Flink's Long.MIN_VALUE); absent for sources. */
+  watermark?: number;
 }
 
 /** One failure of the job, for /jobs/:id/exceptions (Flink's exception history entry). */
@@ -116,6 +140,8 @@ export interface Dispatcher {
   checkpointDetails?(jobId: string, checkpointId: number): CheckpointStatsEntry | undefined;
   /** Task slots of the cluster (taskmanager.numberOfTaskSlots) and how many jobs' tasks hold. */
   slots?(): { total: number; free: number };
+  /** Task metrics of each subtask of a vertex (GET /jobs/:id/vertices/:vid/metrics and friends); undefined for an unknown vertex. */
+  vertexMetrics?(jobId: string, vertexId: string): SubtaskMetrics[] | undefined;
   /** GET /jobmanager/config: the effective configuration, as key/value strings. */
   clusterConfiguration?(): Record<string, string>;
 }

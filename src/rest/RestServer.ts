@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FlinkError, isFlinkError } from '../core/FlinkError.js';
-import type { Dispatcher } from './Dispatcher.js';
+import type { Dispatcher, SubtaskMetrics } from './Dispatcher.js';
 import { RequestGuard } from './RequestGuard.js';
 import { availableParallelism, freemem, totalmem } from 'node:os';
 import type { CheckpointStatsEntry } from '../checkpoint/CheckpointStatsTracker.js';
@@ -14,6 +14,7 @@ import {
 } from './messages.js';
 import { ERROR_KIND_HEADER, httpStatusFor } from './errors.js';
 import { stringifyJava } from './json.js';
+import { toAggregatedSubtaskMetrics, toVertexBackPressure, toVertexMetrics, toVertexWatermarks } from './vertexMetrics.js';
 import { StaticAssets, type StaticFile } from '../web/StaticAssets.js';
 
 export interface RestServerOptions {
@@ -182,6 +183,17 @@ export class RestServer {
       route('GET', '/jobs/:jobid/execution-result', ({ params }) => ok(toJobExecutionResult(d.jobDetails(params.jobid!)))),
       route('GET', '/jobs/:jobid/exceptions', ({ params, query }) => ok(toJobExceptions(d.jobDetails(params.jobid!), maxExceptions(query)))),
       route('GET', '/jobs/:jobid/config', ({ params }) => ok(toJobConfigInfo(d.jobDetails(params.jobid!)))),
+      // As Flink's metric handlers, an unknown vertex has no metrics (not a 404); /watermarks checks the vertex.
+      route('GET', '/jobs/:jobid/vertices/:vertexid/metrics', ({ params, query }) =>
+        ok(toVertexMetrics(vertexMetrics(d, params.jobid!, params.vertexid!) ?? [], query.get('get')))),
+      route('GET', '/jobs/:jobid/vertices/:vertexid/subtasks/metrics', ({ params, query }) =>
+        ok(toAggregatedSubtaskMetrics(vertexMetrics(d, params.jobid!, params.vertexid!) ?? [], query.get('get'), query.get('agg'), query.get('subtasks')))),
+      route('GET', '/jobs/:jobid/vertices/:vertexid/watermarks', ({ params }) => {
+        const m = vertexMetrics(d, params.jobid!, params.vertexid!);
+        if (!m) throw new HttpError(404, `No vertex with ID '${params.vertexid}' exists.`);
+        return ok(toVertexWatermarks(m));
+      }),
+      route('GET', '/jobs/:jobid/vertices/:vertexid/backpressure', ({ params }) => ok(toVertexBackPressure(vertexMetrics(d, params.jobid!, params.vertexid!) ?? []))),
       route('GET', '/jobs/:jobid/plan', ({ params }) => ok({ plan: toPlan(d.jobDetails(params.jobid!)) })),
       route('PATCH', '/jobs/:jobid', ({ params, query }) => {
         const mode = query.get('mode');
@@ -411,4 +423,14 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
     'Content-Length': String(payload.length),
   });
   res.end(payload);
+}
+
+/**
+ * A vertex's subtask metrics (undefined: no such vertex); a cluster that measures none answers as Flink's does
+ * before its first fetch (nothing). An unknown job is a 404 either way.
+ */
+function vertexMetrics(d: Dispatcher, jobId: string, vertexId: string): SubtaskMetrics[] | undefined {
+  if (d.vertexMetrics) return d.vertexMetrics(jobId, vertexId);
+  const details = d.jobDetails(jobId);
+  return details.vertices.some((v) => v.id === vertexId.toLowerCase()) ? [] : undefined;
 }

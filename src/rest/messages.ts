@@ -1,4 +1,5 @@
 import { FlinkError, type ErrorKind } from '../core/FlinkError.js';
+import { toIOMetricsBody } from './vertexMetrics.js';
 import { JOB_STATUSES, type JobStatus } from '../core/JobStatus.js';
 import {
   emptyTaskCounts, TASK_STATES, type AsyncOperationStatus, type CheckpointConfig, type JobDetails, type JobSummary,
@@ -319,16 +320,6 @@ export function toJobOverview(j: JobSummary, now = Date.now()): JobOverviewBody 
   };
 }
 
-/**
- * Record and byte counts are not measured per task yet: the values are 0 and every `*-complete` flag false,
- * which is how Flink says that not all subtasks reported (a client shows them as incomplete, not as zero).
- */
-const UNMEASURED_IO_METRICS: IOMetricsBody = {
-  'read-bytes': 0, 'read-bytes-complete': false, 'write-bytes': 0, 'write-bytes-complete': false,
-  'read-records': 0, 'read-records-complete': false, 'write-records': 0, 'write-records-complete': false,
-  'accumulated-backpressured-time': 0, 'accumulated-idle-time': 0, 'accumulated-busy-time': 0,
-};
-
 /** One slot sharing group ("default") for all vertices, as a job without slotSharingGroup() calls has in Flink. */
 const DEFAULT_SLOT_SHARING_GROUP = 'a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5';
 
@@ -344,7 +335,7 @@ function toVertex(v: VertexSummary, now: number): VertexBody {
     'end-time': v.endTime,
     duration: durationOf(v.startTime, v.endTime, now),
     tasks: { ...emptyTaskCounts(), ...v.tasks },
-    metrics: { ...UNMEASURED_IO_METRICS },
+    metrics: toIOMetricsBody(v.metrics),
   };
 }
 

@@ -21,12 +21,13 @@ import { isGloballyTerminal, type JobStatus } from '../core/JobStatus.js';
 import type { Logger } from '../core/Logger.js';
 import { taskKey } from '../core/ids.js';
 import type { JobGraph } from '../graph/JobGraph.js';
-import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type JobException, type TaskCounts } from '../rest/Dispatcher.js';
+import { emptyTaskCounts, type CheckpointConfig, type JobDetails, type JobException, type SubtaskMetrics, type TaskCounts } from '../rest/Dispatcher.js';
 import type { TaskDeployment, WorkerToJobManager } from './messages.js';
 import { RestartBackoffTimeStrategy } from './RestartBackoffTimeStrategy.js';
 import { PeriodicSavepointScheduler } from '../checkpoint/PeriodicSavepoints.js';
 import { resolveSavepointTarget } from '../checkpoint/CheckpointStorage.js';
 import { TaskSlots } from './TaskSlots.js';
+import { MetricStore } from './MetricStore.js';
 
 type ExecState = 'CREATED' | 'DEPLOYING' | 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED';
 
@@ -87,6 +88,8 @@ export class JobMaster {
   private readonly checkpointSettings: CheckpointSettings;
   private readonly effective: EffectiveCheckpointConfig;
   private readonly periodicSavepoints?: PeriodicSavepointScheduler;
+  /** The tasks' records, bytes, times and watermarks, as they report them. */
+  private readonly metrics: MetricStore;
   /** FLIP-147: tasks at the end of their input wait for a final checkpoint before they finish. */
   private readonly finalCheckpoint: boolean;
 
@@ -95,6 +98,7 @@ export class JobMaster {
     this.jobId = o.jobId;
     this.jobGraph = o.jobGraph;
     this.result = new Promise((r) => (this.resolveResult = r));
+    this.metrics = new MetricStore(o.jobGraph);
     const cfg = o.config;
     // Program (env.getCheckpointConfig(), legacy backends) over configuration; conflicts fail the submission.
     const effective = effectiveCheckpointConfig(cfg, o.jobGraph);
@@ -184,6 +188,7 @@ export class JobMaster {
   private async deploy(restore: Map<string, RestoreSpec> | undefined, channelState?: StateAssignment['channelState'], finished?: Set<string>): Promise<void> {
     this.attempt++;
     this.exec.clear();
+    this.metrics.reset(this.attempt - 1);
     this.coordinator.resetFinalStates();
     const { jobGraph: jg } = this;
     const mode = this.checkpointSettings.mode; // the program's, else the configured one
@@ -243,6 +248,9 @@ export class JobMaster {
     switch (m.type) {
       case 'stdout':
         this.o.stdout(m.text);
+        return;
+      case 'metrics':
+        for (const r of m.reports) this.metrics.add(r);
         return;
       case 'taskState':
         this.onTaskState(m.vertexIndex, m.subtask, m.state, m.error);
@@ -475,6 +483,12 @@ export class JobMaster {
     return c;
   }
 
+  /** Per-subtask task metrics of a vertex (by its id). */
+  vertexMetrics(vertexId: string): SubtaskMetrics[] | undefined {
+    const v = this.jobGraph.vertices.find((x) => x.id === vertexId.toLowerCase());
+    return v && this.metrics.subtasks(v.index);
+  }
+
   details(): JobDetails {
     const counts = this.taskCounts();
     return {
@@ -506,6 +520,7 @@ export class JobMaster {
           id: v.id, name: v.name, parallelism: v.parallelism, maxParallelism: v.maxParallelism, status, startTime: this.startTime, endTime: this.endTime, tasks,
           operator: v.operators.map((op) => op.kind).join(' -> '),
           inputs: v.inputs.map((e) => ({ id: this.jobGraph.vertices[e.source]!.id, shipStrategy: e.partitioner.toUpperCase() })),
+          metrics: this.metrics.ioMetrics(v.index),
         };
       }),
     };

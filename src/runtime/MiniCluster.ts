@@ -15,7 +15,7 @@ import { buildJobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { CheckpointIndex, JobRecord } from '../catalog/CheckpointIndex.js';
 import type { CheckpointType } from '../checkpoint/CheckpointOptions.js';
-import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary } from '../rest/Dispatcher.js';
+import type { AsyncOperationStatus, CheckpointConfig, Dispatcher, JobDetails, JobSummary, SubtaskMetrics } from '../rest/Dispatcher.js';
 import type { CheckpointStats, CheckpointStatsEntry } from '../checkpoint/CheckpointStatsTracker.js';
 import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import { RestServer } from '../rest/RestServer.js';
@@ -226,6 +226,10 @@ export class MiniCluster implements Dispatcher {
 
   jobDetails(jobId: string): JobDetails {
     return this.job(jobId).details();
+  }
+
+  vertexMetrics(jobId: string, vertexId: string): SubtaskMetrics[] | undefined {
+    return this.job(jobId).vertexMetrics(vertexId);
   }
 
   cancelJob(jobId: string): void {

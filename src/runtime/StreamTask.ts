@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { MIN_WATERMARK } from '../api/eventtime.js';
 import { FlinkError } from '../core/FlinkError.js';
 import type { StateFileHandle } from '../state/StateHandles.js';
 import type { JobGraph, JobVertex } from '../graph/JobGraph.js';
@@ -21,6 +22,7 @@ import { SubtaskCheckpointCoordinator } from './SubtaskCheckpointCoordinator.js'
 import type { ChainOutput, OperatorContext, StreamOperator } from '../operators/StreamOperator.js';
 import { StatusWatermarkValve } from './StatusWatermarkValve.js';
 import type { TaskDeployment, TaskToJobManager } from './messages.js';
+import { TaskMetrics, type TaskMetricsReport } from './TaskMetrics.js';
 
 /** Longest stretch a task runs before yielding to the other tasks and messages of its worker. */
 const TIME_SLICE_MS = 5;
@@ -91,6 +93,8 @@ export class StreamTask {
   private finishing = false;
   /** Verified restored state files per operator, kept until the operators have opened. */
   private readonly restoredFiles = new Map<string, { bytes: Buffer; handle: StateFileHandle }[]>();
+  /** Records, bytes and busy/idle/backpressured time, reported to the JobManager about once a second. */
+  private readonly metrics = new TaskMetrics();
 
   constructor(private readonly host: TaskHost, readonly d: TaskDeployment) {
     this.vertex = host.jobGraph.vertices[d.vertexIndex];
@@ -160,7 +164,10 @@ export class StreamTask {
         this.schedule();
       };
       host.transport.registerInput(ch.id, {
-        onBatch: (records, timestamps) => arrive(timestamps ? { records, timestamps } : { records }),
+        onBatch: (records, timestamps, bytes) => {
+          this.metrics.numBytesIn += bytes;
+          arrive(timestamps ? { records, timestamps } : { records });
+        },
         onEvent: (event) => arrive({ event }),
       });
     }
@@ -168,12 +175,17 @@ export class StreamTask {
 
     // Side-output edges get only their tag's records; watermarks go to every edge.
     const element = this.element;
+    const metrics = this.metrics;
     const mainWriters = this.writers.filter((_, i) => vertex.outputs[i].outputTag === undefined);
     const collectToWriters: ChainOutput = {
-      collect: (v) => { for (const w of mainWriters) w.emit(v, element.timestamp); },
+      collect: (v) => {
+        metrics.numRecordsOut++;
+        for (const w of mainWriters) w.emit(v, element.timestamp);
+      },
       emitWatermark: (wm) => { for (const w of this.writers) w.broadcastEvent({ type: 'watermark', timestamp: wm }); },
       emitWatermarkStatus: (idle) => { for (const w of this.writers) w.broadcastEvent({ type: 'watermarkStatus', idle }); },
       collectSide: (tag, v) => {
+        metrics.numRecordsOut++;
         this.writers.forEach((w, i) => { if (vertex.outputs[i].outputTag === tag) w.emit(v, element.timestamp); });
       },
     };
@@ -336,27 +348,38 @@ export class StreamTask {
   }
 
   private run(): void {
+    this.metrics.beginSlice();
+    let waitingFor: 'idle' | 'backpressured' | void = undefined;
+    try {
+      waitingFor = this.runSlice();
+    } finally {
+      this.metrics.endSlice(waitingFor || undefined);
+    }
+  }
+
+  /** One time slice; returns what the task waits for afterwards (undefined: it rescheduled itself or ended). */
+  private runSlice(): 'idle' | 'backpressured' | void {
     const deadline = performance.now() + TIME_SLICE_MS;
     if (this.source) {
       // A source at its end polls no more (waiting for its final checkpoint, triggers still reach it).
-      if (this.suspended || this.ending) return;
+      if (this.suspended || this.ending) return 'idle';
       while (this.state === 'RUNNING' && this.outputsAvailable) {
         const r = this.source.pollNext(BATCH_SIZE);
         if (r === 'end') return this.endOfInput();
         if (r > 0) {
           this.flushOutputs();
           this.sourceWait = setTimeout(() => this.schedule(), r);
-          return;
+          return 'idle';
         }
         if (performance.now() >= deadline) return this.schedule();
       }
-      return; // backpressured: a returned credit reschedules us
+      return this.state === 'RUNNING' ? 'backpressured' : undefined; // a returned credit reschedules us
     }
     while (this.state === 'RUNNING' && this.outputsAvailable) {
       const ch = this.pickInput();
       if (!ch) {
         this.flushOutputs(); // idle: don't let records wait for a full batch
-        return;
+        return 'idle';
       }
       const item = ch.queue[0];
       if ('records' in item) {
@@ -387,6 +410,7 @@ export class StreamTask {
       }
       if (performance.now() >= deadline) return this.schedule();
     }
+    return this.state === 'RUNNING' ? 'backpressured' : undefined;
   }
 
   private pickInput(): InputChannel | undefined {
@@ -409,6 +433,7 @@ export class StreamTask {
     const sel = input === 1 ? this.keySelector : this.keySelector2;
     const keyed = sel ? this.headKeyed : undefined;
     element.timestamp = undefined;
+    this.metrics.numRecordsIn += records.length;
     for (let i = 0; i < records.length; i++) {
       if (ts) element.timestamp = Number.isNaN(ts[i]) ? undefined : ts[i];
       if (keyed) keyed.setCurrentKey(sel!(records[i]));
@@ -576,6 +601,7 @@ export class StreamTask {
       }
     }
     for (const k of this.keyedBackends) k?.dispose();
+    this.host.send({ type: 'metrics', reports: [this.metricsReport()] }); // final counts, before the state
     if (err) {
       this.host.send({
         type: 'taskState', vertexIndex: this.d.vertexIndex, subtask: this.d.subtask, state: 'FAILED',
@@ -596,6 +622,19 @@ export class StreamTask {
   private disposeNetwork(): void {
     this.barriers.dispose();
     for (const w of this.writers) w.dispose();
+  }
+
+  /** True while the task runs (the worker reports the metrics of running tasks only). */
+  get running(): boolean {
+    return this.state === 'RUNNING';
+  }
+
+  /** The task's counters now (cumulative for this attempt). */
+  metricsReport(): TaskMetricsReport {
+    let bytesOut = 0;
+    for (const w of this.writers) for (const c of w.channels) bytesOut += c.bytesOut;
+    const wm = this.valve?.currentWatermark;
+    return this.metrics.report(this.d.vertexIndex, this.d.subtask, this.d.attempt, bytesOut, wm === MIN_WATERMARK ? undefined : wm);
   }
 
   private report(state: Exclude<TaskState, 'DEPLOYING'>): void {

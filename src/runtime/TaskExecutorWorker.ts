@@ -18,6 +18,13 @@ const port = parentPort!;
 const send = (m: WorkerToJobManager) => port.postMessage(m);
 const tasks = new Map<string, StreamTask>();
 let host: TaskHost | undefined;
+/** How often the slot reports its tasks' metrics (Flink's metric fetcher asks every 10 s; we push every second). */
+const METRICS_INTERVAL_MS = 1000;
+setInterval(() => {
+  const reports = [];
+  for (const t of tasks.values()) if (t.running) reports.push(t.metricsReport());
+  if (reports.length > 0) send({ type: 'metrics', reports });
+}, METRICS_INTERVAL_MS).unref();
 
 function errorInfo(e: unknown) {
   const err = e instanceof Error ? e : new Error(String(e));

@@ -1,6 +1,7 @@
 import type { CheckpointBarrier, SubtaskAcknowledgement } from '../checkpoint/CheckpointOptions.js';
 import type { RestoreSpec } from '../checkpoint/StateAssignment.js';
 import type { ChannelStateHandle } from '../state/StateHandles.js';
+import type { TaskMetricsReport } from './TaskMetrics.js';
 
 /** Flink's TaskDeploymentDescriptor, reduced: where a subtask reads, writes and restores from. */
 export interface TaskDeployment {
@@ -44,7 +45,9 @@ export type TaskToJobManager =
   | { type: 'taskState'; vertexIndex: number; subtask: number; state: 'RUNNING' | 'FINISHED' | 'CANCELED' | 'FAILED'; error?: { message: string; name: string; stack: string } }
   | ({ type: 'ack' } & SubtaskAcknowledgement)
   | { type: 'decline'; checkpointId: number; vertexIndex: number; subtask: number; reason: string; subsumed?: true }
-  | { type: 'stdout'; text: string };
+  | { type: 'stdout'; text: string }
+  /** Every second from each slot for its running tasks, and once from a task as it ends (never per record). */
+  | { type: 'metrics'; reports: TaskMetricsReport[] };
 
 export type WorkerToJobManager =
   | TaskToJobManager

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 const launched = await launchChromium();
 const skip = serviceSkipReason('Chromium', launched.error);
 const WORD_COUNT = join(ROOT, 'examples', 'WordCount.ts');
+const SLOW_SINK_JOB = join(ROOT, 'test', 'jobs', 'SlowSinkJob.ts');
 /** Playwright waits (expressed once, scaled like every e2e wait). */
 const T = 30_000 * TIME_SCALE;
 
@@ -50,6 +51,7 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
     jobId = jobIdFrom(r.stdout);
     await waitForStatus(ws, jobId, 'RUNNING');
     restUrl = (await listJobs(ws)).find((j) => j.jobId === jobId)!.restUrl!;
+
     const d = startAttached(ws, ['dashboard', '--port', '0']);
     dashboard = await waitFor(() => /Dashboard listening at (http:\S+)/.exec(d.output.stdout)?.[1], 30_000, `the dashboard's URL (${d.output.stderr})`);
     page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
@@ -118,6 +120,32 @@ describe('web dashboard in Chromium', { skip, timeout: 300_000 * TIME_SCALE }, (
     await page.keyboard.press('ArrowRight');
     await page.waitForURL(/\/exceptions$/);
     await page.getByRole('tab', { name: 'Exceptions' }).waitFor();
+  }));
+
+  test('live vertex metrics: records per second and watermarks; a slow sink shows HIGH backpressure upstream', () => withScreenshotOnFailure(page, 'metrics', async () => {
+    const cell = (row: number, col: number) => page.locator(`#vertices-table tbody tr:nth-child(${row}) td:nth-child(${col})`);
+    const rate = async (row: number, col: number) => Number((await cell(row, col).innerText()).replace(/,/g, ''));
+    // The state machine job: its source emits about 200 records per second (--rate 200), the next vertex reads them.
+    await page.goto(`${dashboard}#/job/${jobId}/overview`);
+    await waitFor(async () => ((await rate(1, 5)) > 0 && (await rate(2, 4)) > 0) || undefined, T, 'non-zero records out/s at the source and in/s downstream', 500);
+    assert.equal(await cell(1, 7).innerText(), 'No Watermark', 'a source has no input watermark, as in Flink');
+    assert.match(await page.locator('svg.graph').textContent() ?? '', /In [\d.,]+\/s · Out [\d.,]+\/s/);
+    // The slow sink (2 ms a record): the source waits for credit (HIGH), the sink is busy but not backpressured (OK).
+    // Started here and cancelled at the end: its sink keeps a core busy.
+    const slow = await flink(ws, ['run', '-d', SLOW_SINK_JOB, '--sink-ms', '2']);
+    assert.equal(slow.exitCode, 0, show(slow));
+    const slowId = jobIdFrom(slow.stdout);
+    await waitForStatus(ws, slowId, 'RUNNING');
+    await page.goto(`${dashboard}#/job/${slowId}/overview`);
+    await waitFor(async () => ((await cell(1, 6).innerText()) === 'HIGH' && (await cell(2, 6).innerText()) === 'OK') || undefined, T, 'HIGH at the source, OK at the sink', 500);
+    assert.match(await page.locator('svg.graph').textContent() ?? '', /Backpressure: HIGH/);
+    const sinkIn = await rate(2, 4);
+    assert.ok(sinkIn > 50 && sinkIn < 1000, `about 500 records/s reach a 2 ms sink: ${sinkIn}`);
+    // The source sends a batch of 1024 whenever the sink frees a credit (every ~2 s): over the 5 s of a rate, more than 0.
+    await waitFor(async () => (await rate(1, 5)) > 0 || undefined, T, 'records out/s at the backpressured source', 500);
+    await readmeScreenshot(page, 'dashboard-backpressure');
+    const cancelled = await flink(ws, ['cancel', slowId]);
+    assert.equal(cancelled.exitCode, 0, show(cancelled));
   }));
 
   test('checkpoints arrive live; a savepoint taken from the CLI appears without a reload', () => withScreenshotOnFailure(page, 'checkpoints', async () => {

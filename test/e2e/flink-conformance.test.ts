@@ -38,6 +38,8 @@ const OPTIONS: ShapeOptions = {
     { path: /\.status\.id$/, values: ['IN_PROGRESS', 'COMPLETED'] },
     { path: /checkpoints\/config\.mode$/, values: ['exactly_once', 'at_least_once'] },
     { path: /\.application-status$/, values: ['SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN'] },
+    { path: /backpressure(\.subtasks\[\])?\.(backpressureLevel|backpressure-level)$/, values: ['ok', 'low', 'high'] },
+    { path: /backpressure\.status$/, values: ['deprecated', 'ok'] },
   ],
 };
 
@@ -118,6 +120,35 @@ describe('REST shapes: the mini-cluster against Apache Flink 2.2.1', { skip, tim
     assertSameShape('GET /jobs/:id/checkpoints/details/:cid/subtasks/:vid', r.s, o.s);
     // A checkpoint no longer (or never) in the history, and a malformed id.
     for (const path of ['/jobs/:id/checkpoints/details/999999', '/jobs/:id/checkpoints/details/abc']) {
+      assertSameShape(`GET ${path}`, await call(real, 'GET', path), await call(ours, 'GET', path));
+    }
+  });
+
+  test('vertex metrics, aggregated subtask metrics, backpressure and watermarks; our metric names are Flink\'s', async () => {
+    const vertices = async (side: Side) => ((await call(side, 'GET', '/jobs/:id')).body.vertices as Array<{ id: string }>).map((v) => v.id);
+    const [rv, ov] = [await vertices(real), await vertices(ours)];
+    // Flink fetches task metrics on demand (every 10 s at most): wait until both report backpressure from them.
+    for (const [side, ids] of [[real, rv], [ours, ov]] as const) {
+      for (const vid of ids.slice(0, 2)) {
+        await waitFor(async () => (await call(side, 'GET', `/jobs/:id/vertices/${vid}/backpressure`)).body?.status === 'ok', 60_000, 'backpressure from metrics', 500);
+      }
+    }
+    const paths = (i: number) => [
+      '/metrics', '/metrics?get=0.numRecordsIn,0.numRecordsOut,0.busyTimeMsPerSecond,0.numRecordsInPerSecond,0.currentInputWatermark',
+      '/subtasks/metrics', '/subtasks/metrics?get=numRecordsIn,numRecordsOutPerSecond,busyTimeMsPerSecond,backPressuredTimeMsPerSecond',
+      '/subtasks/metrics?get=numRecordsIn&agg=sum,max', '/backpressure', '/watermarks',
+    ].map((p) => [`GET /jobs/:id/vertices/:v${i}${p}`, p] as const);
+    for (const i of [0, 1]) {
+      for (const [label, p] of paths(i)) {
+        assertSameShape(label, await call(real, 'GET', `/jobs/:id/vertices/${rv[i]}${p}`), await call(ours, 'GET', `/jobs/:id/vertices/${ov[i]}${p}`));
+      }
+      // Every metric we serve is one Flink's task has, by the same name (Flink has many more: buffers, mailbox, ...).
+      const names = async (side: Side, vid: string) => new Set(((await call(side, 'GET', `/jobs/:id/vertices/${vid}/subtasks/metrics`)).body as Array<{ id: string }>).map((m) => m.id));
+      const [rn, on] = [await names(real, rv[i]!), await names(ours, ov[i]!)];
+      assert.deepEqual([...on].filter((n) => !rn.has(n)), [], `metric names Flink's vertex ${i} does not have`);
+    }
+    for (const p of ['/backpressure', '/metrics', '/watermarks']) {
+      const path = `/jobs/:id/vertices/eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee${p}`;
       assertSameShape(`GET ${path}`, await call(real, 'GET', path), await call(ours, 'GET', path));
     }
   });

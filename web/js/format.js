@@ -52,5 +52,6 @@ export function text(v) {
 export function watermark(v) {
   const n = Number(v);
   if (v === undefined || v === null || !Number.isFinite(n) || n <= -9.2e18) return 'No Watermark';
+  if (n >= 9.2e18) return 'End of input'; // Long.MAX_VALUE: every window has fired
   return time(n);
 }

@@ -2,7 +2,7 @@
 import { svg } from './dom.js';
 import { num, NONE } from './format.js';
 
-const W = 210, H = 84, GX = 70, GY = 26;
+const W = 210, H = 100, GX = 70, GY = 26;
 
 /**
  * The job graph as SVG: vertices in layers by longest path from the sources, edges from the plan's inputs with
@@ -59,7 +59,8 @@ export function jobGraph(nodes, live) {
       svg('text', { x: 10, y: 20, class: 'vname' }, name.length > 30 ? `${name.slice(0, 29)}…` : name),
       svg('text', { x: 10, y: 38 }, `Parallelism: ${num(v.parallelism ?? n.parallelism)}`),
       svg('text', { x: 10, y: 54 }, `In ${num(v.inRate)}/s · Out ${num(v.outRate)}/s`),
-      svg('text', { x: 10, y: 70 }, `Backpressure: ${bp}`));
+      svg('text', { x: 10, y: 70 }, `Backpressure: ${bp === NONE ? bp : String(bp).toUpperCase()}`),
+      svg('text', { x: 10, y: 86 }, `Watermark: ${v.watermark ?? NONE}`));
   });
   return svg('svg', { class: 'graph', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `Job graph with ${nodes.length} vertices` },
     svg('defs', {}, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 8, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' },

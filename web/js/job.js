@@ -96,7 +96,7 @@ class OverviewTab {
         const l = live.get(v.id);
         return h('tr', null, h('td', null, v.name), h('td', { class: 'num' }, num(v.parallelism)), h('td', null, badge(v.status)),
           h('td', { class: 'num' }, num(l.inRate)), h('td', { class: 'num' }, num(l.outRate)),
-          h('td', null, h('span', { class: `bp bp-${l.backpressure === NONE ? 'unknown' : l.backpressure}` }, l.backpressure)), h('td', null, l.watermark));
+          h('td', null, h('span', { class: `bp bp-${l.backpressure === NONE ? 'unknown' : l.backpressure}` }, l.backpressure === NONE ? NONE : l.backpressure.toUpperCase())), h('td', null, l.watermark));
       }))) : null);
     replace(this.timeline, timeline(d));
   }

@@ -31,6 +31,8 @@ export class OutputChannel {
   private pendingTs?: number[];
   private readonly backlog: Queued[] = [];
   private credits = INITIAL_CREDITS;
+  /** Bytes serialized for the consumer so far (Flink's numBytesOut; 0 inside one slot). */
+  bytesOut = 0;
 
   constructor(
     private readonly transport: Transport,
@@ -60,7 +62,7 @@ export class OutputChannel {
     this.pendingTs = undefined;
     if (this.credits > 0 && this.backlog.length === 0) {
       this.credits--;
-      this.transport.sendBatch(this.targetWorker, this.channelId, records, timestamps);
+      this.bytesOut += this.transport.sendBatch(this.targetWorker, this.channelId, records, timestamps);
     } else {
       this.backlog.push({ records, timestamps });
     }
@@ -137,7 +139,7 @@ export class OutputChannel {
       } else {
         if (this.credits === 0) break;
         this.credits--;
-        this.transport.sendBatch(this.targetWorker, this.channelId, q.records, q.timestamps);
+        this.bytesOut += this.transport.sendBatch(this.targetWorker, this.channelId, q.records, q.timestamps);
       }
       this.backlog.shift();
     }

@@ -13,7 +13,8 @@ interface WireMessage {
 }
 
 export interface InputChannelListener {
-  onBatch(records: unknown[], timestamps?: Float64Array): void;
+  /** `bytes`: the batch's serialized size when it came from another slot (0 when handed over by reference). */
+  onBatch(records: unknown[], timestamps: Float64Array | undefined, bytes: number): void;
   onEvent(e: ChannelEvent): void;
 }
 
@@ -53,15 +54,21 @@ export class Transport {
     for (const m of msgs) this.receive(m);
   }
 
-  sendBatch(worker: number, channel: number, records: unknown[], timestamps?: Float64Array): void {
-    if (worker === this.self) return this.local({ c: channel, r: records, t: timestamps });
+  /** Returns the bytes serialized for the batch (0 inside this worker: handed over by reference). */
+  sendBatch(worker: number, channel: number, records: unknown[], timestamps?: Float64Array): number {
+    if (worker === this.self) {
+      this.local({ c: channel, r: records, t: timestamps });
+      return 0;
+    }
     const buf = encode(records);
     const ab = buf.buffer as ArrayBuffer;
     const exclusive = buf.byteOffset === 0 && buf.byteLength === ab.byteLength;
     const payload: ArrayBuffer = exclusive ? ab : (buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
     // Timestamps travel as their own typed array, transferred like the records' buffer (no per-record wrapper).
     const transfer = timestamps ? [payload, timestamps.buffer as ArrayBuffer] : [payload];
+    const bytes = payload.byteLength; // read before the transfer detaches the buffer
     this.peers.get(worker)!.postMessage({ c: channel, d: payload, t: timestamps } satisfies WireMessage, transfer);
+    return bytes;
   }
 
   sendEvent(worker: number, channel: number, e: ChannelEvent): void {
@@ -86,8 +93,8 @@ export class Transport {
       return;
     }
     if (m.cr !== undefined) (listener as OutputChannelListener).onCredit(m.cr);
-    else if (m.r) (listener as InputChannelListener).onBatch(m.r, m.t);
-    else if (m.d) (listener as InputChannelListener).onBatch(decode<unknown[]>(new Uint8Array(m.d)), m.t);
+    else if (m.r) (listener as InputChannelListener).onBatch(m.r, m.t, 0);
+    else if (m.d) (listener as InputChannelListener).onBatch(decode<unknown[]>(new Uint8Array(m.d)), m.t, m.d.byteLength);
     else if (m.e) (listener as InputChannelListener).onEvent(m.e);
   }
 
