@@ -8,8 +8,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { printResult, readServiceState } from './serviceState.js';
-import { stopProcessGroup } from '../test/support/kafka.js';
+import { printResult, readServiceState, serviceStatus, stopService, type ServiceVerbs } from './serviceState.js';
 import { startFlinkCluster, TEST_JOB_JAR } from '../test/support/flink.js';
 
 interface State { pid: number; address: string; rest: string; dir: string; logFile: string; testJobJar: string }
@@ -25,6 +24,7 @@ const stateFile = join(dir, 'flink-cluster.json');
 
 const readState = (): State | undefined => readServiceState<State>(stateFile);
 const out = (obj: Record<string, unknown>, line: string): void => printResult(json, obj, line);
+const verbs: ServiceVerbs<State> = { name: 'Flink', dir, state: readState, describe: (s) => `${s.address} (web UI ${s.rest}, pid ${s.pid})`, out };
 
 async function main(): Promise<number> {
   if (verb === 'start') {
@@ -50,23 +50,8 @@ async function main(): Promise<number> {
     ].join('\n'));
     return 0;
   }
-  if (verb === 'stop') {
-    const s = readState();
-    if (!s) {
-      out({ status: 'stopped' }, 'Flink is not running');
-      return 0;
-    }
-    await stopProcessGroup(s.pid);
-    rmSync(dir, { recursive: true, force: true });
-    out({ status: 'stopped', pid: s.pid }, `Flink stopped (pid ${s.pid})`);
-    return 0;
-  }
-  if (verb === 'status') {
-    const s = readState();
-    if (!s) out({ status: 'stopped' }, 'Flink is not running');
-    else out({ status: 'running', ...s }, `Flink is running: ${s.address} (web UI ${s.rest}, pid ${s.pid})`);
-    return s ? 0 : 3;
-  }
+  if (verb === 'stop') return stopService(verbs);
+  if (verb === 'status') return serviceStatus(verbs);
   process.stderr.write(`Unknown verb '${verb}': use start, stop or status\n`);
   return 2;
 }

@@ -9,8 +9,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { printResult, readServiceState } from './serviceState.js';
-import { startKafka, stopProcessGroup } from '../test/support/kafka.js';
+import { printResult, readServiceState, serviceStatus, stopService, type ServiceVerbs } from './serviceState.js';
+import { startKafka } from '../test/support/kafka.js';
 
 interface State { pid: number; bootstrapServers: string; dir: string; logFile: string }
 
@@ -25,6 +25,7 @@ const stateFile = join(dir, 'kafka.json');
 
 const readState = (): State | undefined => readServiceState<State>(stateFile);
 const out = (obj: Record<string, unknown>, line: string): void => printResult(json, obj, line);
+const verbs: ServiceVerbs<State> = { name: 'Kafka', dir, state: readState, describe: (s) => `bootstrap servers ${s.bootstrapServers} (pid ${s.pid})`, out };
 
 async function main(): Promise<number> {
   if (verb === 'start') {
@@ -41,23 +42,8 @@ async function main(): Promise<number> {
     out({ status: 'running', ...s }, `Kafka is running: bootstrap servers ${k.bootstrapServers} (pid ${k.pid}, log ${k.logFile})\nStop it with: npm run kafka -- stop`);
     return 0;
   }
-  if (verb === 'stop') {
-    const s = readState();
-    if (!s) {
-      out({ status: 'stopped' }, 'Kafka is not running');
-      return 0;
-    }
-    await stopProcessGroup(s.pid);
-    rmSync(dir, { recursive: true, force: true });
-    out({ status: 'stopped', pid: s.pid }, `Kafka stopped (pid ${s.pid})`);
-    return 0;
-  }
-  if (verb === 'status') {
-    const s = readState();
-    if (!s) out({ status: 'stopped' }, 'Kafka is not running');
-    else out({ status: 'running', ...s }, `Kafka is running: bootstrap servers ${s.bootstrapServers} (pid ${s.pid})`);
-    return s ? 0 : 3;
-  }
+  if (verb === 'stop') return stopService(verbs);
+  if (verb === 'status') return serviceStatus(verbs);
   if (verb === 'create-topic' || verb === 'produce' || verb === 'consume') {
     const s = readState();
     if (!s) {
