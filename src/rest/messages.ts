@@ -161,8 +161,8 @@ export interface AsynchronousOperationResultBody {
   operation?: { location?: string; 'failure-cause'?: SerializedThrowableBody };
 }
 
-/** Flink's TaskCheckpointStatistics: one vertex's part of a checkpoint. */
-export interface TaskCheckpointStatisticsBody {
+/** The figures Flink reports both for a whole checkpoint and for one vertex's part of it. */
+interface CheckpointFigures {
   id: number;
   status: CheckpointStatsEntry['status'];
   latest_ack_timestamp: number;
@@ -176,22 +176,14 @@ export interface TaskCheckpointStatisticsBody {
   num_acknowledged_subtasks: number;
 }
 
-export interface CheckpointStatisticsBody {
+/** Flink's TaskCheckpointStatistics: one vertex's part of a checkpoint. */
+export type TaskCheckpointStatisticsBody = CheckpointFigures;
+
+export interface CheckpointStatisticsBody extends CheckpointFigures {
   className: 'completed' | 'in_progress' | 'failed';
-  id: number;
-  status: CheckpointStatsEntry['status'];
   is_savepoint: boolean;
   savepointFormat: 'CANONICAL' | 'NATIVE' | null;
   trigger_timestamp: number;
-  latest_ack_timestamp: number;
-  checkpointed_size: number;
-  state_size: number;
-  end_to_end_duration: number;
-  alignment_buffered: number;
-  processed_data: number;
-  persisted_data: number;
-  num_subtasks: number;
-  num_acknowledged_subtasks: number;
   checkpoint_type: 'CHECKPOINT' | 'UNALIGNED_CHECKPOINT' | 'SAVEPOINT' | 'SYNC_SAVEPOINT';
   tasks: Record<string, TaskCheckpointStatisticsBody>;
   external_path?: string;
