@@ -8,25 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
 import { flinkCli, flinkSkip, type CliResult } from '../support/flink.js';
 import { cleanup, createWorkspace, flink, jobIdFrom, show, STATE_MACHINE_JOB, waitFor, waitForStatus, type Workspace } from './helpers.js';
+import { freePort } from '../support/kafka.js';
 
 const skip = flinkSkip();
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Output lines with ids, paths, times and numbers made comparable. */
 export function normalized(text: string): string[] {

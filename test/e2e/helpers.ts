@@ -544,3 +544,17 @@ export async function ensureBuilt(): Promise<void> {
   if (tsc.exitCode !== 0) throw new Error(`the sources do not compile:\n${tsc.stdout}`);
 }
 
+
+/**
+ * Waits for a FLINK_TS_FAULT kill (`<point>:<n>:kill`) to fire in the job's cluster, named in its log, and for that
+ * process to be gone; returns its pid.
+ */
+export async function waitForFaultKill(outFile: string, fault: string, jobId: string): Promise<number> {
+  const point = fault.split(':')[0]!.replace('.', '\\.');
+  const pid = await waitFor(() => {
+    const m = new RegExp(`FaultInjection: killing process (\\d+) at ${point}`).exec(existsSync(outFile) ? readFileSync(outFile, 'utf8') : '');
+    return m ? Number(m[1]) : undefined;
+  }, 180_000, `the cluster of job ${jobId} killed at ${fault}`, 100);
+  await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 10_000, `cluster process ${pid} to be gone`);
+  return pid;
+}

@@ -5,7 +5,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kafkaUnavailable, serviceSkipReason, startKafka, type KafkaBroker } from '../support/kafka.js';
 import { addPartitions, createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
@@ -16,8 +15,7 @@ import { SimpleStringSchema } from '../../src/connectors/kafka/serialization.js'
 import {
   ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, listJobs, readJobLog, savepointPathFrom,
   stateEntries, waitFor, waitForStatus,
-  type Workspace,
-} from './helpers.js';
+  type Workspace, waitForFaultKill } from './helpers.js';
 
 const JOB = join(ROOT, 'test', 'jobs', 'KafkaCountJob.ts');
 const EXAMPLE = join(ROOT, 'examples', 'KafkaWordCount.ts');
@@ -199,12 +197,7 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
       const run = await flink(w, ['run', '-d', '--json', '-p', '2', JOB, ...args], { timeoutMs: 120_000, env: { FLINK_TS_FAULT: fault } });
       assert.equal(run.exitCode, 0, run.stderr);
       const { jobId, outFile } = JSON.parse(run.stdout) as { jobId: string; outFile: string };
-      const point = fault.split(':')[0]!.replace('.', '\\.');
-      const pid = await waitFor(() => {
-        const m = new RegExp(`FaultInjection: killing process (\\d+) at ${point}`).exec(existsSync(outFile) ? readFileSync(outFile, 'utf8') : '');
-        return m ? Number(m[1]) : undefined;
-      }, 180_000, `the cluster of job ${jobId} killed at ${fault}`, 100);
-      await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 10_000, `cluster process ${pid} to be gone`);
+      await waitForFaultKill(outFile, fault, jobId);
       const chk = latestCheckpoint(w, jobId);
       const resumed = await flink(w, ['run', '-d', '-p', '2', ...(chk ? ['-s', chk] : []), JOB, ...args], { timeoutMs: 120_000 });
       assert.equal(resumed.exitCode, 0, resumed.stderr);

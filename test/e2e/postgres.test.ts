@@ -5,13 +5,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { postgresUnavailable, serviceSkipReason, startPostgres, type PostgresCluster } from '../support/postgres.js';
 import {
   ROOT, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, killCluster, latestCheckpoint, readJobLog, show, waitFor, waitForStatus,
-  type Workspace,
-} from './helpers.js';
+  type Workspace, waitForFaultKill } from './helpers.js';
 
 const JOB = join(ROOT, 'test', 'jobs', 'PostgresCountJob.ts');
 const skip = serviceSkipReason('PostgreSQL', postgresUnavailable());
@@ -97,12 +96,7 @@ describe('PostgreSQL JdbcSink (real cluster, through the CLI)', { skip, timeout:
     const run = await flink(w, ['run', '-d', '--json', '-p', '2', JOB, ...args], { timeoutMs: 120_000, env: { FLINK_TS_FAULT: fault } });
     assert.equal(run.exitCode, 0, show(run));
     const { jobId, outFile } = JSON.parse(run.stdout) as { jobId: string; outFile: string };
-    const point = fault.split(':')[0]!.replace('.', '\\.');
-    const pid = await waitFor(() => {
-      const m = new RegExp(`FaultInjection: killing process (\\d+) at ${point}`).exec(existsSync(outFile) ? readFileSync(outFile, 'utf8') : '');
-      return m ? Number(m[1]) : undefined;
-    }, 180_000, `the cluster of job ${jobId} killed at ${fault}`, 100);
-    await waitFor(() => { try { process.kill(pid, 0); return false; } catch { return true; } }, 10_000, `cluster process ${pid} to be gone`);
+    await waitForFaultKill(outFile, fault, jobId);
     const prepared = pg.query(`SELECT gid FROM pg_prepared_xacts WHERE gid LIKE '${table}-%' ORDER BY gid`);
     const restoredFrom = latestCheckpoint(w, jobId);
     const resumed = await flink(w, ['run', '-d', '-p', '2', ...(restoredFrom ? ['-s', restoredFrom] : []), JOB, ...args], { timeoutMs: 120_000 });

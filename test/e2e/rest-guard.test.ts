@@ -8,9 +8,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/kafka.js';
 import {
   STATE_MACHINE_JOB, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, listJobs, savepointFolders,
   savepointPathFrom, show, waitFor, type Workspace,
@@ -149,18 +150,6 @@ describe('REST guard in a running cluster (rest.auth.token set)', { timeout: 180
     await waitFor(async () => (await listJobs(ws)).find((j) => j.jobId === jobId)?.status === 'FINISHED', 30_000, 'the job FINISHED after stop');
   });
 });
-
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('a detached job at a pinned REST address (rest.port), and the host names it answers to', { timeout: 120_000 }, () => {
   let ws: Workspace;
