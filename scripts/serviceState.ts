@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { stopProcessGroup } from '../test/support/kafka.js';
+import { stopProcessGroup } from '../test/support/services.js';
 
 // What the service scripts (npm run kafka / flink-cluster) share: the state file of a background process and their output.
 

@@ -12,7 +12,7 @@ import {
   cleanup, createWorkspace, ensureBuilt, flink, killCluster, jobIdFrom, listJobs, savepointPathFrom, show, startAttached, waitFor,
   waitForStatus, BIN, FAIL_ONCE_JOB, STATE_MACHINE_JOB, ROOT, TIME_SCALE, type Workspace,
 } from './helpers.js';
-import { serviceSkipReason } from '../support/kafka.js';
+import { serviceSkipReason } from '../support/services.js';
 import { contrastRatio, launchChromium, readmeScreenshot, withScreenshotOnFailure } from '../support/browser.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

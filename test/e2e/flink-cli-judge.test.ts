@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { CheckpointIndex } from '../../src/catalog/CheckpointIndex.js';
 import { flinkCli, flinkSkip, type CliResult } from '../support/flink.js';
 import { cleanup, createWorkspace, flink, jobIdFrom, show, STATE_MACHINE_JOB, waitFor, waitForStatus, type Workspace } from './helpers.js';
-import { freePort } from '../support/kafka.js';
+import { freePort } from '../support/services.js';
 
 const skip = flinkSkip();
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkCountingOutput, FLINK_VERSION, flinkCli, flinkSkip, startFlinkCluster, TEST_JOB_JAR, type FlinkCluster } from '../support/flink.js';
-import { waitUntil } from '../support/kafka.js';
+import { waitUntil } from '../support/services.js';
 
 const skip = flinkSkip();
 

@@ -6,7 +6,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { kafkaUnavailable, serviceSkipReason, startKafka, type KafkaBroker } from '../support/kafka.js';
+import { kafkaUnavailable, startKafka, type KafkaBroker } from '../support/kafka.js';
+import { serviceSkipReason } from '../support/services.js';
 import { addPartitions, createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
 import { MAX_QUEUED_BYTES, type KafkaSourceReader } from '../../src/connectors/kafka/KafkaSourceReader.js';
 import { KafkaSource, type KafkaSourceBuilder } from '../../src/connectors/kafka/KafkaSource.js';

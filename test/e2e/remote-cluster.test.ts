@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { checkCountingOutput, flinkSkip, startFlinkCluster, TEST_JOB_JAR, type FlinkCluster } from '../support/flink.js';
-import { freePort } from '../support/kafka.js';
+import { freePort } from '../support/services.js';
 import { createWorkspace, flink, jobIdFrom, STACK_FRAME, startAttached, waitFor, type Workspace } from './helpers.js';
 
 const skip = flinkSkip();

@@ -11,7 +11,7 @@ import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../support/kafka.js';
+import { freePort } from '../support/services.js';
 import {
   STATE_MACHINE_JOB, assertOneLineError, cleanup, createWorkspace, ensureBuilt, flink, jobIdFrom, listJobs, savepointFolders,
   savepointPathFrom, show, waitFor, type Workspace,

@@ -14,7 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { JVM_CACHE, JVM_DIR, javaMissing, serviceSkipReason, stopProcessGroup, waitUntil } from './kafka.js';
+import { JVM_CACHE, JVM_DIR, javaMissing, serviceSkipReason, stopProcessGroup, waitUntil } from './services.js';
 
 export const FLINK_VERSION = '2.2.1';
 const CLUSTER_DIR = join(JVM_CACHE, 'flink-cluster');

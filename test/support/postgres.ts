@@ -13,9 +13,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './kafka.js';
+import { freePort } from './services.js';
 
-export { serviceSkipReason } from './kafka.js';
+export { serviceSkipReason } from './services.js';
 
 export const PG_USER = 'postgres';
 export const PG_PASSWORD = 'flink-ts-secret';
