@@ -50,7 +50,7 @@ export class FileSink<T> implements Sink<T> {
   toFlinkConnector(): FlinkSinkConnector<T> {
     return {
       descriptor: {
-        kind: 'file-sink', name: this.name, basePath: `file://${this.basePath}`,
+        type: 'file-sink', name: this.name, basePath: `file://${this.basePath}`,
         rolling: { kind: 'on-checkpoint' }, outputFileConfig: { partPrefix: 'part', partSuffix: '' },
       },
       encode: (value) => Buffer.from(this.encoder(value), 'utf8'),

@@ -1,6 +1,7 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decodeIndex, type FlinkSourceConnector } from '../core/FlinkConnector.js';
+import { encode } from '../core/Serializer.js';
 
 /**
  * Sources in the shape of Flink's Source API, reduced to what a single process needs: a source is cut
@@ -160,7 +161,7 @@ export class NumberSequenceSource implements Source<number, RangeSplit> {
   /** Flink's DataGeneratorSource over from..to: each record is the number itself. */
   toFlinkConnector(): FlinkSourceConnector<number> {
     return {
-      descriptor: { kind: 'data-generator', name: this.name, from: this.from, count: this.to - this.from + 1, recordsPerSecond: null, nonParallel: false },
+      descriptor: { type: 'data-generator', name: this.name, from: this.from, count: this.to - this.from + 1, recordsPerSecond: null, nonParallel: false },
       decode: (raw, collect) => collect(decodeIndex(raw)),
     };
   }
@@ -190,7 +191,7 @@ export class DataGeneratorSource<T> implements Source<T, RangeSplit> {
     const rate = this.rateLimiter?.recordsPerSecond ?? Infinity;
     return {
       descriptor: {
-        kind: 'data-generator', name: this.name, from: 0, count: this.bounded ? this.count : null,
+        type: 'data-generator', name: this.name, from: 0, count: this.bounded ? this.count : null,
         recordsPerSecond: rate === Infinity ? null : rate, nonParallel: false,
       },
       decode: (raw, collect) => collect(this.generator(decodeIndex(raw))),
@@ -204,22 +205,15 @@ export class FromElementsSource<T> implements Source<T, RangeSplit> {
   readonly bounded = true;
   readonly nonParallel = true;
   constructor(private readonly elements: readonly T[]) {}
+  /** On the Flink runner: Flink's own fromData source over the elements' V8 bytes (positions in Flink's checkpoints). */
+  toFlinkConnector(): FlinkSourceConnector<T> {
+    return { descriptor: { type: 'elements', elements: this.elements.map((e) => encode(e).toString('base64')) } };
+  }
   initialSplits(): RangeSplit[] {
     return this.elements.length ? [{ id: '0', next: 0, end: this.elements.length - 1 }] : [];
   }
   createReader(): SourceReader<T, RangeSplit> {
     return new IndexRangeReader((i) => this.elements[i], undefined, 1);
-  }
-  /**
-   * Flink's DataGeneratorSource over the indexes at parallelism 1 (Flink's fromData is one too); the element
-   * is taken from the program's own list, so elements keep their class as on the mini-cluster.
-   */
-  toFlinkConnector(): FlinkSourceConnector<T> {
-    if (this.elements.length === 0) throw new RangeError('fromElements() with no elements cannot run on a Flink cluster (Flink needs at least one element)');
-    return {
-      descriptor: { kind: 'data-generator', name: this.name, from: 0, count: this.elements.length, recordsPerSecond: null, nonParallel: true },
-      decode: (raw, collect) => collect(this.elements[decodeIndex(raw)]),
-    };
   }
 }
 
@@ -309,7 +303,7 @@ export class TextFileSource implements Source<string, FileSplit> {
   /** Flink's FileSource over the same path; each record is one line's bytes (split as TextLineReader splits). */
   toFlinkConnector(): FlinkSourceConnector<string> {
     return {
-      descriptor: { kind: 'file-source', name: this.name, paths: [`file://${this.path}`] },
+      descriptor: { type: 'file-source', name: this.name, paths: [`file://${this.path}`] },
       decode: (raw, collect) => collect(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')),
     };
   }

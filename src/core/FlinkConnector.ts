@@ -14,7 +14,7 @@ export type OffsetsDescriptor =
   | { kind: 'timestamp'; timestamp: number };
 
 export interface KafkaSourceDescriptor {
-  kind: 'kafka-source';
+  type: 'kafka-source';
   name: string;
   bootstrapServers: string;
   topics?: string[];
@@ -29,7 +29,7 @@ export interface KafkaSourceDescriptor {
 }
 
 export interface KafkaSinkDescriptor {
-  kind: 'kafka-sink';
+  type: 'kafka-sink';
   name: string;
   bootstrapServers: string;
   topic: string;
@@ -42,14 +42,14 @@ export interface KafkaSinkDescriptor {
 }
 
 export interface FileSourceDescriptor {
-  kind: 'file-source';
+  type: 'file-source';
   name: string;
   /** Files or directories (every non-hidden file in them), as Flink Paths. */
   paths: string[];
 }
 
 export interface FileSinkDescriptor {
-  kind: 'file-sink';
+  type: 'file-sink';
   name: string;
   basePath: string;
   /** 'on-checkpoint': Flink's OnCheckpointRollingPolicy; 'default': DefaultRollingPolicy (sizes in bytes, times in ms). */
@@ -59,29 +59,35 @@ export interface FileSinkDescriptor {
 
 /** Flink's DataGeneratorSource over indexes from .. from + count - 1; count null: unbounded (Long.MAX_VALUE). */
 export interface DataGeneratorDescriptor {
-  kind: 'data-generator';
+  type: 'data-generator';
   name: string;
   from: number;
   count: number | null;
   /** Shared by the source's subtasks (Flink's RateLimiterStrategy.perSecond); null: no limit. */
   recordsPerSecond: number | null;
-  /** fromElements: the source runs with parallelism 1. */
+  /** The source runs with parallelism 1. */
   nonParallel: boolean;
 }
 
-export type SourceDescriptor = KafkaSourceDescriptor | FileSourceDescriptor | DataGeneratorDescriptor;
+/** fromElements (the runner core's own: Flink's fromData over the elements' V8 bytes, base64). */
+export interface ElementsDescriptor {
+  type: 'elements';
+  elements: string[];
+}
+
+export type SourceDescriptor = KafkaSourceDescriptor | FileSourceDescriptor | DataGeneratorDescriptor | ElementsDescriptor;
 export type SinkDescriptor = KafkaSinkDescriptor | FileSinkDescriptor;
 
 export interface FlinkSourceConnector<T> {
   readonly descriptor: SourceDescriptor;
-  /** One raw record of the connector into any number of the job's records. */
-  decode(raw: Uint8Array, collect: (value: T) => void): void;
+  /** One raw record of the connector into any number of the job's records; absent: the bytes are one V8-serialized record. */
+  decode?(raw: Uint8Array, collect: (value: T) => void): void;
 }
 
 export interface FlinkSinkConnector<T> {
   readonly descriptor: SinkDescriptor;
-  /** One of the job's records into the raw record Flink's sink writes. */
-  encode(value: T): Uint8Array;
+  /** One of the job's records into the raw record Flink's sink writes; absent: its V8 serialization. */
+  encode?(value: T): Uint8Array;
 }
 
 /** The raw record of a data-generator descriptor: the index as a big-endian int64. */

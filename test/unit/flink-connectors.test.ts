@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { DataGeneratorSource, FromElementsSource, NumberSequenceSource, RateLimiterStrategy, TextFileSource } from '../../src/api/sources.js';
 import { FileSink } from '../../src/api/sinks.js';
 import { decodeIndex, encodeIndex, type FlinkSourceConnector } from '../../src/core/FlinkConnector.js';
+import { encode } from '../../src/core/Serializer.js';
 import { KafkaSource } from '../../src/connectors/kafka/KafkaSource.js';
 import { DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink } from '../../src/connectors/kafka/KafkaSink.js';
 import { OffsetResetStrategy, OffsetsInitializer } from '../../src/connectors/kafka/OffsetsInitializer.js';
@@ -19,6 +20,7 @@ import { decodeConsumerRecord, decodeProducerRecord, encodeConsumerRecord, encod
 
 function decodeAll<T>(c: FlinkSourceConnector<T>, raw: Uint8Array): T[] {
   const out: T[] = [];
+  assert.ok(c.decode, 'the connector decodes its raw records');
   c.decode(raw, (v) => out.push(v));
   return out;
 }
@@ -31,7 +33,7 @@ describe('toFlinkConnector: Kafka', () => {
       .setValueOnlyDeserializer(new SimpleStringSchema()).build();
     const d = src.toFlinkConnector().descriptor;
     assert.deepEqual(d, {
-      kind: 'kafka-source', name: 'KafkaSource(a,b)', bootstrapServers: '127.0.0.1:9092', topics: ['a', 'b'], groupId: 'g1',
+      type: 'kafka-source', name: 'KafkaSource(a,b)', bootstrapServers: '127.0.0.1:9092', topics: ['a', 'b'], groupId: 'g1',
       startingOffsets: { kind: 'committed', reset: 'EARLIEST' }, stoppingOffsets: { kind: 'latest' },
       properties: { 'isolation.level': 'read_committed', 'partition.discovery.interval.ms': '1000' },
     });
@@ -41,8 +43,8 @@ describe('toFlinkConnector: Kafka', () => {
   it('a topic pattern goes as its source and flags; unbounded sources have no stopping offsets', () => {
     const d = KafkaSource.builder<string>().setBootstrapServers('h:1').setTopicPattern(/^orders-\d+$/i)
       .setStartingOffsets(OffsetsInitializer.timestamp(1700000000000)).setValueOnlyDeserializer((b) => String(b)).build().toFlinkConnector().descriptor;
-    assert.equal(d.kind, 'kafka-source');
-    if (d.kind !== 'kafka-source') return;
+    assert.equal(d.type, 'kafka-source');
+    if (d.type !== 'kafka-source') return;
     assert.deepEqual(d.topicPattern, { source: '^orders-\\d+$', flags: 'i' });
     assert.equal(d.topics, undefined);
     assert.equal(d.groupId, undefined);
@@ -78,20 +80,20 @@ describe('toFlinkConnector: Kafka', () => {
       .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE).setTransactionalIdPrefix('job-7').setProperty('transaction.timeout.ms', '60000').build();
     const c = sink.toFlinkConnector();
     assert.deepEqual(c.descriptor, {
-      kind: 'kafka-sink', name: 'KafkaSink(out)', bootstrapServers: '127.0.0.1:9092', topic: 'out', deliveryGuarantee: 'EXACTLY_ONCE',
+      type: 'kafka-sink', name: 'KafkaSink(out)', bootstrapServers: '127.0.0.1:9092', topic: 'out', deliveryGuarantee: 'EXACTLY_ONCE',
       transactionalIdPrefix: 'job-7', properties: { 'transaction.timeout.ms': '60000' }, timestamps: 'producer',
     });
-    const kv = decodeProducerRecord(c.encode({ k: 'a', n: 2 }));
+    const kv = decodeProducerRecord(c.encode!({ k: 'a', n: 2 }));
     assert.equal(kv.key?.toString(), 'a');
     assert.equal(kv.value?.toString(), 'a=2');
-    assert.equal(decodeProducerRecord(c.encode({ k: 'b', n: -1 })).value, null, 'a null value (tombstone) stays null');
+    assert.equal(decodeProducerRecord(c.encode!({ k: 'b', n: -1 })).value, null, 'a null value (tombstone) stays null');
   });
 
   it('without a key serializer the key is null; the producer record layout is key then value', () => {
     const c = KafkaSink.builder<string>().setBootstrapServers('h:1')
       .setRecordSerializer(KafkaRecordSerializationSchema.builder<string>().setTopic('o').setValueSerializationSchema(new SimpleStringSchema()).build()).build().toFlinkConnector();
-    assert.deepEqual([...c.encode('hi')], [255, 255, 255, 255, 0, 0, 0, 2, 0x68, 0x69]);
-    assert.equal(c.descriptor.kind === 'kafka-sink' && c.descriptor.deliveryGuarantee, 'NONE');
+    assert.deepEqual([...c.encode!('hi')], [255, 255, 255, 255, 0, 0, 0, 2, 0x68, 0x69]);
+    assert.equal(c.descriptor.type === 'kafka-sink' && c.descriptor.deliveryGuarantee, 'NONE');
     assert.deepEqual([...encodeProducerRecord(Buffer.from('k'), null)], [0, 0, 0, 1, 0x6b, 255, 255, 255, 255]);
   });
 });
@@ -99,33 +101,29 @@ describe('toFlinkConnector: Kafka', () => {
 describe('toFlinkConnector: data generator, sequence, elements', () => {
   it("DataGeneratorSource: Flink's DataGeneratorSource with the count and the rate; the generator runs on Flink's index", () => {
     const c = new DataGeneratorSource((i) => ({ id: i, even: i % 2 === 0 }), 1000, RateLimiterStrategy.perSecond(50)).toFlinkConnector();
-    assert.deepEqual(c.descriptor, { kind: 'data-generator', name: 'Data Generator', from: 0, count: 1000, recordsPerSecond: 50, nonParallel: false });
+    assert.deepEqual(c.descriptor, { type: 'data-generator', name: 'Data Generator', from: 0, count: 1000, recordsPerSecond: 50, nonParallel: false });
     assert.deepEqual(decodeAll(c, encodeIndex(7)), [{ id: 7, even: false }]);
   });
 
   it('an unbounded generator has count null (Long.MAX_VALUE on the Java side) and no rate limit', () => {
     const d = new DataGeneratorSource((i) => i).toFlinkConnector().descriptor;
-    assert.equal(d.kind === 'data-generator' && d.count, null);
-    assert.equal(d.kind === 'data-generator' && d.recordsPerSecond, null);
+    assert.equal(d.type === 'data-generator' && d.count, null);
+    assert.equal(d.type === 'data-generator' && d.recordsPerSecond, null);
   });
 
   it('fromSequence is a generator from `from`, its records the numbers; indexes are big-endian int64', () => {
     const c = new NumberSequenceSource(-5, 2 ** 50).toFlinkConnector();
-    assert.deepEqual(c.descriptor, { kind: 'data-generator', name: 'Sequence Source', from: -5, count: 2 ** 50 + 6, recordsPerSecond: null, nonParallel: false });
+    assert.deepEqual(c.descriptor, { type: 'data-generator', name: 'Sequence Source', from: -5, count: 2 ** 50 + 6, recordsPerSecond: null, nonParallel: false });
     assert.deepEqual(decodeAll(c, encodeIndex(2 ** 50)), [2 ** 50]);
     assert.deepEqual([...encodeIndex(-2)], [255, 255, 255, 255, 255, 255, 255, 254]);
     assert.equal(decodeIndex(encodeIndex(-2)), -2);
     assert.throws(() => decodeIndex(new Uint8Array(4)), /8 bytes/);
   });
 
-  it("fromElements runs at parallelism 1 and picks the program's own element (its class kept)", () => {
-    class Point { constructor(readonly x: number) {} norm(): number { return Math.abs(this.x); } }
-    const c = new FromElementsSource([new Point(-1), new Point(2)]).toFlinkConnector();
-    assert.deepEqual(c.descriptor, { kind: 'data-generator', name: 'Collection Source', from: 0, count: 2, recordsPerSecond: null, nonParallel: true });
-    const [p] = decodeAll(c, encodeIndex(0));
-    assert.ok(p instanceof Point);
-    assert.equal(p.norm(), 1);
-    assert.throws(() => new FromElementsSource([]).toFlinkConnector(), /at least one element/);
+  it("fromElements is the runner core's own 'elements' (Flink's fromData over V8 bytes): no decode, the default V8 one applies", () => {
+    const c = new FromElementsSource([{ a: 1 }, 'b']).toFlinkConnector();
+    assert.deepEqual(c.descriptor, { type: 'elements', elements: [encode({ a: 1 }).toString('base64'), encode('b').toString('base64')] });
+    assert.equal(c.decode, undefined);
   });
 });
 
@@ -134,7 +132,7 @@ describe('toFlinkConnector: files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'flink-connectors-'));
     writeFileSync(join(dir, 'in.txt'), 'x\n');
     const c = new TextFileSource(`file://${dir}`).toFlinkConnector();
-    assert.deepEqual(c.descriptor, { kind: 'file-source', name: `FileSource(file://${dir})`, paths: [`file://${dir}`] });
+    assert.deepEqual(c.descriptor, { type: 'file-source', name: `FileSource(file://${dir})`, paths: [`file://${dir}`] });
     assert.deepEqual(decodeAll(c, Buffer.from('grüße', 'utf8')), ['grüße']);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -142,8 +140,8 @@ describe('toFlinkConnector: files', () => {
   it('FileSink: base path, on-checkpoint rolling, part- prefix; a record is the encoded line without its newline', () => {
     const c = FileSink.forRowFormat<{ a: number }>('/tmp/out', (v) => `a=${v.a}`).build().toFlinkConnector();
     assert.deepEqual(c.descriptor, {
-      kind: 'file-sink', name: 'FileSink(/tmp/out)', basePath: 'file:///tmp/out', rolling: { kind: 'on-checkpoint' }, outputFileConfig: { partPrefix: 'part', partSuffix: '' },
+      type: 'file-sink', name: 'FileSink(/tmp/out)', basePath: 'file:///tmp/out', rolling: { kind: 'on-checkpoint' }, outputFileConfig: { partPrefix: 'part', partSuffix: '' },
     });
-    assert.equal(Buffer.from(c.encode({ a: 1 })).toString(), 'a=1');
+    assert.equal(Buffer.from(c.encode!({ a: 1 })).toString(), 'a=1');
   });
 });

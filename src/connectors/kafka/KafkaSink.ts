@@ -85,7 +85,7 @@ export class KafkaSink<T> implements Sink<T> {
     const s = c.serializer;
     return {
       descriptor: {
-        kind: 'kafka-sink', name: this.name, bootstrapServers: c.bootstrapServers, topic: s.topic,
+        type: 'kafka-sink', name: this.name, bootstrapServers: c.bootstrapServers, topic: s.topic,
         deliveryGuarantee: c.deliveryGuarantee, transactionalIdPrefix: c.transactionalIdPrefix,
         properties: { ...c.properties }, timestamps: 'producer',
       },

@@ -63,7 +63,7 @@ export class KafkaSource<T> implements Source<T, KafkaSourceSplit> {
     const deserializer = c.deserializer;
     return {
       descriptor: {
-        kind: 'kafka-source', name: this.name, bootstrapServers: c.bootstrapServers,
+        type: 'kafka-source', name: this.name, bootstrapServers: c.bootstrapServers,
         ...(c.topics ? { topics: [...c.topics] } : { topicPattern: { source: c.topicPattern!.source, flags: c.topicPattern!.flags } }),
         ...(c.groupId !== undefined ? { groupId: c.groupId } : {}),
         startingOffsets: offsetsDescriptor(c.starting),

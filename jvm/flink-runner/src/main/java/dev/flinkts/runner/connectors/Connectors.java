@@ -48,30 +48,34 @@ public final class Connectors {
     private Connectors() {}
 
     public static DataStreamSource<byte[]> source(StreamExecutionEnvironment env, JsonNode d) {
-        String kind = text(d, "kind");
+        String kind = text(d, "type");
         String name = d.hasNonNull("name") ? d.get("name").asText() : kind;
+        DataStreamSource<byte[]> s;
         switch (kind) {
-            case "kafka-source":
-                return env.fromSource(kafkaSource(d), WatermarkStrategy.noWatermarks(), name);
-            case "file-source":
-                return env.fromSource(fileSource(d), WatermarkStrategy.noWatermarks(), name);
-            case "data-generator":
-                return env.fromSource(dataGenerator(d), WatermarkStrategy.noWatermarks(), name);
-            default:
-                throw new IllegalArgumentException("Unknown source connector kind '" + kind + "'");
+            case "kafka-source" -> s = env.fromSource(kafkaSource(d), WatermarkStrategy.noWatermarks(), name);
+            case "file-source" -> s = env.fromSource(fileSource(d), WatermarkStrategy.noWatermarks(), name);
+            case "data-generator" -> {
+                s = env.fromSource(dataGenerator(d), WatermarkStrategy.noWatermarks(), name);
+                if (d.path("nonParallel").asBoolean(false)) s.setParallelism(1);
+            }
+            default -> throw new IllegalArgumentException("Unknown source connector type '" + kind + "'");
         }
+        // The plan's uid (the runner core adds it): the source's split state is found by it on restore.
+        if (d.hasNonNull("uid")) s.uid(d.get("uid").asText());
+        return s;
     }
 
     public static DataStreamSink<byte[]> sink(DataStream<byte[]> stream, JsonNode d) {
-        String kind = text(d, "kind");
-        switch (kind) {
-            case "kafka-sink":
-                return stream.sinkTo(kafkaSink(d));
-            case "file-sink":
-                return stream.sinkTo(fileSink(d));
-            default:
-                throw new IllegalArgumentException("Unknown sink connector kind '" + kind + "'");
-        }
+        String kind = text(d, "type");
+        DataStreamSink<byte[]> s = switch (kind) {
+            case "kafka-sink" -> stream.sinkTo(kafkaSink(d));
+            case "file-sink" -> stream.sinkTo(fileSink(d));
+            default -> throw new IllegalArgumentException("Unknown sink connector type '" + kind + "'");
+        };
+        if (d.hasNonNull("name")) s.name(d.get("name").asText());
+        // Kafka's transactional state and the file sink's pending files are found by this uid on restore.
+        if (d.hasNonNull("uid")) s.uid(d.get("uid").asText());
+        return s;
     }
 
     // --- Kafka -------------------------------------------------------------------------------------------
@@ -87,8 +91,9 @@ public final class Connectors {
             b.setTopics(topics);
         } else if (d.hasNonNull("topicPattern")) {
             JsonNode p = d.get("topicPattern");
+            // A JavaScript pattern matches anywhere in the name (RegExp.test); Flink's subscriber calls matches().
             int flags = p.path("flags").asText("").contains("i") ? Pattern.CASE_INSENSITIVE : 0;
-            b.setTopicPattern(Pattern.compile(text(p, "source"), flags));
+            b.setTopicPattern(Pattern.compile("(?s).*(?:" + text(p, "source") + ").*", flags));
         } else {
             throw new IllegalArgumentException("kafka-source: neither topics nor topicPattern");
         }
@@ -121,7 +126,7 @@ public final class Connectors {
         var b = KafkaSink.<byte[]>builder()
                 .setKafkaProducerConfig(properties(d))
                 .setBootstrapServers(text(d, "bootstrapServers"))
-                .setRecordSerializer(new RawKafkaRecords.Serializer(text(d, "topic")))
+                .setRecordSerializer(new RawKafkaRecords.Serializer(text(d, "topic"), d.path("timestamps").asText("record").equals("record")))
                 .setDeliveryGuarantee(guarantee);
         if (d.hasNonNull("transactionalIdPrefix")) b.setTransactionalIdPrefix(d.get("transactionalIdPrefix").asText());
         return b.build();
@@ -189,7 +194,8 @@ public final class Connectors {
      * the position is the generator's NumberSequenceSplit in Flink's checkpoint.
      */
     static DataGeneratorSource<byte[]> dataGenerator(JsonNode d) {
-        long count = d.get("count").asLong();
+        JsonNode n = d.get("count");
+        long count = n == null || n.isNull() ? Long.MAX_VALUE : n.asLong(); // Long.MAX_VALUE: unbounded
         long from = d.path("from").asLong(0);
         JsonNode rate = d.get("recordsPerSecond");
         RateLimiterStrategy<?> limiter = rate == null || rate.isNull() ? RateLimiterStrategy.noOp() : RateLimiterStrategy.perSecond(rate.asDouble());

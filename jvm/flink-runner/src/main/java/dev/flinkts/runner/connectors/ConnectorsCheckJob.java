@@ -57,7 +57,7 @@ public final class ConnectorsCheckJob {
             default -> throw new IllegalArgumentException("Unknown --transform " + transform);
         };
         Connectors.sink(out, sink).uid("sink").name("sink");
-        env.execute("connectors check (" + source.get("kind").asText() + " -> " + transform + " -> " + sink.get("kind").asText() + ")");
+        env.execute("connectors check (" + source.get("type").asText() + " -> " + transform + " -> " + sink.get("type").asText() + ")");
     }
 
     static final class Count extends KeyedProcessFunction<String, String, byte[]> {

@@ -96,19 +96,24 @@ public final class RawKafkaRecords {
         }
     }
 
-    /** Sink layout to a ProducerRecord for `topic`, with the record's Flink timestamp (as Flink's own builder does). */
+    /**
+     * Sink layout to a ProducerRecord for `topic`; with recordTimestamps the record's Flink timestamp becomes the
+     * Kafka timestamp (as Flink's own schema builder does), else the producer stamps it (as flink-ts' sink does).
+     */
     static final class Serializer implements KafkaRecordSerializationSchema<byte[]> {
         private static final long serialVersionUID = 1L;
         private final String topic;
+        private final boolean recordTimestamps;
 
-        Serializer(String topic) {
+        Serializer(String topic, boolean recordTimestamps) {
             this.topic = topic;
+            this.recordTimestamps = recordTimestamps;
         }
 
         @Override
         public ProducerRecord<byte[], byte[]> serialize(byte[] raw, KafkaSinkContext context, Long timestamp) {
             KeyValue kv = decodeProducerRecord(raw);
-            Long ts = timestamp == null || timestamp < 0 ? null : timestamp;
+            Long ts = !recordTimestamps || timestamp == null || timestamp < 0 ? null : timestamp;
             return new ProducerRecord<>(topic, null, ts, kv.key(), kv.value());
         }
     }
