@@ -77,12 +77,15 @@ describe('TypeScript jobs on a real Apache Flink cluster (the flink-ts runner)',
 
     for (const restoreArgs of [[], ['-p', '2']]) {
       const out = join(ws.dir, `sm-restored${restoreArgs.join('')}`);
-      // 1000 events/s: the savepoint lands early in the 40 s of input; checkpoints every 500 ms commit
-      // files before it, which the restored job must neither repeat nor lose.
-      const run = await flink(ws, ['run', '-d', '-m', m, '-D', 'execution.checkpointing.interval=500ms', STATE_MACHINE_JOB, ...args, '--rate', '1000', '--output', out], { timeoutMs: 120_000 });
+      // 1000 events/s: the savepoint lands early in the 40 s of input. No periodic checkpoints: one completing between
+      // the savepoint and the cancel would commit output that the job restored from the (older) savepoint writes
+      // again, as in Flink. The savepoint holds the file sink's in-progress file, the generator's position and the
+      // state machine's keyed state; the restored job must continue exactly.
+      const run = await flink(ws, ['run', '-d', '-m', m, STATE_MACHINE_JOB, ...args, '--rate', '1000', '--output', out], { timeoutMs: 120_000 });
       assert.equal(run.exitCode, 0, run.stderr);
       const jobId = jobIdFrom(run.stdout);
-      await waitFor(() => committedLines(out).length > 0, 60_000, 'a first checkpoint committing output');
+      await waitFor(async () => (await jobState(cluster, jobId)) === 'RUNNING', 60_000, 'the job running');
+      await new Promise((r) => setTimeout(r, 2000));
       const sp = await flink(ws, ['savepoint', '-m', m, jobId, join(ws.dir, 'savepoints')], { timeoutMs: 120_000 });
       assert.equal(sp.exitCode, 0, sp.stderr);
       const path = /Path: (\S+)/.exec(sp.stdout)?.[1];
@@ -91,7 +94,7 @@ describe('TypeScript jobs on a real Apache Flink cluster (the flink-ts runner)',
       assert.equal(cancel.exitCode, 0, `the job ended before the cancel (the savepoint came too late): ${cancel.stderr}`);
       await waitFor(async () => (await jobState(cluster, jobId)) === 'CANCELED', 30_000, 'the job cancelled');
       const before = committedLines(out).length;
-      assert.ok(before > 0 && before < expected.length, `the first run committed ${before} of ${expected.length} lines before it was cancelled`);
+      assert.ok(before < expected.length, `the first run committed ${before} of ${expected.length} lines before it was cancelled`);
 
       const again = await flink(ws, ['run', '-m', m, '-s', path.replace(/^file:/, ''), ...restoreArgs, STATE_MACHINE_JOB, ...args, '--rate', '1000000', '--output', out], { timeoutMs: 120_000 });
       assert.equal(again.exitCode, 0, again.stderr);

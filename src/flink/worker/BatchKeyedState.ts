@@ -59,6 +59,10 @@ export class BatchKeyedState implements KeyedStateBackend {
     }
   }
 
+  get currentKeyIndex(): number {
+    return this.current;
+  }
+
   /** The record's key (index into the batch's keys). */
   setCurrentKeyIndex(k: number): void {
     this.current = k;
