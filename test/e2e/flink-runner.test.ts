@@ -102,6 +102,34 @@ describe('TypeScript jobs on a real Apache Flink cluster (the flink-ts runner)',
     }
   });
 
+  it('test/jobs/TimersJob.ts: processing- and event-time timers live in Flink; pending ones fire once after savepoint, cancel and run -s', async () => {
+    const job = join(ROOT, 'test', 'jobs', 'TimersJob.ts');
+    const args = ['--count', '20000', '--keys', '20'];
+    const local = join(ws.dir, 'timers-local');
+    const l = await flink(ws, ['run', job, ...args, '--rate', '1000000', '--output', local], { timeoutMs: 120_000 });
+    assert.equal(l.exitCode, 0, l.stderr);
+    const expected = committedLines(local);
+    assert.equal(expected.filter((x) => x.startsWith('ptimer,')).length, 20);
+    assert.deepEqual(expected.filter((x) => x.startsWith('etimer,')), Array.from({ length: 20 }, (_, k) => `etimer,${k},1000,1000`).sort());
+
+    const out = join(ws.dir, 'timers-restored');
+    const run = await flink(ws, ['run', '-d', '-m', m, job, ...args, '--rate', '1000', '--output', out], { timeoutMs: 120_000 });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const jobId = jobIdFrom(run.stdout);
+    await waitFor(async () => (await jobState(cluster, jobId)) === 'RUNNING', 60_000, 'the job running');
+    await new Promise((r) => setTimeout(r, 2000));
+    const sp = await flink(ws, ['savepoint', '-m', m, jobId, join(ws.dir, 'savepoints')], { timeoutMs: 120_000 });
+    assert.equal(sp.exitCode, 0, sp.stderr);
+    const path = /Path: (\S+)/.exec(sp.stdout)?.[1];
+    assert.ok(path, sp.stdout);
+    const cancel = await flink(ws, ['cancel', '-m', m, jobId]);
+    assert.equal(cancel.exitCode, 0, cancel.stderr);
+    await waitFor(async () => (await jobState(cluster, jobId)) === 'CANCELED', 30_000, 'the job cancelled');
+    const again = await flink(ws, ['run', '-m', m, '-s', path.replace(/^file:/, ''), job, ...args, '--rate', '1000000', '--output', out], { timeoutMs: 120_000 });
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.deepEqual(committedLines(out), expected, 'every timer fired exactly once across the restore');
+  });
+
   it('refuses a job the runner cannot run before uploading anything, naming what is missing', async () => {
     // Without the runner on the cluster, an upload would show in /jars.
     for (const j of await jars(cluster)) await fetch(`${cluster.rest}/jars/${j.id}`, { method: 'DELETE' });

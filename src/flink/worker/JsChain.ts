@@ -9,6 +9,8 @@ import { encodeKey } from '../KeyEncoding.js';
 import type { FlinkPlan, PlanOperator } from '../FlinkPlan.js';
 import { BatchKeyedState } from './BatchKeyedState.js';
 import { BridgedTimers } from './BridgedTimers.js';
+import type { SourceOperator } from '../../operators/SourceOperator.js';
+import { TimestampsAndWatermarksOperator } from '../../operators/TimestampsAndWatermarksOperator.js';
 import { BinReader, BinWriter, Event, NO_TIMESTAMP } from './Frames.js';
 
 /** The OPEN frame of a subtask (JsOperator.open). */
@@ -115,9 +117,14 @@ export class JsChain {
       getTaskName: () => m.taskName,
       getJobId: () => m.jobId,
     };
-    for (let i = nodes.length - 1; i >= 0; i--) {
-      const node = sg.node(nodes[i]);
-      const operator = node.factory();
+    // A Flink-native source's WatermarkStrategy runs here, on its decoded records (one generator per subtask).
+    const factories = nodes.map((id) => sg.node(id).factory);
+    if (op.source) {
+      const strategy = (sg.node(op.source.node).factory() as SourceOperator<unknown>).watermarkStrategy;
+      if (strategy.emitsWatermarks || strategy.createTimestampAssigner()) factories.unshift(() => new TimestampsAndWatermarksOperator(strategy));
+    }
+    for (let i = factories.length - 1; i >= 0; i--) {
+      const operator = factories[i]();
       const next = this.operators[0];
       const ctx: OperatorContext = {
         jobId: m.jobId, operatorId: op.uid, taskName: m.taskName, subtask: m.subtask, parallelism: m.parallelism,
