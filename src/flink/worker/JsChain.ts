@@ -155,13 +155,13 @@ export class JsChain {
   }
 
   /** initializeState + open (tail first, as in a task); returns the declared keyed states for the JsOperator. */
-  open(): { states: Array<{ name: string; kind: string }> } {
+  open(): { states: ReturnType<BatchKeyedState['describe']> } {
     this.begin();
     for (const op of this.operators) op.initializeState();
     for (let i = this.operators.length - 1; i >= 0; i--) this.operators[i].open();
     this.keyed?.sealDeclarations();
     this.flushStdout();
-    return { states: (this.keyed?.declared ?? []).map((d) => ({ name: d.name, kind: d.kind })) };
+    return { states: this.keyed?.describe() ?? [] };
   }
 
   private begin(): void {
