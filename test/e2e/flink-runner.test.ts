@@ -130,6 +130,21 @@ describe('TypeScript jobs on a real Apache Flink cluster (the flink-ts runner)',
     assert.deepEqual(committedLines(out), expected, 'every timer fired exactly once across the restore');
   });
 
+  it('test/jobs/StateKindsJob.ts: value, list, reducing, aggregating and map state (with TTL) in Flink, the same as on the mini-cluster', async () => {
+    const job = join(ROOT, 'test', 'jobs', 'StateKindsJob.ts');
+    const args = ['--count', '2000', '--rate', '1000000'];
+    const onCluster = join(ws.dir, 'kinds-cluster');
+    // -p 1: the job's map runs at the default parallelism, and a rebalance into it would reorder a key's records.
+    const r = await flink(ws, ['run', '-m', m, '-p', '1', job, ...args, '--output', onCluster], { timeoutMs: 120_000 });
+    assert.equal(r.exitCode, 0, r.stderr);
+    const local = join(ws.dir, 'kinds-local');
+    const l = await flink(ws, ['run', '-p', '1', job, ...args, '--output', local], { timeoutMs: 120_000 });
+    assert.equal(l.exitCode, 0, l.stderr);
+    const lines = committedLines(onCluster);
+    assert.equal(lines.length, 2000);
+    assert.deepEqual(lines, committedLines(local));
+  });
+
   it('test/jobs/WindowJob.ts: event-time tumbling windows with allowed lateness and a late-data side output, the same as on the mini-cluster', async () => {
     const job = join(ROOT, 'test', 'jobs', 'WindowJob.ts');
     const dirs = { cluster: join(ws.dir, 'win-cluster'), local: join(ws.dir, 'win-local') };

@@ -145,7 +145,7 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
         for (int i = 0; i < declared.size(); i++) {
             stateNames[i] = declared.get(i).path("name").asText();
             stateKinds[i] = declared.get(i).path("kind").asText();
-            states[i] = keyedState(stateNames[i], stateKinds[i]);
+            states[i] = keyedState(stateNames[i], stateKinds[i], declared.get(i).path("ttl"));
         }
         batch = new Frames.Payload();
         batchKeys = new HashMap<>();
@@ -161,16 +161,39 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
             : getContainingTask().getEnvironment().getTaskStateManager().getRestoreCheckpointId().isPresent();
     }
 
-    /** Flink's keyed state behind a flink-ts state (layout in docs/flink-runner.md). */
-    private State keyedState(String name, String kind) {
+    /** Flink's keyed state behind a flink-ts state (layout in docs/flink-runner.md), with the state's TTL. */
+    private State keyedState(String name, String kind, JsonNode ttl) {
         switch (kind) {
-            case "list":
-                return getRuntimeContext().getListState(new ListStateDescriptor<>(name, BYTES));
-            case "map":
-                return getRuntimeContext().getMapState(new MapStateDescriptor<>(name, Types.STRING, BYTES));
-            default: // value, reducing, aggregating: the value or accumulator
-                return getRuntimeContext().getState(new ValueStateDescriptor<>(name, BYTES));
+            case "list": {
+                ListStateDescriptor<byte[]> d = new ListStateDescriptor<>(name, BYTES);
+                if (ttl.isObject()) d.enableTimeToLive(ttlConfig(ttl));
+                return getRuntimeContext().getListState(d);
+            }
+            case "map": {
+                MapStateDescriptor<String, byte[]> d = new MapStateDescriptor<>(name, Types.STRING, BYTES);
+                if (ttl.isObject()) d.enableTimeToLive(ttlConfig(ttl));
+                return getRuntimeContext().getMapState(d);
+            }
+            default: { // value, reducing, aggregating: the value or accumulator
+                ValueStateDescriptor<byte[]> d = new ValueStateDescriptor<>(name, BYTES);
+                if (ttl.isObject()) d.enableTimeToLive(ttlConfig(ttl));
+                return getRuntimeContext().getState(d);
+            }
         }
+    }
+
+    /** flink-ts' StateTtlConfig as Flink's (processing time, as both have it). */
+    private static org.apache.flink.api.common.state.StateTtlConfig ttlConfig(JsonNode t) {
+        org.apache.flink.api.common.state.StateTtlConfig.Builder b = org.apache.flink.api.common.state.StateTtlConfig
+            .newBuilder(java.time.Duration.ofMillis(t.path("ms").asLong()))
+            .setUpdateType("OnReadAndWrite".equals(t.path("updateType").asText())
+                ? org.apache.flink.api.common.state.StateTtlConfig.UpdateType.OnReadAndWrite
+                : org.apache.flink.api.common.state.StateTtlConfig.UpdateType.OnCreateAndWrite)
+            .setStateVisibility("ReturnExpiredIfNotCleanedUp".equals(t.path("visibility").asText())
+                ? org.apache.flink.api.common.state.StateTtlConfig.StateVisibility.ReturnExpiredIfNotCleanedUp
+                : org.apache.flink.api.common.state.StateTtlConfig.StateVisibility.NeverReturnExpired);
+        if (t.path("cleanupFullSnapshot").asBoolean()) b.cleanupFullSnapshot();
+        return b.build();
     }
 
     private void scheduleFlush() {
