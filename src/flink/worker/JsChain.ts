@@ -111,6 +111,7 @@ export class JsChain {
         emitWatermarkStatus: () => {},
       };
     this.lastOutput = last;
+    this.twoInputs = !op.source && plan.edges.some((e) => e.target === op.nodes[0] && e.typeNumber === 2);
     const keyed = this.keyed;
     const runtimeContext: RuntimeContext = {
       getState: (d) => this.keyedOrThrow().getState(d as never),
@@ -156,6 +157,8 @@ export class JsChain {
   }
 
   private readonly lastOutput: ChainOutput;
+  /** The head has a second input (its records carry the INPUT2 marker); a native source's raw bytes never do. */
+  private readonly twoInputs: boolean;
 
   private keyedOrThrow(): BatchKeyedState {
     if (!this.keyed) throw new Error("Keyed state can only be used on a 'keyed stream', i.e., after a 'keyBy()' operation.");
@@ -208,6 +211,7 @@ export class JsChain {
     const head = this.operators[0];
     const feed = head ? (v: unknown) => head.processElement(v) : (v: unknown) => this.lastOutput.collect(v);
     const feed2 = (v: unknown) => head!.processElement2(v);
+    const twoInputs = this.twoInputs;
     const events = r.int();
     for (let e = 0; e < events; e++) {
       const tag = r.byte();
@@ -217,7 +221,7 @@ export class JsChain {
         const bytes = r.bytes()!;
         this.element.timestamp = ts === NO_TIMESTAMP ? undefined : Number(ts);
         if (k >= 0) this.keyed?.setCurrentKeyIndex(k);
-        if (bytes[0] === INPUT2[0]) feed2(decode(bytes.subarray(1)));
+        if (twoInputs && bytes[0] === INPUT2[0]) feed2(decode(bytes.subarray(1)));
         else this.decodeInput(bytes, feed);
       } else if (tag === Event.WATERMARK) {
         const wm = r.long();
