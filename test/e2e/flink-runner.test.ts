@@ -2,7 +2,8 @@
  * TypeScript jobs on a real Apache Flink 2.2.1 cluster through the flink-ts runner (docs/flink-runner.md):
  * `flink run -m host:port job.ts` gives the same committed output as the mini-cluster; a savepoint taken by our CLI
  * restores on the cluster with `run -s` (and with `-p` rescaling the keyed state) to exactly the uninterrupted
- * output; a job the runner cannot run is refused before anything is uploaded.
+ * output; windows and connect as on the mini-cluster; a job the runner cannot run is refused before anything is
+ * uploaded. State kinds, timers and operator state: flink-runner-state.test.ts.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -101,49 +102,6 @@ describe('TypeScript jobs on a real Apache Flink cluster (the flink-ts runner)',
       assert.equal(again.exitCode, 0, again.stderr);
       assert.deepEqual(committedLines(out), expected, `exact output after the restore ${restoreArgs.join(' ')}`);
     }
-  });
-
-  it('test/jobs/TimersJob.ts: processing- and event-time timers live in Flink; pending ones fire once after savepoint, cancel and run -s', async () => {
-    const job = join(ROOT, 'test', 'jobs', 'TimersJob.ts');
-    const args = ['--count', '20000', '--keys', '20'];
-    const local = join(ws.dir, 'timers-local');
-    const l = await flink(ws, ['run', job, ...args, '--rate', '1000000', '--output', local], { timeoutMs: 120_000 });
-    assert.equal(l.exitCode, 0, l.stderr);
-    const expected = committedLines(local);
-    assert.equal(expected.filter((x) => x.startsWith('ptimer,')).length, 20);
-    assert.deepEqual(expected.filter((x) => x.startsWith('etimer,')), Array.from({ length: 20 }, (_, k) => `etimer,${k},1000,1000`).sort());
-
-    const out = join(ws.dir, 'timers-restored');
-    const run = await flink(ws, ['run', '-d', '-m', m, job, ...args, '--rate', '1000', '--output', out], { timeoutMs: 120_000 });
-    assert.equal(run.exitCode, 0, run.stderr);
-    const jobId = jobIdFrom(run.stdout);
-    await waitFor(async () => (await jobState(cluster, jobId)) === 'RUNNING', 60_000, 'the job running');
-    await new Promise((r) => setTimeout(r, 2000));
-    const sp = await flink(ws, ['savepoint', '-m', m, jobId, join(ws.dir, 'savepoints')], { timeoutMs: 120_000 });
-    assert.equal(sp.exitCode, 0, sp.stderr);
-    const path = /Path: (\S+)/.exec(sp.stdout)?.[1];
-    assert.ok(path, sp.stdout);
-    const cancel = await flink(ws, ['cancel', '-m', m, jobId]);
-    assert.equal(cancel.exitCode, 0, cancel.stderr);
-    await waitFor(async () => (await jobState(cluster, jobId)) === 'CANCELED', 30_000, 'the job cancelled');
-    const again = await flink(ws, ['run', '-m', m, '-s', path.replace(/^file:/, ''), job, ...args, '--rate', '1000000', '--output', out], { timeoutMs: 120_000 });
-    assert.equal(again.exitCode, 0, again.stderr);
-    assert.deepEqual(committedLines(out), expected, 'every timer fired exactly once across the restore');
-  });
-
-  it('test/jobs/StateKindsJob.ts: value, list, reducing, aggregating and map state (with TTL) in Flink, the same as on the mini-cluster', async () => {
-    const job = join(ROOT, 'test', 'jobs', 'StateKindsJob.ts');
-    const args = ['--count', '2000', '--rate', '1000000'];
-    const onCluster = join(ws.dir, 'kinds-cluster');
-    // -p 1: the job's map runs at the default parallelism, and a rebalance into it would reorder a key's records.
-    const r = await flink(ws, ['run', '-m', m, '-p', '1', job, ...args, '--output', onCluster], { timeoutMs: 120_000 });
-    assert.equal(r.exitCode, 0, r.stderr);
-    const local = join(ws.dir, 'kinds-local');
-    const l = await flink(ws, ['run', '-p', '1', job, ...args, '--output', local], { timeoutMs: 120_000 });
-    assert.equal(l.exitCode, 0, l.stderr);
-    const lines = committedLines(onCluster);
-    assert.equal(lines.length, 2000);
-    assert.deepEqual(lines, committedLines(local));
   });
 
   it('test/jobs/WindowJob.ts: event-time tumbling windows with allowed lateness and a late-data side output, the same as on the mini-cluster', async () => {
