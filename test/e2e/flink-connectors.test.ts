@@ -1,0 +1,221 @@
+/**
+ * Flink's own connectors built from flink-ts' descriptors (toFlinkConnector() → jvm/flink-runner's Connectors), on
+ * the real Flink 2.2.1 session cluster and a real Kafka broker. The jobs are the runner JAR's Java check job
+ * (ConnectorsCheckJob: no JavaScript in between), so each test pins down the Java half of a mapping and checks
+ * its raw records with the JavaScript half (decode/encode): a file sink writes each raw record as base64, the
+ * test decodes it with the source's own decode; a file of base64 lines feeds a sink the sink's own encode wrote.
+ * The last test is Kafka → keyed count → Kafka EXACTLY_ONCE across savepoint, cancel and restore on the cluster,
+ * compared with test/jobs/KafkaCountJob.ts on the mini-cluster over the same input.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { flinkCli, flinkSkip, startFlinkCluster, type FlinkCluster } from '../support/flink.js';
+import { kafkaUnavailable, startKafka, type KafkaBroker } from '../support/kafka.js';
+import { JVM_CACHE, JVM_DIR, serviceSkipReason, waitUntil } from '../support/services.js';
+import { createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
+import { cleanup, createWorkspace, flink, ROOT, type Workspace } from './helpers.js';
+import { DataGeneratorSource, NumberSequenceSource, TextFileSource } from '../../src/api/sources.js';
+import { FileSink } from '../../src/api/sinks.js';
+import type { FlinkSourceConnector } from '../../src/core/FlinkConnector.js';
+import { KafkaSource } from '../../src/connectors/kafka/KafkaSource.js';
+import { DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink } from '../../src/connectors/kafka/KafkaSink.js';
+import { OffsetsInitializer } from '../../src/connectors/kafka/OffsetsInitializer.js';
+import { SimpleStringSchema } from '../../src/connectors/kafka/serialization.js';
+
+const RUNNER_JAR = join(JVM_CACHE, 'flink-runner', 'flink-runner.jar');
+const CHECK_JOB = 'dev.flinkts.runner.connectors.ConnectorsCheckJob';
+const COUNT_JOB = join(ROOT, 'test', 'jobs', 'KafkaCountJob.ts');
+const skip = flinkSkip() ?? serviceSkipReason('Kafka', kafkaUnavailable());
+
+function newestSource(dir: string): number {
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+/** Builds the runner JAR (shaded, with the connectors) unless it is newer than its sources and pom. */
+function ensureRunnerJar(): void {
+  const module = join(JVM_DIR, 'flink-runner');
+  const sources = Math.max(newestSource(join(module, 'src')), statSync(join(module, 'pom.xml')).mtimeMs);
+  if (existsSync(RUNNER_JAR) && statSync(RUNNER_JAR).mtimeMs >= sources) return;
+  const r = spawnSync(process.env.MVN ?? 'mvn', ['-B', '-q', '-f', join(JVM_DIR, 'pom.xml'), '-pl', 'flink-runner', `-Djvm.cache=${JVM_CACHE}`, 'package'], { encoding: 'utf8' });
+  if (r.status !== 0 || !existsSync(RUNNER_JAR)) throw new Error(`Cannot build the runner JAR (mvn exited ${r.status}):\n${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-15).join('\n')}`);
+}
+
+/** Words as test/e2e/kafka.test.ts makes them: deterministic, `distinct` different ones. */
+function words(count: number, distinct: number, seed: number): string[] {
+  let x = seed;
+  return Array.from({ length: count }, () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return `w${x % distinct}`;
+  });
+}
+
+/** The finished part files of a file sink (Flink's in-progress and pending files are hidden: .part-…). */
+function finishedLines(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.startsWith('part-')).sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
+}
+
+/** What a source's raw records decode to, from a file sink that wrote them as base64 lines. */
+function decoded<T>(c: FlinkSourceConnector<T>, dir: string): T[] {
+  const out: T[] = [];
+  for (const line of finishedLines(dir)) c.decode!(Buffer.from(line, 'base64'), (v) => out.push(v));
+  return out;
+}
+
+describe("Flink's own connectors from flink-ts descriptors, on a real Flink cluster and Kafka broker", { skip, timeout: 900_000 }, () => {
+  let kafka: KafkaBroker;
+  let cluster: FlinkCluster;
+  let dir: string;
+  const workspaces: Workspace[] = [];
+  const log = (l: string) => process.stderr.write(`# ${l}\n`);
+
+  before(async () => {
+    ensureRunnerJar();
+    dir = mkdtempSync(join(tmpdir(), 'flink-connectors-e2e-'));
+    [kafka, cluster] = await Promise.all([startKafka({ log }), startFlinkCluster({ log })]);
+  });
+  after(async () => {
+    for (const w of workspaces) await cleanup(w);
+    await Promise.all([kafka?.stop(), cluster?.stop()]);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the check job attached (bounded sources) or detached (-d); returns the job id. */
+  async function check(source: { descriptor: object }, sink: { descriptor: object }, transform: string, extra: string[] = [], detached = false, savepoint?: string): Promise<string> {
+    const args = ['run', '-m', cluster.address, ...(detached ? ['-d'] : []), ...(savepoint ? ['-s', savepoint] : []), '-c', CHECK_JOB, RUNNER_JAR,
+      '--source', JSON.stringify(source.descriptor), '--sink', JSON.stringify(sink.descriptor), '--transform', transform, '--checkpoint-interval', '500', ...extra];
+    const r = await flinkCli(args, { timeoutMs: 240_000 });
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    const id = /JobID ([0-9a-f]{32})/.exec(r.stdout)?.[1];
+    assert.ok(id, r.stdout);
+    return id;
+  }
+
+  async function jobState(id: string): Promise<string> {
+    return ((await (await fetch(`${cluster.rest}/jobs/${id}`)).json()) as { state: string }).state;
+  }
+
+  it("DataGeneratorSource and fromSequence → FileSink: Flink's generator indexes, decoded by the job's own generator, give every record once", async () => {
+    const gen = new DataGeneratorSource((i) => `rec-${i * 3}`, 500).toFlinkConnector();
+    const out = join(dir, 'gen-out');
+    await check(gen, FileSink.forRowFormat(out).build().toFlinkConnector(), 'base64', ['--parallelism', '2']);
+    assert.deepEqual(decoded(gen, out).sort(), Array.from({ length: 500 }, (_, i) => `rec-${i * 3}`).sort());
+
+    const seq = new NumberSequenceSource(-3, 96).toFlinkConnector();
+    const seqOut = join(dir, 'seq-out');
+    await check(seq, FileSink.forRowFormat(seqOut).build().toFlinkConnector(), 'base64', ['--parallelism', '3']);
+    assert.deepEqual(decoded(seq, seqOut).sort((a, b) => a - b), Array.from({ length: 100 }, (_, i) => i - 3));
+    assert.ok(readdirSync(seqOut).filter((f) => f.startsWith('part-')).length >= 3, 'each of the 3 subtasks wrote its own part file, straight under the base path');
+  });
+
+  it('readTextFile → FileSink: lines split as on the mini-cluster (\\r\\n, empty lines, a last line without \\n, UTF-8)', async () => {
+    const inDir = join(dir, 'text-in');
+    mkdirSync(inDir);
+    writeFileSync(join(inDir, 'a.txt'), 'one\r\ntwo\n\ngrüße\nlast');
+    writeFileSync(join(inDir, 'b.txt'), 'b1\nb2\n');
+    writeFileSync(join(inDir, '.hidden'), 'never\n');
+    const src = new TextFileSource(inDir).toFlinkConnector();
+    const out = join(dir, 'text-out');
+    await check(src, FileSink.forRowFormat(out).build().toFlinkConnector(), 'base64');
+    assert.deepEqual(decoded(src, out).sort(), ['one', 'two', '', 'grüße', 'last', 'b1', 'b2'].sort());
+  });
+
+  it("KafkaSource → FileSink: the job's record deserializer sees each record's topic, partition, offset, timestamp, key and value", async () => {
+    await createTopics(kafka.bootstrapServers, ['k-in'], 3);
+    const input = words(300, 40, 5);
+    const t0 = Date.now();
+    await produce(kafka.bootstrapServers, 'k-in', input);
+    const src = KafkaSource.builder<string>().setBootstrapServers(kafka.bootstrapServers).setTopics('k-in').setBounded(OffsetsInitializer.latest())
+      .setDeserializer({ deserialize: (r, o) => o.collect(JSON.stringify([r.topic, r.partition, r.offset, r.timestamp, r.key?.toString() ?? null, r.value?.toString() ?? null])) })
+      .build().toFlinkConnector();
+    const out = join(dir, 'kafka-file-out');
+    await check(src, FileSink.forRowFormat(out).build().toFlinkConnector(), 'base64', ['--parallelism', '2']);
+    const records = decoded(src, out).map((s) => JSON.parse(s) as [string, number, number, number, string, string]);
+    assert.deepEqual(records.map((r) => r[5]).sort(), [...input].sort());
+    for (const [topic, , , ts, key, value] of records) {
+      assert.equal(topic, 'k-in');
+      assert.equal(key, value, 'produce() keys each word by itself');
+      assert.ok(ts >= t0 - 60_000 && ts <= Date.now(), `timestamp ${ts} is the record's create time`);
+    }
+    for (let p = 0; p < 3; p++) {
+      const offsets = records.filter((r) => r[1] === p).map((r) => r[2]).sort((a, b) => a - b);
+      assert.deepEqual(offsets, offsets.map((_, i) => i), `partition ${p}: offsets 0..n-1, each once`);
+    }
+  });
+
+  it('FileSource → KafkaSink EXACTLY_ONCE: raw records from the sink\'s own encode land as key and value, committed', async () => {
+    await createTopics(kafka.bootstrapServers, ['f-out'], 2);
+    const sink = KafkaSink.builder<[string, number]>().setBootstrapServers(kafka.bootstrapServers)
+      .setRecordSerializer(KafkaRecordSerializationSchema.builder<[string, number]>().setTopic('f-out')
+        .setKeySerializationSchema(([w]) => w).setValueSerializationSchema(([w, n]) => `${w}=${n}`).build())
+      .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE).setTransactionalIdPrefix('f-out').build().toFlinkConnector();
+    const values: [string, number][] = Array.from({ length: 200 }, (_, i) => [`k${i % 7}`, i]);
+    const inFile = join(dir, 'encoded.txt');
+    writeFileSync(inFile, values.map((v) => Buffer.from(sink.encode!(v)).toString('base64')).join('\n') + '\n');
+    await check(new TextFileSource(inFile).toFlinkConnector(), sink, 'unbase64');
+    assert.deepEqual((await readTopic(kafka.bootstrapServers, 'f-out', 'read_committed')).sort(), values.map(([w, n]) => `${w}=${n}`).sort());
+  });
+
+  it('Kafka → keyed count → Kafka EXACTLY_ONCE on the cluster: offsets and counts restored from a savepoint; read_committed equals the mini-cluster job\'s output, read_uncommitted shows the aborted duplicates', async () => {
+    const bootstrap = kafka.bootstrapServers;
+    await createTopics(bootstrap, ['c-in', 'c-flink', 'c-mini'], 3);
+    const first = words(2000, 60, 11);
+    await produce(bootstrap, 'c-in', first);
+    // The same source and sink settings as test/jobs/KafkaCountJob.ts (earliest, group, EXACTLY_ONCE, prefix).
+    const source = KafkaSource.builder<string>().setBootstrapServers(bootstrap).setTopics('c-in').setGroupId('c-flink')
+      .setStartingOffsets(OffsetsInitializer.earliest()).setValueOnlyDeserializer(new SimpleStringSchema()).build().toFlinkConnector();
+    const sink = KafkaSink.builder<[string, number]>().setBootstrapServers(bootstrap)
+      .setRecordSerializer(KafkaRecordSerializationSchema.builder<[string, number]>().setTopic('c-flink')
+        .setKeySerializationSchema(([w]) => w).setValueSerializationSchema(([w, n]) => `${w}:${n}`).build())
+      .setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE).setTransactionalIdPrefix('c-flink').build().toFlinkConnector();
+    const uncommitted = () => readTopic(bootstrap, 'c-flink', 'read_uncommitted');
+    const committed = () => readTopic(bootstrap, 'c-flink', 'read_committed');
+
+    // Phase 1: checkpoints rare (10 min), so what is committed is exactly what the savepoint committed.
+    const job1 = await check(source, sink, 'kafka-count', ['--parallelism', '2', '--checkpoint-interval', '600000'], true);
+    await waitUntil(Date.now() + 180_000, async () => (await uncommitted()).length >= first.length, () => 'phase 1 did not write its output');
+    const sp = await flinkCli(['savepoint', '-m', cluster.address, job1], { timeoutMs: 180_000 });
+    assert.equal(sp.code, 0, sp.stderr);
+    const savepoint = /Savepoint completed\. Path: (\S+)/.exec(sp.stdout)?.[1];
+    assert.ok(savepoint, sp.stdout);
+    assert.deepEqual((await committed()).sort(), expectedCounts(first), 'the savepoint committed the transaction of everything before it');
+
+    // Input after the savepoint: its output goes into an open transaction, which the cancel aborts.
+    const second = words(1000, 60, 12);
+    await produce(bootstrap, 'c-in', second);
+    await waitUntil(Date.now() + 120_000, async () => (await uncommitted()).length > first.length, () => 'no output after the savepoint');
+    const cancel = await flinkCli(['cancel', '-m', cluster.address, job1], { timeoutMs: 120_000 });
+    assert.equal(cancel.code, 0, cancel.stderr);
+    await waitUntil(Date.now() + 60_000, async () => (await jobState(job1)) === 'CANCELED', () => 'job 1 not canceled');
+
+    // Phase 2: restored from the savepoint: Kafka offsets from Flink's split state (not earliest, not the group's), counts from keyed state.
+    const job2 = await check(source, sink, 'kafka-count', ['--parallelism', '2'], true, savepoint);
+    const expected = expectedCounts([...first, ...second]);
+    await waitUntil(Date.now() + 180_000, async () => (await committed()).length >= expected.length, () => 'phase 2 did not commit its output');
+    await new Promise((r) => setTimeout(r, 1500)); // another checkpoint: nothing more may come
+    const onCluster = (await committed()).sort();
+    assert.deepEqual(onCluster, expected, 'read_committed: each count once, none lost, none repeated');
+    const seen = await uncommitted();
+    const duplicates = seen.length - onCluster.length;
+    log(`read_uncommitted sees ${seen.length} records, read_committed ${onCluster.length}: ${duplicates} from the aborted transaction`);
+    assert.ok(duplicates > 0, 'the aborted transaction\'s records are visible to read_uncommitted only');
+    await flinkCli(['cancel', '-m', cluster.address, job2], { timeoutMs: 120_000 });
+
+    // The same job on the mini-cluster (test/jobs/KafkaCountJob.ts, bounded over the same input).
+    const ws = createWorkspace();
+    workspaces.push(ws);
+    const mini = await flink(ws, ['run', COUNT_JOB, '--bootstrap', bootstrap, '--input', 'c-in', '--output', 'c-mini', '--bounded', '--prefix', 'c-mini', '--group', 'c-mini'], { timeoutMs: 240_000 });
+    assert.equal(mini.exitCode, 0, mini.stderr);
+    assert.deepEqual(onCluster, (await readTopic(bootstrap, 'c-mini', 'read_committed')).sort(), 'the cluster and the mini-cluster committed the same records');
+  });
+});
