@@ -58,11 +58,11 @@ function words(count: number, distinct: number, seed: number): string[] {
   });
 }
 
-/** The finished part files of a file sink (Flink's in-progress and pending files are hidden: .part-…). */
+/** The lines of a file sink's finished part files (Flink's in-progress and pending files are hidden: .part-…). */
 function finishedLines(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((f) => f.startsWith('part-')).sort()
-    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').slice(0, -1)); // every line ends with '\n'; an empty record is an empty line
 }
 
 /** What a source's raw records decode to, from a file sink that wrote them as base64 lines. */
