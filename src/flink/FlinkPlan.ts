@@ -12,6 +12,8 @@ export const PLAN_VERSION = 1;
 export interface FlinkPlan {
   version: typeof PLAN_VERSION;
   jobName: string;
+  /** The program's arguments: the worker runs the program with them to rebuild the same StreamGraph. */
+  programArgs: string[];
   /** env.setParallelism(); null: the cluster's default (or `-p` of the submission). */
   parallelism: number | null;
   maxParallelism: number | null;
@@ -110,7 +112,7 @@ function nodeParallelism(n: StreamNode): number | null {
 }
 
 /** Builds the plan of a StreamGraph (the program already ran up to execute()). */
-export function exportPlan(sg: StreamGraph): FlinkPlan {
+export function exportPlan(sg: StreamGraph, programArgs: readonly string[] = []): FlinkPlan {
   const keyedTargets = new Set(sg.edges.filter((e) => e.partitioner === 'hash').map((e) => e.target));
   const nodes: PlanStreamNode[] = sg.nodes.map((n) => {
     const connector = flinkConnectorOf(n)?.toFlinkConnector().descriptor;
@@ -174,6 +176,7 @@ export function exportPlan(sg: StreamGraph): FlinkPlan {
   return {
     version: PLAN_VERSION,
     jobName: sg.jobName,
+    programArgs: [...programArgs],
     parallelism: sg.parallelism ?? null,
     maxParallelism: sg.maxParallelism ?? null,
     autoWatermarkInterval: sg.autoWatermarkInterval ?? null,

@@ -66,6 +66,8 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
     private transient Map<String, List<byte[]>> restoredOperatorState;
     private transient List<OutputTag<Tuple2<String, byte[]>>> sideOutputs;
     private transient StreamRecord<Tuple2<String, byte[]>> reuse;
+    /** The worker's earliest processing-time callback (NO_TIMESTAMP: none): a due one is run by an empty batch. */
+    private transient long nextTimer;
 
     public JsOperator(String operatorId, String planJson, byte[] bundle, String bundleHash) {
         this.operatorId = operatorId;
@@ -84,13 +86,20 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
         restoredOperatorState = new LinkedHashMap<>();
         for (String name : context.getOperatorStateStore().getRegisteredStateNames()) {
             List<byte[]> items = new ArrayList<>();
-            for (byte[] b : operatorListState(name).get()) items.add(b);
+            for (byte[] b : operatorListState(name, false).get()) items.add(b);
             restoredOperatorState.put(name, items);
         }
     }
 
-    private ListState<byte[]> operatorListState(String name) throws Exception {
-        return getOperatorStateBackend().getListState(new ListStateDescriptor<>(name, BYTES));
+    /** Split (or, `union`, union) operator list state; a restored union state is found as such. */
+    private ListState<byte[]> operatorListState(String name, boolean union) throws Exception {
+        ListStateDescriptor<byte[]> d = new ListStateDescriptor<>(name, BYTES);
+        if (union) return getOperatorStateBackend().getUnionListState(d);
+        try {
+            return getOperatorStateBackend().getListState(d);
+        } catch (IllegalStateException e) {
+            return getOperatorStateBackend().getUnionListState(d); // restored with mode UNION
+        }
     }
 
     @Override
@@ -137,6 +146,7 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
         batchKeys = new HashMap<>();
         keyList = new ArrayList<>();
         reuse = new StreamRecord<>(null);
+        nextTimer = Frames.NO_TIMESTAMP;
         scheduleFlush();
     }
 
@@ -219,7 +229,7 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
 
     /** Sends the buffered events with the keys' state; emits what the worker returns and applies its state writes. */
     private void flush() throws Exception {
-        if (batchRecords == 0) return;
+        if (batchRecords == 0 && (nextTimer == Frames.NO_TIMESTAMP || getProcessingTimeService().getCurrentProcessingTime() < nextTimer)) return;
         Frames.Payload p = new Frames.Payload();
         DataOutputStream d = p.data;
         d.writeInt(keyList.size());
@@ -245,6 +255,7 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
             readStateWrite(in, s);
         }
         emitResult(in);
+        nextTimer = in.readLong();
         batchKeys.clear();
         keyList.clear();
     }
@@ -342,7 +353,7 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
             String name = it.next();
             List<byte[]> items = new ArrayList<>();
             for (JsonNode b : ops.path(name)) items.add(Base64.getDecoder().decode(b.asText()));
-            operatorListState(name).update(items);
+            operatorListState(name, "UNION".equals(snap.path("modes").path(name).asText())).update(items);
         }
     }
 
