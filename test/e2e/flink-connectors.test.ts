@@ -77,6 +77,8 @@ describe("Flink's own connectors from flink-ts descriptors, on a real Flink clus
   let cluster: FlinkCluster;
   let dir: string;
   const workspaces: Workspace[] = [];
+  /** test/jobs/KafkaCountJob.ts' committed output on the mini-cluster over c-in (set by the Java Kafka test). */
+  let miniOutput: string[] | undefined;
   const log = (l: string) => process.stderr.write(`# ${l}\n`);
 
   before(async () => {
@@ -222,6 +224,23 @@ describe("Flink's own connectors from flink-ts descriptors, on a real Flink clus
     workspaces.push(ws);
     const mini = await flink(ws, ['run', COUNT_JOB, '--bootstrap', bootstrap, '--input', 'c-in', '--output', 'c-mini', '--bounded', '--prefix', 'c-mini', '--group', 'c-mini'], { timeoutMs: 240_000 });
     assert.equal(mini.exitCode, 0, mini.stderr);
-    assert.deepEqual(onCluster, (await readTopic(bootstrap, 'c-mini', 'read_committed')).sort(), 'the cluster and the mini-cluster committed the same records');
+    miniOutput = (await readTopic(bootstrap, 'c-mini', 'read_committed')).sort();
+    assert.deepEqual(onCluster, miniOutput, 'the cluster and the mini-cluster committed the same records');
+  });
+
+  it('test/jobs/KafkaCountJob.ts itself on the cluster (flink run -m, the runner): Flink\'s KafkaSource and KafkaSink EXACTLY_ONCE around the JavaScript count commit what the mini-cluster commits', async (t) => {
+    if (!miniOutput) return t.skip('needs the mini-cluster output of the test before');
+    const bootstrap = kafka.bootstrapServers;
+    await createTopics(bootstrap, ['c-runner'], 3);
+    const ws = createWorkspace();
+    workspaces.push(ws);
+    const r = await flink(ws, ['run', '-m', cluster.address, COUNT_JOB, '--bootstrap', bootstrap, '--input', 'c-in', '--output', 'c-runner', '--bounded', '--prefix', 'c-runner', '--group', 'c-runner'], { timeoutMs: 300_000 });
+    assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /Job with JobID [0-9a-f]{32} has finished\./);
+    const committed = (await readTopic(bootstrap, 'c-runner', 'read_committed')).sort();
+    assert.deepEqual(committed, miniOutput, 'read_committed on the cluster equals the mini-cluster\'s');
+    const uncommitted = await readTopic(bootstrap, 'c-runner', 'read_uncommitted');
+    assert.ok(uncommitted.length >= committed.length);
+    log(`runner job: read_committed ${committed.length}, read_uncommitted ${uncommitted.length}`);
   });
 });
