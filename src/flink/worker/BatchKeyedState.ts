@@ -93,6 +93,7 @@ export class BatchKeyedState implements KeyedStateBackend {
       if (this.declared[i].kind !== desc.kind) throw new FlinkError('invalid-argument', `State '${desc.name}' was created as ${this.declared[i].kind} and as ${desc.kind}`);
       return i;
     }
+    if (desc.name.startsWith('_timer_service/')) throw new FlinkError('invalid-argument', 'Timers are not supported on the Flink runner yet');
     if (this.opened) throw new FlinkError('invalid-argument', `Keyed state '${desc.name}' is first created after open(): on the Flink runner, create keyed state in open()`);
     if (desc.getTtlConfig().isEnabled()) throw new FlinkError('invalid-argument', `State TTL (state '${desc.name}') is not supported on the Flink runner yet`);
     this.declared.push({ name: desc.name, kind: desc.kind, desc });

@@ -27,7 +27,8 @@ export interface OpenMessage {
 
 /** Connector hooks of a Flink-native source or sink (i17-connectors' toFlinkConnector()). */
 interface ConnectorCodec {
-  decode?: (bytes: Uint8Array) => unknown;
+  /** One raw record may become any number of values (Kafka deserializers). */
+  decode?: (raw: Uint8Array, collect: (value: unknown) => void) => void;
   encode?: (value: unknown) => Uint8Array;
 }
 
@@ -51,7 +52,8 @@ export class JsChain {
   private readonly element: ElementTimestamp = { timestamp: undefined };
   private readonly keyed?: BatchKeyedState;
   private readonly opState = new OperatorStateBackend();
-  private readonly decodeInput: (b: Buffer) => unknown;
+  /** Feeds one input record's values to the chain (a native source's decode may yield several). */
+  private readonly decodeInput: (b: Buffer, collect: (v: unknown) => void) => void;
   private out!: BinWriter;
   private outCount = 0;
   private outCountAt = 0;
@@ -62,7 +64,7 @@ export class JsChain {
     const nodes = op.nodes.filter((id) => id !== op.source?.node && id !== op.sink?.node);
     const codec = (id: number) => (sg.node(id).connector as { toFlinkConnector(): ConnectorCodec }).toFlinkConnector();
     const srcDecode = op.source ? codec(op.source.node).decode : undefined;
-    this.decodeInput = srcDecode ? (b) => srcDecode(b) : (b) => decode(b);
+    this.decodeInput = srcDecode ? (b, collect) => srcDecode(b, collect) : (b, collect) => collect(decode(b));
     const sinkEncode = op.sink ? codec(op.sink.node).encode ?? ((v: unknown) => encode(v)) : undefined;
     if (op.keyed) this.keyed = new BatchKeyedState(computeKeyGroupRangeForOperatorIndex(m.maxParallelism, m.parallelism, m.subtask), m.maxParallelism);
     const restoredOps = Object.entries(m.operatorState);
@@ -185,6 +187,7 @@ export class JsChain {
     this.outCount = 0;
     this.runDueTimers();
     const head = this.operators[0];
+    const feed = head ? (v: unknown) => head.processElement(v) : (v: unknown) => this.lastOutput.collect(v);
     const events = r.int();
     for (let e = 0; e < events; e++) {
       const tag = r.byte();
@@ -194,9 +197,7 @@ export class JsChain {
         const bytes = r.bytes()!;
         this.element.timestamp = ts === NO_TIMESTAMP ? undefined : Number(ts);
         if (k >= 0) this.keyed?.setCurrentKeyIndex(k);
-        const value = this.decodeInput(bytes);
-        if (head) head.processElement(value);
-        else this.lastOutput.collect(value);
+        this.decodeInput(bytes, feed);
       } else if (tag === Event.WATERMARK) {
         const wm = r.long();
         const ms = wm >= LONG_MAX ? Number.MAX_SAFE_INTEGER : Number(wm);
