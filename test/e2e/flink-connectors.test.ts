@@ -243,4 +243,54 @@ describe("Flink's own connectors from flink-ts descriptors, on a real Flink clus
     assert.ok(uncommitted.length >= committed.length);
     log(`runner job: read_committed ${committed.length}, read_uncommitted ${uncommitted.length}`);
   });
+
+  it('KafkaCountJob.ts through the runner across stop-with-savepoint, restore, cancel (aborted) and restore again: Kafka offsets in Flink\'s savepoint, read_committed exact and equal to the mini-cluster\'s, read_uncommitted sees the aborted duplicates', async () => {
+    const bootstrap = kafka.bootstrapServers;
+    await createTopics(bootstrap, ['r-in', 'r-out'], 3);
+    // The same input as c-in (same seeds), so the mini-cluster's output over c-in is this job's expected output.
+    const first = words(2000, 60, 11);
+    const second = words(1000, 60, 12);
+    const expected = expectedCounts([...first, ...second]);
+    if (miniOutput) assert.deepEqual(miniOutput, expected);
+    await produce(bootstrap, 'r-in', first);
+    const ws = createWorkspace();
+    workspaces.push(ws);
+    const job = ['--bootstrap', bootstrap, '--input', 'r-in', '--output', 'r-out', '--prefix', 'r-runner', '--group', 'r-runner'];
+    const submit = async (interval: string, savepoint?: string): Promise<string> => {
+      const r = await flink(ws, ['run', '-d', '-m', cluster.address, '-D', `execution.checkpointing.interval=${interval}`, '-p', '2', ...(savepoint ? ['-s', savepoint] : []), COUNT_JOB, ...job], { timeoutMs: 240_000 });
+      assert.equal(r.exitCode, 0, `${r.stdout}\n${r.stderr}`);
+      const id = /\b([0-9a-f]{32})\b/.exec(r.stdout)?.[1];
+      assert.ok(id, r.stdout);
+      return id;
+    };
+    const uncommitted = () => readTopic(bootstrap, 'r-out', 'read_uncommitted');
+    const committed = () => readTopic(bootstrap, 'r-out', 'read_committed');
+
+    const job1 = await submit('10min');
+    await waitUntil(Date.now() + 240_000, async () => (await uncommitted()).length >= first.length, () => 'phase 1 did not write its output');
+    const stop = await flinkCli(['stop', '-m', cluster.address, job1], { timeoutMs: 180_000 });
+    assert.equal(stop.code, 0, stop.stderr);
+    const savepoint = /Savepoint completed\. Path: (?:file:)?(\S+)/.exec(stop.stdout)?.[1];
+    assert.ok(savepoint, stop.stdout);
+    await waitUntil(Date.now() + 60_000, async () => (await committed()).length >= first.length, () => 'stop-with-savepoint did not commit');
+    assert.deepEqual((await committed()).sort(), expectedCounts(first));
+
+    await produce(bootstrap, 'r-in', second);
+    const job2 = await submit('10min', savepoint);
+    await waitUntil(Date.now() + 240_000, async () => (await uncommitted()).length >= expected.length, () => 'phase 2 did not write its output');
+    assert.equal((await committed()).length, first.length, 'nothing of phase 2 is committed');
+    const cancel = await flinkCli(['cancel', '-m', cluster.address, job2], { timeoutMs: 120_000 });
+    assert.equal(cancel.code, 0, cancel.stderr);
+    await waitUntil(Date.now() + 60_000, async () => (await jobState(job2)) === 'CANCELED', () => 'job 2 not canceled');
+
+    const job3 = await submit('500ms', savepoint);
+    await waitUntil(Date.now() + 240_000, async () => (await committed()).length >= expected.length, () => 'phase 3 did not commit its output');
+    await new Promise((r) => setTimeout(r, 1500));
+    const onCluster = (await committed()).sort();
+    assert.deepEqual(onCluster, expected, 'read_committed: each count once, none lost, none repeated (offsets and counts from the savepoint)');
+    const seen = await uncommitted();
+    log(`runner job across restores: read_uncommitted ${seen.length}, read_committed ${onCluster.length}`);
+    assert.equal(seen.length - onCluster.length, expected.length - first.length, "read_uncommitted also sees phase 2's aborted output");
+    await flinkCli(['cancel', '-m', cluster.address, job3], { timeoutMs: 120_000 });
+  });
 });
