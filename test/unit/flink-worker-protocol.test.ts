@@ -31,7 +31,13 @@ class Sum extends KeyedProcessFunction {
     out.collect(ctx.getCurrentKey() + '=' + s);
   }
 }
+class Later extends KeyedProcessFunction {
+  open() { this.seen = this.getRuntimeContext().getState(new ValueStateDescriptor('seen')); }
+  processElement(v, ctx, out) { this.seen.update(v); ctx.timerService().registerEventTimeTimer(ctx.timestamp() + 10); }
+  onTimer(t, ctx, out) { out.collect(ctx.getCurrentKey() + '@' + t + ':' + this.seen.value() + '/' + ctx.timerService().currentWatermark()); }
+}
 const env = StreamExecutionEnvironment.getExecutionEnvironment();
+env.fromElements(1).uid('n2').keyBy((n) => 'k' + n).process(new Later()).uid('later').keyBy((s) => s).print();
 env.fromElements(1, 2, 3).uid('numbers')
   .keyBy((n) => (n % 2 ? 'odd' : 'even'))
   .process(new Sum()).uid('sum')
@@ -71,7 +77,7 @@ function open(operator: string, programArgs: string[] = []) {
 }
 
 /** A BATCH: keys with their value-state bytes (null: empty), then the events. */
-function batch(keys: Array<[string, Buffer | null]>, events: Array<['r', number | null, number, unknown] | ['w', bigint] | ['end']>, states = 1): Buffer {
+function batch(keys: Array<[string, Buffer | null]>, events: Array<['r', number | null, number, unknown] | ['w', bigint] | ['end'] | ['t', number, number, number]>, states = 1): Buffer {
   const w = new BinWriter().int(keys.length);
   for (const [k, v] of keys) {
     w.string(k);
@@ -81,6 +87,7 @@ function batch(keys: Array<[string, Buffer | null]>, events: Array<['r', number 
   for (const e of events) {
     if (e[0] === 'r') w.byte(Event.RECORD).long(e[1] === null ? NO_TIMESTAMP : BigInt(e[1])).int(e[2]).bytes(encode(e[3]));
     else if (e[0] === 'w') w.byte(Event.WATERMARK).long(e[1]);
+    else if (e[0] === 't') w.byte(Event.TIMER).long(BigInt(e[1])).byte(e[2]).int(e[3]);
     else w.byte(Event.END_INPUT);
   }
   return w.frame(Frame.BATCH);
@@ -88,6 +95,7 @@ function batch(keys: Array<[string, Buffer | null]>, events: Array<['r', number 
 
 interface Result {
   writes: Array<{ key: number; state: number; value: unknown }>;
+  timers: Array<{ key: number; domain: number; register: boolean; time: bigint }>;
   events: Array<{ out: number; ts: bigint; key: string | null; value: unknown } | { watermark: bigint }>;
   nextTimer: bigint;
 }
@@ -101,13 +109,15 @@ function result(payload: Buffer): Result {
     const b = r.bytes();
     writes.push({ key, state, value: b === null ? null : decode(b) });
   }
+  const timers: Result['timers'] = [];
+  for (let n = r.int(), i = 0; i < n; i++) timers.push({ key: r.int(), domain: r.byte(), register: r.byte() === 1, time: r.long() });
   const events: Result['events'] = [];
   for (let n = r.int(), i = 0; i < n; i++) {
     const tag = r.byte();
     if (tag === Event.WATERMARK) events.push({ watermark: r.long() });
     else events.push({ out: r.short(), ts: r.long(), key: r.string(), value: decode(r.bytes()!) });
   }
-  return { writes, events, nextTimer: r.long() };
+  return { writes, timers, events, nextTimer: r.long() };
 }
 
 describe('flink runner worker protocol', () => {
@@ -202,6 +212,29 @@ describe('flink runner worker protocol', () => {
     } finally {
       src.close();
       sink.close();
+    }
+  });
+
+  it('timers go to Flink as registrations and come back as TIMER events with their key\'s state', async () => {
+    const c = await connection();
+    try {
+      c.json(Frame.OPEN, open(ops.later));
+      assert.deepEqual(JSON.parse((await c.next()).payload.toString()), { states: [{ name: 'seen', kind: 'value' }] });
+      c.send(batch([['k1', null]], [['r', 5, 0, 1]]));
+      const r = result((await c.next()).payload);
+      assert.deepEqual(r.writes, [{ key: 0, state: 0, value: 1 }]);
+      assert.deepEqual(r.timers, [{ key: 0, domain: 1, register: true, time: 15n }]);
+      assert.deepEqual(r.events, []);
+      // Flink fires it at watermark 15: the timer first, then the watermark.
+      c.send(batch([['k1', encode(1)]], [['t', 15, 1, 0], ['w', 15n]]));
+      const fired = result((await c.next()).payload);
+      assert.deepEqual(fired.events, [
+        { out: 0, ts: 15n, key: encodeKey('k1@15:1/15'), value: 'k1@15:1/15' },
+        { watermark: 15n },
+      ]);
+      assert.deepEqual(fired.timers, []);
+    } finally {
+      c.close();
     }
   });
 

@@ -8,6 +8,9 @@ import { OperatorStateBackend } from '../../state/OperatorStateBackend.js';
 import { encodeKey } from '../KeyEncoding.js';
 import type { FlinkPlan, PlanOperator } from '../FlinkPlan.js';
 import { BatchKeyedState } from './BatchKeyedState.js';
+import { BridgedTimers } from './BridgedTimers.js';
+import type { SourceOperator } from '../../operators/SourceOperator.js';
+import { TimestampsAndWatermarksOperator } from '../../operators/TimestampsAndWatermarksOperator.js';
 import { BinReader, BinWriter, Event, NO_TIMESTAMP } from './Frames.js';
 
 /** The OPEN frame of a subtask (JsOperator.open). */
@@ -59,6 +62,8 @@ export class JsChain {
   private outCountAt = 0;
   private stdoutLines: string[] = [];
   private readonly timers: Array<{ time: number; callback: () => void }> = [];
+  /** The keyed head's timers (in Flink's timer service). */
+  private bridged?: BridgedTimers;
 
   constructor(sg: StreamGraph, plan: FlinkPlan, op: PlanOperator, m: OpenMessage) {
     const nodes = op.nodes.filter((id) => id !== op.source?.node && id !== op.sink?.node);
@@ -112,9 +117,14 @@ export class JsChain {
       getTaskName: () => m.taskName,
       getJobId: () => m.jobId,
     };
-    for (let i = nodes.length - 1; i >= 0; i--) {
-      const node = sg.node(nodes[i]);
-      const operator = node.factory();
+    // A Flink-native source's WatermarkStrategy runs here, on its decoded records (one generator per subtask).
+    const factories = nodes.map((id) => sg.node(id).factory);
+    if (op.source) {
+      const strategy = (sg.node(op.source.node).factory() as SourceOperator<unknown>).watermarkStrategy;
+      if (strategy.emitsWatermarks || strategy.createTimestampAssigner()) factories.unshift(() => new TimestampsAndWatermarksOperator(strategy));
+    }
+    for (let i = factories.length - 1; i >= 0; i--) {
+      const operator = factories[i]();
       const next = this.operators[0];
       const ctx: OperatorContext = {
         jobId: m.jobId, operatorId: op.uid, taskName: m.taskName, subtask: m.subtask, parallelism: m.parallelism,
@@ -129,7 +139,8 @@ export class JsChain {
         runtimeContext,
         stdout: (line) => this.stdoutLines.push(line),
         processingTimeService: { now: () => Date.now(), schedule: (time, callback) => void this.timers.push({ time, callback }) },
-        forEachRestoredKeyedEntry: () => {}, // keyed state stays in Flink
+        forEachRestoredKeyedEntry: () => {}, // keyed state and timers stay in Flink
+        ...(i === 0 && keyed ? { timerServiceFactory: (onTimer) => (this.bridged = new BridgedTimers(keyed, onTimer)) } : {}),
       };
       operator.setup(ctx);
       this.operators.unshift(operator);
@@ -144,13 +155,13 @@ export class JsChain {
   }
 
   /** initializeState + open (tail first, as in a task); returns the declared keyed states for the JsOperator. */
-  open(): { states: Array<{ name: string; kind: string }> } {
+  open(): { states: ReturnType<BatchKeyedState['describe']> } {
     this.begin();
     for (const op of this.operators) op.initializeState();
     for (let i = this.operators.length - 1; i >= 0; i--) this.operators[i].open();
     this.keyed?.sealDeclarations();
     this.flushStdout();
-    return { states: (this.keyed?.declared ?? []).map((d) => ({ name: d.name, kind: d.kind })) };
+    return { states: this.keyed?.describe() ?? [] };
   }
 
   private begin(): void {
@@ -203,15 +214,24 @@ export class JsChain {
         const ms = wm >= LONG_MAX ? Number.MAX_SAFE_INTEGER : Number(wm);
         if (head) head.processWatermark(ms);
         else this.lastOutput.emitWatermark(ms);
+      } else if (tag === Event.TIMER) {
+        const time = Number(r.long());
+        const domain = r.byte();
+        this.keyed!.setCurrentKeyIndex(r.int());
+        if (!this.bridged) throw new Error('a timer fired for an operator without timers');
+        this.bridged.fire(time, domain);
       } else if (tag === Event.END_INPUT) {
         for (const op of this.operators) await op.endInput();
       }
     }
     this.out.intAt(this.outCountAt, this.outCount);
     this.flushStdout();
-    // RESULT: state writes first (the JsOperator applies them before emitting), then the events, then the next timer.
+    // RESULT: state writes and timer registrations first (the JsOperator applies them before emitting), then the
+    // events, then the next processing-time callback.
     const result = new BinWriter();
     if (this.keyed) this.keyed.writeStateWrites(result);
+    else result.int(0);
+    if (this.bridged) this.bridged.writeOps(result);
     else result.int(0);
     const events2 = this.out.frame(0).subarray(5);
     result.bytesRaw(events2);
