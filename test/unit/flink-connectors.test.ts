@@ -94,6 +94,10 @@ describe('toFlinkConnector: Kafka', () => {
       .setRecordSerializer(KafkaRecordSerializationSchema.builder<string>().setTopic('o').setValueSerializationSchema(new SimpleStringSchema()).build()).build().toFlinkConnector();
     assert.deepEqual([...c.encode!('hi')], [255, 255, 255, 255, 0, 0, 0, 2, 0x68, 0x69]);
     assert.equal(c.descriptor.type === 'kafka-sink' && c.descriptor.deliveryGuarantee, 'NONE');
+    assert.deepEqual(c.descriptor.type === 'kafka-sink' && c.descriptor.properties, {}, 'no transaction settings without transactions');
+    const eo = KafkaSink.builder<string>().setBootstrapServers('h:1').setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE).setTransactionalIdPrefix('p')
+      .setRecordSerializer(KafkaRecordSerializationSchema.builder<string>().setTopic('o').setValueSerializationSchema(new SimpleStringSchema()).build()).build().toFlinkConnector();
+    assert.deepEqual(eo.descriptor.type === 'kafka-sink' && eo.descriptor.properties, { 'transaction.timeout.ms': '900000' }, "this sink's default transaction timeout, not Flink's 1 h");
     assert.deepEqual([...encodeProducerRecord(Buffer.from('k'), null)], [0, 0, 0, 1, 0x6b, 255, 255, 255, 255]);
   });
 });

@@ -87,7 +87,10 @@ export class KafkaSink<T> implements Sink<T> {
       descriptor: {
         type: 'kafka-sink', name: this.name, bootstrapServers: c.bootstrapServers, topic: s.topic,
         deliveryGuarantee: c.deliveryGuarantee, transactionalIdPrefix: c.transactionalIdPrefix,
-        properties: { ...c.properties }, timestamps: 'producer',
+        // Flink's KafkaSink defaults transaction.timeout.ms to 1 h, above a broker's default maximum (15 min):
+        // this sink's own default (900000) keeps a job that runs here runnable there.
+        properties: c.deliveryGuarantee === 'EXACTLY_ONCE' ? { 'transaction.timeout.ms': '900000', ...c.properties } : { ...c.properties },
+        timestamps: 'producer',
       },
       encode: (value) => encodeProducerRecord(s.serializeKey ? toBuffer(s.serializeKey(value)) : undefined, toBuffer(s.serializeValue(value))),
     };

@@ -20,7 +20,7 @@ import org.apache.flink.util.Collector;
  * [--parallelism n]`. T: `none` (raw records pass through), `base64` (each raw record as one base64 text line:
  * a file sink then holds what the JavaScript decode receives), `unbase64` (the reverse: lines of base64 become
  * raw sink records), `kafka-count` (Kafka records' values are words; keyed state counts them; out: key word,
- * value "word,count").
+ * value "word:count", as test/jobs/KafkaCountJob.ts writes).
  */
 public final class ConnectorsCheckJob {
     public static void main(String[] args) throws Exception {
@@ -72,7 +72,7 @@ public final class ConnectorsCheckJob {
         public void processElement(String word, Context ctx, Collector<byte[]> out) throws Exception {
             long n = (count.value() == null ? 0 : count.value()) + 1;
             count.update(n);
-            out.collect(RawKafkaRecords.encodeProducerRecord(word.getBytes(StandardCharsets.UTF_8), (word + "," + n).getBytes(StandardCharsets.UTF_8)));
+            out.collect(RawKafkaRecords.encodeProducerRecord(word.getBytes(StandardCharsets.UTF_8), (word + ":" + n).getBytes(StandardCharsets.UTF_8)));
         }
     }
 }
