@@ -1,0 +1,318 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FlinkError } from '../core/FlinkError.js';
+import { hash128, newJobId, randomHex } from '../core/ids.js';
+import { decode, encode } from '../core/Serializer.js';
+import { loadSnapshot, METADATA_FILE, verifySnapshotFiles, writeMetadataAtomically, type CheckpointMetadata, type OperatorStateMetadata } from '../checkpoint/Metadata.js';
+import { KeyGroupRange } from '../state/KeyGroupRange.js';
+import { keyedStateChunks } from '../state/KeyedStateReader.js';
+import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex, normalizeKey, type NormalizedKey } from '../state/KeyGroupRangeAssignment.js';
+import { chunkFormatOf } from '../state/StateCodec.js';
+import { readOperatorState, StateFileWriter, verifyStateFile, type OperatorStateSnapshot } from '../state/StateFile.js';
+import { TIMER_STATE } from '../operators/InternalTimerService.js';
+import { decodeKey, encodeKey } from './KeyEncoding.js';
+import { DUMP_FORMAT_VERSION, DumpFileWriter, readDumpFile, readManifest, writeManifest, type DumpManifest, type DumpOperator } from './SavepointDump.js';
+
+/**
+ * Graduation with state: a canonical flink-ts savepoint <-> a Flink savepoint of the same job on the runner.
+ * The TypeScript side turns a flink-ts savepoint into the neutral dump (SavepointDump.ts) and a dump back into a
+ * flink-ts savepoint; jvm/flink-savepoint-converter turns dumps into Flink savepoints and back with Flink's State
+ * Processor API. Keys travel as the runner's String keys, so each side assigns key groups its own way.
+ */
+
+/**
+ * Operator states that are a connector's or the runtime's own position in flink-ts's format. Flink's connectors
+ * keep theirs in their own formats (and the enumerator's in the coordinator state, which the State Processor API
+ * cannot write), so a non-empty one cannot move: the move is refused rather than the position lost.
+ */
+const CONNECTOR_STATES: Record<string, string> = {
+  SourceReaderState: "the source's read position",
+  FileSinkState: "the file sink's pending files",
+  KafkaWriterState: "the Kafka sink's open transactions",
+  JdbcWriterState: "the JDBC sink's pending writes",
+};
+/** Runtime state Flink does not keep in savepoints at all (watermarks restart after a restore there). */
+const DROPPED_STATES = new Set(['TimestampsAndWatermarksGeneratorState', 'SplitWatermarks']);
+
+const TIMER_NAMES = new Map<string, 'event' | 'processing'>([[TIMER_STATE.EVENT_TIME, 'event'], [TIMER_STATE.PROCESSING_TIME, 'processing']]);
+
+export interface ConvertedOperator {
+  uid: string;
+  parallelism: number;
+  maxParallelism: number;
+  keyedEntries: number;
+  timers: number;
+  operatorStateEntries: number;
+}
+
+/** A canonical flink-ts savepoint (or retained checkpoint) → a dump folder (created). */
+export function dumpFlinkTsSavepoint(path: string, dumpDir: string): { manifest: DumpManifest; operators: ConvertedOperator[]; dropped: string[] } {
+  const snap = loadSnapshot(path);
+  verifySnapshotFiles(snap);
+  const md = snap.metadata;
+  mkdirSync(dumpDir, { recursive: true });
+  const manifest: DumpManifest = { formatVersion: DUMP_FORMAT_VERSION, checkpointId: md.checkpointId, maxParallelism: md.maxParallelism, jobName: md.jobName, operators: [] };
+  const summary: ConvertedOperator[] = [];
+  const dropped: string[] = [];
+  for (const op of md.operators) {
+    const files = op.subtasks.map((s) => ({ subtask: s.subtask, handle: s.state, bytes: verifyStateFile(snap.dir, s.state) }));
+    const operatorStates = files.map((f) => ({ subtask: f.subtask, state: readOperatorState(f.bytes, f.handle) }));
+    const hasKeyed = files.some((f) => f.handle.keyedEntries > 0);
+    const hasOperator = operatorStates.some((s) => Object.values(s.state).some((l) => l.entries.length > 0));
+    if (!hasKeyed && !hasOperator) continue;
+    const what = `Operator '${op.name}'${op.uid ? ` (uid '${op.uid}')` : ''}`;
+    for (const { state } of operatorStates) {
+      for (const [name, l] of Object.entries(state)) {
+        if (l.entries.length > 0 && CONNECTOR_STATES[name]) {
+          throw new FlinkError('restore', `${what} holds ${CONNECTOR_STATES[name]} (${name}) in flink-ts's own format, which Flink's connector cannot take over; moving the job would lose it`);
+        }
+      }
+    }
+    if (!op.uid) throw new FlinkError('restore', `${what} has state but no uid(); Flink finds state by uid, so give the operator a uid() before moving the job`);
+    const file = `op-${manifest.operators.length}.bin`;
+    const entry: DumpOperator = { uid: op.uid, name: op.name, parallelism: op.parallelism, maxParallelism: op.maxParallelism, file, keyedStates: {}, operatorStates: {} };
+    const out = new DumpFileWriter(join(dumpDir, file));
+    const counts: ConvertedOperator = { uid: op.uid, parallelism: op.parallelism, maxParallelism: op.maxParallelism, keyedEntries: 0, timers: 0, operatorStateEntries: 0 };
+    try {
+      for (const f of files) {
+        if (f.handle.keyedEntries === 0 && !f.handle.keyedStateFiles) continue;
+        const range = f.handle.keyGroupRange ? KeyGroupRange.of(f.handle.keyGroupRange) : new KeyGroupRange(0, op.maxParallelism - 1);
+        for (const [name, , flat] of keyedStateChunks(snap.dir, f.handle, f.bytes, range)) {
+          const fmt = chunkFormatOf(flat);
+          if (fmt.ttl || fmt.ser || fmt.keySer) {
+            throw new FlinkError('restore', `${what}: keyed state '${name}' has ${fmt.ttl ? 'a TTL' : 'a user serializer'}; moving such state to Flink is not supported yet`);
+          }
+          const domain = TIMER_NAMES.get(name);
+          const kind = domain ? 'timer' : (f.handle.keyedStates[name] ?? 'value');
+          if (!domain) entry.keyedStates[name] = kind;
+          for (let i = 0; i < flat.length; i += 2) {
+            const key = encodeKey(flat[i]);
+            const v = flat[i + 1];
+            if (domain) {
+              for (const time of v as number[]) out.write({ type: 'timer', domain, key, time }), counts.timers++;
+              continue;
+            }
+            counts.keyedEntries++;
+            if (kind === 'list') for (const el of v as unknown[]) out.write({ type: 'list-element', state: name, key, value: encode(el) });
+            else if (kind === 'map') for (const [uk, uv] of v as Map<unknown, unknown>) out.write({ type: 'map-entry', state: name, key, userKey: encodeKey(uk), value: encode(uv) });
+            else out.write({ type: 'value', state: name, key, value: encode(v) });
+          }
+        }
+      }
+      for (const { subtask, state } of operatorStates) {
+        for (const [name, l] of Object.entries(state)) {
+          if (DROPPED_STATES.has(name)) {
+            if (l.entries.length > 0 && !dropped.includes(`${op.uid}/${name}`)) dropped.push(`${op.uid}/${name}`);
+            continue;
+          }
+          entry.operatorStates[name] = l.mode;
+          for (const e of l.entries) {
+            counts.operatorStateEntries++;
+            if (l.mode === 'BROADCAST') {
+              const [k, v] = e as [unknown, unknown];
+              out.write({ type: 'broadcast', state: name, subtask, userKey: encodeKey(k), value: encode(v) });
+            } else {
+              out.write({ type: l.mode === 'UNION' ? 'union-list' : 'operator-list', state: name, subtask, value: encode(e) });
+            }
+          }
+        }
+      }
+    } finally {
+      out.close();
+    }
+    manifest.operators.push(entry);
+    summary.push(counts);
+  }
+  writeManifest(dumpDir, manifest);
+  return { manifest, operators: summary, dropped };
+}
+
+/**
+ * A dump folder → a canonical flink-ts savepoint in `target` (a new directory, `_metadata` written last).
+ * Keys are decoded and assigned to flink-ts's key groups; operator list state stays with its subtask when the
+ * dump says which (else split round-robin), union state goes whole to subtask 0 (a restore unions all
+ * subtasks' lists), broadcast state is copied to every subtask.
+ */
+export async function writeFlinkTsSavepoint(dumpDir: string, target: string, jobName = 'converted'): Promise<{ path: string; operators: ConvertedOperator[] }> {
+  const manifest = readManifest(dumpDir);
+  if (existsSync(join(target, METADATA_FILE))) throw new FlinkError('invalid-argument', `${target} already holds a snapshot; choose a new directory`);
+  mkdirSync(target, { recursive: true });
+  const operators: OperatorStateMetadata[] = [];
+  const summary: ConvertedOperator[] = [];
+  for (const op of manifest.operators) {
+    const p = op.parallelism;
+    const maxP = op.maxParallelism;
+    const counts: ConvertedOperator = { uid: op.uid, parallelism: p, maxParallelism: maxP, keyedEntries: 0, timers: 0, operatorStateEntries: 0 };
+    // key group → state → normalized key → [key, value]
+    const groups = new Map<number, Map<string, Map<NormalizedKey, [unknown, unknown]>>>();
+    const kinds: Record<string, string> = { ...op.keyedStates };
+    const perSubtask: OperatorStateSnapshot[] = Array.from({ length: p }, () => ({}));
+    const ops = (s: number, name: string, mode: string) => ((perSubtask[s][name] ??= { mode, entries: [] }).entries);
+    let roundRobin = 0;
+    for (const r of readDumpFile(join(dumpDir, op.file))) {
+      if (r.type === 'operator-list' || r.type === 'union-list' || r.type === 'broadcast') {
+        counts.operatorStateEntries++;
+        if (r.type === 'broadcast') {
+          for (let s = 0; s < p; s++) ops(s, r.state, 'BROADCAST').push([decodeKey(r.userKey), decode(r.value)]);
+        } else if (r.type === 'union-list') {
+          ops(r.subtask >= 0 ? r.subtask % p : 0, r.state, 'UNION').push(decode(r.value));
+        } else {
+          ops(r.subtask >= 0 ? r.subtask % p : roundRobin++ % p, r.state, 'SPLIT_DISTRIBUTE').push(decode(r.value));
+        }
+        continue;
+      }
+      if (!('key' in r)) continue;
+      const key = decodeKey(r.key);
+      const kg = assignToKeyGroup(key, maxP);
+      const state = r.type === 'timer' ? (r.domain === 'event' ? TIMER_STATE.EVENT_TIME : TIMER_STATE.PROCESSING_TIME) : r.state;
+      let g = groups.get(kg);
+      if (!g) groups.set(kg, (g = new Map()));
+      let m = g.get(state);
+      if (!m) g.set(state, (m = new Map()));
+      const nk = normalizeKey(key);
+      const cur = m.get(nk);
+      switch (r.type) {
+        case 'value':
+          counts.keyedEntries++;
+          kinds[state] ??= 'value';
+          m.set(nk, [key, decode(r.value)]);
+          break;
+        case 'list-element':
+          kinds[state] ??= 'list';
+          if (cur) (cur[1] as unknown[]).push(decode(r.value));
+          else counts.keyedEntries++, m.set(nk, [key, [decode(r.value)]]);
+          break;
+        case 'map-entry':
+          kinds[state] ??= 'map';
+          if (cur) (cur[1] as Map<unknown, unknown>).set(decodeKey(r.userKey), decode(r.value));
+          else counts.keyedEntries++, m.set(nk, [key, new Map([[decodeKey(r.userKey), decode(r.value)]])]);
+          break;
+        case 'timer':
+          counts.timers++;
+          kinds[state] = 'value';
+          if (cur) (cur[1] as number[]).push(r.time);
+          else m.set(nk, [key, [r.time]]);
+          break;
+      }
+    }
+    const keyed = Object.keys(kinds).length > 0;
+    const subtasks: OperatorStateMetadata['subtasks'] = [];
+    for (let s = 0; s < p; s++) {
+      const w = new StateFileWriter();
+      const range = keyed ? computeKeyGroupRangeForOperatorIndex(maxP, p, s) : undefined;
+      if (range) {
+        for (let kg = range.start; kg <= range.end; kg++) {
+          w.beginKeyGroup();
+          for (const [name, m] of groups.get(kg) ?? []) {
+            const flat: unknown[] = [];
+            for (const [k, v] of m.values()) flat.push(k, name === TIMER_STATE.EVENT_TIME || name === TIMER_STATE.PROCESSING_TIME ? (v as number[]).sort((a, b) => a - b) : v);
+            w.writeKeyedChunk(name, flat);
+          }
+          w.endSection();
+        }
+      }
+      const operatorStateOffset = w.size;
+      w.writeOperatorState(perSubtask[s]);
+      const file = `${hash128(op.uid)}-${s}-${randomHex(4)}`;
+      const { size, crc32 } = await w.finish(join(target, file));
+      subtasks.push({
+        subtask: s,
+        state: {
+          file, size, crc32,
+          ...(range ? { keyGroupRange: [range.start, range.end] as [number, number], keyGroupOffsets: w.keyGroupOffsets } : {}),
+          operatorStateOffset,
+          keyedStates: kinds,
+          operatorStates: Object.fromEntries(Object.entries(op.operatorStates)),
+          keyedEntries: w.keyedEntries,
+        },
+      });
+    }
+    operators.push({ operatorId: hash128(op.uid), uid: op.uid, name: op.name ?? op.uid, parallelism: p, maxParallelism: maxP, subtasks });
+    summary.push(counts);
+  }
+  const now = Date.now();
+  const md: CheckpointMetadata = {
+    formatVersion: 1, jobId: newJobId(), jobName: manifest.jobName ?? jobName, checkpointId: manifest.checkpointId || 1, kind: 'SAVEPOINT', format: 'CANONICAL',
+    triggerTimestamp: now, completionTimestamp: now, maxParallelism: manifest.maxParallelism || 128, operators,
+  };
+  writeMetadataAtomically(target, md);
+  return { path: resolve(target), operators: summary };
+}
+
+/** True when `path` is a flink-ts snapshot (its `_metadata` starts with flink-ts's format marker). */
+export function isFlinkTsSnapshot(path: string): boolean {
+  const p = path.replace(/^file:(\/\/)?/, '');
+  const file = existsSync(join(p, METADATA_FILE)) ? join(p, METADATA_FILE) : p;
+  try {
+    return readFileSync(file).subarray(0, 8).toString('latin1') === 'FLTSMETA';
+  } catch {
+    return false;
+  }
+}
+
+// ---- the Java side -------------------------------------------------------------------------------------
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CONVERTER_DIR = join(process.env.FLINK_TS_JVM_CACHE ?? join(ROOT, 'jvm', '.cache'), 'flink-savepoint-converter');
+
+/** The converter's classpath, built by `mvn -f jvm/pom.xml -pl flink-savepoint-converter package`. */
+function converterClasspath(): string {
+  const jar = join(CONVERTER_DIR, 'flink-savepoint-converter.jar');
+  const lib = join(CONVERTER_DIR, 'lib');
+  if (!existsSync(jar) || !existsSync(lib)) {
+    throw new FlinkError('not-found', `The savepoint converter is not built (${jar} missing); build it with: mvn -f jvm/pom.xml -pl flink-savepoint-converter package`);
+  }
+  return [jar, ...readdirSync(lib).filter((f) => f.endsWith('.jar')).map((f) => join(lib, f))].join(':');
+}
+
+/** Flink's Java 17 module flags, as its shipped config.yaml sets them. */
+const JAVA_FLAGS = ['java.lang', 'java.net', 'java.io', 'java.nio', 'sun.nio.ch', 'java.lang.reflect', 'java.text', 'java.time', 'java.util',
+  'java.util.concurrent', 'java.util.concurrent.atomic', 'java.util.concurrent.locks'].map((p) => `--add-opens=java.base/${p}=ALL-UNNAMED`);
+
+/** Runs the converter; rejects with its one-line error. */
+export function runConverter(args: string[], timeoutMs = 600_000): Promise<void> {
+  const cp = converterClasspath();
+  return new Promise((res, rej) => {
+    const child = spawn(process.env.JAVA ?? 'java', [...JAVA_FLAGS, '-cp', cp, 'dev.flinkts.converter.SavepointConverter', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stdout.resume();
+    child.stderr.on('data', (d: Buffer) => void (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', (e) => (clearTimeout(timer), rej(new FlinkError('not-found', `Cannot start java for the savepoint converter: ${e.message}`))));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return res();
+      const line = err.trim().split('\n').filter((l) => l.startsWith('flink-savepoint-converter:')).pop()
+        ?? (signal ? `killed by ${signal}${signal === 'SIGKILL' ? ` after ${timeoutMs / 1000} s` : ''}` : err.trim().split('\n').pop() ?? `exit ${code}`);
+      rej(new FlinkError('restore', `Savepoint conversion failed: ${line.replace(/^flink-savepoint-converter: /, '')}`));
+    });
+  });
+}
+
+function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'flink-ts-convert-'));
+  return f(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** flink-ts savepoint → a new Flink savepoint directory `target`. */
+export async function convertToFlink(source: string, target: string): Promise<{ path: string; operators: ConvertedOperator[]; dropped: string[] }> {
+  if (existsSync(join(target, METADATA_FILE))) throw new FlinkError('invalid-argument', `${target} already holds a snapshot; choose a new directory`);
+  return withTempDir(async (dir) => {
+    const { operators, dropped } = dumpFlinkTsSavepoint(source, dir);
+    if (operators.length === 0) throw new FlinkError('restore', `The savepoint ${source} holds no state to move`);
+    await runConverter(['to-flink', dir, resolve(target)]);
+    return { path: resolve(target), operators, dropped };
+  });
+}
+
+/** A Flink savepoint of a runner job → a new flink-ts savepoint `target`, for the operators with these uids. */
+export async function convertToFlinkTs(source: string, target: string, uids: string[]): Promise<{ path: string; operators: ConvertedOperator[] }> {
+  if (uids.length === 0) throw new FlinkError('invalid-argument', 'Name the uids of the operators whose state to read (Flink savepoints only hold hashes of them)');
+  return withTempDir(async (dir) => {
+    await runConverter(['from-flink', resolve(source.replace(/^file:(\/\/)?/, '')), join(dir, 'dump'), ...uids]);
+    return writeFlinkTsSavepoint(join(dir, 'dump'), target);
+  });
+}
