@@ -1,16 +1,19 @@
-import { deserialize, serialize } from 'node:v8';
+import { decode, encode } from '../core/Serializer.js';
 
 /**
- * The Flink key of a TypeScript job's keyed state on the runner (docs/flink-runner.md): a java.lang.String, so
- * Flink's key groups (String.hashCode, murmur) are stable across JVMs. A JS string key is itself; any other key
- * is "\u0001" + base64 of its V8 serialization. Map-state user keys and broadcast-state keys use the same.
+ * The Flink key of a flink-ts key on the runner (docs/flink-runner.md): a java.lang.String, so Flink hashes it
+ * the same way in every JVM (String.hashCode) and a string key stays readable in Flink's state. A JS string maps
+ * to itself; every other key to "\u0001" + base64 of its V8 bytes. A string key that itself starts with "\u0001"
+ * is escaped the same way, so decodeKey is exact for every key.
  */
 const TAG = '\u0001';
 
 export function encodeKey(key: unknown): string {
-  return typeof key === 'string' ? key : TAG + serialize(key).toString('base64');
+  if (typeof key === 'string' && !key.startsWith(TAG)) return key;
+  return TAG + encode(key).toString('base64');
 }
 
 export function decodeKey(s: string): unknown {
-  return s.startsWith(TAG) ? deserialize(Buffer.from(s.slice(1), 'base64')) : s;
+  if (!s.startsWith(TAG)) return s;
+  return decode(Buffer.from(s.slice(1), 'base64'));
 }

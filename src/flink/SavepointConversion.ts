@@ -13,6 +13,7 @@ import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex, normalizeKey, t
 import { chunkFormatOf } from '../state/StateCodec.js';
 import { readOperatorState, StateFileWriter, verifyStateFile, type OperatorStateSnapshot } from '../state/StateFile.js';
 import { TIMER_STATE } from '../operators/InternalTimerService.js';
+import { commitPendingFile } from '../operators/SinkOperators.js';
 import { decodeKey, encodeKey } from './KeyEncoding.js';
 import { DUMP_FORMAT_VERSION, DumpFileWriter, readDumpFile, readManifest, writeManifest, type DumpManifest, type DumpOperator } from './SavepointDump.js';
 
@@ -30,10 +31,23 @@ import { DUMP_FORMAT_VERSION, DumpFileWriter, readDumpFile, readManifest, writeM
  */
 const CONNECTOR_STATES: Record<string, string> = {
   SourceReaderState: "the source's read position",
-  FileSinkState: "the file sink's pending files",
   KafkaWriterState: "the Kafka sink's open transactions",
   JdbcWriterState: "the JDBC sink's pending writes",
 };
+/** The split state of the data generator (and of sources with the same `{id, next, end}` index ranges). */
+interface RangeSplit {
+  id: string;
+  next: number;
+  end: number;
+}
+const isRangeSplit = (v: unknown): v is RangeSplit =>
+  typeof v === 'object' && v !== null && typeof (v as RangeSplit).id === 'string' && Number.isSafeInteger((v as RangeSplit).next) && Number.isSafeInteger((v as RangeSplit).end);
+/** The file sink's state: its part files pending for the savepoint's checkpoint (committed by any restore). */
+const FILE_SINK_STATE = 'FileSinkState';
+export interface PendingFile {
+  tmp: string;
+  final: string;
+}
 /** Runtime state Flink does not keep in savepoints at all (watermarks restart after a restore there). */
 const DROPPED_STATES = new Set(['TimestampsAndWatermarksGeneratorState', 'SplitWatermarks']);
 
@@ -49,7 +63,24 @@ export interface ConvertedOperator {
 }
 
 /** A canonical flink-ts savepoint (or retained checkpoint) → a dump folder (created). */
-export function dumpFlinkTsSavepoint(path: string, dumpDir: string): { manifest: DumpManifest; operators: ConvertedOperator[]; dropped: string[] } {
+export interface DumpOptions {
+  /** uids of data generator sources, whose split positions are translated into Flink's NumberSequenceSplits. */
+  numberSequenceSources?: readonly string[];
+}
+
+export interface DumpResult {
+  manifest: DumpManifest;
+  operators: ConvertedOperator[];
+  /** `uid/state` of runtime state Flink does not keep (left out). */
+  dropped: string[];
+  /**
+   * The file sink's part files pending for the savepoint's checkpoint. A restore commits them first; a move to
+   * Flink must commit them (commitPendingFiles) because Flink's FileSink cannot take over flink-ts's list.
+   */
+  pendingFiles: PendingFile[];
+}
+
+export function dumpFlinkTsSavepoint(path: string, dumpDir: string, opts: DumpOptions = {}): DumpResult {
   const snap = loadSnapshot(path);
   verifySnapshotFiles(snap);
   const md = snap.metadata;
@@ -57,6 +88,8 @@ export function dumpFlinkTsSavepoint(path: string, dumpDir: string): { manifest:
   const manifest: DumpManifest = { formatVersion: DUMP_FORMAT_VERSION, checkpointId: md.checkpointId, maxParallelism: md.maxParallelism, jobName: md.jobName, operators: [] };
   const summary: ConvertedOperator[] = [];
   const dropped: string[] = [];
+  const pendingFiles: PendingFile[] = [];
+  const generators = new Set(opts.numberSequenceSources ?? []);
   for (const op of md.operators) {
     const files = op.subtasks.map((s) => ({ subtask: s.subtask, handle: s.state, bytes: verifyStateFile(snap.dir, s.state) }));
     const operatorStates = files.map((f) => ({ subtask: f.subtask, state: readOperatorState(f.bytes, f.handle) }));
@@ -66,6 +99,11 @@ export function dumpFlinkTsSavepoint(path: string, dumpDir: string): { manifest:
     const what = `Operator '${op.name}'${op.uid ? ` (uid '${op.uid}')` : ''}`;
     for (const { state } of operatorStates) {
       for (const [name, l] of Object.entries(state)) {
+        if (name === 'SourceReaderState' && op.uid && generators.has(op.uid)) {
+          const bad = l.entries.find((e) => !isRangeSplit(e));
+          if (bad !== undefined) throw new FlinkError('restore', `${what}: its SourceReaderState is not a data generator's index range (${JSON.stringify(bad)})`);
+          continue;
+        }
         if (l.entries.length > 0 && CONNECTOR_STATES[name]) {
           throw new FlinkError('restore', `${what} holds ${CONNECTOR_STATES[name]} (${name}) in flink-ts's own format, which Flink's connector cannot take over; moving the job would lose it`);
         }
@@ -74,6 +112,7 @@ export function dumpFlinkTsSavepoint(path: string, dumpDir: string): { manifest:
     if (!op.uid) throw new FlinkError('restore', `${what} has state but no uid(); Flink finds state by uid, so give the operator a uid() before moving the job`);
     const file = `op-${manifest.operators.length}.bin`;
     const entry: DumpOperator = { uid: op.uid, name: op.name, parallelism: op.parallelism, maxParallelism: op.maxParallelism, file, keyedStates: {}, operatorStates: {} };
+    if (generators.has(op.uid)) entry.sourceSplits = 'number-sequence';
     const out = new DumpFileWriter(join(dumpDir, file));
     const counts: ConvertedOperator = { uid: op.uid, parallelism: op.parallelism, maxParallelism: op.maxParallelism, keyedEntries: 0, timers: 0, operatorStateEntries: 0 };
     try {
@@ -104,6 +143,18 @@ export function dumpFlinkTsSavepoint(path: string, dumpDir: string): { manifest:
       }
       for (const { subtask, state } of operatorStates) {
         for (const [name, l] of Object.entries(state)) {
+          if (name === FILE_SINK_STATE) {
+            for (const e of l.entries as { pending?: PendingFile[] }[]) pendingFiles.push(...(e.pending ?? []).map((p) => ({ tmp: p.tmp, final: p.final })));
+            continue;
+          }
+          if (name === 'SourceReaderState' && entry.sourceSplits) {
+            entry.operatorStates[name] = 'SPLIT_DISTRIBUTE';
+            for (const sp of l.entries as RangeSplit[]) {
+              counts.operatorStateEntries++;
+              out.write({ type: 'source-split', state: name, subtask, splitId: sp.id, from: sp.next, to: sp.end });
+            }
+            continue;
+          }
           if (DROPPED_STATES.has(name)) {
             if (l.entries.length > 0 && !dropped.includes(`${op.uid}/${name}`)) dropped.push(`${op.uid}/${name}`);
             continue;
@@ -127,7 +178,12 @@ export function dumpFlinkTsSavepoint(path: string, dumpDir: string): { manifest:
     summary.push(counts);
   }
   writeManifest(dumpDir, manifest);
-  return { manifest, operators: summary, dropped };
+  return { manifest, operators: summary, dropped, pendingFiles };
+}
+
+/** Commits the file sink's pending part files, as a restore of the savepoint would (FileSinkOperator's rules). */
+export function commitPendingFiles(files: readonly PendingFile[]): void {
+  for (const p of files) commitPendingFile(p);
 }
 
 /**
@@ -153,9 +209,12 @@ export async function writeFlinkTsSavepoint(dumpDir: string, target: string, job
     const ops = (s: number, name: string, mode: string) => ((perSubtask[s][name] ??= { mode, entries: [] }).entries);
     let roundRobin = 0;
     for (const r of readDumpFile(join(dumpDir, op.file))) {
-      if (r.type === 'operator-list' || r.type === 'union-list' || r.type === 'broadcast') {
+      if (r.type === 'operator-list' || r.type === 'union-list' || r.type === 'broadcast' || r.type === 'source-split') {
         counts.operatorStateEntries++;
-        if (r.type === 'broadcast') {
+        if (r.type === 'source-split') {
+          // Splits no reader had taken (Flink's enumerator) go round robin, like flink-ts's own restore.
+          ops(r.subtask >= 0 ? r.subtask % p : roundRobin++ % p, r.state, 'SPLIT_DISTRIBUTE').push({ id: r.splitId, next: r.from, end: r.to });
+        } else if (r.type === 'broadcast') {
           for (let s = 0; s < p; s++) ops(s, r.state, 'BROADCAST').push([decodeKey(r.userKey), decode(r.value)]);
         } else if (r.type === 'union-list') {
           ops(r.subtask >= 0 ? r.subtask % p : 0, r.state, 'UNION').push(decode(r.value));
@@ -297,22 +356,38 @@ function withTempDir<T>(f: (dir: string) => Promise<T>): Promise<T> {
   return f(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
+export interface ToFlinkResult {
+  path: string;
+  operators: ConvertedOperator[];
+  dropped: string[];
+  /** Part files of the file sink that the conversion committed (see DumpResult.pendingFiles). */
+  committedFiles: number;
+}
+
 /** flink-ts savepoint → a new Flink savepoint directory `target`. */
-export async function convertToFlink(source: string, target: string): Promise<{ path: string; operators: ConvertedOperator[]; dropped: string[] }> {
+export async function convertToFlink(source: string, target: string, opts: DumpOptions = {}): Promise<ToFlinkResult> {
   if (existsSync(join(target, METADATA_FILE))) throw new FlinkError('invalid-argument', `${target} already holds a snapshot; choose a new directory`);
   return withTempDir(async (dir) => {
-    const { operators, dropped } = dumpFlinkTsSavepoint(source, dir);
+    const { operators, dropped, pendingFiles } = dumpFlinkTsSavepoint(source, dir, opts);
     if (operators.length === 0) throw new FlinkError('restore', `The savepoint ${source} holds no state to move`);
     await runConverter(['to-flink', dir, resolve(target)]);
-    return { path: resolve(target), operators, dropped };
+    commitPendingFiles(pendingFiles);
+    return { path: resolve(target), operators, dropped, committedFiles: pendingFiles.length };
   });
 }
 
-/** A Flink savepoint of a runner job → a new flink-ts savepoint `target`, for the operators with these uids. */
-export async function convertToFlinkTs(source: string, target: string, uids: string[]): Promise<{ path: string; operators: ConvertedOperator[] }> {
+/** Reads a Flink savepoint of a runner job into a dump folder, for the operators with these uids. */
+export async function dumpFlinkSavepoint(source: string, dumpDir: string, uids: readonly string[], opts: DumpOptions = {}): Promise<DumpManifest> {
   if (uids.length === 0) throw new FlinkError('invalid-argument', 'Name the uids of the operators whose state to read (Flink savepoints only hold hashes of them)');
+  const generators = new Set(opts.numberSequenceSources ?? []);
+  await runConverter(['from-flink', resolve(source.replace(/^file:(\/\/)?/, '')), dumpDir, ...uids.map((u) => (generators.has(u) ? `${u}=number-sequence` : u))]);
+  return readManifest(dumpDir);
+}
+
+/** A Flink savepoint of a runner job → a new flink-ts savepoint `target`, for the operators with these uids. */
+export async function convertToFlinkTs(source: string, target: string, uids: readonly string[], opts: DumpOptions = {}): Promise<{ path: string; operators: ConvertedOperator[] }> {
   return withTempDir(async (dir) => {
-    await runConverter(['from-flink', resolve(source.replace(/^file:(\/\/)?/, '')), join(dir, 'dump'), ...uids]);
+    await dumpFlinkSavepoint(source, join(dir, 'dump'), uids, opts);
     return writeFlinkTsSavepoint(join(dir, 'dump'), target);
   });
 }

@@ -21,6 +21,8 @@ export interface DumpOperator {
   keyedStates: Record<string, string>;
   /** SPLIT_DISTRIBUTE, UNION or BROADCAST. */
   operatorStates: Record<string, string>;
+  /** The data generator (a number sequence): its SourceReaderState travels as Flink's NumberSequenceSplits. */
+  sourceSplits?: 'number-sequence';
 }
 
 export interface DumpManifest {
@@ -36,9 +38,11 @@ export type DumpRecord =
   | { type: 'map-entry'; state: string; key: string; userKey: string; value: Buffer }
   | { type: 'timer'; domain: 'event' | 'processing'; key: string; time: number }
   | { type: 'operator-list' | 'union-list'; state: string; subtask: number; value: Buffer }
-  | { type: 'broadcast'; state: string; subtask: number; userKey: string; value: Buffer };
+  | { type: 'broadcast'; state: string; subtask: number; userKey: string; value: Buffer }
+  /** A number-sequence split: the indices from..to (inclusive) are still to be read. */
+  | { type: 'source-split'; state: string; subtask: number; splitId: string; from: number; to: number };
 
-const CODE = { value: 1, 'list-element': 2, 'map-entry': 3, timer: 4, 'operator-list': 5, 'union-list': 6, broadcast: 7 } as const;
+const CODE = { value: 1, 'list-element': 2, 'map-entry': 3, timer: 4, 'operator-list': 5, 'union-list': 6, broadcast: 7, 'source-split': 8 } as const;
 
 /** Appends records to one operator's file, in batches of about 1 MiB. */
 export class DumpFileWriter {
@@ -60,13 +64,12 @@ export class DumpFileWriter {
       case 'map-entry':
         this.str(r.state), this.str(r.key), this.str(r.userKey), this.bytes(r.value);
         break;
-      case 'timer': {
-        this.u8(r.domain === 'event' ? 0 : 1), this.str(r.key);
-        const b = Buffer.allocUnsafe(8);
-        b.writeBigInt64BE(BigInt(r.time));
-        this.push(b);
+      case 'timer':
+        this.u8(r.domain === 'event' ? 0 : 1), this.str(r.key), this.i64(r.time);
         break;
-      }
+      case 'source-split':
+        this.str(r.state), this.i32(r.subtask), this.str(r.splitId), this.i64(r.from), this.i64(r.to);
+        break;
       case 'operator-list':
       case 'union-list':
         this.str(r.state), this.i32(r.subtask), this.bytes(r.value);
@@ -106,6 +109,12 @@ export class DumpFileWriter {
     this.push(b);
   }
 
+  private i64(v: number): void {
+    const b = Buffer.allocUnsafe(8);
+    b.writeBigInt64BE(BigInt(v));
+    this.push(b);
+  }
+
   private str(s: string): void {
     this.bytes(Buffer.from(s, 'utf8'));
   }
@@ -136,6 +145,7 @@ export function* readDumpFile(path: string): Generator<DumpRecord> {
   };
   const str = () => bytes().toString('utf8');
   const i32 = () => (need(4), (at += 4), b.readInt32BE(at - 4));
+  const i64 = () => (need(8), (at += 8), Number(b.readBigInt64BE(at - 8)));
   while (at < b.length) {
     const code = b[at++];
     switch (code) {
@@ -150,10 +160,7 @@ export function* readDumpFile(path: string): Generator<DumpRecord> {
         need(1);
         const domain = b[at++] === 0 ? 'event' : 'processing';
         const key = str();
-        need(8);
-        const time = Number(b.readBigInt64BE(at));
-        at += 8;
-        yield { type: 'timer', domain, key, time };
+        yield { type: 'timer', domain, key, time: i64() };
         break;
       }
       case 5:
@@ -162,6 +169,9 @@ export function* readDumpFile(path: string): Generator<DumpRecord> {
         break;
       case 7:
         yield { type: 'broadcast', state: str(), subtask: i32(), userKey: str(), value: bytes() };
+        break;
+      case 8:
+        yield { type: 'source-split', state: str(), subtask: i32(), splitId: str(), from: i64(), to: i64() };
         break;
       default:
         throw new FlinkError('restore', `Savepoint dump file ${path} has an unknown record type ${code} at byte ${at - 1}`);

@@ -19,6 +19,7 @@ import java.util.List;
  *   1 value:     state, key, value          2 list element: state, key, value     3 map entry: state, key, userKey, value
  *   4 timer:     u8 domain, key, i64 time   5 list element:  state, i32 subtask, value
  *   6 union:     state, i32 subtask, value  7 broadcast:     state, i32 subtask, userKey, value
+ *   8 number-sequence source split: state, i32 subtask, splitId, i64 from, i64 to (inclusive)
  */
 final class DumpFile {
     private DumpFile() {}
@@ -58,6 +59,13 @@ final class DumpFile {
                         r.subtask = in.readInt();
                         r.userKey = str(in);
                         r.value = bytes(in);
+                    }
+                    case DumpRecord.SOURCE_SPLIT -> {
+                        r.state = str(in);
+                        r.subtask = in.readInt();
+                        r.userKey = str(in);
+                        r.time = in.readLong();
+                        r.to = in.readLong();
                     }
                     default -> throw new IOException(file + ": unknown record type " + type);
                 }
@@ -105,6 +113,13 @@ final class DumpFile {
                     out.writeInt(r.subtask);
                     str(r.userKey);
                     bytes(r.value);
+                }
+                case DumpRecord.SOURCE_SPLIT -> {
+                    str(r.state);
+                    out.writeInt(r.subtask);
+                    str(r.userKey);
+                    out.writeLong(r.time);
+                    out.writeLong(r.to);
                 }
                 default -> throw new IOException("unknown record type " + r.type);
             }

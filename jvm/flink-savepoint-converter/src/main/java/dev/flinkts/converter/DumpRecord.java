@@ -14,6 +14,8 @@ public class DumpRecord {
     public static final byte OPERATOR_LIST_ELEMENT = 5;
     public static final byte UNION_LIST_ELEMENT = 6;
     public static final byte BROADCAST_ENTRY = 7;
+    /** A number-sequence source split (the data generator): split id in `userKey`, range [time, to]. */
+    public static final byte SOURCE_SPLIT = 8;
 
     public static final byte EVENT_TIME = 0;
     public static final byte PROCESSING_TIME = 1;
@@ -29,6 +31,7 @@ public class DumpRecord {
     public int subtask = -1;
     public byte domain;
     public long time;
+    public long to;
     public byte[] value = new byte[0];
     public String route = "";
 

@@ -12,11 +12,13 @@ import java.util.Map;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.connector.source.lib.NumberSequenceSource;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.core.memory.DataInputViewStreamWrapper;
 import org.apache.flink.runtime.checkpoint.OperatorState;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.checkpoint.metadata.CheckpointMetadata;
+import org.apache.flink.runtime.jobgraph.OperatorID;
 import org.apache.flink.runtime.state.IncrementalRemoteKeyedStateHandle;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.runtime.state.KeyGroupsStateHandle;
@@ -47,7 +49,8 @@ import org.apache.flink.util.CloseableIterator;
  * and a Flink savepoint directory. Runs Flink locally in this process; no cluster.
  *
  *   to-flink   <dumpDir> <savepointDir>         writes a new savepoint (HashMap state backend, canonical format)
- *   from-flink <savepointDir> <dumpDir> <uid>... reads the listed uids' state back into a dump
+ *   from-flink <savepointDir> <dumpDir> <uid>... reads the listed uids' state back into a dump; `uid=number-sequence`
+ *                                               marks a data generator source (its splits are translated)
  *
  * Exit 0 on success; 1 with one line on stderr on failure (the stack trace too with FLINK_TS_VERBOSE=1).
  */
@@ -82,12 +85,23 @@ public final class SavepointConverter {
         StreamExecutionEnvironment env = localEnvironment();
         SavepointWriter writer = SavepointWriter.newSavepoint(env, new HashMapStateBackend(), checkpointId, manifest.path("maxParallelism").asInt(128));
         int written = 0;
+        Map<OperatorID, byte[]> coordinatorStates = new HashMap<>();
         for (JsonNode op : manifest.path("operators")) {
             String uid = op.path("uid").asText();
             int parallelism = op.path("parallelism").asInt(1);
             int maxParallelism = op.path("maxParallelism").asInt(128);
             List<DumpRecord> records = DumpFile.readAll(dumpDir.resolve(op.path("file").asText()));
             if (records.isEmpty()) continue;
+            for (DumpRecord r : records) {
+                if (r.type != DumpRecord.SOURCE_SPLIT) continue;
+                r.type = DumpRecord.OPERATOR_LIST_ELEMENT;
+                r.state = SourceSplits.READER_STATE;
+                r.value = SourceSplits.readerStateEntry(r.userKey, r.time, r.to);
+            }
+            // Every split is with a reader (flink-ts has no enumerator): the enumerator's list is empty.
+            if ("number-sequence".equals(op.path("sourceSplits").asText())) {
+                coordinatorStates.put(OperatorIdentifier.forUid(uid).getOperatorId(), SourceSplits.coordinatorState(List.of()));
+            }
             boolean keyed = records.stream().anyMatch(DumpRecord::isKeyed);
             String[] routes = keyed ? routeKeys(parallelism, maxParallelism) : null;
             for (DumpRecord r : records) {
@@ -117,6 +131,7 @@ public final class SavepointConverter {
         if (written == 0) throw new IllegalArgumentException("the savepoint holds no state of any operator with a uid; nothing to convert");
         writer.write(savepointDir);
         env.execute("flink-ts savepoint -> Flink savepoint");
+        if (!coordinatorStates.isEmpty()) SourceSplits.writeCoordinatorStates(savepointDir, coordinatorStates);
     }
 
     /** For each subtask, a key whose key group that subtask owns: it carries the subtask's operator-state entries there. */
@@ -145,15 +160,27 @@ public final class SavepointConverter {
         ArrayNode ops = manifest.putArray("operators");
         int maxParallelism = 1;
         List<DataStream<DumpRecord>> streams = new ArrayList<>();
+        List<DumpRecord> pending = new ArrayList<>();
         Map<String, String> files = new LinkedHashMap<>();
-        for (String uid : uids) {
+        for (String arg : uids) {
+            boolean numberSequence = arg.endsWith("=number-sequence");
+            String uid = numberSequence ? arg.substring(0, arg.length() - "=number-sequence".length()) : arg;
             OperatorIdentifier id = OperatorIdentifier.forUid(uid);
             OperatorState os = md.getOperatorStates().stream().filter(o -> o.getOperatorID().equals(id.getOperatorId())).findFirst().orElse(null);
             if (os == null) continue;
             Map<String, String> keyed = new LinkedHashMap<>();
             Map<String, String> operator = new LinkedHashMap<>();
             boolean timers = describe(os, keyed, operator);
-            if (keyed.isEmpty() && operator.isEmpty() && !timers) continue;
+            List<DumpRecord> unassigned = new ArrayList<>();
+            if (numberSequence) {
+                operator.remove(SourceSplits.READER_STATE);
+                if (os.getCoordinatorState() != null) {
+                    for (NumberSequenceSource.NumberSequenceSplit sp : SourceSplits.fromCoordinatorState(os.getCoordinatorState().getData())) {
+                        unassigned.add(split(uid, -1, sp));
+                    }
+                }
+            }
+            if (keyed.isEmpty() && operator.isEmpty() && !timers && !numberSequence) continue;
             String file = "op-" + files.size() + ".bin";
             files.put(uid, file);
             maxParallelism = Math.max(maxParallelism, os.getMaxParallelism());
@@ -166,6 +193,13 @@ public final class SavepointConverter {
             keyed.forEach(k::put);
             ObjectNode s = o.putObject("operatorStates");
             operator.forEach(s::put);
+            if (numberSequence) {
+                o.put("sourceSplits", "number-sequence");
+                s.put(SourceSplits.READER_STATE, "SPLIT_DISTRIBUTE");
+                pending.addAll(unassigned);
+                streams.add(reader.readListState(id, SourceSplits.READER_STATE, DumpStateWriterOperator.BYTES)
+                        .map((byte[] v) -> split(uid, -1, SourceSplits.fromReaderStateEntry(v))).returns(DumpRecord.class));
+            }
             if (!keyed.isEmpty() || timers) {
                 streams.add(reader.readKeyedState(id, new DumpReaderFunction(uid, keyed), Types.STRING, TypeInformation.of(DumpRecord.class)));
             }
@@ -187,6 +221,7 @@ public final class SavepointConverter {
         Map<String, DumpFile.Writer> writers = new HashMap<>();
         try {
             for (Map.Entry<String, String> f : files.entrySet()) writers.put(f.getKey(), new DumpFile.Writer(dumpDir.resolve(f.getValue())));
+            for (DumpRecord r : pending) writers.get(r.route).write(r);
             if (!streams.isEmpty()) {
                 DataStream<DumpRecord> all = streams.get(0);
                 for (int i = 1; i < streams.size(); i++) all = all.union(streams.get(i));
@@ -201,6 +236,18 @@ public final class SavepointConverter {
             for (DumpFile.Writer w : writers.values()) w.close();
         }
         JSON.writerWithDefaultPrettyPrinter().writeValue(dumpDir.resolve("manifest.json").toFile(), manifest);
+    }
+
+    private static DumpRecord split(String uid, int subtask, NumberSequenceSource.NumberSequenceSplit sp) {
+        DumpRecord r = new DumpRecord();
+        r.type = DumpRecord.SOURCE_SPLIT;
+        r.state = SourceSplits.READER_STATE;
+        r.subtask = subtask;
+        r.userKey = sp.splitId();
+        r.time = sp.from();
+        r.to = sp.to();
+        r.route = uid;
+        return r;
     }
 
     private static DumpRecord opRecord(byte type, String uid, String state, String userKey, byte[] value) {
