@@ -14,6 +14,8 @@ import { chunkFormatOf } from '../state/StateCodec.js';
 import { readOperatorState, StateFileWriter, verifyStateFile, type OperatorStateSnapshot } from '../state/StateFile.js';
 import { TIMER_STATE } from '../operators/InternalTimerService.js';
 import { commitPendingFile } from '../operators/SinkOperators.js';
+import { SPLIT_WATERMARK_STATE } from '../operators/SplitWatermarks.js';
+import { WATERMARK_GENERATOR_STATE } from '../operators/TimestampsAndWatermarksOperator.js';
 import { decodeKey, encodeKey } from './KeyEncoding.js';
 import { DUMP_FORMAT_VERSION, DumpFileWriter, readDumpFile, readManifest, writeManifest, type DumpManifest, type DumpOperator } from './SavepointDump.js';
 
@@ -49,7 +51,7 @@ export interface PendingFile {
   final: string;
 }
 /** Runtime state Flink does not keep in savepoints at all (watermarks restart after a restore there). */
-const DROPPED_STATES = new Set(['TimestampsAndWatermarksGeneratorState', 'SplitWatermarks']);
+const DROPPED_STATES = new Set([WATERMARK_GENERATOR_STATE, SPLIT_WATERMARK_STATE]);
 
 const TIMER_NAMES = new Map<string, 'event' | 'processing'>([[TIMER_STATE.EVENT_TIME, 'event'], [TIMER_STATE.PROCESSING_TIME, 'processing']]);
 
@@ -173,6 +175,10 @@ export function dumpFlinkTsSavepoint(path: string, dumpDir: string, opts: DumpOp
       }
     } finally {
       out.close();
+    }
+    if (counts.keyedEntries + counts.timers + counts.operatorStateEntries === 0) {
+      rmSync(join(dumpDir, file)); // only state that does not move (a file sink's pending files, watermarks)
+      continue;
     }
     manifest.operators.push(entry);
     summary.push(counts);

@@ -36,6 +36,7 @@ import org.apache.flink.state.api.OperatorIdentifier;
 import org.apache.flink.state.api.OperatorTransformation;
 import org.apache.flink.state.api.SavepointReader;
 import org.apache.flink.state.api.SavepointWriter;
+import org.apache.flink.state.api.SavepointWriterOperatorFactory;
 import org.apache.flink.state.api.StateBootstrapTransformation;
 import org.apache.flink.state.api.runtime.SavepointLoader;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -73,9 +74,13 @@ public final class SavepointConverter {
         }
     }
 
+    /**
+     * A local environment in STREAMING mode: BATCH would sort keyed input by key, which may reorder a key's
+     * list elements; every input here is bounded either way.
+     */
     private static StreamExecutionEnvironment localEnvironment() {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-        env.setRuntimeMode(RuntimeExecutionMode.BATCH);
+        env.setRuntimeMode(RuntimeExecutionMode.STREAMING);
         return env;
     }
 
@@ -111,19 +116,31 @@ public final class SavepointConverter {
             }
             // The writer runs at the operator's parallelism, so key groups are Flink's own ranges for it and
             // every old subtask's operator state lands in the subtask of the same index.
+            // The bootstrap operator takes its input's parallelism: the records are first spread over `parallelism`
+            // subtasks (by key, or by the subtask that held them), each channel in order, so a key's list
+            // elements keep their order and the writer's key groups are Flink's own ranges at that parallelism.
             env.setParallelism(parallelism);
             DataStream<DumpRecord> data = env.fromData(records, TypeInformation.of(DumpRecord.class)).setParallelism(1);
+            DataStream<DumpRecord> spread = (keyed
+                    ? data.keyBy((DumpRecord r) -> r.route, Types.STRING).map((DumpRecord r) -> r)
+                    : data.partitionCustom((Integer s, int n) -> s % n, (DumpRecord r) -> r.subtask).map((DumpRecord r) -> r))
+                    .returns(DumpRecord.class).setParallelism(parallelism).setMaxParallelism(maxParallelism);
+            // write() gives each bootstrap operator the environment's parallelism of that moment; the factory is
+            // called right before the operator is added, so it sets the parallelism of its own operator.
+            SavepointWriterOperatorFactory factory = (ts, path) -> {
+                env.setParallelism(parallelism);
+                return SimpleOperatorFactory.of(new DumpStateWriterOperator(checkpointId, ts, path));
+            };
             StateBootstrapTransformation<DumpRecord> t;
             if (keyed) {
-                t = OperatorTransformation.bootstrapWith(data, checkpointId)
+                t = OperatorTransformation.bootstrapWith(spread, checkpointId)
                         .setMaxParallelism(maxParallelism)
                         .keyBy((DumpRecord r) -> r.route, Types.STRING)
-                        .transform((ts, path) -> SimpleOperatorFactory.of(new DumpStateWriterOperator(checkpointId, ts, path)));
+                        .transform(factory);
             } else {
-                DataStream<DumpRecord> bySubtask = data.partitionCustom((Integer s, int n) -> s % n, (DumpRecord r) -> r.subtask);
-                t = OperatorTransformation.bootstrapWith(bySubtask, checkpointId)
+                t = OperatorTransformation.bootstrapWith(spread, checkpointId)
                         .setMaxParallelism(maxParallelism)
-                        .transform((ts, path) -> SimpleOperatorFactory.of(new DumpStateWriterOperator(checkpointId, ts, path)));
+                        .transform(factory);
             }
             writer.withOperator(OperatorIdentifier.forUid(uid), t);
             written++;
