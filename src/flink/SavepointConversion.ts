@@ -12,6 +12,7 @@ import { keyedStateChunks } from '../state/KeyedStateReader.js';
 import { assignToKeyGroup, computeKeyGroupRangeForOperatorIndex, normalizeKey, type NormalizedKey } from '../state/KeyGroupRangeAssignment.js';
 import { chunkFormatOf } from '../state/StateCodec.js';
 import { readOperatorState, StateFileWriter, verifyStateFile, type OperatorStateSnapshot } from '../state/StateFile.js';
+import type { StreamGraph } from '../graph/StreamGraph.js';
 import { TIMER_STATE } from '../operators/InternalTimerService.js';
 import { commitPendingFile } from '../operators/SinkOperators.js';
 import { SPLIT_WATERMARK_STATE } from '../operators/SplitWatermarks.js';
@@ -66,8 +67,27 @@ export interface ConvertedOperator {
 
 /** A canonical flink-ts savepoint (or retained checkpoint) → a dump folder (created). */
 export interface DumpOptions {
-  /** uids of data generator sources, whose split positions are translated into Flink's NumberSequenceSplits. */
-  numberSequenceSources?: readonly string[];
+  /**
+   * Data generator sources by uid, with the first value of their sequence (0 for DataGeneratorSource, `from` of
+   * fromSequence): their split positions travel as Flink's NumberSequenceSplits, which count indices from 0.
+   */
+  numberSequenceSources?: Readonly<Record<string, number>>;
+}
+
+/** The data generator sources of a job (what `run -m` maps to Flink's DataGeneratorSource), by uid. */
+export function numberSequenceSourcesOf(graph: StreamGraph): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of graph.nodes) {
+    const c = n.connector as { toFlinkConnector?: () => { descriptor: { type?: string; from?: number } } } | undefined;
+    const d = n.uid && typeof c?.toFlinkConnector === 'function' ? c.toFlinkConnector().descriptor : undefined;
+    if (n.uid && d?.type === 'data-generator') out[n.uid] = d.from ?? 0;
+  }
+  return out;
+}
+
+/** The uids of a job's operators: what a Flink savepoint's state is looked up by. */
+export function uidsOf(graph: StreamGraph): string[] {
+  return [...new Set(graph.nodes.flatMap((n) => (n.uid ? [n.uid] : [])))];
 }
 
 export interface DumpResult {
@@ -91,7 +111,7 @@ export function dumpFlinkTsSavepoint(path: string, dumpDir: string, opts: DumpOp
   const summary: ConvertedOperator[] = [];
   const dropped: string[] = [];
   const pendingFiles: PendingFile[] = [];
-  const generators = new Set(opts.numberSequenceSources ?? []);
+  const generators = new Map(Object.entries(opts.numberSequenceSources ?? {}));
   for (const op of md.operators) {
     const files = op.subtasks.map((s) => ({ subtask: s.subtask, handle: s.state, bytes: verifyStateFile(snap.dir, s.state) }));
     const operatorStates = files.map((f) => ({ subtask: f.subtask, state: readOperatorState(f.bytes, f.handle) }));
@@ -114,7 +134,8 @@ export function dumpFlinkTsSavepoint(path: string, dumpDir: string, opts: DumpOp
     if (!op.uid) throw new FlinkError('restore', `${what} has state but no uid(); Flink finds state by uid, so give the operator a uid() before moving the job`);
     const file = `op-${manifest.operators.length}.bin`;
     const entry: DumpOperator = { uid: op.uid, name: op.name, parallelism: op.parallelism, maxParallelism: op.maxParallelism, file, keyedStates: {}, operatorStates: {} };
-    if (generators.has(op.uid)) entry.sourceSplits = 'number-sequence';
+    const offset = generators.get(op.uid);
+    if (offset !== undefined) entry.sourceSplits = 'number-sequence', entry.sequenceFrom = offset;
     const out = new DumpFileWriter(join(dumpDir, file));
     const counts: ConvertedOperator = { uid: op.uid, parallelism: op.parallelism, maxParallelism: op.maxParallelism, keyedEntries: 0, timers: 0, operatorStateEntries: 0 };
     try {
@@ -153,7 +174,7 @@ export function dumpFlinkTsSavepoint(path: string, dumpDir: string, opts: DumpOp
             entry.operatorStates[name] = 'SPLIT_DISTRIBUTE';
             for (const sp of l.entries as RangeSplit[]) {
               counts.operatorStateEntries++;
-              out.write({ type: 'source-split', state: name, subtask, splitId: sp.id, from: sp.next, to: sp.end });
+              out.write({ type: 'source-split', state: name, subtask, splitId: sp.id, from: sp.next - offset!, to: sp.end - offset! });
             }
             continue;
           }
@@ -214,12 +235,15 @@ export async function writeFlinkTsSavepoint(dumpDir: string, target: string, job
     const perSubtask: OperatorStateSnapshot[] = Array.from({ length: p }, () => ({}));
     const ops = (s: number, name: string, mode: string) => ((perSubtask[s][name] ??= { mode, entries: [] }).entries);
     let roundRobin = 0;
+    const from = op.sequenceFrom ?? 0;
     for (const r of readDumpFile(join(dumpDir, op.file))) {
       if (r.type === 'operator-list' || r.type === 'union-list' || r.type === 'broadcast' || r.type === 'source-split') {
         counts.operatorStateEntries++;
         if (r.type === 'source-split') {
           // Splits no reader had taken (Flink's enumerator) go round robin, like flink-ts's own restore.
-          ops(r.subtask >= 0 ? r.subtask % p : roundRobin++ % p, r.state, 'SPLIT_DISTRIBUTE').push({ id: r.splitId, next: r.from, end: r.to });
+          // An unbounded Flink generator counts to Long.MAX_VALUE; flink-ts's stops at the largest safe integer.
+          const at = (i: number) => Math.min(i + from, Number.MAX_SAFE_INTEGER - 1);
+          ops(r.subtask >= 0 ? r.subtask % p : roundRobin++ % p, r.state, 'SPLIT_DISTRIBUTE').push({ id: r.splitId, next: at(r.from), end: at(r.to) });
         } else if (r.type === 'broadcast') {
           for (let s = 0; s < p; s++) ops(s, r.state, 'BROADCAST').push([decodeKey(r.userKey), decode(r.value)]);
         } else if (r.type === 'union-list') {
@@ -318,6 +342,28 @@ export function isFlinkTsSnapshot(path: string): boolean {
   }
 }
 
+/** True when `path` is an Apache Flink savepoint or checkpoint (`_metadata` starts with Flink's magic number). */
+export function isFlinkSnapshot(path: string): boolean {
+  const p = path.replace(/^file:(\/\/)?/, '');
+  const file = existsSync(join(p, METADATA_FILE)) ? join(p, METADATA_FILE) : p;
+  try {
+    const b = readFileSync(file);
+    return b.length >= 4 && b.readUInt32BE(0) === FLINK_METADATA_MAGIC;
+  } catch {
+    return false;
+  }
+}
+/** Flink's Checkpoints.HEADER_MAGIC_NUMBER. */
+const FLINK_METADATA_MAGIC = 0x4960672d;
+
+/** Where `run` puts the converted copy of a savepoint: beside it, `<dir>-<suffix>` (a fresh name if taken). */
+export function convertedSavepointPath(path: string, suffix: 'flink' | 'flink-ts'): string {
+  const p = resolve(path.replace(/^file:(\/\/)?/, ''));
+  const dir = p.endsWith(`/${METADATA_FILE}`) ? dirname(p) : p;
+  const base = `${dir}-${suffix}`;
+  return existsSync(base) ? `${base}-${randomHex(3)}` : base;
+}
+
 // ---- the Java side -------------------------------------------------------------------------------------
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -385,9 +431,12 @@ export async function convertToFlink(source: string, target: string, opts: DumpO
 /** Reads a Flink savepoint of a runner job into a dump folder, for the operators with these uids. */
 export async function dumpFlinkSavepoint(source: string, dumpDir: string, uids: readonly string[], opts: DumpOptions = {}): Promise<DumpManifest> {
   if (uids.length === 0) throw new FlinkError('invalid-argument', 'Name the uids of the operators whose state to read (Flink savepoints only hold hashes of them)');
-  const generators = new Set(opts.numberSequenceSources ?? []);
-  await runConverter(['from-flink', resolve(source.replace(/^file:(\/\/)?/, '')), dumpDir, ...uids.map((u) => (generators.has(u) ? `${u}=number-sequence` : u))]);
-  return readManifest(dumpDir);
+  const generators = opts.numberSequenceSources ?? {};
+  await runConverter(['from-flink', resolve(source.replace(/^file:(\/\/)?/, '')), dumpDir, ...uids.map((u) => (u in generators ? `${u}=number-sequence` : u))]);
+  const manifest = readManifest(dumpDir);
+  for (const op of manifest.operators) if (op.uid in generators) op.sequenceFrom = generators[op.uid];
+  writeManifest(dumpDir, manifest);
+  return manifest;
 }
 
 /** A Flink savepoint of a runner job → a new flink-ts savepoint `target`, for the operators with these uids. */

@@ -23,6 +23,8 @@ export interface DumpOperator {
   operatorStates: Record<string, string>;
   /** The data generator (a number sequence): its SourceReaderState travels as Flink's NumberSequenceSplits. */
   sourceSplits?: 'number-sequence';
+  /** The value of the sequence's index 0 (flink-ts split states hold values, Flink's splits indices). */
+  sequenceFrom?: number;
 }
 
 export interface DumpManifest {

@@ -25,7 +25,7 @@ const COUNT = 3000;
 const HOLD_AT = 1500;
 const ARGS = ['--count', String(COUNT), '--keys', '7', '--rules', '5'];
 const UIDS = ['events', 'stateful', 'tally'];
-const SOURCES = { numberSequenceSources: ['events'] };
+const SOURCES = { numberSequenceSources: { events: 0 } };
 
 /** A dump's content, decoded and in an order-free form: what both sides must agree on. */
 function contentOf(dir: string): Record<string, unknown> {
