@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { FlinkError } from '../core/FlinkError.js';
 import { hash128, newJobId, randomHex } from '../core/ids.js';
+import { packageRoot } from '../core/paths.js';
 import { decode, encode } from '../core/Serializer.js';
 import { loadSnapshot, METADATA_FILE, verifySnapshotFiles, writeMetadataAtomically, type CheckpointMetadata, type OperatorStateMetadata } from '../checkpoint/Metadata.js';
 import { KeyGroupRange } from '../state/KeyGroupRange.js';
@@ -366,15 +366,23 @@ export function convertedSavepointPath(path: string, suffix: 'flink' | 'flink-ts
 
 // ---- the Java side -------------------------------------------------------------------------------------
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CONVERTER_DIR = join(process.env.FLINK_TS_JVM_CACHE ?? join(ROOT, 'jvm', '.cache'), 'flink-savepoint-converter');
+const jvmCache = () => process.env.FLINK_TS_JVM_CACHE ?? join(packageRoot(), 'jvm', '.cache');
 
-/** The converter's classpath, built by `mvn -f jvm/pom.xml -pl flink-savepoint-converter package`. */
+/**
+ * The converter's classpath (jvm/flink-savepoint-converter: its jar, Flink's State Processor API and runtime),
+ * built with Maven into the jvm cache folder when it is missing, as the runner JAR is.
+ */
 function converterClasspath(): string {
-  const jar = join(CONVERTER_DIR, 'flink-savepoint-converter.jar');
-  const lib = join(CONVERTER_DIR, 'lib');
+  const dir = join(jvmCache(), 'flink-savepoint-converter');
+  const jar = join(dir, 'flink-savepoint-converter.jar');
+  const lib = join(dir, 'lib');
   if (!existsSync(jar) || !existsSync(lib)) {
-    throw new FlinkError('not-found', `The savepoint converter is not built (${jar} missing); build it with: mvn -f jvm/pom.xml -pl flink-savepoint-converter package`);
+    const jvm = join(packageRoot(), 'jvm');
+    const r = spawnSync(process.env.MVN ?? 'mvn', ['-B', '-q', '-f', join(jvm, 'pom.xml'), '-pl', 'flink-savepoint-converter', `-Djvm.cache=${jvmCache()}`, 'package'], { encoding: 'utf8' });
+    if (r.error || r.status !== 0 || !existsSync(jar)) {
+      const why = r.error ? `mvn is not available (${r.error.message})` : `mvn exited ${r.status}: ${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-3).join(' ')}`;
+      throw new FlinkError('not-found', `The savepoint converter (jvm/flink-savepoint-converter) is not built and cannot be built: ${why}`);
+    }
   }
   return [jar, ...readdirSync(lib).filter((f) => f.endsWith('.jar')).map((f) => join(lib, f))].join(':');
 }
@@ -387,7 +395,10 @@ const JAVA_FLAGS = ['java.lang', 'java.net', 'java.io', 'java.nio', 'sun.nio.ch'
 export function runConverter(args: string[], timeoutMs = 600_000): Promise<void> {
   const cp = converterClasspath();
   return new Promise((res, rej) => {
-    const child = spawn(process.env.JAVA ?? 'java', [...JAVA_FLAGS, '-cp', cp, 'dev.flinkts.converter.SavepointConverter', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // flink-ts's FLINK_CONF_DIR holds flink-ts's configuration: the converter's local Flink must not read it.
+    const env = { ...process.env };
+    delete env.FLINK_CONF_DIR;
+    const child = spawn(process.env.JAVA ?? 'java', [...JAVA_FLAGS, '-cp', cp, 'dev.flinkts.converter.SavepointConverter', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let err = '';
     child.stdout.resume();
     child.stderr.on('data', (d: Buffer) => void (err += d.toString()));
