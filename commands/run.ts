@@ -13,7 +13,7 @@ import { FlinkCommand } from './base.js';
 import { captureJobGraph } from '../src/tools/RestoreDryRun.js';
 import { defaultRunnerJar, ensureRunnerJar, RUNNER_JAR_KEY, submitTsJob } from '../src/flink/RunnerSubmission.js';
 import {
-  convertedSavepointPath, convertToFlink, convertToFlinkTs, isFlinkSnapshot, isFlinkTsSnapshot, numberSequenceSourcesOf, uidsOf,
+  convertedSavepointPath, convertToFlink, convertToFlinkTs, flinkConnectorsOf, isFlinkSnapshot, isFlinkTsSnapshot, numberSequenceSourcesOf, uidsOf,
 } from '../src/flink/SavepointConversion.js';
 import { propertyFlags } from './flags.js';
 
@@ -121,7 +121,7 @@ export default class Run extends FlinkCommand {
       const from = savepointPath;
       const { streamGraph } = await captureJobGraph(jobFile, programArgs, config);
       const r = await this.ui.spin(`Converting the Flink savepoint ${from} into a flink-ts savepoint...`, () =>
-        convertToFlinkTs(from, convertedSavepointPath(from, 'flink-ts'), uidsOf(streamGraph), { numberSequenceSources: numberSequenceSourcesOf(streamGraph) }));
+        convertToFlinkTs(from, convertedSavepointPath(from, 'flink-ts'), uidsOf(streamGraph), { numberSequenceSources: numberSequenceSourcesOf(streamGraph), flinkConnectors: flinkConnectorsOf(streamGraph) }));
       this.ui.progress(`Converted ${from} into the flink-ts savepoint ${r.path} (${r.operators.map((op) => op.uid).join(', ')}).`);
       savepointPath = r.path;
     }

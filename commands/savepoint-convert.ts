@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { FlinkError } from '../src/core/FlinkError.js';
 import { captureJobGraph } from '../src/tools/RestoreDryRun.js';
 import {
-  convertToFlink, convertToFlinkTs, numberSequenceSourcesOf, uidsOf, type ConvertedOperator,
+  convertToFlink, convertToFlinkTs, flinkConnectorsOf, numberSequenceSourcesOf, uidsOf, type ConvertedOperator,
 } from '../src/flink/SavepointConversion.js';
 import { FlinkCommand } from './base.js';
 import { propertyFlags } from './flags.js';
@@ -74,8 +74,8 @@ export default class SavepointConvert extends FlinkCommand {
       result = { direction: 'to-flink', input: flags.input, output: r.path, operators: r.operators, dropped: r.dropped, committedFiles: r.committedFiles };
     } else {
       if (!graph) throw new FlinkError('invalid-argument', '--to-flink-ts needs the job file: a Flink savepoint holds only hashes of the uids it reads');
-      const r = await this.ui.spin('Converting the savepoint...', () => convertToFlinkTs(flags.input, flags.output, uidsOf(graph), { numberSequenceSources }));
-      result = { direction: 'to-flink-ts', input: flags.input, output: r.path, operators: r.operators, dropped: [], committedFiles: 0 };
+      const r = await this.ui.spin('Converting the savepoint...', () => convertToFlinkTs(flags.input, flags.output, uidsOf(graph), { numberSequenceSources, flinkConnectors: flinkConnectorsOf(graph) }));
+      result = { direction: 'to-flink-ts', input: flags.input, output: r.path, operators: r.operators, dropped: r.dropped, committedFiles: 0 };
     }
     for (const o of result.operators) {
       this.ui.out(`  ${o.uid}: ${o.keyedEntries} keyed entries, ${o.timers} timers, ${o.operatorStateEntries} operator state entries (parallelism ${o.parallelism}, max ${o.maxParallelism})`);

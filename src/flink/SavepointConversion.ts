@@ -72,6 +72,22 @@ export interface DumpOptions {
    * fromSequence): their split positions travel as Flink's NumberSequenceSplits, which count indices from 0.
    */
   numberSequenceSources?: Readonly<Record<string, number>>;
+  /**
+   * The job's other sources and sinks that run as Flink's own connectors, by uid, with their descriptor type:
+   * their state in a Flink savepoint is in Flink's formats (sinks' is dropped, a source's refuses the move back).
+   */
+  flinkConnectors?: Readonly<Record<string, string>>;
+}
+
+/** The sources and sinks of a job that the runner maps to Flink's own connectors (not the data generator), by uid. */
+export function flinkConnectorsOf(graph: StreamGraph): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const n of graph.nodes) {
+    const c = n.connector as { toFlinkConnector?: () => { descriptor: { type?: string } } } | undefined;
+    const type = n.uid && typeof c?.toFlinkConnector === 'function' ? c.toFlinkConnector().descriptor.type : undefined;
+    if (n.uid && type && type !== 'data-generator') out[n.uid] = type;
+  }
+  return out;
 }
 
 /** The data generator sources of a job (what `run -m` maps to Flink's DataGeneratorSource), by uid. */
@@ -219,13 +235,28 @@ export function commitPendingFiles(files: readonly PendingFile[]): void {
  * dump says which (else split round-robin), union state goes whole to subtask 0 (a restore unions all
  * subtasks' lists), broadcast state is copied to every subtask.
  */
-export async function writeFlinkTsSavepoint(dumpDir: string, target: string, jobName = 'converted'): Promise<{ path: string; operators: ConvertedOperator[] }> {
+export async function writeFlinkTsSavepoint(
+  dumpDir: string, target: string, opts: Pick<DumpOptions, 'flinkConnectors'> = {},
+): Promise<{ path: string; operators: ConvertedOperator[]; dropped: string[] }> {
   const manifest = readManifest(dumpDir);
   if (existsSync(join(target, METADATA_FILE))) throw new FlinkError('invalid-argument', `${target} already holds a snapshot; choose a new directory`);
-  mkdirSync(target, { recursive: true });
   const operators: OperatorStateMetadata[] = [];
   const summary: ConvertedOperator[] = [];
-  for (const op of manifest.operators) {
+  const dropped: string[] = [];
+  const native = opts.flinkConnectors ?? {};
+  const plan = manifest.operators.filter((op) => {
+    const kind = native[op.uid];
+    if (kind === undefined || op.sourceSplits) return true;
+    if (!kind.endsWith('-sink')) {
+      throw new FlinkError('restore', `Operator '${op.uid}' (Flink's ${kind}) holds its position in Flink's own format, which flink-ts's source cannot take over; moving the job back would lose it`);
+    }
+    // Flink commits a sink's last transaction or part files when its stop-with-savepoint completes; what is
+    // left in its state is Flink's own bookkeeping, which flink-ts's sink does not read.
+    dropped.push(...Object.keys(op.operatorStates).map((n) => `${op.uid}/${n}`));
+    return false;
+  });
+  mkdirSync(target, { recursive: true });
+  for (const op of plan) {
     const p = op.parallelism;
     const maxP = op.maxParallelism;
     const counts: ConvertedOperator = { uid: op.uid, parallelism: p, maxParallelism: maxP, keyedEntries: 0, timers: 0, operatorStateEntries: 0 };
@@ -324,11 +355,11 @@ export async function writeFlinkTsSavepoint(dumpDir: string, target: string, job
   }
   const now = Date.now();
   const md: CheckpointMetadata = {
-    formatVersion: 1, jobId: newJobId(), jobName: manifest.jobName ?? jobName, checkpointId: manifest.checkpointId || 1, kind: 'SAVEPOINT', format: 'CANONICAL',
+    formatVersion: 1, jobId: newJobId(), jobName: manifest.jobName ?? 'converted', checkpointId: manifest.checkpointId || 1, kind: 'SAVEPOINT', format: 'CANONICAL',
     triggerTimestamp: now, completionTimestamp: now, maxParallelism: manifest.maxParallelism || 128, operators,
   };
   writeMetadataAtomically(target, md);
-  return { path: resolve(target), operators: summary };
+  return { path: resolve(target), operators: summary, dropped };
 }
 
 /** True when `path` is a flink-ts snapshot (its `_metadata` starts with flink-ts's format marker). */
@@ -451,9 +482,11 @@ export async function dumpFlinkSavepoint(source: string, dumpDir: string, uids: 
 }
 
 /** A Flink savepoint of a runner job → a new flink-ts savepoint `target`, for the operators with these uids. */
-export async function convertToFlinkTs(source: string, target: string, uids: readonly string[], opts: DumpOptions = {}): Promise<{ path: string; operators: ConvertedOperator[] }> {
+export async function convertToFlinkTs(
+  source: string, target: string, uids: readonly string[], opts: DumpOptions = {},
+): Promise<{ path: string; operators: ConvertedOperator[]; dropped: string[] }> {
   return withTempDir(async (dir) => {
     await dumpFlinkSavepoint(source, join(dir, 'dump'), uids, opts);
-    return writeFlinkTsSavepoint(join(dir, 'dump'), target);
+    return writeFlinkTsSavepoint(join(dir, 'dump'), target, opts);
   });
 }
