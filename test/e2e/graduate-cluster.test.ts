@@ -60,7 +60,8 @@ describe('graduation with state: mini-cluster savepoint -> real Flink cluster (e
     // Slow on the cluster (40 s at most) so that the stop finds it running.
     const args = withArgs(ARGS, { count: '20000' });
     const expected = await referenceLines(STATE_MACHINE_JOB, args);
-    const run = await flink(ws, ['run', '-m', cluster.address, '-d', STATE_MACHINE_JOB, ...withArgs(args, { output: out, rate: '500' })], { timeoutMs: 300_000 });
+    // Checkpoints on the cluster commit the file sink's part files as the job goes (the program itself sets none).
+    const run = await flink(ws, ['run', '-m', cluster.address, '-d', '-D', 'execution.checkpointing.interval=500ms', STATE_MACHINE_JOB, ...withArgs(args, { output: out, rate: '500' })], { timeoutMs: 300_000 });
     assert.equal(run.exitCode, 0, show(run));
     const jobId = jobIdFrom(run.stdout);
     await waitFor(() => committedLines(out).length > 20, 120_000, 'some alerts committed on the cluster');
