@@ -68,13 +68,15 @@ export default class SavepointConvert extends FlinkCommand {
       }
     }
     const numberSequenceSources = graph ? numberSequenceSourcesOf(graph) : {};
+    // A spinner on a terminal; otherwise nothing before the result, so a refusal stays one line.
+    const spin = <T>(fn: () => Promise<T>) => (this.ui.animated ? this.ui.spin('Converting the savepoint...', fn) : fn());
     let result: ConvertResult;
     if (flags['to-flink']) {
-      const r = await this.ui.spin('Converting the savepoint...', () => convertToFlink(flags.input, flags.output, { numberSequenceSources }));
+      const r = await spin(() => convertToFlink(flags.input, flags.output, { numberSequenceSources }));
       result = { direction: 'to-flink', input: flags.input, output: r.path, operators: r.operators, dropped: r.dropped, committedFiles: r.committedFiles };
     } else {
       if (!graph) throw new FlinkError('invalid-argument', '--to-flink-ts needs the job file: a Flink savepoint holds only hashes of the uids it reads');
-      const r = await this.ui.spin('Converting the savepoint...', () => convertToFlinkTs(flags.input, flags.output, uidsOf(graph), { numberSequenceSources, flinkConnectors: flinkConnectorsOf(graph) }));
+      const r = await spin(() => convertToFlinkTs(flags.input, flags.output, uidsOf(graph), { numberSequenceSources, flinkConnectors: flinkConnectorsOf(graph) }));
       result = { direction: 'to-flink-ts', input: flags.input, output: r.path, operators: r.operators, dropped: r.dropped, committedFiles: 0 };
     }
     for (const o of result.operators) {

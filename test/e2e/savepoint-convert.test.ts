@@ -17,7 +17,7 @@ import { convertToFlink, dumpFlinkSavepoint, dumpFlinkTsSavepoint, writeFlinkTsS
 import { readDumpFile, readManifest } from '../../src/flink/SavepointDump.js';
 import { converterSkip, ensureConverterJars } from '../support/converter.js';
 import {
-  ROOT, cleanup, committedLines, createWorkspace, flink, jobIdFrom, savepointPathFrom, show, waitFor, waitForStatus, withArgs, type Workspace,
+  ROOT, assertOneLineError, cleanup, committedLines, createWorkspace, flink, jobIdFrom, savepointPathFrom, show, waitFor, waitForStatus, withArgs, type Workspace,
 } from './helpers.js';
 
 const JOB = join(ROOT, 'test', 'jobs', 'GraduateJob.ts');
@@ -122,6 +122,12 @@ describe('savepoint conversion flink-ts <-> Flink (e2e)', { skip, timeout: 300_0
     assert.equal(stateful.timers.length, 7, 'a timer per key');
     assert.equal(stateful.broadcast.length, 5, 'every rule in the broadcast state');
     assert.deepEqual(actual, expected);
+
+    // The verb refuses, in one line, what would lose data: this job's test source is no data generator Flink has.
+    const refused = await flink(ws, ['savepoint-convert', '--to-flink', '-i', savepoint, '-o', join(tmp, 'refused'), JOB, ...withArgs(ARGS, { output: out })]);
+    assert.match(assertOneLineError(refused), /Operator 'Source: Events' \(uid 'events'\) holds the source's read position/);
+    assert.match(assertOneLineError(await flink(ws, ['savepoint-convert', '-i', savepoint, '-o', join(tmp, 'x')])), /--to-flink or --to-flink-ts/);
+    assert.ok(!existsSync(join(tmp, 'refused', '_metadata')), 'nothing written when refused');
 
     // Back to a flink-ts savepoint; the job restored from it ends exactly as an uninterrupted run.
     const converted = join(ws.dir, 'converted-savepoint');
