@@ -121,7 +121,7 @@ export default class Run extends FlinkCommand {
       const from = savepointPath;
       const { streamGraph } = await captureJobGraph(jobFile, programArgs, config);
       const r = await this.ui.spin(`Converting the Flink savepoint ${from} into a flink-ts savepoint...`, () =>
-        convertToFlinkTs(from, convertedSavepointPath(from, 'flink-ts'), uidsOf(streamGraph), { numberSequenceSources: numberSequenceSourcesOf(streamGraph), flinkConnectors: flinkConnectorsOf(streamGraph) }));
+        convertToFlinkTs(from, convertedSavepointPath(from, 'flink-ts'), uidsOf(streamGraph), { numberSequenceSources: numberSequenceSourcesOf(streamGraph), flinkConnectors: flinkConnectorsOf(streamGraph), jobName: streamGraph.jobName }));
       this.ui.progress(`Converted ${from} into the flink-ts savepoint ${r.path} (${r.operators.map((op) => op.uid).join(', ')}).`);
       savepointPath = r.path;
     }

@@ -76,7 +76,7 @@ export default class SavepointConvert extends FlinkCommand {
       result = { direction: 'to-flink', input: flags.input, output: r.path, operators: r.operators, dropped: r.dropped, committedFiles: r.committedFiles };
     } else {
       if (!graph) throw new FlinkError('invalid-argument', '--to-flink-ts needs the job file: a Flink savepoint holds only hashes of the uids it reads');
-      const r = await spin(() => convertToFlinkTs(flags.input, flags.output, uidsOf(graph), { numberSequenceSources, flinkConnectors: flinkConnectorsOf(graph) }));
+      const r = await spin(() => convertToFlinkTs(flags.input, flags.output, uidsOf(graph), { numberSequenceSources, flinkConnectors: flinkConnectorsOf(graph), jobName: graph.jobName }));
       result = { direction: 'to-flink-ts', input: flags.input, output: r.path, operators: r.operators, dropped: r.dropped, committedFiles: 0 };
     }
     for (const o of result.operators) {

@@ -77,6 +77,8 @@ export interface DumpOptions {
    * their state in a Flink savepoint is in Flink's formats (sinks' is dropped, a source's refuses the move back).
    */
   flinkConnectors?: Readonly<Record<string, string>>;
+  /** The way back: the job name recorded in the flink-ts savepoint (a Flink savepoint does not hold one). */
+  jobName?: string;
 }
 
 /** The sources and sinks of a job that the runner maps to Flink's own connectors (not the data generator), by uid. */
@@ -236,7 +238,7 @@ export function commitPendingFiles(files: readonly PendingFile[]): void {
  * subtasks' lists), broadcast state is copied to every subtask.
  */
 export async function writeFlinkTsSavepoint(
-  dumpDir: string, target: string, opts: Pick<DumpOptions, 'flinkConnectors'> = {},
+  dumpDir: string, target: string, opts: Pick<DumpOptions, 'flinkConnectors' | 'jobName'> = {},
 ): Promise<{ path: string; operators: ConvertedOperator[]; dropped: string[] }> {
   const manifest = readManifest(dumpDir);
   if (existsSync(join(target, METADATA_FILE))) throw new FlinkError('invalid-argument', `${target} already holds a snapshot; choose a new directory`);
@@ -355,7 +357,7 @@ export async function writeFlinkTsSavepoint(
   }
   const now = Date.now();
   const md: CheckpointMetadata = {
-    formatVersion: 1, jobId: newJobId(), jobName: manifest.jobName ?? 'converted', checkpointId: manifest.checkpointId || 1, kind: 'SAVEPOINT', format: 'CANONICAL',
+    formatVersion: 1, jobId: newJobId(), jobName: opts.jobName ?? manifest.jobName ?? 'converted', checkpointId: manifest.checkpointId || 1, kind: 'SAVEPOINT', format: 'CANONICAL',
     triggerTimestamp: now, completionTimestamp: now, maxParallelism: manifest.maxParallelism || 128, operators,
   };
   writeMetadataAtomically(target, md);
