@@ -7,6 +7,7 @@ import Info from './info.js';
 import List from './list.js';
 import Run from './run.js';
 import Savepoint from './savepoint.js';
+import SavepointConvert from './savepoint-convert.js';
 import Savepoints from './savepoints.js';
 import State from './state.js';
 import Stop from './stop.js';
@@ -24,4 +25,5 @@ export const COMMANDS: Record<string, Command.Class> = {
   checkpoints: Checkpoints,
   savepoints: Savepoints,
   info: Info,
+  'savepoint-convert': SavepointConvert,
 };

@@ -12,6 +12,9 @@ import { isRunning } from '../src/catalog/JobReference.js';
 import { FlinkCommand } from './base.js';
 import { captureJobGraph } from '../src/tools/RestoreDryRun.js';
 import { defaultRunnerJar, ensureRunnerJar, RUNNER_JAR_KEY, submitTsJob } from '../src/flink/RunnerSubmission.js';
+import {
+  convertedSavepointPath, convertToFlink, convertToFlinkTs, flinkConnectorsOf, isFlinkSnapshot, isFlinkTsSnapshot, numberSequenceSourcesOf, uidsOf,
+} from '../src/flink/SavepointConversion.js';
 import { propertyFlags } from './flags.js';
 
 /** Flags of `run` that take a value, so the job file can be told apart from flag values. */
@@ -24,11 +27,11 @@ const VALUE_FLAGS = new Set([
  * Flink stops option parsing at the job file: what follows are the program's own arguments, even
  * when they look like flags (`run job.ts -p 3` passes `-p 3` to the program).
  */
-export function splitRunArgv(argv: string[]): { cliArgv: string[]; programArgs: string[] } {
+export function splitRunArgv(argv: string[], valueFlags: ReadonlySet<string> = VALUE_FLAGS): { cliArgv: string[]; programArgs: string[] } {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--') return { cliArgv: argv.slice(0, i).concat(argv.slice(i + 1, i + 2)), programArgs: argv.slice(i + 2) };
-    if (VALUE_FLAGS.has(a)) {
+    if (valueFlags.has(a)) {
       i++;
       continue;
     }
@@ -115,6 +118,15 @@ export default class Run extends FlinkCommand {
       }
       this.ui.progress(`Restoring from ${latest.kind === 'SAVEPOINT' ? 'savepoint' : 'checkpoint'} ${latest.path} (the newest intact one of job ${latest.jobName}, ${latest.jobId}).`);
       savepointPath = latest.path;
+    }
+    if (savepointPath !== undefined && isFlinkSnapshot(savepointPath)) {
+      // The way back: a Flink savepoint of the runner job becomes a flink-ts savepoint of the same job first.
+      const from = savepointPath;
+      const { streamGraph } = await captureJobGraph(jobFile, programArgs, config);
+      const r = await this.ui.spin(`Converting the Flink savepoint ${from} into a flink-ts savepoint...`, () =>
+        convertToFlinkTs(from, convertedSavepointPath(from, 'flink-ts'), uidsOf(streamGraph), { numberSequenceSources: numberSequenceSourcesOf(streamGraph), flinkConnectors: flinkConnectorsOf(streamGraph), jobName: streamGraph.jobName }));
+      this.ui.progress(`Converted ${from} into the flink-ts savepoint ${r.path} (${r.operators.map((op) => op.uid).join(', ')}).`);
+      savepointPath = r.path;
     }
     return flags.detached
       ? this.runDetached(jobFile, programArgs, config.toMap(), savepointPath, flags.allowNonRestoredState)
@@ -205,6 +217,14 @@ export default class Run extends FlinkCommand {
   ): Promise<{ jobId: string }> {
     const { streamGraph } = await captureJobGraph(jobFile, programArgs, config);
     const runnerJar = ensureRunnerJar(config.toMap()[RUNNER_JAR_KEY] ?? defaultRunnerJar(), (l) => this.ui.progress(l));
+    const from = o.savepointPath;
+    if (from !== undefined && isFlinkTsSnapshot(from)) {
+      // Graduation with state: the mini-cluster's savepoint becomes a Flink savepoint of the runner job first.
+      const r = await this.ui.spin(`Converting the flink-ts savepoint ${from} into a Flink savepoint...`, () =>
+        convertToFlink(from, convertedSavepointPath(from, 'flink'), { numberSequenceSources: numberSequenceSourcesOf(streamGraph) }));
+      this.ui.progress(`Converted ${from} into the Flink savepoint ${r.path} (${r.operators.map((op) => op.uid).join(', ')}).`);
+      o = { ...o, savepointPath: r.path };
+    }
     return this.ui.spin('Submitting the job...', () => submitTsJob(rest, { jobFile, programArgs, graph: streamGraph, runnerJar, ...o }));
   }
 

@@ -131,23 +131,29 @@ export class FileSinkOperator<T> extends StreamOperator<T> {
     return { tmp: c.tmp, final: c.final };
   }
 
-  /**
-   * Idempotent: a file already committed by an earlier attempt is left as it is. Never overwrites: a
-   * committed file of the same name (written by another run into this directory) keeps its data, and
-   * this one is committed under the next free name.
-   */
+  /** See commitPendingFile. */
   private commit(p: PendingFile): void {
-    if (!existsSync(p.tmp)) return;
-    for (let final = p.final, n = 1; ; final = `${p.final}.${n++}`) {
-      try {
-        linkSync(p.tmp, final); // fails if final exists, unlike rename
-        unlinkSync(p.tmp);
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        // Linked before a crash, not yet unlinked: the same file, already committed.
-        if (statSync(final).ino === statSync(p.tmp).ino) return unlinkSync(p.tmp);
-      }
+    commitPendingFile(p);
+  }
+}
+
+/**
+ * Commits one pending part file. Idempotent: a file already committed by an earlier attempt is left as it is.
+ * Never overwrites: a committed file of the same name (written by another run into this directory) keeps its
+ * data, and this one is committed under the next free name. The savepoint converter commits with it what a
+ * restore would.
+ */
+export function commitPendingFile(p: { tmp: string; final: string }): void {
+  if (!existsSync(p.tmp)) return;
+  for (let final = p.final, n = 1; ; final = `${p.final}.${n++}`) {
+    try {
+      linkSync(p.tmp, final); // fails if final exists, unlike rename
+      unlinkSync(p.tmp);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      // Linked before a crash, not yet unlinked: the same file, already committed.
+      if (statSync(final).ino === statSync(p.tmp).ino) return unlinkSync(p.tmp);
     }
   }
 }
