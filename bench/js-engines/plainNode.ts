@@ -1,7 +1,7 @@
 /**
  * Design (d), the ceiling: the same harness and user functions in one Node.js process, no boundary (the
  * records are UTF-8 bytes decoded per record, state in a Map). Same arguments and JSON line as the probe:
- *   node plainNode.js tokenize|sum --batch B --records R --keys K --passes P
+ *   node plainNode.js tokenize|sum --batch B --records R --keys K --warmup W --measured M --warmup-ms T
  */
 import { readFileSync } from 'node:fs';
 import { flatMapBatch, sumBatch } from './harness.js';
@@ -12,7 +12,7 @@ const [workload, ...rest] = process.argv.slice(2);
 const opt: Record<string, string> = {};
 for (let i = 0; i + 1 < rest.length; i += 2) opt[rest[i].replace(/^--/, '')] = rest[i + 1];
 const batch = Number(opt.batch ?? 1024), records = Number(opt.records ?? 100000), keys = Number(opt.keys ?? 1000000);
-const passes = Number(opt.passes ?? 4);
+const warmup = Number(opt.warmup ?? 1), measured = Number(opt.measured ?? 3), warmupLimitMs = Number(opt['warmup-ms'] ?? 0);
 const input = Array.from({ length: records }, (_, i) => Buffer.from(workload === 'tokenize' ? line(i) : key(i, keys)));
 const values = Array.from({ length: records }, (_, i) => i % 100);
 flatMapBatch(['Hello world']);
@@ -41,13 +41,16 @@ function sumPass(): string {
   return `${state.size}/${total}`;
 }
 
-const passMs: number[] = [];
+const warmupMs: number[] = [], passMs: number[] = [];
 let check = '';
-for (let p = 0; p < passes; p++) {
+const pass = (into: number[]) => {
   const s = performance.now();
   check = workload === 'tokenize' ? tokenizePass() : sumPass();
-  passMs.push(Math.round((performance.now() - s) * 10) / 10);
-}
+  into.push(Math.round((performance.now() - s) * 10) / 10);
+};
+const warmStart = performance.now();
+while (warmupMs.length < warmup || performance.now() - warmStart < warmupLimitMs) pass(warmupMs);
+for (let p = 0; p < measured; p++) pass(passMs);
 const hwm = Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0);
 console.log(JSON.stringify({ design: 'plain-node', workload, node: process.version, batch, records, keys,
-  engineStartMs: Math.round(engineStartMs * 10) / 10, passMs, jvmPeakRssKb: 0, childPeakRssKb: hwm, check }));
+  engineStartMs: Math.round(engineStartMs * 10) / 10, warmupMs, passMs, jvmPeakRssKb: 0, childPeakRssKb: hwm, check }));

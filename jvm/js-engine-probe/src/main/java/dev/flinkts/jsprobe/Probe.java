@@ -12,11 +12,13 @@ import java.util.Map;
 /**
  * Runs the bundled user functions (bench/js-engines) in one design and prints one JSON line of figures:
  *
- *   Probe graal tokenize|sum --bundle graal.js [--batch B] [--records R] [--keys K] [--passes P]
+ *   Probe graal tokenize|sum --bundle graal.js [--batch B] [--records R] [--keys K] [--warmup W] [--measured M]
+ *                                             [--warmup-ms T]
  *   Probe node  tokenize|sum --node node --worker worker.js [...]
  *   Probe apis  --bundle checks.js          the Node API checks in GraalJS: one JSON object name -> result
  *
- * A pass processes all R records; the first pass is warm-up and is reported apart. The data is generated
+ * A pass processes all R records; warm-up passes (at least W, and until T ms have passed: a JIT that compiles
+ * in the background needs time, more so on a loaded machine) are reported apart from the M measured ones. The data is generated
  * here and by bench/js-engines/data.ts alike, so every design's checksum must agree.
  */
 public final class Probe {
@@ -38,7 +40,9 @@ public final class Probe {
     int batch = Integer.parseInt(opt.getOrDefault("batch", "1024"));
     int records = Integer.parseInt(opt.getOrDefault("records", "100000"));
     int keys = Integer.parseInt(opt.getOrDefault("keys", "1000000"));
-    int passes = Integer.parseInt(opt.getOrDefault("passes", "4"));
+    int warmup = Integer.parseInt(opt.getOrDefault("warmup", "1"));
+    int measured = Integer.parseInt(opt.getOrDefault("measured", "3"));
+    long warmupMs = Long.parseLong(opt.getOrDefault("warmup-ms", "0"));
 
     byte[][] input = new byte[records][];
     int[] values = new int[records];
@@ -55,9 +59,16 @@ public final class Probe {
     double engineStartMs = (System.nanoTime() - t0) / 1e6;
     double sinceMainMs = (System.nanoTime() - MAIN_START) / 1e6;
 
+    List<Double> warm = new ArrayList<>();
     List<Double> ms = new ArrayList<>();
     String check = "";
-    for (int p = 0; p < passes; p++) {
+    long warmStart = System.nanoTime();
+    while (warm.size() < warmup || (System.nanoTime() - warmStart) / 1_000_000 < warmupMs) {
+      long s = System.nanoTime();
+      check = workload.equals("tokenize") ? tokenizePass(engine, input, batch) : sumPass(engine, input, values, batch, keys);
+      warm.add((System.nanoTime() - s) / 1e6);
+    }
+    for (int p = 0; p < measured; p++) {
       long s = System.nanoTime();
       check = workload.equals("tokenize") ? tokenizePass(engine, input, batch) : sumPass(engine, input, values, batch, keys);
       ms.add((System.nanoTime() - s) / 1e6);
@@ -75,7 +86,9 @@ public final class Probe {
     }
     json.append(",\"batch\":").append(batch).append(",\"records\":").append(records).append(",\"keys\":").append(keys);
     json.append(",\"engineStartMs\":").append(round(engineStartMs)).append(",\"sinceJvmMainMs\":").append(round(sinceMainMs));
-    json.append(",\"passMs\":[");
+    json.append(",\"warmupMs\":[");
+    for (int i = 0; i < warm.size(); i++) json.append(i == 0 ? "" : ",").append(round(warm.get(i)));
+    json.append("],\"passMs\":[");
     for (int i = 0; i < ms.size(); i++) json.append(i == 0 ? "" : ",").append(round(ms.get(i)));
     json.append("],\"jvmPeakRssKb\":").append(peakRssKb("/proc/self/status")).append(",\"childPeakRssKb\":").append(childRss);
     json.append(",\"check\":\"").append(check).append("\"}");
