@@ -10,6 +10,8 @@ import { FlinkError } from '../src/core/FlinkError.js';
 import { parseLatestReference, resolveLatest } from '../src/catalog/LatestSnapshot.js';
 import { isRunning } from '../src/catalog/JobReference.js';
 import { FlinkCommand } from './base.js';
+import { captureJobGraph } from '../src/tools/RestoreDryRun.js';
+import { defaultRunnerJar, ensureRunnerJar, RUNNER_JAR_KEY, submitTsJob } from '../src/flink/RunnerSubmission.js';
 import { propertyFlags } from './flags.js';
 
 /** Flags of `run` that take a value, so the job file can be told apart from flag values. */
@@ -90,9 +92,11 @@ export default class Run extends FlinkCommand {
     );
     const config = this.loadConfig(flags.property);
     if (args.jobFile.toLowerCase().endsWith('.jar')) return this.runJar(args.jobFile, programArgs, config, flags);
-    if (flags.jobmanager !== undefined || flags.class !== undefined) {
-      throw new FlinkError('invalid-argument', `${flags.jobmanager !== undefined ? '-m' : '-c'} is for Java job JARs on a Flink cluster; ${args.jobFile} runs on the local mini-cluster without it`);
+    if (flags.class !== undefined) {
+      throw new FlinkError('invalid-argument', `-c is for Java job JARs on a Flink cluster; ${args.jobFile} is a flink-ts program`);
     }
+    // A TypeScript job on an Apache Flink cluster: through the flink-ts runner JAR (src/flink/RunnerSubmission.ts).
+    if (flags.jobmanager !== undefined) return this.runJar(args.jobFile, programArgs, config, flags, { typescript: true });
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
     if (flags.restoreMode !== undefined) config.set(StateRecoveryOptions.CLAIM_MODE.key, parseRestoreMode(flags.restoreMode));
     const jobFile = args.jobFile;
@@ -189,6 +193,19 @@ export default class Run extends FlinkCommand {
   }
 
   /**
+   * The program runs here up to execute() (its StreamGraph, as for `flink info`); what the runner cannot run is
+   * refused before any upload; then the runner JAR (uploaded once per cluster) runs the plan and the bundle.
+   */
+  private async submitTypeScript(
+    jobFile: string, programArgs: string[], config: Configuration, rest: RestClient,
+    o: { parallelism?: number; savepointPath?: string; allowNonRestoredState: boolean; claimMode?: 'CLAIM' | 'NO_CLAIM'; dynamicProperties?: string[] },
+  ): Promise<{ jobId: string }> {
+    const { streamGraph } = await captureJobGraph(jobFile, programArgs, config);
+    const runnerJar = ensureRunnerJar(config.toMap()[RUNNER_JAR_KEY] ?? defaultRunnerJar(), (l) => this.ui.progress(l));
+    return this.ui.spin('Submitting the job...', () => submitTsJob(rest, { jobFile, programArgs, graph: streamGraph, runnerJar, ...o }));
+  }
+
+  /**
    * A Java job JAR on an Apache Flink cluster (-m, or rest.address/rest.port): uploaded and run through its REST
    * API. Attached, waits for the job's end as Flink's CLI does (Ctrl-C stops waiting; the job keeps running).
    */
@@ -198,6 +215,7 @@ export default class Run extends FlinkCommand {
       jobmanager?: string; class?: string; parallelism?: number; fromSavepoint?: string; restoreMode?: string;
       allowNonRestoredState: boolean; detached: boolean; property?: string[];
     },
+    opts: { typescript?: boolean } = {},
   ): Promise<Record<string, unknown>> {
     const address = this.jobManagerAddress(config, flags.jobmanager);
     if (address === undefined) throw new FlinkError('invalid-argument', `A JAR runs on a Flink cluster: give its address with -m host:port (or rest.address/rest.port)`);
@@ -218,10 +236,12 @@ export default class Run extends FlinkCommand {
       this.ui.progress(`Restoring from ${latest.kind === 'SAVEPOINT' ? 'savepoint' : 'checkpoint'} ${latest.path} (the newest one of job ${latest.jobName}, ${latest.jobId}, on ${rest.baseUrl}).`);
       savepointPath = latest.path;
     }
-    const { jobId } = await this.ui.spin('Submitting the job...', () => submitJar(rest, {
-      jarFile, entryClass: flags.class, programArgs, parallelism: flags.parallelism, savepointPath,
-      allowNonRestoredState: flags.allowNonRestoredState, claimMode, dynamicProperties: flags.property,
-    }));
+    const { jobId } = opts.typescript
+      ? await this.submitTypeScript(jarFile, programArgs, config, rest, { parallelism: flags.parallelism, savepointPath, allowNonRestoredState: flags.allowNonRestoredState, claimMode, dynamicProperties: flags.property })
+      : await this.ui.spin('Submitting the job...', () => submitJar(rest, {
+        jarFile, entryClass: flags.class, programArgs, parallelism: flags.parallelism, savepointPath,
+        allowNonRestoredState: flags.allowNonRestoredState, claimMode, dynamicProperties: flags.property,
+      }));
     const index = this.openIndexQuietly(config);
     if (index) await recordRemoteJob(index, rest, jobId, { restoredFrom: savepointPath ?? null });
     this.ui.out(`Job has been submitted with JobID ${jobId}`);

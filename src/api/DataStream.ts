@@ -158,6 +158,12 @@ export class DataStream<T> {
   }
 
   sinkTo(sink: Sink<T>): DataStreamSink<T> {
+    const s = this.sinkToOperator(sink);
+    this.graph.node(s.nodeId).connector = sink;
+    return s;
+  }
+
+  private sinkToOperator(sink: Sink<T>): DataStreamSink<T> {
     if (sink.kind === 'file') return this.sinkOperator(sink.name, () => new FileSinkOperator<T>(sink as FileSink<T>));
     if (sink.kind === 'kafka') {
       const kafka = sink as KafkaSink<T>;
@@ -323,6 +329,11 @@ export class BroadcastConnectedStream<IN1, IN2> {
 export class DataStreamSink<T> {
   /** @internal */
   constructor(private readonly op: SingleOutputStreamOperator<never>) {}
+
+  /** @internal The stream node of this sink. */
+  get nodeId(): number {
+    return this.op.nodeId;
+  }
 
   uid(uid: string): this {
     this.op.uid(uid);

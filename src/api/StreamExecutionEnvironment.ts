@@ -81,6 +81,7 @@ export class StreamExecutionEnvironment {
       nonParallel: source.nonParallel,
       factory: () => new SourceOperator<T>(source as Source<T, SourceSplit>, watermarks),
       preflight: source.preflight && ((ctx) => source.preflight!(ctx)),
+      connector: source,
     });
     return new SingleOutputStreamOperator<T>(this.graph, node.id);
   }

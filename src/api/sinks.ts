@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { FlinkSinkConnector } from '../core/FlinkConnector.js';
 
 /** Turns a record into one line of text (Flink's Encoder / SimpleStringEncoder). */
 export type Encoder<T> = (value: T) => string;
@@ -19,6 +20,8 @@ export class SimpleStringEncoder<T> {
 export interface Sink<T> {
   readonly kind: 'file' | 'kafka' | 'jdbc';
   readonly name: string;
+  /** On a Flink cluster: Flink's own connector for this sink (src/core/FlinkConnector.ts); absent: the runner refuses the job. */
+  toFlinkConnector?(): FlinkSinkConnector<T>;
 }
 
 /**
@@ -37,5 +40,20 @@ export class FileSink<T> implements Sink<T> {
     const enc: Encoder<T> = typeof encoder === 'function' ? encoder : (encoder?.encode ?? formatValue);
     const path = resolve(basePath.replace(/^file:\/\//, '').replace(/^file:/, ''));
     return { build: () => new FileSink<T>(path, enc) };
+  }
+
+  /**
+   * Flink's FileSink, row format, with what this sink does here: files straight under the base path
+   * (BasePathBucketAssigner), rolled at every checkpoint (OnCheckpointRollingPolicy), named part-… (Flink adds
+   * a unique id: part-<uuid>-<subtask>-<n>). Each record is the encoder's line as UTF-8; Flink writes the '\n'.
+   */
+  toFlinkConnector(): FlinkSinkConnector<T> {
+    return {
+      descriptor: {
+        type: 'file-sink', name: this.name, basePath: `file://${this.basePath}`,
+        rolling: { kind: 'on-checkpoint' }, outputFileConfig: { partPrefix: 'part', partSuffix: '' },
+      },
+      encode: (value) => Buffer.from(this.encoder(value), 'utf8'),
+    };
   }
 }

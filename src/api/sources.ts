@@ -1,5 +1,7 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { decodeIndex, type FlinkSourceConnector } from '../core/FlinkConnector.js';
+import { encode } from '../core/Serializer.js';
 
 /**
  * Sources in the shape of Flink's Source API, reduced to what a single process needs: a source is cut
@@ -57,6 +59,8 @@ export interface Source<T, S extends SourceSplit = SourceSplit> {
    * a source that cannot reach its system fails the submission with one clear error instead of failing over.
    */
   preflight?(ctx?: PreflightContext): Promise<void>;
+  /** On a Flink cluster: Flink's own connector for this source (src/core/FlinkConnector.ts); absent: the runner refuses the job. */
+  toFlinkConnector?(): FlinkSourceConnector<T>;
 }
 
 /** What a connector's preflight may know of the job and say about it (warnings go to the job's log). */
@@ -154,6 +158,13 @@ export class NumberSequenceSource implements Source<number, RangeSplit> {
   createReader(ctx: SourceReaderContext): SourceReader<number, RangeSplit> {
     return new IndexRangeReader((i) => i, undefined, ctx.parallelism);
   }
+  /** Flink's DataGeneratorSource over from..to: each record is the number itself. */
+  toFlinkConnector(): FlinkSourceConnector<number> {
+    return {
+      descriptor: { type: 'data-generator', name: this.name, from: this.from, count: this.to - this.from + 1, recordsPerSecond: null, nonParallel: false },
+      decode: (raw, collect) => collect(decodeIndex(raw)),
+    };
+  }
 }
 
 /** Like Flink's DataGeneratorSource: generator(index) for index 0..count-1, at an optional rate. */
@@ -175,6 +186,17 @@ export class DataGeneratorSource<T> implements Source<T, RangeSplit> {
   createReader(ctx: SourceReaderContext): SourceReader<T, RangeSplit> {
     return new IndexRangeReader(this.generator, this.rateLimiter, ctx.parallelism);
   }
+  /** Flink's DataGeneratorSource with the same count and rate; the generator runs here on Flink's index. */
+  toFlinkConnector(): FlinkSourceConnector<T> {
+    const rate = this.rateLimiter?.recordsPerSecond ?? Infinity;
+    return {
+      descriptor: {
+        type: 'data-generator', name: this.name, from: 0, count: this.bounded ? this.count : null,
+        recordsPerSecond: rate === Infinity ? null : rate, nonParallel: false,
+      },
+      decode: (raw, collect) => collect(this.generator(decodeIndex(raw))),
+    };
+  }
 }
 
 /** env.fromElements(...): a non-parallel source over a fixed list. */
@@ -183,6 +205,10 @@ export class FromElementsSource<T> implements Source<T, RangeSplit> {
   readonly bounded = true;
   readonly nonParallel = true;
   constructor(private readonly elements: readonly T[]) {}
+  /** On the Flink runner: Flink's own fromData source over the elements' V8 bytes (positions in Flink's checkpoints). */
+  toFlinkConnector(): FlinkSourceConnector<T> {
+    return { descriptor: { type: 'elements', elements: this.elements.map((e) => encode(e).toString('base64')) } };
+  }
   initialSplits(): RangeSplit[] {
     return this.elements.length ? [{ id: '0', next: 0, end: this.elements.length - 1 }] : [];
   }
@@ -273,5 +299,12 @@ export class TextFileSource implements Source<string, FileSplit> {
   }
   createReader(): SourceReader<string, FileSplit> {
     return new TextLineReader();
+  }
+  /** Flink's FileSource over the same path; each record is one line's bytes (split as TextLineReader splits). */
+  toFlinkConnector(): FlinkSourceConnector<string> {
+    return {
+      descriptor: { type: 'file-source', name: this.name, paths: [`file://${this.path}`] },
+      decode: (raw, collect) => collect(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8')),
+    };
   }
 }

@@ -30,6 +30,8 @@ export interface StreamNode {
   factory: () => StreamOperator;
   /** Checked in the JobManager before deployment (a connector reaching its system): see Source.preflight. */
   preflight?: (ctx: PreflightContext) => Promise<void>;
+  /** The Source or Sink object a source/sink node wraps (the Flink runner asks it for its Flink connector). */
+  connector?: unknown;
 }
 
 export interface StreamEdge {

@@ -5,9 +5,11 @@
  */
 import type { Sink } from '../../api/sinks.js';
 import type { PreflightContext } from '../../api/sources.js';
+import type { FlinkSinkConnector } from '../../core/FlinkConnector.js';
 import { FlinkError } from '../../core/FlinkError.js';
+import { encodeProducerRecord } from './FlinkKafkaRecords.js';
 import { describeTopics, timeoutOf } from './KafkaClients.js';
-import type { SerializationSchema } from './serialization.js';
+import { toBuffer, type SerializationSchema } from './serialization.js';
 
 export const DeliveryGuarantee = { EXACTLY_ONCE: 'EXACTLY_ONCE', AT_LEAST_ONCE: 'AT_LEAST_ONCE', NONE: 'NONE' } as const;
 export type DeliveryGuarantee = (typeof DeliveryGuarantee)[keyof typeof DeliveryGuarantee];
@@ -70,6 +72,25 @@ export class KafkaSink<T> implements Sink<T> {
 
   static builder<T = string>(): KafkaSinkBuilder<T> {
     return new KafkaSinkBuilder<T>();
+  }
+
+  /**
+   * Flink's KafkaSink with the same servers, topic, DeliveryGuarantee, transactional id prefix and producer
+   * properties: EXACTLY_ONCE transactions are then Flink's (committed when its checkpoint completes). The
+   * user's key and value serializers run here; each raw record is key and value (FlinkKafkaRecords). The
+   * producer stamps the records, as this sink does on the mini-cluster.
+   */
+  toFlinkConnector(): FlinkSinkConnector<T> {
+    const c = this.config;
+    const s = c.serializer;
+    return {
+      descriptor: {
+        type: 'kafka-sink', name: this.name, bootstrapServers: c.bootstrapServers, topic: s.topic,
+        deliveryGuarantee: c.deliveryGuarantee, transactionalIdPrefix: c.transactionalIdPrefix,
+        properties: { ...c.properties }, timestamps: 'producer',
+      },
+      encode: (value) => encodeProducerRecord(s.serializeKey ? toBuffer(s.serializeKey(value)) : undefined, toBuffer(s.serializeValue(value))),
+    };
   }
 
   async preflight(ctx?: PreflightContext): Promise<void> {

@@ -9,7 +9,9 @@
  * turns into partition splits once the metadata has been read.
  */
 import type { Source, SourceReader, SourceReaderContext } from '../../api/sources.js';
+import type { FlinkSourceConnector, OffsetsDescriptor } from '../../core/FlinkConnector.js';
 import { FlinkError } from '../../core/FlinkError.js';
+import { decodeConsumerRecord } from './FlinkKafkaRecords.js';
 import { describeTopics, splitOwner, timeoutOf } from './KafkaClients.js';
 import { KafkaSourceReader } from './KafkaSourceReader.js';
 import { OffsetsInitializer } from './OffsetsInitializer.js';
@@ -51,11 +53,37 @@ export class KafkaSource<T> implements Source<T, KafkaSourceSplit> {
     return new KafkaSourceReader<T>(this.config, ctx);
   }
 
+  /**
+   * Flink's KafkaSource with the same servers, topics or pattern, group id, starting and stopping offsets and
+   * properties (isolation.level, partition.discovery.interval.ms, ...); offsets are then Flink's split state.
+   * Each raw record is the whole consumer record (FlinkKafkaRecords); the user's deserializer runs here.
+   */
+  toFlinkConnector(): FlinkSourceConnector<T> {
+    const c = this.config;
+    const deserializer = c.deserializer;
+    return {
+      descriptor: {
+        type: 'kafka-source', name: this.name, bootstrapServers: c.bootstrapServers,
+        ...(c.topics ? { topics: [...c.topics] } : { topicPattern: { source: c.topicPattern!.source, flags: c.topicPattern!.flags } }),
+        ...(c.groupId !== undefined ? { groupId: c.groupId } : {}),
+        startingOffsets: offsetsDescriptor(c.starting),
+        ...(c.stopping ? { stoppingOffsets: offsetsDescriptor(c.stopping) } : {}),
+        properties: { ...c.properties },
+      },
+      decode: (raw, collect) => deserializer.deserialize(decodeConsumerRecord(raw), { collect }),
+    };
+  }
+
   /** The brokers answer and the named topics exist, checked before the job is deployed. */
   async preflight(): Promise<void> {
     const timeout = timeoutOf(this.config.properties, 'request.timeout.ms', 15_000);
     await describeTopics(this.config.bootstrapServers, this.config.topics, timeout);
   }
+}
+
+function offsetsDescriptor(init: OffsetsInitializer): OffsetsDescriptor {
+  const s = init.spec;
+  return s.kind === 'committed' ? { kind: 'committed', reset: s.reset } : s.kind === 'timestamp' ? { kind: 'timestamp', timestamp: s.timestamp } : { kind: s.kind };
 }
 
 export class KafkaSourceBuilder<T> {

@@ -1,0 +1,390 @@
+package dev.flinkts.runner;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.State;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.StateSnapshotContext;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.node.ArrayNode;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.BoundedOneInput;
+import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * One plan operator: a chain of JS nodes run by the TaskManager's Node.js worker (docs/flink-runner.md). Records are
+ * buffered and sent in batches; a keyed operator sends with each batch the declared states of the batch's keys
+ * (read from Flink's keyed state) and applies the worker's state writes before the next batch, so Flink's state is
+ * exact after every batch. Batches are flushed when full, on a watermark, at end of input, before each barrier
+ * (prepareSnapshotPreBarrier) and every FLUSH_INTERVAL_MS.
+ */
+public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
+        implements OneInputStreamOperator<Tuple2<String, byte[]>, Tuple2<String, byte[]>>, BoundedOneInput {
+    private static final long serialVersionUID = 1L;
+    private static final int BATCH_RECORDS = 1024;
+    private static final int BATCH_BYTES = 1 << 20;
+    private static final long FLUSH_INTERVAL_MS = 50;
+    private static final TypeInformation<byte[]> BYTES = org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String operatorId;
+    private final String planJson;
+    /** The job bundle travels inside the JobGraph with the operator, so every TaskManager has it. */
+    private final byte[] bundle;
+    private final String bundleHash;
+
+    private transient NodeWorker.Connection conn;
+    private transient Frames.Payload batch;
+    private transient int batchRecords;
+    private transient Map<String, Integer> batchKeys;
+    private transient List<String> keyList;
+    private transient String[] stateNames;
+    private transient String[] stateKinds;
+    private transient State[] states;
+    private transient Map<String, List<byte[]>> restoredOperatorState;
+    private transient List<OutputTag<Tuple2<String, byte[]>>> sideOutputs;
+    private transient StreamRecord<Tuple2<String, byte[]>> reuse;
+    /** The worker's earliest processing-time callback (NO_TIMESTAMP: none): a due one is run by an empty batch. */
+    private transient long nextTimer;
+
+    public JsOperator(String operatorId, String planJson, byte[] bundle, String bundleHash) {
+        this.operatorId = operatorId;
+        this.planJson = planJson;
+        this.bundle = bundle;
+        this.bundleHash = bundleHash;
+    }
+
+    static String outputTagId(int output) {
+        return "flink-ts-output-" + output;
+    }
+
+    @Override
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        restoredOperatorState = new LinkedHashMap<>();
+        for (String name : context.getOperatorStateStore().getRegisteredStateNames()) {
+            List<byte[]> items = new ArrayList<>();
+            for (byte[] b : operatorListState(name, false).get()) items.add(b);
+            restoredOperatorState.put(name, items);
+        }
+    }
+
+    /** Split (or, `union`, union) operator list state; a restored union state is found as such. */
+    private ListState<byte[]> operatorListState(String name, boolean union) throws Exception {
+        ListStateDescriptor<byte[]> d = new ListStateDescriptor<>(name, BYTES);
+        if (union) return getOperatorStateBackend().getUnionListState(d);
+        try {
+            return getOperatorStateBackend().getListState(d);
+        } catch (IllegalStateException e) {
+            return getOperatorStateBackend().getUnionListState(d); // restored with mode UNION
+        }
+    }
+
+    @Override
+    public void open() throws Exception {
+        super.open();
+        JsonNode plan = JSON.readTree(planJson);
+        JsonNode op = null;
+        for (JsonNode o : plan.path("operators")) if (operatorId.equals(o.path("id").asText())) op = o;
+        if (op == null) throw new IllegalStateException("flink-ts runner: operator " + operatorId + " is not in the plan");
+        sideOutputs = new ArrayList<>();
+        for (int i = 0; i < op.path("outputs").size(); i++) sideOutputs.add(i == 0 ? null : new OutputTag<>(outputTagId(i), RunnerMain.RECORD));
+        String node = System.getenv().getOrDefault("FLINK_TS_NODE", "node");
+        node = getContainingTask().getEnvironment().getTaskManagerInfo().getConfiguration()
+            .get(org.apache.flink.configuration.ConfigOptions.key(NodeWorker.NODE_EXECUTABLE_KEY).stringType().defaultValue(node));
+        conn = NodeWorker.connect(bundle, bundleHash, node);
+
+        ObjectNode open = JSON.createObjectNode();
+        open.put("operator", operatorId);
+        open.set("programArgs", plan.path("programArgs"));
+        open.put("subtask", getRuntimeContext().getTaskInfo().getIndexOfThisSubtask());
+        open.put("parallelism", getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks());
+        open.put("maxParallelism", getRuntimeContext().getTaskInfo().getMaxNumberOfParallelSubtasks());
+        open.put("attempt", getRuntimeContext().getTaskInfo().getAttemptNumber());
+        open.put("jobId", getRuntimeContext().getJobInfo().getJobId().toHexString());
+        open.put("taskName", getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks());
+        open.put("restored", getOperatorStateBackend() != null && !restoredOperatorState.isEmpty() || isRestored());
+        ObjectNode opState = open.putObject("operatorState");
+        for (Map.Entry<String, List<byte[]>> e : restoredOperatorState.entrySet()) {
+            ArrayNode a = opState.putArray(e.getKey());
+            for (byte[] b : e.getValue()) a.add(Base64.getEncoder().encodeToString(b));
+        }
+        Frames.write(conn.out, Frames.OPEN, open.toString());
+        JsonNode opened = JSON.readTree(expect(Frames.OPENED).text());
+        JsonNode declared = opened.path("states");
+        stateNames = new String[declared.size()];
+        stateKinds = new String[declared.size()];
+        states = new State[declared.size()];
+        for (int i = 0; i < declared.size(); i++) {
+            stateNames[i] = declared.get(i).path("name").asText();
+            stateKinds[i] = declared.get(i).path("kind").asText();
+            states[i] = keyedState(stateNames[i], stateKinds[i]);
+        }
+        batch = new Frames.Payload();
+        batchKeys = new HashMap<>();
+        keyList = new ArrayList<>();
+        reuse = new StreamRecord<>(null);
+        nextTimer = Frames.NO_TIMESTAMP;
+        scheduleFlush();
+    }
+
+    private boolean isRestored() {
+        return getContainingTask().getEnvironment().getTaskStateManager().isTaskDeployedAsFinished() ? false
+            : getContainingTask().getEnvironment().getTaskStateManager().getRestoreCheckpointId().isPresent();
+    }
+
+    /** Flink's keyed state behind a flink-ts state (layout in docs/flink-runner.md). */
+    private State keyedState(String name, String kind) {
+        switch (kind) {
+            case "list":
+                return getRuntimeContext().getListState(new ListStateDescriptor<>(name, BYTES));
+            case "map":
+                return getRuntimeContext().getMapState(new MapStateDescriptor<>(name, Types.STRING, BYTES));
+            default: // value, reducing, aggregating: the value or accumulator
+                return getRuntimeContext().getState(new ValueStateDescriptor<>(name, BYTES));
+        }
+    }
+
+    private void scheduleFlush() {
+        long now = getProcessingTimeService().getCurrentProcessingTime();
+        getProcessingTimeService().registerTimer(now + FLUSH_INTERVAL_MS, t -> {
+            flush();
+            scheduleFlush();
+        });
+    }
+
+    private Frames.Frame expect(byte type) throws IOException {
+        Frames.Frame f = Frames.read(conn.in);
+        if (f.type != type) throw new IOException("flink-ts runner: expected frame " + type + " from the worker, got " + f.type);
+        return f;
+    }
+
+    @Override
+    public void processElement(StreamRecord<Tuple2<String, byte[]>> element) throws Exception {
+        DataOutputStream d = batch.data;
+        d.writeByte(Frames.EV_RECORD);
+        d.writeLong(element.hasTimestamp() ? element.getTimestamp() : Frames.NO_TIMESTAMP);
+        if (states.length > 0 || isKeyed()) {
+            String key = element.getValue().f0;
+            Integer idx = batchKeys.get(key);
+            if (idx == null) {
+                idx = keyList.size();
+                batchKeys.put(key, idx);
+                keyList.add(key);
+            }
+            d.writeInt(idx);
+        } else {
+            d.writeInt(-1);
+        }
+        Frames.writeBytes(d, element.getValue().f1);
+        if (++batchRecords >= BATCH_RECORDS || batch.size() >= BATCH_BYTES) flush();
+    }
+
+    private boolean isKeyed() {
+        return getKeyedStateBackend() != null;
+    }
+
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        batch.data.writeByte(Frames.EV_WATERMARK);
+        batch.data.writeLong(mark.getTimestamp());
+        batchRecords++;
+        flush();
+    }
+
+    @Override
+    public void endInput() throws Exception {
+        batch.data.writeByte(Frames.EV_END_INPUT);
+        batchRecords++;
+        flush();
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        super.prepareSnapshotPreBarrier(checkpointId);
+        flush();
+    }
+
+    /** Sends the buffered events with the keys' state; emits what the worker returns and applies its state writes. */
+    private void flush() throws Exception {
+        if (batchRecords == 0 && (nextTimer == Frames.NO_TIMESTAMP || getProcessingTimeService().getCurrentProcessingTime() < nextTimer)) return;
+        Frames.Payload p = new Frames.Payload();
+        DataOutputStream d = p.data;
+        d.writeInt(keyList.size());
+        for (String key : keyList) {
+            Frames.writeString(d, key);
+            if (states.length == 0) continue;
+            setCurrentKey(key);
+            for (int i = 0; i < states.length; i++) writeState(d, i);
+        }
+        d.writeInt(batchRecords);
+        batch.writeTo(d);
+        d.flush();
+        Frames.write(conn.out, Frames.BATCH, p.buffer(), p.size());
+        batch.reset();
+        batchRecords = 0;
+        Frames.Frame r = expect(Frames.RESULT);
+        DataInputStream in = r.in();
+        int writes = in.readInt();
+        for (int w = 0; w < writes; w++) {
+            int k = in.readInt();
+            int s = in.readInt();
+            setCurrentKey(keyList.get(k));
+            readStateWrite(in, s);
+        }
+        emitResult(in);
+        nextTimer = in.readLong();
+        batchKeys.clear();
+        keyList.clear();
+    }
+
+    private void emitResult(DataInputStream in) throws IOException {
+        int events = in.readInt();
+        for (int e = 0; e < events; e++) {
+            byte tag = in.readByte();
+            if (tag == Frames.EV_WATERMARK) {
+                output.emitWatermark(new Watermark(in.readLong()));
+                continue;
+            }
+            int outIdx = in.readShort();
+            long ts = in.readLong();
+            String key = Frames.readString(in);
+            byte[] value = Frames.readBytes(in);
+            Tuple2<String, byte[]> t = Tuple2.of(key == null ? "" : key, value);
+            StreamRecord<Tuple2<String, byte[]>> rec = ts == Frames.NO_TIMESTAMP ? reuse.replace(t) : reuse.replace(t, ts);
+            if (ts == Frames.NO_TIMESTAMP) rec.eraseTimestamp();
+            if (outIdx == 0) output.collect(rec);
+            else output.collect(sideOutputs.get(outIdx), rec);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private void writeState(DataOutputStream d, int i) throws Exception {
+        switch (stateKinds[i]) {
+            case "list": {
+                Iterable<byte[]> items = ((ListState<byte[]>) states[i]).get();
+                List<byte[]> l = new ArrayList<>();
+                if (items != null) for (byte[] b : items) l.add(b);
+                d.writeInt(l.size());
+                for (byte[] b : l) Frames.writeBytes(d, b);
+                break;
+            }
+            case "map": {
+                MapState<String, byte[]> m = (MapState<String, byte[]>) states[i];
+                List<Map.Entry<String, byte[]>> l = new ArrayList<>();
+                for (Map.Entry<String, byte[]> e : m.entries()) l.add(e);
+                d.writeInt(l.size());
+                for (Map.Entry<String, byte[]> e : l) {
+                    Frames.writeString(d, e.getKey());
+                    Frames.writeBytes(d, e.getValue());
+                }
+                break;
+            }
+            default:
+                Frames.writeBytes(d, ((ValueState<byte[]>) states[i]).value());
+        }
+    }
+
+    /** A state write of the worker: -1 clears; else the whole new contents in writeState's format. */
+    @SuppressWarnings("unchecked")
+    private void readStateWrite(DataInputStream in, int i) throws Exception {
+        int n = in.readInt();
+        switch (stateKinds[i]) {
+            case "list": {
+                ListState<byte[]> s = (ListState<byte[]>) states[i];
+                if (n < 0) {
+                    s.clear();
+                    return;
+                }
+                List<byte[]> l = new ArrayList<>(n);
+                for (int j = 0; j < n; j++) l.add(Frames.readBytes(in));
+                s.update(l);
+                return;
+            }
+            case "map": {
+                MapState<String, byte[]> s = (MapState<String, byte[]>) states[i];
+                s.clear();
+                for (int j = 0; j < n; j++) s.put(Frames.readString(in), Frames.readBytes(in));
+                return;
+            }
+            default: {
+                ValueState<byte[]> s = (ValueState<byte[]>) states[i];
+                if (n < 0) {
+                    s.clear();
+                    return;
+                }
+                byte[] b = new byte[n];
+                in.readFully(b);
+                s.update(b);
+            }
+        }
+    }
+
+    @Override
+    public void snapshotState(StateSnapshotContext context) throws Exception {
+        super.snapshotState(context);
+        flush();
+        Frames.write(conn.out, Frames.SNAPSHOT, "{\"checkpointId\":" + context.getCheckpointId() + "}");
+        JsonNode snap = JSON.readTree(expect(Frames.SNAPSHOTTED).text());
+        JsonNode ops = snap.path("operatorState");
+        for (java.util.Iterator<String> it = ops.fieldNames(); it.hasNext();) {
+            String name = it.next();
+            List<byte[]> items = new ArrayList<>();
+            for (JsonNode b : ops.path(name)) items.add(Base64.getDecoder().decode(b.asText()));
+            operatorListState(name, "UNION".equals(snap.path("modes").path(name).asText())).update(items);
+        }
+    }
+
+    @Override
+    public void notifyCheckpointComplete(long checkpointId) throws Exception {
+        super.notifyCheckpointComplete(checkpointId);
+        Frames.write(conn.out, Frames.COMPLETE, "{\"checkpointId\":" + checkpointId + "}");
+        expect(Frames.ACK);
+    }
+
+    @Override
+    public void finish() throws Exception {
+        flush();
+        super.finish();
+    }
+
+    @Override
+    public void close() throws Exception {
+        try {
+            if (conn != null) {
+                try {
+                    Frames.write(conn.out, Frames.CLOSE, "{}");
+                    expect(Frames.ACK);
+                } catch (IOException e) {
+                    // the worker is gone; nothing to close there
+                }
+                conn.close();
+            }
+        } finally {
+            conn = null;
+            super.close();
+        }
+    }
+}
