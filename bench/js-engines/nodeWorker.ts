@@ -6,7 +6,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { flatMapBatch, sumBatch } from './harness.js';
 
-let pending = Buffer.alloc(0);
+let pending: Buffer = Buffer.alloc(0);
 process.stdin.on('data', (chunk: Buffer) => {
   pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
   let at = 0;

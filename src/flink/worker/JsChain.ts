@@ -27,7 +27,8 @@ export interface OpenMessage {
 
 /** Connector hooks of a Flink-native source or sink (i17-connectors' toFlinkConnector()). */
 interface ConnectorCodec {
-  decode?: (bytes: Uint8Array) => unknown;
+  /** One raw record into any number of the job's records (FlinkSourceConnector.decode). */
+  decode?: (bytes: Uint8Array, collect: (value: unknown) => void) => void;
   encode?: (value: unknown) => Uint8Array;
 }
 
@@ -51,7 +52,7 @@ export class JsChain {
   private readonly element: ElementTimestamp = { timestamp: undefined };
   private readonly keyed?: BatchKeyedState;
   private readonly opState = new OperatorStateBackend();
-  private readonly decodeInput: (b: Buffer) => unknown;
+  private readonly decodeInput: (b: Buffer, collect: (value: unknown) => void) => void;
   private out!: BinWriter;
   private outCount = 0;
   private outCountAt = 0;
@@ -62,7 +63,7 @@ export class JsChain {
     const nodes = op.nodes.filter((id) => id !== op.source?.node && id !== op.sink?.node);
     const codec = (id: number) => (sg.node(id).connector as { toFlinkConnector(): ConnectorCodec }).toFlinkConnector();
     const srcDecode = op.source ? codec(op.source.node).decode : undefined;
-    this.decodeInput = srcDecode ? (b) => srcDecode(b) : (b) => decode(b);
+    this.decodeInput = srcDecode ? (b, collect) => srcDecode(b, collect) : (b, collect) => collect(decode(b));
     const sinkEncode = op.sink ? codec(op.sink.node).encode ?? ((v: unknown) => encode(v)) : undefined;
     if (op.keyed) this.keyed = new BatchKeyedState(computeKeyGroupRangeForOperatorIndex(m.maxParallelism, m.parallelism, m.subtask), m.maxParallelism);
     const restoredOps = Object.entries(m.operatorState);
@@ -185,6 +186,7 @@ export class JsChain {
     this.outCount = 0;
     this.runDueTimers();
     const head = this.operators[0];
+    const emit = head ? (value: unknown) => head.processElement(value) : (value: unknown) => this.lastOutput.collect(value);
     const events = r.int();
     for (let e = 0; e < events; e++) {
       const tag = r.byte();
@@ -194,9 +196,7 @@ export class JsChain {
         const bytes = r.bytes()!;
         this.element.timestamp = ts === NO_TIMESTAMP ? undefined : Number(ts);
         if (k >= 0) this.keyed?.setCurrentKeyIndex(k);
-        const value = this.decodeInput(bytes);
-        if (head) head.processElement(value);
-        else this.lastOutput.collect(value);
+        this.decodeInput(bytes, emit);
       } else if (tag === Event.WATERMARK) {
         const wm = r.long();
         const ms = wm >= LONG_MAX ? Number.MAX_SAFE_INTEGER : Number(wm);
