@@ -29,7 +29,7 @@ const JAVA25 = join(JAVA25_HOME, 'bin', 'java');
 const PROBE = join(JVM_CACHE, 'js-engine-probe');
 const SIZES = quick
   ? { lines: 10_000, sumRecords: 200_000, boundaryLines: 2_000, warmup: 1, measured: 2, jitWarmupMs: 20_000 }
-  : { lines: 50_000, sumRecords: 2_000_000, boundaryLines: 10_000, warmup: 2, measured: 3, jitWarmupMs: 60_000 };
+  : { lines: 50_000, sumRecords: 2_000_000, boundaryLines: 10_000, warmup: 2, measured: 3, jitWarmupMs: 30_000 };
 const KEYS = 1_000_000;
 
 function fail(message: string): never {
