@@ -56,6 +56,8 @@ export function toOclifArgv(args: string[], flagsOf: (verb: string) => Record<st
     if (a === '-t' || a === '--target' || a.startsWith('--target=')) {
       const value = a.startsWith('--target=') ? a.slice('--target='.length) : tail[++i];
       checkTarget(value);
+      // `run --target remote job.ts`: a TypeScript job then goes to the cluster of rest.address/rest.port as with -m.
+      if (verb === 'run' && value === 'remote' && flags.target) out.push('--target=remote');
       continue;
     }
     let token = a;

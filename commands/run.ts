@@ -71,6 +71,7 @@ export default class Run extends FlinkCommand {
       summary: 'Address of the Flink JobManager (host:port) to submit a JAR to; rest.address/rest.port of the configuration when set.',
       helpValue: 'host:port',
     }),
+    target: Flags.string({ summary: 'remote: a TypeScript job runs on the Flink cluster of -m or rest.address/rest.port (Flink\'s -t/--target).', options: ['remote', 'local'], hidden: true }),
     class: Flags.string({ char: 'c', summary: 'With a JAR: class with the program entry point (default: the JAR manifest\'s Main-Class).', helpValue: 'classname' }),
     shutdownOnAttachedExit: Flags.boolean({ summary: 'Accepted for compatibility: an attached local job always ends with its client.', default: false, hidden: true }),
   };
@@ -96,7 +97,9 @@ export default class Run extends FlinkCommand {
       throw new FlinkError('invalid-argument', `-c is for Java job JARs on a Flink cluster; ${args.jobFile} is a flink-ts program`);
     }
     // A TypeScript job on an Apache Flink cluster: through the flink-ts runner JAR (src/flink/RunnerSubmission.ts).
-    if (flags.jobmanager !== undefined) return this.runJar(args.jobFile, programArgs, config, flags, { typescript: true });
+    if (flags.jobmanager !== undefined || flags.target === 'remote') {
+      return this.runJar(args.jobFile, programArgs, config, { ...flags, jobmanager: this.jobManagerAddress(config, flags.jobmanager) }, { typescript: true });
+    }
     if (flags.parallelism !== undefined) config.set(CoreOptions.DEFAULT_PARALLELISM.key, String(flags.parallelism));
     if (flags.restoreMode !== undefined) config.set(StateRecoveryOptions.CLAIM_MODE.key, parseRestoreMode(flags.restoreMode));
     const jobFile = args.jobFile;
@@ -218,7 +221,7 @@ export default class Run extends FlinkCommand {
     opts: { typescript?: boolean } = {},
   ): Promise<Record<string, unknown>> {
     const address = this.jobManagerAddress(config, flags.jobmanager);
-    if (address === undefined) throw new FlinkError('invalid-argument', `A JAR runs on a Flink cluster: give its address with -m host:port (or rest.address/rest.port)`);
+    if (address === undefined) throw new FlinkError('invalid-argument', `${opts.typescript ? '--target remote' : 'A JAR'} runs on a Flink cluster: give its address with -m host:port (or rest.address/rest.port)`);
     const claimMode = flags.restoreMode === undefined ? undefined : parseRestoreMode(flags.restoreMode);
     const rest = this.restClient(config, address);
     let savepointPath = flags.fromSavepoint;

@@ -32,7 +32,7 @@ export async function bundleJob(file: string): Promise<Buffer> {
   const worker = join(here, 'worker', `FlinkWorker${ext}`);
   const entry = [
     `import { runFlinkWorker } from ${JSON.stringify(worker)};`,
-    `if (process.env.FLINK_TS_WORKER_SOCKET) await runFlinkWorker(() => import(${JSON.stringify(jobFile)}));`,
+    `if (process.env.FLINK_TS_WORKER_SOCKET) await runFlinkWorker(() => import(${JSON.stringify(jobFile)}), import.meta.url.split('?')[0]);`,
     `else await import(${JSON.stringify(jobFile)});`,
   ].join('\n');
   try {

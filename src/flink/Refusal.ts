@@ -4,7 +4,6 @@ import { flinkConnectorOf } from './FlinkPlan.js';
 
 /** Node kinds the runner does not run yet, and why (docs/flink-runner.md "What runs"). */
 const UNSUPPORTED: Record<string, string> = {
-  window: 'windows (their timers are not bridged to Flink yet)',
   coMap: 'two-input operators (connect)',
   coFlatMap: 'two-input operators (connect)',
   coProcess: 'two-input operators (connect)',

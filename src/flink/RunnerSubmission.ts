@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseDynamicProperty } from '../config/Configuration.js';
@@ -27,13 +27,28 @@ export function defaultRunnerJar(): string {
   return join(packageRoot(), 'jvm', '.cache', 'flink-runner', 'flink-runner.jar');
 }
 
-/** The runner JAR, built with Maven from jvm/flink-runner when it is missing. */
+/** The newest modification time under a folder (the runner's sources). */
+function newestUnder(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestUnder(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+/** The runner JAR, built with Maven from jvm/flink-runner when it is missing or older than its sources. */
 export function ensureRunnerJar(path = defaultRunnerJar(), log: (line: string) => void = () => {}): string {
-  if (existsSync(path)) return path;
-  if (path !== defaultRunnerJar()) throw new FlinkError('not-found', `The flink-ts runner JAR does not exist: ${path}`);
+  if (path !== defaultRunnerJar()) {
+    if (!existsSync(path)) throw new FlinkError('not-found', `The flink-ts runner JAR does not exist: ${path}`);
+    return path;
+  }
   const jvm = join(packageRoot(), 'jvm');
+  const module = join(jvm, 'flink-runner');
+  if (existsSync(path) && (!existsSync(module) || Math.max(newestUnder(join(module, 'src')), statSync(join(module, 'pom.xml')).mtimeMs) <= statSync(path).mtimeMs)) return path;
   log('Building the flink-ts runner JAR (jvm/flink-runner, once) ...');
   const r = spawnSync(process.env.MVN ?? 'mvn', ['-B', '-q', '-f', join(jvm, 'pom.xml'), '-pl', 'flink-runner', `-Djvm.cache=${join(jvm, '.cache')}`, 'package'], { encoding: 'utf8' });
+  if (r.status === 0 && existsSync(path)) utimesSync(path, new Date(), new Date()); // Maven may leave an up-to-date jar untouched
   if (r.error || r.status !== 0 || !existsSync(path)) {
     const why = r.error ? `mvn is not available (${r.error.message})` : `mvn exited ${r.status}: ${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-3).join(' ')}`;
     throw new FlinkError('not-found', `The flink-ts runner JAR is not built and cannot be built: ${why}`);

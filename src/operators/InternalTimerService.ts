@@ -160,9 +160,11 @@ export class InternalTimerService implements TimerService {
 
 /** An operator's timer service with the timers of its restored snapshot (they are keyed state, per domain). */
 export function restoredTimerService(
-  ctx: Pick<OperatorContext, 'keyed' | 'processingTimeService' | 'forEachRestoredKeyedEntry'>,
+  ctx: Pick<OperatorContext, 'keyed' | 'processingTimeService' | 'forEachRestoredKeyedEntry' | 'timerServiceFactory'>,
   onTimer: (time: number, domain: TimeDomain) => void,
 ): InternalTimerService {
+  // The Flink runner's worker: timers live in Flink; what operators call is the same (InternalTimerServiceLike).
+  if (ctx.timerServiceFactory) return ctx.timerServiceFactory(onTimer) as unknown as InternalTimerService;
   const timers = new InternalTimerService(ctx.keyed!, ctx.processingTimeService, onTimer);
   for (const domain of ['PROCESSING_TIME', 'EVENT_TIME'] as const) {
     ctx.forEachRestoredKeyedEntry(TIMER_STATE[domain], (key, times) => timers.restore(domain, key, times as number[]));

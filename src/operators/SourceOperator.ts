@@ -25,6 +25,11 @@ export class SourceOperator<T> extends StreamOperator<never> {
     if (source.perSplitWatermarks && strategy.emitsWatermarks) this.splitWatermarks = new SplitWatermarkGeneration(strategy);
   }
 
+  /** The source's WatermarkStrategy (the Flink runner applies it to a Flink-native source's records in JS). */
+  get watermarkStrategy(): WatermarkStrategy<T> {
+    return this.watermarks.strategy;
+  }
+
   override initializeState(): void {
     const { subtask, parallelism } = this.ctx;
     const assign = this.source.assignSplits?.bind(this.source);

@@ -1,6 +1,7 @@
 import type { KeyedStateBackend } from '../state/KeyedStateBackend.js';
 import type { OperatorStateBackend } from '../state/OperatorStateBackend.js';
 import type { RuntimeContext } from '../api/functions.js';
+import type { TimeDomain, TimerService } from '../api/TimerService.js';
 
 export interface Output<T = unknown> {
   collect(value: T): void;
@@ -59,8 +60,18 @@ export interface OperatorContext {
   stdout: (line: string) => void;
   /** Processing-time callbacks run inside the task, between records. */
   processingTimeService: ProcessingTimeService;
+  /**
+   * Set where timers live outside this process (the Flink runner's worker: in Flink's InternalTimerService): the
+   * timer service a keyed operator gets instead of its own (see restoredTimerService).
+   */
+  timerServiceFactory?: (onTimer: (time: number, domain: TimeDomain) => void) => InternalTimerServiceLike;
   /** Visits the restored entries of one keyed state of this operator (empty when not restored). */
   forEachRestoredKeyedEntry: (stateName: string, visit: (key: unknown, value: unknown) => void) => void;
+}
+
+/** What keyed operators use of their timer service (InternalTimerService). */
+export interface InternalTimerServiceLike extends TimerService {
+  advanceWatermark(watermark: number): void;
 }
 
 /**

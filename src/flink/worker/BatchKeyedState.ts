@@ -43,6 +43,15 @@ export class BatchKeyedState implements KeyedStateBackend {
     this.opened = true;
   }
 
+  /** The declared states for the OPENED frame: name, kind and TTL (Flink's StateTtlConfig on its descriptor). */
+  describe(): Array<{ name: string; kind: string; ttl?: { ms: number; updateType: string; visibility: string; cleanupFullSnapshot: boolean } }> {
+    return this.declared.map(({ name, kind, desc }) => {
+      const t = desc.getTtlConfig();
+      if (!t.isEnabled()) return { name, kind };
+      return { name, kind, ttl: { ms: t.getTtl(), updateType: t.getUpdateType(), visibility: t.getStateVisibility(), cleanupFullSnapshot: t.getCleanupStrategies().inFullSnapshot() } };
+    });
+  }
+
   /** Reads the keys and their prefetched states of a BATCH frame. */
   readBatchKeys(r: BinReader): void {
     const n = r.int();
@@ -57,6 +66,10 @@ export class BatchKeyedState implements KeyedStateBackend {
       this.stored[k] = row;
       this.values[k] = new Array(this.declared.length).fill(UNLOADED);
     }
+  }
+
+  get currentKeyIndex(): number {
+    return this.current;
   }
 
   /** The record's key (index into the batch's keys). */
@@ -93,8 +106,8 @@ export class BatchKeyedState implements KeyedStateBackend {
       if (this.declared[i].kind !== desc.kind) throw new FlinkError('invalid-argument', `State '${desc.name}' was created as ${this.declared[i].kind} and as ${desc.kind}`);
       return i;
     }
+    if (desc.name.startsWith('_timer_service/')) throw new FlinkError('invalid-argument', 'Timers are not supported on the Flink runner yet');
     if (this.opened) throw new FlinkError('invalid-argument', `Keyed state '${desc.name}' is first created after open(): on the Flink runner, create keyed state in open()`);
-    if (desc.getTtlConfig().isEnabled()) throw new FlinkError('invalid-argument', `State TTL (state '${desc.name}') is not supported on the Flink runner yet`);
     this.declared.push({ name: desc.name, kind: desc.kind, desc });
     return this.declared.length - 1;
   }

@@ -7,7 +7,7 @@ export const Frame = {
   ERROR: 0, OPEN: 1, OPENED: 2, BATCH: 3, RESULT: 4, SNAPSHOT: 5, SNAPSHOTTED: 6, COMPLETE: 7, ACK: 8, CLOSE: 9,
 } as const;
 
-export const Event = { RECORD: 1, WATERMARK: 2, END_INPUT: 3 } as const;
+export const Event = { RECORD: 1, WATERMARK: 2, END_INPUT: 3, TIMER: 4 } as const;
 
 /** Java's Long.MIN_VALUE: a record without timestamp. */
 export const NO_TIMESTAMP = -(2n ** 63n);

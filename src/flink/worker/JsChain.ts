@@ -8,6 +8,9 @@ import { OperatorStateBackend } from '../../state/OperatorStateBackend.js';
 import { encodeKey } from '../KeyEncoding.js';
 import type { FlinkPlan, PlanOperator } from '../FlinkPlan.js';
 import { BatchKeyedState } from './BatchKeyedState.js';
+import { BridgedTimers } from './BridgedTimers.js';
+import type { SourceOperator } from '../../operators/SourceOperator.js';
+import { TimestampsAndWatermarksOperator } from '../../operators/TimestampsAndWatermarksOperator.js';
 import { BinReader, BinWriter, Event, NO_TIMESTAMP } from './Frames.js';
 
 /** The OPEN frame of a subtask (JsOperator.open). */
@@ -27,8 +30,8 @@ export interface OpenMessage {
 
 /** Connector hooks of a Flink-native source or sink (i17-connectors' toFlinkConnector()). */
 interface ConnectorCodec {
-  /** One raw record into any number of the job's records (FlinkSourceConnector.decode). */
-  decode?: (bytes: Uint8Array, collect: (value: unknown) => void) => void;
+  /** One raw record may become any number of values (Kafka deserializers). */
+  decode?: (raw: Uint8Array, collect: (value: unknown) => void) => void;
   encode?: (value: unknown) => Uint8Array;
 }
 
@@ -52,12 +55,15 @@ export class JsChain {
   private readonly element: ElementTimestamp = { timestamp: undefined };
   private readonly keyed?: BatchKeyedState;
   private readonly opState = new OperatorStateBackend();
-  private readonly decodeInput: (b: Buffer, collect: (value: unknown) => void) => void;
+  /** Feeds one input record's values to the chain (a native source's decode may yield several). */
+  private readonly decodeInput: (b: Buffer, collect: (v: unknown) => void) => void;
   private out!: BinWriter;
   private outCount = 0;
   private outCountAt = 0;
   private stdoutLines: string[] = [];
   private readonly timers: Array<{ time: number; callback: () => void }> = [];
+  /** The keyed head's timers (in Flink's timer service). */
+  private bridged?: BridgedTimers;
 
   constructor(sg: StreamGraph, plan: FlinkPlan, op: PlanOperator, m: OpenMessage) {
     const nodes = op.nodes.filter((id) => id !== op.source?.node && id !== op.sink?.node);
@@ -111,9 +117,14 @@ export class JsChain {
       getTaskName: () => m.taskName,
       getJobId: () => m.jobId,
     };
-    for (let i = nodes.length - 1; i >= 0; i--) {
-      const node = sg.node(nodes[i]);
-      const operator = node.factory();
+    // A Flink-native source's WatermarkStrategy runs here, on its decoded records (one generator per subtask).
+    const factories = nodes.map((id) => sg.node(id).factory);
+    if (op.source) {
+      const strategy = (sg.node(op.source.node).factory() as SourceOperator<unknown>).watermarkStrategy;
+      if (strategy.emitsWatermarks || strategy.createTimestampAssigner()) factories.unshift(() => new TimestampsAndWatermarksOperator(strategy));
+    }
+    for (let i = factories.length - 1; i >= 0; i--) {
+      const operator = factories[i]();
       const next = this.operators[0];
       const ctx: OperatorContext = {
         jobId: m.jobId, operatorId: op.uid, taskName: m.taskName, subtask: m.subtask, parallelism: m.parallelism,
@@ -128,7 +139,8 @@ export class JsChain {
         runtimeContext,
         stdout: (line) => this.stdoutLines.push(line),
         processingTimeService: { now: () => Date.now(), schedule: (time, callback) => void this.timers.push({ time, callback }) },
-        forEachRestoredKeyedEntry: () => {}, // keyed state stays in Flink
+        forEachRestoredKeyedEntry: () => {}, // keyed state and timers stay in Flink
+        ...(i === 0 && keyed ? { timerServiceFactory: (onTimer) => (this.bridged = new BridgedTimers(keyed, onTimer)) } : {}),
       };
       operator.setup(ctx);
       this.operators.unshift(operator);
@@ -143,13 +155,13 @@ export class JsChain {
   }
 
   /** initializeState + open (tail first, as in a task); returns the declared keyed states for the JsOperator. */
-  open(): { states: Array<{ name: string; kind: string }> } {
+  open(): { states: ReturnType<BatchKeyedState['describe']> } {
     this.begin();
     for (const op of this.operators) op.initializeState();
     for (let i = this.operators.length - 1; i >= 0; i--) this.operators[i].open();
     this.keyed?.sealDeclarations();
     this.flushStdout();
-    return { states: (this.keyed?.declared ?? []).map((d) => ({ name: d.name, kind: d.kind })) };
+    return { states: this.keyed?.describe() ?? [] };
   }
 
   private begin(): void {
@@ -186,7 +198,7 @@ export class JsChain {
     this.outCount = 0;
     this.runDueTimers();
     const head = this.operators[0];
-    const emit = head ? (value: unknown) => head.processElement(value) : (value: unknown) => this.lastOutput.collect(value);
+    const feed = head ? (v: unknown) => head.processElement(v) : (v: unknown) => this.lastOutput.collect(v);
     const events = r.int();
     for (let e = 0; e < events; e++) {
       const tag = r.byte();
@@ -196,21 +208,30 @@ export class JsChain {
         const bytes = r.bytes()!;
         this.element.timestamp = ts === NO_TIMESTAMP ? undefined : Number(ts);
         if (k >= 0) this.keyed?.setCurrentKeyIndex(k);
-        this.decodeInput(bytes, emit);
+        this.decodeInput(bytes, feed);
       } else if (tag === Event.WATERMARK) {
         const wm = r.long();
         const ms = wm >= LONG_MAX ? Number.MAX_SAFE_INTEGER : Number(wm);
         if (head) head.processWatermark(ms);
         else this.lastOutput.emitWatermark(ms);
+      } else if (tag === Event.TIMER) {
+        const time = Number(r.long());
+        const domain = r.byte();
+        this.keyed!.setCurrentKeyIndex(r.int());
+        if (!this.bridged) throw new Error('a timer fired for an operator without timers');
+        this.bridged.fire(time, domain);
       } else if (tag === Event.END_INPUT) {
         for (const op of this.operators) await op.endInput();
       }
     }
     this.out.intAt(this.outCountAt, this.outCount);
     this.flushStdout();
-    // RESULT: state writes first (the JsOperator applies them before emitting), then the events, then the next timer.
+    // RESULT: state writes and timer registrations first (the JsOperator applies them before emitting), then the
+    // events, then the next processing-time callback.
     const result = new BinWriter();
     if (this.keyed) this.keyed.writeStateWrites(result);
+    else result.int(0);
+    if (this.bridged) this.bridged.writeOps(result);
     else result.int(0);
     const events2 = this.out.frame(0).subarray(5);
     result.bytesRaw(events2);

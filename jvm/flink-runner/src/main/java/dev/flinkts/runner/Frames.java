@@ -29,6 +29,7 @@ final class Frames {
     static final byte EV_RECORD = 1;
     static final byte EV_WATERMARK = 2;
     static final byte EV_END_INPUT = 3;
+    static final byte EV_TIMER = 4;
 
     /** Timestamp of a record without one. */
     static final long NO_TIMESTAMP = Long.MIN_VALUE;

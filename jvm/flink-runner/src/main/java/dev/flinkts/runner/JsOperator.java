@@ -41,7 +41,8 @@ import org.apache.flink.util.OutputTag;
  * (prepareSnapshotPreBarrier) and every FLUSH_INTERVAL_MS.
  */
 public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
-        implements OneInputStreamOperator<Tuple2<String, byte[]>, Tuple2<String, byte[]>>, BoundedOneInput {
+        implements OneInputStreamOperator<Tuple2<String, byte[]>, Tuple2<String, byte[]>>, BoundedOneInput,
+        org.apache.flink.streaming.api.operators.Triggerable<String, org.apache.flink.runtime.state.VoidNamespace> {
     private static final long serialVersionUID = 1L;
     private static final int BATCH_RECORDS = 1024;
     private static final int BATCH_BYTES = 1 << 20;
@@ -68,6 +69,10 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
     private transient StreamRecord<Tuple2<String, byte[]>> reuse;
     /** The worker's earliest processing-time callback (NO_TIMESTAMP: none): a due one is run by an empty batch. */
     private transient long nextTimer;
+    /** The keyed chain's timers (Flink's KeyedProcessOperator names its service the same). */
+    private transient org.apache.flink.streaming.api.operators.InternalTimerService<org.apache.flink.runtime.state.VoidNamespace> timers;
+    static final byte DOMAIN_PROCESSING = 0;
+    static final byte DOMAIN_EVENT = 1;
 
     public JsOperator(String operatorId, String planJson, byte[] bundle, String bundleHash) {
         this.operatorId = operatorId;
@@ -140,13 +145,14 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
         for (int i = 0; i < declared.size(); i++) {
             stateNames[i] = declared.get(i).path("name").asText();
             stateKinds[i] = declared.get(i).path("kind").asText();
-            states[i] = keyedState(stateNames[i], stateKinds[i]);
+            states[i] = keyedState(stateNames[i], stateKinds[i], declared.get(i).path("ttl"));
         }
         batch = new Frames.Payload();
         batchKeys = new HashMap<>();
         keyList = new ArrayList<>();
         reuse = new StreamRecord<>(null);
         nextTimer = Frames.NO_TIMESTAMP;
+        if (isKeyed()) timers = getInternalTimerService("user-timers", org.apache.flink.runtime.state.VoidNamespaceSerializer.INSTANCE, this);
         scheduleFlush();
     }
 
@@ -155,16 +161,39 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
             : getContainingTask().getEnvironment().getTaskStateManager().getRestoreCheckpointId().isPresent();
     }
 
-    /** Flink's keyed state behind a flink-ts state (layout in docs/flink-runner.md). */
-    private State keyedState(String name, String kind) {
+    /** Flink's keyed state behind a flink-ts state (layout in docs/flink-runner.md), with the state's TTL. */
+    private State keyedState(String name, String kind, JsonNode ttl) {
         switch (kind) {
-            case "list":
-                return getRuntimeContext().getListState(new ListStateDescriptor<>(name, BYTES));
-            case "map":
-                return getRuntimeContext().getMapState(new MapStateDescriptor<>(name, Types.STRING, BYTES));
-            default: // value, reducing, aggregating: the value or accumulator
-                return getRuntimeContext().getState(new ValueStateDescriptor<>(name, BYTES));
+            case "list": {
+                ListStateDescriptor<byte[]> d = new ListStateDescriptor<>(name, BYTES);
+                if (ttl.isObject()) d.enableTimeToLive(ttlConfig(ttl));
+                return getRuntimeContext().getListState(d);
+            }
+            case "map": {
+                MapStateDescriptor<String, byte[]> d = new MapStateDescriptor<>(name, Types.STRING, BYTES);
+                if (ttl.isObject()) d.enableTimeToLive(ttlConfig(ttl));
+                return getRuntimeContext().getMapState(d);
+            }
+            default: { // value, reducing, aggregating: the value or accumulator
+                ValueStateDescriptor<byte[]> d = new ValueStateDescriptor<>(name, BYTES);
+                if (ttl.isObject()) d.enableTimeToLive(ttlConfig(ttl));
+                return getRuntimeContext().getState(d);
+            }
         }
+    }
+
+    /** flink-ts' StateTtlConfig as Flink's (processing time, as both have it). */
+    private static org.apache.flink.api.common.state.StateTtlConfig ttlConfig(JsonNode t) {
+        org.apache.flink.api.common.state.StateTtlConfig.Builder b = org.apache.flink.api.common.state.StateTtlConfig
+            .newBuilder(java.time.Duration.ofMillis(t.path("ms").asLong()))
+            .setUpdateType("OnReadAndWrite".equals(t.path("updateType").asText())
+                ? org.apache.flink.api.common.state.StateTtlConfig.UpdateType.OnReadAndWrite
+                : org.apache.flink.api.common.state.StateTtlConfig.UpdateType.OnCreateAndWrite)
+            .setStateVisibility("ReturnExpiredIfNotCleanedUp".equals(t.path("visibility").asText())
+                ? org.apache.flink.api.common.state.StateTtlConfig.StateVisibility.ReturnExpiredIfNotCleanedUp
+                : org.apache.flink.api.common.state.StateTtlConfig.StateVisibility.NeverReturnExpired);
+        if (t.path("cleanupFullSnapshot").asBoolean()) b.cleanupFullSnapshot();
+        return b.build();
     }
 
     private void scheduleFlush() {
@@ -187,19 +216,43 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
         d.writeByte(Frames.EV_RECORD);
         d.writeLong(element.hasTimestamp() ? element.getTimestamp() : Frames.NO_TIMESTAMP);
         if (states.length > 0 || isKeyed()) {
-            String key = element.getValue().f0;
-            Integer idx = batchKeys.get(key);
-            if (idx == null) {
-                idx = keyList.size();
-                batchKeys.put(key, idx);
-                keyList.add(key);
-            }
-            d.writeInt(idx);
+            d.writeInt(keyIndex(element.getValue().f0));
         } else {
             d.writeInt(-1);
         }
         Frames.writeBytes(d, element.getValue().f1);
         if (++batchRecords >= BATCH_RECORDS || batch.size() >= BATCH_BYTES) flush();
+    }
+
+    private int keyIndex(String key) {
+        Integer idx = batchKeys.get(key);
+        if (idx == null) {
+            idx = keyList.size();
+            batchKeys.put(key, idx);
+            keyList.add(key);
+        }
+        return idx;
+    }
+
+    /** A timer Flink fired: a TIMER event of the next batch, its key's state prefetched with it. */
+    private void appendTimer(String key, long time, byte domain) throws Exception {
+        DataOutputStream d = batch.data;
+        d.writeByte(Frames.EV_TIMER);
+        d.writeLong(time);
+        d.writeByte(domain);
+        d.writeInt(keyIndex(key));
+        if (++batchRecords >= BATCH_RECORDS) flush();
+    }
+
+    @Override
+    public void onEventTime(org.apache.flink.streaming.api.operators.InternalTimer<String, org.apache.flink.runtime.state.VoidNamespace> timer) throws Exception {
+        appendTimer(timer.getKey(), timer.getTimestamp(), DOMAIN_EVENT);
+    }
+
+    @Override
+    public void onProcessingTime(org.apache.flink.streaming.api.operators.InternalTimer<String, org.apache.flink.runtime.state.VoidNamespace> timer) throws Exception {
+        appendTimer(timer.getKey(), timer.getTimestamp(), DOMAIN_PROCESSING);
+        flush();
     }
 
     private boolean isKeyed() {
@@ -208,6 +261,9 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
 
     @Override
     public void processWatermark(Watermark mark) throws Exception {
+        // Records before the watermark first (they may register timers), then the timers it fires, then the watermark.
+        flush();
+        if (timeServiceManager != null) timeServiceManager.advanceWatermark(mark);
         batch.data.writeByte(Frames.EV_WATERMARK);
         batch.data.writeLong(mark.getTimestamp());
         batchRecords++;
@@ -253,6 +309,24 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
             int s = in.readInt();
             setCurrentKey(keyList.get(k));
             readStateWrite(in, s);
+        }
+        int timerOps = in.readInt();
+        for (int t = 0; t < timerOps; t++) {
+            int k = in.readInt();
+            byte domain = in.readByte();
+            boolean register = in.readByte() == 1;
+            long time = in.readLong();
+            if (timers == null) throw new IllegalStateException("flink-ts runner: timers on a non-keyed operator");
+            setCurrentKey(keyList.get(k));
+            org.apache.flink.runtime.state.VoidNamespace ns = org.apache.flink.runtime.state.VoidNamespace.INSTANCE;
+            if (domain == DOMAIN_EVENT) {
+                if (register) timers.registerEventTimeTimer(ns, time);
+                else timers.deleteEventTimeTimer(ns, time);
+            } else if (register) {
+                timers.registerProcessingTimeTimer(ns, time);
+            } else {
+                timers.deleteProcessingTimeTimer(ns, time);
+            }
         }
         emitResult(in);
         nextTimer = in.readLong();
