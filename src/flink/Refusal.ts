@@ -4,10 +4,6 @@ import { flinkConnectorOf } from './FlinkPlan.js';
 
 /** Node kinds the runner does not run yet, and why (docs/flink-runner.md "What runs"). */
 const UNSUPPORTED: Record<string, string> = {
-  coMap: 'two-input operators (connect)',
-  coFlatMap: 'two-input operators (connect)',
-  coProcess: 'two-input operators (connect)',
-  keyedCoProcess: 'two-input operators (connect)',
   intervalJoin: 'interval joins',
   broadcastProcess: 'broadcast state (connect with a broadcast stream)',
 };
@@ -24,7 +20,6 @@ export function unsupportedFeatures(sg: StreamGraph): string[] {
     if (why) add(why, n.name);
     if (n.isSource && !flinkConnectorOf(n)) add('sources without a Flink connector', n.name);
   }
-  for (const e of sg.edges) if (e.typeNumber === 2 && !UNSUPPORTED[sg.node(e.target).kind]) add('two-input operators (connect)', sg.node(e.target).name);
   return [...missing].map(([what, names]) => `${what}: ${[...new Set(names)].map((x) => `'${x}'`).join(', ')}`);
 }
 

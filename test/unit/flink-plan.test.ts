@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  CheckpointingMode, EmbeddedRocksDBStateBackend, KeyedProcessFunction, OutputTag, StreamExecutionEnvironment, TumblingEventTimeWindows,
+  CheckpointingMode, EmbeddedRocksDBStateBackend, KeyedProcessFunction, MapStateDescriptor, OutputTag, StreamExecutionEnvironment, TumblingEventTimeWindows,
   type Collector,
 } from '../../src/index.js';
 import { exportPlan } from '../../src/flink/FlinkPlan.js';
@@ -73,15 +73,17 @@ describe('flink runner plan export', () => {
     assert.deepEqual(splitter.outputs.map((o) => plan.edges[o.edge].outputTag), [null, 'odd']);
   });
 
-  it('refuses connect, broadcast state and sources without a Flink connector, listing each with its operators; windows run', () => {
+  it('refuses broadcast state and sources without a Flink connector, listing each with its operators; windows and connect run', () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment();
     const a = env.fromElements(1, 2);
     a.keyBy((n: number) => n).window(TumblingEventTimeWindows.of(1000)).reduce((x: number, y: number) => x + y).print();
     a.connect(env.fromElements('x')).map({ map1: (n: number) => n, map2: (s: string) => s.length }).print();
+    const rules = new MapStateDescriptor<string, string>('rules');
+    a.connect(env.fromElements('r').broadcast(rules)).process({ processElement: () => {}, processBroadcastElement: () => {} } as never).name('matcher').print();
     env.fromSource({ name: 'Custom', bounded: true, initialSplits: () => [], createReader: () => { throw new Error('unused'); } } as never, undefined, 'Custom').print();
     const missing = unsupportedFeatures(env.getStreamGraph());
     assert.equal(missing.length, 2, missing.join('\n'));
-    assert.match(missing[0], /^two-input operators \(connect\): '/);
+    assert.match(missing[0], /^broadcast state .*: 'matcher'$/);
     assert.match(missing[1], /^sources without a Flink connector: 'Source: Custom'$/);
   });
 });

@@ -35,6 +35,12 @@ interface ConnectorCodec {
   encode?: (value: unknown) => Uint8Array;
 }
 
+/**
+ * Records for input 2 of a two-input operator (connect) carry this leading byte: the runner unions both inputs into
+ * one Flink input, and V8's format always starts with 0xFF, so the marker is unambiguous.
+ */
+const INPUT2 = Buffer.from([0x02]);
+
 const LONG_MAX = 2n ** 63n - 1n;
 const LONG_MIN = -(2n ** 63n);
 
@@ -78,7 +84,9 @@ export class JsChain {
     }
 
     // The chain's last output: encode once, route to the plan outputs (keyBy outputs get their String key here).
-    const routes = op.outputs.map((o, i) => ({ index: i, tag: plan.edges[o.edge].outputTag, key: o.keyed ? sg.edges[o.edge].keySelector : undefined }));
+    const routes = op.outputs.map((o, i) => ({
+      index: i, tag: plan.edges[o.edge].outputTag, key: o.keyed ? sg.edges[o.edge].keySelector : undefined, input2: plan.edges[o.edge].typeNumber === 2,
+    }));
     const emit = (index: number, key: string | null, bytes: Uint8Array) => {
       this.out.byte(Event.RECORD).short(index).long(toLong(this.element.timestamp)).string(key).bytes(bytes);
       this.outCount++;
@@ -88,7 +96,7 @@ export class JsChain {
       for (const r of routes) {
         if (r.tag !== tag) continue;
         bytes ??= encode(v);
-        emit(r.index, r.key ? encodeKey(r.key(v)) : null, bytes);
+        emit(r.index, r.key ? encodeKey(r.key(v)) : null, r.input2 ? Buffer.concat([INPUT2, bytes]) : bytes);
       }
     };
     const last: ChainOutput = sinkEncode
@@ -103,6 +111,7 @@ export class JsChain {
         emitWatermarkStatus: () => {},
       };
     this.lastOutput = last;
+    this.twoInputs = !op.source && plan.edges.some((e) => e.target === op.nodes[0] && e.typeNumber === 2);
     const keyed = this.keyed;
     const runtimeContext: RuntimeContext = {
       getState: (d) => this.keyedOrThrow().getState(d as never),
@@ -148,6 +157,8 @@ export class JsChain {
   }
 
   private readonly lastOutput: ChainOutput;
+  /** The head has a second input (its records carry the INPUT2 marker); a native source's raw bytes never do. */
+  private readonly twoInputs: boolean;
 
   private keyedOrThrow(): BatchKeyedState {
     if (!this.keyed) throw new Error("Keyed state can only be used on a 'keyed stream', i.e., after a 'keyBy()' operation.");
@@ -199,6 +210,8 @@ export class JsChain {
     this.runDueTimers();
     const head = this.operators[0];
     const feed = head ? (v: unknown) => head.processElement(v) : (v: unknown) => this.lastOutput.collect(v);
+    const feed2 = (v: unknown) => head!.processElement2(v);
+    const twoInputs = this.twoInputs;
     const events = r.int();
     for (let e = 0; e < events; e++) {
       const tag = r.byte();
@@ -208,7 +221,8 @@ export class JsChain {
         const bytes = r.bytes()!;
         this.element.timestamp = ts === NO_TIMESTAMP ? undefined : Number(ts);
         if (k >= 0) this.keyed?.setCurrentKeyIndex(k);
-        this.decodeInput(bytes, feed);
+        if (twoInputs && bytes[0] === INPUT2[0]) feed2(decode(bytes.subarray(1)));
+        else this.decodeInput(bytes, feed);
       } else if (tag === Event.WATERMARK) {
         const wm = r.long();
         const ms = wm >= LONG_MAX ? Number.MAX_SAFE_INTEGER : Number(wm);
