@@ -151,8 +151,10 @@ async function median(repeats: number, f: () => Promise<JobRun>): Promise<JobRun
   return runs[Math.floor(runs.length / 2)];
 }
 
-function medianOf(repeats: number, f: () => number): number {
-  const xs = Array.from({ length: repeats }, f).sort((a, b) => a - b);
+async function medianOf(repeats: number, f: () => Promise<number>): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < repeats; i++) xs.push(await f());
+  xs.sort((a, b) => a - b);
   return xs[Math.floor(xs.length / 2)];
 }
 
@@ -172,9 +174,9 @@ async function main(): Promise<void> {
 
   if (only.has('stateless')) {
     for (const query of ['q0', 'q1', 'q2'] as Query[]) {
-      nexmarkLoop(query, 200_000); // warm up the JIT
-      const loop = medianOf(3, () => nexmarkLoop(query, SIZES.nexmarkRecords));
+      await nexmarkLoop(query, 200_000); // warm up the JIT
       for (const p of [1, 2]) {
+        const loop = await medianOf(3, () => nexmarkLoop(query, SIZES.nexmarkRecords, p));
         const r = await median(SIZES.repeats, () => runJob('Nexmark.ts', { p, args: { query, records: SIZES.nexmarkRecords }, sourceRecords: SIZES.nexmarkRecords }));
         rows.push({ scenario: `1 stateless ${query}`, parameters: { parallelism: p, records: SIZES.nexmarkRecords }, ...r, handLoopRecordsPerSec: loop });
         log(`  nexmark ${query} p=${p}: ${fmt(r.recordsPerSec)} rec/s (hand loop ${fmt(loop)})`);
@@ -184,10 +186,12 @@ async function main(): Promise<void> {
 
   let keyedMaxCheckpointed: number | undefined;
   if (only.has('keyed') || only.has('latency')) {
-    keyedSumLoop(10_000, 200_000);
-    const loop = medianOf(3, () => keyedSumLoop(SIZES.keys, SIZES.keyedRecords));
+    await keyedSumLoop(10_000, 200_000);
+    const loops = new Map<number, number>();
+    for (const p of [1, 2]) loops.set(p, await medianOf(3, () => keyedSumLoop(SIZES.keys, SIZES.keyedRecords, p)));
     for (const checkpointMs of [0, 1000]) {
       for (const p of [1, 2]) {
+        const loop = loops.get(p)!;
         if (!only.has('keyed') && (p !== 1 || checkpointMs !== 1000)) continue;
         const r = await median(SIZES.repeats, () =>
           runJob('KeyedSum.ts', { p, checkpointMs, args: { keys: SIZES.keys, records: SIZES.keyedRecords }, sourceRecords: SIZES.keyedRecords }),
