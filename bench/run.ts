@@ -151,11 +151,11 @@ async function median(repeats: number, f: () => Promise<JobRun>): Promise<JobRun
   return runs[Math.floor(runs.length / 2)];
 }
 
-async function medianOf(repeats: number, f: () => Promise<number>): Promise<number> {
-  const xs: number[] = [];
-  for (let i = 0; i < repeats; i++) xs.push(await f());
-  xs.sort((a, b) => a - b);
-  return xs[Math.floor(xs.length / 2)];
+/** The best of `repeats` runs of a hand loop: a limit is the fastest the plain code went, not its typical speed. */
+async function bestOf(repeats: number, f: () => Promise<number>): Promise<number> {
+  let best = 0;
+  for (let i = 0; i < repeats; i++) best = Math.max(best, await f());
+  return best;
 }
 
 const rows: Row[] = [];
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     for (const query of ['q0', 'q1', 'q2'] as Query[]) {
       await nexmarkLoop(query, 200_000); // warm up the JIT
       for (const p of [1, 2]) {
-        const loop = await medianOf(3, () => nexmarkLoop(query, SIZES.nexmarkRecords, p));
+        const loop = await bestOf(3, () => nexmarkLoop(query, SIZES.nexmarkRecords, p));
         const r = await median(SIZES.repeats, () => runJob('Nexmark.ts', { p, args: { query, records: SIZES.nexmarkRecords }, sourceRecords: SIZES.nexmarkRecords }));
         rows.push({ scenario: `1 stateless ${query}`, parameters: { parallelism: p, records: SIZES.nexmarkRecords }, ...r, handLoopRecordsPerSec: loop });
         log(`  nexmark ${query} p=${p}: ${fmt(r.recordsPerSec)} rec/s (hand loop ${fmt(loop)})`);
@@ -188,7 +188,7 @@ async function main(): Promise<void> {
   if (only.has('keyed') || only.has('latency')) {
     await keyedSumLoop(10_000, 200_000);
     const loops = new Map<number, number>();
-    for (const p of [1, 2]) loops.set(p, await medianOf(3, () => keyedSumLoop(SIZES.keys, SIZES.keyedRecords, p)));
+    for (const p of [1, 2]) loops.set(p, await bestOf(3, () => keyedSumLoop(SIZES.keys, SIZES.keyedRecords, p)));
     for (const checkpointMs of [0, 1000]) {
       for (const p of [1, 2]) {
         const loop = loops.get(p)!;
@@ -308,9 +308,14 @@ async function peerScenario(): Promise<void> {
   }
 }
 
-function ckptSummary(cs: { bytes: number; durationMs: number }[], who: string): string {
+/** Checkpoints of a run: the largest (the whole state once every key is in) and the median duration and parts. */
+function ckptText(cs: { bytes: number; durationMs: number; syncMs: number; asyncMs: number }[]): string {
+  return `largest ${fmt(Math.max(...cs.map((c) => c.bytes)))} B, median ${medianNum(cs.map((c) => c.durationMs))} ms (sync ${medianNum(cs.map((c) => c.syncMs))}, async ${medianNum(cs.map((c) => c.asyncMs))})`;
+}
+
+function ckptSummary(cs: { bytes: number; durationMs: number; syncMs: number; asyncMs: number }[], who: string): string {
   if (cs.length === 0) return '';
-  return `; ${who} ${cs.length} checkpoints, median ${fmt(medianNum(cs.map((c) => c.bytes)))} B in ${medianNum(cs.map((c) => c.durationMs))} ms`;
+  return `; ${who} ${cs.length} checkpoints, ${ckptText(cs)}`;
 }
 
 /** The issue's targets, each as a ratio measured in this run. */
@@ -363,7 +368,9 @@ function printTable(): void {
     r.peakRssMb?.toFixed(0) ?? '',
     r.checkpointCost
       ? `sync ${r.checkpointCost.syncMs.toFixed(1)} ms, async ${r.checkpointCost.asyncMs.toFixed(0)} ms, ${fmt(r.checkpointCost.bytes)} B, restore ${r.checkpointCost.restoreMs.toFixed(0)} ms + ${r.checkpointCost.decodeAllMs.toFixed(0)} ms lazy decode (raw read ${r.checkpointCost.rawReadMs.toFixed(1)} ms), heap ${r.checkpointCost.heapBytesPerKey.toFixed(0)} B/key`
-      : r.checkpoints?.length
+      : r.checkpoints?.length && r.flink
+        ? `${r.checkpoints.length}, ${ckptText(r.checkpoints)}`
+        : r.checkpoints?.length
         ? `${r.checkpoints.length}, median ${fmt(medianNum(r.checkpoints.map((c) => c.bytes)))} B in ${medianNum(r.checkpoints.map((c) => c.durationMs))} ms (sync ${medianNum(r.checkpoints.map((c) => c.syncMs))}, async ${medianNum(r.checkpoints.map((c) => c.asyncMs))})`
         : '',
   ]);
@@ -373,9 +380,7 @@ function printTable(): void {
     if (!f) continue;
     lines.splice(i + 1, 0, 'notMeasured' in f
       ? ['  Apache Flink 2.2.1', '', `not measured: ${f.notMeasured}`, '', '', '', '', '', '', '']
-      : ['  Apache Flink 2.2.1', '', fmt(f.recordsPerSec), '', '', '1', '', '', f.peakRssMb.toFixed(0), f.checkpoints.length
-        ? `${f.checkpoints.length}, median ${fmt(medianNum(f.checkpoints.map((c) => c.bytes)))} B in ${medianNum(f.checkpoints.map((c) => c.durationMs))} ms (sync ${medianNum(f.checkpoints.map((c) => c.syncMs))}, async ${medianNum(f.checkpoints.map((c) => c.asyncMs))})`
-        : '']);
+      : ['  Apache Flink 2.2.1', '', fmt(f.recordsPerSec), '', '', '1', '', '', f.peakRssMb.toFixed(0), f.checkpoints.length ? `${f.checkpoints.length}, ${ckptText(f.checkpoints)}` : '']);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
