@@ -85,6 +85,8 @@ export interface FlinkJob {
   p: number;
   checkpointMs: number;
   backend: FlinkBackend;
+  /** execution.checkpointing.incremental (RocksDB only). */
+  incremental?: boolean;
 }
 
 /** Runs one configuration in a fresh JVM and MiniCluster; its work folder is removed afterwards. */
@@ -93,7 +95,7 @@ export async function runFlinkJob(j: FlinkJob): Promise<FlinkRun> {
   try {
     const out = await java([
       '--job', j.job, '--records', String(j.records), '--keys', String(j.keys ?? 1_000_000), '--parallelism', String(j.p),
-      '--checkpoint-ms', String(j.checkpointMs), '--backend', j.backend, '--dir', dir,
+      '--checkpoint-ms', String(j.checkpointMs), '--backend', j.backend, '--dir', dir, ...(j.incremental ? ['--incremental'] : []),
     ], 30 * 60_000);
     const run = JSON.parse(line(out, 'FLINK_BENCH')) as FlinkRun;
     if (run.sinks.length === 0) throw new Error(`FlinkBench ${j.job}: no sink reported`);

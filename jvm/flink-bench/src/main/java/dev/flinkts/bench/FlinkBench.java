@@ -34,7 +34,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * (parallelism, state backend, checkpoint interval and folder, no restarts).
  *
  *   java -cp "flink-cluster/lib/*:flink-bench.jar" dev.flinkts.bench.FlinkBench --job keyed|q1|q2 --records N
- *        [--keys K] [--parallelism P] [--checkpoint-ms MS] [--backend hashmap|rocksdb] --dir <work dir>
+ *        [--keys K] [--parallelism P] [--checkpoint-ms MS] [--backend hashmap|rocksdb] [--incremental] --dir <work dir>
  *   java ... dev.flinkts.bench.FlinkBench --checksum N [--keys K]
  *
  * Prints one line for bench/lib/flinkPeer.ts:
@@ -51,6 +51,7 @@ public final class FlinkBench {
         String backend = "hashmap";
         Path dir = null;
         long checksum = -1;
+        boolean incremental = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--job" -> job = args[++i];
@@ -61,6 +62,7 @@ public final class FlinkBench {
                 case "--backend" -> backend = args[++i];
                 case "--dir" -> dir = Path.of(args[++i]).toAbsolutePath();
                 case "--checksum" -> checksum = Long.parseLong(args[++i]);
+                case "--incremental" -> incremental = true;
                 default -> fail("unknown argument: " + args[i]);
             }
         }
@@ -70,7 +72,7 @@ public final class FlinkBench {
         }
         if (job == null || dir == null) fail("--job and --dir are required");
         if (!backend.equals("hashmap") && !backend.equals("rocksdb")) fail("--backend must be hashmap or rocksdb");
-        System.out.println("FLINK_BENCH " + run(job, records, keys, parallelism, checkpointMs, backend, dir));
+        System.out.println("FLINK_BENCH " + run(job, records, keys, parallelism, checkpointMs, backend, incremental, dir));
         System.exit(0); // the MiniCluster's non-daemon threads are closed, but do not wait on stragglers
     }
 
@@ -79,14 +81,14 @@ public final class FlinkBench {
         System.exit(2);
     }
 
-    private static String run(String job, long records, long keys, int p, long checkpointMs, String backend, Path dir) throws Exception {
+    private static String run(String job, long records, long keys, int p, long checkpointMs, String backend, boolean incremental, Path dir) throws Exception {
         Path metrics = Files.createDirectories(dir.resolve("metrics"));
         Configuration conf = new Configuration();
         conf.set(CoreOptions.TMP_DIRS, Files.createDirectories(dir.resolve("tmp")).toString());
         conf.set(CoreOptions.DEFAULT_PARALLELISM, p);
         conf.set(StateBackendOptions.STATE_BACKEND, backend);
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.resolve("checkpoints").toUri().toString());
-        conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, false); // as flink-ts' default
+        conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, incremental);
         if (checkpointMs > 0) conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(checkpointMs));
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
         conf.set(WebOptions.CHECKPOINTS_HISTORY_SIZE, 100_000);
