@@ -179,8 +179,10 @@ async function main(): Promise<void> {
     for (const query of ['q0', 'q1', 'q2'] as Query[]) {
       await nexmarkLoop(query, 200_000); // warm up the JIT
       for (const p of [1, 2]) {
-        const loop = await bestOf(3, () => nexmarkLoop(query, SIZES.nexmarkRecords, p));
+        // Before and after the job's runs: under a varying load, the limit is the best the loop reached.
+        const before = await bestOf(2, () => nexmarkLoop(query, SIZES.nexmarkRecords, p));
         const r = await median(SIZES.repeats, () => runJob('Nexmark.ts', { p, args: { query, records: SIZES.nexmarkRecords }, sourceRecords: SIZES.nexmarkRecords }));
+        const loop = Math.max(before, await bestOf(2, () => nexmarkLoop(query, SIZES.nexmarkRecords, p)));
         rows.push({ scenario: `1 stateless ${query}`, parameters: { parallelism: p, records: SIZES.nexmarkRecords }, ...r, handLoopRecordsPerSec: loop });
         log(`  nexmark ${query} p=${p}: ${fmt(r.recordsPerSec)} rec/s (hand loop ${fmt(loop)})`);
       }
@@ -191,7 +193,7 @@ async function main(): Promise<void> {
   if (only.has('keyed') || only.has('latency')) {
     await keyedSumLoop(10_000, 200_000);
     const loops = new Map<number, number>();
-    for (const p of [1, 2]) loops.set(p, await bestOf(3, () => keyedSumLoop(SIZES.keys, SIZES.keyedRecords, p)));
+    for (const p of [1, 2]) loops.set(p, await bestOf(2, () => keyedSumLoop(SIZES.keys, SIZES.keyedRecords, p)));
     for (const checkpointMs of [0, 1000]) {
       for (const p of [1, 2]) {
         const loop = loops.get(p)!;
@@ -207,6 +209,12 @@ async function main(): Promise<void> {
         });
         log(`  keyed p=${p} checkpoints=${checkpointMs}ms: ${fmt(r.recordsPerSec)} rec/s (hand loop ${fmt(loop)}), ${r.checkpoints.length} checkpoints`);
       }
+    }
+    // The limit is the best the loop reached, before or after the jobs' runs.
+    for (const p of [1, 2]) {
+      const best = Math.max(loops.get(p)!, await bestOf(2, () => keyedSumLoop(SIZES.keys, SIZES.keyedRecords, p)));
+      for (const r of rows) if (r.scenario.startsWith('2 keyed') && r.parameters.parallelism === p) r.handLoopRecordsPerSec = best;
+      log(`  keyed hand loop p=${p}: ${fmt(best)} rec/s (best before and after)`);
     }
   }
 
