@@ -4,7 +4,7 @@
  *
  *   npm run bench              full mode (several minutes)
  *   npm run bench -- --quick   quick mode (under two minutes)
- *   npm run bench -- --only stateless,keyed,checkpoint,latency,naive,peer
+ *   npm run bench -- --only stateless,keyed,checkpoint,latency,naive,peer [--peer-jobs=keyed,q1,q2]
  *
  * `peer` runs the keyed running sum and Nexmark q1/q2 on Apache Flink 2.2.1 too (jvm/flink-bench, a MiniCluster
  * per configuration; HashMap/RocksDB against heap/embedded, checkpoints off and every 1 s, p=1 and p=2) and
@@ -29,6 +29,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const onlyArg = argv.find((a) => a.startsWith('--only='))?.slice(7) ?? (argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined);
+/** `--peer-jobs q1,q2`: scenario 6 for some of its jobs only (keyed, q1, q2). */
+const peerJobs = new Set((argv.find((a) => a.startsWith('--peer-jobs='))?.slice(12) ?? 'keyed,q1,q2').split(','));
 const only = new Set((onlyArg ?? 'stateless,keyed,checkpoint,latency,naive,peer').split(','));
 
 const SIZES = quick
@@ -282,7 +284,7 @@ async function peerScenario(): Promise<void> {
     log(`  Apache Flink peer: the first ${fmt(n)} records of every input and query output have equal checksums on both sides`);
   }
   const configs: { job: FlinkJob['job']; backend: FlinkBackend; p: number; checkpointMs: number }[] = [];
-  for (const job of ['keyed', 'q1', 'q2'] as const) {
+  for (const job of (['keyed', 'q1', 'q2'] as const).filter((j) => peerJobs.has(j))) {
     for (const backend of job === 'keyed' ? (['hashmap', 'rocksdb'] as const) : (['hashmap'] as const)) {
       for (const checkpointMs of [0, 1000]) for (const p of [1, 2]) configs.push({ job, backend, p, checkpointMs });
     }
