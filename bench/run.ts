@@ -359,7 +359,7 @@ function targets(): { target: string; value: string; met: boolean }[] {
   add('restore 1M keys / raw read <= 2', c1m ? c1m.restoreMs / c1m.rawReadMs : undefined, (v) => v <= 2);
   add('heap bytes per key / serialized bytes per key <= 3', c1m ? c1m.heapBytesPerKey / c1m.serializedBytesPerKey : undefined, (v) => v <= 3);
   for (const r of rows.filter((x) => x.scenario.startsWith('6 '))) {
-    const what = `${r.scenario.slice(20)} ${r.parameters.backend} p=${r.parameters.parallelism} checkpoints=${r.parameters.checkpointIntervalMs}ms`;
+    const what = `${r.scenario.slice(19)} ${r.parameters.backend} p=${r.parameters.parallelism} checkpoints=${r.parameters.checkpointIntervalMs}ms`;
     if (r.ratioToFlink !== undefined) add(`flink-ts / Apache Flink >= 1.0, ${what}`, r.ratioToFlink, (v) => v >= 1);
     else out.push({ target: `flink-ts / Apache Flink >= 1.0, ${what}`, value: 'not measured', met: false });
   }
