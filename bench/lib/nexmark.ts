@@ -13,16 +13,20 @@ export interface Bid {
 
 const BASE_TIME = Date.UTC(2026, 0, 1);
 
-/** A 32-bit integer hash (Murmur3's finalizer) so that fields look random but are reproducible. */
+/**
+ * A 32-bit integer hash (Murmur3's finalizer) so that fields look random but are reproducible. It stays an
+ * int32 and is read as unsigned (`>>> 0`) where it is used: an unsigned value kept in a variable is a double to
+ * V8, and `%` on doubles is a slow floating-point remainder (the generator ran 2-3x slower that way).
+ */
 function mix(i: number): number {
   let h = Math.imul(i ^ (i >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }
 
 export function bid(i: number): Bid {
   const h = mix(i);
-  return { auction: 1000 + (h % 10_000), bidder: 1000 + ((h >>> 7) % 100_000), price: 100 + (h >>> 11), dateTime: BASE_TIME + i };
+  return { auction: 1000 + (h >>> 0) % 10_000, bidder: 1000 + (h >>> 7) % 100_000, price: 100 + (h >>> 11), dateTime: BASE_TIME + i };
 }
 
 export function timedBid(i: number): Bid {
