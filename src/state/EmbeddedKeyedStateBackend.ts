@@ -92,8 +92,19 @@ const decodeKey = (b: Buffer): NormalizedKey => decodeValue(b) as NormalizedKey;
 
 /** `fmt | hasKey | [u32 length | key] | value`: the original key only when it is not its normalized form (objects). */
 function encodeRow(fmt: number, k: unknown, nk: NormalizedKey, stored: unknown): Buffer {
+  if (k === nk) {
+    // The common rows (a number or a short string as value) in one allocation.
+    if (typeof stored === 'number') {
+      const b = Buffer.allocUnsafe(11);
+      b[0] = fmt;
+      b[1] = 0;
+      b[2] = T_NUM;
+      b.writeDoubleBE(stored, 3);
+      return b;
+    }
+    return Buffer.concat([Buffer.of(fmt, 0), encodeValue(stored)]);
+  }
   const v = encodeValue(stored);
-  if (k === nk) return Buffer.concat([Buffer.of(fmt, 0), v]);
   const kb = encodeValue(k);
   const head = Buffer.allocUnsafe(6);
   head[0] = fmt;
@@ -103,12 +114,30 @@ function encodeRow(fmt: number, k: unknown, nk: NormalizedKey, stored: unknown):
 }
 
 function decodeRow(b: Buffer, nk: NormalizedKey): Row {
-  if (b[1] === 0) return [b[0], nk, decodeValue(b.subarray(2))];
+  if (b[1] === 0) return [b[0], nk, b[2] === T_NUM ? b.readDoubleBE(3) : decodeValue(b.subarray(2))];
   const len = b.readUInt32BE(2);
   return [b[0], decodeValue(b.subarray(6, 6 + len)), decodeValue(b.subarray(6 + len))];
 }
 
 const CHUNK = 4096;
+
+/** A cache's keys in (about) key order: strings and numbers sort cheaply; mixed or other keys stay as they are. */
+function sortedKeys(cache: Map<NormalizedKey, CacheSlot>): NormalizedKey[] {
+  const keys = [...cache.keys()];
+  const t = typeof keys[0];
+  if (t === 'string' && keys.every((k) => typeof k === 'string')) return (keys as string[]).sort();
+  if (t === 'number' && keys.every((k) => typeof k === 'number')) return (keys as number[]).sort((a, b) => a - b);
+  return keys;
+}
+
+/**
+ * Entries the write cache holds before a flush. A flush of random keys touches pages all over the B-tree,
+ * so larger flushes (sorted, in one transaction) cost less per entry: measured 20k → 200k, see docs/benchmarks.md.
+ */
+const DEFAULT_WRITE_CACHE_ENTRIES = 100_000;
+
+/** Row keys are built in one scratch buffer: every LMDB call copies its key before returning. */
+const KEY_SCRATCH = Buffer.allocUnsafe(4096);
 
 /** A full or delta file of the last completed checkpoint, by absolute path. */
 interface ChainFile {
@@ -118,8 +147,15 @@ interface ChainFile {
 
 interface CacheSlot {
   e: Entry | null;
-  /** The row as read from the store: an unchanged entry is not written back (nor counted as a change). */
+  /** The key had a row in the store when it entered the cache. */
+  had: boolean;
+  /**
+   * That row, to skip writing back an unchanged entry (nor count it as a change): its bytes, or for the
+   * common row of a number value its format and number (no copy of the bytes).
+   */
   raw?: Buffer;
+  fmt?: number;
+  num?: number;
 }
 
 /**
@@ -132,37 +168,38 @@ class CachedKeyGroup implements KeyGroupStore {
   constructor(private readonly backend: EmbeddedKeyedStateBackend, readonly state: string, readonly kg: number) {}
 
   get(nk: NormalizedKey): Entry | undefined {
-    const slot = this.cache.get(nk);
-    if (slot) return slot.e ?? undefined;
-    const raw = this.backend.readRow(this, nk);
-    if (!raw) return undefined;
-    const e = this.backend.revive(this.state, decodeRow(raw, nk));
-    this.backend.cached(this);
-    this.cache.set(nk, { e, raw });
-    return e;
+    const slot = this.cache.get(nk) ?? this.load(nk, true);
+    return slot.e ?? undefined;
   }
 
   set(nk: NormalizedKey, e: Entry): this {
-    const slot = this.cache.get(nk);
-    if (slot) slot.e = e;
-    else {
-      this.backend.cached(this);
-      this.cache.set(nk, { e, raw: this.backend.readRow(this, nk) });
-    }
+    (this.cache.get(nk) ?? this.load(nk, false)).e = e;
     return this;
   }
 
   delete(nk: NormalizedKey): boolean {
     const slot = this.cache.get(nk);
-    if (slot) {
-      const had = slot.e !== null;
-      slot.e = null;
-      return had;
+    if (!slot) return this.load(nk, false).had;
+    const had = slot.e !== null;
+    slot.e = null;
+    return had;
+  }
+
+  /** Brings the key's row (if any) into the cache; `revive`: also decode it into a live entry. */
+  private load(nk: NormalizedKey, revive: boolean): CacheSlot {
+    const b = this.backend.readRow(this, nk); // valid until the next read
+    let slot: CacheSlot;
+    if (!b) slot = { e: null, had: false };
+    else if (this.backend.rowSize === 11 && b[1] === 0 && b[2] === T_NUM) {
+      const num = b.readDoubleBE(3);
+      slot = { e: revive ? this.backend.revive(this.state, [b[0], nk, num]) : null, had: true, fmt: b[0], num };
+    } else {
+      const raw = Buffer.from(b.buffer.slice(b.byteOffset, b.byteOffset + this.backend.rowSize));
+      slot = { e: revive ? this.backend.revive(this.state, decodeRow(raw, nk)) : null, had: true, raw };
     }
-    const raw = this.backend.readRow(this, nk);
     this.backend.cached(this);
-    this.cache.set(nk, { e: null, raw });
-    return raw !== undefined;
+    this.cache.set(nk, slot);
+    return slot;
   }
 }
 
@@ -197,6 +234,11 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** Format bits seen per state in restored files. */
   private readonly restoredFormats = new Map<string, number>();
   private sinceYield = 0;
+  private flushSeq = 0;
+  /** The epoch up to which change records may go (a checkpoint covering them completed). */
+  private pendingCleanup?: number;
+  /** Store copies (native snapshots) running: they read the state at the barrier, so nothing commits meanwhile. */
+  private copying = 0;
   readonly incremental: boolean;
   private readonly writeCacheEntries: number;
   private readonly maxDeltaChain: number;
@@ -204,12 +246,14 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   constructor(keyGroupRange: KeyGroupRange, maxParallelism: number, readonly options: EmbeddedKeyedStateBackendOptions) {
     super(keyGroupRange, maxParallelism, options);
     this.incremental = options.incremental ?? false;
-    this.writeCacheEntries = options.writeCacheEntries ?? 20_000;
+    this.writeCacheEntries = options.writeCacheEntries ?? DEFAULT_WRITE_CACHE_ENTRIES;
     this.maxDeltaChain = options.maxDeltaChain ?? 10;
     try {
       mkdirSync(options.localDir, { recursive: true });
       // Local state is rebuilt from a checkpoint after a crash, so commits need not be synced to disk.
-      this.root = open<Buffer, Buffer>({ path: join(options.localDir, 'db'), encoding: 'binary', keyEncoding: 'binary', noSync: true, maxDbs: 4, compression: false });
+      // useWritemap: commits write pages in place in the map (no copy into malloc'd pages, no write()
+      // calls): random puts cost about half (docs/benchmarks.md). compression off: values are a few bytes.
+      this.root = open<Buffer, Buffer>({ path: join(options.localDir, 'db'), encoding: 'binary', keyEncoding: 'binary', noSync: true, useWritemap: true, maxDbs: 4, compression: false });
     } catch (e) {
       throw new FlinkError('io', `Cannot open the embedded state backend in ${options.localDir}: ${(e as Error).message}`);
     }
@@ -243,14 +287,27 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   // ---------------------------------------------------------------- store access (for CachedKeyGroup)
 
   /** @internal */
+  /**
+   * @internal The key's row in lmdb-js's reused read buffer, valid until the next read; its length is
+   * `rowSize` (the buffer's own length is not).
+   */
   readRow(g: CachedKeyGroup, nk: NormalizedKey): Buffer | undefined {
-    return this.rows.getBinary(this.rowKey(this.stateId(g.state), g.kg, nk));
+    const b = this.rows.getBinaryFast(this.rowKey(this.stateId(g.state), g.kg, nk));
+    if (!b) return undefined;
+    this.rowSize = (this.rows as unknown as { lastSize: number }).lastSize;
+    return b;
   }
+
+  /** @internal Size of the row readRow returned last. */
+  rowSize = 0;
 
   /** @internal A stored row as a live entry of its (registered) state. */
   revive(state: string, [fmt, k, stored]: Row): Entry {
     const t = this.tables.get(state)!;
-    return { k, v: decodeChunkValue(t.kind, t.meta!, formatOfBits(fmt) ?? {}, stored, this.now(), state), ver: 0 };
+    const meta = t.meta!;
+    // The hot case (a value without TTL or serializer, stored as it is) without the general decoder's closures.
+    if (fmt === 0 && !meta.ttl && t.kind !== 'list' && t.kind !== 'map') return { k, v: meta.val.plain ? stored : meta.val.decode(stored, false, state), ver: 0 };
+    return { k, v: decodeChunkValue(t.kind, meta, formatOfBits(fmt) ?? {}, stored, this.now(), state), ver: 0 };
   }
 
   /** @internal */
@@ -259,32 +316,95 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     this.dirty.add(g);
   }
 
-  /** Writes the write cache into the store, recording changed keys for the next incremental checkpoint. */
+  /**
+   * Writes the write cache into the store in one transaction, in key order (groups by key group and state,
+   * keys sorted within a group: neighbouring puts share B-tree pages), and, for incremental checkpoints, one
+   * change-log record per key group listing the row keys it changed.
+   */
   flush(): void {
-    if (this.dirty.size === 0) return;
-    const epoch = Buffer.alloc(4);
-    epoch.writeUInt32BE(this.epoch);
+    if (this.dirty.size === 0 && this.pendingCleanup === undefined) return;
+    if (this.copying > 0) return; // a store copy is reading the state at the barrier: no commits until it has
+    const groups = [...this.dirty].sort((a, b) => a.kg - b.kg || this.stateId(a.state) - this.stateId(b.state));
     this.root.transactionSync(() => {
-      for (const g of this.dirty) {
+      if (this.pendingCleanup !== undefined) this.dropChangeLog(this.pendingCleanup);
+      this.pendingCleanup = undefined;
+      let logKg = -1;
+      let log = Buffer.allocUnsafe(4096);
+      let logLen = 0;
+      const writeLog = () => {
+        if (logLen > 0) this.changed.putSync(this.changeLogKey(logKg), log.subarray(0, logLen));
+        logLen = 0;
+      };
+      for (const g of groups) {
         const t = this.tables.get(g.state)!;
         const meta = t.meta!;
         const enc = encoderOf(t.kind, meta, -Infinity) ?? ((v: unknown) => v); // -Infinity: TTL drops nothing here
         const fmt = bitsOf(formatOf(meta));
         const sid = this.stateId(g.state);
-        for (const [nk, slot] of g.cache) {
+        if (g.kg !== logKg) {
+          writeLog();
+          logKg = g.kg;
+        }
+        for (const nk of sortedKeys(g.cache)) {
+          const slot = g.cache.get(nk)!;
           const stored = slot.e === null ? DROP : enc(slot.e.v);
+          if (stored === DROP && !slot.had) continue;
+          if (slot.num !== undefined && typeof stored === 'number' && slot.fmt === fmt && slot.e!.k === nk && Object.is(stored, slot.num)) continue;
           const bytes = stored === DROP ? undefined : encodeRow(fmt, slot.e!.k, nk, stored);
-          if (bytes === undefined ? slot.raw === undefined : slot.raw !== undefined && bytes.equals(slot.raw)) continue;
+          if (bytes !== undefined && slot.raw !== undefined && bytes.equals(slot.raw)) continue;
           const key = this.rowKey(sid, g.kg, nk);
           if (bytes === undefined) this.rows.removeSync(key);
           else this.rows.putSync(key, bytes);
-          if (this.incremental) this.changed.putSync(key, epoch);
+          if (this.incremental) {
+            // `u16 length | stateId | key`: the row key without its key group.
+            if (logLen + key.length > log.length) {
+              const bigger = Buffer.allocUnsafe(Math.max(2 * log.length, logLen + key.length));
+              log.copy(bigger, 0, 0, logLen);
+              log = bigger;
+            }
+            log.writeUInt16BE(key.length - 2, logLen);
+            key.copy(log, logLen + 2, 2);
+            logLen += key.length;
+          }
         }
         g.cache.clear();
       }
+      writeLog();
     });
     this.dirty.clear();
     this.cachedEntries = 0;
+  }
+
+  /** `u16 keyGroup | u32 epoch | u32 flush sequence`: a key group's change records in the order they were written. */
+  private changeLogKey(kg: number): Buffer {
+    const k = Buffer.allocUnsafe(10);
+    k.writeUInt16BE(kg, 0);
+    k.writeUInt32BE(this.epoch, 2);
+    k.writeUInt32BE(this.flushSeq++, 6);
+    return k;
+  }
+
+  /** Removes the change records up to `epoch` (inside a write transaction). */
+  private dropChangeLog(epoch: number): void {
+    const done: Buffer[] = [];
+    for (const key of this.changed.getKeys({}) as Iterable<Buffer>) if (key.readUInt32BE(2) <= epoch) done.push(Buffer.from(key));
+    for (const key of done) this.changed.removeSync(key);
+  }
+
+  /** The distinct row keys a key group's change records list (as read in `txn`), in key order. */
+  private changedRowKeys(txn: Transaction, kg: number): Buffer[] {
+    const seen = new Map<string, Buffer>();
+    for (const [, rec] of this.scan(this.changed, txn, kg)) {
+      for (let at = 0; at < rec.length;) {
+        const len = rec.readUInt16BE(at);
+        const key = Buffer.allocUnsafe(2 + len);
+        key.writeUInt16BE(kg, 0);
+        rec.copy(key, 2, at + 2, at + 2 + len);
+        seen.set(key.toString('latin1'), key);
+        at += 2 + len;
+      }
+    }
+    return [...seen.values()].sort(Buffer.compare);
   }
 
   // ---------------------------------------------------------------- snapshots
@@ -363,10 +483,8 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     if (!c) return; // a savepoint, or a checkpoint that wrote no files here
     for (const k of [...this.pendingChains.keys()]) if (k <= id) this.pendingChains.delete(k);
     this.lastCompleted = { id, files: c.files };
-    // Changes up to this checkpoint's barrier are in its files now.
-    this.root.transactionSync(() => {
-      for (const { key, value } of this.changed.getRange({})) if (value.readUInt32BE(0) <= c.epoch) this.changed.removeSync(key);
-    });
+    // Changes up to this checkpoint's barrier are in its files now: dropped with the next commit.
+    this.pendingCleanup = Math.max(this.pendingCleanup ?? 0, c.epoch);
   }
 
   override notifyCheckpointAborted(id: number): void {
@@ -411,7 +529,10 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   private async writeDelta(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>): Promise<void> {
     await this.writeRanges(w, (kg) => {
       const out: [Buffer, Buffer | undefined][] = [];
-      for (const [key] of this.scan(this.changed, txn, kg)) out.push([key, (this.rows.get(key, { transaction: txn }) as Buffer | undefined) ?? undefined]);
+      for (const key of this.changedRowKeys(txn, kg)) {
+        const row = this.rows.get(key, { transaction: txn }) as Buffer | undefined;
+        out.push([key, row ?? undefined]);
+      }
       return out;
     }, (name, rows, out) => {
       const gone = rows.filter(([, r]) => r === undefined);
@@ -563,12 +684,25 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     return id;
   }
 
+  /** `u16 keyGroup | u16 stateId | key`, in the shared scratch buffer: valid until the next call. */
   private rowKey(sid: number, kg: number, nk: NormalizedKey): Buffer {
+    const out = KEY_SCRATCH;
+    out[0] = kg >>> 8;
+    out[1] = kg & 0xff;
+    out[2] = sid >>> 8;
+    out[3] = sid & 0xff;
+    if (typeof nk === 'string' && nk.length * 3 < out.length - 5) {
+      out[4] = T_STR;
+      return out.subarray(0, 5 + out.write(nk, 5));
+    }
+    if (typeof nk === 'number') {
+      out[4] = T_NUM;
+      out.writeDoubleBE(nk === 0 ? 0 : nk, 5);
+      return out.subarray(0, 13);
+    }
     const k = encodeKey(nk);
-    const out = Buffer.allocUnsafe(4 + k.length);
-    out.writeUInt16BE(kg, 0);
-    out.writeUInt16BE(sid, 2);
+    if (4 + k.length > out.length) return Buffer.concat([out.subarray(0, 4), k]);
     k.copy(out, 4);
-    return out;
+    return out.subarray(0, 4 + k.length);
   }
 }
