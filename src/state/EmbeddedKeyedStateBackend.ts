@@ -1,7 +1,6 @@
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { deserialize, serialize } from 'node:v8';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
@@ -16,6 +15,8 @@ import {
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import { readKeyGroups, StateFileWriter, verifyStateFile } from './StateFile.js';
+import { decodeKey, decodeRow, encodeKey, encodeRow, T_NUM, T_STR, type Row } from './EmbeddedRows.js';
+import { copyStore, openStoreBytes, storeRows } from './EmbeddedStoreFile.js';
 
 export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
   /** Working directory of this backend instance (created; removed by dispose()). */
@@ -28,96 +29,6 @@ export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptio
   maxDeltaChain?: number;
 }
 
-
-/** A stored row: [format bits, key, value as a snapshot chunk holds it]. */
-type Row = [fmt: number, k: unknown, stored: unknown];
-
-/*
- * Byte encodings of keys and rows. V8's serializer costs microseconds per call (it builds a serializer
- * object), so the primitives that keys and most values are get a one-byte tag and their raw bytes.
- */
-const T_NUM = 1;
-const T_STR = 2;
-const T_TRUE = 3;
-const T_FALSE = 4;
-const T_NULL = 5;
-const T_UNDEF = 6;
-const T_V8 = 7;
-
-function encodeValue(v: unknown): Buffer {
-  switch (typeof v) {
-    case 'number': {
-      const b = Buffer.allocUnsafe(9);
-      b[0] = T_NUM;
-      b.writeDoubleBE(v, 1);
-      return b;
-    }
-    case 'string': {
-      const b = Buffer.allocUnsafe(1 + Buffer.byteLength(v));
-      b[0] = T_STR;
-      b.write(v, 1);
-      return b;
-    }
-    case 'boolean':
-      return Buffer.of(v ? T_TRUE : T_FALSE);
-    case 'undefined':
-      return Buffer.of(T_UNDEF);
-    default:
-      return v === null ? Buffer.of(T_NULL) : Buffer.concat([Buffer.of(T_V8), serialize(v)]);
-  }
-}
-
-function decodeValue(b: Buffer): unknown {
-  switch (b[0]) {
-    case T_NUM:
-      return b.readDoubleBE(1);
-    case T_STR:
-      return b.toString('utf8', 1);
-    case T_TRUE:
-      return true;
-    case T_FALSE:
-      return false;
-    case T_NULL:
-      return null;
-    case T_UNDEF:
-      return undefined;
-    default:
-      return deserialize(b.subarray(1));
-  }
-}
-
-/** Keys equal as Map keys (SameValueZero) must have equal bytes: -0 is 0. */
-const encodeKey = (nk: NormalizedKey): Buffer => encodeValue(nk === 0 ? 0 : nk);
-const decodeKey = (b: Buffer): NormalizedKey => decodeValue(b) as NormalizedKey;
-
-/** `fmt | hasKey | [u32 length | key] | value`: the original key only when it is not its normalized form (objects). */
-function encodeRow(fmt: number, k: unknown, nk: NormalizedKey, stored: unknown): Buffer {
-  if (k === nk) {
-    // The common rows (a number or a short string as value) in one allocation.
-    if (typeof stored === 'number') {
-      const b = Buffer.allocUnsafe(11);
-      b[0] = fmt;
-      b[1] = 0;
-      b[2] = T_NUM;
-      b.writeDoubleBE(stored, 3);
-      return b;
-    }
-    return Buffer.concat([Buffer.of(fmt, 0), encodeValue(stored)]);
-  }
-  const v = encodeValue(stored);
-  const kb = encodeValue(k);
-  const head = Buffer.allocUnsafe(6);
-  head[0] = fmt;
-  head[1] = 1;
-  head.writeUInt32BE(kb.length, 2);
-  return Buffer.concat([head, kb, v]);
-}
-
-function decodeRow(b: Buffer, nk: NormalizedKey): Row {
-  if (b[1] === 0) return [b[0], nk, b[2] === T_NUM ? b.readDoubleBE(3) : decodeValue(b.subarray(2))];
-  const len = b.readUInt32BE(2);
-  return [b[0], decodeValue(b.subarray(6, 6 + len)), decodeValue(b.subarray(6 + len))];
-}
 
 const CHUNK = 4096;
 
@@ -138,6 +49,18 @@ const DEFAULT_WRITE_CACHE_ENTRIES = 100_000;
 
 /** Row keys are built in one scratch buffer: every LMDB call copies its key before returning. */
 const KEY_SCRATCH = Buffer.allocUnsafe(4096);
+
+/** Rows of the write cache by key group and row key (latin1), null for a removal. */
+type Overlay = Map<number, Map<string, Buffer | null>>;
+
+/** A key group's rows (removals as undefined) with an overlay's on top, in key order. */
+function withOverlay(rows: Iterable<[Buffer, Buffer | undefined]>, over: Map<string, Buffer | null> | undefined, removals: boolean): Iterable<[Buffer, Buffer | undefined]> {
+  if (!over) return rows;
+  const m = new Map<string, [Buffer, Buffer | undefined]>();
+  for (const r of rows) m.set(r[0].toString('latin1'), r);
+  for (const [k, v] of over) m.set(k, [Buffer.from(k, 'latin1'), v ?? undefined]);
+  return [...m.values()].filter((r) => removals || r[1] !== undefined).sort((a, b) => Buffer.compare(a[0], b[0]));
+}
 
 /** A full or delta file of the last completed checkpoint, by absolute path. */
 interface ChainFile {
@@ -219,9 +142,13 @@ class CachedKeyGroup implements KeyGroupStore {
  * them completes, so a checkpoint after a failed one still carries the failed one's changes.
  */
 export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedKeyGroup> {
-  private readonly root: RootDatabase<Buffer, Buffer>;
-  private readonly rows: Database<Buffer, Buffer>;
-  private readonly changed: Database<Buffer, Buffer>;
+  private root!: RootDatabase<Buffer, Buffer>;
+  private rows!: Database<Buffer, Buffer>;
+  private changed!: Database<Buffer, Buffer>;
+  /** Store folders opened so far (a restore installs a shipped store in a new one). */
+  private stores = 0;
+  /** Format bits written per state, for the handle of a store file. */
+  private readonly writtenFormats = new Map<string, number>();
   private readonly stateIds = new Map<string, number>();
   private readonly dirty = new Set<CachedKeyGroup>();
   private cachedEntries = 0;
@@ -250,15 +177,25 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     this.maxDeltaChain = options.maxDeltaChain ?? 10;
     try {
       mkdirSync(options.localDir, { recursive: true });
-      // Local state is rebuilt from a checkpoint after a crash, so commits need not be synced to disk.
-      // useWritemap: commits write pages in place in the map (no copy into malloc'd pages, no write()
-      // calls): random puts cost about half (docs/benchmarks.md). compression off: values are a few bytes.
-      this.root = open<Buffer, Buffer>({ path: join(options.localDir, 'db'), encoding: 'binary', keyEncoding: 'binary', noSync: true, useWritemap: true, maxDbs: 4, compression: false });
     } catch (e) {
       throw new FlinkError('io', `Cannot open the embedded state backend in ${options.localDir}: ${(e as Error).message}`);
     }
+    this.openStore(join(options.localDir, 'db'));
+  }
+
+  /** Opens the store in `path` (a folder; LMDB's data.mdb in it may be a shipped store file). */
+  private openStore(path: string): void {
+    try {
+      // useWritemap: commits write pages in place in the map (no copy into malloc'd pages, no write()
+      // calls): random puts cost about half (docs/benchmarks.md). compression off: values are a few bytes.
+      // noSync: local state is rebuilt from a checkpoint after a crash, so commits need not reach the disk.
+      this.root = open<Buffer, Buffer>({ path, encoding: 'binary', keyEncoding: 'binary', noSync: true, useWritemap: true, maxDbs: 4, compression: false });
+    } catch (e) {
+      throw new FlinkError('io', `Cannot open the embedded state backend in ${this.options.localDir}: ${(e as Error).message}`);
+    }
     this.rows = this.root.openDB<Buffer, Buffer>('rows', { encoding: 'binary', keyEncoding: 'binary' });
     this.changed = this.root.openDB<Buffer, Buffer>('changed', { encoding: 'binary', keyEncoding: 'binary' });
+    this.stores++;
   }
 
   /** Restored rows are decoded when read; a serializer they need is checked when the state registers, as on the heap. */
@@ -324,7 +261,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   flush(): void {
     if (this.dirty.size === 0 && this.pendingCleanup === undefined) return;
     if (this.copying > 0) return; // a store copy is reading the state at the barrier: no commits until it has
-    const groups = [...this.dirty].sort((a, b) => a.kg - b.kg || this.stateId(a.state) - this.stateId(b.state));
+    const groups = this.sortedDirty();
     this.root.transactionSync(() => {
       if (this.pendingCleanup !== undefined) this.dropChangeLog(this.pendingCleanup);
       this.pendingCleanup = undefined;
@@ -335,44 +272,72 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
         if (logLen > 0) this.changed.putSync(this.changeLogKey(logKg), log.subarray(0, logLen));
         logLen = 0;
       };
-      for (const g of groups) {
-        const t = this.tables.get(g.state)!;
-        const meta = t.meta!;
-        const enc = encoderOf(t.kind, meta, -Infinity) ?? ((v: unknown) => v); // -Infinity: TTL drops nothing here
-        const fmt = bitsOf(formatOf(meta));
-        const sid = this.stateId(g.state);
-        if (g.kg !== logKg) {
+      this.changedRows(groups, (kg, key, bytes) => {
+        if (kg !== logKg) {
           writeLog();
-          logKg = g.kg;
+          logKg = kg;
         }
-        for (const nk of sortedKeys(g.cache)) {
-          const slot = g.cache.get(nk)!;
-          const stored = slot.e === null ? DROP : enc(slot.e.v);
-          if (stored === DROP && !slot.had) continue;
-          if (slot.num !== undefined && typeof stored === 'number' && slot.fmt === fmt && slot.e!.k === nk && Object.is(stored, slot.num)) continue;
-          const bytes = stored === DROP ? undefined : encodeRow(fmt, slot.e!.k, nk, stored);
-          if (bytes !== undefined && slot.raw !== undefined && bytes.equals(slot.raw)) continue;
-          const key = this.rowKey(sid, g.kg, nk);
-          if (bytes === undefined) this.rows.removeSync(key);
-          else this.rows.putSync(key, bytes);
-          if (this.incremental) {
-            // `u16 length | stateId | key`: the row key without its key group.
-            if (logLen + key.length > log.length) {
-              const bigger = Buffer.allocUnsafe(Math.max(2 * log.length, logLen + key.length));
-              log.copy(bigger, 0, 0, logLen);
-              log = bigger;
-            }
-            log.writeUInt16BE(key.length - 2, logLen);
-            key.copy(log, logLen + 2, 2);
-            logLen += key.length;
+        if (bytes === undefined) this.rows.removeSync(key);
+        else this.rows.putSync(key, bytes);
+        if (this.incremental) {
+          // `u16 length | stateId | key`: the row key without its key group.
+          if (logLen + key.length > log.length) {
+            const bigger = Buffer.allocUnsafe(Math.max(2 * log.length, logLen + key.length));
+            log.copy(bigger, 0, 0, logLen);
+            log = bigger;
           }
+          log.writeUInt16BE(key.length - 2, logLen);
+          key.copy(log, logLen + 2, 2);
+          logLen += key.length;
         }
-        g.cache.clear();
-      }
+      });
+      for (const g of groups) g.cache.clear();
       writeLog();
     });
     this.dirty.clear();
     this.cachedEntries = 0;
+  }
+
+  /**
+   * The rows the write cache changes, in key order: `key` (valid during the call) and the new row bytes,
+   * or undefined for a removal. Unchanged entries are left out.
+   */
+  private changedRows(groups: CachedKeyGroup[], visit: (kg: number, key: Buffer, bytes: Buffer | undefined) => void): void {
+    for (const g of groups) {
+      const t = this.tables.get(g.state)!;
+      const meta = t.meta!;
+      const enc = encoderOf(t.kind, meta, -Infinity) ?? ((v: unknown) => v); // -Infinity: TTL drops nothing here
+      const fmt = bitsOf(formatOf(meta));
+      const sid = this.stateId(g.state);
+      if (fmt !== 0) this.writtenFormats.set(g.state, (this.writtenFormats.get(g.state) ?? 0) | fmt);
+      for (const nk of sortedKeys(g.cache)) {
+        const slot = g.cache.get(nk)!;
+        const stored = slot.e === null ? DROP : enc(slot.e.v);
+        if (stored === DROP && !slot.had) continue;
+        if (slot.num !== undefined && typeof stored === 'number' && slot.fmt === fmt && slot.e!.k === nk && Object.is(stored, slot.num)) continue;
+        const bytes = stored === DROP ? undefined : encodeRow(fmt, slot.e!.k, nk, stored);
+        if (bytes !== undefined && slot.raw !== undefined && bytes.equals(slot.raw)) continue;
+        visit(g.kg, this.rowKey(sid, g.kg, nk), bytes);
+      }
+    }
+  }
+
+  private sortedDirty(): CachedKeyGroup[] {
+    return [...this.dirty].sort((a, b) => a.kg - b.kg || this.stateId(a.state) - this.stateId(b.state));
+  }
+
+  /**
+   * The write cache as rows by key group (null: removed), for a snapshot taken while a store copy holds
+   * commits back: the state at the barrier is then the committed rows with these on top.
+   */
+  private cacheOverlay(): Overlay {
+    const out: Overlay = new Map();
+    this.changedRows(this.sortedDirty(), (kg, key, bytes) => {
+      let m = out.get(kg);
+      if (!m) out.set(kg, (m = new Map()));
+      m.set(key.toString('latin1'), bytes ?? null);
+    });
+    return out;
   }
 
   /** `u16 keyGroup | u32 epoch | u32 flush sequence`: a key group's change records in the order they were written. */
@@ -416,6 +381,9 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
    * delta in `shared/`, else a full file; a native savepoint copies the chain into its own folder.
    */
   snapshotKeyed(o: KeyedSnapshotOptions): KeyedSnapshot {
+    // While an earlier snapshot's store copy runs nothing commits: this one reads the committed rows with
+    // the write cache (encoded now) on top, and writes a file of rows instead of a store copy.
+    const overlay = this.copying > 0 ? this.cacheOverlay() : undefined;
     this.flush();
     const txn = this.root.useReadTransaction();
     this.openTxns.add(txn);
@@ -424,14 +392,14 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     const ttlNow = this.now();
     const done = () => {
       if (this.openTxns.delete(txn)) txn.done();
-      if (this.disposed && this.openTxns.size === 0) this.close();
+      this.maybeClose();
     };
     // Checkpoints of a non-incremental backend are canonical too: any backend restores them.
     if (o.format === 'CANONICAL' || (o.sharedDir && !this.incremental)) {
       return {
         write: async (w) => {
           try {
-            await this.writeAll(w, txn, tableKinds, ttlNow);
+            await this.writeAll(w, txn, tableKinds, ttlNow, overlay);
           } finally {
             done();
           }
@@ -442,6 +410,35 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     const baseDeltaBytes = base.slice(1).reduce((n, f) => n + f.handle.size, 0);
     const delta = this.incremental && !o.full && base.length > 0 && base.length <= this.maxDeltaChain && baseDeltaBytes < base[0].handle.size;
     const dir = o.sharedDir ?? o.location;
+    if (!delta && !overlay) {
+      // A full native snapshot is a copy of the store itself, which a restore installs instead of replaying rows.
+      done(); // the copy reads in a transaction of its own; until it has, nothing commits (see flush)
+      const abs = join(dir, `${o.filePrefix}-full-${randomHex(8)}`);
+      const entries = (this.rows.getStats() as { entryCount: number }).entryCount;
+      const stateIds = Object.fromEntries(this.stateIds);
+      const formats: Record<string, number> = {};
+      for (const m of [this.restoredFormats, this.writtenFormats]) for (const [n, b] of m) formats[n] = (formats[n] ?? 0) | b;
+      this.copying++;
+      const copied = copyStore(this.root, abs).finally(() => {
+        this.copying--;
+        this.maybeClose();
+      });
+      copied.catch(() => {}); // awaited by files(); a snapshot given up on must not fail the process
+      return {
+        files: async () => {
+          const { size, crc32 } = await copied;
+          const out: ChainFile[] = [{
+            abs,
+            handle: {
+              file: '', size, crc32, keyGroupRange: this.keyGroupRange.toJSON(), keyedStates: tableKinds, keyedEntries: entries,
+              store: 'lmdb', stateIds, formats,
+            },
+          }];
+          if (o.sharedDir && this.incremental) this.pendingChains.set(o.checkpointId, { epoch, files: out });
+          return out.map((f) => ({ ...f.handle, file: relative(o.location, f.abs) }));
+        },
+      };
+    }
     return {
       files: async () => {
         try {
@@ -458,8 +455,8 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
             }
           }
           const w = new StateFileWriter();
-          if (delta) await this.writeDelta(w, txn, tableKinds);
-          else await this.writeAll(w, txn, tableKinds, undefined);
+          if (delta) await this.writeDelta(w, txn, tableKinds, overlay);
+          else await this.writeAll(w, txn, tableKinds, undefined, overlay);
           const abs = join(dir, `${o.filePrefix}-${delta ? 'delta' : 'full'}-${randomHex(8)}`);
           const { size, crc32 } = await w.finish(abs);
           out.push({
@@ -495,7 +492,11 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   override dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.openTxns.size === 0) this.close();
+    this.maybeClose();
+  }
+
+  private maybeClose(): void {
+    if (this.disposed && this.openTxns.size === 0 && this.copying === 0) this.close();
   }
 
   private close(): void {
@@ -507,8 +508,8 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   }
 
   /** Every row of the range, by key group. `ttlNow` set: canonical (decoded and re-encoded, TTL cleanup applied). */
-  private async writeAll(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>, ttlNow: number | undefined): Promise<void> {
-    await this.writeRanges(w, (kg) => this.scan(this.rows, txn, kg), (name, rows, out) => {
+  private async writeAll(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>, ttlNow: number | undefined, overlay?: Overlay): Promise<void> {
+    await this.writeRanges(w, (kg) => withOverlay(this.scan(this.rows, txn, kg), overlay?.get(kg), false), (name, rows, out) => {
       if (ttlNow === undefined) return this.rawChunks(name, rows, out);
       const t = this.tables.get(name);
       if (!t?.meta) return this.rawChunks(name, rows, out); // restored, not yet registered: forward as it came
@@ -526,14 +527,14 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   }
 
   /** Rows changed since the last completed checkpoint, and removals (chunks tagged `deleted`). */
-  private async writeDelta(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>): Promise<void> {
+  private async writeDelta(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>, overlay?: Overlay): Promise<void> {
     await this.writeRanges(w, (kg) => {
       const out: [Buffer, Buffer | undefined][] = [];
       for (const key of this.changedRowKeys(txn, kg)) {
         const row = this.rows.get(key, { transaction: txn }) as Buffer | undefined;
         out.push([key, row ?? undefined]);
       }
-      return out;
+      return withOverlay(out, overlay?.get(kg), true);
     }, (name, rows, out) => {
       const gone = rows.filter(([, r]) => r === undefined);
       this.rawChunks(name, rows.filter(([, r]) => r !== undefined) as [Buffer, Buffer][], out);
@@ -644,10 +645,58 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   restore(files: { bytes: Buffer; handle: StateFileHandle; dir?: string }[]): void {
     for (const { bytes, handle, dir } of files) {
       if (handle.keyedStateFiles) {
-        for (const kf of handle.keyedStateFiles) this.ingest(verifyStateFile(dir ?? '.', kf), kf);
+        for (const kf of handle.keyedStateFiles) {
+          const verified = verifyStateFile(dir ?? '.', kf); // size and checksum first: a damaged file is refused
+          if (kf.store === 'lmdb') this.restoreStore(verified, kf);
+          else this.ingest(verified, kf);
+        }
       } else {
         this.ingest(bytes, handle);
       }
+    }
+  }
+
+  /**
+   * A shipped store file. Same key-group range and nothing here yet: the file becomes this backend's store
+   * (written into a new store folder and opened; no row is decoded). Otherwise (rescaling, or a second
+   * file): the rows of this range's key groups are copied as stored, their state ids mapped to this store's.
+   */
+  private restoreStore(bytes: Buffer, kf: KeyedStateFileHandle): void {
+    const kinds = kf.keyedStates;
+    for (const [name, kind] of Object.entries(kinds)) {
+      if (!STATE_KINDS.includes(kind)) throw new FlinkError('restore', `State '${name}' has kind '${kind}', which this version does not know`);
+    }
+    if (!kf.keyGroupRange || !kf.stateIds) throw new FlinkError('restore', `State file ${kf.file} is a store file without its key-group range or state ids`);
+    for (const [name, b] of Object.entries(kf.formats ?? {})) this.restoredFormats.set(name, (this.restoredFormats.get(name) ?? 0) | b);
+    const range = KeyGroupRange.of(kf.keyGroupRange);
+    this.flush();
+    const fresh = this.stateIds.size === 0 && this.dirty.size === 0 && (this.rows.getStats() as { entryCount: number }).entryCount === 0;
+    if (fresh && range.start === this.keyGroupRange.start && range.end === this.keyGroupRange.end) {
+      const path = join(this.options.localDir, `db-${this.stores}`);
+      mkdirSync(path, { recursive: true });
+      writeFileSync(join(path, 'data.mdb'), bytes);
+      const empty = this.root;
+      this.openStore(path);
+      void empty.close();
+      this.changed.clearSync(); // change records of the job that wrote the file
+      for (const [name, id] of Object.entries(kf.stateIds)) this.stateIds.set(name, id);
+      for (const [name, kind] of Object.entries(kinds)) this.tableOf(name, kind as StateKind);
+      return;
+    }
+    for (const [name, kind] of Object.entries(kinds)) this.tableOf(name, kind as StateKind);
+    const names = new Map(Object.entries(kf.stateIds).map(([n, id]) => [id, n]));
+    const src = openStoreBytes(bytes, this.options.localDir);
+    try {
+      this.root.transactionSync(() => {
+        for (const [key, value] of storeRows(src.rows, range.intersection(this.keyGroupRange))) {
+          const name = names.get(key.readUInt16BE(2));
+          if (name === undefined || kinds[name] === undefined) continue;
+          key.writeUInt16BE(this.stateId(name), 2);
+          this.rows.putSync(key, value);
+        }
+      });
+    } finally {
+      src.close();
     }
   }
 

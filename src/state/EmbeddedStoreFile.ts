@@ -1,0 +1,117 @@
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { Database, RootDatabase } from 'lmdb';
+import { faultPoint } from '../core/FaultInjection.js';
+import { randomHex } from '../core/ids.js';
+import { decodeKey, decodeRow } from './EmbeddedRows.js';
+import { KeyGroupRange } from './KeyGroupRange.js';
+import { formatOfBits, type TaggedFlat } from './StateCodec.js';
+
+/**
+ * The embedded backend's own store as a snapshot file (Flink's RocksDB native savepoint / incremental
+ * checkpoint ships SST files; ours is LMDB's data file): a compacted copy of the environment, written by
+ * LMDB itself, verified by size and CRC-32 from `_metadata` like every state file before anything opens it.
+ */
+
+/** A compacted copy (free pages left out, pages renumbered) is smaller to ship and to read back. */
+const COMPACT = true;
+
+/**
+ * Writes a copy of `root`'s environment to the file `path`, fsynced, and returns its size and checksum.
+ * LMDB's copy reads in a transaction of its own that starts on a thread-pool thread: the caller must commit
+ * nothing until this settles, so that the copy is exactly the state at the barrier.
+ */
+export async function copyStore(root: RootDatabase<Buffer, Buffer>, path: string): Promise<{ size: number; crc32: number }> {
+  faultPoint('state-file.write', path);
+  const tmp = `${path}.copying`;
+  mkdirSync(tmp, { recursive: true });
+  try {
+    await root.backup(tmp, COMPACT);
+    renameSync(join(tmp, 'data.mdb'), path);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const fh = await openFile(path, 'r+');
+  try {
+    let crc = 0;
+    let size = 0;
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, size);
+      if (bytesRead === 0) break;
+      crc = crc32(buf.subarray(0, bytesRead), crc);
+      size += bytesRead;
+    }
+    faultPoint('state-file.fsync', path);
+    await fh.sync();
+    return { size, crc32: crc };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** LMDB's module, loaded only when a store file is read (the CLI reads them too, and needs it for nothing else). */
+let lmdb: typeof import('lmdb') | undefined;
+
+/** A store file's (verified) bytes opened read-only from a scratch folder under `scratch`; `close()` removes it. */
+export function openStoreBytes(bytes: Buffer, scratch: string): { rows: Database<Buffer, Buffer>; close(): void } {
+  lmdb ??= createRequire(import.meta.url)('lmdb') as typeof import('lmdb');
+  const dir = join(scratch, `store-${randomHex(8)}`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'data.mdb'), bytes);
+  try {
+    const env = lmdb.open<Buffer, Buffer>({ path: dir, readOnly: true, maxDbs: 4, encoding: 'binary', keyEncoding: 'binary', compression: false });
+    const rows = env.openDB<Buffer, Buffer>('rows', { encoding: 'binary', keyEncoding: 'binary' });
+    return {
+      rows,
+      close: () => {
+        void env.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** The rows of the key groups of `range`, in key order (copies: they outlive the cursor). */
+export function* storeRows(rows: Database<Buffer, Buffer>, range: KeyGroupRange): Generator<[key: Buffer, value: Buffer]> {
+  if (range.size === 0) return;
+  const start = Buffer.alloc(2);
+  start.writeUInt16BE(range.start);
+  const end = Buffer.alloc(2);
+  end.writeUInt16BE(range.end + 1);
+  for (const { key, value } of rows.getRange({ start, end: range.end + 1 > 0xffff ? undefined : end } as never) as Iterable<{ key: Buffer; value: Buffer }>) {
+    if (key.readUInt16BE(0) > range.end) break;
+    yield [Buffer.from(key), Buffer.from(value)];
+  }
+}
+
+/** A key group's rows as snapshot chunks (per state, one chunk per run of equal format): what `flink state` reads. */
+export function storeKeyGroupChunks(rows: Database<Buffer, Buffer>, kg: number, names: Map<number, string>, visit: (name: string, flat: TaggedFlat) => void): void {
+  let sid = -1;
+  let fmt = -1;
+  let flat: TaggedFlat = [];
+  const emit = () => {
+    const name = names.get(sid);
+    const f = formatOfBits(fmt);
+    if (f) flat.format = f;
+    if (flat.length > 0 && name !== undefined) visit(name, flat);
+    flat = [];
+  };
+  for (const [key, value] of storeRows(rows, new KeyGroupRange(kg, kg))) {
+    const s = key.readUInt16BE(2);
+    if (s !== sid || value[0] !== fmt) {
+      emit();
+      sid = s;
+      fmt = value[0];
+    }
+    const [, k, stored] = decodeRow(value, decodeKey(key.subarray(4)));
+    flat.push(k, stored);
+  }
+  emit();
+}
