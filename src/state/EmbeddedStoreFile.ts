@@ -12,12 +12,16 @@ import { formatOfBits, type TaggedFlat } from './StateCodec.js';
 
 /**
  * The embedded backend's own store as a snapshot file (Flink's RocksDB native savepoint / incremental
- * checkpoint ships SST files; ours is LMDB's data file): a compacted copy of the environment, written by
+ * checkpoint ships SST files; ours is LMDB's data file): a copy of the environment, written by
  * LMDB itself, verified by size and CRC-32 from `_metadata` like every state file before anything opens it.
  */
 
-/** A compacted copy (free pages left out, pages renumbered) is smaller to ship and to read back. */
-const COMPACT = true;
+/**
+ * Not compacted: writing into an installed compacted copy (lmdb 3.5.6) aborts the process in
+ * mdb_page_alloc ("Assertion 'key.mv_size > 0' failed", its free-list walk), found by bench/embedded-backend.ts.
+ * A plain copy also holds the free pages, and is the faster one to write.
+ */
+const COMPACT = false;
 
 /**
  * Writes a copy of `root`'s environment to the file `path`, fsynced, and returns its size and checksum.
