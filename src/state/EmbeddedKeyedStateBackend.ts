@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
@@ -16,7 +16,7 @@ import { KeyGroupRange } from './KeyGroupRange.js';
 import { normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import { readKeyGroups, StateFileWriter, verifyStateFile } from './StateFile.js';
 import { decodeKey, decodeRow, encodeKey, encodeRow, T_NUM, T_STR, type Row } from './EmbeddedRows.js';
-import { copyStore, openStoreBytes, storeRows } from './EmbeddedStoreFile.js';
+import { copyStore, copyVerified, openStoreFile, storeRows } from './EmbeddedStoreFile.js';
 
 export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
   /** Working directory of this backend instance (created; removed by dispose()). */
@@ -645,10 +645,10 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   restore(files: { bytes: Buffer; handle: StateFileHandle; dir?: string }[]): void {
     for (const { bytes, handle, dir } of files) {
       if (handle.keyedStateFiles) {
+        // Size and checksum are checked before anything is used: a damaged file is refused.
         for (const kf of handle.keyedStateFiles) {
-          const verified = verifyStateFile(dir ?? '.', kf); // size and checksum first: a damaged file is refused
-          if (kf.store === 'lmdb') this.restoreStore(verified, kf);
-          else this.ingest(verified, kf);
+          if (kf.store === 'lmdb') this.restoreStore(dir ?? '.', kf);
+          else this.ingest(verifyStateFile(dir ?? '.', kf), kf);
         }
       } else {
         this.ingest(bytes, handle);
@@ -661,7 +661,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
    * (written into a new store folder and opened; no row is decoded). Otherwise (rescaling, or a second
    * file): the rows of this range's key groups are copied as stored, their state ids mapped to this store's.
    */
-  private restoreStore(bytes: Buffer, kf: KeyedStateFileHandle): void {
+  private restoreStore(dir: string, kf: KeyedStateFileHandle): void {
     const kinds = kf.keyedStates;
     for (const [name, kind] of Object.entries(kinds)) {
       if (!STATE_KINDS.includes(kind)) throw new FlinkError('restore', `State '${name}' has kind '${kind}', which this version does not know`);
@@ -674,7 +674,12 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     if (fresh && range.start === this.keyGroupRange.start && range.end === this.keyGroupRange.end) {
       const path = join(this.options.localDir, `db-${this.stores}`);
       mkdirSync(path, { recursive: true });
-      writeFileSync(join(path, 'data.mdb'), bytes);
+      try {
+        copyVerified(dir, kf, join(path, 'data.mdb'));
+      } catch (e) {
+        rmSync(path, { recursive: true, force: true });
+        throw e;
+      }
       const empty = this.root;
       this.openStore(path);
       void empty.close();
@@ -685,7 +690,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     }
     for (const [name, kind] of Object.entries(kinds)) this.tableOf(name, kind as StateKind);
     const names = new Map(Object.entries(kf.stateIds).map(([n, id]) => [id, n]));
-    const src = openStoreBytes(bytes, this.options.localDir);
+    const src = openStoreFile(dir, kf, this.options.localDir);
     try {
       this.root.transactionSync(() => {
         for (const [key, value] of storeRows(src.rows, range.intersection(this.keyGroupRange))) {

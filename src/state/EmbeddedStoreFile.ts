@@ -1,14 +1,17 @@
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { Database, RootDatabase } from 'lmdb';
+import { FlinkError } from '../core/FlinkError.js';
 import { faultPoint } from '../core/FaultInjection.js';
 import { randomHex } from '../core/ids.js';
 import { decodeKey, decodeRow } from './EmbeddedRows.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { formatOfBits, type TaggedFlat } from './StateCodec.js';
+import { verifyStateFile } from './StateFile.js';
+import type { FileRef } from './StateHandles.js';
 
 /**
  * The embedded backend's own store as a snapshot file (Flink's RocksDB native savepoint / incremental
@@ -57,16 +60,68 @@ export async function copyStore(root: RootDatabase<Buffer, Buffer>, path: string
   }
 }
 
+/**
+ * Copies the snapshot file `h` (relative to `dir`) to `dest`, checking its size before and its checksum
+ * while copying (one pass, no buffer of the whole file); a file that fails is removed from `dest` and
+ * refused with the same errors as verifyStateFile.
+ */
+export function copyVerified(dir: string, h: FileRef, dest: string): void {
+  if (h.inline) {
+    writeFileSync(dest, verifyStateFile(dir, h)); // JobManager storage: the bytes are in memory already
+    return;
+  }
+  const file = join(dir, h.file);
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    throw new FlinkError('restore', `State file ${file} referenced by the snapshot's _metadata is missing`);
+  }
+  let out: number | undefined;
+  try {
+    const found = fstatSync(fd).size;
+    if (found !== h.size) throw new FlinkError('restore', `State file ${file} is corrupted: expected ${h.size} bytes, found ${found}`);
+    out = openSync(dest, 'w');
+    const buf = Buffer.allocUnsafe(4 << 20);
+    let crc = 0;
+    for (let at = 0; at < h.size;) {
+      const n = readSync(fd, buf, 0, buf.length, at);
+      if (n === 0) break;
+      crc = crc32(buf.subarray(0, n), crc);
+      writeSync(out, buf, 0, n);
+      at += n;
+    }
+    if (crc !== h.crc32) throw new FlinkError('restore', `State file ${file} is corrupted: checksum mismatch`);
+  } catch (e) {
+    if (out !== undefined) closeSync(out);
+    out = undefined;
+    rmSync(dest, { force: true });
+    throw e;
+  } finally {
+    closeSync(fd);
+    if (out !== undefined) closeSync(out);
+  }
+}
+
 /** LMDB's module, loaded only when a store file is read (the CLI reads them too, and needs it for nothing else). */
 let lmdb: typeof import('lmdb') | undefined;
 
 /** A store file's (verified) bytes opened read-only from a scratch folder under `scratch`; `close()` removes it. */
 export function openStoreBytes(bytes: Buffer, scratch: string): { rows: Database<Buffer, Buffer>; close(): void } {
+  return openStoreCopy(scratch, (data) => writeFileSync(data, bytes));
+}
+
+/** The same for the store file `h` of the snapshot in `dir`, verified while it is copied. */
+export function openStoreFile(dir: string, h: FileRef, scratch: string): { rows: Database<Buffer, Buffer>; close(): void } {
+  return openStoreCopy(scratch, (data) => copyVerified(dir, h, data));
+}
+
+function openStoreCopy(scratch: string, put: (dataFile: string) => void): { rows: Database<Buffer, Buffer>; close(): void } {
   lmdb ??= createRequire(import.meta.url)('lmdb') as typeof import('lmdb');
   const dir = join(scratch, `store-${randomHex(8)}`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'data.mdb'), bytes);
   try {
+    put(join(dir, 'data.mdb'));
     const env = lmdb.open<Buffer, Buffer>({ path: dir, readOnly: true, maxDbs: 4, encoding: 'binary', keyEncoding: 'binary', compression: false });
     const rows = env.openDB<Buffer, Buffer>('rows', { encoding: 'binary', keyEncoding: 'binary' });
     return {
