@@ -1,7 +1,6 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { deserialize, serialize } from 'node:v8';
 import { open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import { FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
@@ -16,6 +15,8 @@ import {
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import { readKeyGroups, StateFileWriter, verifyStateFile } from './StateFile.js';
+import { decodeKey, decodeRow, encodeKey, encodeRow, T_NUM, T_STR, type Row } from './EmbeddedRows.js';
+import { copyStore, copyVerified, openStoreFile, storeRows } from './EmbeddedStoreFile.js';
 
 export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
   /** Working directory of this backend instance (created; removed by dispose()). */
@@ -29,86 +30,37 @@ export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptio
 }
 
 
-/** A stored row: [format bits, key, value as a snapshot chunk holds it]. */
-type Row = [fmt: number, k: unknown, stored: unknown];
-
-/*
- * Byte encodings of keys and rows. V8's serializer costs microseconds per call (it builds a serializer
- * object), so the primitives that keys and most values are get a one-byte tag and their raw bytes.
- */
-const T_NUM = 1;
-const T_STR = 2;
-const T_TRUE = 3;
-const T_FALSE = 4;
-const T_NULL = 5;
-const T_UNDEF = 6;
-const T_V8 = 7;
-
-function encodeValue(v: unknown): Buffer {
-  switch (typeof v) {
-    case 'number': {
-      const b = Buffer.allocUnsafe(9);
-      b[0] = T_NUM;
-      b.writeDoubleBE(v, 1);
-      return b;
-    }
-    case 'string': {
-      const b = Buffer.allocUnsafe(1 + Buffer.byteLength(v));
-      b[0] = T_STR;
-      b.write(v, 1);
-      return b;
-    }
-    case 'boolean':
-      return Buffer.of(v ? T_TRUE : T_FALSE);
-    case 'undefined':
-      return Buffer.of(T_UNDEF);
-    default:
-      return v === null ? Buffer.of(T_NULL) : Buffer.concat([Buffer.of(T_V8), serialize(v)]);
-  }
-}
-
-function decodeValue(b: Buffer): unknown {
-  switch (b[0]) {
-    case T_NUM:
-      return b.readDoubleBE(1);
-    case T_STR:
-      return b.toString('utf8', 1);
-    case T_TRUE:
-      return true;
-    case T_FALSE:
-      return false;
-    case T_NULL:
-      return null;
-    case T_UNDEF:
-      return undefined;
-    default:
-      return deserialize(b.subarray(1));
-  }
-}
-
-/** Keys equal as Map keys (SameValueZero) must have equal bytes: -0 is 0. */
-const encodeKey = (nk: NormalizedKey): Buffer => encodeValue(nk === 0 ? 0 : nk);
-const decodeKey = (b: Buffer): NormalizedKey => decodeValue(b) as NormalizedKey;
-
-/** `fmt | hasKey | [u32 length | key] | value`: the original key only when it is not its normalized form (objects). */
-function encodeRow(fmt: number, k: unknown, nk: NormalizedKey, stored: unknown): Buffer {
-  const v = encodeValue(stored);
-  if (k === nk) return Buffer.concat([Buffer.of(fmt, 0), v]);
-  const kb = encodeValue(k);
-  const head = Buffer.allocUnsafe(6);
-  head[0] = fmt;
-  head[1] = 1;
-  head.writeUInt32BE(kb.length, 2);
-  return Buffer.concat([head, kb, v]);
-}
-
-function decodeRow(b: Buffer, nk: NormalizedKey): Row {
-  if (b[1] === 0) return [b[0], nk, decodeValue(b.subarray(2))];
-  const len = b.readUInt32BE(2);
-  return [b[0], decodeValue(b.subarray(6, 6 + len)), decodeValue(b.subarray(6 + len))];
-}
-
 const CHUNK = 4096;
+
+/** A cache's keys in (about) key order: strings and numbers sort cheaply; mixed or other keys stay as they are. */
+function sortedKeys(cache: Map<NormalizedKey, CacheSlot>): NormalizedKey[] {
+  const keys = [...cache.keys()];
+  const t = typeof keys[0];
+  if (t === 'string' && keys.every((k) => typeof k === 'string')) return (keys as string[]).sort();
+  if (t === 'number' && keys.every((k) => typeof k === 'number')) return (keys as number[]).sort((a, b) => a - b);
+  return keys;
+}
+
+/**
+ * Entries the write cache holds before a flush. A flush of random keys touches pages all over the B-tree,
+ * so larger flushes (sorted, in one transaction) cost less per entry: measured 20k → 200k, see docs/benchmarks.md.
+ */
+const DEFAULT_WRITE_CACHE_ENTRIES = 100_000;
+
+/** Row keys are built in one scratch buffer: every LMDB call copies its key before returning. */
+const KEY_SCRATCH = Buffer.allocUnsafe(4096);
+
+/** Rows of the write cache by key group and row key (latin1), null for a removal. */
+type Overlay = Map<number, Map<string, Buffer | null>>;
+
+/** A key group's rows (removals as undefined) with an overlay's on top, in key order. */
+function withOverlay(rows: Iterable<[Buffer, Buffer | undefined]>, over: Map<string, Buffer | null> | undefined, removals: boolean): Iterable<[Buffer, Buffer | undefined]> {
+  if (!over) return rows;
+  const m = new Map<string, [Buffer, Buffer | undefined]>();
+  for (const r of rows) m.set(r[0].toString('latin1'), r);
+  for (const [k, v] of over) m.set(k, [Buffer.from(k, 'latin1'), v ?? undefined]);
+  return [...m.values()].filter((r) => removals || r[1] !== undefined).sort((a, b) => Buffer.compare(a[0], b[0]));
+}
 
 /** A full or delta file of the last completed checkpoint, by absolute path. */
 interface ChainFile {
@@ -118,8 +70,15 @@ interface ChainFile {
 
 interface CacheSlot {
   e: Entry | null;
-  /** The row as read from the store: an unchanged entry is not written back (nor counted as a change). */
+  /** The key had a row in the store when it entered the cache. */
+  had: boolean;
+  /**
+   * That row, to skip writing back an unchanged entry (nor count it as a change): its bytes, or for the
+   * common row of a number value its format and number (no copy of the bytes).
+   */
   raw?: Buffer;
+  fmt?: number;
+  num?: number;
 }
 
 /**
@@ -132,37 +91,38 @@ class CachedKeyGroup implements KeyGroupStore {
   constructor(private readonly backend: EmbeddedKeyedStateBackend, readonly state: string, readonly kg: number) {}
 
   get(nk: NormalizedKey): Entry | undefined {
-    const slot = this.cache.get(nk);
-    if (slot) return slot.e ?? undefined;
-    const raw = this.backend.readRow(this, nk);
-    if (!raw) return undefined;
-    const e = this.backend.revive(this.state, decodeRow(raw, nk));
-    this.backend.cached(this);
-    this.cache.set(nk, { e, raw });
-    return e;
+    const slot = this.cache.get(nk) ?? this.load(nk, true);
+    return slot.e ?? undefined;
   }
 
   set(nk: NormalizedKey, e: Entry): this {
-    const slot = this.cache.get(nk);
-    if (slot) slot.e = e;
-    else {
-      this.backend.cached(this);
-      this.cache.set(nk, { e, raw: this.backend.readRow(this, nk) });
-    }
+    (this.cache.get(nk) ?? this.load(nk, false)).e = e;
     return this;
   }
 
   delete(nk: NormalizedKey): boolean {
     const slot = this.cache.get(nk);
-    if (slot) {
-      const had = slot.e !== null;
-      slot.e = null;
-      return had;
+    if (!slot) return this.load(nk, false).had;
+    const had = slot.e !== null;
+    slot.e = null;
+    return had;
+  }
+
+  /** Brings the key's row (if any) into the cache; `revive`: also decode it into a live entry. */
+  private load(nk: NormalizedKey, revive: boolean): CacheSlot {
+    const b = this.backend.readRow(this, nk); // valid until the next read
+    let slot: CacheSlot;
+    if (!b) slot = { e: null, had: false };
+    else if (this.backend.rowSize === 11 && b[1] === 0 && b[2] === T_NUM) {
+      const num = b.readDoubleBE(3);
+      slot = { e: revive ? this.backend.revive(this.state, [b[0], nk, num]) : null, had: true, fmt: b[0], num };
+    } else {
+      const raw = Buffer.from(b.buffer.slice(b.byteOffset, b.byteOffset + this.backend.rowSize));
+      slot = { e: revive ? this.backend.revive(this.state, decodeRow(raw, nk)) : null, had: true, raw };
     }
-    const raw = this.backend.readRow(this, nk);
     this.backend.cached(this);
-    this.cache.set(nk, { e: null, raw });
-    return raw !== undefined;
+    this.cache.set(nk, slot);
+    return slot;
   }
 }
 
@@ -182,9 +142,13 @@ class CachedKeyGroup implements KeyGroupStore {
  * them completes, so a checkpoint after a failed one still carries the failed one's changes.
  */
 export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedKeyGroup> {
-  private readonly root: RootDatabase<Buffer, Buffer>;
-  private readonly rows: Database<Buffer, Buffer>;
-  private readonly changed: Database<Buffer, Buffer>;
+  private root!: RootDatabase<Buffer, Buffer>;
+  private rows!: Database<Buffer, Buffer>;
+  private changed!: Database<Buffer, Buffer>;
+  /** Store folders opened so far (a restore installs a shipped store in a new one). */
+  private stores = 0;
+  /** Format bits written per state, for the handle of a store file. */
+  private readonly writtenFormats = new Map<string, number>();
   private readonly stateIds = new Map<string, number>();
   private readonly dirty = new Set<CachedKeyGroup>();
   private cachedEntries = 0;
@@ -197,6 +161,11 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** Format bits seen per state in restored files. */
   private readonly restoredFormats = new Map<string, number>();
   private sinceYield = 0;
+  private flushSeq = 0;
+  /** The epoch up to which change records may go (a checkpoint covering them completed). */
+  private pendingCleanup?: number;
+  /** Store copies (native snapshots) running: they read the state at the barrier, so nothing commits meanwhile. */
+  private copying = 0;
   readonly incremental: boolean;
   private readonly writeCacheEntries: number;
   private readonly maxDeltaChain: number;
@@ -204,17 +173,29 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   constructor(keyGroupRange: KeyGroupRange, maxParallelism: number, readonly options: EmbeddedKeyedStateBackendOptions) {
     super(keyGroupRange, maxParallelism, options);
     this.incremental = options.incremental ?? false;
-    this.writeCacheEntries = options.writeCacheEntries ?? 20_000;
+    this.writeCacheEntries = options.writeCacheEntries ?? DEFAULT_WRITE_CACHE_ENTRIES;
     this.maxDeltaChain = options.maxDeltaChain ?? 10;
     try {
       mkdirSync(options.localDir, { recursive: true });
-      // Local state is rebuilt from a checkpoint after a crash, so commits need not be synced to disk.
-      this.root = open<Buffer, Buffer>({ path: join(options.localDir, 'db'), encoding: 'binary', keyEncoding: 'binary', noSync: true, maxDbs: 4, compression: false });
     } catch (e) {
       throw new FlinkError('io', `Cannot open the embedded state backend in ${options.localDir}: ${(e as Error).message}`);
     }
+    this.openStore(join(options.localDir, 'db'));
+  }
+
+  /** Opens the store in `path` (a folder; LMDB's data.mdb in it may be a shipped store file). */
+  private openStore(path: string): void {
+    try {
+      // useWritemap: commits write pages in place in the map (no copy into malloc'd pages, no write()
+      // calls): random puts cost about half (docs/benchmarks.md). compression off: values are a few bytes.
+      // noSync: local state is rebuilt from a checkpoint after a crash, so commits need not reach the disk.
+      this.root = open<Buffer, Buffer>({ path, encoding: 'binary', keyEncoding: 'binary', noSync: true, useWritemap: true, maxDbs: 4, compression: false });
+    } catch (e) {
+      throw new FlinkError('io', `Cannot open the embedded state backend in ${this.options.localDir}: ${(e as Error).message}`);
+    }
     this.rows = this.root.openDB<Buffer, Buffer>('rows', { encoding: 'binary', keyEncoding: 'binary' });
     this.changed = this.root.openDB<Buffer, Buffer>('changed', { encoding: 'binary', keyEncoding: 'binary' });
+    this.stores++;
   }
 
   /** Restored rows are decoded when read; a serializer they need is checked when the state registers, as on the heap. */
@@ -243,14 +224,27 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   // ---------------------------------------------------------------- store access (for CachedKeyGroup)
 
   /** @internal */
+  /**
+   * @internal The key's row in lmdb-js's reused read buffer, valid until the next read; its length is
+   * `rowSize` (the buffer's own length is not).
+   */
   readRow(g: CachedKeyGroup, nk: NormalizedKey): Buffer | undefined {
-    return this.rows.getBinary(this.rowKey(this.stateId(g.state), g.kg, nk));
+    const b = this.rows.getBinaryFast(this.rowKey(this.stateId(g.state), g.kg, nk));
+    if (!b) return undefined;
+    this.rowSize = (this.rows as unknown as { lastSize: number }).lastSize;
+    return b;
   }
+
+  /** @internal Size of the row readRow returned last. */
+  rowSize = 0;
 
   /** @internal A stored row as a live entry of its (registered) state. */
   revive(state: string, [fmt, k, stored]: Row): Entry {
     const t = this.tables.get(state)!;
-    return { k, v: decodeChunkValue(t.kind, t.meta!, formatOfBits(fmt) ?? {}, stored, this.now(), state), ver: 0 };
+    const meta = t.meta!;
+    // The hot case (a value without TTL or serializer, stored as it is) without the general decoder's closures.
+    if (fmt === 0 && !meta.ttl && t.kind !== 'list' && t.kind !== 'map') return { k, v: meta.val.plain ? stored : meta.val.decode(stored, false, state), ver: 0 };
+    return { k, v: decodeChunkValue(t.kind, meta, formatOfBits(fmt) ?? {}, stored, this.now(), state), ver: 0 };
   }
 
   /** @internal */
@@ -259,32 +253,123 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     this.dirty.add(g);
   }
 
-  /** Writes the write cache into the store, recording changed keys for the next incremental checkpoint. */
+  /**
+   * Writes the write cache into the store in one transaction, in key order (groups by key group and state,
+   * keys sorted within a group: neighbouring puts share B-tree pages), and, for incremental checkpoints, one
+   * change-log record per key group listing the row keys it changed.
+   */
   flush(): void {
-    if (this.dirty.size === 0) return;
-    const epoch = Buffer.alloc(4);
-    epoch.writeUInt32BE(this.epoch);
+    if (this.dirty.size === 0 && this.pendingCleanup === undefined) return;
+    if (this.copying > 0) return; // a store copy is reading the state at the barrier: no commits until it has
+    const groups = this.sortedDirty();
     this.root.transactionSync(() => {
-      for (const g of this.dirty) {
-        const t = this.tables.get(g.state)!;
-        const meta = t.meta!;
-        const enc = encoderOf(t.kind, meta, -Infinity) ?? ((v: unknown) => v); // -Infinity: TTL drops nothing here
-        const fmt = bitsOf(formatOf(meta));
-        const sid = this.stateId(g.state);
-        for (const [nk, slot] of g.cache) {
-          const stored = slot.e === null ? DROP : enc(slot.e.v);
-          const bytes = stored === DROP ? undefined : encodeRow(fmt, slot.e!.k, nk, stored);
-          if (bytes === undefined ? slot.raw === undefined : slot.raw !== undefined && bytes.equals(slot.raw)) continue;
-          const key = this.rowKey(sid, g.kg, nk);
-          if (bytes === undefined) this.rows.removeSync(key);
-          else this.rows.putSync(key, bytes);
-          if (this.incremental) this.changed.putSync(key, epoch);
+      if (this.pendingCleanup !== undefined) this.dropChangeLog(this.pendingCleanup);
+      this.pendingCleanup = undefined;
+      let logKg = -1;
+      let log = Buffer.allocUnsafe(4096);
+      let logLen = 0;
+      const writeLog = () => {
+        if (logLen > 0) this.changed.putSync(this.changeLogKey(logKg), log.subarray(0, logLen));
+        logLen = 0;
+      };
+      this.changedRows(groups, (kg, key, bytes) => {
+        if (kg !== logKg) {
+          writeLog();
+          logKg = kg;
         }
-        g.cache.clear();
-      }
+        if (bytes === undefined) this.rows.removeSync(key);
+        else this.rows.putSync(key, bytes);
+        if (this.incremental) {
+          // `u16 length | stateId | key`: the row key without its key group.
+          if (logLen + key.length > log.length) {
+            const bigger = Buffer.allocUnsafe(Math.max(2 * log.length, logLen + key.length));
+            log.copy(bigger, 0, 0, logLen);
+            log = bigger;
+          }
+          log.writeUInt16BE(key.length - 2, logLen);
+          key.copy(log, logLen + 2, 2);
+          logLen += key.length;
+        }
+      });
+      for (const g of groups) g.cache.clear();
+      writeLog();
     });
     this.dirty.clear();
     this.cachedEntries = 0;
+  }
+
+  /**
+   * The rows the write cache changes, in key order: `key` (valid during the call) and the new row bytes,
+   * or undefined for a removal. Unchanged entries are left out.
+   */
+  private changedRows(groups: CachedKeyGroup[], visit: (kg: number, key: Buffer, bytes: Buffer | undefined) => void): void {
+    for (const g of groups) {
+      const t = this.tables.get(g.state)!;
+      const meta = t.meta!;
+      const enc = encoderOf(t.kind, meta, -Infinity) ?? ((v: unknown) => v); // -Infinity: TTL drops nothing here
+      const fmt = bitsOf(formatOf(meta));
+      const sid = this.stateId(g.state);
+      if (fmt !== 0) this.writtenFormats.set(g.state, (this.writtenFormats.get(g.state) ?? 0) | fmt);
+      for (const nk of sortedKeys(g.cache)) {
+        const slot = g.cache.get(nk)!;
+        const stored = slot.e === null ? DROP : enc(slot.e.v);
+        if (stored === DROP && !slot.had) continue;
+        if (slot.num !== undefined && typeof stored === 'number' && slot.fmt === fmt && slot.e!.k === nk && Object.is(stored, slot.num)) continue;
+        const bytes = stored === DROP ? undefined : encodeRow(fmt, slot.e!.k, nk, stored);
+        if (bytes !== undefined && slot.raw !== undefined && bytes.equals(slot.raw)) continue;
+        visit(g.kg, this.rowKey(sid, g.kg, nk), bytes);
+      }
+    }
+  }
+
+  private sortedDirty(): CachedKeyGroup[] {
+    return [...this.dirty].sort((a, b) => a.kg - b.kg || this.stateId(a.state) - this.stateId(b.state));
+  }
+
+  /**
+   * The write cache as rows by key group (null: removed), for a snapshot taken while a store copy holds
+   * commits back: the state at the barrier is then the committed rows with these on top.
+   */
+  private cacheOverlay(): Overlay {
+    const out: Overlay = new Map();
+    this.changedRows(this.sortedDirty(), (kg, key, bytes) => {
+      let m = out.get(kg);
+      if (!m) out.set(kg, (m = new Map()));
+      m.set(key.toString('latin1'), bytes ?? null);
+    });
+    return out;
+  }
+
+  /** `u16 keyGroup | u32 epoch | u32 flush sequence`: a key group's change records in the order they were written. */
+  private changeLogKey(kg: number): Buffer {
+    const k = Buffer.allocUnsafe(10);
+    k.writeUInt16BE(kg, 0);
+    k.writeUInt32BE(this.epoch, 2);
+    k.writeUInt32BE(this.flushSeq++, 6);
+    return k;
+  }
+
+  /** Removes the change records up to `epoch` (inside a write transaction). */
+  private dropChangeLog(epoch: number): void {
+    const done: Buffer[] = [];
+    for (const key of this.changed.getKeys({}) as Iterable<Buffer>) if (key.readUInt32BE(2) <= epoch) done.push(Buffer.from(key));
+    for (const key of done) this.changed.removeSync(key);
+  }
+
+  /** The distinct row keys a key group's change records list (as read in `txn`), in key order. */
+  private changedRowKeys(txn: Transaction, kg: number): Buffer[] {
+    const seen = new Map<string, Buffer>();
+    for (const [, rec] of this.scan(this.changed, txn, kg)) {
+      for (let at = 0; at < rec.length;) {
+        const len = rec.readUInt16BE(at);
+        const key = Buffer.allocUnsafe(2 + len);
+        key.writeUInt16BE(kg, 0);
+        rec.copy(key, 2, at + 2, at + 2 + len);
+        seen.set(key.toString('latin1'), key);
+        at += 2 + len;
+      }
+    }
+    return [...seen.values()].sort(Buffer.compare);
   }
 
   // ---------------------------------------------------------------- snapshots
@@ -296,6 +381,9 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
    * delta in `shared/`, else a full file; a native savepoint copies the chain into its own folder.
    */
   snapshotKeyed(o: KeyedSnapshotOptions): KeyedSnapshot {
+    // While an earlier snapshot's store copy runs nothing commits: this one reads the committed rows with
+    // the write cache (encoded now) on top, and writes a file of rows instead of a store copy.
+    const overlay = this.copying > 0 ? this.cacheOverlay() : undefined;
     this.flush();
     const txn = this.root.useReadTransaction();
     this.openTxns.add(txn);
@@ -304,14 +392,14 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     const ttlNow = this.now();
     const done = () => {
       if (this.openTxns.delete(txn)) txn.done();
-      if (this.disposed && this.openTxns.size === 0) this.close();
+      this.maybeClose();
     };
     // Checkpoints of a non-incremental backend are canonical too: any backend restores them.
     if (o.format === 'CANONICAL' || (o.sharedDir && !this.incremental)) {
       return {
         write: async (w) => {
           try {
-            await this.writeAll(w, txn, tableKinds, ttlNow);
+            await this.writeAll(w, txn, tableKinds, ttlNow, overlay);
           } finally {
             done();
           }
@@ -322,6 +410,35 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     const baseDeltaBytes = base.slice(1).reduce((n, f) => n + f.handle.size, 0);
     const delta = this.incremental && !o.full && base.length > 0 && base.length <= this.maxDeltaChain && baseDeltaBytes < base[0].handle.size;
     const dir = o.sharedDir ?? o.location;
+    if (!delta && !overlay) {
+      // A full native snapshot is a copy of the store itself, which a restore installs instead of replaying rows.
+      done(); // the copy reads in a transaction of its own; until it has, nothing commits (see flush)
+      const abs = join(dir, `${o.filePrefix}-full-${randomHex(8)}`);
+      const entries = (this.rows.getStats() as { entryCount: number }).entryCount;
+      const stateIds = Object.fromEntries(this.stateIds);
+      const formats: Record<string, number> = {};
+      for (const m of [this.restoredFormats, this.writtenFormats]) for (const [n, b] of m) formats[n] = (formats[n] ?? 0) | b;
+      this.copying++;
+      const copied = copyStore(this.root, abs).finally(() => {
+        this.copying--;
+        this.maybeClose();
+      });
+      copied.catch(() => {}); // awaited by files(); a snapshot given up on must not fail the process
+      return {
+        files: async () => {
+          const { size, crc32 } = await copied;
+          const out: ChainFile[] = [{
+            abs,
+            handle: {
+              file: '', size, crc32, keyGroupRange: this.keyGroupRange.toJSON(), keyedStates: tableKinds, keyedEntries: entries,
+              store: 'lmdb', stateIds, formats,
+            },
+          }];
+          if (o.sharedDir && this.incremental) this.pendingChains.set(o.checkpointId, { epoch, files: out });
+          return out.map((f) => ({ ...f.handle, file: relative(o.location, f.abs) }));
+        },
+      };
+    }
     return {
       files: async () => {
         try {
@@ -338,8 +455,8 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
             }
           }
           const w = new StateFileWriter();
-          if (delta) await this.writeDelta(w, txn, tableKinds);
-          else await this.writeAll(w, txn, tableKinds, undefined);
+          if (delta) await this.writeDelta(w, txn, tableKinds, overlay);
+          else await this.writeAll(w, txn, tableKinds, undefined, overlay);
           const abs = join(dir, `${o.filePrefix}-${delta ? 'delta' : 'full'}-${randomHex(8)}`);
           const { size, crc32 } = await w.finish(abs);
           out.push({
@@ -363,10 +480,8 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     if (!c) return; // a savepoint, or a checkpoint that wrote no files here
     for (const k of [...this.pendingChains.keys()]) if (k <= id) this.pendingChains.delete(k);
     this.lastCompleted = { id, files: c.files };
-    // Changes up to this checkpoint's barrier are in its files now.
-    this.root.transactionSync(() => {
-      for (const { key, value } of this.changed.getRange({})) if (value.readUInt32BE(0) <= c.epoch) this.changed.removeSync(key);
-    });
+    // Changes up to this checkpoint's barrier are in its files now: dropped with the next commit.
+    this.pendingCleanup = Math.max(this.pendingCleanup ?? 0, c.epoch);
   }
 
   override notifyCheckpointAborted(id: number): void {
@@ -377,7 +492,11 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   override dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    if (this.openTxns.size === 0) this.close();
+    this.maybeClose();
+  }
+
+  private maybeClose(): void {
+    if (this.disposed && this.openTxns.size === 0 && this.copying === 0) this.close();
   }
 
   private close(): void {
@@ -389,8 +508,8 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   }
 
   /** Every row of the range, by key group. `ttlNow` set: canonical (decoded and re-encoded, TTL cleanup applied). */
-  private async writeAll(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>, ttlNow: number | undefined): Promise<void> {
-    await this.writeRanges(w, (kg) => this.scan(this.rows, txn, kg), (name, rows, out) => {
+  private async writeAll(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>, ttlNow: number | undefined, overlay?: Overlay): Promise<void> {
+    await this.writeRanges(w, (kg) => withOverlay(this.scan(this.rows, txn, kg), overlay?.get(kg), false), (name, rows, out) => {
       if (ttlNow === undefined) return this.rawChunks(name, rows, out);
       const t = this.tables.get(name);
       if (!t?.meta) return this.rawChunks(name, rows, out); // restored, not yet registered: forward as it came
@@ -408,11 +527,14 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   }
 
   /** Rows changed since the last completed checkpoint, and removals (chunks tagged `deleted`). */
-  private async writeDelta(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>): Promise<void> {
+  private async writeDelta(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>, overlay?: Overlay): Promise<void> {
     await this.writeRanges(w, (kg) => {
       const out: [Buffer, Buffer | undefined][] = [];
-      for (const [key] of this.scan(this.changed, txn, kg)) out.push([key, (this.rows.get(key, { transaction: txn }) as Buffer | undefined) ?? undefined]);
-      return out;
+      for (const key of this.changedRowKeys(txn, kg)) {
+        const row = this.rows.get(key, { transaction: txn }) as Buffer | undefined;
+        out.push([key, row ?? undefined]);
+      }
+      return withOverlay(out, overlay?.get(kg), true);
     }, (name, rows, out) => {
       const gone = rows.filter(([, r]) => r === undefined);
       this.rawChunks(name, rows.filter(([, r]) => r !== undefined) as [Buffer, Buffer][], out);
@@ -523,10 +645,63 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   restore(files: { bytes: Buffer; handle: StateFileHandle; dir?: string }[]): void {
     for (const { bytes, handle, dir } of files) {
       if (handle.keyedStateFiles) {
-        for (const kf of handle.keyedStateFiles) this.ingest(verifyStateFile(dir ?? '.', kf), kf);
+        // Size and checksum are checked before anything is used: a damaged file is refused.
+        for (const kf of handle.keyedStateFiles) {
+          if (kf.store === 'lmdb') this.restoreStore(dir ?? '.', kf);
+          else this.ingest(verifyStateFile(dir ?? '.', kf), kf);
+        }
       } else {
         this.ingest(bytes, handle);
       }
+    }
+  }
+
+  /**
+   * A shipped store file. Same key-group range and nothing here yet: the file becomes this backend's store
+   * (written into a new store folder and opened; no row is decoded). Otherwise (rescaling, or a second
+   * file): the rows of this range's key groups are copied as stored, their state ids mapped to this store's.
+   */
+  private restoreStore(dir: string, kf: KeyedStateFileHandle): void {
+    const kinds = kf.keyedStates;
+    for (const [name, kind] of Object.entries(kinds)) {
+      if (!STATE_KINDS.includes(kind)) throw new FlinkError('restore', `State '${name}' has kind '${kind}', which this version does not know`);
+    }
+    if (!kf.keyGroupRange || !kf.stateIds) throw new FlinkError('restore', `State file ${kf.file} is a store file without its key-group range or state ids`);
+    for (const [name, b] of Object.entries(kf.formats ?? {})) this.restoredFormats.set(name, (this.restoredFormats.get(name) ?? 0) | b);
+    const range = KeyGroupRange.of(kf.keyGroupRange);
+    this.flush();
+    const fresh = this.stateIds.size === 0 && this.dirty.size === 0 && (this.rows.getStats() as { entryCount: number }).entryCount === 0;
+    if (fresh && range.start === this.keyGroupRange.start && range.end === this.keyGroupRange.end) {
+      const path = join(this.options.localDir, `db-${this.stores}`);
+      mkdirSync(path, { recursive: true });
+      try {
+        copyVerified(dir, kf, join(path, 'data.mdb'));
+      } catch (e) {
+        rmSync(path, { recursive: true, force: true });
+        throw e;
+      }
+      const empty = this.root;
+      this.openStore(path);
+      void empty.close();
+      this.changed.clearSync(); // change records of the job that wrote the file
+      for (const [name, id] of Object.entries(kf.stateIds)) this.stateIds.set(name, id);
+      for (const [name, kind] of Object.entries(kinds)) this.tableOf(name, kind as StateKind);
+      return;
+    }
+    for (const [name, kind] of Object.entries(kinds)) this.tableOf(name, kind as StateKind);
+    const names = new Map(Object.entries(kf.stateIds).map(([n, id]) => [id, n]));
+    const src = openStoreFile(dir, kf, this.options.localDir);
+    try {
+      this.root.transactionSync(() => {
+        for (const [key, value] of storeRows(src.rows, range.intersection(this.keyGroupRange))) {
+          const name = names.get(key.readUInt16BE(2));
+          if (name === undefined || kinds[name] === undefined) continue;
+          key.writeUInt16BE(this.stateId(name), 2);
+          this.rows.putSync(key, value);
+        }
+      });
+    } finally {
+      src.close();
     }
   }
 
@@ -563,12 +738,25 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     return id;
   }
 
+  /** `u16 keyGroup | u16 stateId | key`, in the shared scratch buffer: valid until the next call. */
   private rowKey(sid: number, kg: number, nk: NormalizedKey): Buffer {
+    const out = KEY_SCRATCH;
+    out[0] = kg >>> 8;
+    out[1] = kg & 0xff;
+    out[2] = sid >>> 8;
+    out[3] = sid & 0xff;
+    if (typeof nk === 'string' && nk.length * 3 < out.length - 5) {
+      out[4] = T_STR;
+      return out.subarray(0, 5 + out.write(nk, 5));
+    }
+    if (typeof nk === 'number') {
+      out[4] = T_NUM;
+      out.writeDoubleBE(nk === 0 ? 0 : nk, 5);
+      return out.subarray(0, 13);
+    }
     const k = encodeKey(nk);
-    const out = Buffer.allocUnsafe(4 + k.length);
-    out.writeUInt16BE(kg, 0);
-    out.writeUInt16BE(sid, 2);
+    if (4 + k.length > out.length) return Buffer.concat([out.subarray(0, 4), k]);
     k.copy(out, 4);
-    return out;
+    return out.subarray(0, 4 + k.length);
   }
 }

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { openStoreBytes, storeKeyGroupChunks } from './EmbeddedStoreFile.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import { chunkFormatOf, type ChunkFormat, type TaggedFlat } from './StateCodec.js';
@@ -40,39 +42,49 @@ export function* keyedStateChunks(
     return;
   }
   const files = chain.map((kf) => ({ handle: kf, bytes: verifyStateFile(dir, kf) }));
-  for (let kg = range.start; kg <= range.end; kg++) {
-    // Per state: normalized key → [key, stored value, format of the chunk it came in].
-    const live = new Map<string, Map<NormalizedKey, [unknown, unknown, ChunkFormat]>>();
-    const one = new KeyGroupRange(kg, kg);
-    for (const f of files) {
-      readKeyGroups(f.bytes, { ...f.handle, operatorStates: {} }, one, (name, _kg, flat) => {
-        const format = chunkFormatOf(flat);
-        let m = live.get(name);
-        if (!m) live.set(name, (m = new Map()));
-        for (let i = 0; i < flat.length; i += 2) {
-          if (format.deleted) m.delete(flat[i] as NormalizedKey); // removals carry the normalized key
-          else m.set(normalizeKey(flat[i]), [flat[i], flat[i + 1], format]);
-        }
-      });
-    }
-    for (const [name, m] of live) {
-      // One chunk per run of equal format, as the backend writes them.
-      let flat: TaggedFlat = [];
-      let fmt: ChunkFormat | undefined;
-      const out: TaggedFlat[] = [];
-      const emit = () => {
-        if (flat.length === 0) return;
-        if (fmt && (fmt.ttl || fmt.ser || fmt.keySer)) flat.format = fmt;
-        out.push(flat);
-        flat = [];
-      };
-      for (const [k, v, f] of m.values()) {
-        if (fmt !== undefined && f !== fmt) emit();
-        fmt = f;
-        flat.push(k, v);
+  // A store file (the backend's own LMDB store) is opened read-only from a scratch copy.
+  const stores = new Map(files.filter((f) => f.handle.store === 'lmdb').map((f) => [f, openStoreBytes(f.bytes, tmpdir())]));
+  try {
+    for (let kg = range.start; kg <= range.end; kg++) {
+      // Per state: normalized key → [key, stored value, format of the chunk it came in].
+      const live = new Map<string, Map<NormalizedKey, [unknown, unknown, ChunkFormat]>>();
+      const one = new KeyGroupRange(kg, kg);
+      for (const f of files) {
+        const store = stores.get(f);
+        const read = (visit: (name: string, kg: number, flat: unknown[]) => void) => store
+          ? storeKeyGroupChunks(store.rows, kg, new Map(Object.entries(f.handle.stateIds ?? {}).map(([n, id]) => [id, n])), (name, flat) => visit(name, kg, flat))
+          : readKeyGroups(f.bytes, { ...f.handle, operatorStates: {} }, one, visit);
+        read((name, _kg, flat) => {
+          const format = chunkFormatOf(flat);
+          let m = live.get(name);
+          if (!m) live.set(name, (m = new Map()));
+          for (let i = 0; i < flat.length; i += 2) {
+            if (format.deleted) m.delete(flat[i] as NormalizedKey); // removals carry the normalized key
+            else m.set(normalizeKey(flat[i]), [flat[i], flat[i + 1], format]);
+          }
+        });
       }
-      emit();
-      for (const c of out) yield [name, kg, c];
+      for (const [name, m] of live) {
+        // One chunk per run of equal format, as the backend writes them.
+        let flat: TaggedFlat = [];
+        let fmt: ChunkFormat | undefined;
+        const out: TaggedFlat[] = [];
+        const emit = () => {
+          if (flat.length === 0) return;
+          if (fmt && (fmt.ttl || fmt.ser || fmt.keySer)) flat.format = fmt;
+          out.push(flat);
+          flat = [];
+        };
+        for (const [k, v, f] of m.values()) {
+          if (fmt !== undefined && f !== fmt) emit();
+          fmt = f;
+          flat.push(k, v);
+        }
+        emit();
+        for (const c of out) yield [name, kg, c];
+      }
     }
+  } finally {
+    for (const s of stores.values()) s.close();
   }
 }

@@ -45,6 +45,15 @@ export interface KeyedStateFileHandle extends FileRef {
   keyedEntries: number;
   /** Changes since the previous file of the chain (else a full file). */
   delta?: true;
+  /**
+   * 'lmdb': the file is a copy of the backend's own store (a full file), restored by installing it when the
+   * key-group range is the same; absent: key-group sections as in a state file.
+   */
+  store?: 'lmdb';
+  /** A store file's state ids (its rows are keyed by id), by state name. */
+  stateIds?: Record<string, number>;
+  /** A store file's format bits per state (TTL, serializer), so a restore checks serializers without reading rows. */
+  formats?: Record<string, number>;
 }
 
 /**

@@ -82,13 +82,15 @@ export function prng(seed: number): () => number {
   };
 }
 
-export const CHAOS_CONFIG = {
+export const CHAOS_CONFIG: Record<string, string> = {
   'execution.checkpointing.interval': '150 ms',
   'state.checkpoints.num-retained': '3',
   'parallelism.default': '2',
   'restart-strategy.type': 'fixed-delay',
   'restart-strategy.fixed-delay.attempts': '3',
   'restart-strategy.fixed-delay.delay': '100 ms',
+  // CHAOS_STATE_BACKEND=embedded runs the same kills against the embedded backend, incremental checkpoints on.
+  ...(process.env.CHAOS_STATE_BACKEND ? { 'state.backend.type': process.env.CHAOS_STATE_BACKEND, 'execution.checkpointing.incremental': 'true' } : {}),
 };
 
 interface Listed {

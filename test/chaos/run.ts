@@ -3,6 +3,7 @@
  *
  *   npm run chaos -- --kills 100 --seed 42 [--count 20000] [--rate 4000] [--min-delay 200] [--max-delay 1500] [--fault-share 0.5]
  *   npm run chaos -- --bounded --kills 40 --seed 42 [--bounded-count 4000]   rounds end at the end of input (FLIP-147)
+ *   CHAOS_STATE_BACKEND=embedded npm run chaos -- ...                          the same against the embedded backend (incremental)
  *
  * Prints one line per kill and a JSON summary at the end; exits 1 on the first violated invariant or output
  * difference (the message names the seed, so the run can be repeated).

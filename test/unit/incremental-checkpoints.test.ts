@@ -370,3 +370,103 @@ function contents1(b: KeyedStateBackend, k: number): unknown {
   b.setCurrentKey(`key-${k}`);
   return [b.getState(count).value() ?? null, b.getListState(seen).get(), b.getMapState(tags).entries()];
 }
+
+describe('shipped store files (a native full snapshot is a copy of the LMDB store)', () => {
+  const storeFile = (t: Taken) => keyedFiles(t).find((f) => f.store === 'lmdb')!;
+
+  test('a native savepoint is one store file; restoring installs it (no row replayed) and the state is exactly equal', async () => {
+    const b = embedded(FULL, false);
+    fill(b, 1000, 1);
+    fill(b, 1000, 2, 7);
+    const expected = contents(b, 1000);
+    const sp = join(tmp, `savepoint-${++n}`);
+    mkdirSync(sp);
+    const t = await start(b, { id: 1, location: sp })();
+    assert.deepEqual(keyedFiles(t).map((f) => [f.store, f.delta ?? false]), [['lmdb', false]]);
+    assert.ok(!keyedFiles(t)[0].file.includes('/'), 'inside the savepoint folder');
+    const r = embedded(FULL, false);
+    restoreInto(r, [t]);
+    assert.ok(existsSync(join(r.options.localDir, 'db-1', 'data.mdb')), 'the shipped file became the store');
+    assert.deepEqual(contents(r, 1000), expected);
+    // The installed store is a working one: updates and a second generation of snapshots.
+    fill(r, 1000, 3, 10);
+    const expected2 = contents(r, 1000);
+    const sp2 = join(tmp, `savepoint-${++n}`);
+    mkdirSync(sp2);
+    const t2 = await start(r, { id: 2, location: sp2 })();
+    const r2 = embedded(FULL, false);
+    restoreInto(r2, [t2]);
+    assert.deepEqual(contents(r2, 1000), expected2);
+  });
+
+  test('an incremental chain on a store file restores exactly, also at another parallelism (rows of the key groups copied)', async () => {
+    const b = embedded();
+    const job = jobDir();
+    fill(b, 2000, 1);
+    const c1 = await start(b, { id: 1, location: job.chk(1), sharedDir: job.shared })();
+    b.notifyCheckpointComplete(1);
+    assert.equal(storeFile(c1).store, 'lmdb');
+    fill(b, 2000, 2, 100);
+    b.setCurrentKey('key-5');
+    b.getState(count).clear();
+    const c2 = await start(b, { id: 2, location: job.chk(2), sharedDir: job.shared })();
+    assert.deepEqual(keyedFiles(c2).map((f) => f.store ?? (f.delta ? 'delta' : 'full')), ['lmdb', 'delta']);
+    const expected = contents(b, 2000);
+    const r = embedded();
+    restoreInto(r, [c2]);
+    assert.deepEqual(contents(r, 2000), expected);
+    const thirds = [0, 1, 2].map((i) => embedded(computeKeyGroupRangeForOperatorIndex(MAXP, 3, i)));
+    for (const h of thirds) restoreInto(h, [c2]);
+    const merged = expected.map((_, k) => contents1(thirds.find((x) => x.keyGroupRange.contains(assignKg(`key-${k}`)))!, k));
+    assert.deepEqual(merged, expected);
+    // Scale in: one backend takes both halves' store files.
+    const halves = [0, 1].map((i) => embedded(computeKeyGroupRangeForOperatorIndex(MAXP, 2, i)));
+    for (const h of halves) restoreInto(h, [c2]);
+    const hjob = jobDir();
+    const taken = await Promise.all(halves.map((h, i) => start(h, { id: 3, location: hjob.chk(3 + i), sharedDir: hjob.shared })()));
+    const one = embedded();
+    restoreInto(one, taken);
+    assert.deepEqual(contents(one, 2000), expected);
+  });
+
+  test('a snapshot taken while an earlier store copy still runs is exact too (rows + the write cache)', async () => {
+    const b = embedded();
+    const job = jobDir();
+    fill(b, 1500, 1);
+    const first = start(b, { id: 1, location: job.chk(1), sharedDir: job.shared }); // store copy running
+    fill(b, 1500, 2, 3); // held back in the cache: nothing commits during the copy
+    const atSecond = structuredClone(contents(b, 1500)); // live objects: the cache was not flushed
+    const second = start(b, { id: 2, location: job.chk(2), sharedDir: job.shared, format: 'CANONICAL' });
+    fill(b, 1500, 3, 2);
+    const [t1, t2] = await Promise.all([first(), second()]);
+    const r1 = embedded();
+    restoreInto(r1, [t1]);
+    const r2 = embedded();
+    restoreInto(r2, [t2]);
+    assert.deepEqual(contents(r2, 1500), atSecond);
+    const r1c = contents(r1, 1500) as [unknown, string[], unknown][];
+    assert.ok(r1c.every(([, seenList]) => seenList.length === 1), 'the first copy holds only round 1');
+  });
+
+  test('a truncated or corrupted store file is refused, never installed', async () => {
+    const b = embedded(FULL, false);
+    fill(b, 500, 1);
+    const sp = join(tmp, `savepoint-${++n}`);
+    mkdirSync(sp);
+    const t = await start(b, { id: 1, location: sp })();
+    const file = join(sp, storeFile(t).file);
+    const good = readFileSync(file);
+    writeFileSync(file, good.subarray(0, good.length - 4096));
+    const r = embedded(FULL, false);
+    assert.throws(() => restoreInto(r, [t]), /corrupted: expected \d+ bytes/);
+    const bad = Buffer.from(good);
+    bad[Math.floor(bad.length / 2)] ^= 0xff;
+    writeFileSync(file, bad);
+    assert.throws(() => restoreInto(r, [t]), /corrupted: checksum mismatch/);
+    rmSync(file);
+    assert.throws(() => restoreInto(r, [t]), /is missing/);
+    assert.ok(!existsSync(join(r.options.localDir, 'db-1')), 'nothing was installed');
+    r.setCurrentKey('key-1');
+    assert.equal(r.getState(count).value(), undefined);
+  });
+});
