@@ -10,10 +10,13 @@
  * The rule source is bounded and fast: after a savepoint and a restore (at any parallelism) it emits nothing more,
  * so the rules each new subtask announces come from the restored broadcast state.
  *
- *   flink run test/jobs/BroadcastStateJob.ts --output <dir> [--count N] [--rate R] [--keys K] [--rules G] [--give-up MS]
+ * With --plain the event stream is not keyed and a BroadcastProcessFunction does the same: an event before its rule
+ * waits in the instance (not in state: --plain is for runs without restore) until processBroadcastElement brings it.
+ *
+ *   flink run test/jobs/BroadcastStateJob.ts --output <dir> [--count N] [--rate R] [--keys K] [--rules G] [--give-up MS] [--plain]
  */
 import {
-  DataGeneratorSource, FileSink, KeyedBroadcastProcessFunction, ListStateDescriptor, MapStateDescriptor, ParameterTool, RateLimiterStrategy,
+  BroadcastProcessFunction, DataGeneratorSource, FileSink, KeyedBroadcastProcessFunction, ListStateDescriptor, MapStateDescriptor, ParameterTool, RateLimiterStrategy,
   StreamExecutionEnvironment, type Collector, type ListState,
 } from 'flink-ts';
 
@@ -76,18 +79,46 @@ class ApplyRules extends KeyedBroadcastProcessFunction<string, Event, Rule, stri
   }
 }
 
+/** The non-keyed variant (--plain): waiting events are released by the rule that completes them. */
+class ApplyRulesPlain extends BroadcastProcessFunction<Event, Rule, string> {
+  private waiting: Event[] = [];
+  private announced = false;
+
+  private announce(state: { immutableEntries(): [number, Rule][] }, out: Collector<string>): void {
+    const entries = state.immutableEntries();
+    if (this.announced || entries.length < rules) return;
+    this.announced = true;
+    const rc = this.getRuntimeContext();
+    const shown = entries.sort(([a], [b]) => a - b).map(([g, r]) => `${g}:${r.factor}`).join(' ');
+    out.collect(`rules,s${rc.getIndexOfThisSubtask()}of${rc.getNumberOfParallelSubtasks()},${shown}`);
+  }
+
+  processElement(e: Event, ctx: BroadcastProcessFunction.ReadOnlyContext, out: Collector<string>): void {
+    const state = ctx.getBroadcastState(RULES);
+    this.announce(state, out);
+    const rule = state.get(e.group);
+    if (rule) out.collect(`data,${e.n},${e.key},${e.n * rule.factor}`);
+    else this.waiting.push(e);
+  }
+
+  processBroadcastElement(r: Rule, ctx: BroadcastProcessFunction.Context, out: Collector<string>): void {
+    ctx.getBroadcastState(RULES).put(r.group, r);
+    const ready = this.waiting.filter((e) => e.group === r.group);
+    this.waiting = this.waiting.filter((e) => e.group !== r.group);
+    for (const e of ready) out.collect(`data,${e.n},${e.key},${e.n * r.factor}`);
+  }
+}
+
 const env = StreamExecutionEnvironment.getExecutionEnvironment();
 const ruleStream = env
   .fromSource(new DataGeneratorSource((g): Rule => ({ group: g, factor: g + 2 }), rules, RateLimiterStrategy.perSecond(1000)), undefined, 'Rules')
   .uid('rules')
   .setParallelism(1)
   .broadcast(RULES);
-env
+const events = env
   .fromSource(new DataGeneratorSource((n): Event => ({ n, key: `k${n % keys}`, group: n % rules }), count, RateLimiterStrategy.perSecond(rate)), undefined, 'Events')
-  .uid('events')
-  .keyBy((e) => e.key)
-  .connect(ruleStream)
-  .process(new ApplyRules())
+  .uid('events');
+(params.has('plain') ? events.connect(ruleStream).process(new ApplyRulesPlain()) : events.keyBy((e) => e.key).connect(ruleStream).process(new ApplyRules()))
   .uid('apply-rules')
   .name('Apply rules')
   .sinkTo(FileSink.forRowFormat<string>(params.getRequired('output')).build())
