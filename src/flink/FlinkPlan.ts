@@ -81,7 +81,9 @@ export interface PlanOperator {
   source: PlanConnector | null;
   /** A Flink-native sink this operator's output goes to. */
   sink: PlanConnector | null;
-  inputs: Array<{ from: string; output: number; partitioner: PartitionerKind }>;
+  inputs: Array<{ from: string; output: number; partitioner: PartitionerKind; typeNumber: 1 | 2 }>;
+  /** The head is `connect(broadcastStream).process(...)`: input 2 (typeNumber 2) is broadcast, never keyed. */
+  broadcast: boolean;
   /** Output i carries the records of stream edge `edge` (index into edges); 0 is Flink's main output. */
   outputs: Array<{ edge: number; to: string; keyed: boolean }>;
 }
@@ -167,7 +169,8 @@ export function exportPlan(sg: StreamGraph, programArgs: readonly string[] = [])
       id: `op-${head.id}`, nodes: chain, name: chain.map((id) => nodes[id].name).join(' -> '),
       uid: jsUid ?? (source ? `${source.uid}-decode` : `flink-ts-op-${head.id}`),
       parallelism: head.parallelism, maxParallelism: head.maxParallelism, keyed: head.keyed, source, sink,
-      inputs: inEdges(head.id).map((e) => ({ from: opId(e.source), output: outEdges(e.source).indexOf(e), partitioner: e.partitioner })),
+      inputs: inEdges(head.id).map((e) => ({ from: opId(e.source), output: outEdges(e.source).indexOf(e), partitioner: e.partitioner, typeNumber: e.typeNumber ?? 1 })),
+      broadcast: head.kind === 'broadcastProcess',
       outputs: outEdges(tail).map((e) => ({ edge: edges.indexOf(e), to: opId(e.target), keyed: e.partitioner === 'hash' })),
     };
   });

@@ -5,7 +5,6 @@ import { flinkConnectorOf } from './FlinkPlan.js';
 /** Node kinds the runner does not run yet, and why (docs/flink-runner.md "What runs"). */
 const UNSUPPORTED: Record<string, string> = {
   intervalJoin: 'interval joins',
-  broadcastProcess: 'broadcast state (connect with a broadcast stream)',
 };
 
 /**

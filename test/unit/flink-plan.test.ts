@@ -42,7 +42,7 @@ describe('flink runner plan export', () => {
     assert.deepEqual(src.source && { uid: src.source.uid, type: src.source.descriptor.type }, { uid: 'src', type: 'elements' });
     assert.equal(src.parallelism, 1);
     assert.equal(src.uid, 'src-decode');
-    assert.deepEqual(split.inputs, [{ from: src.id, output: 0, partitioner: 'rebalance' }]);
+    assert.deepEqual(split.inputs, [{ from: src.id, output: 0, partitioner: 'rebalance', typeNumber: 1 }]);
     assert.equal(split.uid, `flink-ts-op-${split.nodes[0]}`);
     assert.deepEqual(split.outputs.map((o) => ({ to: o.to, keyed: o.keyed })), [{ to: count.id, keyed: true }]);
     assert.equal(count.keyed, true);
@@ -73,18 +73,34 @@ describe('flink runner plan export', () => {
     assert.deepEqual(splitter.outputs.map((o) => plan.edges[o.edge].outputTag), [null, 'odd']);
   });
 
-  it('refuses broadcast state and sources without a Flink connector, listing each with its operators; windows and connect run', () => {
+  it('refuses interval joins and sources without a Flink connector, listing each with its operators; windows, connect and broadcast state run', () => {
     const env = StreamExecutionEnvironment.getExecutionEnvironment();
     const a = env.fromElements(1, 2);
     a.keyBy((n: number) => n).window(TumblingEventTimeWindows.of(1000)).reduce((x: number, y: number) => x + y).print();
     a.connect(env.fromElements('x')).map({ map1: (n: number) => n, map2: (s: string) => s.length }).print();
     const rules = new MapStateDescriptor<string, string>('rules');
     a.connect(env.fromElements('r').broadcast(rules)).process({ processElement: () => {}, processBroadcastElement: () => {} } as never).name('matcher').print();
+    a.keyBy((n: number) => n).intervalJoin(a.keyBy((n: number) => n)).between(-1, 1).process({ processElement: () => {} } as never).name('joiner').print();
     env.fromSource({ name: 'Custom', bounded: true, initialSplits: () => [], createReader: () => { throw new Error('unused'); } } as never, undefined, 'Custom').print();
     const missing = unsupportedFeatures(env.getStreamGraph());
     assert.equal(missing.length, 2, missing.join('\n'));
-    assert.match(missing[0], /^broadcast state .*: 'matcher'$/);
+    assert.match(missing[0], /^interval joins: .*'joiner'/);
     assert.match(missing[1], /^sources without a Flink connector: 'Source: Custom'$/);
+  });
+});
+
+describe('flink runner plan of broadcast state', () => {
+  it('connect(broadcastStream) is one two-input operator: input 2 broadcast, keyed only on input 1', () => {
+    const env = StreamExecutionEnvironment.getExecutionEnvironment();
+    const rules = new MapStateDescriptor<string, string>('rules');
+    env.fromElements(1, 2).keyBy((n: number) => n).connect(env.fromElements('r').broadcast(rules))
+      .process({ processElement: () => {}, processBroadcastElement: () => {} } as never).uid('matcher').print();
+    const plan = exportPlan(env.getStreamGraph());
+    const op = plan.operators.find((o) => o.uid === 'matcher')!;
+    assert.equal(op.broadcast, true);
+    assert.equal(op.keyed, true);
+    assert.deepEqual(op.inputs.map((i) => [i.typeNumber, i.partitioner]), [[1, 'hash'], [2, 'broadcast']]);
+    assert.ok(plan.operators.filter((o) => o !== op).every((o) => !o.broadcast));
   });
 });
 

@@ -5,7 +5,7 @@ import type { StreamGraph } from '../../graph/StreamGraph.js';
 import type { ChainOutput, ElementTimestamp, OperatorContext, StreamOperator } from '../../operators/StreamOperator.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../../state/KeyGroupRangeAssignment.js';
 import { OperatorStateBackend } from '../../state/OperatorStateBackend.js';
-import { encodeKey } from '../KeyEncoding.js';
+import { decodeKey, encodeKey } from '../KeyEncoding.js';
 import type { FlinkPlan, PlanOperator } from '../FlinkPlan.js';
 import { BatchKeyedState } from './BatchKeyedState.js';
 import { BridgedTimers } from './BridgedTimers.js';
@@ -26,6 +26,8 @@ export interface OpenMessage {
   restored: boolean;
   /** Flink's operator list states of this subtask (already redistributed by Flink), elements as base64 V8 bytes. */
   operatorState: Record<string, string[]>;
+  /** Flink's broadcast states (JsBroadcastOperator): name -> [encodeKey(k), base64 V8 bytes of the value]. */
+  broadcastState?: Record<string, Array<[string, string]>>;
 }
 
 /** Connector hooks of a Flink-native source or sink (i17-connectors' toFlinkConnector()). */
@@ -79,8 +81,13 @@ export class JsChain {
     const sinkEncode = op.sink ? codec(op.sink.node).encode ?? ((v: unknown) => encode(v)) : undefined;
     if (op.keyed) this.keyed = new BatchKeyedState(computeKeyGroupRangeForOperatorIndex(m.maxParallelism, m.parallelism, m.subtask), m.maxParallelism);
     const restoredOps = Object.entries(m.operatorState);
-    if (restoredOps.length > 0) {
-      this.opState.restore([Object.fromEntries(restoredOps.map(([name, items]) => [name, { mode: 'SPLIT_DISTRIBUTE', entries: items.map((b) => decode(Buffer.from(b, 'base64'))) }]))], 0, 1);
+    const restoredBroadcast = Object.entries(m.broadcastState ?? {});
+    if (restoredOps.length > 0 || restoredBroadcast.length > 0) {
+      this.opState.restore([Object.fromEntries([
+        ...restoredOps.map(([name, items]) => [name, { mode: 'SPLIT_DISTRIBUTE', entries: items.map((b) => decode(Buffer.from(b, 'base64'))) }]),
+        // CoBroadcastOperator keeps a broadcast state as BROADCAST list of [key, value] pairs
+        ...restoredBroadcast.map(([name, es]) => [name, { mode: 'BROADCAST', entries: es.map(([k, v]) => [decodeKey(k), decode(Buffer.from(v, 'base64'))]) }]),
+      ])], 0, 1);
     }
 
     // The chain's last output: encode once, route to the plan outputs (keyBy outputs get their String key here).
@@ -255,14 +262,21 @@ export class JsChain {
   }
 
   /** Operator snapshot at the barrier: the chain's operator list states, as base64 V8 bytes per element. */
-  async snapshot(checkpointId: number): Promise<{ operatorState: Record<string, string[]>; modes: Record<string, string> }> {
+  async snapshot(checkpointId: number): Promise<{ operatorState: Record<string, string[]>; modes: Record<string, string>; broadcastState?: Record<string, Array<[string, string]>> }> {
     for (const op of this.operators) op.snapshotState(checkpointId);
     for (const op of this.operators) await op.snapshotStateAsync(checkpointId);
     this.flushStdout();
-    const snap = this.opState.snapshot();
+    const all = Object.entries(this.opState.snapshot());
+    const lists = all.filter(([, l]) => l.mode !== 'BROADCAST');
+    // Broadcast state goes to Flink's broadcast MapState<String, byte[]> (JsBroadcastOperator), keys via encodeKey.
+    const broadcast = all.filter(([, l]) => l.mode === 'BROADCAST');
     return {
-      operatorState: Object.fromEntries(Object.entries(snap).map(([name, l]) => [name, l.entries.map((e) => encode(e).toString('base64'))])),
-      modes: Object.fromEntries(Object.entries(snap).map(([name, l]) => [name, l.mode])),
+      operatorState: Object.fromEntries(lists.map(([name, l]) => [name, l.entries.map((e) => encode(e).toString('base64'))])),
+      modes: Object.fromEntries(lists.map(([name, l]) => [name, l.mode])),
+      ...(broadcast.length > 0 ? {
+        broadcastState: Object.fromEntries(broadcast.map(([name, l]) => [name,
+          (l.entries as Array<[unknown, unknown]>).map(([k, v]) => [encodeKey(k), encode(v).toString('base64')] as [string, string])])),
+      } : {}),
     };
   }
 

@@ -40,7 +40,7 @@ import org.apache.flink.util.OutputTag;
  * exact after every batch. Batches are flushed when full, on a watermark, at end of input, before each barrier
  * (prepareSnapshotPreBarrier) and every FLUSH_INTERVAL_MS.
  */
-public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
+public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
         implements OneInputStreamOperator<Tuple2<String, byte[]>, Tuple2<String, byte[]>>, BoundedOneInput,
         org.apache.flink.streaming.api.operators.Triggerable<String, org.apache.flink.runtime.state.VoidNamespace> {
     private static final long serialVersionUID = 1L;
@@ -136,6 +136,7 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
             ArrayNode a = opState.putArray(e.getKey());
             for (byte[] b : e.getValue()) a.add(Base64.getEncoder().encodeToString(b));
         }
+        addToOpen(open);
         Frames.write(conn.out, Frames.OPEN, open.toString());
         JsonNode opened = JSON.readTree(expect(Frames.OPENED).text());
         JsonNode declared = opened.path("states");
@@ -210,12 +211,23 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
         return f;
     }
 
+    /** Hook (JsBroadcastOperator): more fields of the OPEN frame. */
+    protected void addToOpen(ObjectNode open) throws Exception {}
+
+    /** Hook (JsBroadcastOperator): the SNAPSHOTTED frame, after the operator list states are written. */
+    protected void snapshotted(JsonNode snap) throws Exception {}
+
     @Override
     public void processElement(StreamRecord<Tuple2<String, byte[]>> element) throws Exception {
+        appendRecord(element, true);
+    }
+
+    /** A record of the next batch; `keyed` false: a record without key (the broadcast side of a keyed operator). */
+    protected final void appendRecord(StreamRecord<Tuple2<String, byte[]>> element, boolean keyed) throws Exception {
         DataOutputStream d = batch.data;
         d.writeByte(Frames.EV_RECORD);
         d.writeLong(element.hasTimestamp() ? element.getTimestamp() : Frames.NO_TIMESTAMP);
-        if (states.length > 0 || isKeyed()) {
+        if (keyed && (states.length > 0 || isKeyed())) {
             d.writeInt(keyIndex(element.getValue().f0));
         } else {
             d.writeInt(-1);
@@ -429,6 +441,7 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
             for (JsonNode b : ops.path(name)) items.add(Base64.getDecoder().decode(b.asText()));
             operatorListState(name, "UNION".equals(snap.path("modes").path(name).asText())).update(items);
         }
+        snapshotted(snap);
     }
 
     @Override

@@ -74,11 +74,21 @@ public final class RunnerMain {
         Map<String, List<DataStream<Tuple2<String, byte[]>>>> outputs = new HashMap<>();
         for (JsonNode op : plan.path("operators")) {
             String id = op.path("id").asText();
-            DataStream<Tuple2<String, byte[]>> input = input(env, plan, op, outputs);
-            JsOperator js = new JsOperator(id, planJson, bundle, bundleHash);
-            SingleOutputStreamOperator<Tuple2<String, byte[]>> out = input.transform(op.path("name").asText(), RECORD, js).uid(op.path("uid").asText());
+            SingleOutputStreamOperator<Tuple2<String, byte[]>> out;
+            if (op.path("broadcast").asBoolean()) {
+                // connect(broadcastStream): a two-input operator, input 2 broadcast and never keyed (Flink's own shape)
+                DataStream<Tuple2<String, byte[]>> in2 = union(plan, op, outputs, 2).broadcast();
+                DataStream<Tuple2<String, byte[]>> in1 = union(plan, op, outputs, 1);
+                JsBroadcastOperator js = new JsBroadcastOperator(id, planJson, bundle, bundleHash);
+                out = (op.path("keyed").asBoolean() ? in1.keyBy(t -> t.f0, Types.STRING).connect(in2) : in1.connect(in2))
+                    .transform(op.path("name").asText(), RECORD, js).uid(op.path("uid").asText());
+            } else {
+                DataStream<Tuple2<String, byte[]>> input = input(env, plan, op, outputs);
+                JsOperator js = new JsOperator(id, planJson, bundle, bundleHash);
+                out = input.transform(op.path("name").asText(), RECORD, js).uid(op.path("uid").asText());
+                if (!op.hasNonNull("parallelism") && op.path("source").hasNonNull("node") && input.getParallelism() == 1 && isNonParallelSource(op)) out.setParallelism(1);
+            }
             if (op.hasNonNull("parallelism")) out.setParallelism(op.path("parallelism").asInt());
-            else if (op.path("source").hasNonNull("node") && input.getParallelism() == 1 && isNonParallelSource(op)) out.setParallelism(1);
             if (op.hasNonNull("maxParallelism")) out.setMaxParallelism(op.path("maxParallelism").asInt());
             List<DataStream<Tuple2<String, byte[]>>> outs = new ArrayList<>();
             int n = op.path("outputs").size();
@@ -86,6 +96,20 @@ public final class RunnerMain {
             outputs.put(id, outs);
             if (!op.path("sink").isNull() && op.has("sink")) NativeConnectors.sink(out, op.path("sink"));
         }
+    }
+
+    /** The union of the operator's inputs of one type number (1 or 2), rebalanced or forwarded as the plan says. */
+    private static DataStream<Tuple2<String, byte[]>> union(JsonNode plan, JsonNode op, Map<String, List<DataStream<Tuple2<String, byte[]>>>> outputs, int typeNumber) {
+        DataStream<Tuple2<String, byte[]>> in = null;
+        for (JsonNode i : op.path("inputs")) {
+            if (i.path("typeNumber").asInt(1) != typeNumber) continue;
+            DataStream<Tuple2<String, byte[]>> s = outputs.get(i.path("from").asText()).get(i.path("output").asInt());
+            if ("rebalance".equals(i.path("partitioner").asText())) s = s.rebalance();
+            else if ("forward".equals(i.path("partitioner").asText()) && !op.path("keyed").asBoolean() && typeNumber == 1) s = s.forward();
+            in = in == null ? s : in.union(s);
+        }
+        if (in == null) throw new IllegalArgumentException("flink-ts runner: operator " + op.path("name").asText() + " has no input " + typeNumber);
+        return in;
     }
 
     private static boolean isNonParallelSource(JsonNode op) {
