@@ -4,6 +4,7 @@ import { AbstractKeyedStateBackend, type Entry } from './AbstractKeyedStateBacke
 import type { NormalizedKey } from './KeyGroupRangeAssignment.js';
 import type { KeyedSnapshot, KeyedSnapshotOptions } from './KeyedStateBackend.js';
 import { DROP, encoderOf, formatOf, STATE_KINDS, type StateKind, type TaggedFlat } from './StateCodec.js';
+import { packColumnar } from './ColumnarChunk.js';
 import { decodeKeyedChunk, readKeyGroupChunks, type StateFileWriter } from './StateFile.js';
 import type { StateFileHandle } from './StateHandles.js';
 
@@ -45,16 +46,20 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
     return n;
   }
 
-  /** The heap's native format is the canonical one: every snapshot is a full one into the state file. */
-  snapshotKeyed(_o: KeyedSnapshotOptions): KeyedSnapshot {
-    return { write: this.fullSnapshot() };
+  /**
+   * Every snapshot is a full one into the state file. A checkpoint (NATIVE) writes uniform chunks in the
+   * columnar form, several times faster to write than rows; a canonical savepoint keeps the row form, the
+   * interchange format other tools read.
+   */
+  snapshotKeyed(o: KeyedSnapshotOptions): KeyedSnapshot {
+    return { write: this.fullSnapshot(o.format === 'NATIVE') };
   }
 
   /**
    * Synchronous part of a snapshot. Returns the asynchronous part, which writes every key group of
    * this backend's range into `writer`, yielding to the event loop between chunks.
    */
-  private fullSnapshot(): (writer: StateFileWriter) => Promise<void> {
+  private fullSnapshot(columnar: boolean): (writer: StateFileWriter) => Promise<void> {
     const now = this.now(); // TTL cleanup judges expiry as of the barrier
     // Untouched restored groups go forward as they came, unless TTL cleanup must filter them.
     if ([...this.tables.values()].some((t) => t.meta?.ttl)) this.loadAllGroups();
@@ -90,8 +95,13 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
             const entries = groups[gi];
             for (let i = 0; i < entries.length; i += CHUNK) {
               const end = Math.min(entries.length, i + CHUNK);
+              const packed = columnar && !encode ? packColumnar(entries, i, end) : undefined;
               let flat: TaggedFlat;
-              if (!encode) {
+              if (packed) {
+                if (format) packed.format = format;
+                writer.writeColumnarChunk(name, packed);
+                flat = [];
+              } else if (!encode) {
                 flat = new Array((end - i) * 2);
                 for (let j = i; j < end; j++) {
                   flat[(j - i) * 2] = entries[j].k;
