@@ -10,14 +10,65 @@ import type { StateFileHandle } from './StateHandles.js';
 
 const CHUNK = 4096;
 
-type HeapKeyGroup = Map<NormalizedKey, Entry>;
+/** A snapshot whose asynchronous part has not yet written every key group: the groups handed to it so far. */
+interface PendingSnapshot {
+  taken: Map<HeapKeyGroup, Entry[]>;
+}
+
+/**
+ * One key group of one state. A running snapshot takes the group's entries when its asynchronous part gets
+ * there, or earlier, just before the group's first change after the barrier (copy-on-write per key group):
+ * the synchronous part copies nothing, however large the state.
+ */
+class HeapKeyGroup extends Map<NormalizedKey, Entry> {
+  /** Snapshots whose barrier came before this group's last change and that have not taken it yet. */
+  waiting: PendingSnapshot[] | undefined = undefined;
+
+  override set(nk: NormalizedKey, e: Entry): this {
+    if (this.waiting !== undefined) this.hand();
+    return super.set(nk, e);
+  }
+
+  override delete(nk: NormalizedKey): boolean {
+    if (this.waiting !== undefined) this.hand();
+    return super.delete(nk);
+  }
+
+  /**
+   * The entries as they were at `s`'s barrier. Nothing in the group has changed since (a change hands them
+   * over first), and captured entries are never changed in place (see AbstractKeyedStateBackend).
+   */
+  take(s: PendingSnapshot): Entry[] {
+    const handed = s.taken.get(this);
+    if (handed) {
+      s.taken.delete(this);
+      return handed;
+    }
+    this.forget(s);
+    return [...this.values()];
+  }
+
+  forget(s: PendingSnapshot): void {
+    s.taken.delete(this);
+    if (this.waiting === undefined) return;
+    const rest = this.waiting.filter((w) => w !== s);
+    this.waiting = rest.length > 0 ? rest : undefined;
+  }
+
+  private hand(): void {
+    const entries = [...this.values()];
+    for (const s of this.waiting!) s.taken.set(this, entries);
+    this.waiting = undefined;
+  }
+}
 
 /**
  * Keyed state on the JS heap (Flink's HashMapStateBackend), organised by key group: a Map per key group
  * and state.
  *
- * Snapshots are copy-on-write: the synchronous part only collects the entry objects of every key group
- * (pointer copies); the asynchronous part serializes them in chunks between records. While a snapshot
+ * Snapshots are copy-on-write: the synchronous part only marks every key group as wanted; a group's entry
+ * objects are collected (pointer copies) when the asynchronous part gets to it, or just before its first
+ * change after the barrier (HeapKeyGroup); the asynchronous part serializes them in chunks between records. While a snapshot
  * runs, an entry it captured is never changed: a write replaces it, and a read or in-place update (list
  * add, map put) of a mutable value first copies it and makes the copy the live entry, so in-place
  * mutation by the user cannot leak into the snapshot. Without a running snapshot nothing is copied.
@@ -29,6 +80,8 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
    */
   private raw: (Buffer[] | undefined)[] = [];
   private rawGroups = 0;
+  /** Snapshots taken and not yet written or released. */
+  private readonly releases = new Set<() => void>();
 
   override setCurrentKey(key: unknown): void {
     super.setCurrentKey(key);
@@ -52,27 +105,37 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
    * interchange format other tools read.
    */
   snapshotKeyed(o: KeyedSnapshotOptions): KeyedSnapshot {
-    return { write: this.fullSnapshot(o.format === 'NATIVE') };
+    return this.fullSnapshot(o.format === 'NATIVE');
   }
 
   /**
    * Synchronous part of a snapshot. Returns the asynchronous part, which writes every key group of
    * this backend's range into `writer`, yielding to the event loop between chunks.
    */
-  private fullSnapshot(columnar: boolean): (writer: StateFileWriter) => Promise<void> {
+  private fullSnapshot(columnar: boolean): { write: (writer: StateFileWriter) => Promise<void>; release: () => void } {
     const now = this.now(); // TTL cleanup judges expiry as of the barrier
     // Untouched restored groups go forward as they came, unless TTL cleanup must filter them.
     if ([...this.tables.values()].some((t) => t.meta?.ttl)) this.loadAllGroups();
     const raw = this.rawGroups > 0 ? this.raw.slice() : [];
+    const snap: PendingSnapshot = { taken: new Map() };
     const captured = [...this.tables].map(([name, t]) => ({
       name,
-      groups: t.groups.map((g) => [...g.values()]),
+      groups: t.groups.slice(),
       pending: t.pending,
       encode: encoderOf(t.kind, t.meta, now),
       format: formatOf(t.meta),
     }));
+    for (const { groups } of captured) for (const g of groups) (g.waiting ??= []).push(snap);
     this.beginCopyOnWrite();
-    return async (writer) => {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const { groups } of captured) for (const g of groups) g.forget(snap);
+      this.endCopyOnWrite();
+    };
+    this.releases.add(release);
+    const write = async (writer: StateFileWriter) => {
       try {
         let sinceYield = 0;
         for (let gi = 0; gi < this.keyGroupRange.size; gi++) {
@@ -92,7 +155,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
                 await yieldToLoop();
               }
             }
-            const entries = groups[gi];
+            const entries = groups[gi].take(snap);
             for (let i = 0; i < entries.length; i += CHUNK) {
               const end = Math.min(entries.length, i + CHUNK);
               const packed = columnar && !encode ? packColumnar(entries, i, end) : undefined;
@@ -126,9 +189,11 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
           writer.endSection();
         }
       } finally {
-        this.endCopyOnWrite();
+        this.releases.delete(release);
+        release();
       }
     };
+    return { write, release };
   }
 
   /**
@@ -180,6 +245,10 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
   }
 
   protected newKeyGroupStore(_state: string, _groupIndex: number): HeapKeyGroup {
-    return new Map<NormalizedKey, Entry>();
+    return new HeapKeyGroup();
+  }
+
+  override dispose(): void {
+    for (const release of [...this.releases]) release();
   }
 }
