@@ -8,7 +8,7 @@
  * Each figure is the task thread's time for the whole snapshot of `keys` running sums (values as the
  * keyed benchmark holds them, { key, sum, emitted } records, and plain numbers).
  *
- *   node --expose-gc --import tsx bench/heap-snapshot.ts [keys=1000000] [repeats=5]
+ *   npm run bench:heap-snapshot -- [keys=1000000] [repeats=5]
  */
 import { uptime, loadavg } from 'node:os';
 import { ValueStateDescriptor } from '../src/api/state.js';
@@ -41,6 +41,7 @@ async function once(backend: HeapKeyedStateBackend, v: Variant): Promise<{ ms: n
   const w = new StateFileWriter();
   const snap = backend.snapshotKeyed({ checkpointId: 1, location: '', format: v === 'rows' ? 'CANONICAL' : 'NATIVE', filePrefix: '' });
   await snap.write!(w);
+  if (w.keyedEntries !== keys) throw new Error(`${v}: wrote ${w.keyedEntries} entries, expected ${keys}`);
   w.writeOperatorState({} as OperatorStateSnapshot);
   const { size } = w.toBytes(); // checksum and one buffer, as JobManager storage does; a file write adds the fsync
   return { ms: performance.now() - t, bytes: size };
