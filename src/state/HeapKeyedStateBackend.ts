@@ -68,8 +68,8 @@ class HeapKeyGroup extends Map<NormalizedKey, Entry> {
  *
  * Snapshots are copy-on-write: the synchronous part only marks every key group as wanted; a group's entry
  * objects are collected (pointer copies) when the asynchronous part gets to it, or just before its first
- * change after the barrier (HeapKeyGroup); the asynchronous part serializes them in chunks between records. While a snapshot
- * runs, an entry it captured is never changed: a write replaces it, and a read or in-place update (list
+ * change after the barrier (HeapKeyGroup); the asynchronous part serializes them in chunks between
+ * records. While a snapshot runs, an entry it captured is never changed: a write replaces it, and a read or in-place update (list
  * add, map put) of a mutable value first copies it and makes the copy the live entry, so in-place
  * mutation by the user cannot leak into the snapshot. Without a running snapshot nothing is copied.
  */
@@ -131,6 +131,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
     const release = () => {
       if (released) return;
       released = true;
+      this.releases.delete(release);
       for (const { groups } of captured) for (const g of groups) g.forget(snap);
       this.endCopyOnWrite();
     };
@@ -189,7 +190,6 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
           writer.endSection();
         }
       } finally {
-        this.releases.delete(release);
         release();
       }
     };
