@@ -31,45 +31,38 @@ const OBJECT_PROTO = Object.prototype;
 const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === OBJECT_PROTO;
 
 /** Packs entries [start, end) of `entries`, or undefined when their values are not uniform. */
-export function packColumnar(entries: readonly Row[], start: number, end: number): ColumnarChunk | undefined {
+export function packColumnar(entries: readonly { k: unknown; v: unknown }[], start: number, end: number): ColumnarChunk | undefined {
+  return packColumns(entries.map((e) => e.k), entries.map((e) => e.v), start, end);
+}
+
+/** Packs entries [start, end) of parallel `keys` and `values` (a heap key group's view), or undefined when the values are not uniform. */
+export function packColumns(keys: readonly unknown[], values: readonly unknown[], start: number, end: number): ColumnarChunk | undefined {
   const n = end - start;
   if (n < MIN_ENTRIES) return undefined;
-  const v0 = entries[start].v;
+  const v0 = values[start];
   if (typeof v0 === 'number') {
-    const values = new Array<number>(n);
+    const nums = new Array<number>(n);
     for (let i = 0; i < n; i++) {
-      const v = entries[start + i].v;
+      const v = values[start + i];
       if (typeof v !== 'number') return undefined;
-      values[i] = v;
+      nums[i] = v;
     }
-    return { columnar: 1, keys: keysOf(entries, start, n), cols: [numbers(n, (i) => values[i])] };
+    return { columnar: 1, keys: keys.slice(start, end), cols: [numbers(n, (i) => nums[i])] };
   }
   if (!isPlain(v0)) return undefined;
   const shape = Object.keys(v0);
   // Index-like names would be reordered by the engine: not worth the risk.
   if (shape.length === 0 || shape.some((f) => /^\d+$/.test(f))) return undefined;
   const nf = shape.length;
-  const values = new Array<Record<string, unknown>>(n);
+  const recs = new Array<Record<string, unknown>>(n);
   for (let i = 0; i < n; i++) {
-    const v = entries[start + i].v;
+    const v = values[start + i];
     if (!sameShape(v, shape, nf)) return undefined;
-    values[i] = v;
+    recs[i] = v;
   }
-  const keys = keysOf(entries, start, n);
-  const cols: Column[] = shape.map((f) => column(keys, values, f));
-  return { columnar: 1, keys, shape, cols };
-}
-
-/** What packColumnar reads of an entry. */
-interface Row {
-  k: unknown;
-  v: unknown;
-}
-
-function keysOf(entries: readonly Row[], start: number, n: number): unknown[] {
-  const keys = new Array<unknown>(n);
-  for (let i = 0; i < n; i++) keys[i] = entries[start + i].k;
-  return keys;
+  const ks = keys.slice(start, end);
+  const cols: Column[] = shape.map((f) => column(ks, recs, f));
+  return { columnar: 1, keys: ks, shape, cols };
 }
 
 function sameShape(v: unknown, shape: string[], nf: number): v is Record<string, unknown> {

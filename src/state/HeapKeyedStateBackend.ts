@@ -1,64 +1,199 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { FlinkError } from '../core/FlinkError.js';
-import { AbstractKeyedStateBackend, type Entry } from './AbstractKeyedStateBackend.js';
+import { AbstractKeyedStateBackend, type Entry, type KeyGroupStore, type StateTable } from './AbstractKeyedStateBackend.js';
 import type { NormalizedKey } from './KeyGroupRangeAssignment.js';
 import type { KeyedSnapshot, KeyedSnapshotOptions } from './KeyedStateBackend.js';
 import { DROP, encoderOf, formatOf, STATE_KINDS, type StateKind, type TaggedFlat } from './StateCodec.js';
-import { packColumnar } from './ColumnarChunk.js';
+import { packColumns } from './ColumnarChunk.js';
 import { decodeKeyedChunk, readKeyGroupChunks, type StateFileWriter } from './StateFile.js';
 import type { StateFileHandle } from './StateHandles.js';
 
 const CHUNK = 4096;
 
-/** A snapshot whose asynchronous part has not yet written every key group: the groups handed to it so far. */
+/** A key group's contents as a snapshot writes them: keys and values at its barrier, side by side. */
+interface GroupView {
+  keys: unknown[];
+  values: unknown[];
+}
+
+/** A snapshot whose asynchronous part has not yet written every key group. */
 interface PendingSnapshot {
-  taken: Map<HeapKeyGroup, Entry[]>;
+  /** Groups handed over before their first change after the barrier, not yet written. */
+  taken: Map<HeapKeyGroup, GroupView>;
+  /** Groups whose view this snapshot holds (handed or taken) and has not finished writing. */
+  holding: Set<HeapKeyGroup>;
+}
+
+/** `Entry.ver` of a value a snapshot's view may share (older than any barrier) and of one it cannot. */
+const SHARED = -1;
+const OWN = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The Entry the shared accessors see: a cursor over one key of its group (they only ever hold the current
+ * key's), so the Map holds values directly and a read allocates nothing. Writing `v` writes the group.
+ */
+class Cursor implements Entry {
+  nk: NormalizedKey = undefined;
+  cur: unknown = undefined;
+
+  constructor(private readonly g: HeapKeyGroup) {}
+
+  get k(): unknown {
+    return this.g.keyOf(this.nk);
+  }
+
+  get v(): unknown {
+    return this.cur;
+  }
+
+  set v(value: unknown) {
+    this.cur = value;
+    this.g.write(this.nk, value, true);
+  }
+
+  /** Whether a running snapshot may share the value decides copy-on-write (AbstractKeyedStateBackend.captured). */
+  get ver(): number {
+    return this.g.shares(this.nk) ? SHARED : OWN;
+  }
+
+  set ver(_: number) {}
 }
 
 /**
- * One key group of one state. A running snapshot takes the group's entries when its asynchronous part gets
- * there, or earlier, just before the group's first change after the barrier (copy-on-write per key group):
- * the synchronous part copies nothing, however large the state.
+ * One key group of one state: normalized key -> value, with no per-entry object (heap bytes per key).
+ *
+ * Copy-on-write per key group: a running snapshot takes the group's keys and values when its asynchronous
+ * part gets there, or earlier, just before the group's first change after the barrier; the synchronous part
+ * copies nothing, however large the state. While a snapshot holds a view of the group and has not written
+ * it, a value the view may share is not changed in place: `copied` records the keys whose live value was
+ * replaced or copied since the view was taken, every other key counts as shared (see Cursor.ver).
  */
-class HeapKeyGroup extends Map<NormalizedKey, Entry> {
+class HeapKeyGroup implements KeyGroupStore {
+  private readonly m = new Map<NormalizedKey, unknown>();
+  /** The user's key where it differs from the normalized one (structured keys). */
+  private keys: Map<NormalizedKey, unknown> | undefined = undefined;
   /** Snapshots whose barrier came before this group's last change and that have not taken it yet. */
   waiting: PendingSnapshot[] | undefined = undefined;
+  /** Snapshots holding a view of this group they have not finished writing. */
+  private holders = 0;
+  /** Keys whose live value no view shares (replaced or copied since the last view was taken). */
+  private copied: Set<NormalizedKey> | undefined = undefined;
+  /** Set while restored values are loaded during a running snapshot: they may be in its restored chunks. */
+  loadingShared = false;
+  private readonly cursor = new Cursor(this);
 
-  override set(nk: NormalizedKey, e: Entry): this {
-    if (this.waiting !== undefined) this.hand();
-    return super.set(nk, e);
+  get size(): number {
+    return this.m.size;
   }
 
-  override delete(nk: NormalizedKey): boolean {
+  get(nk: NormalizedKey): Entry | undefined {
+    const v = this.m.get(nk);
+    if (v === undefined && !this.m.has(nk)) return undefined;
+    const c = this.cursor;
+    c.nk = nk;
+    c.cur = v;
+    return c;
+  }
+
+  set(nk: NormalizedKey, e: Entry): this {
+    if (e.k !== nk) (this.keys ??= new Map()).set(nk, e.k);
+    this.write(nk, e.v, !this.loadingShared);
+    return this;
+  }
+
+  delete(nk: NormalizedKey): boolean {
     if (this.waiting !== undefined) this.hand();
-    return super.delete(nk);
+    this.keys?.delete(nk);
+    return this.m.delete(nk);
+  }
+
+  keyOf(nk: NormalizedKey): unknown {
+    const k = this.keys?.get(nk);
+    return k === undefined ? nk : k;
+  }
+
+  /** `own`: no snapshot's view holds `value` (a new or copied value). */
+  write(nk: NormalizedKey, value: unknown, own: boolean): void {
+    if (this.waiting !== undefined) this.hand();
+    this.m.set(nk, value);
+    if (this.holders > 0) {
+      if (own) (this.copied ??= new Set()).add(nk);
+      else this.copied?.delete(nk);
+    }
+  }
+
+  shares(nk: NormalizedKey): boolean {
+    // A waiting snapshot's view will take every live value, copied for an earlier view or not.
+    if (this.waiting !== undefined) return true;
+    return this.holders > 0 && !(this.copied?.has(nk) ?? false);
   }
 
   /**
-   * The entries as they were at `s`'s barrier. Nothing in the group has changed since (a change hands them
-   * over first), and captured entries are never changed in place (see AbstractKeyedStateBackend).
+   * The keys and values as they were at `s`'s barrier: nothing in the group has changed since (a change
+   * hands them over first). `s` holds the view until `done`.
    */
-  take(s: PendingSnapshot): Entry[] {
+  take(s: PendingSnapshot): GroupView {
     const handed = s.taken.get(this);
     if (handed) {
       s.taken.delete(this);
       return handed;
     }
-    this.forget(s);
-    return [...this.values()];
+    this.unwait(s);
+    this.hold(s);
+    return this.view();
+  }
+
+  /** `s` has written this group. */
+  done(s: PendingSnapshot): void {
+    if (!s.holding.delete(this)) return;
+    if (--this.holders === 0 && this.waiting === undefined) this.copied = undefined;
   }
 
   forget(s: PendingSnapshot): void {
+    this.unwait(s);
     s.taken.delete(this);
+    this.done(s);
+  }
+
+  private unwait(s: PendingSnapshot): void {
     if (this.waiting === undefined) return;
     const rest = this.waiting.filter((w) => w !== s);
     this.waiting = rest.length > 0 ? rest : undefined;
   }
 
+  private hold(s: PendingSnapshot): void {
+    s.holding.add(this);
+    this.holders++;
+  }
+
   private hand(): void {
-    const entries = [...this.values()];
-    for (const s of this.waiting!) s.taken.set(this, entries);
+    const v = this.view();
+    for (const s of this.waiting!) {
+      s.taken.set(this, v);
+      this.hold(s);
+    }
     this.waiting = undefined;
+  }
+
+  /** A new view shares every live value. */
+  private view(): GroupView {
+    const n = this.m.size;
+    const keys = new Array<unknown>(n);
+    const values = new Array<unknown>(n);
+    let i = 0;
+    if (this.keys === undefined) {
+      for (const [nk, v] of this.m) {
+        keys[i] = nk;
+        values[i++] = v;
+      }
+    } else {
+      for (const [nk, v] of this.m) {
+        keys[i] = this.keyOf(nk);
+        values[i++] = v;
+      }
+    }
+    this.copied = undefined;
+    return { keys, values };
   }
 }
 
@@ -117,7 +252,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
     // Untouched restored groups go forward as they came, unless TTL cleanup must filter them.
     if ([...this.tables.values()].some((t) => t.meta?.ttl)) this.loadAllGroups();
     const raw = this.rawGroups > 0 ? this.raw.slice() : [];
-    const snap: PendingSnapshot = { taken: new Map() };
+    const snap: PendingSnapshot = { taken: new Map(), holding: new Set() };
     const captured = [...this.tables].map(([name, t]) => ({
       name,
       groups: t.groups.slice(),
@@ -156,10 +291,10 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
                 await yieldToLoop();
               }
             }
-            const entries = groups[gi].take(snap);
-            for (let i = 0; i < entries.length; i += CHUNK) {
-              const end = Math.min(entries.length, i + CHUNK);
-              const packed = columnar && !encode ? packColumnar(entries, i, end) : undefined;
+            const { keys, values } = groups[gi].take(snap);
+            for (let i = 0; i < keys.length; i += CHUNK) {
+              const end = Math.min(keys.length, i + CHUNK);
+              const packed = columnar && !encode ? packColumns(keys, values, i, end) : undefined;
               let flat: TaggedFlat;
               if (packed) {
                 if (format) packed.format = format;
@@ -168,14 +303,14 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
               } else if (!encode) {
                 flat = new Array((end - i) * 2);
                 for (let j = i; j < end; j++) {
-                  flat[(j - i) * 2] = entries[j].k;
-                  flat[(j - i) * 2 + 1] = entries[j].v;
+                  flat[(j - i) * 2] = keys[j];
+                  flat[(j - i) * 2 + 1] = values[j];
                 }
               } else {
                 flat = [];
                 for (let j = i; j < end; j++) {
-                  const s = encode(entries[j].v);
-                  if (s !== DROP) flat.push(entries[j].k, s);
+                  const s = encode(values[j]);
+                  if (s !== DROP) flat.push(keys[j], s);
                 }
               }
               if (format) flat.format = format;
@@ -186,6 +321,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
                 await yieldToLoop();
               }
             }
+            groups[gi].done(snap);
           }
           writer.endSection();
         }
@@ -242,6 +378,17 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
 
   private loadAllGroups(): void {
     for (let gi = 0; this.rawGroups > 0 && gi < this.raw.length; gi++) if (this.raw[gi]) this.loadGroup(gi);
+  }
+
+  /** Restored values loaded while a snapshot runs may be in that snapshot's restored chunks: they count as shared. */
+  protected override load(name: string, t: StateTable<HeapKeyGroup>, gi: number, flat: TaggedFlat): void {
+    const g = t.groups[gi];
+    g.loadingShared = this.releases.size > 0;
+    try {
+      super.load(name, t, gi, flat);
+    } finally {
+      g.loadingShared = false;
+    }
   }
 
   protected newKeyGroupStore(_state: string, _groupIndex: number): HeapKeyGroup {
