@@ -201,12 +201,13 @@ class HeapKeyGroup implements KeyGroupStore {
  * Keyed state on the JS heap (Flink's HashMapStateBackend), organised by key group: a Map per key group
  * and state.
  *
- * Snapshots are copy-on-write: the synchronous part only marks every key group as wanted; a group's entry
- * objects are collected (pointer copies) when the asynchronous part gets to it, or just before its first
+ * Snapshots are copy-on-write: the synchronous part only marks every key group as wanted; a group's keys
+ * and values are collected (pointer copies) when the asynchronous part gets to it, or just before its first
  * change after the barrier (HeapKeyGroup); the asynchronous part serializes them in chunks between
- * records. While a snapshot runs, an entry it captured is never changed: a write replaces it, and a read or in-place update (list
- * add, map put) of a mutable value first copies it and makes the copy the live entry, so in-place
- * mutation by the user cannot leak into the snapshot. Without a running snapshot nothing is copied.
+ * records. Until a snapshot has written a group, a value it may share is never changed in place: a write
+ * replaces it, and a read or in-place update (list add, map put) of a mutable value first copies it and
+ * makes the copy the live value, so in-place mutation by the user cannot leak into the snapshot. Without a
+ * running snapshot nothing is copied.
  */
 export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGroup> {
   /**
