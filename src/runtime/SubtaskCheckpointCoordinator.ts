@@ -170,6 +170,7 @@ export class SubtaskCheckpointCoordinator {
         ...(finalState ? { finalState: true as const } : {}),
       });
     } catch (e) {
+      for (const p of parts) p.release?.(); // what was not written holds on to no state
       this.t.send({ type: 'decline', checkpointId: b.checkpointId, vertexIndex: this.t.deployment.vertexIndex, subtask: this.t.deployment.subtask, reason: (e as Error).message });
     }
   }

@@ -543,7 +543,7 @@ export abstract class AbstractKeyedStateBackend<G extends KeyGroupStore = KeyGro
     if (!this.captured(e)) return e;
     const c = { k: e.k, v: copyInternal(meta, e.v), ver: this.version };
     g.set(this.nk, c);
-    return c;
+    return g.get(this.nk) ?? c; // the live entry: a store may keep the value rather than the object
   }
 
   /** A value-like state's value the caller may mutate: a pre-barrier object is copied, and the copy becomes the live value. */

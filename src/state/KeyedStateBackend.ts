@@ -28,6 +28,8 @@ export interface KeyedSnapshotOptions {
 export interface KeyedSnapshot {
   write?: (writer: StateFileWriter) => Promise<void>;
   files?: () => Promise<KeyedStateFileHandle[]>;
+  /** Gives up a snapshot that will not be written (its checkpoint failed first); a write releases it anyway. */
+  release?: () => void;
 }
 
 /**

@@ -7,12 +7,14 @@ import { decode, encode } from '../core/Serializer.js';
 import type { FileRef, StateFileHandle } from './StateHandles.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { faultPoint } from '../core/FaultInjection.js';
+import { isColumnar, unpackColumnar, type ColumnarChunk } from './ColumnarChunk.js';
 
 /**
  * One operator subtask's snapshot: a key-group section per owned key group (so a restore at another
  * parallelism reads just the groups it now owns), then the operator state section.
  * A section is a run of chunks `u32 length | v8 payload`, closed by a zero length.
- * Keyed chunk payload: [stateName, [key0, value0, key1, value1, ...]].
+ * Keyed chunk payload: [stateName, [key0, value0, key1, value1, ...]], or [stateName, ColumnarChunk] in a
+ * heap backend's checkpoint (see ColumnarChunk.ts).
  * Operator state payload: { [stateName]: { mode, entries } }.
  */
 export interface OperatorStateSnapshot {
@@ -32,6 +34,12 @@ export class StateFileWriter {
   writeKeyedChunk(stateName: string, flat: unknown[]): void {
     this.keyedEntries += flat.length / 2;
     this.push(encode([stateName, flat]));
+  }
+
+  /** A keyed chunk in the columnar form (the heap backend's checkpoints); read back as rows by decodeKeyedChunk. */
+  writeColumnarChunk(stateName: string, chunk: ColumnarChunk): void {
+    this.keyedEntries += chunk.keys.length;
+    this.push(encode([stateName, chunk]));
   }
 
   /** A keyed chunk passed through as it was read (restored key groups nobody has touched since). */
@@ -127,7 +135,8 @@ export function readKeyGroupChunks(bytes: Buffer, handle: StateFileHandle, wante
 }
 
 export function decodeKeyedChunk(chunk: Buffer): [stateName: string, flat: unknown[]] {
-  return decode<[string, unknown[]]>(chunk);
+  const [name, body] = decode<[string, unknown[] | ColumnarChunk]>(chunk);
+  return [name, isColumnar(body) ? unpackColumnar(body) : body];
 }
 
 export function readOperatorState(bytes: Buffer, handle: StateFileHandle & { operatorStateOffset?: number }): OperatorStateSnapshot {
