@@ -87,7 +87,8 @@ function writeValue(v: unknown): void {
         return;
       }
       // V8 writes a reference to an object seen before in the value; node:v8 keeps that identity.
-      if (seen.includes(v)) throw UNSUPPORTED;
+      // (A large graph takes node:v8's path too: its per-call cost is small beside the value's.)
+      if (seen.length >= 64 || seen.includes(v)) throw UNSUPPORTED;
       seen.push(v);
       const proto = Object.getPrototypeOf(v);
       if (proto === Object.prototype) {
@@ -150,7 +151,6 @@ export function fastSerialize(value: unknown): Buffer {
   } finally {
     busy = false;
   }
-  if (seen.length > 64) seen = [];
   const out = Buffer.allocUnsafe(pos);
   buf.copy(out, 0, 0, pos);
   return out;

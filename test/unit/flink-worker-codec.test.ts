@@ -17,7 +17,7 @@ const holey = [1, , 3];
 const fastShapes: unknown[] = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 1.5, -0, NaN, Infinity, -Infinity, 'abc', '', 'é', 'a'.repeat(300),
   true, false, null, undefined, { key: 'k1', sum: 3, emitted: 1.5e12 }, [1, 'x', [2, { y: null }]], {}, [], { nested: { deep: { v: [1.25, -7, 'z'] } } }];
 const otherShapes: unknown[] = ['日本', { 1: 2 }, holey, new Date(5), new Map([[1, { a: 2 }]]), new Set(['s']), 10n, { s: shared, t: shared }, Buffer.from('hi'),
-  new Uint8Array([1, 2]), Object.assign(Object.create(null), { a: 1 }), Object.assign([1, 2], { p: 3 }), { ключ: 1 }, { ['__proto__']: 1 }, cyclic];
+  new Uint8Array([1, 2]), Array.from({ length: 500 }, (_, i) => ({ i })), Object.assign(Object.create(null), { a: 1 }), Object.assign([1, 2], { p: 3 }), { ключ: 1 }, { ['__proto__']: 1 }, cyclic];
 
 describe('FastV8Codec', () => {
   it("writes V8's bytes for the common shapes", () => {
