@@ -46,7 +46,7 @@ public final class JsOperator extends AbstractStreamOperator<Tuple2<String, byte
         implements OneInputStreamOperator<Tuple2<String, byte[]>, Tuple2<String, byte[]>>, BoundedOneInput,
         org.apache.flink.streaming.api.operators.Triggerable<String, org.apache.flink.runtime.state.VoidNamespace> {
     private static final long serialVersionUID = 1L;
-    private static final int BATCH_RECORDS = 1024;
+    private static final int BATCH_RECORDS = 4096;
     private static final int BATCH_BYTES = 1 << 20;
     private static final long FLUSH_INTERVAL_MS = 50;
     private static final TypeInformation<byte[]> BYTES = org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO;
