@@ -2,7 +2,8 @@ import type {
   AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor, ReducingState,
   ReducingStateDescriptor, StateDescriptor, TypeInfo, ValueState, ValueStateDescriptor,
 } from '../../api/state.js';
-import { decode, encode } from '../../core/Serializer.js';
+// The worker's record path: V8's format written and read in JS (src/core/FastV8Codec.ts), not a native (de)serializer per value.
+import { fastDeserialize as decode, fastSerialize as encode } from '../../core/FastV8Codec.js';
 import { FlinkError } from '../../core/FlinkError.js';
 import type { KeyGroupRange } from '../../state/KeyGroupRange.js';
 import type { KeyedSnapshot, KeyedStateBackend } from '../../state/KeyedStateBackend.js';

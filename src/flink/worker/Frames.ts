@@ -12,21 +12,33 @@ export const Event = { RECORD: 1, WATERMARK: 2, END_INPUT: 3, TIMER: 4 } as cons
 /** Java's Long.MIN_VALUE: a record without timestamp. */
 export const NO_TIMESTAMP = -(2n ** 63n);
 
-/** Splits a byte stream into frames. */
+/** Splits a byte stream into frames; a large frame's chunks are joined once, when it is complete. */
 export class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes the frame at the head needs (0: unknown until its length is buffered). */
+  private need = 0;
 
   push(chunk: Buffer): Array<{ type: number; payload: Buffer }> {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered < Math.max(this.need, 4)) return [];
+    const buf = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
     const frames: Array<{ type: number; payload: Buffer }> = [];
     let pos = 0;
-    while (this.buf.length - pos >= 4) {
-      const len = this.buf.readInt32BE(pos);
-      if (this.buf.length - pos - 4 < len) break;
-      frames.push({ type: this.buf[pos + 4], payload: this.buf.subarray(pos + 5, pos + 4 + len) });
+    this.need = 0;
+    while (buf.length - pos >= 4) {
+      const len = buf.readInt32BE(pos);
+      if (buf.length - pos - 4 < len) {
+        this.need = len + 4;
+        break;
+      }
+      frames.push({ type: buf[pos + 4], payload: buf.subarray(pos + 5, pos + 4 + len) });
       pos += 4 + len;
     }
-    this.buf = pos === this.buf.length ? Buffer.alloc(0) : this.buf.subarray(pos);
+    const rest = buf.length - pos;
+    this.chunks = rest === 0 ? [] : [buf.subarray(pos)];
+    this.buffered = rest;
     return frames;
   }
 }
@@ -51,6 +63,13 @@ export class BinReader {
     const v = this.b.readBigInt64BE(this.pos);
     this.pos += 8;
     return v;
+  }
+  /** A long as a number (exact within 2^53; Long.MIN_VALUE and MAX_VALUE come out as ±2^63), without a bigint. */
+  longNumber(): number {
+    const hi = this.b.readInt32BE(this.pos);
+    const lo = this.b.readUInt32BE(this.pos + 4);
+    this.pos += 8;
+    return hi * 4294967296 + lo;
   }
   bytes(): Buffer | null {
     const n = this.int();
@@ -106,6 +125,15 @@ export class BinWriter {
     this.pos += 8;
     return this;
   }
+  /** An integral number as a long (within ±2^53), without a bigint. */
+  longNumber(v: number): this {
+    this.room(8);
+    const hi = Math.floor(v / 4294967296);
+    this.b.writeInt32BE(hi, this.pos);
+    this.b.writeUInt32BE(v - hi * 4294967296, this.pos + 4);
+    this.pos += 8;
+    return this;
+  }
   bytes(v: Uint8Array | null): this {
     if (v === null) return this.int(-1);
     this.int(v.length);
@@ -121,8 +149,14 @@ export class BinWriter {
     this.pos += v.length;
     return this;
   }
+  /** UTF-8 written in place (no intermediate Buffer per string). */
   string(v: string | null): this {
-    return this.bytes(v === null ? null : Buffer.from(v, 'utf8'));
+    if (v === null) return this.int(-1);
+    this.room(4 + v.length * 3);
+    const n = this.b.write(v, this.pos + 4, 'utf8');
+    this.b.writeInt32BE(n, this.pos);
+    this.pos += 4 + n;
+    return this;
   }
   frame(type: number): Buffer {
     this.b.writeInt32BE(this.pos - 4, 0);

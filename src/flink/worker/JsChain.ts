@@ -1,6 +1,7 @@
 import { writeSync } from 'node:fs';
 import type { RuntimeContext } from '../../api/functions.js';
-import { decode, encode } from '../../core/Serializer.js';
+// The worker's record path: V8's format written and read in JS (src/core/FastV8Codec.ts), not a native (de)serializer per value.
+import { fastDeserialize as decode, fastSerialize as encode } from '../../core/FastV8Codec.js';
 import type { StreamGraph } from '../../graph/StreamGraph.js';
 import type { ChainOutput, ElementTimestamp, OperatorContext, StreamOperator } from '../../operators/StreamOperator.js';
 import { computeKeyGroupRangeForOperatorIndex } from '../../state/KeyGroupRangeAssignment.js';
@@ -44,6 +45,8 @@ interface ConnectorCodec {
 const INPUT2 = Buffer.from([0x02]);
 
 const LONG_MAX = 2n ** 63n - 1n;
+/** NO_TIMESTAMP as BinReader.longNumber reads it. */
+const NO_TIMESTAMP_NUMBER = -(2 ** 63);
 const LONG_MIN = -(2n ** 63n);
 
 function toLong(ms: number | undefined): bigint {
@@ -95,7 +98,12 @@ export class JsChain {
       index: i, tag: plan.edges[o.edge].outputTag, key: o.keyed ? sg.edges[o.edge].keySelector : undefined, input2: plan.edges[o.edge].typeNumber === 2,
     }));
     const emit = (index: number, key: string | null, bytes: Uint8Array) => {
-      this.out.byte(Event.RECORD).short(index).long(toLong(this.element.timestamp)).string(key).bytes(bytes);
+      const ts = this.element.timestamp;
+      this.out.byte(Event.RECORD).short(index);
+      if (ts === undefined) this.out.long(NO_TIMESTAMP);
+      else if (Number.isSafeInteger(ts)) this.out.longNumber(ts); // no bigint per record
+      else this.out.long(toLong(ts));
+      this.out.string(key).bytes(bytes);
       this.outCount++;
     };
     const toRoutes = (tag: string | null, v: unknown) => {
@@ -223,10 +231,10 @@ export class JsChain {
     for (let e = 0; e < events; e++) {
       const tag = r.byte();
       if (tag === Event.RECORD) {
-        const ts = r.long();
+        const ts = r.longNumber();
         const k = r.int();
         const bytes = r.bytes()!;
-        this.element.timestamp = ts === NO_TIMESTAMP ? undefined : Number(ts);
+        this.element.timestamp = ts === NO_TIMESTAMP_NUMBER ? undefined : ts;
         if (k >= 0) this.keyed?.setCurrentKeyIndex(k);
         if (twoInputs && bytes[0] === INPUT2[0]) feed2(decode(bytes.subarray(1)));
         else this.decodeInput(bytes, feed);

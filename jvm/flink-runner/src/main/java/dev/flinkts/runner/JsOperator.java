@@ -38,13 +38,15 @@ import org.apache.flink.util.OutputTag;
  * buffered and sent in batches; a keyed operator sends with each batch the declared states of the batch's keys
  * (read from Flink's keyed state) and applies the worker's state writes before the next batch, so Flink's state is
  * exact after every batch. Batches are flushed when full, on a watermark, at end of input, before each barrier
- * (prepareSnapshotPreBarrier) and every FLUSH_INTERVAL_MS.
+ * (prepareSnapshotPreBarrier) and every FLUSH_INTERVAL_MS. One batch is in flight while the next is buffered (the
+ * JVM and Node work at the same time); its result is applied before the next batch reads state and wherever Flink
+ * must see all of it (watermarks, barriers, end of input).
  */
 public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
         implements OneInputStreamOperator<Tuple2<String, byte[]>, Tuple2<String, byte[]>>, BoundedOneInput,
         org.apache.flink.streaming.api.operators.Triggerable<String, org.apache.flink.runtime.state.VoidNamespace> {
     private static final long serialVersionUID = 1L;
-    private static final int BATCH_RECORDS = 1024;
+    private static final int BATCH_RECORDS = 4096;
     private static final int BATCH_BYTES = 1 << 20;
     private static final long FLUSH_INTERVAL_MS = 50;
     private static final TypeInformation<byte[]> BYTES = org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO;
@@ -61,6 +63,9 @@ public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
     private transient int batchRecords;
     private transient Map<String, Integer> batchKeys;
     private transient List<String> keyList;
+    /** The keys of the batch in flight (its RESULT not read yet; at most one). */
+    private transient List<String> inFlightKeys;
+    private transient boolean inFlight;
     private transient String[] stateNames;
     private transient String[] stateKinds;
     private transient State[] states;
@@ -151,6 +156,7 @@ public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
         batch = new Frames.Payload();
         batchKeys = new HashMap<>();
         keyList = new ArrayList<>();
+        inFlightKeys = new ArrayList<>();
         reuse = new StreamRecord<>(null);
         nextTimer = Frames.NO_TIMESTAMP;
         if (isKeyed()) timers = getInternalTimerService("user-timers", org.apache.flink.runtime.state.VoidNamespaceSerializer.INSTANCE, this);
@@ -200,6 +206,7 @@ public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
     private void scheduleFlush() {
         long now = getProcessingTimeService().getCurrentProcessingTime();
         getProcessingTimeService().registerTimer(now + FLUSH_INTERVAL_MS, t -> {
+            drain();
             flush();
             scheduleFlush();
         });
@@ -275,6 +282,7 @@ public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
     public void processWatermark(Watermark mark) throws Exception {
         // Records before the watermark first (they may register timers), then the timers it fires, then the watermark.
         flush();
+        drain();
         if (timeServiceManager != null) timeServiceManager.advanceWatermark(mark);
         batch.data.writeByte(Frames.EV_WATERMARK);
         batch.data.writeLong(mark.getTimestamp());
@@ -287,17 +295,20 @@ public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
         batch.data.writeByte(Frames.EV_END_INPUT);
         batchRecords++;
         flush();
+        drain();
     }
 
     @Override
     public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
         super.prepareSnapshotPreBarrier(checkpointId);
         flush();
+        drain();
     }
 
     /** Sends the buffered events with the keys' state; emits what the worker returns and applies its state writes. */
     private void flush() throws Exception {
         if (batchRecords == 0 && (nextTimer == Frames.NO_TIMESTAMP || getProcessingTimeService().getCurrentProcessingTime() < nextTimer)) return;
+        drain(); // its state writes first: this batch's keys may be among its keys
         Frames.Payload p = new Frames.Payload();
         DataOutputStream d = p.data;
         d.writeInt(keyList.size());
@@ -313,6 +324,23 @@ public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
         Frames.write(conn.out, Frames.BATCH, p.buffer(), p.size());
         batch.reset();
         batchRecords = 0;
+        // The batch is in flight: the task thread goes on buffering input while the worker runs it.
+        List<String> sent = keyList;
+        keyList = inFlightKeys;
+        inFlightKeys = sent;
+        batchKeys.clear();
+        inFlight = true;
+    }
+
+    /**
+     * Applies the in-flight batch's RESULT (state writes and timers into Flink, then its outputs); a no-op without
+     * one. Called before the next batch reads state, and wherever Flink must see everything applied: watermarks,
+     * barriers (prepareSnapshotPreBarrier), end of input, checkpoint notifications, finish.
+     */
+    private void drain() throws Exception {
+        if (!inFlight) return;
+        inFlight = false;
+        List<String> keyList = inFlightKeys;
         Frames.Frame r = expect(Frames.RESULT);
         DataInputStream in = r.in();
         int writes = in.readInt();
@@ -342,7 +370,6 @@ public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
         }
         emitResult(in);
         nextTimer = in.readLong();
-        batchKeys.clear();
         keyList.clear();
     }
 
@@ -432,6 +459,7 @@ public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
         flush();
+        drain();
         Frames.write(conn.out, Frames.SNAPSHOT, "{\"checkpointId\":" + context.getCheckpointId() + "}");
         JsonNode snap = JSON.readTree(expect(Frames.SNAPSHOTTED).text());
         JsonNode ops = snap.path("operatorState");
@@ -447,6 +475,7 @@ public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
     @Override
     public void notifyCheckpointComplete(long checkpointId) throws Exception {
         super.notifyCheckpointComplete(checkpointId);
+        drain(); // its RESULT precedes the ACK on the socket
         Frames.write(conn.out, Frames.COMPLETE, "{\"checkpointId\":" + checkpointId + "}");
         expect(Frames.ACK);
     }
@@ -454,6 +483,7 @@ public class JsOperator extends AbstractStreamOperator<Tuple2<String, byte[]>>
     @Override
     public void finish() throws Exception {
         flush();
+        drain();
         super.finish();
     }
 
