@@ -68,28 +68,39 @@ export async function submitJar(rest: RestClient, req: JarRunRequest): Promise<{
   }
   const jarId = basename(uploaded.filename);
   try {
-    const body: Record<string, unknown> = { programArgsList: [...req.programArgs] };
-    if (req.entryClass !== undefined) body.entryClass = req.entryClass;
-    if (req.parallelism !== undefined) body.parallelism = req.parallelism;
-    if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
-    if (req.allowNonRestoredState) body.allowNonRestoredState = true;
-    if (req.claimMode !== undefined) body.claimMode = req.claimMode;
-    if (req.dynamicProperties && req.dynamicProperties.length > 0) body.flinkConfiguration = Object.fromEntries(req.dynamicProperties.map(parseDynamicProperty));
-    let ran: { jobid?: unknown };
-    try {
-      ran = (await rest.request('POST', `/jars/${encodeURIComponent(jarId)}/run`, body)) as { jobid?: unknown };
-    } catch (e) {
-      // The cluster's words (e.g. the unmapped operator of a savepoint) are the message; say what failed.
-      throw new FlinkError(runErrorKind(e), `Could not run ${basename(req.jarFile)} on ${rest.baseUrl}: ${describeError(e)}`, { cause: e });
-    }
-    if (typeof ran?.jobid !== 'string') throw new FlinkError('unreachable', `The cluster at ${rest.baseUrl} answered /jars/run without a job id`);
-    return { jobId: ran.jobid, jarId };
+    return { jobId: await runUploadedJar(rest, jarId, basename(req.jarFile), req), jarId };
   } finally {
     await rest.request('DELETE', `/jars/${encodeURIComponent(jarId)}`).catch(() => { /* the upload folder is the cluster's to clean */ });
   }
 }
 
 /** A refused restore is a restore error (exit 7), not a failed job. */
+/** The run options of /jars/:jarid/run that `run -m` passes for a JAR and for the runner alike. */
+export type JarRunOptions = Omit<JarRunRequest, 'jarFile'>;
+
+/**
+ * POST /jars/:jarid/run (JarRunRequestBody) for an uploaded JAR; resolves with the job id once the cluster has
+ * submitted the job. `what` names the job in the error line (the JAR, or the job file the runner runs).
+ */
+export async function runUploadedJar(rest: RestClient, jarId: string, what: string, req: JarRunOptions): Promise<string> {
+  const body: Record<string, unknown> = { programArgsList: [...req.programArgs] };
+  if (req.entryClass !== undefined) body.entryClass = req.entryClass;
+  if (req.parallelism !== undefined) body.parallelism = req.parallelism;
+  if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
+  if (req.allowNonRestoredState) body.allowNonRestoredState = true;
+  if (req.claimMode !== undefined) body.claimMode = req.claimMode;
+  if (req.dynamicProperties && req.dynamicProperties.length > 0) body.flinkConfiguration = Object.fromEntries(req.dynamicProperties.map(parseDynamicProperty));
+  let ran: { jobid?: unknown };
+  try {
+    ran = (await rest.request('POST', `/jars/${encodeURIComponent(jarId)}/run`, body)) as { jobid?: unknown };
+  } catch (e) {
+    // The cluster's words (e.g. the unmapped operator of a savepoint) are the message; say what failed.
+    throw new FlinkError(runErrorKind(e), `Could not run ${what} on ${rest.baseUrl}: ${describeError(e)}`, { cause: e });
+  }
+  if (typeof ran?.jobid !== 'string') throw new FlinkError('unreachable', `The cluster at ${rest.baseUrl} answered /jars/run without a job id`);
+  return ran.jobid;
+}
+
 function runErrorKind(e: unknown): FlinkError['kind'] {
   const msg = describeError(e);
   if (/savepoint|checkpoint/i.test(msg) && /(cannot map|allowNonRestoredState|restore)/i.test(msg)) return 'restore';

@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { parseDynamicProperty } from '../config/Configuration.js';
-import { describeError, FlinkError } from '../core/FlinkError.js';
+import { FlinkError } from '../core/FlinkError.js';
 import { packageRoot } from '../core/paths.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import type { RestClient } from '../rest/RestClient.js';
+import { runUploadedJar } from '../client/JarSubmission.js';
 import { bundleJob } from './Bundle.js';
 import { exportPlan, type FlinkPlan } from './FlinkPlan.js';
 import { checkRunnable } from './Refusal.js';
@@ -99,23 +99,7 @@ export async function uploadRunnerJar(rest: RestClient, jarFile: string): Promis
 export async function submitTsJob(rest: RestClient, req: TsRunRequest): Promise<{ jobId: string; plan: FlinkPlan }> {
   const { plan, bundle } = await prepareTsJob(req.jobFile, req.graph, req.programArgs);
   const jarId = await uploadRunnerJar(rest, req.runnerJar);
-  const body: Record<string, unknown> = {
-    entryClass: RUNNER_MAIN,
-    programArgsList: ['--plan', gzipSync(JSON.stringify(plan)).toString('base64'), '--bundle', gzipSync(bundle).toString('base64')],
-  };
-  if (req.parallelism !== undefined) body.parallelism = req.parallelism;
-  if (req.savepointPath !== undefined) body.savepointPath = req.savepointPath;
-  if (req.allowNonRestoredState) body.allowNonRestoredState = true;
-  if (req.claimMode !== undefined) body.claimMode = req.claimMode;
-  if (req.dynamicProperties && req.dynamicProperties.length > 0) body.flinkConfiguration = Object.fromEntries(req.dynamicProperties.map(parseDynamicProperty));
-  let ran: { jobid?: unknown };
-  try {
-    ran = (await rest.request('POST', `/jars/${encodeURIComponent(jarId)}/run`, body)) as { jobid?: unknown };
-  } catch (e) {
-    const msg = describeError(e);
-    const kind = /savepoint|checkpoint/i.test(msg) && /(cannot map|allowNonRestoredState|restore)/i.test(msg) ? 'restore' : 'job-failed';
-    throw new FlinkError(kind, `Could not run ${req.jobFile} on ${rest.baseUrl}: ${msg}`, { cause: e });
-  }
-  if (typeof ran?.jobid !== 'string') throw new FlinkError('unreachable', `The cluster at ${rest.baseUrl} answered /jars/run without a job id`);
-  return { jobId: ran.jobid, plan };
+  const programArgs = ['--plan', gzipSync(JSON.stringify(plan)).toString('base64'), '--bundle', gzipSync(bundle).toString('base64')];
+  const jobId = await runUploadedJar(rest, jarId, req.jobFile, { ...req, entryClass: RUNNER_MAIN, programArgs });
+  return { jobId, plan };
 }

@@ -9,13 +9,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flinkCli, flinkSkip, startFlinkCluster, type FlinkCluster } from '../support/flink.js';
 import { kafkaUnavailable, startKafka, type KafkaBroker } from '../support/kafka.js';
-import { JVM_CACHE, JVM_DIR, serviceSkipReason, waitUntil } from '../support/services.js';
+import { serviceSkipReason, waitUntil } from '../support/services.js';
 import { createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
 import { cleanup, createWorkspace, flink, ROOT, type Workspace } from './helpers.js';
 import { DataGeneratorSource, NumberSequenceSource, TextFileSource } from '../../src/api/sources.js';
@@ -23,31 +22,14 @@ import { FileSink } from '../../src/api/sinks.js';
 import type { FlinkSourceConnector } from '../../src/core/FlinkConnector.js';
 import { KafkaSource } from '../../src/connectors/kafka/KafkaSource.js';
 import { DeliveryGuarantee, KafkaRecordSerializationSchema, KafkaSink } from '../../src/connectors/kafka/KafkaSink.js';
+import { defaultRunnerJar, ensureRunnerJar } from '../../src/flink/RunnerSubmission.js';
 import { OffsetsInitializer } from '../../src/connectors/kafka/OffsetsInitializer.js';
 import { SimpleStringSchema } from '../../src/connectors/kafka/serialization.js';
 
-const RUNNER_JAR = join(JVM_CACHE, 'flink-runner', 'flink-runner.jar');
+const RUNNER_JAR = defaultRunnerJar();
 const CHECK_JOB = 'dev.flinkts.runner.connectors.ConnectorsCheckJob';
 const COUNT_JOB = join(ROOT, 'test', 'jobs', 'KafkaCountJob.ts');
 const skip = flinkSkip() ?? serviceSkipReason('Kafka', kafkaUnavailable());
-
-function newestSource(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    t = Math.max(t, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Builds the runner JAR (shaded, with the connectors) unless it is newer than its sources and pom. */
-function ensureRunnerJar(): void {
-  const module = join(JVM_DIR, 'flink-runner');
-  const sources = Math.max(newestSource(join(module, 'src')), statSync(join(module, 'pom.xml')).mtimeMs);
-  if (existsSync(RUNNER_JAR) && statSync(RUNNER_JAR).mtimeMs >= sources) return;
-  const r = spawnSync(process.env.MVN ?? 'mvn', ['-B', '-q', '-f', join(JVM_DIR, 'pom.xml'), '-pl', 'flink-runner', `-Djvm.cache=${JVM_CACHE}`, 'package'], { encoding: 'utf8' });
-  if (r.status !== 0 || !existsSync(RUNNER_JAR)) throw new Error(`Cannot build the runner JAR (mvn exited ${r.status}):\n${`${r.stdout}\n${r.stderr}`.trim().split('\n').slice(-15).join('\n')}`);
-}
 
 /** Words as test/e2e/kafka.test.ts makes them: deterministic, `distinct` different ones. */
 function words(count: number, distinct: number, seed: number): string[] {
@@ -82,7 +64,7 @@ describe("Flink's own connectors from flink-ts descriptors, on a real Flink clus
   const log = (l: string) => process.stderr.write(`# ${l}\n`);
 
   before(async () => {
-    ensureRunnerJar();
+    ensureRunnerJar(RUNNER_JAR, log);
     dir = mkdtempSync(join(tmpdir(), 'flink-connectors-e2e-'));
     [kafka, cluster] = await Promise.all([startKafka({ log }), startFlinkCluster({ log })]);
   });

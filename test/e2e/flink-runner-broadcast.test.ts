@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { flinkSkip, startFlinkCluster, type FlinkCluster } from '../support/flink.js';
-import { ensureRunnerJar } from '../../src/flink/RunnerSubmission.js';
-import { cleanup, committedLines, createWorkspace, flink, jobIdFrom, ROOT, waitFor, type Workspace } from './helpers.js';
+import { flinkSkip, type FlinkCluster } from '../support/flink.js';
+import { startRunnerCluster, stopRunnerCluster } from './runnerCluster.js';
+import { committedLines, flink, jobIdFrom, ROOT, waitFor, type Workspace } from './helpers.js';
 
 const skip = flinkSkip();
 const JOB = join(ROOT, 'test', 'jobs', 'BroadcastStateJob.ts');
@@ -29,16 +29,8 @@ describe('broadcast state of TypeScript jobs on a real Apache Flink cluster (the
   let ws: Workspace;
   let m: string;
 
-  before(async () => {
-    ensureRunnerJar(undefined, (l) => process.stderr.write(`# ${l}\n`));
-    cluster = await startFlinkCluster({ log: (l) => process.stderr.write(`# ${l}\n`) });
-    m = cluster.address;
-    ws = createWorkspace();
-  });
-  after(async () => {
-    await cleanup(ws);
-    await cluster?.stop();
-  });
+  before(async () => ({ cluster, ws, m } = await startRunnerCluster()));
+  after(() => stopRunnerCluster({ cluster, ws }));
 
   it('test/jobs/BroadcastStateJob.ts: a broadcast rule stream and a keyed event stream give the same output as on the mini-cluster', async () => {
     const args = ['--count', '2000', '--rate', '2000'];

@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { flinkSkip, startFlinkCluster, type FlinkCluster } from '../support/flink.js';
-import { ensureRunnerJar } from '../../src/flink/RunnerSubmission.js';
-import { cleanup, committedLines, createWorkspace, flink, jobIdFrom, ROOT, STATE_MACHINE_JOB, STACK_FRAME, waitFor, type Workspace } from './helpers.js';
+import { flinkSkip, type FlinkCluster } from '../support/flink.js';
+import { startRunnerCluster, stopRunnerCluster } from './runnerCluster.js';
+import { committedLines, flink, jobIdFrom, ROOT, STATE_MACHINE_JOB, STACK_FRAME, waitFor, type Workspace } from './helpers.js';
 import { modelOutput } from './models.js';
 
 const skip = flinkSkip();
@@ -31,16 +31,8 @@ describe('TypeScript jobs on a real Apache Flink cluster (the flink-ts runner)',
   let ws: Workspace;
   let m: string;
 
-  before(async () => {
-    ensureRunnerJar(undefined, (l) => process.stderr.write(`# ${l}\n`));
-    cluster = await startFlinkCluster({ log: (l) => process.stderr.write(`# ${l}\n`) });
-    m = cluster.address;
-    ws = createWorkspace();
-  });
-  after(async () => {
-    await cleanup(ws);
-    await cluster?.stop();
-  });
+  before(async () => ({ cluster, ws, m } = await startRunnerCluster()));
+  after(() => stopRunnerCluster({ cluster, ws }));
 
   it('examples/WordCount.ts commits the same output on the cluster as on the mini-cluster', async () => {
     const onCluster = join(ws.dir, 'wc-cluster');
