@@ -32,33 +32,24 @@ describe('broadcast state of TypeScript jobs on a real Apache Flink cluster (the
   before(async () => ({ cluster, ws, m } = await startRunnerCluster()));
   after(() => stopRunnerCluster({ cluster, ws }));
 
-  it('test/jobs/BroadcastStateJob.ts: a broadcast rule stream and a keyed event stream give the same output as on the mini-cluster', async () => {
-    const args = ['--count', '2000', '--rate', '2000'];
-    const onCluster = join(ws.dir, 'bc-cluster');
-    const r = await flink(ws, ['run', '-m', m, '-p', '2', JOB, ...args, '--output', onCluster], { timeoutMs: 120_000 });
-    assert.equal(r.exitCode, 0, r.stderr);
-    const local = join(ws.dir, 'bc-local');
-    const l = await flink(ws, ['run', '-p', '2', JOB, ...args, '--output', local], { timeoutMs: 120_000 });
-    assert.equal(l.exitCode, 0, l.stderr);
-    const lines = committedLines(onCluster);
-    assert.deepEqual(lines, committedLines(local));
-    assert.deepEqual(lines.filter((x) => x.startsWith('data,')), expectedData(2000));
-    assert.deepEqual(lines.filter((x) => !x.startsWith('data,')), [`rules,s0of2,${RULES}`, `rules,s1of2,${RULES}`]);
-  });
-
-  it('test/jobs/BroadcastStateJob.ts --plain: a BroadcastProcessFunction on a non-keyed stream gives the same output as on the mini-cluster', async () => {
-    const args = ['--count', '2000', '--rate', '2000', '--plain'];
-    const onCluster = join(ws.dir, 'bc-plain-cluster');
-    const r = await flink(ws, ['run', '-m', m, '-p', '2', JOB, ...args, '--output', onCluster], { timeoutMs: 120_000 });
-    assert.equal(r.exitCode, 0, r.stderr);
-    const local = join(ws.dir, 'bc-plain-local');
-    const l = await flink(ws, ['run', '-p', '2', JOB, ...args, '--output', local], { timeoutMs: 120_000 });
-    assert.equal(l.exitCode, 0, l.stderr);
-    const lines = committedLines(onCluster);
-    assert.deepEqual(lines, committedLines(local));
-    assert.deepEqual(lines.filter((x) => x.startsWith('data,')), expectedData(2000));
-    assert.deepEqual(lines.filter((x) => !x.startsWith('data,')), [`rules,s0of2,${RULES}`, `rules,s1of2,${RULES}`]);
-  });
+  for (const [flag, what] of [
+    ['', 'a broadcast rule stream and a keyed event stream (KeyedBroadcastProcessFunction)'],
+    ['--plain', 'a BroadcastProcessFunction on a non-keyed stream'],
+  ] as const) {
+    it(`test/jobs/BroadcastStateJob.ts ${flag}: ${what} gives the same output as on the mini-cluster`, async () => {
+      const args = ['--count', '2000', '--rate', '2000', ...(flag ? [flag] : [])];
+      const onCluster = join(ws.dir, `bc${flag}-cluster`);
+      const r = await flink(ws, ['run', '-m', m, '-p', '2', JOB, ...args, '--output', onCluster], { timeoutMs: 120_000 });
+      assert.equal(r.exitCode, 0, r.stderr);
+      const local = join(ws.dir, `bc${flag}-local`);
+      const l = await flink(ws, ['run', '-p', '2', JOB, ...args, '--output', local], { timeoutMs: 120_000 });
+      assert.equal(l.exitCode, 0, l.stderr);
+      const lines = committedLines(onCluster);
+      assert.deepEqual(lines, committedLines(local));
+      assert.deepEqual(lines.filter((x) => x.startsWith('data,')), expectedData(2000));
+      assert.deepEqual(lines.filter((x) => !x.startsWith('data,')), [`rules,s0of2,${RULES}`, `rules,s1of2,${RULES}`]);
+    });
+  }
 
   it('test/jobs/BroadcastStateJob.ts: the broadcast state is restored on every subtask after savepoint, cancel and run -s -p 3 (from 2)', async () => {
     const out = join(ws.dir, 'bc-restore');
