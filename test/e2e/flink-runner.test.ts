@@ -55,7 +55,7 @@ describe('TypeScript jobs on a real Apache Flink cluster (the flink-ts runner)',
     assert.deepEqual((await jars(cluster)).filter((j) => j.name.startsWith('flink-ts-runner-')), uploaded);
   });
 
-  it('examples/StateMachineExample.ts: the same output as the mini-cluster, also after savepoint, cancel and run -s, and with -p 2 on restore', async () => {
+  it('examples/StateMachineExample.ts: the same output as the mini-cluster, also after savepoint, cancel and run -s, and with -p 2 on restore; -n for a job without its uids', async () => {
     const args = ['--count', '40000', '--keys', '50'];
     const local = join(ws.dir, 'sm-local');
     const l = await flink(ws, ['run', STATE_MACHINE_JOB, ...args, '--rate', '1000000', '--output', local], { timeoutMs: 120_000 });
@@ -69,6 +69,7 @@ describe('TypeScript jobs on a real Apache Flink cluster (the flink-ts runner)',
     assert.equal(d.exitCode, 0, d.stderr);
     assert.deepEqual(committedLines(direct), expected);
 
+    let savepoint = '';
     for (const restoreArgs of [[], ['-p', '2']]) {
       const out = join(ws.dir, `sm-restored${restoreArgs.join('')}`);
       // 1000 events/s: the savepoint lands early in the 40 s of input. No periodic checkpoints: one completing between
@@ -90,10 +91,24 @@ describe('TypeScript jobs on a real Apache Flink cluster (the flink-ts runner)',
       const before = committedLines(out).length;
       assert.ok(before < expected.length, `the first run committed ${before} of ${expected.length} lines before it was cancelled`);
 
-      const again = await flink(ws, ['run', '-m', m, '-s', path.replace(/^file:/, ''), ...restoreArgs, STATE_MACHINE_JOB, ...args, '--rate', '1000000', '--output', out], { timeoutMs: 120_000 });
+      savepoint = path.replace(/^file:/, '');
+      const again = await flink(ws, ['run', '-m', m, '-s', savepoint, ...restoreArgs, STATE_MACHINE_JOB, ...args, '--rate', '1000000', '--output', out], { timeoutMs: 120_000 });
       assert.equal(again.exitCode, 0, again.stderr);
       assert.deepEqual(committedLines(out), expected, `exact output after the restore ${restoreArgs.join(' ')}`);
     }
+
+    // The runner's operators carry the job's uids: WordCount has none of the savepoint's (events-source,
+    // state-machine, alerts-sink), so Flink refuses the restore, and -n (allowNonRestoredState) lets it start fresh.
+    const wcOut = join(ws.dir, 'wc-n');
+    const refused = await flink(ws, ['run', '-m', m, '-s', savepoint, WORD_COUNT, '--output', wcOut], { timeoutMs: 120_000 });
+    assert.equal(refused.exitCode, 7, refused.stderr);
+    assert.match(refused.stderr, /Cannot map checkpoint\/savepoint state for operator .* to the new program/);
+    const allowed = await flink(ws, ['run', '-m', m, '-s', savepoint, '-n', WORD_COUNT, '--output', wcOut], { timeoutMs: 120_000 });
+    assert.equal(allowed.exitCode, 0, allowed.stderr);
+    const fresh = join(ws.dir, 'wc-fresh');
+    const f = await flink(ws, ['run', WORD_COUNT, '--output', fresh], { timeoutMs: 120_000 });
+    assert.equal(f.exitCode, 0, f.stderr);
+    assert.deepEqual(committedLines(wcOut), committedLines(fresh));
   });
 
   it('test/jobs/WindowJob.ts: event-time tumbling windows with allowed lateness and a late-data side output, the same as on the mini-cluster', async () => {
