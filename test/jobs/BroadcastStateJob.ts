@@ -32,6 +32,14 @@ interface Event { n: number; key: string; group: number; at?: number }
 
 const RULES = new MapStateDescriptor<number, Rule>('rules');
 
+
+/** Once a subtask holds every rule: one `rules,s<i>of<n>,<group:factor ...>` line; true when written. */
+function announceRules(entries: [number, Rule][], rc: { getIndexOfThisSubtask(): number; getNumberOfParallelSubtasks(): number }, out: Collector<string>): boolean {
+  if (entries.length < rules) return false;
+  const shown = entries.sort(([a], [b]) => a - b).map(([g, r]) => `${g}:${r.factor}`).join(' ');
+  out.collect(`rules,s${rc.getIndexOfThisSubtask()}of${rc.getNumberOfParallelSubtasks()},${shown}`);
+  return true;
+}
 class ApplyRules extends KeyedBroadcastProcessFunction<string, Event, Rule, string> {
   private pending!: ListState<Event>;
   private announced = false;
@@ -41,12 +49,7 @@ class ApplyRules extends KeyedBroadcastProcessFunction<string, Event, Rule, stri
   }
 
   private announce(state: { immutableEntries(): [number, Rule][] }, out: Collector<string>): void {
-    const entries = state.immutableEntries();
-    if (this.announced || entries.length < rules) return;
-    this.announced = true;
-    const rc = this.getRuntimeContext();
-    const shown = entries.sort(([a], [b]) => a - b).map(([g, r]) => `${g}:${r.factor}`).join(' ');
-    out.collect(`rules,s${rc.getIndexOfThisSubtask()}of${rc.getNumberOfParallelSubtasks()},${shown}`);
+    if (!this.announced) this.announced = announceRules(state.immutableEntries(), this.getRuntimeContext(), out);
   }
 
   processElement(e: Event, ctx: KeyedBroadcastProcessFunction.ReadOnlyContext<string>, out: Collector<string>): void {
@@ -85,12 +88,7 @@ class ApplyRulesPlain extends BroadcastProcessFunction<Event, Rule, string> {
   private announced = false;
 
   private announce(state: { immutableEntries(): [number, Rule][] }, out: Collector<string>): void {
-    const entries = state.immutableEntries();
-    if (this.announced || entries.length < rules) return;
-    this.announced = true;
-    const rc = this.getRuntimeContext();
-    const shown = entries.sort(([a], [b]) => a - b).map(([g, r]) => `${g}:${r.factor}`).join(' ');
-    out.collect(`rules,s${rc.getIndexOfThisSubtask()}of${rc.getNumberOfParallelSubtasks()},${shown}`);
+    if (!this.announced) this.announced = announceRules(state.immutableEntries(), this.getRuntimeContext(), out);
   }
 
   processElement(e: Event, ctx: BroadcastProcessFunction.ReadOnlyContext, out: Collector<string>): void {

@@ -62,14 +62,7 @@ final class DumpReaderFunction extends KeyedStateReaderFunction<String, DumpReco
     }
 
     private DumpRecord rec(byte type, String state, String key, String userKey, byte[] value) {
-        DumpRecord r = new DumpRecord();
-        r.type = type;
-        r.state = state;
-        r.key = key;
-        r.userKey = userKey;
-        r.value = value;
-        r.route = uid;
-        return r;
+        return DumpRecord.of(type, uid, state, key, userKey, value);
     }
 
     private DumpRecord timer(byte domain, String key, long t) {

@@ -40,4 +40,16 @@ public class DumpRecord {
     boolean isKeyed() {
         return type == KEYED_VALUE || type == KEYED_LIST_ELEMENT || type == KEYED_MAP_ENTRY || type == TIMER;
     }
+
+    /** A state entry of the operator `route` (the uid); `key`/`userKey` "" where the entry has none. */
+    public static DumpRecord of(byte type, String route, String state, String key, String userKey, byte[] value) {
+        DumpRecord r = new DumpRecord();
+        r.type = type;
+        r.state = state;
+        r.key = key;
+        r.userKey = userKey;
+        r.value = value;
+        r.route = route;
+        return r;
+    }
 }

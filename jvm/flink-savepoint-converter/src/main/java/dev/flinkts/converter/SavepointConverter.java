@@ -268,13 +268,7 @@ public final class SavepointConverter {
     }
 
     private static DumpRecord opRecord(byte type, String uid, String state, String userKey, byte[] value) {
-        DumpRecord r = new DumpRecord();
-        r.type = type;
-        r.state = state;
-        r.userKey = userKey;
-        r.value = value;
-        r.route = uid;
-        return r;
+        return DumpRecord.of(type, uid, state, "", userKey, value);
     }
 
     /**
