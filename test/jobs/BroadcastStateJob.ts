@@ -64,8 +64,9 @@ class ApplyRules extends KeyedBroadcastProcessFunction<string, Event, Rule, stri
     ctx.timerService().registerProcessingTimeTimer(ctx.timerService().currentProcessingTime() + 50);
   }
 
-  processBroadcastElement(r: Rule, ctx: KeyedBroadcastProcessFunction.Context, _out: Collector<string>): void {
+  processBroadcastElement(r: Rule, ctx: KeyedBroadcastProcessFunction.Context, out: Collector<string>): void {
     ctx.getBroadcastState(RULES).put(r.group, r);
+    this.announce(ctx.getBroadcastState(RULES), out); // also when every event came before the last rule
   }
 
   override onTimer(_t: number, ctx: KeyedBroadcastProcessFunction.OnTimerContext<string>, out: Collector<string>): void {
@@ -101,6 +102,7 @@ class ApplyRulesPlain extends BroadcastProcessFunction<Event, Rule, string> {
 
   processBroadcastElement(r: Rule, ctx: BroadcastProcessFunction.Context, out: Collector<string>): void {
     ctx.getBroadcastState(RULES).put(r.group, r);
+    this.announce(ctx.getBroadcastState(RULES), out); // also when every event came before the last rule
     const ready = this.waiting.filter((e) => e.group === r.group);
     this.waiting = this.waiting.filter((e) => e.group !== r.group);
     for (const e of ready) out.collect(`data,${e.n},${e.key},${e.n * r.factor}`);
