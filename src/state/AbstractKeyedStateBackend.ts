@@ -3,6 +3,7 @@ import type {
   AggregatingState, AggregatingStateDescriptor, ListState, ListStateDescriptor, MapState, MapStateDescriptor, ReducingState,
   ReducingStateDescriptor, StateDescriptor, TypeInfo, ValueState, ValueStateDescriptor,
 } from '../api/state.js';
+import type { CurrentKey } from './BinaryKeyGroup.js';
 import type { KeyGroupRange } from './KeyGroupRange.js';
 import { hashKey, normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import type { KeyedSnapshot, KeyedSnapshotOptions, KeyedStateBackend } from './KeyedStateBackend.js';
@@ -72,6 +73,8 @@ export abstract class AbstractKeyedStateBackend<G extends KeyGroupStore = KeyGro
   private version = 1;
   private snapshotVersion = 0;
   private runningSnapshots = 0;
+  /** The current key and its hash, for stores that hash it again (BinaryKeyGroup). */
+  protected readonly current: CurrentKey = { nk: undefined, hash: 0 };
 
   constructor(readonly keyGroupRange: KeyGroupRange, readonly maxParallelism: number, options: KeyedStateBackendOptions = {}) {
     this.clock = options.ttlTimeProvider ?? { currentTimestamp: () => Date.now() };
@@ -79,13 +82,16 @@ export abstract class AbstractKeyedStateBackend<G extends KeyGroupStore = KeyGro
 
   setCurrentKey(key: unknown): void {
     const nk = normalizeKey(key);
-    const kg = hashKey(nk) % this.maxParallelism;
+    const hash = hashKey(nk);
+    const kg = hash % this.maxParallelism;
     if (!this.keyGroupRange.contains(kg)) {
       throw new FlinkError('internal', `Key group ${kg} of key ${String(key)} is not in this subtask's range ${this.keyGroupRange.start}-${this.keyGroupRange.end}`);
     }
     this.nk = nk;
     this.key = key;
     this.groupIdx = kg - this.keyGroupRange.start;
+    this.current.nk = nk;
+    this.current.hash = hash;
   }
 
   /** Index (within this backend's range) of the current key's key group; -1 before the first key. */
@@ -454,7 +460,7 @@ export abstract class AbstractKeyedStateBackend<G extends KeyGroupStore = KeyGro
   protected tableOf(name: string, kind: StateKind): StateTable<G> {
     let t = this.tables.get(name);
     if (!t) {
-      t = { kind, groups: Array.from({ length: this.keyGroupRange.size }, (_, gi) => this.newKeyGroupStore(name, gi)) };
+      t = { kind, groups: Array.from({ length: this.keyGroupRange.size }, (_, gi) => this.newKeyGroupStore(name, gi, kind)) };
       this.tables.set(name, t);
     } else if (t.kind !== kind) {
       throw new FlinkError('invalid-argument', `State '${name}' was registered as ${t.kind} state and cannot be used as ${kind} state`);
@@ -463,7 +469,7 @@ export abstract class AbstractKeyedStateBackend<G extends KeyGroupStore = KeyGro
   }
 
   /** The store of one key group (index within this backend's range) of a state. */
-  protected abstract newKeyGroupStore(state: string, groupIndex: number): G;
+  protected abstract newKeyGroupStore(state: string, groupIndex: number, kind: StateKind): G;
 
   /** A state's descriptor registered it (its meta is set now). */
   protected registered(_state: string, _table: StateTable<G>): void {}

@@ -1,3 +1,4 @@
+import { readCell } from './BinaryValueShape.js';
 import type { TaggedFlat } from './StateCodec.js';
 
 /**
@@ -15,13 +16,30 @@ import type { TaggedFlat } from './StateCodec.js';
  */
 export interface ColumnarChunk {
   columnar: 1;
-  keys: unknown[];
+  keys: unknown[] | PackedKeys;
   /** Absent: every value is a number, in cols[0]. */
   shape?: string[];
   cols: Column[];
   format?: TaggedFlat['format'];
 }
-type Column = Int32Array | Float64Array | unknown[] | typeof KEY;
+type Column = Int32Array | Float64Array | unknown[] | typeof KEY | Cells;
+
+/** A binary key group's keys as they lie in it (BinaryKeyGroup.ts): latin-1 bytes, and each key's offset and length. */
+export interface PackedKeys {
+  latin1: Uint8Array;
+  off: Int32Array;
+  len: Int32Array;
+}
+
+/** A binary key group's values as they lie in it: rows of `shape.length` (or 1) cells each (BinaryValueShape.ts). */
+export interface Cells {
+  cells: Float64Array;
+}
+
+/** Number of entries in a columnar chunk. */
+export function columnarSize(c: ColumnarChunk): number {
+  return Array.isArray(c.keys) ? c.keys.length : c.keys.off.length;
+}
 /** A field whose value is the entry's key (records that carry their key, the common case of a keyed stream). */
 const KEY = 0;
 /** Below this many entries the row form is as fast and smaller. */
@@ -107,6 +125,7 @@ export function isColumnar(x: unknown): x is ColumnarChunk {
 
 /** The row form `[key0, value0, ...]` of a columnar chunk, with its format tag. */
 export function unpackColumnar(c: ColumnarChunk): TaggedFlat {
+  if (!Array.isArray(c.keys)) return unpackCells(c, c.keys);
   const { keys, shape, cols } = c;
   const n = keys.length;
   const flat: TaggedFlat = new Array(n * 2);
@@ -130,4 +149,33 @@ export function unpackColumnar(c: ColumnarChunk): TaggedFlat {
   }
   if (c.format) flat.format = c.format;
   return flat;
+}
+
+/** The row form of a binary key group's chunk. */
+function unpackCells(c: ColumnarChunk, k: PackedKeys): TaggedFlat {
+  const { cells } = c.cols[0] as Cells;
+  const words = new Uint32Array(cells.buffer, cells.byteOffset, cells.length * 2);
+  const n = k.off.length;
+  const w = c.shape?.length ?? 1;
+  const flat: TaggedFlat = new Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const key = latin1(k.latin1, k.off[i], k.off[i] + k.len[i]);
+    let v: unknown;
+    if (!c.shape) {
+      v = cells[i];
+    } else {
+      const o: Record<string, unknown> = {};
+      for (let j = 0; j < w; j++) o[c.shape[j]] = readCell(cells, words, i * w + j, key);
+      v = o;
+    }
+    flat[i * 2] = key;
+    flat[i * 2 + 1] = v;
+  }
+  if (c.format) flat.format = c.format;
+  return flat;
+}
+
+/** A latin-1 string of bytes [start, end). */
+export function latin1(bytes: Uint8Array, start: number, end: number): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 }

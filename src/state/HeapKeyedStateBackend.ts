@@ -1,10 +1,11 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { FlinkError } from '../core/FlinkError.js';
 import { AbstractKeyedStateBackend, type Entry, type KeyGroupStore, type StateTable } from './AbstractKeyedStateBackend.js';
+import { BinaryKeyGroup, type BinaryTable } from './BinaryKeyGroup.js';
 import type { NormalizedKey } from './KeyGroupRangeAssignment.js';
 import type { KeyedSnapshot, KeyedSnapshotOptions } from './KeyedStateBackend.js';
 import { DROP, encoderOf, formatOf, STATE_KINDS, type StateKind, type TaggedFlat } from './StateCodec.js';
-import { packColumns } from './ColumnarChunk.js';
+import { packColumns, unpackColumnar } from './ColumnarChunk.js';
 import { decodeKeyedChunk, readKeyGroupChunks, type StateFileWriter } from './StateFile.js';
 import type { StateFileHandle } from './StateHandles.js';
 
@@ -197,9 +198,16 @@ class HeapKeyGroup implements KeyGroupStore {
   }
 }
 
+/** A heap key group: JS objects in a Map, or binary rows for value-like states whose values fit them. */
+type HeapStore = HeapKeyGroup | BinaryKeyGroup;
+
+/** The state kinds whose values may live as binary rows (one value per key). */
+const VALUE_LIKE: readonly StateKind[] = ['value', 'reducing', 'aggregating'];
+
 /**
- * Keyed state on the JS heap (Flink's HashMapStateBackend), organised by key group: a Map per key group
- * and state.
+ * Keyed state on the heap (Flink's HashMapStateBackend), organised by key group: per key group and state, binary
+ * rows (BinaryKeyGroup.ts) for value-like states of numbers and flat records with string keys, else a Map of JS
+ * objects.
  *
  * Snapshots are copy-on-write: the synchronous part only marks every key group as wanted; a group's keys
  * and values are collected (pointer copies) when the asynchronous part gets to it, or just before its first
@@ -209,7 +217,7 @@ class HeapKeyGroup implements KeyGroupStore {
  * makes the copy the live value, so in-place mutation by the user cannot leak into the snapshot. Without a
  * running snapshot nothing is copied.
  */
-export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGroup> {
+export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> {
   /**
    * Lazy restore: the encoded chunks of each restored key group, decoded on the group's first access.
    * Restoring then costs about a read of the files, and a group nobody touches is never decoded.
@@ -218,6 +226,8 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
   private rawGroups = 0;
   /** Snapshots taken and not yet written or released. */
   private readonly releases = new Set<() => void>();
+  /** The value-like states still kept as binary rows. */
+  private readonly binaryTables = new Map<string, BinaryTable>();
 
   override setCurrentKey(key: unknown): void {
     super.setCurrentKey(key);
@@ -261,7 +271,12 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
       encode: encoderOf(t.kind, t.meta, now),
       format: formatOf(t.meta),
     }));
-    for (const { groups } of captured) for (const g of groups) (g.waiting ??= []).push(snap);
+    for (const { groups } of captured) {
+      for (const g of groups) {
+        if (g instanceof BinaryKeyGroup) g.writeBack();
+        (g.waiting ??= []).push(snap);
+      }
+    }
     this.beginCopyOnWrite();
     let released = false;
     const release = () => {
@@ -292,7 +307,20 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
                 await yieldToLoop();
               }
             }
-            const { keys, values } = groups[gi].take(snap);
+            const group = groups[gi];
+            if (group instanceof BinaryKeyGroup) {
+              // A few typed-array copies, written at once (the views of an untouched group are serialized before any change).
+              const chunk = group.take(snap);
+              if (chunk && columnar) writer.writeColumnarChunk(name, chunk);
+              else if (chunk) writer.writeKeyedChunk(name, unpackColumnar(chunk));
+              sinceYield += group.size >> 4; // a row costs a fraction of an object here: yield every ~64k rows
+              if (sinceYield >= CHUNK) {
+                sinceYield = 0;
+                await yieldToLoop();
+              }
+              continue;
+            }
+            const { keys, values } = group.take(snap);
             for (let i = 0; i < keys.length; i += CHUNK) {
               const end = Math.min(keys.length, i + CHUNK);
               const packed = columnar && !encode ? packColumns(keys, values, i, end) : undefined;
@@ -322,7 +350,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
                 await yieldToLoop();
               }
             }
-            groups[gi].done(snap);
+            group.done(snap);
           }
           writer.endSection();
         }
@@ -382,8 +410,9 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
   }
 
   /** Restored values loaded while a snapshot runs may be in that snapshot's restored chunks: they count as shared. */
-  protected override load(name: string, t: StateTable<HeapKeyGroup>, gi: number, flat: TaggedFlat): void {
+  protected override load(name: string, t: StateTable<HeapStore>, gi: number, flat: TaggedFlat): void {
     const g = t.groups[gi];
+    if (g instanceof BinaryKeyGroup) return super.load(name, t, gi, flat); // rows are copies: nothing is shared
     g.loadingShared = this.releases.size > 0;
     try {
       super.load(name, t, gi, flat);
@@ -392,8 +421,34 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapKeyGrou
     }
   }
 
-  protected newKeyGroupStore(_state: string, _groupIndex: number): HeapKeyGroup {
-    return new HeapKeyGroup();
+  protected newKeyGroupStore(state: string, groupIndex: number, kind: StateKind): HeapStore {
+    if (!VALUE_LIKE.includes(kind)) return new HeapKeyGroup();
+    let table = this.binaryTables.get(state);
+    if (!table) {
+      table = { shape: undefined, demote: () => this.demote(state) };
+      this.binaryTables.set(state, table);
+    }
+    return new BinaryKeyGroup(table, groupIndex, this.current);
+  }
+
+  /** TTL and custom serializers keep their values as JS objects (the rows hold plain values only). */
+  protected override registered(state: string, t: StateTable<HeapStore>): void {
+    if (t.meta && (t.meta.ttl || !t.meta.val.plain || !t.meta.key.plain)) this.demote(state);
+  }
+
+  /** Moves a state from binary rows to JS objects, in place in its groups array (the accessors index it on every access). */
+  private demote(state: string): KeyGroupStore[] {
+    const t = this.tables.get(state)!;
+    for (let gi = 0; gi < t.groups.length; gi++) {
+      const bg = t.groups[gi];
+      if (!(bg instanceof BinaryKeyGroup)) continue;
+      const hg = new HeapKeyGroup();
+      bg.forEach((nk, v) => hg.set(nk, { k: nk, v, ver: 0 }));
+      bg.retire(hg); // a running snapshot that still waits for the group gets it as it was
+      t.groups[gi] = hg;
+    }
+    this.binaryTables.delete(state);
+    return t.groups;
   }
 
   override dispose(): void {

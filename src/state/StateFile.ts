@@ -7,7 +7,7 @@ import { decode, encode } from '../core/Serializer.js';
 import type { FileRef, StateFileHandle } from './StateHandles.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { faultPoint } from '../core/FaultInjection.js';
-import { isColumnar, unpackColumnar, type ColumnarChunk } from './ColumnarChunk.js';
+import { columnarSize, isColumnar, unpackColumnar, type ColumnarChunk } from './ColumnarChunk.js';
 
 /**
  * One operator subtask's snapshot: a key-group section per owned key group (so a restore at another
@@ -38,7 +38,7 @@ export class StateFileWriter {
 
   /** A keyed chunk in the columnar form (the heap backend's checkpoints); read back as rows by decodeKeyedChunk. */
   writeColumnarChunk(stateName: string, chunk: ColumnarChunk): void {
-    this.keyedEntries += chunk.keys.length;
+    this.keyedEntries += columnarSize(chunk);
     this.push(encode([stateName, chunk]));
   }
 

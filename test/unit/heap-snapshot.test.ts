@@ -204,8 +204,9 @@ describe('heap snapshot while the task mutates state', () => {
 
   test('a snapshot released unwritten (its checkpoint declined first) leaves no copy-on-write behind', () => {
     const b = new HeapKeyedStateBackend(new KeyGroupRange(0, 3), 4);
-    const s = b.getState(new ValueStateDescriptor<{ n: number }>('obj'));
-    const stored = { a: { n: 1 }, b: { n: 2 } };
+    // Values with a nested array stay JS objects (binary rows hold flat records only): the object path's copy-on-write.
+    const s = b.getState(new ValueStateDescriptor<{ n: number; tags: string[] }>('obj'));
+    const stored = { a: { n: 1, tags: ['x'] }, b: { n: 2, tags: ['y'] } };
     for (const k of ['a', 'b'] as const) {
       b.setCurrentKey(k);
       s.update(stored[k]);

@@ -1,0 +1,395 @@
+import type { Entry, KeyGroupStore } from './AbstractKeyedStateBackend.js';
+import { latin1, type ColumnarChunk } from './ColumnarChunk.js';
+import { hashKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
+import { shapeOf, ValueShape } from './BinaryValueShape.js';
+
+/** The backend's current key and its hash: setCurrentKey hashes once, the binary groups reuse it. */
+export interface CurrentKey {
+  nk: NormalizedKey;
+  hash: number;
+}
+
+/** What the key groups of one value-like state share: the row shape, and the way back to JS objects. */
+export interface BinaryTable {
+  /** Learned from the state's first value. */
+  shape: ValueShape | undefined;
+  /** Moves the whole state to JS objects (a value did not fit); returns the state's groups after the move. */
+  demote(): KeyGroupStore[];
+}
+
+/** `Entry.ver` of a binary entry: its value is decoded anew on every read, so no snapshot ever shares it. */
+const OWN = Number.MAX_SAFE_INTEGER;
+/** Below this the table does not shrink its key bytes. */
+const MIN_KEY_BYTES = 1024;
+
+/**
+ * The Entry the shared accessors see: a cursor on one row. Reading `v` decodes the row, writing it encodes.
+ */
+class RowCursor implements Entry {
+  nk: NormalizedKey = undefined;
+  row = -1;
+
+  constructor(private readonly g: BinaryKeyGroup) {}
+
+  get k(): unknown {
+    return this.nk;
+  }
+
+  get v(): unknown {
+    return this.g.valueAt(this.row, this.nk);
+  }
+
+  set v(value: unknown) {
+    this.g.set(this.nk, { k: this.nk, v: value, ver: OWN });
+  }
+
+  get ver(): number {
+    return OWN;
+  }
+
+  set ver(_: number) {}
+}
+
+/**
+ * One key group of one value-like state (value, reducing, aggregating) as binary rows instead of JS objects: an
+ * open-addressing hash table (linear probing over [hash, row + 1] pairs) into dense rows, each row its key's
+ * latin-1 bytes and its value's cells (BinaryValueShape.ts). String keys only; a key or value the rows cannot
+ * hold moves the state to JS objects (BinaryTable.demote), as do TTL and custom serializers.
+ *
+ * Snapshots: a row's value is decoded anew on every read, so nothing a user holds is ever shared with a
+ * snapshot. A running snapshot packs the group as typed-array copies just before its first change after the
+ * barrier (or, when the asynchronous part gets there first, reads it in place): no per-key walk, no copy-on-write
+ * per entry, and the pack is a few memory copies.
+ */
+export class BinaryKeyGroup implements KeyGroupStore {
+  /** [hash, row + 1] per slot; row + 1 = 0: empty. */
+  private slots = new Int32Array(32);
+  private bits = 4;
+  private n = 0;
+  private rowOff = new Int32Array(8);
+  private rowLen = new Int32Array(8);
+  private keyBytes = new Uint8Array(MIN_KEY_BYTES);
+  private keyEnd = 0;
+  /** Key bytes no row points at any more (deleted keys). */
+  private garbage = 0;
+  private cells = new Float64Array(0);
+  private words = new Uint32Array(0);
+  /** The row the last lookup found (a get is usually followed by a set of the same key). */
+  private lastNk: NormalizedKey = undefined;
+  private lastRow = -1;
+  private readonly cursor = new RowCursor(this);
+  /** The last record read and its key: handed out as the same object until another key is accessed (valueAt). */
+  private readObj: object | undefined = undefined;
+  private readNk: NormalizedKey = undefined;
+  /** Snapshots whose barrier came before this group's last change and that have not taken it yet. */
+  waiting: object[] | undefined = undefined;
+  /** Packs handed to waiting snapshots at this group's first change after their barrier. */
+  private readonly handed = new Map<object, ColumnarChunk | undefined>();
+  /** Set once the state moved to JS objects: a late write through an old cursor goes to the new group. */
+  private demoted: KeyGroupStore | undefined = undefined;
+
+  constructor(private readonly table: BinaryTable, private readonly index: number, private readonly current: CurrentKey) {}
+
+  get size(): number {
+    return this.n;
+  }
+
+  get(nk: NormalizedKey): Entry | undefined {
+    if (this.readObj !== undefined && nk !== this.readNk) this.writeBack();
+    if (this.demoted) return this.demoted.get(nk);
+    const row = this.find(nk);
+    if (row < 0) return undefined;
+    const c = this.cursor;
+    c.nk = nk;
+    c.row = row;
+    return c;
+  }
+
+  set(nk: NormalizedKey, e: Entry): unknown {
+    if (this.readObj !== undefined) {
+      if (nk === this.readNk) this.readObj = undefined; // this write is the key's value now
+      else this.writeBack();
+    }
+    if (this.demoted) return this.demoted.set(nk, e);
+    if (typeof nk !== 'string' || e.k !== nk) return this.demote().set(nk, e);
+    let shape = this.table.shape;
+    if (shape === undefined) {
+      const fields = shapeOf(e.v);
+      if (fields === null) return this.demote().set(nk, e);
+      shape = this.table.shape = new ValueShape(fields);
+    }
+    if (this.waiting !== undefined) this.hand();
+    const row = this.find(nk);
+    // Encoded into the spare row n first, so a value that does not fit leaves the table as it was.
+    const w = shape.width;
+    const spare = this.n;
+    this.reserveRow(w);
+    if (!shape.encode(e.v, this.cells, this.words, spare * w, nk)) return this.demote().set(nk, e);
+    if (row >= 0) this.cells.copyWithin(row * w, spare * w, spare * w + w);
+    else if (!this.insert(nk, spare)) return this.demote().set(nk, e);
+    return this;
+  }
+
+  delete(nk: NormalizedKey): boolean {
+    if (this.readObj !== undefined) {
+      if (nk === this.readNk) this.readObj = undefined;
+      else this.writeBack();
+    }
+    if (this.demoted) return this.demoted.delete(nk);
+    const row = this.find(nk);
+    if (row < 0) return false;
+    if (this.waiting !== undefined) this.hand();
+    this.removeSlot(this.slotOf(row, this.hashOf(nk) | 0));
+    this.garbage += this.rowLen[row];
+    const last = --this.n;
+    if (row !== last) {
+      // The last row moves into the hole, so rows stay dense.
+      this.slots[this.slotOf(last, this.rowHash(last)) * 2 + 1] = row + 1;
+      this.rowOff[row] = this.rowOff[last];
+      this.rowLen[row] = this.rowLen[last];
+      const w = this.table.shape!.width;
+      this.cells.copyWithin(row * w, last * w, last * w + w);
+    }
+    this.lastNk = undefined;
+    this.lastRow = -1;
+    if (this.garbage > MIN_KEY_BYTES && this.garbage * 2 > this.keyEnd) this.compactKeys();
+    return true;
+  }
+
+  /**
+   * The value of a row. A record read is the same object until another key of the group is accessed; then it is
+   * written back, so a change made in place (without update()) stays, as on a heap of objects.
+   */
+  valueAt(row: number, nk: NormalizedKey): unknown {
+    if (this.readObj !== undefined && nk === this.readNk) return this.readObj;
+    const shape = this.table.shape!;
+    const v = shape.decode(this.cells, this.words, row * shape.width, nk);
+    if (shape.fields !== undefined) {
+      this.readNk = nk;
+      this.readObj = v as object;
+    }
+    return v;
+  }
+
+  /**
+   * Writes the last record read back into its row (it may have been changed in place). A snapshot's synchronous
+   * part calls it, so a change made before the barrier is in the snapshot; any later write back hands over first.
+   */
+  writeBack(): void {
+    const v = this.readObj;
+    const nk = this.readNk;
+    this.readObj = undefined;
+    if (v === undefined || this.demoted) return;
+    this.set(nk, { k: nk, v, ver: OWN });
+  }
+
+  /** Every row as (key, value), for the move to JS objects. */
+  forEach(visit: (nk: string, v: unknown) => void): void {
+    const pending = this.readObj;
+    const pendingNk = this.readNk;
+    this.readObj = undefined;
+    for (let r = 0; r < this.n; r++) {
+      const nk = this.keyAt(r);
+      visit(nk, nk === pendingNk && pending !== undefined ? pending : this.valueAt(r, nk));
+      this.readObj = undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /** This group as it was at `s`'s barrier: handed over at its first change since, or packed now (views, written at once). */
+  take(s: object): ColumnarChunk | undefined {
+    if (this.readObj !== undefined) this.writeBack();
+    if (this.handed.has(s)) {
+      const c = this.handed.get(s);
+      this.handed.delete(s);
+      return c;
+    }
+    this.forget(s);
+    return this.pack(false);
+  }
+
+  forget(s: object): void {
+    this.handed.delete(s);
+    if (this.waiting === undefined) return;
+    const rest = this.waiting.filter((w) => w !== s);
+    this.waiting = rest.length > 0 ? rest : undefined;
+  }
+
+  /** Before the group's first change after a barrier: every waiting snapshot gets a copy as it is now. */
+  hand(): void {
+    if (this.waiting === undefined) return;
+    const c = this.pack(true);
+    for (const s of this.waiting) this.handed.set(s, c);
+    this.waiting = undefined;
+  }
+
+  /** The state moved to JS objects: `to` serves this group from now on. */
+  retire(to: KeyGroupStore): void {
+    this.hand();
+    this.demoted = to;
+  }
+
+  /** The rows as a columnar chunk: keys as bytes with offsets, values as cells (ColumnarChunk's binary form). */
+  private pack(copy: boolean): ColumnarChunk | undefined {
+    const n = this.n;
+    const shape = this.table.shape;
+    if (n === 0 || shape === undefined) return undefined;
+    const w = shape.width;
+    const cut = <T extends Int32Array | Uint8Array | Float64Array>(a: T, end: number): T => (copy ? a.slice(0, end) : a.subarray(0, end)) as T;
+    return {
+      columnar: 1,
+      keys: { latin1: cut(this.keyBytes, this.keyEnd), off: cut(this.rowOff, n), len: cut(this.rowLen, n) },
+      shape: shape.fields,
+      cols: [{ cells: cut(this.cells, n * w) }],
+    };
+  }
+
+  // ---------------------------------------------------------------- the hash table
+
+  private demote(): KeyGroupStore {
+    return this.table.demote()[this.index];
+  }
+
+  private hashOf(nk: NormalizedKey): number {
+    return nk === this.current.nk ? this.current.hash : hashKey(nk);
+  }
+
+  /** Fibonacci hashing: the top bits of hash * 2^32/phi, so keys of one key group (equal modulo the max parallelism) spread. */
+  private home(h: number): number {
+    return Math.imul(h, 0x9e3779b1) >>> (32 - this.bits);
+  }
+
+  /** The row of `nk`, or -1. */
+  private find(nk: NormalizedKey): number {
+    if (nk === this.lastNk) return this.lastRow;
+    if (typeof nk !== 'string') return -1;
+    const h = this.hashOf(nk) | 0;
+    const slots = this.slots;
+    const mask = (1 << this.bits) - 1;
+    const len = nk.length;
+    for (let i = this.home(h); ; i = (i + 1) & mask) {
+      const r1 = slots[i * 2 + 1];
+      if (r1 === 0) return -1;
+      if (slots[i * 2] !== h) continue;
+      const r = r1 - 1;
+      if (this.rowLen[r] !== len) continue;
+      const off = this.rowOff[r];
+      const kb = this.keyBytes;
+      let j = 0;
+      while (j < len && kb[off + j] === nk.charCodeAt(j)) j++;
+      if (j === len) {
+        this.lastNk = nk;
+        this.lastRow = r;
+        return r;
+      }
+    }
+  }
+
+  /** Adds `nk` as row `row` (= n, its cells written); false for a key that is not latin-1. */
+  private insert(nk: string, row: number): boolean {
+    const len = nk.length;
+    if (this.keyEnd + len > this.keyBytes.length) this.keyBytes = grown(this.keyBytes, this.keyEnd + len);
+    const kb = this.keyBytes;
+    const off = this.keyEnd;
+    for (let j = 0; j < len; j++) {
+      const c = nk.charCodeAt(j);
+      if (c > 0xff) return false;
+      kb[off + j] = c;
+    }
+    this.keyEnd += len;
+    this.rowOff[row] = off;
+    this.rowLen[row] = len;
+    this.n++;
+    if (this.n * 4 > (3 << this.bits)) this.rehash(this.bits + 1);
+    this.placeSlot(this.hashOf(nk) | 0, row);
+    this.lastNk = nk;
+    this.lastRow = row;
+    return true;
+  }
+
+  /** Room for row n. */
+  private reserveRow(width: number): void {
+    const n = this.n;
+    if (n >= this.rowOff.length) {
+      this.rowOff = grown(this.rowOff, n + 1);
+      this.rowLen = grown(this.rowLen, n + 1);
+    }
+    if ((n + 1) * width > this.cells.length) {
+      this.cells = grown(this.cells, Math.max((n + 1) * width, this.rowOff.length * width));
+      this.words = new Uint32Array(this.cells.buffer);
+    }
+  }
+
+  private placeSlot(h: number, row: number): void {
+    const mask = (1 << this.bits) - 1;
+    let i = this.home(h);
+    while (this.slots[i * 2 + 1] !== 0) i = (i + 1) & mask;
+    this.slots[i * 2] = h;
+    this.slots[i * 2 + 1] = row + 1;
+  }
+
+  private rehash(bits: number): void {
+    const old = this.slots;
+    this.bits = bits;
+    this.slots = new Int32Array(2 << bits);
+    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) this.placeSlot(old[i], old[i + 1] - 1);
+  }
+
+  private rowHash(row: number): number {
+    return hashKey(this.keyAt(row)) | 0;
+  }
+
+  private slotOf(row: number, h: number): number {
+    const mask = (1 << this.bits) - 1;
+    let i = this.home(h);
+    while (this.slots[i * 2 + 1] !== row + 1) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** Backward-shift deletion: later slots of the probe run move up, so lookups never need tombstones. */
+  private removeSlot(i: number): void {
+    const s = this.slots;
+    const mask = (1 << this.bits) - 1;
+    let hole = i;
+    for (let j = (i + 1) & mask; s[j * 2 + 1] !== 0; j = (j + 1) & mask) {
+      const home = this.home(s[j * 2]);
+      // j's entry may fill the hole if its home is not in (hole, j] (cyclically).
+      const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (between) continue;
+      s[hole * 2] = s[j * 2];
+      s[hole * 2 + 1] = s[j * 2 + 1];
+      hole = j;
+    }
+    s[hole * 2] = 0;
+    s[hole * 2 + 1] = 0;
+  }
+
+  private keyAt(row: number): string {
+    const off = this.rowOff[row];
+    return latin1(this.keyBytes, off, off + this.rowLen[row]);
+  }
+
+  private compactKeys(): void {
+    const next = new Uint8Array(Math.max(MIN_KEY_BYTES, this.keyEnd - this.garbage));
+    let end = 0;
+    for (let r = 0; r < this.n; r++) {
+      const off = this.rowOff[r];
+      const len = this.rowLen[r];
+      next.set(this.keyBytes.subarray(off, off + len), end);
+      this.rowOff[r] = end;
+      end += len;
+    }
+    this.keyBytes = next;
+    this.keyEnd = end;
+    this.garbage = 0;
+  }
+}
+
+function grown<T extends Int32Array | Uint8Array | Float64Array>(a: T, atLeast: number): T {
+  let size = Math.max(8, a.length * 2);
+  while (size < atLeast) size *= 2;
+  const next = new (a.constructor as new (n: number) => T)(size);
+  next.set(a);
+  return next;
+}

@@ -1,0 +1,116 @@
+/**
+ * How a binary key group (BinaryKeyGroup.ts) stores a state's values: each value is a row of 64-bit cells, one
+ * per field of the state's shape (or a single cell for a state of plain numbers). A cell is a double; the other
+ * values a record field commonly holds are NaN payloads: undefined, null, true, false and "the entry's own key"
+ * (records of a keyed stream usually carry their key). A real NaN is the payload 0.
+ *
+ * A state's shape is learned from its first value. A value that does not fit (another shape, a string that is not
+ * the key, a nested object, a class instance) is refused, and the backend moves the state back to JS objects.
+ *
+ * Why: a million records as JS objects cost ~54 B each plus the garbage collector's time, and a snapshot must walk
+ * them all on the task thread. As cells, a snapshot copies typed arrays and the hot path allocates only young
+ * objects (see docs/benchmarks.md, "Binary key groups").
+ */
+
+/** High word of every tagged cell: a quiet NaN; the low word says which value. */
+const NAN_HI = 0x7ff80000;
+export const enum Tag {
+  NAN = 0,
+  UNDEFINED = 1,
+  NULL = 2,
+  TRUE = 3,
+  FALSE = 4,
+  KEY = 5,
+}
+
+/** Writes `x` into cell `i`; false when `x` has no cell form. */
+export function writeCell(f: Float64Array, u: Uint32Array, i: number, x: unknown, key: unknown): boolean {
+  if (typeof x === 'number') {
+    if (x === x) {
+      f[i] = x;
+      return true;
+    }
+    return tag(u, i, Tag.NAN);
+  }
+  if (x === key) return tag(u, i, Tag.KEY); // before the other cases: a key may be any primitive
+  if (x === undefined) return tag(u, i, Tag.UNDEFINED);
+  if (x === null) return tag(u, i, Tag.NULL);
+  if (x === true) return tag(u, i, Tag.TRUE);
+  if (x === false) return tag(u, i, Tag.FALSE);
+  return false;
+}
+
+function tag(u: Uint32Array, i: number, t: Tag): true {
+  u[2 * i] = t;
+  u[2 * i + 1] = NAN_HI;
+  return true;
+}
+
+/** The value of cell `i`. */
+export function readCell(f: Float64Array, u: Uint32Array, i: number, key: unknown): unknown {
+  const x = f[i];
+  if (x === x) return x;
+  switch (u[2 * i] as Tag) {
+    case Tag.UNDEFINED:
+      return undefined;
+    case Tag.NULL:
+      return null;
+    case Tag.TRUE:
+      return true;
+    case Tag.FALSE:
+      return false;
+    case Tag.KEY:
+      return key;
+    default:
+      return NaN;
+  }
+}
+
+const OBJECT_PROTO = Object.prototype;
+
+/** The fields of a value that can be a row, in creation order; undefined for a plain number; null when it cannot. */
+export function shapeOf(v: unknown): string[] | undefined | null {
+  if (typeof v === 'number') return undefined;
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== OBJECT_PROTO) return null;
+  const fields = Object.keys(v);
+  // Index-like names are enumerated in another order than created: not worth the risk.
+  if (fields.length === 0 || fields.length > 64 || fields.some((f) => /^\d+$/.test(f) || f === '__proto__')) return null;
+  return fields;
+}
+
+/**
+ * A state's row layout with an encoder and a decoder generated for its field names (constant property names
+ * keep both monomorphic, and the decoded objects share one hidden class, as objects from one literal do).
+ */
+export class ValueShape {
+  /** Cells per row. */
+  readonly width: number;
+  /** Writes `v` as the row at cell `i`; false when `v` does not fit this shape (nothing usable written). */
+  readonly encode: (v: unknown, f: Float64Array, u: Uint32Array, i: number, key: unknown) => boolean;
+  /** The value of the row at cell `i`: a new object each time. */
+  readonly decode: (f: Float64Array, u: Uint32Array, i: number, key: unknown) => unknown;
+
+  /** `fields` undefined: a state of plain numbers. */
+  constructor(readonly fields: string[] | undefined) {
+    this.width = fields?.length ?? 1;
+    if (!fields) {
+      this.encode = (v, f, _u, i) => {
+        if (typeof v !== 'number') return false;
+        f[i] = v; // a NaN stays NaN: no tag needed for a plain number
+        return true;
+      };
+      this.decode = (f, _u, i) => f[i];
+      return;
+    }
+    const names = fields.map((n) => JSON.stringify(n));
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated once per state shape, names escaped by JSON.stringify
+    this.encode = new Function('shape', 'proto', 'writeCell', `return (v, f, u, i, key) => {
+      if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== proto) return false;
+      let j = 0;
+      for (const k in v) if (j >= ${fields.length} || shape[j++] !== k) return false;
+      if (j !== ${fields.length}) return false;
+      return ${names.map((n, j) => `writeCell(f, u, i + ${j}, v[${n}], key)`).join(' && ')};
+    };`)(fields, OBJECT_PROTO, writeCell);
+    this.decode = new Function('readCell', `return (f, u, i, key) => ({ ${names.map((n, j) => `${n}: readCell(f, u, i + ${j}, key)`).join(', ')} });`)(readCell);
+  }
+}
