@@ -180,7 +180,7 @@ describe('binary key groups', () => {
     }
     const f = await fileOf(b, b.snapshotKeyed(NATIVE).write!);
     let packed = 0;
-    for (let at = f.handle.keyGroupOffsets[0]; at < f.handle.operatorStateOffset!; ) {
+    for (let at = f.handle.keyGroupOffsets![0]; at < f.handle.operatorStateOffset!; ) {
       const len = f.bytes.readUInt32BE(at);
       if (len > 0) {
         const body = decode<[string, { keys: unknown }]>(f.bytes.subarray(at + 4, at + 4 + len))[1];
