@@ -89,9 +89,11 @@ export async function checkpointCost(keys: number): Promise<CheckpointCost> {
   }
 }
 
+/** JS heap plus ArrayBuffer memory (where binary key groups keep their rows), after forced GCs. */
 function settledHeap(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   gc?.();
-  return process.memoryUsage().heapUsed;
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }

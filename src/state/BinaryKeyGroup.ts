@@ -1,7 +1,7 @@
 import type { Entry, KeyGroupStore } from './AbstractKeyedStateBackend.js';
-import { latin1, type ColumnarChunk } from './ColumnarChunk.js';
-import { hashKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
-import { shapeOf, ValueShape } from './BinaryValueShape.js';
+import { latin1, type Cells, type ColumnarChunk } from './ColumnarChunk.js';
+import { hashKey, murmurLatin1, type NormalizedKey } from './KeyGroupRangeAssignment.js';
+import { rowFields, shapeOf, ValueShape } from './BinaryValueShape.js';
 
 /** The backend's current key and its hash: setCurrentKey hashes once, the binary groups reuse it. */
 export interface CurrentKey {
@@ -21,6 +21,8 @@ export interface BinaryTable {
 const OWN = Number.MAX_SAFE_INTEGER;
 /** Below this the table does not shrink its key bytes. */
 const MIN_KEY_BYTES = 1024;
+/** The slots of a group that never had a row: one empty slot, so a lookup ends at once. */
+const EMPTY_SLOTS = new Int32Array(2);
 
 /**
  * The Entry the shared accessors see: a cursor on one row. Reading `v` decodes the row, writing it encodes.
@@ -62,13 +64,13 @@ class RowCursor implements Entry {
  * per entry, and the pack is a few memory copies.
  */
 export class BinaryKeyGroup implements KeyGroupStore {
-  /** [hash, row + 1] per slot; row + 1 = 0: empty. */
-  private slots = new Int32Array(32);
+  /** [hash, row + 1] per slot; row + 1 = 0: empty. Allocated on the first insert (a state may have 32768 key groups). */
+  private slots = EMPTY_SLOTS;
   private bits = 4;
   private n = 0;
-  private rowOff = new Int32Array(8);
-  private rowLen = new Int32Array(8);
-  private keyBytes = new Uint8Array(MIN_KEY_BYTES);
+  private rowOff = new Int32Array(0);
+  private rowLen = new Int32Array(0);
+  private keyBytes = new Uint8Array(0);
   private keyEnd = 0;
   /** Key bytes no row points at any more (deleted keys). */
   private garbage = 0;
@@ -195,6 +197,52 @@ export class BinaryKeyGroup implements KeyGroupStore {
     }
   }
 
+  /**
+   * Restore: takes a packed chunk of this state (what pack wrote) as its rows, copying arrays instead of decoding
+   * and inserting every key. False when it cannot (rows already here, another shape): load it entry by entry.
+   */
+  loadPacked(c: ColumnarChunk): boolean {
+    if (Array.isArray(c.keys) || this.n !== 0 || this.demoted || c.format) return false;
+    const cells = (c.cols[0] as Cells | undefined)?.cells;
+    if (!(cells instanceof Float64Array)) return false;
+    const fields = c.shape;
+    if (fields !== undefined && !(Array.isArray(fields) && rowFields(fields))) return false;
+    const known = this.table.shape;
+    if (known !== undefined && JSON.stringify(known.fields) !== JSON.stringify(fields)) return false;
+    const shape = known ?? new ValueShape(fields && [...fields]);
+    const { latin1: bytes, off, len } = c.keys;
+    const n = off.length;
+    const w = shape.width;
+    if (len.length !== n || cells.length < n * w) return false;
+    let total = 0;
+    for (let r = 0; r < n; r++) total += len[r];
+    this.table.shape = shape;
+    this.keyBytes = new Uint8Array(Math.max(MIN_KEY_BYTES, total));
+    this.rowOff = new Int32Array(Math.max(8, n));
+    this.rowLen = new Int32Array(Math.max(8, n));
+    const kb = this.keyBytes;
+    let end = 0;
+    for (let r = 0; r < n; r++) {
+      const from = off[r];
+      const l = len[r];
+      for (let j = 0; j < l; j++) kb[end + j] = bytes[from + j];
+      this.rowOff[r] = end;
+      this.rowLen[r] = l;
+      end += l;
+    }
+    this.keyEnd = end;
+    this.cells = new Float64Array(Math.max(8, n) * w);
+    this.cells.set(cells.subarray(0, n * w));
+    this.words = new Uint32Array(this.cells.buffer);
+    let bits = 4;
+    while (n * 4 > 3 << bits) bits++;
+    this.bits = bits;
+    this.slots = new Int32Array(2 << bits);
+    this.n = n;
+    for (let r = 0; r < n; r++) this.placeSlot(murmurLatin1(this.keyBytes, this.rowOff[r], this.rowLen[r]) | 0, r);
+    return true;
+  }
+
   // ---------------------------------------------------------------- snapshots
 
   /** This group as it was at `s`'s barrier: handed over at its first change since, or packed now (views, written at once). */
@@ -263,7 +311,7 @@ export class BinaryKeyGroup implements KeyGroupStore {
   /** The row of `nk`, or -1. */
   private find(nk: NormalizedKey): number {
     if (nk === this.lastNk) return this.lastRow;
-    if (typeof nk !== 'string') return -1;
+    if (typeof nk !== 'string' || this.n === 0) return -1;
     const h = this.hashOf(nk) | 0;
     const slots = this.slots;
     const mask = (1 << this.bits) - 1;
@@ -301,7 +349,8 @@ export class BinaryKeyGroup implements KeyGroupStore {
     this.rowOff[row] = off;
     this.rowLen[row] = len;
     this.n++;
-    if (this.n * 4 > (3 << this.bits)) this.rehash(this.bits + 1);
+    if (this.slots === EMPTY_SLOTS) this.slots = new Int32Array(2 << this.bits);
+    else if (this.n * 4 > (3 << this.bits)) this.rehash(this.bits + 1);
     this.placeSlot(this.hashOf(nk) | 0, row);
     this.lastNk = nk;
     this.lastRow = row;

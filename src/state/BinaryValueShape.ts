@@ -73,9 +73,15 @@ export function shapeOf(v: unknown): string[] | undefined | null {
   if (typeof v === 'number') return undefined;
   if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== OBJECT_PROTO) return null;
   const fields = Object.keys(v);
-  // Index-like names are enumerated in another order than created: not worth the risk.
-  if (fields.length === 0 || fields.length > 64 || fields.some((f) => /^\d+$/.test(f) || f === '__proto__')) return null;
-  return fields;
+  return rowFields(fields) ? fields : null;
+}
+
+/**
+ * Whether records with these fields can be rows. Index-like names are enumerated in another order than created,
+ * and `__proto__` in an object literal sets the prototype: not worth the risk.
+ */
+export function rowFields(fields: readonly string[]): boolean {
+  return fields.length > 0 && fields.length <= 64 && !fields.some((f) => typeof f !== 'string' || /^\d+$/.test(f) || f === '__proto__');
 }
 
 /**

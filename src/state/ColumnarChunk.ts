@@ -158,8 +158,9 @@ function unpackCells(c: ColumnarChunk, k: PackedKeys): TaggedFlat {
   const n = k.off.length;
   const w = c.shape?.length ?? 1;
   const flat: TaggedFlat = new Array(n * 2);
+  const all = latin1(k.latin1, 0, k.latin1.length); // one string, every key a slice of it
   for (let i = 0; i < n; i++) {
-    const key = latin1(k.latin1, k.off[i], k.off[i] + k.len[i]);
+    const key = all.slice(k.off[i], k.off[i] + k.len[i]);
     let v: unknown;
     if (!c.shape) {
       v = cells[i];

@@ -5,8 +5,8 @@ import { BinaryKeyGroup, type BinaryTable } from './BinaryKeyGroup.js';
 import type { NormalizedKey } from './KeyGroupRangeAssignment.js';
 import type { KeyedSnapshot, KeyedSnapshotOptions } from './KeyedStateBackend.js';
 import { DROP, encoderOf, formatOf, STATE_KINDS, type StateKind, type TaggedFlat } from './StateCodec.js';
-import { packColumns, unpackColumnar } from './ColumnarChunk.js';
-import { decodeKeyedChunk, readKeyGroupChunks, type StateFileWriter } from './StateFile.js';
+import { isColumnar, packColumns, unpackColumnar } from './ColumnarChunk.js';
+import { decodeKeyedChunk, decodeKeyedChunkBody, keyedChunkEntries, readKeyGroupChunks, type StateFileWriter } from './StateFile.js';
 import type { StateFileHandle } from './StateHandles.js';
 
 const CHUNK = 4096;
@@ -293,8 +293,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> 
         for (let gi = 0; gi < this.keyGroupRange.size; gi++) {
           writer.beginKeyGroup();
           for (const chunk of raw[gi] ?? []) {
-            const [, flat] = decodeKeyedChunk(chunk); // only to count the entries
-            writer.writeEncodedKeyedChunk(chunk, flat.length / 2);
+            writer.writeEncodedKeyedChunk(chunk, keyedChunkEntries(chunk));
             await yieldToLoop();
           }
           for (const { name, groups, pending, encode, format } of captured) {
@@ -313,7 +312,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> 
               const chunk = group.take(snap);
               if (chunk && columnar) writer.writeColumnarChunk(name, chunk);
               else if (chunk) writer.writeKeyedChunk(name, unpackColumnar(chunk));
-              sinceYield += group.size >> 4; // a row costs a fraction of an object here: yield every ~64k rows
+              sinceYield += group.size >> 2; // a row costs a fraction of an object here: yield every ~16k rows
               if (sinceYield >= CHUNK) {
                 sinceYield = 0;
                 await yieldToLoop();
@@ -397,9 +396,13 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> 
     this.raw[gi] = undefined;
     this.rawGroups--;
     for (const chunk of chunks) {
-      const [name, flat] = decodeKeyedChunk(chunk);
+      const [name, body] = decodeKeyedChunkBody(chunk);
       const t = this.tables.get(name);
       if (!t) throw new FlinkError('restore', `Restored key group holds state '${name}', which its file's metadata does not list`);
+      const g = t.groups[gi];
+      // A binary key group's chunk goes back into a binary key group as arrays.
+      if (t.meta && isColumnar(body) && g instanceof BinaryKeyGroup && g.loadPacked(body)) continue;
+      const flat = isColumnar(body) ? unpackColumnar(body) : body;
       if (t.meta) this.load(name, t, gi, flat as TaggedFlat);
       else (t.pending ??= t.groups.map(() => []))[gi].push(flat as TaggedFlat);
     }

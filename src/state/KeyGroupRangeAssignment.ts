@@ -12,22 +12,33 @@ export function murmurString(s: string): number {
   let h = 0x9747b28c;
   const n = s.length;
   let i = 0;
-  for (; i + 1 < n; i += 2) {
-    let k = (s.charCodeAt(i) & 0xffff) | ((s.charCodeAt(i + 1) & 0xffff) << 16);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  if (i < n) {
-    let k = s.charCodeAt(i) & 0xffff;
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h ^= k;
-  }
+  for (; i + 1 < n; i += 2) h = mixH(h, mixK((s.charCodeAt(i) & 0xffff) | ((s.charCodeAt(i + 1) & 0xffff) << 16)));
+  if (i < n) h ^= mixK(s.charCodeAt(i) & 0xffff);
+  return fmix(h, n);
+}
+
+/** murmurString of the latin-1 string in bytes [start, start + n): the same hash without making the string. */
+export function murmurLatin1(b: Uint8Array, start: number, n: number): number {
+  let h = 0x9747b28c;
+  let i = 0;
+  for (; i + 1 < n; i += 2) h = mixH(h, mixK(b[start + i] | (b[start + i + 1] << 16)));
+  if (i < n) h ^= mixK(b[start + i]);
+  return fmix(h, n);
+}
+
+function mixK(k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  return Math.imul(k, 0x1b873593);
+}
+
+function mixH(h: number, k: number): number {
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function fmix(h: number, n: number): number {
   h ^= n;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

@@ -135,8 +135,19 @@ export function readKeyGroupChunks(bytes: Buffer, handle: StateFileHandle, wante
 }
 
 export function decodeKeyedChunk(chunk: Buffer): [stateName: string, flat: unknown[]] {
-  const [name, body] = decode<[string, unknown[] | ColumnarChunk]>(chunk);
+  const [name, body] = decodeKeyedChunkBody(chunk);
   return [name, isColumnar(body) ? unpackColumnar(body) : body];
+}
+
+/** A keyed chunk as written: rows, or a columnar chunk not yet unpacked (a binary key group loads it as it is). */
+export function decodeKeyedChunkBody(chunk: Buffer): [stateName: string, body: unknown[] | ColumnarChunk] {
+  return decode<[string, unknown[] | ColumnarChunk]>(chunk);
+}
+
+/** The number of entries in a keyed chunk. */
+export function keyedChunkEntries(chunk: Buffer): number {
+  const body = decodeKeyedChunkBody(chunk)[1];
+  return isColumnar(body) ? columnarSize(body) : body.length / 2;
 }
 
 export function readOperatorState(bytes: Buffer, handle: StateFileHandle & { operatorStateOffset?: number }): OperatorStateSnapshot {
