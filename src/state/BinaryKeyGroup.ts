@@ -69,7 +69,10 @@ export class BinaryKeyGroup implements KeyGroupStore {
   private bits = 4;
   private n = 0;
   private rowOff = new Int32Array(0);
+  /** A key's byte length, or -1 for a number key (its value in rowNum). */
   private rowLen = new Int32Array(0);
+  /** Number keys, by row; allocated with the first one. */
+  private rowNum = new Float64Array(0);
   private keyBytes = new Uint8Array(0);
   private keyEnd = 0;
   /** Key bytes no row points at any more (deleted keys). */
@@ -113,7 +116,8 @@ export class BinaryKeyGroup implements KeyGroupStore {
       else this.writeBack();
     }
     if (this.demoted) return this.demoted.set(nk, e);
-    if (typeof nk !== 'string' || e.k !== nk) return this.demote().set(nk, e);
+    // NaN is its own key, as in a Map (SameValueZero).
+    if ((typeof nk !== 'string' && typeof nk !== 'number') || (e.k !== nk && !(e.k !== e.k && nk !== nk))) return this.demote().set(nk, e);
     let shape = this.table.shape;
     if (shape === undefined) {
       const fields = shapeOf(e.v);
@@ -142,13 +146,14 @@ export class BinaryKeyGroup implements KeyGroupStore {
     if (row < 0) return false;
     if (this.waiting !== undefined) this.hand();
     this.removeSlot(this.slotOf(row, this.hashOf(nk) | 0));
-    this.garbage += this.rowLen[row];
+    if (this.rowLen[row] > 0) this.garbage += this.rowLen[row];
     const last = --this.n;
     if (row !== last) {
       // The last row moves into the hole, so rows stay dense.
       this.slots[this.slotOf(last, this.rowHash(last)) * 2 + 1] = row + 1;
       this.rowOff[row] = this.rowOff[last];
       this.rowLen[row] = this.rowLen[last];
+      if (this.rowNum.length > 0) this.rowNum[row] = this.rowNum[last];
       const w = this.table.shape!.width;
       this.cells.copyWithin(row * w, last * w, last * w + w);
     }
@@ -186,7 +191,7 @@ export class BinaryKeyGroup implements KeyGroupStore {
   }
 
   /** Every row as (key, value), for the move to JS objects. */
-  forEach(visit: (nk: string, v: unknown) => void): void {
+  forEach(visit: (nk: string | number, v: unknown) => void): void {
     const pending = this.readObj;
     const pendingNk = this.readNk;
     this.readObj = undefined;
@@ -210,21 +215,30 @@ export class BinaryKeyGroup implements KeyGroupStore {
     const known = this.table.shape;
     if (known !== undefined && JSON.stringify(known.fields) !== JSON.stringify(fields)) return false;
     const shape = known ?? new ValueShape(fields && [...fields]);
-    const { latin1: bytes, off, len } = c.keys;
+    const { latin1: bytes, off, len, nums } = c.keys;
     const n = off.length;
     const w = shape.width;
     if (len.length !== n || cells.length < n * w) return false;
     let total = 0;
-    for (let r = 0; r < n; r++) total += len[r];
+    for (let r = 0; r < n; r++) {
+      if (len[r] >= 0) total += len[r];
+      else if (!(nums instanceof Float64Array) || nums.length < n) return false;
+    }
     this.table.shape = shape;
     this.keyBytes = new Uint8Array(Math.max(MIN_KEY_BYTES, total));
     this.rowOff = new Int32Array(Math.max(8, n));
     this.rowLen = new Int32Array(Math.max(8, n));
     const kb = this.keyBytes;
     let end = 0;
+    if (nums) this.rowNum = new Float64Array(Math.max(8, n));
     for (let r = 0; r < n; r++) {
       const from = off[r];
       const l = len[r];
+      if (l < 0) {
+        this.rowNum[r] = nums![r];
+        this.rowLen[r] = -1;
+        continue;
+      }
       for (let j = 0; j < l; j++) kb[end + j] = bytes[from + j];
       this.rowOff[r] = end;
       this.rowLen[r] = l;
@@ -239,7 +253,12 @@ export class BinaryKeyGroup implements KeyGroupStore {
     this.bits = bits;
     this.slots = new Int32Array(2 << bits);
     this.n = n;
-    for (let r = 0; r < n; r++) this.placeSlot(murmurLatin1(this.keyBytes, this.rowOff[r], this.rowLen[r]) | 0, r);
+    this.lastNk = undefined;
+    this.lastRow = -1;
+    for (let r = 0; r < n; r++) {
+      const h = this.rowLen[r] < 0 ? hashKey(this.rowNum[r]) : murmurLatin1(this.keyBytes, this.rowOff[r], this.rowLen[r]);
+      this.placeSlot(h | 0, r);
+    }
     return true;
   }
 
@@ -287,7 +306,7 @@ export class BinaryKeyGroup implements KeyGroupStore {
     const cut = <T extends Int32Array | Uint8Array | Float64Array>(a: T, end: number): T => (copy ? a.slice(0, end) : a.subarray(0, end)) as T;
     return {
       columnar: 1,
-      keys: { latin1: cut(this.keyBytes, this.keyEnd), off: cut(this.rowOff, n), len: cut(this.rowLen, n) },
+      keys: { latin1: cut(this.keyBytes, this.keyEnd), off: cut(this.rowOff, n), len: cut(this.rowLen, n), ...(this.rowNum.length > 0 ? { nums: cut(this.rowNum, n) } : {}) },
       shape: shape.fields,
       cols: [{ cells: cut(this.cells, n * w) }],
     };
@@ -311,7 +330,9 @@ export class BinaryKeyGroup implements KeyGroupStore {
   /** The row of `nk`, or -1. */
   private find(nk: NormalizedKey): number {
     if (nk === this.lastNk) return this.lastRow;
-    if (typeof nk !== 'string' || this.n === 0) return -1;
+    if (this.n === 0) return -1;
+    if (typeof nk === 'number') return this.findNumber(nk);
+    if (typeof nk !== 'string') return -1;
     const h = this.hashOf(nk) | 0;
     const slots = this.slots;
     const mask = (1 << this.bits) - 1;
@@ -334,8 +355,33 @@ export class BinaryKeyGroup implements KeyGroupStore {
     }
   }
 
-  /** Adds `nk` as row `row` (= n, its cells written); false for a key that is not latin-1. */
-  private insert(nk: string, row: number): boolean {
+  private findNumber(nk: number): number {
+    const h = this.hashOf(nk) | 0;
+    const slots = this.slots;
+    const mask = (1 << this.bits) - 1;
+    for (let i = this.home(h); ; i = (i + 1) & mask) {
+      const r1 = slots[i * 2 + 1];
+      if (r1 === 0) return -1;
+      if (slots[i * 2] !== h || this.rowLen[r1 - 1] !== -1) continue;
+      const x = this.rowNum[r1 - 1];
+      // SameValueZero, as a Map compares keys: NaN is NaN, -0 is 0.
+      if (x === nk || (x !== x && nk !== nk)) {
+        this.lastNk = nk;
+        this.lastRow = r1 - 1;
+        return r1 - 1;
+      }
+    }
+  }
+
+  /** Adds `nk` as row `row` (= n, its cells written); false for a string key that is not latin-1. */
+  private insert(nk: string | number, row: number): boolean {
+    if (typeof nk === 'number') {
+      if (this.rowNum.length < this.rowOff.length) this.rowNum = grown(this.rowNum, this.rowOff.length);
+      this.rowNum[row] = nk === 0 ? 0 : nk; // as a Map keeps -0: as 0
+      this.rowLen[row] = -1;
+      this.rowOff[row] = 0;
+      return this.added(nk, row);
+    }
     const len = nk.length;
     if (this.keyEnd + len > this.keyBytes.length) this.keyBytes = grown(this.keyBytes, this.keyEnd + len);
     const kb = this.keyBytes;
@@ -348,6 +394,11 @@ export class BinaryKeyGroup implements KeyGroupStore {
     this.keyEnd += len;
     this.rowOff[row] = off;
     this.rowLen[row] = len;
+    return this.added(nk, row);
+  }
+
+  /** Counts row `row` of key `nk` in and gives it a slot. */
+  private added(nk: string | number, row: number): true {
     this.n++;
     if (this.slots === EMPTY_SLOTS) this.slots = new Int32Array(2 << this.bits);
     else if (this.n * 4 > (3 << this.bits)) this.rehash(this.bits + 1);
@@ -363,6 +414,7 @@ export class BinaryKeyGroup implements KeyGroupStore {
     if (n >= this.rowOff.length) {
       this.rowOff = grown(this.rowOff, n + 1);
       this.rowLen = grown(this.rowLen, n + 1);
+      if (this.rowNum.length > 0) this.rowNum = grown(this.rowNum, this.rowOff.length);
     }
     if ((n + 1) * width > this.cells.length) {
       this.cells = grown(this.cells, Math.max((n + 1) * width, this.rowOff.length * width));
@@ -414,7 +466,8 @@ export class BinaryKeyGroup implements KeyGroupStore {
     s[hole * 2 + 1] = 0;
   }
 
-  private keyAt(row: number): string {
+  private keyAt(row: number): string | number {
+    if (this.rowLen[row] < 0) return this.rowNum[row];
     const off = this.rowOff[row];
     return latin1(this.keyBytes, off, off + this.rowLen[row]);
   }
@@ -425,6 +478,7 @@ export class BinaryKeyGroup implements KeyGroupStore {
     for (let r = 0; r < this.n; r++) {
       const off = this.rowOff[r];
       const len = this.rowLen[r];
+      if (len < 0) continue;
       next.set(this.keyBytes.subarray(off, off + len), end);
       this.rowOff[r] = end;
       end += len;

@@ -28,7 +28,9 @@ type Column = Int32Array | Float64Array | unknown[] | typeof KEY | Cells;
 export interface PackedKeys {
   latin1: Uint8Array;
   off: Int32Array;
+  /** -1: a number key, in `nums`. */
   len: Int32Array;
+  nums?: Float64Array;
 }
 
 /** A binary key group's values as they lie in it: rows of `shape.length` (or 1) cells each (BinaryValueShape.ts). */
@@ -160,7 +162,7 @@ function unpackCells(c: ColumnarChunk, k: PackedKeys): TaggedFlat {
   const flat: TaggedFlat = new Array(n * 2);
   const all = latin1(k.latin1, 0, k.latin1.length); // one string, every key a slice of it
   for (let i = 0; i < n; i++) {
-    const key = all.slice(k.off[i], k.off[i] + k.len[i]);
+    const key = k.len[i] < 0 ? k.nums![i] : all.slice(k.off[i], k.off[i] + k.len[i]);
     let v: unknown;
     if (!c.shape) {
       v = cells[i];
