@@ -6,6 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { ReducingStateDescriptor, ValueStateDescriptor } from '../../src/api/state.js';
 import { isColumnar } from '../../src/state/ColumnarChunk.js';
@@ -233,5 +234,19 @@ describe('binary key groups', () => {
     assert.deepEqual(s.value(), { nested: [1, 2] });
     b.setCurrentKey('k6');
     assert.deepEqual(s.value(), { key: 'k6', sum: -6, flag: null });
+  });
+
+  test('without code generation from strings (node --disallow-code-generation-from-strings) the rows encode and decode the same', () => {
+    const script = `
+      import { ValueShape } from './src/state/BinaryValueShape.ts';
+      const shape = new ValueShape(['key', 'sum', 'flag']);
+      const f = new Float64Array(6), u = new Uint32Array(f.buffer);
+      const ok = shape.encode({ key: 'k', sum: -0, flag: null }, f, u, 0, 'k');
+      const misfit = shape.encode({ key: 'k', flag: null, sum: 1 }, f, u, 3, 'k');
+      const back = shape.decode(f, u, 0, 'k');
+      console.log(JSON.stringify({ ok, misfit, back, negZero: Object.is(back.sum, -0), proto: Object.getPrototypeOf(back) === Object.prototype }));`;
+    const r = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { ok: true, misfit: false, back: { key: 'k', sum: 0, flag: null }, negZero: true, proto: true });
   });
 });
