@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { checkpointCost, type CheckpointCost } from './lib/checkpointCost.js';
-import { ensureFlinkBenchJar, flinkGeneratorChecksums, flinkPeerUnavailable, runFlinkJob, type FlinkBackend, type FlinkCheckpoint, type FlinkJob } from './lib/flinkPeer.js';
+import { ensureFlinkBenchJar, flinkGeneratorChecksums, flinkPeerUnavailable, runFlinkJob, type FlinkBackend, type FlinkCheckpoint, type FlinkJob, type FlinkRun } from './lib/flinkPeer.js';
 import { generatorChecksums } from './lib/generatorChecksum.js';
 import { keyedSumLoop, nexmarkLoop } from './lib/handloops.js';
 import type { SinkReport } from './lib/MetricsSink.js';
@@ -60,6 +60,9 @@ interface Row {
   /** Apache Flink on the same job and configuration (scenario 6), or why it was not measured. */
   flink?: { recordsPerSec: number; peakRssMb: number; checkpoints: FlinkCheckpoint[] } | { notMeasured: string };
   ratioToFlink?: number;
+  /** Stateless jobs without checkpoints: Flink again with pipeline.object-reuse on (no copy between chained operators). */
+  flinkObjectReuse?: { recordsPerSec: number };
+  ratioToFlinkObjectReuse?: number;
 }
 
 const work = mkdtempSync(join(tmpdir(), 'flink-ts-bench-'));
@@ -307,9 +310,7 @@ async function peerScenario(): Promise<void> {
       const runs = [];
       for (let i = 0; i < repeats; i++) {
         const r = await runFlinkJob({ job: c.job, records, keys: SIZES.keys, p: c.p, checkpointMs: c.checkpointMs, backend: c.backend, incremental: c.backend === 'rocksdb' });
-        const first = Math.min(...r.sinks.filter((s) => s.count > 0).map((s) => s.first));
-        const last = Math.max(...r.sinks.map((s) => s.last));
-        runs.push({ recordsPerSec: records / ((last - first) / 1000), peakRssMb: r.peakRssKb / 1024, checkpoints: r.checkpoints });
+        runs.push({ recordsPerSec: flinkRate(r, records), peakRssMb: r.peakRssKb / 1024, checkpoints: r.checkpoints });
       }
       runs.sort((a, b) => a.recordsPerSec - b.recordsPerSec);
       flink = runs[Math.floor(runs.length / 2)];
@@ -322,9 +323,27 @@ async function peerScenario(): Promise<void> {
       flink,
     };
     if ('recordsPerSec' in flink) row.ratioToFlink = ts.recordsPerSec / flink.recordsPerSec;
+    if (!unavailable && c.job !== 'keyed' && c.checkpointMs === 0) {
+      const reuse = [];
+      for (let i = 0; i < repeats; i++) {
+        const r = await runFlinkJob({ job: c.job, records, keys: SIZES.keys, p: c.p, checkpointMs: 0, backend: c.backend, objectReuse: true });
+        reuse.push(flinkRate(r, records));
+      }
+      reuse.sort((a, b) => a - b);
+      row.flinkObjectReuse = { recordsPerSec: reuse[Math.floor(reuse.length / 2)] };
+      row.ratioToFlinkObjectReuse = ts.recordsPerSec / row.flinkObjectReuse.recordsPerSec;
+      log(`  vs Flink ${c.job} p=${c.p} with pipeline.object-reuse: Flink ${fmt(row.flinkObjectReuse.recordsPerSec)} rec/s (${row.ratioToFlinkObjectReuse.toFixed(2)}x)`);
+    }
     rows.push(row);
     log(`  vs Flink ${c.job} ${backend} p=${c.p} checkpoints=${c.checkpointMs}ms: flink-ts ${fmt(ts.recordsPerSec)} rec/s, Flink ${'recordsPerSec' in flink ? `${fmt(flink.recordsPerSec)} rec/s (${row.ratioToFlink!.toFixed(2)}x)` : 'not measured'}${ckptSummary(ts.checkpoints, 'flink-ts')}${'checkpoints' in flink ? ckptSummary(flink.checkpoints, 'Flink') : ''}`);
   }
+}
+
+/** A Flink run's throughput, timed by its sinks as ours are: first record at any sink to the last end of input. */
+function flinkRate(r: FlinkRun, records: number): number {
+  const first = Math.min(...r.sinks.filter((s) => s.count > 0).map((s) => s.first));
+  const last = Math.max(...r.sinks.map((s) => s.last));
+  return records / ((last - first) / 1000);
 }
 
 /** Checkpoints of a run: the largest (the whole state once every key is in) and the median duration and parts. */
@@ -381,7 +400,7 @@ function printTable(): void {
     r.recordsPerSec ? fmt(r.recordsPerSec) : '',
     r.ratioToHandLoop?.toFixed(2) ?? '',
     r.ratioToNaive?.toFixed(1) ?? '',
-    r.ratioToFlink?.toFixed(2) ?? (r.flink ? 'not measured' : ''),
+    (r.ratioToFlink?.toFixed(2) ?? (r.flink ? 'not measured' : '')) + (r.ratioToFlinkObjectReuse !== undefined ? ` (${r.ratioToFlinkObjectReuse.toFixed(2)} with object reuse)` : ''),
     r.latencyP50Ms?.toFixed(1) ?? '',
     r.latencyP99Ms?.toFixed(1) ?? '',
     r.peakRssMb?.toFixed(0) ?? '',

@@ -87,6 +87,8 @@ export interface FlinkJob {
   backend: FlinkBackend;
   /** execution.checkpointing.incremental (RocksDB only). */
   incremental?: boolean;
+  /** pipeline.object-reuse (Flink's default is off: records are copied between chained operators). */
+  objectReuse?: boolean;
 }
 
 /** Runs one configuration in a fresh JVM and MiniCluster; its work folder is removed afterwards. */
@@ -95,7 +97,7 @@ export async function runFlinkJob(j: FlinkJob): Promise<FlinkRun> {
   try {
     const out = await java([
       '--job', j.job, '--records', String(j.records), '--keys', String(j.keys ?? 1_000_000), '--parallelism', String(j.p),
-      '--checkpoint-ms', String(j.checkpointMs), '--backend', j.backend, '--dir', dir, ...(j.incremental ? ['--incremental'] : []),
+      '--checkpoint-ms', String(j.checkpointMs), '--backend', j.backend, '--dir', dir, ...(j.incremental ? ['--incremental'] : []), ...(j.objectReuse ? ['--object-reuse'] : []),
     ], 30 * 60_000);
     const run = JSON.parse(line(out, 'FLINK_BENCH')) as FlinkRun;
     if (run.sinks.length === 0) throw new Error(`FlinkBench ${j.job}: no sink reported`);

@@ -15,6 +15,7 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.CoreOptions;
+import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.WebOptions;
@@ -34,7 +35,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * (parallelism, state backend, checkpoint interval and folder, no restarts).
  *
  *   java -cp "flink-cluster/lib/*:flink-bench.jar" dev.flinkts.bench.FlinkBench --job keyed|q1|q2 --records N
- *        [--keys K] [--parallelism P] [--checkpoint-ms MS] [--backend hashmap|rocksdb] [--incremental] --dir <work dir>
+ *        [--keys K] [--parallelism P] [--checkpoint-ms MS] [--backend hashmap|rocksdb] [--incremental] [--object-reuse] --dir <work dir>
  *   java ... dev.flinkts.bench.FlinkBench --checksum N [--keys K]
  *
  * Prints one line for bench/lib/flinkPeer.ts:
@@ -52,6 +53,7 @@ public final class FlinkBench {
         Path dir = null;
         long checksum = -1;
         boolean incremental = false;
+        boolean objectReuse = false;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--job" -> job = args[++i];
@@ -63,6 +65,7 @@ public final class FlinkBench {
                 case "--dir" -> dir = Path.of(args[++i]).toAbsolutePath();
                 case "--checksum" -> checksum = Long.parseLong(args[++i]);
                 case "--incremental" -> incremental = true;
+                case "--object-reuse" -> objectReuse = true;
                 default -> fail("unknown argument: " + args[i]);
             }
         }
@@ -72,7 +75,7 @@ public final class FlinkBench {
         }
         if (job == null || dir == null) fail("--job and --dir are required");
         if (!backend.equals("hashmap") && !backend.equals("rocksdb")) fail("--backend must be hashmap or rocksdb");
-        System.out.println("FLINK_BENCH " + run(job, records, keys, parallelism, checkpointMs, backend, incremental, dir));
+        System.out.println("FLINK_BENCH " + run(job, records, keys, parallelism, checkpointMs, backend, incremental, objectReuse, dir));
         System.exit(0); // the MiniCluster's non-daemon threads are closed, but do not wait on stragglers
     }
 
@@ -81,7 +84,7 @@ public final class FlinkBench {
         System.exit(2);
     }
 
-    private static String run(String job, long records, long keys, int p, long checkpointMs, String backend, boolean incremental, Path dir) throws Exception {
+    private static String run(String job, long records, long keys, int p, long checkpointMs, String backend, boolean incremental, boolean objectReuse, Path dir) throws Exception {
         Path metrics = Files.createDirectories(dir.resolve("metrics"));
         Configuration conf = new Configuration();
         conf.set(CoreOptions.TMP_DIRS, Files.createDirectories(dir.resolve("tmp")).toString());
@@ -89,6 +92,8 @@ public final class FlinkBench {
         conf.set(StateBackendOptions.STATE_BACKEND, backend);
         conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.resolve("checkpoints").toUri().toString());
         conf.set(CheckpointingOptions.INCREMENTAL_CHECKPOINTS, incremental);
+        // Off by default: then Flink copies every record between chained operators (pipeline.object-reuse).
+        conf.set(PipelineOptions.OBJECT_REUSE, objectReuse);
         if (checkpointMs > 0) conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, Duration.ofMillis(checkpointMs));
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
         conf.set(WebOptions.CHECKPOINTS_HISTORY_SIZE, 100_000);
