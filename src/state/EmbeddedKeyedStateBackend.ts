@@ -15,7 +15,7 @@ import {
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import { readKeyGroups, StateFileWriter, verifyStateFile } from './StateFile.js';
-import { decodeKey, decodeRow, encodeKey, encodeRow, T_NUM, T_STR, type Row } from './EmbeddedRows.js';
+import { decodeKey, decodeRow, encodeKey, encodeRow, T_JS, T_NUM, T_STR, T_V8, type Row } from './EmbeddedRows.js';
 import { copyStore, copyVerified, openStoreFile, storeRows } from './EmbeddedStoreFile.js';
 
 export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
@@ -68,17 +68,51 @@ interface ChainFile {
   handle: KeyedStateFileHandle;
 }
 
+/** A slot's `v0` when the row was not decoded (a write without a read first). */
+const NOT_READ = Symbol('not read');
+
 interface CacheSlot {
   e: Entry | null;
   /** The key had a row in the store when it entered the cache. */
   had: boolean;
+  /** The value as decoded from that row: a slot whose entry still holds this very value may be unchanged. */
+  v0: unknown;
+  /** The row's format bits. */
+  fmt: number;
   /**
-   * That row, to skip writing back an unchanged entry (nor count it as a change): its bytes, or for the
-   * common row of a number value its format and number (no copy of the bytes).
+   * For an object value (which may have been changed in place): the row's bytes, in the cache's raw slab
+   * (`raw`, from `rawAt`, `rawLen` bytes), to tell by comparison whether it must be written back.
    */
   raw?: Buffer;
-  fmt?: number;
-  num?: number;
+  rawAt: number;
+  rawLen: number;
+}
+
+/** Row copies of the write cache's object values, appended to slabs that live until the next flush. */
+class RawSlab {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+
+  /** Copies `len` bytes of `b` into the slab; the slab buffer and offset are the slot's. */
+  add(slot: CacheSlot, b: Buffer, len: number): void {
+    if (this.used + len > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(Math.max(this.buf.length, len));
+      this.used = 0;
+    }
+    const to = this.buf;
+    const at = this.used;
+    if (len <= 128) for (let i = 0; i < len; i++) to[at + i] = b[i]; // no view object for a short row
+    else to.set(b.subarray(0, len), at); // lmdb-js's buffer is longer than its length says: never copy it whole
+    slot.raw = this.buf;
+    slot.rawAt = this.used;
+    slot.rawLen = len;
+    this.used += len;
+  }
+
+  /** After a flush nothing refers to the slab's bytes: they are written over (a snapshot's overlay copies its rows). */
+  reset(): void {
+    this.used = 0;
+  }
 }
 
 /**
@@ -110,17 +144,23 @@ class CachedKeyGroup implements KeyGroupStore {
 
   /** Brings the key's row (if any) into the cache; `revive`: also decode it into a live entry. */
   private load(nk: NormalizedKey, revive: boolean): CacheSlot {
-    const b = this.backend.readRow(this, nk); // valid until the next read
+    const backend = this.backend;
+    const b = backend.readRow(this, nk); // valid until the next read
     let slot: CacheSlot;
-    if (!b) slot = { e: null, had: false };
-    else if (this.backend.rowSize === 11 && b[1] === 0 && b[2] === T_NUM) {
-      const num = b.readDoubleBE(3);
-      slot = { e: revive ? this.backend.revive(this.state, [b[0], nk, num]) : null, had: true, fmt: b[0], num };
-    } else {
-      const raw = Buffer.from(b.buffer.slice(b.byteOffset, b.byteOffset + this.backend.rowSize));
-      slot = { e: revive ? this.backend.revive(this.state, decodeRow(raw, nk)) : null, had: true, raw };
+    if (!b) slot = { e: null, had: false, v0: NOT_READ, fmt: 0, raw: undefined, rawAt: 0, rawLen: 0 };
+    else if (!revive) slot = { e: null, had: true, v0: NOT_READ, fmt: b[0], raw: undefined, rawAt: 0, rawLen: 0 };
+    else {
+      const len = backend.rowSize;
+      const t = b[1] === 0 ? b[2] : -1;
+      // Numbers and compact values decode from lmdb-js's buffer as it is; V8's deserializer makes typed
+      // arrays views of its input, so its rows decode from a copy of their own (a typed array changed in
+      // place must not change the bytes it is compared with, nor the next read).
+      const row = t === T_NUM || t === T_JS ? b : t === T_V8 || t === -1 ? Buffer.from(b.buffer.slice(b.byteOffset, b.byteOffset + len)) : b.subarray(0, len);
+      const e = backend.revive(this.state, decodeRow(row, nk));
+      slot = { e, had: true, v0: e.v, fmt: b[0], raw: undefined, rawAt: 0, rawLen: 0 };
+      if (typeof e.v === 'object' && e.v !== null) backend.slab.add(slot, b, len);
     }
-    this.backend.cached(this);
+    backend.cached(this);
     this.cache.set(nk, slot);
     return slot;
   }
@@ -238,6 +278,9 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** @internal Size of the row readRow returned last. */
   rowSize = 0;
 
+  /** @internal Row copies of the cache's object values (see CacheSlot). */
+  readonly slab = new RawSlab();
+
   /** @internal A stored row as a live entry of its (registered) state. */
   revive(state: string, [fmt, k, stored]: Row): Entry {
     const t = this.tables.get(state)!;
@@ -296,6 +339,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     });
     this.dirty.clear();
     this.cachedEntries = 0;
+    this.slab.reset();
   }
 
   /**
@@ -312,11 +356,21 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
       if (fmt !== 0) this.writtenFormats.set(g.state, (this.writtenFormats.get(g.state) ?? 0) | fmt);
       for (const nk of sortedKeys(g.cache)) {
         const slot = g.cache.get(nk)!;
-        const stored = slot.e === null ? DROP : enc(slot.e.v);
-        if (stored === DROP && !slot.had) continue;
-        if (slot.num !== undefined && typeof stored === 'number' && slot.fmt === fmt && slot.e!.k === nk && Object.is(stored, slot.num)) continue;
-        const bytes = stored === DROP ? undefined : encodeRow(fmt, slot.e!.k, nk, stored);
-        if (bytes !== undefined && slot.raw !== undefined && bytes.equals(slot.raw)) continue;
+        const e = slot.e;
+        if (e === null) {
+          if (slot.had) visit(g.kg, this.rowKey(sid, g.kg, nk), undefined);
+          continue;
+        }
+        // The value it was read with, unchanged: a primitive is the same row; an object may have changed in place.
+        const same = e.v === slot.v0 && slot.fmt === fmt;
+        if (same && slot.raw === undefined) continue;
+        const stored = enc(e.v);
+        if (stored === DROP) {
+          if (slot.had) visit(g.kg, this.rowKey(sid, g.kg, nk), undefined);
+          continue;
+        }
+        const bytes = encodeRow(fmt, e.k, nk, stored); // reused buffer: visit copies what it keeps
+        if (same && bytes.compare(slot.raw!, slot.rawAt, slot.rawAt + slot.rawLen) === 0) continue;
         visit(g.kg, this.rowKey(sid, g.kg, nk), bytes);
       }
     }
@@ -335,7 +389,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     this.changedRows(this.sortedDirty(), (kg, key, bytes) => {
       let m = out.get(kg);
       if (!m) out.set(kg, (m = new Map()));
-      m.set(key.toString('latin1'), bytes ?? null);
+      m.set(key.toString('latin1'), bytes ? Buffer.from(bytes) : null);
     });
     return out;
   }
