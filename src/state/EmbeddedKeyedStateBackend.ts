@@ -49,6 +49,9 @@ const DEFAULT_WRITE_CACHE_ENTRIES = 100_000;
 
 /** Row keys are built in one scratch buffer: every LMDB call copies its key before returning. */
 const KEY_SCRATCH = Buffer.allocUnsafe(4096);
+/** Views of the scratch buffer by length, made once: a view per call would be garbage per record. */
+const KEY_VIEWS: Buffer[] = [];
+const keyView = (n: number): Buffer => KEY_VIEWS[n] ?? (KEY_VIEWS[n] = KEY_SCRATCH.subarray(0, n));
 
 /** Rows of the write cache by key group and row key (latin1), null for a removal. */
 type Overlay = Map<number, Map<string, Buffer | null>>;
@@ -71,21 +74,31 @@ interface ChainFile {
 /** A slot's `v0` when the row was not decoded (a write without a read first). */
 const NOT_READ = Symbol('not read');
 
-interface CacheSlot {
-  e: Entry | null;
-  /** The key had a row in the store when it entered the cache. */
-  had: boolean;
-  /** The value as decoded from that row: a slot whose entry still holds this very value may be unchanged. */
-  v0: unknown;
-  /** The row's format bits. */
-  fmt: number;
+/**
+ * A key's entry in the write cache, which is also the live Entry the state accessors get (one object per
+ * cached key, not two): `live` false when the key has no value.
+ */
+class CacheSlot implements Entry {
+  constructor(
+    public k: unknown,
+    public v: unknown,
+    public live: boolean,
+    /** The key had a row in the store when it entered the cache. */
+    readonly had: boolean,
+    /** The value as decoded from that row: a slot that still holds this very value may be unchanged. */
+    readonly v0: unknown,
+    /** The row's format bits. */
+    readonly fmt: number,
+  ) {}
+
+  ver = 0;
   /**
    * For an object value (which may have been changed in place): the row's bytes, in the cache's raw slab
    * (`raw`, from `rawAt`, `rawLen` bytes), to tell by comparison whether it must be written back.
    */
-  raw?: Buffer;
-  rawAt: number;
-  rawLen: number;
+  raw: Buffer | undefined = undefined;
+  rawAt = 0;
+  rawLen = 0;
 }
 
 /** Row copies of the write cache's object values, appended to slabs that live until the next flush. */
@@ -122,23 +135,29 @@ class RawSlab {
 class CachedKeyGroup implements KeyGroupStore {
   readonly cache = new Map<NormalizedKey, CacheSlot>();
 
-  constructor(private readonly backend: EmbeddedKeyedStateBackend, readonly state: string, readonly kg: number) {}
+  constructor(private readonly backend: EmbeddedKeyedStateBackend, readonly state: string, readonly sid: number, readonly kg: number) {}
 
   get(nk: NormalizedKey): Entry | undefined {
     const slot = this.cache.get(nk) ?? this.load(nk, true);
-    return slot.e ?? undefined;
+    return slot.live ? slot : undefined;
   }
 
   set(nk: NormalizedKey, e: Entry): this {
-    (this.cache.get(nk) ?? this.load(nk, false)).e = e;
+    const slot = this.cache.get(nk) ?? this.load(nk, false);
+    // The slot is the live entry: callers go on with what get() returns (see AbstractKeyedStateBackend.owned).
+    slot.k = e.k;
+    slot.v = e.v;
+    slot.ver = e.ver;
+    slot.live = true;
     return this;
   }
 
   delete(nk: NormalizedKey): boolean {
     const slot = this.cache.get(nk);
     if (!slot) return this.load(nk, false).had;
-    const had = slot.e !== null;
-    slot.e = null;
+    const had = slot.live;
+    slot.live = false;
+    slot.v = undefined;
     return had;
   }
 
@@ -147,8 +166,8 @@ class CachedKeyGroup implements KeyGroupStore {
     const backend = this.backend;
     const b = backend.readRow(this, nk); // valid until the next read
     let slot: CacheSlot;
-    if (!b) slot = { e: null, had: false, v0: NOT_READ, fmt: 0, raw: undefined, rawAt: 0, rawLen: 0 };
-    else if (!revive) slot = { e: null, had: true, v0: NOT_READ, fmt: b[0], raw: undefined, rawAt: 0, rawLen: 0 };
+    if (!b) slot = new CacheSlot(nk, undefined, false, false, NOT_READ, 0);
+    else if (!revive) slot = new CacheSlot(nk, undefined, false, true, NOT_READ, b[0]);
     else {
       const len = backend.rowSize;
       const t = b[1] === 0 ? b[2] : -1;
@@ -156,9 +175,10 @@ class CachedKeyGroup implements KeyGroupStore {
       // arrays views of its input, so its rows decode from a copy of their own (a typed array changed in
       // place must not change the bytes it is compared with, nor the next read).
       const row = t === T_NUM || t === T_JS ? b : t === T_V8 || t === -1 ? Buffer.from(b.buffer.slice(b.byteOffset, b.byteOffset + len)) : b.subarray(0, len);
-      const e = backend.revive(this.state, decodeRow(row, nk));
-      slot = { e, had: true, v0: e.v, fmt: b[0], raw: undefined, rawAt: 0, rawLen: 0 };
-      if (typeof e.v === 'object' && e.v !== null) backend.slab.add(slot, b, len);
+      const [fmt, k, stored] = decodeRow(row, nk);
+      const v = backend.revive(this.state, fmt, stored);
+      slot = new CacheSlot(k, v, true, true, v, fmt);
+      if (typeof v === 'object' && v !== null) backend.slab.add(slot, b, len);
     }
     backend.cached(this);
     this.cache.set(nk, slot);
@@ -213,7 +233,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   constructor(keyGroupRange: KeyGroupRange, maxParallelism: number, readonly options: EmbeddedKeyedStateBackendOptions) {
     super(keyGroupRange, maxParallelism, options);
     this.incremental = options.incremental ?? false;
-    this.writeCacheEntries = options.writeCacheEntries ?? DEFAULT_WRITE_CACHE_ENTRIES;
+    this.writeCacheEntries = options.writeCacheEntries ?? (Number(process.env.TMP_CACHE) || DEFAULT_WRITE_CACHE_ENTRIES);
     this.maxDeltaChain = options.maxDeltaChain ?? 10;
     try {
       mkdirSync(options.localDir, { recursive: true });
@@ -245,8 +265,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   }
 
   protected newKeyGroupStore(state: string, groupIndex: number): CachedKeyGroup {
-    this.stateId(state);
-    return new CachedKeyGroup(this, state, this.keyGroupRange.start + groupIndex);
+    return new CachedKeyGroup(this, state, this.stateId(state), this.keyGroupRange.start + groupIndex);
   }
 
   override setCurrentKey(key: unknown): void {
@@ -269,7 +288,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
    * `rowSize` (the buffer's own length is not).
    */
   readRow(g: CachedKeyGroup, nk: NormalizedKey): Buffer | undefined {
-    const b = this.rows.getBinaryFast(this.rowKey(this.stateId(g.state), g.kg, nk));
+    const b = this.rows.getBinaryFast(this.rowKey(g.sid, g.kg, nk));
     if (!b) return undefined;
     this.rowSize = (this.rows as unknown as { lastSize: number }).lastSize;
     return b;
@@ -281,13 +300,13 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** @internal Row copies of the cache's object values (see CacheSlot). */
   readonly slab = new RawSlab();
 
-  /** @internal A stored row as a live entry of its (registered) state. */
-  revive(state: string, [fmt, k, stored]: Row): Entry {
+  /** @internal A stored value as the live value of its (registered) state. */
+  revive(state: string, fmt: number, stored: unknown): unknown {
     const t = this.tables.get(state)!;
     const meta = t.meta!;
     // The hot case (a value without TTL or serializer, stored as it is) without the general decoder's closures.
-    if (fmt === 0 && !meta.ttl && t.kind !== 'list' && t.kind !== 'map') return { k, v: meta.val.plain ? stored : meta.val.decode(stored, false, state), ver: 0 };
-    return { k, v: decodeChunkValue(t.kind, meta, formatOfBits(fmt) ?? {}, stored, this.now(), state), ver: 0 };
+    if (fmt === 0 && !meta.ttl && t.kind !== 'list' && t.kind !== 'map') return meta.val.plain ? stored : meta.val.decode(stored, false, state);
+    return decodeChunkValue(t.kind, meta, formatOfBits(fmt) ?? {}, stored, this.now(), state);
   }
 
   /** @internal */
@@ -356,8 +375,8 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
       if (fmt !== 0) this.writtenFormats.set(g.state, (this.writtenFormats.get(g.state) ?? 0) | fmt);
       for (const nk of sortedKeys(g.cache)) {
         const slot = g.cache.get(nk)!;
-        const e = slot.e;
-        if (e === null) {
+        const e = slot;
+        if (!e.live) {
           if (slot.had) visit(g.kg, this.rowKey(sid, g.kg, nk), undefined);
           continue;
         }
@@ -570,9 +589,10 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
       const enc = encoderOf(t.kind, t.meta, ttlNow);
       const flat: TaggedFlat = [];
       for (const [key, row] of rows) {
-        const e = this.revive(name, decodeRow(row!, decodeKey(key.subarray(4))));
-        const s = enc ? enc(e.v) : e.v;
-        if (s !== DROP) flat.push(e.k, s);
+        const [fmt, k, stored] = decodeRow(row!, decodeKey(key.subarray(4)));
+        const v = this.revive(name, fmt, stored);
+        const s = enc ? enc(v) : v;
+        if (s !== DROP) flat.push(k, s);
       }
       const f = formatOf(t.meta);
       if (f) flat.format = f;
@@ -801,12 +821,20 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     out[3] = sid & 0xff;
     if (typeof nk === 'string' && nk.length * 3 < out.length - 5) {
       out[4] = T_STR;
-      return out.subarray(0, 5 + out.write(nk, 5));
+      const n = nk.length;
+      let i = 0;
+      // ASCII (most keys) without a native call: the same bytes as UTF-8.
+      for (; i < n; i++) {
+        const c = nk.charCodeAt(i);
+        if (c >= 0x80) break;
+        out[5 + i] = c;
+      }
+      return keyView(5 + (i === n ? n : out.write(nk, 5)));
     }
     if (typeof nk === 'number') {
       out[4] = T_NUM;
       out.writeDoubleBE(nk === 0 ? 0 : nk, 5);
-      return out.subarray(0, 13);
+      return keyView(13);
     }
     const k = encodeKey(nk);
     if (4 + k.length > out.length) return Buffer.concat([out.subarray(0, 4), k]);
