@@ -348,9 +348,11 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
             log.copy(bigger, 0, 0, logLen);
             log = bigger;
           }
-          log.writeUInt16BE(key.length - 2, logLen);
-          key.copy(log, logLen + 2, 2);
-          logLen += key.length;
+          const n = key.length;
+          log[logLen] = (n - 2) >>> 8;
+          log[logLen + 1] = (n - 2) & 0xff;
+          for (let i = 2; i < n; i++) log[logLen + i] = key[i]; // a short key: no view object
+          logLen += n;
         }
       });
       for (const g of groups) g.cache.clear();
