@@ -15,7 +15,7 @@ import {
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import { readKeyGroups, StateFileWriter, verifyStateFile } from './StateFile.js';
-import { decodeKey, decodeRow, encodeKey, encodeRow, T_NUM, T_STR, type Row } from './EmbeddedRows.js';
+import { decodeKey, decodeRow, encodeKey, encodeRow, T_JS, T_NUM, T_STR, T_V8, type Row } from './EmbeddedRows.js';
 import { copyStore, copyVerified, openStoreFile, storeRows } from './EmbeddedStoreFile.js';
 
 export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptions {
@@ -49,6 +49,9 @@ const DEFAULT_WRITE_CACHE_ENTRIES = 100_000;
 
 /** Row keys are built in one scratch buffer: every LMDB call copies its key before returning. */
 const KEY_SCRATCH = Buffer.allocUnsafe(4096);
+/** Views of the scratch buffer by length, made once: a view per call would be garbage per record. */
+const KEY_VIEWS: Buffer[] = [];
+const keyView = (n: number): Buffer => KEY_VIEWS[n] ?? (KEY_VIEWS[n] = KEY_SCRATCH.subarray(0, n));
 
 /** Rows of the write cache by key group and row key (latin1), null for a removal. */
 type Overlay = Map<number, Map<string, Buffer | null>>;
@@ -68,17 +71,61 @@ interface ChainFile {
   handle: KeyedStateFileHandle;
 }
 
-interface CacheSlot {
-  e: Entry | null;
-  /** The key had a row in the store when it entered the cache. */
-  had: boolean;
+/** A slot's `v0` when the row was not decoded (a write without a read first). */
+const NOT_READ = Symbol('not read');
+
+/**
+ * A key's entry in the write cache, which is also the live Entry the state accessors get (one object per
+ * cached key, not two): `live` false when the key has no value.
+ */
+class CacheSlot implements Entry {
+  constructor(
+    public k: unknown,
+    public v: unknown,
+    public live: boolean,
+    /** The key had a row in the store when it entered the cache. */
+    readonly had: boolean,
+    /** The value as decoded from that row: a slot that still holds this very value may be unchanged. */
+    readonly v0: unknown,
+    /** The row's format bits. */
+    readonly fmt: number,
+  ) {}
+
+  ver = 0;
   /**
-   * That row, to skip writing back an unchanged entry (nor count it as a change): its bytes, or for the
-   * common row of a number value its format and number (no copy of the bytes).
+   * For an object value (which may have been changed in place): the row's bytes, in the cache's raw slab
+   * (`raw`, from `rawAt`, `rawLen` bytes), to tell by comparison whether it must be written back.
    */
-  raw?: Buffer;
-  fmt?: number;
-  num?: number;
+  raw: Buffer | undefined = undefined;
+  rawAt = 0;
+  rawLen = 0;
+}
+
+/** Row copies of the write cache's object values, appended to slabs that live until the next flush. */
+class RawSlab {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+
+  /** Copies `len` bytes of `b` into the slab; the slab buffer and offset are the slot's. */
+  add(slot: CacheSlot, b: Buffer, len: number): void {
+    if (this.used + len > this.buf.length) {
+      this.buf = Buffer.allocUnsafe(Math.max(this.buf.length, len));
+      this.used = 0;
+    }
+    const to = this.buf;
+    const at = this.used;
+    if (len <= 128) for (let i = 0; i < len; i++) to[at + i] = b[i]; // no view object for a short row
+    else to.set(b.subarray(0, len), at); // lmdb-js's buffer is longer than its length says: never copy it whole
+    slot.raw = this.buf;
+    slot.rawAt = this.used;
+    slot.rawLen = len;
+    this.used += len;
+  }
+
+  /** After a flush nothing refers to the slab's bytes: they are written over (a snapshot's overlay copies its rows). */
+  reset(): void {
+    this.used = 0;
+  }
 }
 
 /**
@@ -88,39 +135,52 @@ interface CacheSlot {
 class CachedKeyGroup implements KeyGroupStore {
   readonly cache = new Map<NormalizedKey, CacheSlot>();
 
-  constructor(private readonly backend: EmbeddedKeyedStateBackend, readonly state: string, readonly kg: number) {}
+  constructor(private readonly backend: EmbeddedKeyedStateBackend, readonly state: string, readonly sid: number, readonly kg: number) {}
 
   get(nk: NormalizedKey): Entry | undefined {
     const slot = this.cache.get(nk) ?? this.load(nk, true);
-    return slot.e ?? undefined;
+    return slot.live ? slot : undefined;
   }
 
   set(nk: NormalizedKey, e: Entry): this {
-    (this.cache.get(nk) ?? this.load(nk, false)).e = e;
+    const slot = this.cache.get(nk) ?? this.load(nk, false);
+    // The slot is the live entry: callers go on with what get() returns (see AbstractKeyedStateBackend.owned).
+    slot.k = e.k;
+    slot.v = e.v;
+    slot.ver = e.ver;
+    slot.live = true;
     return this;
   }
 
   delete(nk: NormalizedKey): boolean {
     const slot = this.cache.get(nk);
     if (!slot) return this.load(nk, false).had;
-    const had = slot.e !== null;
-    slot.e = null;
+    const had = slot.live;
+    slot.live = false;
+    slot.v = undefined;
     return had;
   }
 
   /** Brings the key's row (if any) into the cache; `revive`: also decode it into a live entry. */
   private load(nk: NormalizedKey, revive: boolean): CacheSlot {
-    const b = this.backend.readRow(this, nk); // valid until the next read
+    const backend = this.backend;
+    const b = backend.readRow(this, nk); // valid until the next read
     let slot: CacheSlot;
-    if (!b) slot = { e: null, had: false };
-    else if (this.backend.rowSize === 11 && b[1] === 0 && b[2] === T_NUM) {
-      const num = b.readDoubleBE(3);
-      slot = { e: revive ? this.backend.revive(this.state, [b[0], nk, num]) : null, had: true, fmt: b[0], num };
-    } else {
-      const raw = Buffer.from(b.buffer.slice(b.byteOffset, b.byteOffset + this.backend.rowSize));
-      slot = { e: revive ? this.backend.revive(this.state, decodeRow(raw, nk)) : null, had: true, raw };
+    if (!b) slot = new CacheSlot(nk, undefined, false, false, NOT_READ, 0);
+    else if (!revive) slot = new CacheSlot(nk, undefined, false, true, NOT_READ, b[0]);
+    else {
+      const len = backend.rowSize;
+      const t = b[1] === 0 ? b[2] : -1;
+      // Numbers and compact values decode from lmdb-js's buffer as it is; V8's deserializer makes typed
+      // arrays views of its input, so its rows decode from a copy of their own (a typed array changed in
+      // place must not change the bytes it is compared with, nor the next read).
+      const row = t === T_NUM || t === T_JS ? b : t === T_V8 || t === -1 ? Buffer.from(b.buffer.slice(b.byteOffset, b.byteOffset + len)) : b.subarray(0, len);
+      const [fmt, k, stored] = decodeRow(row, nk);
+      const v = backend.revive(this.state, fmt, stored);
+      slot = new CacheSlot(k, v, true, true, v, fmt);
+      if (typeof v === 'object' && v !== null) backend.slab.add(slot, b, len);
     }
-    this.backend.cached(this);
+    backend.cached(this);
     this.cache.set(nk, slot);
     return slot;
   }
@@ -205,8 +265,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   }
 
   protected newKeyGroupStore(state: string, groupIndex: number): CachedKeyGroup {
-    this.stateId(state);
-    return new CachedKeyGroup(this, state, this.keyGroupRange.start + groupIndex);
+    return new CachedKeyGroup(this, state, this.stateId(state), this.keyGroupRange.start + groupIndex);
   }
 
   override setCurrentKey(key: unknown): void {
@@ -229,7 +288,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
    * `rowSize` (the buffer's own length is not).
    */
   readRow(g: CachedKeyGroup, nk: NormalizedKey): Buffer | undefined {
-    const b = this.rows.getBinaryFast(this.rowKey(this.stateId(g.state), g.kg, nk));
+    const b = this.rows.getBinaryFast(this.rowKey(g.sid, g.kg, nk));
     if (!b) return undefined;
     this.rowSize = (this.rows as unknown as { lastSize: number }).lastSize;
     return b;
@@ -238,13 +297,16 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** @internal Size of the row readRow returned last. */
   rowSize = 0;
 
-  /** @internal A stored row as a live entry of its (registered) state. */
-  revive(state: string, [fmt, k, stored]: Row): Entry {
+  /** @internal Row copies of the cache's object values (see CacheSlot). */
+  readonly slab = new RawSlab();
+
+  /** @internal A stored value as the live value of its (registered) state. */
+  revive(state: string, fmt: number, stored: unknown): unknown {
     const t = this.tables.get(state)!;
     const meta = t.meta!;
     // The hot case (a value without TTL or serializer, stored as it is) without the general decoder's closures.
-    if (fmt === 0 && !meta.ttl && t.kind !== 'list' && t.kind !== 'map') return { k, v: meta.val.plain ? stored : meta.val.decode(stored, false, state), ver: 0 };
-    return { k, v: decodeChunkValue(t.kind, meta, formatOfBits(fmt) ?? {}, stored, this.now(), state), ver: 0 };
+    if (fmt === 0 && !meta.ttl && t.kind !== 'list' && t.kind !== 'map') return meta.val.plain ? stored : meta.val.decode(stored, false, state);
+    return decodeChunkValue(t.kind, meta, formatOfBits(fmt) ?? {}, stored, this.now(), state);
   }
 
   /** @internal */
@@ -286,9 +348,11 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
             log.copy(bigger, 0, 0, logLen);
             log = bigger;
           }
-          log.writeUInt16BE(key.length - 2, logLen);
-          key.copy(log, logLen + 2, 2);
-          logLen += key.length;
+          const n = key.length;
+          log[logLen] = (n - 2) >>> 8;
+          log[logLen + 1] = (n - 2) & 0xff;
+          for (let i = 2; i < n; i++) log[logLen + i] = key[i]; // a short key: no view object
+          logLen += n;
         }
       });
       for (const g of groups) g.cache.clear();
@@ -296,6 +360,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     });
     this.dirty.clear();
     this.cachedEntries = 0;
+    this.slab.reset();
   }
 
   /**
@@ -312,11 +377,21 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
       if (fmt !== 0) this.writtenFormats.set(g.state, (this.writtenFormats.get(g.state) ?? 0) | fmt);
       for (const nk of sortedKeys(g.cache)) {
         const slot = g.cache.get(nk)!;
-        const stored = slot.e === null ? DROP : enc(slot.e.v);
-        if (stored === DROP && !slot.had) continue;
-        if (slot.num !== undefined && typeof stored === 'number' && slot.fmt === fmt && slot.e!.k === nk && Object.is(stored, slot.num)) continue;
-        const bytes = stored === DROP ? undefined : encodeRow(fmt, slot.e!.k, nk, stored);
-        if (bytes !== undefined && slot.raw !== undefined && bytes.equals(slot.raw)) continue;
+        const e = slot;
+        if (!e.live) {
+          if (slot.had) visit(g.kg, this.rowKey(sid, g.kg, nk), undefined);
+          continue;
+        }
+        // The value it was read with, unchanged: a primitive is the same row; an object may have changed in place.
+        const same = e.v === slot.v0 && slot.fmt === fmt;
+        if (same && slot.raw === undefined) continue;
+        const stored = enc(e.v);
+        if (stored === DROP) {
+          if (slot.had) visit(g.kg, this.rowKey(sid, g.kg, nk), undefined);
+          continue;
+        }
+        const bytes = encodeRow(fmt, e.k, nk, stored); // reused buffer: visit copies what it keeps
+        if (same && bytes.compare(slot.raw!, slot.rawAt, slot.rawAt + slot.rawLen) === 0) continue;
         visit(g.kg, this.rowKey(sid, g.kg, nk), bytes);
       }
     }
@@ -335,7 +410,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     this.changedRows(this.sortedDirty(), (kg, key, bytes) => {
       let m = out.get(kg);
       if (!m) out.set(kg, (m = new Map()));
-      m.set(key.toString('latin1'), bytes ?? null);
+      m.set(key.toString('latin1'), bytes ? Buffer.from(bytes) : null);
     });
     return out;
   }
@@ -516,9 +591,10 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
       const enc = encoderOf(t.kind, t.meta, ttlNow);
       const flat: TaggedFlat = [];
       for (const [key, row] of rows) {
-        const e = this.revive(name, decodeRow(row!, decodeKey(key.subarray(4))));
-        const s = enc ? enc(e.v) : e.v;
-        if (s !== DROP) flat.push(e.k, s);
+        const [fmt, k, stored] = decodeRow(row!, decodeKey(key.subarray(4)));
+        const v = this.revive(name, fmt, stored);
+        const s = enc ? enc(v) : v;
+        if (s !== DROP) flat.push(k, s);
       }
       const f = formatOf(t.meta);
       if (f) flat.format = f;
@@ -747,12 +823,20 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     out[3] = sid & 0xff;
     if (typeof nk === 'string' && nk.length * 3 < out.length - 5) {
       out[4] = T_STR;
-      return out.subarray(0, 5 + out.write(nk, 5));
+      const n = nk.length;
+      let i = 0;
+      // ASCII (most keys) without a native call: the same bytes as UTF-8.
+      for (; i < n; i++) {
+        const c = nk.charCodeAt(i);
+        if (c >= 0x80) break;
+        out[5 + i] = c;
+      }
+      return keyView(5 + (i === n ? n : out.write(nk, 5)));
     }
     if (typeof nk === 'number') {
       out[4] = T_NUM;
       out.writeDoubleBE(nk === 0 ? 0 : nk, 5);
-      return out.subarray(0, 13);
+      return keyView(13);
     }
     const k = encodeKey(nk);
     if (4 + k.length > out.length) return Buffer.concat([out.subarray(0, 4), k]);

@@ -1,4 +1,5 @@
 import { deserialize, serialize } from 'node:v8';
+import { decodeCompact, encodeCompact } from './EmbeddedValueCodec.js';
 import type { NormalizedKey } from './KeyGroupRangeAssignment.js';
 
 /**
@@ -21,6 +22,8 @@ export const T_FALSE = 4;
 export const T_NULL = 5;
 export const T_UNDEF = 6;
 export const T_V8 = 7;
+/** Plain objects, arrays and what they hold, in EmbeddedValueCodec's encoding. */
+export const T_JS = 8;
 
 export function encodeValue(v: unknown): Buffer {
   switch (typeof v) {
@@ -40,10 +43,15 @@ export function encodeValue(v: unknown): Buffer {
       return Buffer.of(v ? T_TRUE : T_FALSE);
     case 'undefined':
       return Buffer.of(T_UNDEF);
-    default:
-      return v === null ? Buffer.of(T_NULL) : Buffer.concat([Buffer.of(T_V8), serialize(v)]);
+    default: {
+      if (v === null) return Buffer.of(T_NULL);
+      const c = encodeCompact(JS_HEAD, v);
+      return c ? Buffer.from(c) : Buffer.concat([Buffer.of(T_V8), serialize(v)]);
+    }
   }
 }
+
+const JS_HEAD = [T_JS];
 
 export function decodeValue(b: Buffer): unknown {
   switch (b[0]) {
@@ -59,6 +67,8 @@ export function decodeValue(b: Buffer): unknown {
       return null;
     case T_UNDEF:
       return undefined;
+    case T_JS:
+      return decodeCompact(b, 1);
     default:
       return deserialize(b.subarray(1));
   }
@@ -68,17 +78,27 @@ export function decodeValue(b: Buffer): unknown {
 export const encodeKey = (nk: NormalizedKey): Buffer => encodeValue(nk === 0 ? 0 : nk);
 export const decodeKey = (b: Buffer): NormalizedKey => decodeValue(b) as NormalizedKey;
 
-/** `fmt | hasKey | [u32 length | key] | value`: the original key only when it is not its normalized form (objects). */
+const ROW = Buffer.allocUnsafe(11);
+const ROW_HEAD = [0, 0, T_JS];
+
+/**
+ * `fmt | hasKey | [u32 length | key] | value`: the original key only when it is not its normalized form
+ * (objects). The bytes may be a reused buffer, valid until the next call: copy them to keep them.
+ */
 export function encodeRow(fmt: number, k: unknown, nk: NormalizedKey, stored: unknown): Buffer {
   if (k === nk) {
-    // The common rows (a number or a short string as value) in one allocation.
+    // The common rows (a number, a record or a tuple as value) without an allocation.
     if (typeof stored === 'number') {
-      const b = Buffer.allocUnsafe(11);
-      b[0] = fmt;
-      b[1] = 0;
-      b[2] = T_NUM;
-      b.writeDoubleBE(stored, 3);
-      return b;
+      ROW[0] = fmt;
+      ROW[1] = 0;
+      ROW[2] = T_NUM;
+      ROW.writeDoubleBE(stored, 3);
+      return ROW;
+    }
+    if (typeof stored === 'object' && stored !== null) {
+      ROW_HEAD[0] = fmt;
+      const c = encodeCompact(ROW_HEAD, stored);
+      if (c) return c;
     }
     return Buffer.concat([Buffer.of(fmt, 0), encodeValue(stored)]);
   }
@@ -92,7 +112,7 @@ export function encodeRow(fmt: number, k: unknown, nk: NormalizedKey, stored: un
 }
 
 export function decodeRow(b: Buffer, nk: NormalizedKey): Row {
-  if (b[1] === 0) return [b[0], nk, b[2] === T_NUM ? b.readDoubleBE(3) : decodeValue(b.subarray(2))];
+  if (b[1] === 0) return [b[0], nk, b[2] === T_NUM ? b.readDoubleBE(3) : b[2] === T_JS ? decodeCompact(b, 3) : decodeValue(b.subarray(2))];
   const len = b.readUInt32BE(2);
   return [b[0], decodeValue(b.subarray(6, 6 + len)), decodeValue(b.subarray(6 + len))];
 }
