@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RichSinkFunction, type SinkFunction } from 'flink-ts';
 
@@ -13,6 +13,12 @@ export interface SinkReport {
   /** Sampled end-to-end latencies in ms (records that carry an `emitted` time). */
   latencies: number[];
   maxRssKb: number;
+  /**
+   * CPU ms this subtask's worker thread spent from the first record to the end of input (every task of the
+   * slot runs on that thread); absent where /proc/thread-self is not there. A measure that load from other
+   * processes inflates far less than the wall clock's.
+   */
+  threadCpuMs?: number;
 }
 
 const LATENCY_SAMPLE_EVERY = 16;
@@ -25,13 +31,17 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
   private count = 0;
   private first = 0;
   private latencies: number[] = [];
+  private cpuAtFirst: number | undefined;
 
   constructor(private readonly dir: string) {
     super();
   }
 
   invoke(value: T, _ctx: SinkFunction.Context): void {
-    if (this.count === 0) this.first = performance.timeOrigin + performance.now();
+    if (this.count === 0) {
+      this.first = performance.timeOrigin + performance.now();
+      this.cpuAtFirst = threadCpuMs();
+    }
     if (this.count % LATENCY_SAMPLE_EVERY === 0) {
       const emitted = (value as { emitted?: number } | null)?.emitted;
       if (emitted !== undefined) this.latencies.push(performance.timeOrigin + performance.now() - emitted);
@@ -50,6 +60,19 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
       latencies: this.latencies,
       maxRssKb: process.resourceUsage().maxRSS,
     };
+    const cpu = threadCpuMs();
+    if (cpu !== undefined && this.cpuAtFirst !== undefined) report.threadCpuMs = cpu - this.cpuAtFirst;
     writeFileSync(join(this.dir, `sink-${report.subtask}-${report.attempt}.json`), JSON.stringify(report));
+  }
+}
+
+/** The calling thread's user + system CPU in ms (Linux: /proc/thread-self/stat, in clock ticks of 10 ms). */
+function threadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime, stime (fields 14 and 15)
+  } catch {
+    return undefined;
   }
 }

@@ -1,0 +1,204 @@
+import { decode, encode } from '../../core/Serializer.js';
+
+/**
+ * The wire form of a record batch between two workers. Batches of uniform flat records (plain objects whose
+ * fields are all primitives, with the same names in the same order; or bare primitives) travel as columns: the
+ * field names once, every field's type tag in a byte, numbers in a Float64Array, strings in one string. The
+ * receiver rebuilds the objects with one object literal per shape, so they all share one hidden class. Anything
+ * else (Dates, Maps, nested objects, arrays, class instances, bigint, mixed shapes) is V8-serialized as a whole,
+ * as before.
+ *
+ * Why: node:v8 writes each record's field names again and reads a batch of 1024 small objects at ~600 ns a
+ * record (the keyed exchange at p=2 spent a quarter of its time there); the columns cost a tight loop on each
+ * side (see docs/benchmarks.md, "Keyed p=2 / p=1 (issue 13)").
+ */
+export type WireBatch = ColumnBatch | ArrayBuffer;
+
+export interface ColumnBatch {
+  /** The shape: JSON of the field names, or '' for records that are bare primitives. */
+  f: string;
+  /** Records. */
+  n: number;
+  /** n × fields doubles (the number, or a string's length), then n × fields type tags. */
+  b: ArrayBuffer;
+  /** The batch's strings, in record-then-field order: joined, or (j) a JSON array. */
+  s: string;
+  j?: 1;
+}
+
+const NUM = 0, STR = 1, TRUE = 2, FALSE = 3, NULL = 4, UNDEF = 5;
+/**
+ * Shorter substrings are copies; from this length on V8 makes a slice that keeps its parent alive, and a
+ * record kept in state would then hold its whole batch's strings: such batches carry their strings as JSON,
+ * whose parser makes each string its own.
+ */
+const SLICE_MIN_LENGTH = 13;
+const OBJECT_PROTO = Object.prototype;
+
+/** The buffers a WireBatch owns, to transfer with postMessage. */
+export function transferables(w: WireBatch): ArrayBuffer[] {
+  return w instanceof ArrayBuffer ? [w] : [w.b];
+}
+
+/** The batch's size on the wire (Flink's numBytesOut/In), the same on both sides. */
+export function wireBytes(w: WireBatch): number {
+  return w instanceof ArrayBuffer ? w.byteLength : w.b.byteLength + w.s.length;
+}
+
+// The encoder's memo of the last shape, so that a stream of one shape stringifies its names once.
+let lastNames: string[] = [];
+let lastShape = '[]';
+
+export function encodeBatch(records: unknown[]): WireBatch {
+  return encodeColumns(records) ?? v8Buffer(records);
+}
+
+function v8Buffer(records: unknown[]): ArrayBuffer {
+  const buf = encode(records);
+  const ab = buf.buffer as ArrayBuffer;
+  // node:v8 may hand out a view into a pooled buffer: transfer only what is ours.
+  return buf.byteOffset === 0 && buf.byteLength === ab.byteLength ? ab : ab.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+}
+
+/** The column form, or undefined when the batch is not uniform flat records. */
+function encodeColumns(records: unknown[]): ColumnBatch | undefined {
+  const n = records.length;
+  if (n === 0) return undefined;
+  const r0 = records[0];
+  let names: string[] | undefined;
+  if (typeof r0 === 'object' && r0 !== null) {
+    if (Object.getPrototypeOf(r0) !== OBJECT_PROTO) return undefined;
+    names = [];
+    for (const k in r0) names.push(k);
+    // for-in also lists inherited enumerable names (a polluted Object.prototype): not own fields.
+    const own = Object.keys(r0);
+    if (own.length !== names.length || names.includes('__proto__')) return undefined;
+  }
+  const nf = names ? names.length : 1;
+  const cells = n * nf;
+  const b = new ArrayBuffer(cells * 9);
+  const nums = new Float64Array(b, 0, cells);
+  const tags = new Uint8Array(b, cells * 8, cells);
+  const strs: string[] = [];
+  let longest = 0;
+  let j = 0;
+  for (let i = 0; i < n; i++) {
+    const r = records[i];
+    if (names) {
+      if (typeof r !== 'object' || r === null || Object.getPrototypeOf(r) !== OBJECT_PROTO) return undefined;
+      let f = 0;
+      for (const k in r) {
+        if (f === nf || k !== names[f]) return undefined;
+        f++;
+        const v = (r as Record<string, unknown>)[k];
+        if (typeof v === 'string') {
+          tags[j] = STR;
+          nums[j] = v.length;
+          if (v.length > longest) longest = v.length;
+          strs.push(v);
+        } else if (!cell(v, nums, tags, j)) {
+          return undefined;
+        }
+        j++;
+      }
+      if (f !== nf) return undefined;
+    } else {
+      if (typeof r === 'string') {
+        tags[j] = STR;
+        nums[j] = r.length;
+        if (r.length > longest) longest = r.length;
+        strs.push(r);
+      } else if (!cell(r, nums, tags, j)) {
+        return undefined;
+      }
+      j++;
+    }
+  }
+  let f = '';
+  if (names) {
+    if (!sameNames(names, lastNames)) {
+      lastNames = names;
+      lastShape = JSON.stringify(names);
+    }
+    f = lastShape;
+  }
+  return longest < SLICE_MIN_LENGTH ? { f, n, b, s: strs.join('') } : { f, n, b, s: JSON.stringify(strs), j: 1 };
+}
+
+/** Writes a non-string primitive; false for what the columns do not hold. */
+function cell(v: unknown, nums: Float64Array, tags: Uint8Array, j: number): boolean {
+  switch (typeof v) {
+    case 'number':
+      tags[j] = NUM;
+      nums[j] = v; // a Float64Array keeps -0 and NaN
+      return true;
+    case 'boolean':
+      tags[j] = v ? TRUE : FALSE;
+      return true;
+    case 'undefined':
+      tags[j] = UNDEF;
+      return true;
+    case 'object':
+      if (v !== null) return false;
+      tags[j] = NULL;
+      return true;
+    default:
+      return false; // bigint, symbol, function: node:v8's rules (and errors) apply
+  }
+}
+
+function sameNames(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+type Rebuild = (n: number, nums: Float64Array, tags: Uint8Array, strs: string[]) => unknown[];
+const rebuilders = new Map<string, Rebuild>();
+
+export function decodeBatch(w: WireBatch): unknown[] {
+  if (w instanceof ArrayBuffer) return decode<unknown[]>(new Uint8Array(w));
+  const { f, n, b } = w;
+  let rebuild = rebuilders.get(f);
+  if (!rebuild) rebuilders.set(f, (rebuild = compileRebuild(f === '' ? undefined : (JSON.parse(f) as string[]))));
+  const cells = b.byteLength / 9;
+  const nums = new Float64Array(b, 0, cells);
+  const tags = new Uint8Array(b, cells * 8, cells);
+  return rebuild(n, nums, tags, w.j ? (JSON.parse(w.s) as string[]) : split(w.s, nums, tags));
+}
+
+/** The joined strings cut at their lengths (each shorter than a slice: a copy). */
+function split(s: string, nums: Float64Array, tags: Uint8Array): string[] {
+  const out: string[] = [];
+  let p = 0;
+  for (let j = 0; j < tags.length; j++) {
+    if (tags[j] !== STR) continue;
+    const e = p + nums[j];
+    out.push(s.substring(p, e));
+    p = e;
+  }
+  return out;
+}
+
+/**
+ * One function per shape whose object literal has the shape's names: every record it builds starts with the
+ * same hidden class, as the records the sender's code built did (a loop of `o[name] = v` would not, and
+ * would be slower). The names enter the code only as JSON string literals.
+ */
+function compileRebuild(names: string[] | undefined): Rebuild {
+  const nf = names ? names.length : 1;
+  const cell = (f: number) =>
+    `t = tags[j + ${f}]; const v${f} = t === ${NUM} ? nums[j + ${f}] : t === ${STR} ? strs[s++] : t === ${TRUE} ? true : t === ${FALSE} ? false : t === ${NULL} ? null : undefined;`;
+  const lines: string[] = [];
+  for (let f = 0; f < nf; f++) lines.push(cell(f));
+  const value = names ? `{ ${names.map((k, f) => `${JSON.stringify(k)}: v${f}`).join(', ')} }` : 'v0';
+  const body = `
+    const out = [];
+    let s = 0, t = 0;
+    for (let i = 0, j = 0; i < n; i++, j += ${nf}) {
+      ${lines.join('\n      ')}
+      out.push(${value});
+    }
+    return out;`;
+  return new Function('n', 'nums', 'tags', 'strs', body) as Rebuild;
+}
