@@ -19,6 +19,8 @@ export interface SinkReport {
    * processes inflates far less than the wall clock's.
    */
   threadCpuMs?: number;
+  /** CPU ms of the whole process (every thread: the JobManager, all workers, V8's GC helpers) over the same span. */
+  processCpuMs: number;
 }
 
 const LATENCY_SAMPLE_EVERY = 16;
@@ -32,6 +34,7 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
   private first = 0;
   private latencies: number[] = [];
   private cpuAtFirst: number | undefined;
+  private processCpuAtFirst = 0;
 
   constructor(private readonly dir: string) {
     super();
@@ -41,6 +44,7 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
     if (this.count === 0) {
       this.first = performance.timeOrigin + performance.now();
       this.cpuAtFirst = threadCpuMs();
+      this.processCpuAtFirst = processCpuMs();
     }
     if (this.count % LATENCY_SAMPLE_EVERY === 0) {
       const emitted = (value as { emitted?: number } | null)?.emitted;
@@ -59,11 +63,17 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
       last: performance.timeOrigin + performance.now(),
       latencies: this.latencies,
       maxRssKb: process.resourceUsage().maxRSS,
+      processCpuMs: processCpuMs() - this.processCpuAtFirst,
     };
     const cpu = threadCpuMs();
     if (cpu !== undefined && this.cpuAtFirst !== undefined) report.threadCpuMs = cpu - this.cpuAtFirst;
     writeFileSync(join(this.dir, `sink-${report.subtask}-${report.attempt}.json`), JSON.stringify(report));
   }
+}
+
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** The calling thread's user + system CPU in ms (Linux: /proc/thread-self/stat, in clock ticks of 10 ms). */

@@ -26,7 +26,9 @@ export interface ColumnBatch {
   j?: 1;
 }
 
-const NUM = 0, STR = 1, TRUE = 2, FALSE = 3, NULL = 4, UNDEF = 5;
+// INT: a number that is an int32 (not -0), rebuilt as V8's small integer like the sender's literal held it, not a
+// heap number of its own.
+const NUM = 0, STR = 1, TRUE = 2, FALSE = 3, NULL = 4, UNDEF = 5, INT = 6;
 /**
  * Shorter substrings are copies; from this length on V8 makes a slice that keeps its parent alive, and a
  * record kept in state would then hold its whole batch's strings: such batches carry their strings as JSON,
@@ -129,7 +131,7 @@ function encodeColumns(records: unknown[]): ColumnBatch | undefined {
 function cell(v: unknown, nums: Float64Array, tags: Uint8Array, j: number): boolean {
   switch (typeof v) {
     case 'number':
-      tags[j] = NUM;
+      tags[j] = (v | 0) === v && (v !== 0 || 1 / v > 0) ? INT : NUM;
       nums[j] = v; // a Float64Array keeps -0 and NaN
       return true;
     case 'boolean':
@@ -153,52 +155,42 @@ function sameNames(a: string[], b: string[]): boolean {
   return true;
 }
 
-type Rebuild = (n: number, nums: Float64Array, tags: Uint8Array, strs: string[]) => unknown[];
+type Rebuild = (n: number, nums: Float64Array, tags: Uint8Array, strs: string) => unknown[];
 const rebuilders = new Map<string, Rebuild>();
 
 export function decodeBatch(w: WireBatch): unknown[] {
   if (w instanceof ArrayBuffer) return decode<unknown[]>(new Uint8Array(w));
   const { f, n, b } = w;
-  let rebuild = rebuilders.get(f);
-  if (!rebuild) rebuilders.set(f, (rebuild = compileRebuild(f === '' ? undefined : (JSON.parse(f) as string[]))));
+  const id = w.j ? `j${f}` : f;
+  let rebuild = rebuilders.get(id);
+  if (!rebuild) rebuilders.set(id, (rebuild = compileRebuild(f === '' ? undefined : (JSON.parse(f) as string[]), w.j === 1)));
   const cells = b.byteLength / 9;
-  const nums = new Float64Array(b, 0, cells);
-  const tags = new Uint8Array(b, cells * 8, cells);
-  return rebuild(n, nums, tags, w.j ? (JSON.parse(w.s) as string[]) : split(w.s, nums, tags));
-}
-
-/** The joined strings cut at their lengths (each shorter than a slice: a copy). */
-function split(s: string, nums: Float64Array, tags: Uint8Array): string[] {
-  const out: string[] = [];
-  let p = 0;
-  for (let j = 0; j < tags.length; j++) {
-    if (tags[j] !== STR) continue;
-    const e = p + nums[j];
-    out.push(s.substring(p, e));
-    p = e;
-  }
-  return out;
+  return rebuild(n, new Float64Array(b, 0, cells), new Uint8Array(b, cells * 8, cells), w.s);
 }
 
 /**
  * One function per shape whose object literal has the shape's names: every record it builds starts with the
  * same hidden class, as the records the sender's code built did (a loop of `o[name] = v` would not, and
- * would be slower). The names enter the code only as JSON string literals.
+ * would be slower). The names enter the code only as JSON string literals. Joined strings are cut at their
+ * lengths (each shorter than a slice: a copy); JSON strings are parsed once for the batch.
  */
-function compileRebuild(names: string[] | undefined): Rebuild {
+function compileRebuild(names: string[] | undefined, json: boolean): Rebuild {
   const nf = names ? names.length : 1;
-  const cell = (f: number) =>
-    `t = tags[j + ${f}]; const v${f} = t === ${NUM} ? nums[j + ${f}] : t === ${STR} ? strs[s++] : t === ${TRUE} ? true : t === ${FALSE} ? false : t === ${NULL} ? null : undefined;`;
+  const str = (f: number) => (json ? 'strs[s++]' : `S.substring(s, s += nums[j + ${f}])`);
   const lines: string[] = [];
-  for (let f = 0; f < nf; f++) lines.push(cell(f));
+  for (let f = 0; f < nf; f++) {
+    lines.push(`t = tags[j + ${f}]; const v${f} = t === ${INT} ? nums[j + ${f}] | 0 : t === ${STR} ? ${str(f)} : t === ${NUM} ? nums[j + ${f}] : ` +
+      `t === ${UNDEF} ? undefined : t === ${NULL} ? null : t === ${TRUE};`);
+  }
   const value = names ? `{ ${names.map((k, f) => `${JSON.stringify(k)}: v${f}`).join(', ')} }` : 'v0';
   const body = `
-    const out = [];
+    ${json ? 'const strs = JSON.parse(S);' : ''}
+    const out = new Array(n);
     let s = 0, t = 0;
     for (let i = 0, j = 0; i < n; i++, j += ${nf}) {
       ${lines.join('\n      ')}
-      out.push(${value});
+      out[i] = ${value};
     }
     return out;`;
-  return new Function('n', 'nums', 'tags', 'strs', body) as Rebuild;
+  return new Function('n', 'nums', 'tags', 'S', body) as Rebuild;
 }

@@ -25,8 +25,7 @@ export interface OutputChannelListener {
 /**
  * Moves batches between subtasks. Subtasks in the same worker hand batches over by reference (like
  * chaining, no copy); across workers a batch is encoded once (BatchCodec: columns for flat records) and
- * its buffers transferred, one
- * postMessage per batch. A MessagePort per worker pair keeps every channel in order.
+ * its buffers transferred, one postMessage per batch. A MessagePort per worker pair keeps every channel in order.
  */
 export class Transport {
   private readonly inputs = new Map<number, InputChannelListener>();
