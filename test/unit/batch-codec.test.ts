@@ -1,6 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deserialize, serialize } from 'node:v8';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
 import { decodeBatch, encodeBatch, transferables, wireBytes, type WireBatch } from '../../src/runtime/network/BatchCodec.js';
@@ -192,5 +194,18 @@ describe('BatchCodec', () => {
     } finally {
       port1.close();
     }
+  });
+
+  test('without code generation from strings (node --disallow-code-generation-from-strings) every test above passes too', { skip: process.env.BATCH_CODEC_NO_CODEGEN === '1' && 'this is that run' }, () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, BATCH_CODEC_NO_CODEGEN: '1' };
+    delete env.NODE_TEST_CONTEXT; // a test run of its own, reporting as text
+    const r = spawnSync(process.execPath, ['--disallow-code-generation-from-strings', '--import', 'tsx', '--test', fileURLToPath(import.meta.url)], {
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /# pass 10\b/);
+    assert.match(r.stdout, /# fail 0\b/);
   });
 });

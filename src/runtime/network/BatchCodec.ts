@@ -192,5 +192,44 @@ function compileRebuild(names: string[] | undefined, json: boolean): Rebuild {
       out[i] = ${value};
     }
     return out;`;
-  return new Function('n', 'nums', 'tags', 'S', body) as Rebuild;
+  try {
+    return new Function('n', 'nums', 'tags', 'S', body) as Rebuild;
+  } catch {
+    return genericRebuild(names, json); // node --disallow-code-generation-from-strings
+  }
+}
+
+/** The same records without generated code: one property store at a time (slower, same values and order). */
+function genericRebuild(names: string[] | undefined, json: boolean): Rebuild {
+  return (n, nums, tags, S) => {
+    const strs = json ? (JSON.parse(S) as string[]) : undefined;
+    const nf = names ? names.length : 1;
+    const out = new Array<unknown>(n);
+    let s = 0;
+    const value = (j: number): unknown => {
+      switch (tags[j]) {
+        case INT:
+        case NUM:
+          return nums[j];
+        case STR:
+          return strs ? strs[s++] : S.substring(s, (s += nums[j]));
+        case UNDEF:
+          return undefined;
+        case NULL:
+          return null;
+        default:
+          return tags[j] === TRUE;
+      }
+    };
+    for (let i = 0, j = 0; i < n; i++, j += nf) {
+      if (!names) {
+        out[i] = value(j);
+        continue;
+      }
+      const o: Record<string, unknown> = {};
+      for (let f = 0; f < nf; f++) o[names[f]] = value(j + f);
+      out[i] = o;
+    }
+    return out;
+  };
 }
