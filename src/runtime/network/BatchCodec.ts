@@ -92,28 +92,15 @@ function encodeColumns(records: unknown[]): ColumnBatch | undefined {
       for (const k in r) {
         if (f === nf || k !== names[f]) return undefined;
         f++;
-        const v = (r as Record<string, unknown>)[k];
-        if (typeof v === 'string') {
-          tags[j] = STR;
-          nums[j] = v.length;
-          if (v.length > longest) longest = v.length;
-          strs.push(v);
-        } else if (!cell(v, nums, tags, j)) {
-          return undefined;
-        }
-        j++;
+        const len = cell((r as Record<string, unknown>)[k], nums, tags, strs, j++);
+        if (len < 0) return undefined;
+        if (len > longest) longest = len;
       }
       if (f !== nf) return undefined;
     } else {
-      if (typeof r === 'string') {
-        tags[j] = STR;
-        nums[j] = r.length;
-        if (r.length > longest) longest = r.length;
-        strs.push(r);
-      } else if (!cell(r, nums, tags, j)) {
-        return undefined;
-      }
-      j++;
+      const len = cell(r, nums, tags, strs, j++);
+      if (len < 0) return undefined;
+      if (len > longest) longest = len;
     }
   }
   let f = '';
@@ -127,25 +114,30 @@ function encodeColumns(records: unknown[]): ColumnBatch | undefined {
   return longest < SLICE_MIN_LENGTH ? { f, n, b, s: strs.join('') } : { f, n, b, s: JSON.stringify(strs), j: 1 };
 }
 
-/** Writes a non-string primitive; false for what the columns do not hold. */
-function cell(v: unknown, nums: Float64Array, tags: Uint8Array, j: number): boolean {
+/** Writes one primitive: its string length (0 for other kinds), or -1 for what the columns do not hold. */
+function cell(v: unknown, nums: Float64Array, tags: Uint8Array, strs: string[], j: number): number {
   switch (typeof v) {
+    case 'string':
+      tags[j] = STR;
+      nums[j] = v.length;
+      strs.push(v);
+      return v.length;
     case 'number':
       tags[j] = (v | 0) === v && (v !== 0 || 1 / v > 0) ? INT : NUM;
       nums[j] = v; // a Float64Array keeps -0 and NaN
-      return true;
+      return 0;
     case 'boolean':
       tags[j] = v ? TRUE : FALSE;
-      return true;
+      return 0;
     case 'undefined':
       tags[j] = UNDEF;
-      return true;
+      return 0;
     case 'object':
-      if (v !== null) return false;
+      if (v !== null) return -1;
       tags[j] = NULL;
-      return true;
+      return 0;
     default:
-      return false; // bigint, symbol, function: node:v8's rules (and errors) apply
+      return -1; // bigint, symbol, function: node:v8's rules (and errors) apply
   }
 }
 
