@@ -171,6 +171,8 @@ describe('BatchCodec', () => {
         Array.from({ length: 1024 }, (_, i) => ({ key: `key-${i}`, sum: i / 3, ok: i % 2 === 0, none: null })),
         Array.from({ length: 100 }, (_, i) => `a word that is longer than thirteen chars ${i}`),
         [{ d: new Date(1) }],
+        ['\ud800', '\udc00', 'a\udfff', '😀'], // lone halves that join into a pair, cut apart again
+        ['\ud800', '\udc00', 'a string of thirteen+ \udfff'], // the same as JSON
       ];
       const got = new Promise<{ records: unknown[]; bytes: number }[]>((resolve) => {
         const out: { records: unknown[]; bytes: number }[] = [];
