@@ -19,6 +19,11 @@ export interface SinkReport {
    * processes inflates far less than the wall clock's.
    */
   threadCpuMs?: number;
+  /**
+   * ms the same thread was ready to run but waited for a core (/proc/thread-self/schedstat): with `threadCpuMs`,
+   * the rest of the span (last - first - cpu - this) is the time the thread had nothing to do.
+   */
+  threadRunqueueMs?: number;
   /** CPU ms of the whole process (every thread: the JobManager, all workers, V8's GC helpers) over the same span. */
   processCpuMs: number;
 }
@@ -35,6 +40,7 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
   private latencies: number[] = [];
   private cpuAtFirst: number | undefined;
   private processCpuAtFirst = 0;
+  private waitAtFirst: number | undefined;
 
   constructor(private readonly dir: string) {
     super();
@@ -45,6 +51,7 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
       this.first = performance.timeOrigin + performance.now();
       this.cpuAtFirst = threadCpuMs();
       this.processCpuAtFirst = processCpuMs();
+      this.waitAtFirst = threadRunqueueMs();
     }
     if (this.count % LATENCY_SAMPLE_EVERY === 0) {
       const emitted = (value as { emitted?: number } | null)?.emitted;
@@ -67,6 +74,8 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
     };
     const cpu = threadCpuMs();
     if (cpu !== undefined && this.cpuAtFirst !== undefined) report.threadCpuMs = cpu - this.cpuAtFirst;
+    const wait = threadRunqueueMs();
+    if (wait !== undefined && this.waitAtFirst !== undefined) report.threadRunqueueMs = wait - this.waitAtFirst;
     writeFileSync(join(this.dir, `sink-${report.subtask}-${report.attempt}.json`), JSON.stringify(report));
   }
 }
@@ -82,6 +91,15 @@ function threadCpuMs(): number | undefined {
     const stat = readFileSync('/proc/thread-self/stat', 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) * 10; // utime, stime (fields 14 and 15)
+  } catch {
+    return undefined;
+  }
+}
+
+/** ms the calling thread spent runnable but not running (Linux: the second field of /proc/thread-self/schedstat, in ns). */
+function threadRunqueueMs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
   } catch {
     return undefined;
   }
