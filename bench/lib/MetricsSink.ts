@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RichSinkFunction, type SinkFunction } from 'flink-ts';
 
@@ -13,6 +13,19 @@ export interface SinkReport {
   /** Sampled end-to-end latencies in ms (records that carry an `emitted` time). */
   latencies: number[];
   maxRssKb: number;
+  /**
+   * CPU ms this subtask's worker thread spent from the first record to the end of input (every task of the
+   * slot runs on that thread); absent where /proc/thread-self is not there. A measure that load from other
+   * processes inflates far less than the wall clock's.
+   */
+  threadCpuMs?: number;
+  /**
+   * ms the same thread was ready to run but waited for a core (/proc/thread-self/schedstat): with `threadCpuMs`,
+   * the rest of the span (last - first - cpu - this) is the time the thread had nothing to do.
+   */
+  threadRunqueueMs?: number;
+  /** CPU ms of the whole process (every thread: the JobManager, all workers, V8's GC helpers) over the same span. */
+  processCpuMs: number;
 }
 
 const LATENCY_SAMPLE_EVERY = 16;
@@ -25,13 +38,21 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
   private count = 0;
   private first = 0;
   private latencies: number[] = [];
+  private cpuAtFirst: number | undefined;
+  private processCpuAtFirst = 0;
+  private waitAtFirst: number | undefined;
 
   constructor(private readonly dir: string) {
     super();
   }
 
   invoke(value: T, _ctx: SinkFunction.Context): void {
-    if (this.count === 0) this.first = performance.timeOrigin + performance.now();
+    if (this.count === 0) {
+      this.first = performance.timeOrigin + performance.now();
+      this.cpuAtFirst = threadCpuMs();
+      this.processCpuAtFirst = processCpuMs();
+      this.waitAtFirst = threadRunqueueMs();
+    }
     if (this.count % LATENCY_SAMPLE_EVERY === 0) {
       const emitted = (value as { emitted?: number } | null)?.emitted;
       if (emitted !== undefined) this.latencies.push(performance.timeOrigin + performance.now() - emitted);
@@ -49,7 +70,37 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
       last: performance.timeOrigin + performance.now(),
       latencies: this.latencies,
       maxRssKb: process.resourceUsage().maxRSS,
+      processCpuMs: processCpuMs() - this.processCpuAtFirst,
     };
+    const cpu = threadCpuMs();
+    if (cpu !== undefined && this.cpuAtFirst !== undefined) report.threadCpuMs = cpu - this.cpuAtFirst;
+    const wait = threadRunqueueMs();
+    if (wait !== undefined && this.waitAtFirst !== undefined) report.threadRunqueueMs = wait - this.waitAtFirst;
     writeFileSync(join(this.dir, `sink-${report.subtask}-${report.attempt}.json`), JSON.stringify(report));
+  }
+}
+
+function processCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** The calling thread's user + system CPU in ms (Linux: /proc/thread-self/stat, in clock ticks of 10 ms). */
+function threadCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10; // utime, stime (fields 14 and 15)
+  } catch {
+    return undefined;
+  }
+}
+
+/** ms the calling thread spent runnable but not running (Linux: the second field of /proc/thread-self/schedstat, in ns). */
+function threadRunqueueMs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return undefined;
   }
 }

@@ -1,11 +1,11 @@
 import type { MessagePort } from 'node:worker_threads';
-import { decode, encode } from '../../core/Serializer.js';
+import { decodeBatch, encodeBatch, transferables, wireBytes, type WireBatch } from './BatchCodec.js';
 import type { ChannelEvent } from './events.js';
 
 /** One message on the wire between two workers. */
 interface WireMessage {
   c: number; // channel id
-  d?: ArrayBuffer; // a batch of records, V8-serialized
+  d?: WireBatch; // a batch of records, encoded (BatchCodec)
   r?: unknown[]; // a batch handed over by reference (same worker)
   t?: Float64Array; // event timestamps of the batch's records, parallel to them (NaN: none)
   e?: ChannelEvent;
@@ -24,8 +24,8 @@ export interface OutputChannelListener {
 
 /**
  * Moves batches between subtasks. Subtasks in the same worker hand batches over by reference (like
- * chaining, no copy); across workers a batch is serialized once and its buffer transferred, one
- * postMessage per batch. A MessagePort per worker pair keeps every channel in order.
+ * chaining, no copy); across workers a batch is encoded once (BatchCodec: columns for flat records) and
+ * its buffers transferred, one postMessage per batch. A MessagePort per worker pair keeps every channel in order.
  */
 export class Transport {
   private readonly inputs = new Map<number, InputChannelListener>();
@@ -60,14 +60,12 @@ export class Transport {
       this.local({ c: channel, r: records, t: timestamps });
       return 0;
     }
-    const buf = encode(records);
-    const ab = buf.buffer as ArrayBuffer;
-    const exclusive = buf.byteOffset === 0 && buf.byteLength === ab.byteLength;
-    const payload: ArrayBuffer = exclusive ? ab : (buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
-    // Timestamps travel as their own typed array, transferred like the records' buffer (no per-record wrapper).
-    const transfer = timestamps ? [payload, timestamps.buffer as ArrayBuffer] : [payload];
-    const bytes = payload.byteLength; // read before the transfer detaches the buffer
-    this.peers.get(worker)!.postMessage({ c: channel, d: payload, t: timestamps } satisfies WireMessage, transfer);
+    const d = encodeBatch(records);
+    // Timestamps travel as their own typed array, transferred like the records' buffers (no per-record wrapper).
+    const transfer = transferables(d);
+    if (timestamps) transfer.push(timestamps.buffer as ArrayBuffer);
+    const bytes = wireBytes(d); // read before the transfer detaches the buffers
+    this.peers.get(worker)!.postMessage({ c: channel, d, t: timestamps } satisfies WireMessage, transfer);
     return bytes;
   }
 
@@ -94,7 +92,7 @@ export class Transport {
     }
     if (m.cr !== undefined) (listener as OutputChannelListener).onCredit(m.cr);
     else if (m.r) (listener as InputChannelListener).onBatch(m.r, m.t, 0);
-    else if (m.d) (listener as InputChannelListener).onBatch(decode<unknown[]>(new Uint8Array(m.d)), m.t, m.d.byteLength);
+    else if (m.d) (listener as InputChannelListener).onBatch(decodeBatch(m.d), m.t, wireBytes(m.d));
     else if (m.e) (listener as InputChannelListener).onEvent(m.e);
   }
 
