@@ -1,5 +1,6 @@
 import type { Entry, KeyGroupStore } from './AbstractKeyedStateBackend.js';
-import { latin1, type Cells, type ColumnarChunk } from './ColumnarChunk.js';
+import { columnIntoCells, keyOffsets, latin1, packRows, type BinaryColumn } from './BinaryChunk.js';
+import type { ColumnarChunk } from './ColumnarChunk.js';
 import { hashKey, murmurLatin1, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import { rowFields, shapeOf, ValueShape } from './BinaryValueShape.js';
 
@@ -77,6 +78,10 @@ export class BinaryKeyGroup implements KeyGroupStore {
   private keyEnd = 0;
   /** Key bytes no row points at any more (deleted keys). */
   private garbage = 0;
+  /** Key bytes lie in row order without gaps: a chunk needs no offsets. */
+  private inOrder = true;
+  /** The longest key's length (a chunk's lengths fit in bytes below 128). */
+  private maxLen = 0;
   private cells = new Float64Array(0);
   private words = new Uint32Array(0);
   /** The row the last lookup found (a get is usually followed by a set of the same key). */
@@ -147,6 +152,7 @@ export class BinaryKeyGroup implements KeyGroupStore {
     if (this.waiting !== undefined) this.hand();
     this.removeSlot(this.slotOf(row, this.hashOf(nk) | 0));
     if (this.rowLen[row] > 0) this.garbage += this.rowLen[row];
+    this.inOrder = false;
     const last = --this.n;
     if (row !== last) {
       // The last row moves into the hole, so rows stay dense.
@@ -208,23 +214,27 @@ export class BinaryKeyGroup implements KeyGroupStore {
    */
   loadPacked(c: ColumnarChunk): boolean {
     if (Array.isArray(c.keys) || this.n !== 0 || this.demoted || c.format) return false;
-    const cells = (c.cols[0] as Cells | undefined)?.cells;
-    if (!(cells instanceof Float64Array)) return false;
     const fields = c.shape;
     if (fields !== undefined && !(Array.isArray(fields) && rowFields(fields))) return false;
     const known = this.table.shape;
     if (known !== undefined && JSON.stringify(known.fields) !== JSON.stringify(fields)) return false;
     const shape = known ?? new ValueShape(fields && [...fields]);
-    const { latin1: bytes, off, len, nums } = c.keys;
-    const n = off.length;
+    const { latin1: bytes, len, nums } = c.keys;
+    const n = len.length;
     const w = shape.width;
-    if (len.length !== n || cells.length < n * w) return false;
+    if (c.cols.length !== w) return false;
+    const off = keyOffsets(c.keys);
     let total = 0;
     for (let r = 0; r < n; r++) {
       if (len[r] >= 0) total += len[r];
       else if (!(nums instanceof Float64Array) || nums.length < n) return false;
     }
+    const cells = new Float64Array(Math.max(8, n) * w);
+    const words = new Uint32Array(cells.buffer);
+    for (let j = 0; j < w; j++) if (!columnIntoCells(c.cols[j] as BinaryColumn, n, w, j, words, cells)) return false;
     this.table.shape = shape;
+    this.cells = cells;
+    this.words = words;
     this.keyBytes = new Uint8Array(Math.max(MIN_KEY_BYTES, total));
     this.rowOff = new Int32Array(Math.max(8, n));
     this.rowLen = new Int32Array(Math.max(8, n));
@@ -242,12 +252,11 @@ export class BinaryKeyGroup implements KeyGroupStore {
       for (let j = 0; j < l; j++) kb[end + j] = bytes[from + j];
       this.rowOff[r] = end;
       this.rowLen[r] = l;
+      if (l > this.maxLen) this.maxLen = l;
       end += l;
     }
     this.keyEnd = end;
-    this.cells = new Float64Array(Math.max(8, n) * w);
-    this.cells.set(cells.subarray(0, n * w));
-    this.words = new Uint32Array(this.cells.buffer);
+    this.inOrder = true;
     let bits = 4;
     while (n * 4 > 3 << bits) bits++;
     this.bits = bits;
@@ -299,17 +308,14 @@ export class BinaryKeyGroup implements KeyGroupStore {
 
   /** The rows as a columnar chunk: keys as bytes with offsets, values as cells (ColumnarChunk's binary form). */
   private pack(copy: boolean): ColumnarChunk | undefined {
-    const n = this.n;
     const shape = this.table.shape;
-    if (n === 0 || shape === undefined) return undefined;
-    const w = shape.width;
-    const cut = <T extends Int32Array | Uint8Array | Float64Array>(a: T, end: number): T => (copy ? a.slice(0, end) : a.subarray(0, end)) as T;
-    return {
-      columnar: 1,
-      keys: { latin1: cut(this.keyBytes, this.keyEnd), off: cut(this.rowOff, n), len: cut(this.rowLen, n), ...(this.rowNum.length > 0 ? { nums: cut(this.rowNum, n) } : {}) },
-      shape: shape.fields,
-      cols: [{ cells: cut(this.cells, n * w) }],
-    };
+    if (this.n === 0 || shape === undefined) return undefined;
+    return packRows({ ...this.rows(), width: shape.width }, shape.fields, copy);
+  }
+
+  private rows() {
+    const { n, keyBytes, keyEnd, rowOff, rowLen, rowNum, inOrder, maxLen, cells, words } = this;
+    return { n, keyBytes, keyEnd, rowOff, rowLen, rowNum, inOrder, maxLen, cells, words };
   }
 
   // ---------------------------------------------------------------- the hash table
@@ -394,6 +400,7 @@ export class BinaryKeyGroup implements KeyGroupStore {
     this.keyEnd += len;
     this.rowOff[row] = off;
     this.rowLen[row] = len;
+    if (len > this.maxLen) this.maxLen = len;
     return this.added(nk, row);
   }
 
@@ -486,6 +493,7 @@ export class BinaryKeyGroup implements KeyGroupStore {
     this.keyBytes = next;
     this.keyEnd = end;
     this.garbage = 0;
+    this.inOrder = true;
   }
 }
 

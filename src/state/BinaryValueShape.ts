@@ -103,9 +103,10 @@ export class ValueShape {
   constructor(readonly fields: string[] | undefined) {
     this.width = fields?.length ?? 1;
     if (!fields) {
-      this.encode = (v, f, _u, i) => {
+      this.encode = (v, f, u, i) => {
         if (typeof v !== 'number') return false;
-        f[i] = v; // a NaN stays NaN: no tag needed for a plain number
+        if (v === v) f[i] = v;
+        else tag(u, i, Tag.NAN); // one NaN: another payload would read as a tag
         return true;
       };
       this.decode = (f, _u, i) => f[i];

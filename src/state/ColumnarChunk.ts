@@ -1,4 +1,4 @@
-import { readCell } from './BinaryValueShape.js';
+import { unpackBinary, type BinaryColumn, type PackedKeys } from './BinaryChunk.js';
 import type { TaggedFlat } from './StateCodec.js';
 
 /**
@@ -16,31 +16,18 @@ import type { TaggedFlat } from './StateCodec.js';
  */
 export interface ColumnarChunk {
   columnar: 1;
+  /** PackedKeys: a binary key group's chunk (BinaryChunk.ts). */
   keys: unknown[] | PackedKeys;
   /** Absent: every value is a number, in cols[0]. */
   shape?: string[];
   cols: Column[];
   format?: TaggedFlat['format'];
 }
-type Column = Int32Array | Float64Array | unknown[] | typeof KEY | Cells;
-
-/** A binary key group's keys as they lie in it (BinaryKeyGroup.ts): latin-1 bytes, and each key's offset and length. */
-export interface PackedKeys {
-  latin1: Uint8Array;
-  off: Int32Array;
-  /** -1: a number key, in `nums`. */
-  len: Int32Array;
-  nums?: Float64Array;
-}
-
-/** A binary key group's values as they lie in it: rows of `shape.length` (or 1) cells each (BinaryValueShape.ts). */
-export interface Cells {
-  cells: Float64Array;
-}
+type Column = Int32Array | Float64Array | unknown[] | typeof KEY | BinaryColumn;
 
 /** Number of entries in a columnar chunk. */
 export function columnarSize(c: ColumnarChunk): number {
-  return Array.isArray(c.keys) ? c.keys.length : c.keys.off.length;
+  return Array.isArray(c.keys) ? c.keys.length : c.keys.len.length;
 }
 /** A field whose value is the entry's key (records that carry their key, the common case of a keyed stream). */
 const KEY = 0;
@@ -127,7 +114,7 @@ export function isColumnar(x: unknown): x is ColumnarChunk {
 
 /** The row form `[key0, value0, ...]` of a columnar chunk, with its format tag. */
 export function unpackColumnar(c: ColumnarChunk): TaggedFlat {
-  if (!Array.isArray(c.keys)) return unpackCells(c, c.keys);
+  if (!Array.isArray(c.keys)) return unpackBinary(c, c.keys);
   const { keys, shape, cols } = c;
   const n = keys.length;
   const flat: TaggedFlat = new Array(n * 2);
@@ -151,34 +138,4 @@ export function unpackColumnar(c: ColumnarChunk): TaggedFlat {
   }
   if (c.format) flat.format = c.format;
   return flat;
-}
-
-/** The row form of a binary key group's chunk. */
-function unpackCells(c: ColumnarChunk, k: PackedKeys): TaggedFlat {
-  const { cells } = c.cols[0] as Cells;
-  const words = new Uint32Array(cells.buffer, cells.byteOffset, cells.length * 2);
-  const n = k.off.length;
-  const w = c.shape?.length ?? 1;
-  const flat: TaggedFlat = new Array(n * 2);
-  const all = latin1(k.latin1, 0, k.latin1.length); // one string, every key a slice of it
-  for (let i = 0; i < n; i++) {
-    const key = k.len[i] < 0 ? k.nums![i] : all.slice(k.off[i], k.off[i] + k.len[i]);
-    let v: unknown;
-    if (!c.shape) {
-      v = cells[i];
-    } else {
-      const o: Record<string, unknown> = {};
-      for (let j = 0; j < w; j++) o[c.shape[j]] = readCell(cells, words, i * w + j, key);
-      v = o;
-    }
-    flat[i * 2] = key;
-    flat[i * 2 + 1] = v;
-  }
-  if (c.format) flat.format = c.format;
-  return flat;
-}
-
-/** A latin-1 string of bytes [start, end). */
-export function latin1(bytes: Uint8Array, start: number, end: number): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
 }
