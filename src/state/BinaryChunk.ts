@@ -39,14 +39,14 @@ export interface Rows {
   words: Uint32Array;
 }
 
-/** `copy`: the chunk must not share memory with the rows (they change before it is written). */
-export function packRows(r: Rows, fields: string[] | undefined, copy: boolean): ColumnarChunk {
+/** The chunk of `r`; it may share the key bytes with `r` (it is serialized before they change). */
+export function packRows(r: Rows, fields: string[] | undefined): ColumnarChunk {
   const { n, width: w } = r;
   const len = r.maxLen <= 127 ? new Int8Array(n) : new Int32Array(n);
   len.set(r.rowLen.subarray(0, n));
-  const keys: PackedKeys = { latin1: copy ? r.keyBytes.slice(0, r.keyEnd) : r.keyBytes.subarray(0, r.keyEnd), len };
-  if (!r.inOrder) keys.off = r.rowOff.slice(0, n);
-  if (r.rowNum.length > 0) keys.nums = r.rowNum.slice(0, n);
+  const keys: PackedKeys = { latin1: r.keyBytes.subarray(0, r.keyEnd), len };
+  if (!r.inOrder) keys.off = r.rowOff.subarray(0, n);
+  if (r.rowNum.length > 0) keys.nums = r.rowNum.subarray(0, n);
   const cols: BinaryColumn[] = [];
   for (let j = 0; j < w; j++) cols.push(column(r, j));
   return { columnar: 1, keys, shape: fields, cols };

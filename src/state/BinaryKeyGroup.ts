@@ -1,5 +1,5 @@
 import type { Entry, KeyGroupStore } from './AbstractKeyedStateBackend.js';
-import { columnIntoCells, keyOffsets, latin1, packRows, type BinaryColumn } from './BinaryChunk.js';
+import { columnIntoCells, keyOffsets, latin1, packRows, type BinaryColumn, type Rows } from './BinaryChunk.js';
 import type { ColumnarChunk } from './ColumnarChunk.js';
 import { hashKey, murmurLatin1, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import { rowFields, shapeOf, ValueShape } from './BinaryValueShape.js';
@@ -93,8 +93,8 @@ export class BinaryKeyGroup implements KeyGroupStore {
   private readNk: NormalizedKey = undefined;
   /** Snapshots whose barrier came before this group's last change and that have not taken it yet. */
   waiting: object[] | undefined = undefined;
-  /** Packs handed to waiting snapshots at this group's first change after their barrier. */
-  private readonly handed = new Map<object, ColumnarChunk | undefined>();
+  /** Copies of the rows handed to waiting snapshots at this group's first change after their barrier. */
+  private readonly handed = new Map<object, Rows | undefined>();
   /** Set once the state moved to JS objects: a late write through an old cursor goes to the new group. */
   private demoted: KeyGroupStore | undefined = undefined;
 
@@ -277,12 +277,13 @@ export class BinaryKeyGroup implements KeyGroupStore {
   take(s: object): ColumnarChunk | undefined {
     if (this.readObj !== undefined) this.writeBack();
     if (this.handed.has(s)) {
-      const c = this.handed.get(s);
+      const rows = this.handed.get(s);
       this.handed.delete(s);
-      return c;
+      return rows && packRows(rows, this.table.shape!.fields);
     }
     this.forget(s);
-    return this.pack(false);
+    const shape = this.table.shape;
+    return this.n === 0 || shape === undefined ? undefined : packRows(this.rows(false), shape.fields);
   }
 
   forget(s: object): void {
@@ -295,8 +296,9 @@ export class BinaryKeyGroup implements KeyGroupStore {
   /** Before the group's first change after a barrier: every waiting snapshot gets a copy as it is now. */
   hand(): void {
     if (this.waiting === undefined) return;
-    const c = this.pack(true);
-    for (const s of this.waiting) this.handed.set(s, c);
+    // Plain memory copies on the record path; the chunk is made from them when the asynchronous part gets here.
+    const rows = this.n === 0 || this.table.shape === undefined ? undefined : this.rows(true);
+    for (const s of this.waiting) this.handed.set(s, rows);
     this.waiting = undefined;
   }
 
@@ -306,16 +308,24 @@ export class BinaryKeyGroup implements KeyGroupStore {
     this.demoted = to;
   }
 
-  /** The rows as a columnar chunk: keys as bytes with offsets, values as cells (ColumnarChunk's binary form). */
-  private pack(copy: boolean): ColumnarChunk | undefined {
-    const shape = this.table.shape;
-    if (this.n === 0 || shape === undefined) return undefined;
-    return packRows({ ...this.rows(), width: shape.width }, shape.fields, copy);
-  }
-
-  private rows() {
-    const { n, keyBytes, keyEnd, rowOff, rowLen, rowNum, inOrder, maxLen, cells, words } = this;
-    return { n, keyBytes, keyEnd, rowOff, rowLen, rowNum, inOrder, maxLen, cells, words };
+  /** The rows as the chunk packer reads them: views, or copies that later changes do not reach. */
+  private rows(copy: boolean): Rows {
+    const n = this.n;
+    const w = this.table.shape!.width;
+    const cells = copy ? this.cells.slice(0, n * w) : this.cells;
+    return {
+      n,
+      width: w,
+      keyBytes: copy ? this.keyBytes.slice(0, this.keyEnd) : this.keyBytes,
+      keyEnd: this.keyEnd,
+      rowOff: copy && !this.inOrder ? this.rowOff.slice(0, n) : this.rowOff,
+      rowLen: copy ? this.rowLen.slice(0, n) : this.rowLen,
+      rowNum: copy && this.rowNum.length > 0 ? this.rowNum.slice(0, n) : this.rowNum,
+      inOrder: this.inOrder,
+      maxLen: this.maxLen,
+      cells,
+      words: copy ? new Uint32Array(cells.buffer) : this.words,
+    };
   }
 
   // ---------------------------------------------------------------- the hash table

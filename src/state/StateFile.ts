@@ -24,6 +24,8 @@ export interface OperatorStateSnapshot {
 export class StateFileWriter {
   private readonly parts: Buffer[] = [];
   private offset = 0;
+  /** CRC32 of the parts so far, computed as they come (between the asynchronous part's slices, not in one block at the end). */
+  private crc = 0;
   readonly keyGroupOffsets: number[] = [];
   keyedEntries = 0;
 
@@ -71,6 +73,7 @@ export class StateFileWriter {
   private pushRaw(b: Buffer): void {
     this.parts.push(b);
     this.offset += b.length;
+    this.crc = crc32(b, this.crc);
   }
 
   /** Writes and fsyncs the file; the checksum travels in the metadata, not in the file. */
@@ -80,22 +83,20 @@ export class StateFileWriter {
     const bytes = Buffer.from(new ArrayBuffer(this.offset));
     let at = 0;
     for (const p of this.parts) at += p.copy(bytes, at);
-    return { bytes, size: this.offset, crc32: crc32(bytes) };
+    return { bytes, size: this.offset, crc32: this.crc };
   }
 
   async finish(path: string): Promise<{ size: number; crc32: number }> {
     faultPoint('state-file.write', path);
     const fh = await open(path, 'wx');
-    let crc = 0;
     try {
-      for (const p of this.parts) crc = crc32(p, crc);
       await fh.writev(this.parts);
       faultPoint('state-file.fsync', path);
       await fh.sync();
     } finally {
       await fh.close();
     }
-    return { size: this.offset, crc32: crc };
+    return { size: this.offset, crc32: this.crc };
   }
 }
 

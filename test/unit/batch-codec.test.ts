@@ -16,11 +16,21 @@ function assertSame(actual: unknown, expected: unknown, path = '$'): void {
     assert.ok(Object.is(actual, expected), `${path}: ${String(actual)} is not ${String(expected)}`);
     return;
   }
-  assert.deepStrictEqual(actual, expected, path);
-  if (Object.getPrototypeOf(expected) === Object.prototype || Array.isArray(expected)) {
-    assert.deepStrictEqual(Reflect.ownKeys(actual as object), Reflect.ownKeys(expected), `${path}: key order`);
-    for (const k of Object.keys(expected)) assertSame((actual as Record<string, unknown>)[k], (expected as Record<string, unknown>)[k], `${path}.${k}`);
+  if (expected instanceof Date) {
+    // deepStrictEqual takes two invalid Dates (NaN time) for different.
+    assert.ok(actual instanceof Date && Object.is(actual.getTime(), expected.getTime()), `${path}: ${String(actual)} is not ${String(expected)}`);
+    return;
   }
+  if (Object.getPrototypeOf(expected) === Object.prototype || Array.isArray(expected)) {
+    assert.equal(Object.getPrototypeOf(actual), Object.getPrototypeOf(expected), `${path}: prototype`);
+    assert.deepStrictEqual(Reflect.ownKeys(actual as object), Reflect.ownKeys(expected), `${path}: key order`);
+    for (const k of Reflect.ownKeys(expected)) {
+      if (k === 'length' && Array.isArray(expected)) continue;
+      assertSame((actual as Record<PropertyKey, unknown>)[k], (expected as Record<PropertyKey, unknown>)[k], `${path}.${String(k)}`);
+    }
+    return;
+  }
+  assert.deepStrictEqual(actual, expected, path);
 }
 
 const roundTrip = (records: unknown[]) => decodeBatch(encodeBatch(records));
