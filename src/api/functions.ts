@@ -94,6 +94,8 @@ export abstract class RichFlatMapFunction<T, R> extends AbstractRichFunction imp
 /** Flink's SinkFunction: called once per record; a rich one also gets open/close and the runtime context. */
 export interface SinkFunction<T> {
   invoke(value: T, context: SinkFunction.Context): void;
+  /** The end of data (a bounded input is done): flush what is buffered. Before a final checkpoint and close(), as in Flink. */
+  finish?(): void;
 }
 export namespace SinkFunction {
   export interface Context {

@@ -208,4 +208,9 @@ export class StreamSink<IN> extends UdfOperator<IN> {
   processElement(v: IN): void {
     this.f(v, this.sctx);
   }
+
+  /** Flink's SinkFunction.finish(): the end of data, before any final checkpoint and close(). */
+  override endInput(): void {
+    callHook(this.fn, 'finish');
+  }
 }
