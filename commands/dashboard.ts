@@ -37,12 +37,17 @@ export default class Dashboard extends FlinkCommand {
     this.ui.out(`Dashboard listening at ${url}`);
     this.ui.progress('Press Ctrl+C to stop.');
     if (flags.open) this.openBrowser(url);
+    // `on`, not `once`, until the server is closed: a library's exit hook (signal-exit, which execa loads) re-raises
+    // a signal it finds no other listener for, and the process then died by SIGTERM instead of exiting 0.
+    let stop = () => {};
     await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      stop = () => resolve();
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
     });
     await server.close();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
   }
 
   private openBrowser(url: string): void {
