@@ -37,8 +37,8 @@ export default class Dashboard extends FlinkCommand {
     this.ui.out(`Dashboard listening at ${url}`);
     this.ui.progress('Press Ctrl+C to stop.');
     if (flags.open) this.openBrowser(url);
-    // `on`, not `once`, until the server is closed: a library's exit hook (signal-exit, which execa loads) re-raises
-    // a signal it finds no other listener for, and the process then died by SIGTERM instead of exiting 0.
+    // `on`, not `once`, until the server is closed: a second signal during the close must not end the process by
+    // signal (Node's default once no listener is left) instead of with exit 0.
     let stop = () => {};
     await new Promise<void>((resolve) => {
       stop = () => resolve();
