@@ -64,6 +64,12 @@ interface PartitionFetch {
 
 export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   private readonly splits = new Map<string, KafkaPartitionSplit>();
+  /**
+   * Splits of a bounded source read to their end, kept in the split state: a restore may rediscover this
+   * subtask's partitions (when another subtask was still discovering at the checkpoint), and a partition
+   * that is done must not then count as new and be read again from its starting offset.
+   */
+  private readonly finished = new Map<string, KafkaPartitionSplit>();
   private readonly fetches = new Map<string, PartitionFetch>();
   private discovery: KafkaDiscoverySplit[] = [];
   private readonly queue: Chunk<T>[] = [];
@@ -155,7 +161,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
     if (this.config.groupId && this.config.properties['commit.offsets.on.checkpoint'] !== 'false') {
       this.toCommit.set(checkpointId, parts.filter((p) => p.offset >= 0).map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset })));
     }
-    return [...this.discovery.map((d) => ({ ...d })), ...parts];
+    return [...this.discovery.map((d) => ({ ...d })), ...parts, ...[...this.finished.values()].map((f) => ({ ...f }))];
   }
 
   /** Offsets go to the consumer group for monitoring (lag), as Flink does; failures do not fail the job. */
@@ -208,6 +214,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
   // ---------------------------------------------------------------- background
 
   private finishSplit(split: KafkaPartitionSplit): void {
+    this.finished.set(split.id, { ...split });
     this.splits.delete(split.id);
     this.fetches.delete(split.id);
     if (this.announced.delete(split.id)) this.ctx.splitFinished?.(split.id);
@@ -304,7 +311,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
         }
       }
     }
-    for (const s of found) if (!this.splits.has(s.id)) this.splits.set(s.id, s);
+    for (const s of found) if (!this.splits.has(s.id) && !this.finished.has(s.id)) this.splits.set(s.id, s);
     if (!later) this.discovery = [];
     this.splitsChanged = true;
   }
