@@ -29,7 +29,7 @@ export interface Rows {
   keyBytes: Uint8Array;
   keyEnd: number;
   rowOff: Int32Array;
-  rowLen: Int32Array;
+  rowLen: Int16Array;
   rowNum: Float64Array;
   /** Key bytes lie in row order without gaps (no delete since the last compaction). */
   inOrder: boolean;

@@ -45,11 +45,14 @@ function contents(f: Awaited<ReturnType<typeof fileOf>>): [string, unknown, unkn
 const modelContents = (m: Map<string, unknown>, name: string) =>
   [...m].map(([k, v]) => [name, k, v] as [string, unknown, unknown]).sort((a, b) => JSON.stringify(a.slice(0, 2)).localeCompare(JSON.stringify(b.slice(0, 2))));
 
-/** Keys: latin-1 strings mostly, some numbers (also rows), a few two-byte strings (which rows cannot hold). */
+/** Longer than a row's 16-bit key length (and the longest that still fits): rows cannot hold the first. */
+const LONG_KEY = 'L'.repeat(0x8000);
+const LONGEST_ROW_KEY = 'M'.repeat(0x7fff);
+/** Keys: latin-1 strings mostly, some numbers (also rows), a few two-byte or too long strings (which rows cannot hold). */
 const keyArb = fc.oneof(
   { weight: 12, arbitrary: fc.integer({ min: 0, max: 60 }).map((i) => `k${i}`) },
   { weight: 4, arbitrary: fc.oneof(fc.integer({ min: -3, max: 5 }), fc.constantFrom(-0, NaN, 0.5, 2 ** 40)) },
-  { weight: 1, arbitrary: fc.constantFrom('é', '', 'ключ') },
+  { weight: 1, arbitrary: fc.constantFrom('é', '', 'ключ', LONG_KEY, LONGEST_ROW_KEY) },
 );
 const recArb = (key: unknown) =>
   fc.record({ sum: fc.oneof(fc.integer(), fc.double(), fc.constant(-0), fc.constant(NaN)), flag: fc.constantFrom(true, false, null, undefined) }).map((r) => ({ key, ...r }));
