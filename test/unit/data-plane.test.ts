@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
-import { BATCH_SIZE, INITIAL_CREDITS, OutputChannel, RecordWriter } from '../../src/runtime/network/RecordWriter.js';
+import { BATCH_SIZE, initialCredits, OutputChannel, RecordWriter } from '../../src/runtime/network/RecordWriter.js';
 import { Transport } from '../../src/runtime/network/Transport.js';
 import type { ChannelEvent } from '../../src/runtime/network/events.js';
 import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../../src/state/KeyGroupRangeAssignment.js';
@@ -71,7 +71,7 @@ async function delivered(prodT: Transport, consT: Transport, consumerWorker: num
 async function creditDelivered(prodT: Transport, consT: Transport, producerWorker: number, consumerWorker: number): Promise<void> {
   const id = 9000 + probes++;
   const out = new OutputChannel(prodT, id, consumerWorker, () => {});
-  for (let b = 0; b <= INITIAL_CREDITS; b++) {
+  for (let b = 0; b <= initialCredits(producerWorker, consumerWorker); b++) {
     out.add(b);
     out.flush();
   }
@@ -132,27 +132,28 @@ for (const mode of ['in-thread', 'message-port'] as const) {
       });
     });
 
-    test('without returned credit at most INITIAL_CREDITS batches are in flight; credit drains the backlog in order', async () => {
+    test('without returned credit at most the initial credits\' batches are in flight; credit drains the backlog in order', async () => {
       await setup(async (prod, cons, cw, pw) => {
         const c = channel(prod, cons, 7, cw, pw);
-        const total = INITIAL_CREDITS + 3;
+        const credits = initialCredits(pw, cw); // more across workers
+        const total = credits + 3;
         for (let b = 0; b < total; b++) {
           c.out.add(`r${b}`);
           c.out.flush();
-          assert.equal(c.out.isAvailable, b < INITIAL_CREDITS, `availability after batch ${b}`);
+          assert.equal(c.out.isAvailable, b < credits, `availability after batch ${b}`);
         }
         c.out.sendEvent(barrier(9)); // queued behind the waiting batches
-        await until(() => c.sink.batches.length === INITIAL_CREDITS, 'the credited batches');
+        await until(() => c.sink.batches.length === credits, 'the credited batches');
         await delivered(prod, cons, cw); // anything more that was sent has arrived by now
-        assert.equal(c.sink.batches.length, INITIAL_CREDITS, 'only INITIAL_CREDITS batches were sent');
-        assert.equal(c.sink.items.length, INITIAL_CREDITS, 'the event waits behind the backlog');
+        assert.equal(c.sink.batches.length, credits, 'only the credited batches were sent');
+        assert.equal(c.sink.items.length, credits, 'the event waits behind the backlog');
         assert.equal(c.out.isAvailable, false);
         assert.equal(c.availableCalls, 0);
 
         c.returnCredit(1);
-        await until(() => c.sink.batches.length === INITIAL_CREDITS + 1, 'one more batch');
+        await until(() => c.sink.batches.length === credits + 1, 'one more batch');
         await settle();
-        assert.equal(c.sink.batches.length, INITIAL_CREDITS + 1, 'one credit, one batch');
+        assert.equal(c.sink.batches.length, credits + 1, 'one credit, one batch');
         assert.equal(c.out.isAvailable, false);
         assert.equal(c.availableCalls, 0, 'still backlogged');
 
@@ -248,7 +249,7 @@ for (const mode of ['in-thread', 'message-port'] as const) {
         const chans = [0, 1].map((i) => channel(prod, cons, base + i, cw, pw));
         const w = new RecordWriter('forward', [chans[0].out], undefined, 128, 0);
         const all = new RecordWriter('broadcast', chans.map((c) => c.out), undefined, 128, 0);
-        for (let b = 0; b < INITIAL_CREDITS; b++) {
+        for (let b = 0; b < initialCredits(pw, cw); b++) {
           w.emit(b);
           w.flush();
         }
@@ -312,15 +313,16 @@ describe('Transport across MessagePorts', () => {
       t1.sendCredit(0, 77, 2);
       await creditDelivered(t0, t1, 0, 1); // the credit has arrived, before the output channel exists
       const out = new OutputChannel(t0, 77, 1, () => {});
-      for (let b = 0; b < INITIAL_CREDITS + 2; b++) {
+      const credits = initialCredits(0, 1);
+      for (let b = 0; b < credits + 2; b++) {
         out.add(b);
         out.flush();
       }
-      assert.equal(out.isAvailable, true, 'INITIAL_CREDITS + 2 credits');
+      assert.equal(out.isAvailable, true, 'initial credits + 2');
       out.add('over');
       out.flush();
       assert.equal(out.isAvailable, false);
-      await until(() => sink.batches.length === INITIAL_CREDITS + 2, 'credited batches');
+      await until(() => sink.batches.length === credits + 2, 'credited batches');
     });
   });
 

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
-import { INITIAL_CREDITS, OutputChannel } from '../../src/runtime/network/RecordWriter.js';
+import { initialCredits, OutputChannel } from '../../src/runtime/network/RecordWriter.js';
 import { Transport } from '../../src/runtime/network/Transport.js';
 import type { ChannelEvent } from '../../src/runtime/network/events.js';
 
@@ -34,6 +34,7 @@ for (const mode of ['in-thread', 'message-port'] as const) {
           onEvent: (event) => void items.push({ event }),
         });
         const out = new OutputChannel(prod, 7, consumerWorker, () => {});
+        const credits = initialCredits(producerWorker, consumerWorker);
         out.add('plain');
         out.flush(); // no timestamps at all: no array
         out.add('a', 10);
@@ -44,7 +45,7 @@ for (const mode of ['in-thread', 'message-port'] as const) {
         out.add('e', 20); // the array starts at the first record that has a timestamp
         out.flush();
         // More batches than credits: the rest wait in the backlog with their timestamps.
-        for (let i = 0; i < INITIAL_CREDITS; i++) {
+        for (let i = 0; i < credits; i++) {
           out.add(`x${i}`, 100 + i);
           out.flush();
         }
@@ -56,7 +57,7 @@ for (const mode of ['in-thread', 'message-port'] as const) {
           { records: ['a', 'b', 'c'], ts: [10, NaN, -5] },
           { event: { type: 'watermark', timestamp: 9 } },
           { records: ['d', 'e'], ts: [NaN, 20] },
-          ...Array.from({ length: INITIAL_CREDITS }, (_, i) => ({ records: [`x${i}`], ts: [100 + i] })),
+          ...Array.from({ length: credits }, (_, i) => ({ records: [`x${i}`], ts: [100 + i] })),
           { event: { type: 'watermarkStatus', idle: true } },
         ];
         await until(() => items.length === expected.length, 'everything');
