@@ -5,7 +5,8 @@ import type { Query } from './nexmark.js';
  * The limit each scenario is compared with: the fastest plain code for the same computation, with no
  * framework and no serialization, on as many threads as the job has subtasks (each thread does its share:
  * a range of the input for Nexmark, its half of the keys for the keyed sum, so no record crosses threads).
- * Returns records per second over all threads.
+ * Returns records per second over all threads. bench/run.ts takes the best of these on up to p threads as the
+ * limit at parallelism p: two threads can be slower than one (cores shared with other work).
  *
  * "Fastest" means: the generator's arithmetic of bench/lib/nexmark.ts inlined in 32-bit integers (the same
  * values, checked against bid()/toEuro()/selectedAuction() in test/unit/bench-generators.test.ts), no record
