@@ -5,12 +5,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { kafkaUnavailable, startKafka, type KafkaBroker } from '../support/kafka.js';
 import { serviceSkipReason } from '../support/services.js';
 import { addPartitions, createTopics, expectedCounts, produce, readTopic } from '../support/kafka-data.js';
 import { MAX_QUEUED_BYTES, type KafkaSourceReader } from '../../src/connectors/kafka/KafkaSourceReader.js';
 import { KafkaSource, type KafkaSourceBuilder } from '../../src/connectors/kafka/KafkaSource.js';
+import { splitOwner } from '../../src/connectors/kafka/KafkaClients.js';
 import { OffsetResetStrategy, OffsetsInitializer } from '../../src/connectors/kafka/OffsetsInitializer.js';
 import { SimpleStringSchema } from '../../src/connectors/kafka/serialization.js';
 import {
@@ -211,6 +213,44 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
       process.stderr.write(`# ${fault}: restored from ${chk ?? 'nothing'}; read_committed ${committed.length}, read_uncommitted ${uncommitted.length}\n`);
     });
   }
+
+  // d6f4372 (ci-f): a restore gives every subtask a discovery split when any subtask still held one at the
+  // checkpoint; a bounded reader that had dropped the partitions it read to their end took them for new ones and
+  // read them again from the earliest offset. The hold makes that checkpoint certain: subtask 0 never gets past
+  // its discovery, subtask 1 reads its partitions to their end, and the test waits until their counts are
+  // committed (so a checkpoint completed after that) before it kills the cluster.
+  it('EXACTLY_ONCE, bounded, restored from a checkpoint taken while subtask 0 was still discovering and subtask 1 had read its partitions to their end: nothing is counted twice', async () => {
+    const topic = 'rd-in';
+    await createTopics(kafka.bootstrapServers, [topic, 'rd-out'], 4);
+    const byPartition = [0, 1, 2, 3].map((p) => words(1500, 60, 40 + p));
+    for (const [p, values] of byPartition.entries()) await produce(kafka.bootstrapServers, topic, values, p);
+    const read = byPartition.filter((_, p) => splitOwner(topic, p, 2) === 1).flat();
+    assert.equal(read.length, 3000, 'subtask 1 owns two of the four partitions');
+    const expected = expectedCounts(await readTopic(kafka.bootstrapServers, topic, 'read_uncommitted'));
+    const w = ws({ 'execution.checkpointing.interval': '200 ms' });
+    const args = ['--bootstrap', kafka.bootstrapServers, '--input', topic, '--output', 'rd-out', '--bounded', '--prefix', 'rd'];
+    const run = await flink(w, ['run', '-d', '--json', '-p', '2', JOB, ...args], { timeoutMs: 120_000, env: { FLINK_TS_FAULT: 'kafka.discover@0:1:hold' } });
+    assert.equal(run.exitCode, 0, run.stderr);
+    const { jobId, pid, outFile } = JSON.parse(run.stdout) as { jobId: string; pid: number; outFile: string };
+    await waitFor(async () => (await readTopic(kafka.bootstrapServers, 'rd-out', 'read_committed')).length >= read.length, 180_000, "subtask 1's counts committed", 300);
+    // Exactly subtask 1's partitions: subtask 0 is held before it knows any.
+    assert.deepEqual((await readTopic(kafka.bootstrapServers, 'rd-out', 'read_committed')).sort(), expectedCounts(read).sort());
+    await killCluster(w, jobId, 'SIGKILL', pid);
+    assert.match(readFileSync(outFile, 'utf8'), /FaultInjection: holding kafka\.discover of subtask 0 \(pass 1\)/);
+    const chk = latestCheckpoint(w, jobId)!;
+    const splits = stateEntries(chk, 'SourceReaderState', 'kafka-words').map((e) => (e.value as { id: string }).id);
+    assert.ok(splits.includes('discover-0-of-2'), `the checkpoint holds subtask 0's discovery split (${splits.join(', ')})`);
+
+    const resumed = await flink(w, ['run', '-d', '-p', '2', '-s', chk, JOB, ...args], { timeoutMs: 120_000 });
+    assert.equal(resumed.exitCode, 0, resumed.stderr);
+    const final = await waitForStatus(w, jobIdFrom(resumed.stdout), ['FINISHED', 'FAILED', 'CANCELED'], 240_000);
+    assert.equal(final.status, 'FINISHED');
+    const committed = await readTopic(kafka.bootstrapServers, 'rd-out', 'read_committed');
+    const uncommitted = await readTopic(kafka.bootstrapServers, 'rd-out', 'read_uncommitted');
+    process.stderr.write(`# restored from ${chk} (splits ${splits.join(', ')}); read_committed ${committed.length} of ${expected.length}, read_uncommitted ${uncommitted.length}\n`);
+    assert.equal(committed.length, expected.length, 'read_committed: one count per input record (more: a partition was read twice)');
+    assert.deepEqual(committed.sort(), expected, 'read_committed: every record counted exactly once');
+  });
 
   it('AT_LEAST_ONCE: after a SIGKILL and a restore nothing is lost (duplicates allowed, counted)', async () => {
     await createTopics(kafka.bootstrapServers, ['a-in', 'a-out'], 4);

@@ -5,9 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { FAULT_POINTS, parseFaultSpec } from '../../src/core/FaultInjection.js';
 import { decodeMetadata, encodeMetadata, writeMetadataAtomically, type CheckpointMetadata } from '../../src/checkpoint/Metadata.js';
@@ -47,9 +49,27 @@ test('fault specs: every point, nth and nth+, each action; anything else is refu
   for (const p of FAULT_POINTS) assert.deepEqual(parseFaultSpec(`${p}:2:kill`), [{ point: p, nth: 2, orLater: false, action: 'kill' }]);
   assert.deepEqual(parseFaultSpec('*:1+:enospc, metadata.rename:3:throw'), [
     { point: '*', nth: 1, orLater: true, action: 'enospc' }, { point: 'metadata.rename', nth: 3, orLater: false, action: 'throw' }]);
-  for (const bad of ['nope:1:kill', 'metadata.rename:0:kill', 'metadata.rename:1:explode', 'metadata.rename:kill', 'metadata.rename:-1:kill']) {
+  assert.deepEqual(parseFaultSpec('kafka.discover@1:1:hold,kafka.discover:2+:kill'), [
+    { point: 'kafka.discover', subtask: 1, nth: 1, orLater: false, action: 'hold' }, { point: 'kafka.discover', nth: 2, orLater: true, action: 'kill' }]);
+  // @<subtask> and hold where no subtask passes or nothing awaits the pass would never fire: refused.
+  for (const bad of ['nope:1:kill', 'metadata.rename:0:kill', 'metadata.rename:1:explode', 'metadata.rename:kill', 'metadata.rename:-1:kill',
+    'kafka.commit@1:1:kill', 'kafka.commit:1:hold', '*:1:hold', '*@0:1:kill', 'kafka.discover@:1:hold']) {
     assert.throws(() => parseFaultSpec(bad), /Invalid FLINK_TS_FAULT/, bad);
   }
+});
+
+test('fault points: @<subtask> counts that subtask\'s passes only; a held pass never settles, the others go on', () => {
+  // The spec is read when the module loads: a process of its own.
+  const module = fileURLToPath(new URL('../../src/core/FaultInjection.ts', import.meta.url));
+  const script = `const { faultPoint } = await import(${JSON.stringify(module)});
+    const held = [0, 1, 0, 1, 1].map((s) => faultPoint('kafka.discover', 't-' + s, s) === undefined ? 'on' : 'held');
+    console.log(held.join(' '));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env: { ...process.env, FLINK_TS_FAULT: 'kafka.discover@1:2:hold' }, encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), 'on on on held on', "subtask 1's 2nd pass is held (the thread's 4th)");
+  assert.equal(r.stderr.trim(), 'FaultInjection: holding kafka.discover of subtask 1 (pass 2) at t-1');
 });
 
 test('metadata with a valid checksum but the wrong shape is refused as corrupt, naming the field', () => {

@@ -22,6 +22,7 @@ interface FetchResponse {
   }[];
 }
 import type { SourceReader, SourceReaderContext } from '../../api/sources.js';
+import { faultPoint } from '../../core/FaultInjection.js';
 import { FlinkError } from '../../core/FlinkError.js';
 import { brokersOf, loadKafka, splitOwner } from './KafkaClients.js';
 import type { KafkaDiscoverySplit, KafkaPartitionSplit, KafkaSourceConfig, KafkaSourceSplit } from './KafkaSourceSplit.js';
@@ -296,6 +297,7 @@ export class KafkaSourceReader<T> implements SourceReader<T, KafkaSourceSplit> {
    * job started.
    */
   private async discover(shares: { owner: number; of: number }[], later: boolean): Promise<void> {
+    await faultPoint('kafka.discover', shares.map((d) => `discover-${d.owner}-of-${d.of}`).join(', '), this.ctx.subtask);
     const topics = await this.topicNames();
     const md = topics.length ? await this.metadata(topics) : undefined;
     const found: KafkaPartitionSplit[] = [];
