@@ -329,6 +329,82 @@ describe('embedded backend snapshots', () => {
   });
 });
 
+describe('the write cache under constant flushes', () => {
+  /** A small seeded generator: the same sequence of operations on every run. */
+  const rng = (seed: number) => () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+
+  test('random operations against a Map model: every read, every checkpoint restored (also continued on), exact', async () => {
+    const KEYS = 40;
+    const model = { count: new Map<string, number>(), seen: new Map<string, string[]>(), tags: new Map<string, Map<string, number>>() };
+    const expected = () => {
+      const out: unknown[] = [];
+      for (let k = 0; k < KEYS; k++) {
+        const key = `key-${k}`;
+        out.push([model.count.get(key) ?? null, model.seen.get(key) ?? [], [...(model.tags.get(key) ?? new Map())]]);
+      }
+      return out;
+    };
+    const byName = (m: Iterable<[string, number]>) => [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const sorted = (rows: unknown[]) => (rows as [unknown, unknown, Iterable<[string, number]>][]).map(([c, l, m]) => [c, l, byName(m)]);
+    const random = rng(13);
+    const job = jobDir();
+    // Three cached entries: nearly every record boundary flushes the cache into the store.
+    const local = () => new EmbeddedKeyedStateBackend(FULL, MAXP, { localDir: join(tmp, `local-${++n}`), incremental: true, writeCacheEntries: 3 });
+    let b = local();
+    backends.push(b);
+    let id = 0;
+    for (let step = 0; step < 3000; step++) {
+      const key = `key-${Math.floor(random() * KEYS)}`;
+      b.setCurrentKey(key);
+      const c = b.getState(count);
+      const l = b.getListState(seen);
+      const m = b.getMapState(tags);
+      const op = random();
+      if (op < 0.3) {
+        const v = (c.value() ?? 0) + 1;
+        c.update(v);
+        model.count.set(key, v);
+      } else if (op < 0.4) {
+        c.clear();
+        model.count.delete(key);
+      } else if (op < 0.55) {
+        l.add(`s${step}`);
+        model.seen.set(key, [...(model.seen.get(key) ?? []), `s${step}`]);
+      } else if (op < 0.6) {
+        l.clear();
+        model.seen.delete(key);
+      } else if (op < 0.75) {
+        const t = `t${step % 5}`;
+        m.put(t, step);
+        model.tags.set(key, new Map(model.tags.get(key) ?? []).set(t, step));
+      } else if (op < 0.8) {
+        const t = `t${step % 5}`;
+        m.remove(t);
+        const tm = new Map(model.tags.get(key) ?? []);
+        tm.delete(t);
+        if (tm.size > 0) model.tags.set(key, tm);
+        else model.tags.delete(key);
+      }
+      // Every operation is checked by a read of the key's three states.
+      assert.deepEqual(c.value() ?? null, model.count.get(key) ?? null, `count of ${key} at step ${step}`);
+      assert.deepEqual(l.get(), model.seen.get(key) ?? [], `list of ${key} at step ${step}`);
+      assert.deepEqual(byName(m.entries()), byName(model.tags.get(key) ?? new Map()), `map of ${key} at step ${step}`);
+      if (step % 250 === 249) {
+        const atBarrier = sorted(expected());
+        const taken = await start(b, { id: ++id, location: job.chk(id), sharedDir: job.shared })();
+        b.notifyCheckpointComplete(id);
+        const r = local();
+        backends.push(r);
+        restoreInto(r, [taken]);
+        assert.deepEqual(sorted(contents(r, KEYS)), atBarrier, `checkpoint ${id} restored`);
+        // Go on from the restored backend now and then: a restored store under constant flushes.
+        if (id % 3 === 0) b = r;
+      }
+    }
+    assert.deepEqual(sorted(contents(b, KEYS)), sorted(expected()));
+  });
+});
+
 describe('shared state registry', () => {
   const md = (files: string[]): CheckpointMetadata => ({
     formatVersion: 1, jobId: 'j', jobName: 'j', checkpointId: 1, kind: 'CHECKPOINT', format: 'NATIVE', triggerTimestamp: 0, completionTimestamp: 0, maxParallelism: MAXP,
