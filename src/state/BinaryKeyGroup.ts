@@ -45,7 +45,7 @@ class RowCursor implements Entry {
   }
 
   set v(value: unknown) {
-    if (!this.g.put(this.nk, this.nk, value)) this.g.set(this.nk, { k: this.nk, v: value, ver: OWN });
+    this.g.putOrDemote(this.nk, value);
   }
 
   get ver(): number {
@@ -121,8 +121,16 @@ export class BinaryKeyGroup implements KeyGroupStore {
     return this.put(nk, e.k, e.v) ? this : this.demote().set(nk, e);
   }
 
-  /** Writes `v` as the value of `nk` (whose entry key is `k`); false when the rows cannot hold it (nothing changed: demote). */
-  put(nk: NormalizedKey, k: unknown, v: unknown): boolean {
+  /** `v` as the value of `nk`, in a row or, when it does not fit, after the move to JS objects. */
+  putOrDemote(nk: NormalizedKey, v: unknown): void {
+    if (!this.put(nk, nk, v)) this.demote().set(nk, { k: nk, v, ver: OWN });
+  }
+
+  /**
+   * Writes `v` as the value of `nk` (whose entry key is `k`); false when the rows cannot hold it. Then the caller
+   * demotes and writes `nk` there: a known key's row may be half written.
+   */
+  private put(nk: NormalizedKey, k: unknown, v: unknown): boolean {
     if (this.readObj !== undefined) {
       if (nk === this.readNk) this.readObj = undefined; // this write is the key's value now
       else this.writeBack();
@@ -202,7 +210,7 @@ export class BinaryKeyGroup implements KeyGroupStore {
     const nk = this.readNk;
     this.readObj = undefined;
     if (v === undefined || this.demoted) return;
-    if (!this.put(nk, nk, v)) this.set(nk, { k: nk, v, ver: OWN });
+    this.putOrDemote(nk, v);
   }
 
   /** Every row as (key, value), for the move to JS objects. */
