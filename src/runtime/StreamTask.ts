@@ -271,9 +271,12 @@ export class StreamTask {
   }
 
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** At the end of input the service is quiesced, as in Flink: pending processing-time timers never fire. */
+  private timersQuiesced = false;
   private readonly processingTimeService = {
     now: () => Date.now(),
     schedule: (time: number, callback: () => void) => {
+      if (this.timersQuiesced) return;
       const t = setTimeout(() => {
         this.timers.delete(t);
         this.guard(() => {
@@ -468,6 +471,11 @@ export class StreamTask {
   private endOfInput(): void {
     if (this.ending) return;
     this.ending = true;
+    // Flink quiesces the processing-time service before an operator finishes: what is still pending is dropped,
+    // so nothing is emitted after EndOfData (event-time timers fire below, on the final watermark).
+    this.timersQuiesced = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     // An operator may end asynchronously (a sink flushing, or without a final checkpoint committing, its last
     // transaction): the task goes on only once that is done, and fails if it fails.
     const waits: Promise<void>[] = [];

@@ -2,9 +2,11 @@
  * Test job for broadcast state: a small bounded rule stream (group g -> factor g + 2, number keys, object values) is
  * broadcast to a KeyedBroadcastProcessFunction over a keyed event stream (numbers 0..count-1, key `k<n % keys>`,
  * group n % rules). An event whose rule is there emits `data,<n>,<key>,<n * factor>`; one that comes before its rule
- * waits in keyed list state and is retried by a processing-time timer, so the output does not depend on how the
- * two inputs interleave (a rule still missing after --give-up ms is emitted as `missing,<n>`, so a lost broadcast
- * state shows in the output instead of hanging the job).
+ * waits in keyed list state and is retried by a processing-time timer and, at the end of input, by an event-time
+ * timer that only the final watermark reaches (Flink drops pending processing-time timers when the input ends, and
+ * the last rule may come just before that end). So the output does not depend on how the two inputs interleave (a
+ * rule still missing after --give-up ms is emitted as `missing,<n>`, so a lost broadcast state shows in the output
+ * instead of hanging the job). --rule-rate slows the rules down, so that events wait for them.
  *
  * The first event a subtask sees once all rules are there makes it emit `rules,s<i>of<p>,<its broadcast state>`.
  * The rule source is bounded and fast: after a savepoint and a restore (at any parallelism) it emits nothing more,
@@ -13,7 +15,7 @@
  * With --plain the event stream is not keyed and a BroadcastProcessFunction does the same: an event before its rule
  * waits in the instance (not in state: --plain is for runs without restore) until processBroadcastElement brings it.
  *
- *   flink run test/jobs/BroadcastStateJob.ts --output <dir> [--count N] [--rate R] [--keys K] [--rules G] [--give-up MS] [--plain]
+ *   flink run test/jobs/BroadcastStateJob.ts --output <dir> [--count N] [--rate R] [--keys K] [--rules G] [--rule-rate R] [--give-up MS] [--plain]
  */
 import {
   BroadcastProcessFunction, DataGeneratorSource, FileSink, KeyedBroadcastProcessFunction, ListStateDescriptor, MapStateDescriptor, ParameterTool, RateLimiterStrategy,
@@ -26,11 +28,14 @@ const rate = params.getInt('rate', 1000);
 const keys = params.getInt('keys', 12);
 const rules = params.getInt('rules', 4);
 const giveUp = params.getInt('give-up', 20_000);
+const ruleRate = params.getInt('rule-rate', 1000);
 
 interface Rule { group: number; factor: number }
 interface Event { n: number; key: string; group: number; at?: number }
 
 const RULES = new MapStateDescriptor<number, Rule>('rules');
+/** No source emits watermarks: only the final one (at the end of input) reaches this time. */
+const END_OF_INPUT = Number.MAX_SAFE_INTEGER;
 
 
 /** Once a subtask holds every rule: one `rules,s<i>of<n>,<group:factor ...>` line; true when written. */
@@ -62,6 +67,7 @@ class ApplyRules extends KeyedBroadcastProcessFunction<string, Event, Rule, stri
     }
     this.pending.add({ ...e, at: Date.now() });
     ctx.timerService().registerProcessingTimeTimer(ctx.timerService().currentProcessingTime() + 50);
+    ctx.timerService().registerEventTimeTimer(END_OF_INPUT); // one timer per key, however many events wait
   }
 
   processBroadcastElement(r: Rule, ctx: KeyedBroadcastProcessFunction.Context, out: Collector<string>): void {
@@ -71,11 +77,12 @@ class ApplyRules extends KeyedBroadcastProcessFunction<string, Event, Rule, stri
 
   override onTimer(_t: number, ctx: KeyedBroadcastProcessFunction.OnTimerContext<string>, out: Collector<string>): void {
     const state = ctx.getBroadcastState(RULES);
+    const ended = ctx.timeDomain() === 'EVENT_TIME'; // the end of input: no rule comes any more
     const still: Event[] = [];
     for (const e of this.pending.get()) {
       const rule = state.get(e.group);
       if (rule) out.collect(`data,${e.n},${e.key},${e.n * rule.factor}`);
-      else if (Date.now() - e.at! > giveUp) out.collect(`missing,${e.n}`);
+      else if (ended || Date.now() - e.at! > giveUp) out.collect(`missing,${e.n}`);
       else still.push(e);
     }
     this.pending.update(still);
@@ -111,7 +118,7 @@ class ApplyRulesPlain extends BroadcastProcessFunction<Event, Rule, string> {
 
 const env = StreamExecutionEnvironment.getExecutionEnvironment();
 const ruleStream = env
-  .fromSource(new DataGeneratorSource((g): Rule => ({ group: g, factor: g + 2 }), rules, RateLimiterStrategy.perSecond(1000)), undefined, 'Rules')
+  .fromSource(new DataGeneratorSource((g): Rule => ({ group: g, factor: g + 2 }), rules, RateLimiterStrategy.perSecond(ruleRate)), undefined, 'Rules')
   .uid('rules')
   .setParallelism(1)
   .broadcast(RULES);
