@@ -58,8 +58,13 @@ export interface OperatorContext {
   runtimeContext: RuntimeContext;
   /** Line-buffered stdout of the task (print sinks), flushed with the task's outputs. */
   stdout: (line: string) => void;
-  /** Processing-time callbacks run inside the task, between records. */
+  /** Processing-time callbacks run inside the task, between records; quiesced at the end of input. */
   processingTimeService: ProcessingTimeService;
+  /**
+   * The operator has room again after `backpressured`: the task goes on feeding it (input, and the barriers and
+   * end of input behind it). Not a processing-time callback, which the end of input drops.
+   */
+  resume: () => void;
   /**
    * Set where timers live outside this process (the Flink runner's worker: in Flink's InternalTimerService): the
    * timer service a keyed operator gets instead of its own (see restoredTimerService).
@@ -123,8 +128,7 @@ export abstract class StreamOperator<IN = unknown> {
 
   /**
    * True while the operator cannot take more input (a sink with its in-flight limit reached): the task stops
-   * feeding it, as when an output channel has no credit. The operator reschedules the task through a
-   * processing-time callback once it has room again.
+   * feeding it, as when an output channel has no credit. The operator calls `ctx.resume()` once it has room again.
    */
   get backpressured(): boolean {
     return false;

@@ -249,6 +249,9 @@ export class JobMaster {
       case 'stdout':
         this.o.stdout(m.text);
         return;
+      case 'log':
+        this.o.log.log(m.level, m.message);
+        return;
       case 'metrics':
         for (const r of m.reports) this.metrics.add(r);
         return;

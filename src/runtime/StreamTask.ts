@@ -194,7 +194,14 @@ export class StreamTask {
       const node = host.streamGraph.node(ops[i].nodeId);
       const op = node.factory();
       const keyed = i === 0 && node.keySelector
-        ? createKeyedStateBackend(host.stateBackend, computeKeyGroupRangeForOperatorIndex(vertex.maxParallelism, vertex.parallelism, d.subtask), vertex.maxParallelism, { jobId: d.jobId, operatorId: ops[i].operatorId, subtask: d.subtask })
+        ? createKeyedStateBackend(
+          host.stateBackend, computeKeyGroupRangeForOperatorIndex(vertex.maxParallelism, vertex.parallelism, d.subtask), vertex.maxParallelism,
+          { jobId: d.jobId, operatorId: ops[i].operatorId, subtask: d.subtask },
+          (state, why) => host.send({
+            type: 'log', level: 'INFO',
+            message: `State '${state}' of ${this.name} moved from binary rows to JS objects (${why}): more memory per key from now on.`,
+          }),
+        )
         : undefined;
       const opState = new OperatorStateBackend();
       const restore = d.restore?.[ops[i].operatorId];
@@ -225,6 +232,7 @@ export class StreamTask {
         runtimeContext: this.runtimeContext(keyed),
         stdout: (line) => this.stdoutLines.push(line),
         processingTimeService: this.processingTimeService,
+        resume: () => this.schedule(),
         forEachRestoredKeyedEntry: (name, visit) => {
           if (keyed?.forEachStoredEntry(name, visit)) return; // the embedded backend restored into its store
           for (const f of this.restoredFiles.get(ops[i].operatorId) ?? []) {

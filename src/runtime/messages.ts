@@ -46,6 +46,8 @@ export type TaskToJobManager =
   | ({ type: 'ack' } & SubtaskAcknowledgement)
   | { type: 'decline'; checkpointId: number; vertexIndex: number; subtask: number; reason: string; subsumed?: true }
   | { type: 'stdout'; text: string }
+  /** A line for the JobManager's log (rare events of a task, never per record). */
+  | { type: 'log'; level: 'INFO' | 'WARN'; message: string }
   /** Every second from each slot for its running tasks, and once from a task as it ends (never per record). */
   | { type: 'metrics'; reports: TaskMetricsReport[] };
 

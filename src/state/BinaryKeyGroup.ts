@@ -14,8 +14,8 @@ export interface CurrentKey {
 export interface BinaryTable {
   /** Learned from the state's first value. */
   shape: ValueShape | undefined;
-  /** Moves the whole state to JS objects (a value did not fit); returns the state's groups after the move. */
-  demote(): KeyGroupStore[];
+  /** Moves the whole state to JS objects (`why`: what did not fit); returns the state's groups after the move. */
+  demote(why: string): KeyGroupStore[];
 }
 
 /** `Entry.ver` of a binary entry: its value is decoded anew on every read, so no snapshot ever shares it. */
@@ -26,6 +26,19 @@ const MIN_KEY_BYTES = 1024;
 const MAX_KEY_LEN = 0x7fff;
 /** The slots of a group that never had a row: one empty slot, so a lookup ends at once. */
 const EMPTY_SLOTS = new Int32Array(2);
+
+/** Why rows cannot hold this key and value, in words (on the way to JS objects only, never per record). */
+function unfit(nk: NormalizedKey, k: unknown, v: unknown, shape: ValueShape | undefined): string {
+  if ((typeof nk !== 'string' && typeof nk !== 'number') || (k !== nk && !(k !== k && nk !== nk))) return 'a key that is neither a string nor a number';
+  if (typeof nk === 'string' && nk.length > MAX_KEY_LEN) return `a key longer than ${MAX_KEY_LEN} characters`;
+  if (typeof nk === 'string' && /[^\u0000-\u00ff]/.test(nk)) return 'a key with characters beyond Latin-1';
+  const fields = shapeOf(v);
+  if (fields === null) return 'a value that is neither a number nor a flat record';
+  if (shape && JSON.stringify(fields) !== JSON.stringify(shape.fields)) {
+    return `a value of another shape (${fields ? `{${fields.join(', ')}}` : 'a number'} after ${shape.fields ? `{${shape.fields.join(', ')}}` : 'numbers'})`;
+  }
+  return 'a field that is not a number, boolean, null, undefined or the entry\'s own key';
+}
 
 /**
  * The Entry the shared accessors see: a cursor on one row. Reading `v` decodes the row, writing it encodes.
@@ -118,12 +131,12 @@ export class BinaryKeyGroup implements KeyGroupStore {
   }
 
   set(nk: NormalizedKey, e: Entry): unknown {
-    return this.put(nk, e.k, e.v) ? this : this.demote().set(nk, e);
+    return this.put(nk, e.k, e.v) ? this : this.demote(nk, e.k, e.v).set(nk, e);
   }
 
   /** `v` as the value of `nk`, in a row or, when it does not fit, after the move to JS objects. */
   putOrDemote(nk: NormalizedKey, v: unknown): void {
-    if (!this.put(nk, nk, v)) this.demote().set(nk, { k: nk, v, ver: OWN });
+    if (!this.put(nk, nk, v)) this.demote(nk, nk, v).set(nk, { k: nk, v, ver: OWN });
   }
 
   /**
@@ -348,8 +361,8 @@ export class BinaryKeyGroup implements KeyGroupStore {
 
   // ---------------------------------------------------------------- the hash table
 
-  private demote(): KeyGroupStore {
-    return this.table.demote()[this.index];
+  private demote(nk: NormalizedKey, k: unknown, v: unknown): KeyGroupStore {
+    return this.table.demote(unfit(nk, k, v, this.table.shape))[this.index];
   }
 
   private hashOf(nk: NormalizedKey): number {

@@ -1,8 +1,9 @@
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { FlinkError } from '../core/FlinkError.js';
-import { AbstractKeyedStateBackend, type Entry, type KeyGroupStore, type StateTable } from './AbstractKeyedStateBackend.js';
+import { AbstractKeyedStateBackend, type Entry, type KeyedStateBackendOptions, type KeyGroupStore, type StateTable } from './AbstractKeyedStateBackend.js';
 import { BinaryKeyGroup, type BinaryTable } from './BinaryKeyGroup.js';
 import type { NormalizedKey } from './KeyGroupRangeAssignment.js';
+import type { KeyGroupRange } from './KeyGroupRange.js';
 import type { KeyedSnapshot, KeyedSnapshotOptions } from './KeyedStateBackend.js';
 import { DROP, encoderOf, formatOf, STATE_KINDS, type StateKind, type TaggedFlat } from './StateCodec.js';
 import { isColumnar, packColumns, unpackColumnar } from './ColumnarChunk.js';
@@ -217,6 +218,11 @@ const VALUE_LIKE: readonly StateKind[] = ['value', 'reducing', 'aggregating'];
  * makes the copy the live value, so in-place mutation by the user cannot leak into the snapshot. Without a
  * running snapshot nothing is copied.
  */
+export interface HeapKeyedStateBackendOptions extends KeyedStateBackendOptions {
+  /** A state moved from binary rows to JS objects for good (`why`: what the rows could not hold); once per state. */
+  onDemote?: (state: string, why: string) => void;
+}
+
 export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> {
   /**
    * Lazy restore: the encoded chunks of each restored key group, decoded on the group's first access.
@@ -228,6 +234,12 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> 
   private readonly releases = new Set<() => void>();
   /** The value-like states still kept as binary rows. */
   private readonly binaryTables = new Map<string, BinaryTable>();
+  private readonly onDemote: HeapKeyedStateBackendOptions['onDemote'];
+
+  constructor(keyGroupRange: KeyGroupRange, maxParallelism: number, options: HeapKeyedStateBackendOptions = {}) {
+    super(keyGroupRange, maxParallelism, options);
+    this.onDemote = options.onDemote;
+  }
 
   override setCurrentKey(key: unknown): void {
     super.setCurrentKey(key);
@@ -428,7 +440,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> 
     if (!VALUE_LIKE.includes(kind)) return new HeapKeyGroup();
     let table = this.binaryTables.get(state);
     if (!table) {
-      table = { shape: undefined, demote: () => this.demote(state) };
+      table = { shape: undefined, demote: (why) => this.demote(state, why) };
       this.binaryTables.set(state, table);
     }
     return new BinaryKeyGroup(table, groupIndex, this.current);
@@ -439,9 +451,14 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> 
     if (t.meta && (t.meta.ttl || !t.meta.val.plain || !t.meta.key.plain)) this.demote(state);
   }
 
-  /** Moves a state from binary rows to JS objects, in place in its groups array (the accessors index it on every access). */
-  private demote(state: string): KeyGroupStore[] {
+  /**
+   * Moves a state from binary rows to JS objects, in place in its groups array (the accessors index it on every
+   * access). A move for the data (`why`: what did not fit) is said once through `onDemote`: more bytes per key from
+   * now on. One for the descriptor (TTL, a serializer) is not: such a state never keeps rows.
+   */
+  private demote(state: string, why?: string): KeyGroupStore[] {
     const t = this.tables.get(state)!;
+    if (why !== undefined && this.binaryTables.has(state)) this.onDemote?.(state, why);
     for (let gi = 0; gi < t.groups.length; gi++) {
       const bg = t.groups[gi];
       if (!(bg instanceof BinaryKeyGroup)) continue;

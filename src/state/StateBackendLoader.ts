@@ -5,7 +5,7 @@ import type { Configuration } from '../config/Configuration.js';
 import { StateBackendOptions } from '../config/ConfigOptions.js';
 import { FlinkError } from '../core/FlinkError.js';
 import { randomHex } from '../core/ids.js';
-import { HeapKeyedStateBackend } from './HeapKeyedStateBackend.js';
+import { HeapKeyedStateBackend, type HeapKeyedStateBackendOptions } from './HeapKeyedStateBackend.js';
 import type { KeyGroupRange } from './KeyGroupRange.js';
 import type { KeyedStateBackend } from './KeyedStateBackend.js';
 
@@ -43,8 +43,9 @@ export async function loadStateBackend(spec: StateBackendSpec): Promise<void> {
 
 export function createKeyedStateBackend(
   spec: StateBackendSpec | undefined, range: KeyGroupRange, maxParallelism: number, where: { jobId: string; operatorId: string; subtask: number },
+  onDemote?: HeapKeyedStateBackendOptions['onDemote'],
 ): KeyedStateBackend {
-  if (!spec || spec.type === 'hashmap') return new HeapKeyedStateBackend(range, maxParallelism);
+  if (!spec || spec.type === 'hashmap') return new HeapKeyedStateBackend(range, maxParallelism, { onDemote });
   if (!embedded) throw new FlinkError('internal', 'The embedded state backend was not loaded (loadStateBackend)');
   const localDir = join(spec.localDir, `job_${where.jobId}_op_${where.operatorId.slice(0, 8)}_${where.subtask}_${randomHex(4)}`);
   return new embedded.EmbeddedKeyedStateBackend(range, maxParallelism, { localDir, incremental: spec.incremental });

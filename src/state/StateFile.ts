@@ -76,7 +76,6 @@ export class StateFileWriter {
     this.crc = crc32(b, this.crc);
   }
 
-  /** Writes and fsyncs the file; the checksum travels in the metadata, not in the file. */
   /** The whole file as bytes, for JobManagerCheckpointStorage, which keeps checkpoints in memory. */
   toBytes(): { bytes: Buffer; size: number; crc32: number } {
     // An exact buffer of its own (not a slice of Node's pool): it is copied whole to the JobManager thread.
@@ -86,6 +85,7 @@ export class StateFileWriter {
     return { bytes, size: this.offset, crc32: this.crc };
   }
 
+  /** Writes and fsyncs the file; the checksum travels in the metadata, not in the file. */
   async finish(path: string): Promise<{ size: number; crc32: number }> {
     faultPoint('state-file.write', path);
     const fh = await open(path, 'wx');

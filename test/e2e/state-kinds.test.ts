@@ -10,7 +10,7 @@ import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSnapshot } from '../../src/checkpoint/Metadata.js';
 import {
-  ROOT, cleanup, committedLines, createWorkspace, flink, jobIdFrom, recordsEmittedAt, referenceLines, savepointPathFrom, show, waitFor,
+  ROOT, cleanup, committedLines, createWorkspace, flink, jobIdFrom, readJobLog, recordsEmittedAt, referenceLines, savepointPathFrom, show, waitFor,
   waitForStatus,
   withArgs, type Workspace,
 } from './helpers.js';
@@ -63,6 +63,10 @@ describe('keyed state kinds (e2e)', () => {
     assert.equal(c.exitCode, 0, show(c));
     const savepoint = savepointPathFrom(c.stdout);
     await waitForStatus(ws, jobId, 'CANCELED', 15_000);
+    // The accumulator holds a Set, which binary rows cannot: the JobManager's log says so, once per subtask.
+    const moved = readJobLog(ws, jobId).split('\n').filter((l) => l.includes('moved from binary rows to JS objects'));
+    assert.deepEqual(moved.map((l) => / - (State '\w+' of All state kinds .*\((\d)\/2\))/.exec(l)?.[2]).sort(), ['1', '2'], moved.join('\n'));
+    assert.ok(moved.every((l) => l.includes("State 'distinct' of All state kinds")), moved.join('\n'));
     // Cancelled exactly at the hold: the savepoint's source position and the committed output both say so.
     assert.equal(recordsEmittedAt(savepoint, 3000), HOLD_AT);
     assert.equal(committedLines(out).length, HOLD_AT, `cancelled part-way: ${HOLD_AT} of 3000 lines committed`);

@@ -239,6 +239,33 @@ describe('binary key groups', () => {
     assert.deepEqual(s.value(), { key: 'k6', sum: -6, flag: null });
   });
 
+  test('a state that moves to JS objects says so once, with what did not fit', () => {
+    const cases: [string, (b: HeapKeyedStateBackend, s: ReturnType<HeapKeyedStateBackend['getState']>) => void, RegExp][] = [
+      ['another shape', (b, s) => { b.setCurrentKey('a'); s.update(1); b.setCurrentKey('b'); s.update({ sum: 2 }); }, /^a value of another shape \(\{sum\} after numbers\)$/],
+      ['a two-byte key', (b, s) => { b.setCurrentKey('a'); s.update(1); b.setCurrentKey('\u2603'); s.update(2); }, /beyond Latin-1/],
+      ['a structured key', (b, s) => { b.setCurrentKey(['x', 1]); s.update(1); }, /neither a string nor a number/],
+      ['a long key', (b, s) => { b.setCurrentKey(LONG_KEY); s.update(1); }, /longer than 32767/],
+      ['a string value', (b, s) => { b.setCurrentKey('a'); s.update('text'); }, /neither a number nor a flat record/],
+      ['a nested field', (b, s) => { b.setCurrentKey('a'); s.update({ n: { m: 1 } }); }, /a field that is not/],
+      ['a string field', (b, s) => { b.setCurrentKey('a'); s.update({ key: 'a', n: 1 }); b.setCurrentKey('b'); s.update({ key: 'not b', n: 1 }); }, /a field that is not/],
+    ];
+    for (const [what, run, why] of cases) {
+      const notices: [string, string][] = [];
+      const b = new HeapKeyedStateBackend(RANGE, 8, { onDemote: (state, reason) => notices.push([state, reason]) });
+      const s = b.getState(new ValueStateDescriptor<unknown>('v'));
+      run(b, s);
+      for (let i = 0; i < 10; i++) { b.setCurrentKey(`more-${i}`); s.update({ nested: [i] }); } // moved already: no second notice
+      assert.equal(notices.length, 1, `${what}: ${JSON.stringify(notices)}`);
+      assert.equal(notices[0][0], 'v');
+      assert.match(notices[0][1], why, what);
+    }
+    const quiet: string[] = [];
+    const b = new HeapKeyedStateBackend(RANGE, 8, { onDemote: (state) => quiet.push(state) });
+    const s = b.getState(new ValueStateDescriptor<{ key: string; sum: number }>('rows'));
+    for (let i = 0; i < 100; i++) { b.setCurrentKey(`k${i}`); s.update({ key: `k${i}`, sum: i }); }
+    assert.deepEqual(quiet, [], 'state that fits the rows says nothing');
+  });
+
   test('without code generation from strings (node --disallow-code-generation-from-strings) the rows encode and decode the same', () => {
     const script = `
       import { ValueShape } from './src/state/BinaryValueShape.ts';

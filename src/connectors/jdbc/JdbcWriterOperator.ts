@@ -155,7 +155,7 @@ export class JdbcWriterOperator<T> extends TwoPhaseCommittingSinkOperator<T, str
   private released(): void {
     const was = this.backpressured;
     this.inFlight--;
-    if (was && !this.backpressured) this.ctx.processingTimeService.schedule(Date.now(), () => {}); // feed us again
+    if (was && !this.backpressured) this.ctx.resume(); // feed us again
   }
 
   /** At least once: a multi-statement text runs as one implicit transaction, so a retry repeats it whole. */

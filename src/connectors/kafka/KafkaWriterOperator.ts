@@ -157,7 +157,7 @@ export class KafkaWriterOperator<T> extends TwoPhaseCommittingSinkOperator<T, Ka
     const done = () => {
       const was = this.backpressured;
       this.inFlight -= messages.length;
-      if (was && !this.backpressured) this.ctx.processingTimeService.schedule(Date.now(), () => {}); // feed us again
+      if (was && !this.backpressured) this.ctx.resume(); // feed us again
     };
     if (this.twoPhase) {
       const txn = (this.current ??= this.openTransaction());

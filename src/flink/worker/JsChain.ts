@@ -163,6 +163,7 @@ export class JsChain {
         runtimeContext,
         stdout: (line) => this.stdoutLines.push(line),
         processingTimeService: { now: () => Date.now(), schedule: (time, callback) => void this.timers.push({ time, callback }) },
+        resume: () => {}, // Flink drives the input: nothing here is ever backpressured
         forEachRestoredKeyedEntry: () => {}, // keyed state and timers stay in Flink
         ...(i === 0 && keyed ? { timerServiceFactory: (onTimer) => (this.bridged = new BridgedTimers(keyed, onTimer)) } : {}),
       };
