@@ -344,8 +344,10 @@ describe('job lifecycle (e2e)', () => {
     t.after(() => cleanup(ws));
     const out = join(ws.dir, 'out');
     // A slow operator in front of the sink queues records, so the stop's savepoint barrier takes a while to
-    // get through: the second savepoint reliably lands while the stop is still in flight.
-    const slow = ['--slow-ms', '40'];
+    // get through: the second savepoint reliably lands while the stop is still in flight. At 40 ms per line one CI
+    // run's stop savepoint completed in 446 ms, sooner than the second CLI started on that loaded machine (no race);
+    // at 100 ms per line the window is several seconds.
+    const slow = ['--slow-ms', '100'];
     const jobId = await runDetached(ws, STATE_MACHINE_VARIANT_JOB, [...SM_ARGS, ...slow], out, [], '300');
     await sleep(2_000); // not waiting for checkpoints: with the backlog they are slow too
 
