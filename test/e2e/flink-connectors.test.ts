@@ -66,7 +66,9 @@ describe("Flink's own connectors from flink-ts descriptors, on a real Flink clus
   before(async () => {
     ensureRunnerJar(RUNNER_JAR, log);
     dir = mkdtempSync(join(tmpdir(), 'flink-connectors-e2e-'));
-    [kafka, cluster] = await Promise.all([startKafka({ log }), startFlinkCluster({ log })]);
+    // Both are kept as they come up, so that `after` stops the one that started when the other failed.
+    const [k, c] = await Promise.allSettled([startKafka({ log }).then((b) => (kafka = b)), startFlinkCluster({ log }).then((f) => (cluster = f))]);
+    for (const r of [k, c]) if (r.status === 'rejected') throw r.reason;
   });
   after(async () => {
     for (const w of workspaces) await cleanup(w);

@@ -128,8 +128,27 @@ function runJava(dir: string, main: string, args: string[], timeoutMs: number): 
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
 }
 
-/** Formats the storage and starts the broker; resolves when a client can connect and the broker logs it has started. */
+/** Start-up attempts when the broker could not bind its free ports (see startKafka). */
+const BIND_ATTEMPTS = 3;
+
+/**
+ * Formats the storage and starts the broker; resolves when a client can connect and the broker logs it has started.
+ * The ports are free when chosen, but another process (a Flink cluster starting beside it binds ephemeral ports)
+ * may take one before the JVM binds it: then the broker exits with a BindException, and it starts again on new ports.
+ */
 export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBroker> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startKafkaOnce(opts);
+    } catch (e) {
+      if (attempt >= BIND_ATTEMPTS || !(e instanceof Error && /BindException|Address already in use/.test(e.message))) throw e;
+      opts.log?.(`Kafka could not bind its ports (attempt ${attempt} of ${BIND_ATTEMPTS}): starting again on new ones`);
+      if (opts.dir) rmSync(join(opts.dir, 'data'), { recursive: true, force: true }); // formatted again
+    }
+  }
+}
+
+async function startKafkaOnce(opts: StartKafkaOptions): Promise<KafkaBroker> {
   const log = opts.log ?? (() => {});
   const missing = javaMissing();
   if (missing) throw new Error(`Cannot start Kafka: ${missing}`);
@@ -174,7 +193,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
 
   try {
     await waitUntil(deadline, async () => {
-      if (exited !== undefined) throw new Error(`Kafka exited with code ${exited} during start-up:\n${tail(logFile)}`);
+      if (exited !== undefined) throw new Error(`Kafka exited with code ${exited} during start-up:\n${bindError(logFile)}${tail(logFile)}`);
       return readFileSync(logFile, 'utf8').includes('Kafka Server started') && (await canConnect(port));
     }, () => `Kafka did not start within ${timeoutMs} ms:\n${tail(logFile)}`);
   } catch (e) {
@@ -199,6 +218,16 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
 export function kafkaVersion(): string {
   const jar = existsSync(KAFKA_LIB) ? readdirSync(KAFKA_LIB).find((f) => /^kafka_2\.13-.*\.jar$/.test(f)) : undefined;
   return jar?.replace(/^kafka_2\.13-(.*)\.jar$/, '$1') ?? 'unknown';
+}
+
+/** The log's first BindException line, if any (the tail may show only its stack). */
+function bindError(file: string): string {
+  try {
+    const line = readFileSync(file, 'utf8').split('\n').find((l) => /BindException|Address already in use/.test(l));
+    return line ? `${line.trim()}\n` : '';
+  } catch {
+    return '';
+  }
 }
 
 function tail(file: string, lines = 20): string {
