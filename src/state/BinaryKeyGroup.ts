@@ -27,9 +27,14 @@ const MAX_KEY_LEN = 0x7fff;
 /** The slots of a group that never had a row: one empty slot, so a lookup ends at once. */
 const EMPTY_SLOTS = new Int32Array(2);
 
+/** A key rows can hold: a string or number that is its own entry key (NaN is its own key, as in a Map: SameValueZero). */
+function isRowKey(nk: NormalizedKey, k: unknown): nk is string | number {
+  return (typeof nk === 'string' || typeof nk === 'number') && (k === nk || (k !== k && nk !== nk));
+}
+
 /** Why rows cannot hold this key and value, in words (on the way to JS objects only, never per record). */
 function unfit(nk: NormalizedKey, k: unknown, v: unknown, shape: ValueShape | undefined): string {
-  if ((typeof nk !== 'string' && typeof nk !== 'number') || (k !== nk && !(k !== k && nk !== nk))) return 'a key that is neither a string nor a number';
+  if (!isRowKey(nk, k)) return 'a key that is neither a string nor a number';
   if (typeof nk === 'string' && nk.length > MAX_KEY_LEN) return `a key longer than ${MAX_KEY_LEN} characters`;
   if (typeof nk === 'string' && /[^\u0000-\u00ff]/.test(nk)) return 'a key with characters beyond Latin-1';
   const fields = shapeOf(v);
@@ -152,8 +157,7 @@ export class BinaryKeyGroup implements KeyGroupStore {
       this.demoted.set(nk, { k, v, ver: OWN });
       return true;
     }
-    // NaN is its own key, as in a Map (SameValueZero).
-    if ((typeof nk !== 'string' && typeof nk !== 'number') || (k !== nk && !(k !== k && nk !== nk))) return false;
+    if (!isRowKey(nk, k)) return false;
     let shape = this.table.shape;
     if (shape === undefined) {
       const fields = shapeOf(v);

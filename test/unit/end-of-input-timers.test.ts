@@ -8,12 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Source, SourceReader, SourceSplit } from '../../src/api/sources.js';
-import type { JobGraph, JobVertex } from '../../src/graph/JobGraph.js';
-import type { StreamGraph } from '../../src/graph/StreamGraph.js';
 import { SourceOperator } from '../../src/operators/SourceOperator.js';
-import { Transport } from '../../src/runtime/network/Transport.js';
-import { StreamTask, type TaskHost } from '../../src/runtime/StreamTask.js';
-import type { TaskToJobManager } from '../../src/runtime/messages.js';
+import { sourceTask } from './sourceTask.js';
 
 class EndsAtOnce implements Source<number, SourceSplit> {
   readonly name = 'ends at once';
@@ -40,20 +36,8 @@ class WithTimers extends SourceOperator<number> {
 }
 
 test('pending processing-time timers never fire after the end of input (the service is quiesced)', async () => {
-  const vertex = {
-    index: 0, id: 'op', name: 'Source', parallelism: 1, maxParallelism: 128, isSource: true, inputs: [], outputs: [],
-    operators: [{ nodeId: 0, operatorId: 'op', name: 'Source' }],
-  } as unknown as JobVertex;
   const op = new WithTimers(new EndsAtOnce());
-  const streamGraph = { node: () => ({ factory: () => op }), edges: [] } as unknown as StreamGraph;
-  const sent: TaskToJobManager[] = [];
-  const host: TaskHost = {
-    transport: new Transport(0, new Map()), streamGraph, jobGraph: { jobName: 'j', vertices: [vertex], maxParallelism: 128 } as unknown as JobGraph,
-    bufferTimeoutMs: 0, send: (m) => sent.push(m),
-  };
-  const task = new StreamTask(host, {
-    jobId: 'a'.repeat(32), vertexIndex: 0, subtask: 0, attempt: 0, checkpointMode: 'EXACTLY_ONCE', inputChannels: [], outputs: [], finalCheckpoint: true,
-  });
+  const { task } = sourceTask(op, { finalCheckpoint: true });
   task.start();
   try {
     await new Promise((r) => setTimeout(r, 300));

@@ -14,12 +14,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Source, SourceReader, SourceSplit } from '../../src/api/sources.js';
 import type { CheckpointBarrier } from '../../src/checkpoint/CheckpointOptions.js';
-import type { JobGraph, JobVertex } from '../../src/graph/JobGraph.js';
-import type { StreamGraph } from '../../src/graph/StreamGraph.js';
 import { SourceOperator } from '../../src/operators/SourceOperator.js';
-import { Transport } from '../../src/runtime/network/Transport.js';
-import { StreamTask, type TaskHost } from '../../src/runtime/StreamTask.js';
-import type { TaskToJobManager } from '../../src/runtime/messages.js';
+import { sourceTask } from './sourceTask.js';
 
 /** Emits nothing; ends at the first poll after a snapshot of its position. */
 class EndsAfterSnapshot implements Source<number, SourceSplit> {
@@ -46,17 +42,7 @@ test('a source that ends right after a checkpoint barrier reports FINISHED only 
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const location = join(dir, 'chk-1');
   mkdirSync(location);
-  const vertex = {
-    index: 0, id: 'op', name: 'Source', parallelism: 1, maxParallelism: 128, isSource: true, inputs: [], outputs: [],
-    operators: [{ nodeId: 0, operatorId: 'op', name: 'Source' }],
-  } as unknown as JobVertex;
-  const streamGraph = { node: () => ({ factory: () => new SourceOperator(new EndsAfterSnapshot()) }), edges: [] } as unknown as StreamGraph;
-  const sent: TaskToJobManager[] = [];
-  const host: TaskHost = {
-    transport: new Transport(0, new Map()), streamGraph, jobGraph: { jobName: 'j', vertices: [vertex], maxParallelism: 128 } as unknown as JobGraph,
-    bufferTimeoutMs: 0, send: (m) => sent.push(m),
-  };
-  const task = new StreamTask(host, { jobId: 'a'.repeat(32), vertexIndex: 0, subtask: 0, attempt: 0, checkpointMode: 'EXACTLY_ONCE', inputChannels: [], outputs: [] });
+  const { task, sent } = sourceTask(new SourceOperator(new EndsAfterSnapshot()));
   task.start();
   const barrier: CheckpointBarrier = { type: 'barrier', checkpointId: 1, timestamp: Date.now(), kind: 'CHECKPOINT', location, checkpointType: 'CONFIGURED' };
   task.triggerCheckpoint(barrier);
