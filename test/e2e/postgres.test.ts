@@ -6,6 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { postgresUnavailable, serviceSkipReason, startPostgres, type PostgresCluster } from '../support/postgres.js';
 import {
@@ -200,6 +201,25 @@ describe('PostgreSQL JdbcSink (real cluster, through the CLI)', { skip, timeout:
     const r = await flink(w, ['run', JOB, '--url', 'jdbc:postgresql://127.0.0.1:1/postgres', '--table', 'x', '--count', '10'], { timeoutMs: 90_000 });
     const line = assertOneLineError(r, 4);
     assert.match(line, /Cannot connect to PostgreSQL at 127\.0\.0\.1:1\/postgres/);
+  });
+
+  it('the test harness: a port taken between choosing it and the server binding it, the server starts on a new one', async () => {
+    const holder = createServer();
+    await new Promise<void>((res) => holder.listen(0, '127.0.0.1', res));
+    const taken = (holder.address() as AddressInfo).port;
+    const lines: string[] = [];
+    try {
+      const moved = await startPostgres({ port: taken, timeoutMs: 120_000, log: (l) => lines.push(l) });
+      try {
+        assert.notEqual(moved.port, taken);
+        assert.deepEqual(moved.query('SELECT 1'), ['1']);
+        assert.match(lines.join('\n'), new RegExp(`could not bind 127\\.0\\.0\\.1:${taken} \\(attempt 1 of 3\\)`));
+      } finally {
+        await moved.stop();
+      }
+    } finally {
+      holder.close();
+    }
   });
 
   it('max_prepared_transactions = 0: the exactly-once sink is refused at start with the reason, exit code 2', async () => {

@@ -207,9 +207,15 @@ describe('our CLI against a real Apache Flink session cluster', { skip, timeout:
     // More checkpoints later, flink checkpoints -m: the newly retained one COMPLETED, the ones Flink subsumed DISCARDED.
     const seenId = Math.max(...afterList.map((r) => r.id));
     await waitFor(async () => ((await stats()).latest.completed?.id ?? 0) > seenId + 1, 60_000, 'newer checkpoints', 250);
-    const hist = await flink(ws, ['checkpoints', '-m', m, jobId, '-a', '--json']);
-    assert.equal(hist.exitCode, 0, hist.stderr);
-    const listedRows = (JSON.parse(hist.stdout) as { checkpoints: { id: number; status: string; path: string }[] }).checkpoints;
+    // Flink subsumes (and marks discarded) the old checkpoint before it reports the new one completed, and its REST
+    // caches that statistics snapshot for a moment: a call may see none retained (CI did once). Asked again, it does.
+    type Listed = { checkpoints: { id: number; status: string; path: string }[] };
+    const hist = await waitFor(async () => {
+      const h = await flink(ws, ['checkpoints', '-m', m, jobId, '-a', '--json']);
+      assert.equal(h.exitCode, 0, h.stderr);
+      return (JSON.parse(h.stdout) as Listed).checkpoints.some((r) => r.status === 'COMPLETED') ? h : undefined;
+    }, 20_000, 'a retained checkpoint in checkpoints -m', 500);
+    const listedRows = (JSON.parse(hist.stdout) as Listed).checkpoints;
     const completed = listedRows.filter((r) => r.status === 'COMPLETED');
     // Flink retains 1; on a loaded machine the one it subsumes may show as discarded a moment after the next completes.
     assert.ok(completed.length >= 1, `a retained checkpoint: ${hist.stdout}`);

@@ -10,7 +10,7 @@
  *   await pg.stop();                              // pg_ctl stop -m immediate, SIGKILL after a grace period
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './services.js';
@@ -84,6 +84,8 @@ export interface StartPostgresOptions {
   log?: (line: string) => void;
   /** Leave the server running when this process exits, in this folder (npm run postgres -- start). */
   keepIn?: string;
+  /** The first port to try (a free one by default); a taken one is left for a free one, as a port taken after it was chosen. */
+  port?: number;
 }
 
 /** Runs a server binary, as the postgres user when we are root. */
@@ -91,6 +93,19 @@ function runAsOwner(bin: string, args: string[], timeoutMs: number, env: NodeJS.
   const [cmd, argv] = isRoot() ? ['runuser', ['-u', PG_USER, '--', bin, ...args]] : [bin, args];
   const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: timeoutMs, env });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? r.error.message : ''}` };
+}
+
+/** Start-up attempts when the server could not bind its free port (see serve in startPostgres). */
+const BIND_ATTEMPTS = 3;
+const BIND_FAILED = 'bind failed';
+
+/** Whether the server's log, from byte `from` on, says it could not listen on its port. */
+function bindFailed(logFile: string, from: number): boolean {
+  try {
+    return /Address already in use|could not create any TCP\/IP sockets/.test(readFileSync(logFile).subarray(from).toString('utf8'));
+  } catch {
+    return false;
+  }
 }
 
 export async function startPostgres(opts: StartPostgresOptions = {}): Promise<PostgresCluster> {
@@ -118,8 +133,8 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   };
   const init = runAsOwner(join(bin, 'initdb'), ['-D', data, '-U', PG_USER, `--pwfile=${pwfile}`, '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-instructions', '--no-sync'], Math.max(1000, deadline - Date.now()));
   if (init.status !== 0) fail(`initdb failed (exit ${init.status})`, init.out);
-  const port = await freePort();
-  const serverOptions = [
+  let port = opts.port ?? (await freePort());
+  const serverOptions = (): string => [
     `-c listen_addresses=127.0.0.1`, `-c port=${port}`, `-c unix_socket_directories=${dir}`,
     `-c max_prepared_transactions=${opts.maxPreparedTransactions ?? 10}`, '-c fsync=off', '-c max_connections=50',
   ].join(' ');
@@ -131,14 +146,19 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     }
   };
   const env = { ...process.env, PGPASSWORD: PG_PASSWORD, PGCONNECT_TIMEOUT: '10' };
-  /** pg_ctl start, then polled with pg_isready until `until`; false when it did not become ready in time. */
+  /**
+   * pg_ctl start, then polled with pg_isready until `until`; the reason when it did not become ready in time, or
+   * BIND_FAILED when the server exited because its port was taken (free when chosen, bound by another process since).
+   */
   const serve = async (until: number): Promise<string | undefined> => {
+    const logFrom = existsSync(logFile) ? statSync(logFile).size : 0;
     // -W: do not wait inside pg_ctl; readiness is polled below with our own deadline.
-    const start = runAsOwner(join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-o', serverOptions, '-W', 'start'], Math.max(1000, until - Date.now()));
+    const start = runAsOwner(join(bin, 'pg_ctl'), ['-D', data, '-l', logFile, '-o', serverOptions(), '-W', 'start'], Math.max(1000, until - Date.now()));
     if (start.status !== 0) return `pg_ctl start failed (exit ${start.status}): ${start.out}`;
     for (;;) {
       const r = spawnSync(join(bin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port), '-U', PG_USER, '-d', 'postgres', '-t', '5'], { encoding: 'utf8', env });
       if (r.status === 0) return undefined;
+      if (pidOf() === undefined && bindFailed(logFile, logFrom)) return BIND_FAILED;
       if (Date.now() > until) {
         const pid = pidOf();
         if (pid) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
@@ -147,7 +167,13 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
       await new Promise((res) => setTimeout(res, 200));
     }
   };
-  const startFailure = await serve(deadline);
+  let startFailure = await serve(deadline);
+  for (let attempt = 2; startFailure === BIND_FAILED && attempt <= BIND_ATTEMPTS; attempt++) {
+    opts.log?.(`PostgreSQL could not bind 127.0.0.1:${port} (attempt ${attempt - 1} of ${BIND_ATTEMPTS}): starting again on a new port`);
+    port = await freePort();
+    startFailure = await serve(deadline);
+  }
+  if (startFailure === BIND_FAILED) fail(`could not bind a free port in ${BIND_ATTEMPTS} attempts (the last 127.0.0.1:${port})`, '');
   if (startFailure) fail(`did not start within ${timeoutMs} ms`, startFailure);
   opts.log?.(`PostgreSQL on 127.0.0.1:${port} (${dir})`);
   const psql = join(bin, 'psql');
