@@ -6,7 +6,9 @@ import { stateTooLargeMessage } from '../checkpoint/MemoryCheckpointStorage.js';
 import type { JobVertex } from '../graph/JobGraph.js';
 import type { KeyedSnapshot, KeyedStateBackend } from '../state/KeyedStateBackend.js';
 import type { OperatorStateBackend } from '../state/OperatorStateBackend.js';
-import { StateFileWriter, type OperatorStateSnapshot } from '../state/StateFile.js';
+import { StateFileWriter, type OperatorStateSnapshot, type StateFileOutput } from '../state/StateFile.js';
+import { AsyncOperationsThread } from './AsyncOperationsThread.js';
+import { AsyncStateFileWriter } from './AsyncStateFileWriter.js';
 import type { ChannelStateHandle, StateFileHandle } from '../state/StateHandles.js';
 import type { InputChannelState, SnapshotInProgress } from './CheckpointBarrierHandler.js';
 import { writeChannelState, type OutputChannelState } from './ChannelState.js';
@@ -128,6 +130,7 @@ export class SubtaskCheckpointCoordinator {
     finalState = false,
   ): Promise<void> {
     const t0 = performance.now();
+    let writing: StateFileOutput | undefined;
     try {
       await Promise.all(asyncParts);
       const channelState: ChannelStateHandle | undefined = inputs.length > 0 || outputs.length > 0
@@ -135,18 +138,20 @@ export class SubtaskCheckpointCoordinator {
         : undefined;
       const states: { operatorId: string; handle: StateFileHandle }[] = [];
       for (const p of parts) {
-        const w = new StateFileWriter();
+        // Keyed state is encoded, checksummed and written on the asynchronous-operations thread.
+        const w: StateFileOutput = p.write ? new AsyncStateFileWriter(AsyncOperationsThread.get()) : new StateFileWriter();
+        writing = w;
         if (p.write) await p.write(w);
         const keyedFiles = p.files ? await p.files() : undefined;
-        const operatorStateOffset = w.size;
         w.writeOperatorState(p.opSnap);
         const file = join(b.location, `${p.operatorId}-${this.t.deployment.subtask}-${randomHex(4)}`);
-        const inline = b.maxInlineStateSize !== undefined ? w.toBytes() : undefined;
+        const inline = b.maxInlineStateSize !== undefined ? await w.toBytes() : undefined;
         if (inline && inline.size > b.maxInlineStateSize!) {
           const task = `${this.t.vertex.name} (${this.t.deployment.subtask + 1}/${this.t.vertex.parallelism})`;
           throw new Error(stateTooLargeMessage(`operator ${p.operatorId} in ${task}`, inline.size, b.maxInlineStateSize!));
         }
-        const { size, crc32 } = inline ?? await w.finish(file);
+        const { size, crc32, keyGroupOffsets, operatorStateOffset } = inline ?? await w.finish(file);
+        writing = undefined;
         states.push({
           operatorId: p.operatorId,
           handle: {
@@ -155,7 +160,7 @@ export class SubtaskCheckpointCoordinator {
             size,
             crc32,
             keyGroupRange: p.keyedRange,
-            keyGroupOffsets: p.keyedRange && !keyedFiles ? w.keyGroupOffsets : undefined,
+            keyGroupOffsets: p.keyedRange && !keyedFiles ? keyGroupOffsets : undefined,
             operatorStateOffset,
             keyedStates: p.keyedKinds,
             operatorStates: p.opModes,
@@ -170,6 +175,7 @@ export class SubtaskCheckpointCoordinator {
         ...(finalState ? { finalState: true as const } : {}),
       });
     } catch (e) {
+      writing?.discard();
       for (const p of parts) p.release?.(); // what was not written holds on to no state
       this.t.send({ type: 'decline', checkpointId: b.checkpointId, vertexIndex: this.t.deployment.vertexIndex, subtask: this.t.deployment.subtask, reason: (e as Error).message });
     }

@@ -1,18 +1,9 @@
-import { MessageChannel, Worker } from 'node:worker_threads';
+import { MessageChannel, type Worker } from 'node:worker_threads';
 import { FlinkError } from '../core/FlinkError.js';
-import { runningFromSources } from '../core/paths.js';
+import { startWorker } from '../core/workerThread.js';
 import type { JobManagerToWorker, WorkerInit, WorkerToJobManager } from './messages.js';
 
 const SHUTDOWN_GRACE_MS = 2000;
-
-/** From sources (tests under tsx) the worker first registers tsx for itself; compiled, it needs nothing. */
-function newWorker(): Worker {
-  if (!runningFromSources()) return new Worker(new URL('./TaskExecutorWorker.js', import.meta.url));
-  const entry = new URL('./TaskExecutorWorker.ts', import.meta.url).href;
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true });
-}
 
 /**
  * The task slots of the local TaskManager: one worker thread each, connected pairwise by MessagePorts
@@ -47,7 +38,7 @@ export class TaskSlots {
     onMessage: (slot: number, m: WorkerToJobManager) => void,
     onCrash: (slot: number, error: Error) => void,
   ): Promise<TaskSlots> {
-    const workers = Array.from({ length: count }, () => newWorker());
+    const workers = Array.from({ length: count }, () => startWorker(import.meta.url, 'TaskExecutorWorker'));
     const ports: Record<number, unknown>[] = workers.map(() => ({}));
     for (let a = 0; a < count; a++) {
       for (let b = a + 1; b < count; b++) {

@@ -7,7 +7,7 @@ import type { CurrentKey } from './BinaryKeyGroup.js';
 import type { KeyGroupRange } from './KeyGroupRange.js';
 import { hashKey, normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import type { KeyedSnapshot, KeyedSnapshotOptions, KeyedStateBackend } from './KeyedStateBackend.js';
-import type { StateFileWriter } from './StateFile.js';
+import type { StateFileOutput } from './StateFile.js';
 import type { StateFileHandle } from './StateHandles.js';
 import {
   codecOf, copyInternal, decodeChunkValue, isObject, noSerializer, ttlOf, type ChunkFormat, type Meta, type MapRow, type StateKind,
@@ -424,7 +424,7 @@ export abstract class AbstractKeyedStateBackend<G extends KeyGroupStore = KeyGro
 
   abstract snapshotKeyed(o: KeyedSnapshotOptions): KeyedSnapshot;
 
-  snapshot(): (writer: StateFileWriter) => Promise<void> {
+  snapshot(): (writer: StateFileOutput) => Promise<void> {
     return this.snapshotKeyed({ checkpointId: 0, location: '', format: 'CANONICAL', filePrefix: '' }).write!;
   }
 

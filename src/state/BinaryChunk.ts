@@ -39,6 +39,20 @@ export interface Rows {
   words: Uint32Array;
 }
 
+/** Rows in buffers of their own. */
+export function copyRows(r: Rows): Rows {
+  const cells = r.cells.slice(0, r.n * r.width);
+  return {
+    ...r,
+    keyBytes: r.keyBytes.slice(0, r.keyEnd),
+    rowOff: r.inOrder ? new Int32Array(0) : r.rowOff.slice(0, r.n),
+    rowLen: r.rowLen.slice(0, r.n),
+    rowNum: r.rowNum.length > 0 ? r.rowNum.slice(0, r.n) : new Float64Array(0),
+    cells,
+    words: new Uint32Array(cells.buffer),
+  };
+}
+
 /** The chunk of `r`; it may share the key bytes with `r` (it is serialized before they change). */
 export function packRows(r: Rows, fields: string[] | undefined): ColumnarChunk {
   const { n, width: w } = r;

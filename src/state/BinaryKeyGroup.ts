@@ -1,5 +1,5 @@
 import type { Entry, KeyGroupStore } from './AbstractKeyedStateBackend.js';
-import { columnIntoCells, keyOffsets, latin1, packRows, type BinaryColumn, type Rows } from './BinaryChunk.js';
+import { columnIntoCells, copyRows, keyOffsets, latin1, packRows, type BinaryColumn, type Rows } from './BinaryChunk.js';
 import type { ColumnarChunk } from './ColumnarChunk.js';
 import { hashKey, murmurLatin1, type NormalizedKey } from './KeyGroupRangeAssignment.js';
 import { rowFields, shapeOf, ValueShape } from './BinaryValueShape.js';
@@ -319,6 +319,25 @@ export class BinaryKeyGroup implements KeyGroupStore {
     this.forget(s);
     const shape = this.table.shape;
     return this.n === 0 || shape === undefined ? undefined : packRows(this.rows(false), shape.fields);
+  }
+
+  /**
+   * `take` before the packing: the rows as they were at `s`'s barrier, in buffers that only the caller holds
+   * (the copy handed at the first change, or one made now), so another thread may pack them.
+   */
+  takeRows(s: object): { rows: Rows; fields: string[] | undefined } | undefined {
+    if (this.readObj !== undefined) this.writeBack();
+    const fields = this.table.shape?.fields;
+    if (this.handed.has(s)) {
+      const rows = this.handed.get(s);
+      this.handed.delete(s);
+      if (rows === undefined) return undefined;
+      // Handed to two snapshots at once (a savepoint beside a checkpoint): each takes buffers of its own.
+      for (const other of this.handed.values()) if (other === rows) return { rows: copyRows(rows), fields };
+      return { rows, fields };
+    }
+    this.forget(s);
+    return this.n === 0 || this.table.shape === undefined ? undefined : { rows: this.rows(true), fields };
   }
 
   forget(s: object): void {

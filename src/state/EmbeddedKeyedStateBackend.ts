@@ -14,7 +14,7 @@ import {
 } from './StateCodec.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { normalizeKey, type NormalizedKey } from './KeyGroupRangeAssignment.js';
-import { readKeyGroups, StateFileWriter, verifyStateFile } from './StateFile.js';
+import { readKeyGroups, StateFileWriter, verifyStateFile, type StateFileOutput } from './StateFile.js';
 import { decodeKey, decodeRow, encodeKey, encodeRow, T_JS, T_NUM, T_STR, T_V8, type Row } from './EmbeddedRows.js';
 import { copyStore, copyVerified, openStoreFile, storeRows } from './EmbeddedStoreFile.js';
 
@@ -583,7 +583,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   }
 
   /** Every row of the range, by key group. `ttlNow` set: canonical (decoded and re-encoded, TTL cleanup applied). */
-  private async writeAll(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>, ttlNow: number | undefined, overlay?: Overlay): Promise<void> {
+  private async writeAll(w: StateFileOutput, txn: Transaction, kinds: Record<string, string>, ttlNow: number | undefined, overlay?: Overlay): Promise<void> {
     await this.writeRanges(w, (kg) => withOverlay(this.scan(this.rows, txn, kg), overlay?.get(kg), false), (name, rows, out) => {
       if (ttlNow === undefined) return this.rawChunks(name, rows, out);
       const t = this.tables.get(name);
@@ -603,7 +603,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   }
 
   /** Rows changed since the last completed checkpoint, and removals (chunks tagged `deleted`). */
-  private async writeDelta(w: StateFileWriter, txn: Transaction, kinds: Record<string, string>, overlay?: Overlay): Promise<void> {
+  private async writeDelta(w: StateFileOutput, txn: Transaction, kinds: Record<string, string>, overlay?: Overlay): Promise<void> {
     await this.writeRanges(w, (kg) => {
       const out: [Buffer, Buffer | undefined][] = [];
       for (const key of this.changedRowKeys(txn, kg)) {
@@ -628,7 +628,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
    * `emit` per state, which writes chunks. Yields to the event loop between chunks.
    */
   private async writeRanges(
-    w: StateFileWriter,
+    w: StateFileOutput,
     rowsOf: (kg: number) => Iterable<[Buffer, Buffer | undefined]>,
     emit: (name: string, rows: [Buffer, Buffer | undefined][], out: (flat: TaggedFlat) => void) => void,
     kinds: Record<string, string>,

@@ -7,7 +7,7 @@ import type { KeyGroupRange } from './KeyGroupRange.js';
 import type { KeyedSnapshot, KeyedSnapshotOptions } from './KeyedStateBackend.js';
 import { DROP, encoderOf, formatOf, STATE_KINDS, type StateKind, type TaggedFlat } from './StateCodec.js';
 import { isColumnar, packColumns, unpackColumnar } from './ColumnarChunk.js';
-import { decodeKeyedChunk, decodeKeyedChunkBody, keyedChunkEntries, readKeyGroupChunks, type StateFileWriter } from './StateFile.js';
+import { decodeKeyedChunk, decodeKeyedChunkBody, keyedChunkEntries, readKeyGroupChunks, type StateFileOutput } from './StateFile.js';
 import type { StateFileHandle } from './StateHandles.js';
 
 const CHUNK = 4096;
@@ -270,7 +270,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> 
    * Synchronous part of a snapshot. Returns the asynchronous part, which writes every key group of
    * this backend's range into `writer`, yielding to the event loop between chunks.
    */
-  private fullSnapshot(columnar: boolean): { write: (writer: StateFileWriter) => Promise<void>; release: () => void } {
+  private fullSnapshot(columnar: boolean): { write: (writer: StateFileOutput) => Promise<void>; release: () => void } {
     const now = this.now(); // TTL cleanup judges expiry as of the barrier
     // Untouched restored groups go forward as they came, unless TTL cleanup must filter them.
     if ([...this.tables.values()].some((t) => t.meta?.ttl)) this.loadAllGroups();
@@ -299,7 +299,7 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> 
       this.endCopyOnWrite();
     };
     this.releases.add(release);
-    const write = async (writer: StateFileWriter) => {
+    const write = async (writer: StateFileOutput) => {
       try {
         let sinceYield = 0;
         for (let gi = 0; gi < this.keyGroupRange.size; gi++) {
@@ -320,10 +320,14 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> 
             }
             const group = groups[gi];
             if (group instanceof BinaryKeyGroup) {
-              // A few typed-array copies, written at once (the views of an untouched group are serialized before any change).
-              const chunk = group.take(snap);
-              if (chunk && columnar) writer.writeColumnarChunk(name, chunk);
-              else if (chunk) writer.writeKeyedChunk(name, unpackColumnar(chunk));
+              // A checkpoint hands the rows over as copies (packed on the writer's thread); a savepoint writes rows.
+              if (columnar) {
+                const taken = group.takeRows(snap);
+                if (taken) writer.writeBinaryRows(name, taken.rows, taken.fields);
+              } else {
+                const chunk = group.take(snap);
+                if (chunk) writer.writeKeyedChunk(name, unpackColumnar(chunk));
+              }
               sinceYield += group.size >> 2; // a row costs a fraction of an object here: yield every ~16k rows
               if (sinceYield >= CHUNK) {
                 sinceYield = 0;

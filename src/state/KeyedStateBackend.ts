@@ -4,7 +4,7 @@ import type {
 } from '../api/state.js';
 import type { SavepointFormatType } from '../core/SavepointFormatType.js';
 import type { KeyGroupRange } from './KeyGroupRange.js';
-import type { StateFileWriter } from './StateFile.js';
+import type { StateFileOutput } from './StateFile.js';
 import type { KeyedStateFileHandle, StateFileHandle } from './StateHandles.js';
 
 export interface KeyedSnapshotOptions {
@@ -26,7 +26,7 @@ export interface KeyedSnapshotOptions {
  * so for CANONICAL), or separate keyed files that `_metadata` lists as `keyedStateFiles` (`files`).
  */
 export interface KeyedSnapshot {
-  write?: (writer: StateFileWriter) => Promise<void>;
+  write?: (writer: StateFileOutput) => Promise<void>;
   files?: () => Promise<KeyedStateFileHandle[]>;
   /** Gives up a snapshot that will not be written (its checkpoint failed first); a write releases it anyway. */
   release?: () => void;
@@ -60,7 +60,7 @@ export interface KeyedStateBackend {
   /** Synchronous part of a snapshot (at the barrier); the returned parts run afterwards, between records. */
   snapshotKeyed(o: KeyedSnapshotOptions): KeyedSnapshot;
   /** A canonical full snapshot into a state file: `snapshotKeyed` with CANONICAL, as one call. */
-  snapshot(): (writer: StateFileWriter) => Promise<void>;
+  snapshot(): (writer: StateFileOutput) => Promise<void>;
   /** Takes this backend's key groups from verified snapshot files; `dir` resolves `keyedStateFiles`. */
   restore(files: { bytes: Buffer; handle: StateFileHandle; dir?: string }[]): void;
   /**

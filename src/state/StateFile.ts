@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { FlinkError } from '../core/FlinkError.js';
@@ -8,6 +8,7 @@ import type { FileRef, StateFileHandle } from './StateHandles.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
 import { faultPoint } from '../core/FaultInjection.js';
 import { columnarSize, isColumnar, unpackColumnar, type ColumnarChunk } from './ColumnarChunk.js';
+import { packRows, type Rows } from './BinaryChunk.js';
 
 /**
  * One operator subtask's snapshot: a key-group section per owned key group (so a restore at another
@@ -21,13 +22,52 @@ export interface OperatorStateSnapshot {
   [name: string]: { mode: string; entries: unknown[] };
 }
 
-export class StateFileWriter {
+/** A state file as written: its size and checksum (for `_metadata`), and where its sections begin. */
+export interface WrittenStateFile {
+  size: number;
+  crc32: number;
+  keyGroupOffsets: number[];
+  operatorStateOffset: number;
+}
+
+/**
+ * What a snapshot's asynchronous part writes one state file through, in file order: StateFileWriter on the
+ * calling thread, or AsyncStateFileWriter (src/runtime), which encodes, checksums and writes on the task's
+ * asynchronous-operations thread.
+ */
+export interface StateFileOutput {
+  /** Keyed entries written so far. */
+  readonly keyedEntries: number;
+  beginKeyGroup(): void;
+  writeKeyedChunk(stateName: string, flat: unknown[]): void;
+  /** A keyed chunk in the columnar form (the heap backend's checkpoints); read back as rows by decodeKeyedChunk. */
+  writeColumnarChunk(stateName: string, chunk: ColumnarChunk): void;
+  /** A keyed chunk passed through as it was read (restored key groups nobody has touched since). */
+  writeEncodedKeyedChunk(payload: Buffer, entries: number): void;
+  /**
+   * A binary key group's rows as a columnar chunk (packRows). The rows must be a copy nobody changes: their
+   * buffers belong to the output from now on (the asynchronous-operations thread takes them over without a copy).
+   */
+  writeBinaryRows(stateName: string, rows: Rows, fields: string[] | undefined): void;
+  endSection(): void;
+  /** The operator state section, the file's last. */
+  writeOperatorState(state: OperatorStateSnapshot): void;
+  /** Writes and fsyncs the file at `path` (which must not exist). */
+  finish(path: string): Promise<WrittenStateFile>;
+  /** The whole file as bytes, for JobManagerCheckpointStorage, which keeps checkpoints in memory. */
+  toBytes(): (WrittenStateFile & { bytes: Buffer }) | Promise<WrittenStateFile & { bytes: Buffer }>;
+  /** Gives the file up (its snapshot failed): nothing of it is kept. */
+  discard(): void;
+}
+
+export class StateFileWriter implements StateFileOutput {
   private readonly parts: Buffer[] = [];
   private offset = 0;
   /** CRC32 of the parts so far, computed as they come (between the asynchronous part's slices, not in one block at the end). */
   private crc = 0;
   readonly keyGroupOffsets: number[] = [];
   keyedEntries = 0;
+  private operatorStateOffset = -1;
 
   beginKeyGroup(): void {
     this.keyGroupOffsets.push(this.offset);
@@ -38,16 +78,18 @@ export class StateFileWriter {
     this.push(encode([stateName, flat]));
   }
 
-  /** A keyed chunk in the columnar form (the heap backend's checkpoints); read back as rows by decodeKeyedChunk. */
   writeColumnarChunk(stateName: string, chunk: ColumnarChunk): void {
     this.keyedEntries += columnarSize(chunk);
     this.push(encode([stateName, chunk]));
   }
 
-  /** A keyed chunk passed through as it was read (restored key groups nobody has touched since). */
   writeEncodedKeyedChunk(payload: Buffer, entries: number): void {
     this.keyedEntries += entries;
     this.push(payload);
+  }
+
+  writeBinaryRows(stateName: string, rows: Rows, fields: string[] | undefined): void {
+    this.writeColumnarChunk(stateName, packRows(rows, fields));
   }
 
   endSection(): void {
@@ -55,7 +97,13 @@ export class StateFileWriter {
   }
 
   writeOperatorState(state: OperatorStateSnapshot): void {
-    this.push(encode(state));
+    this.writeEncodedOperatorState(encode(state));
+  }
+
+  /** The operator state section from its encoded payload. */
+  writeEncodedOperatorState(payload: Buffer): void {
+    this.operatorStateOffset = this.offset;
+    this.push(payload);
     this.endSection();
   }
 
@@ -76,27 +124,54 @@ export class StateFileWriter {
     this.crc = crc32(b, this.crc);
   }
 
-  /** The whole file as bytes, for JobManagerCheckpointStorage, which keeps checkpoints in memory. */
-  toBytes(): { bytes: Buffer; size: number; crc32: number } {
-    // An exact buffer of its own (not a slice of Node's pool): it is copied whole to the JobManager thread.
+  discard(): void {
+    this.parts.length = 0;
+  }
+
+  private written(): WrittenStateFile {
+    return { size: this.offset, crc32: this.crc, keyGroupOffsets: this.keyGroupOffsets, operatorStateOffset: this.operatorStateOffset };
+  }
+
+  toBytes(): WrittenStateFile & { bytes: Buffer } {
+    return { ...this.written(), bytes: this.concat() };
+  }
+
+  /** The parts in one exact buffer of its own (not a slice of Node's pool): it may be handed to another thread whole. */
+  concat(): Buffer {
     const bytes = Buffer.from(new ArrayBuffer(this.offset));
     let at = 0;
     for (const p of this.parts) at += p.copy(bytes, at);
-    return { bytes, size: this.offset, crc32: this.crc };
+    return bytes;
   }
 
   /** Writes and fsyncs the file; the checksum travels in the metadata, not in the file. */
-  async finish(path: string): Promise<{ size: number; crc32: number }> {
+  async finish(path: string): Promise<WrittenStateFile> {
     faultPoint('state-file.write', path);
-    const fh = await open(path, 'wx');
+    const fh = await this.writeUnsynced(path);
     try {
-      await fh.writev(this.parts);
       faultPoint('state-file.fsync', path);
       await fh.sync();
     } finally {
       await fh.close();
     }
-    return { size: this.offset, crc32: this.crc };
+    return this.written();
+  }
+
+  /** The first half of finish: the file created and its bytes written, not yet fsynced (the handle stays open). */
+  async writeUnsynced(path: string): Promise<FileHandle> {
+    const fh = await open(path, 'wx');
+    try {
+      await fh.writev(this.parts);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+    return fh;
+  }
+
+  /** What finish returns, for a writer whose file another party fsyncs (writeUnsynced). */
+  get result(): WrittenStateFile {
+    return this.written();
   }
 }
 

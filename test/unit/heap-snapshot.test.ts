@@ -5,12 +5,15 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { crc32 } from 'node:zlib';
 import { ReducingStateDescriptor, ValueStateDescriptor } from '../../src/api/state.js';
 import { isColumnar, packColumnar, unpackColumnar } from '../../src/state/ColumnarChunk.js';
 import { HeapKeyedStateBackend } from '../../src/state/HeapKeyedStateBackend.js';
 import { KeyGroupRange } from '../../src/state/KeyGroupRange.js';
 import { codecOf } from '../../src/state/StateCodec.js';
-import { decodeKeyedChunk, readKeyGroups, StateFileWriter } from '../../src/state/StateFile.js';
+import { decodeKeyedChunk, readKeyGroups, StateFileWriter, type StateFileOutput } from '../../src/state/StateFile.js';
+import { AsyncOperationsThread } from '../../src/runtime/AsyncOperationsThread.js';
+import { AsyncStateFileWriter } from '../../src/runtime/AsyncStateFileWriter.js';
 import { decode, encode } from '../../src/core/Serializer.js';
 import type { StateFileHandle } from '../../src/state/StateHandles.js';
 
@@ -121,8 +124,7 @@ describe('copy-on-write copies', () => {
 
 describe('heap snapshot while the task mutates state', () => {
   /** Writes a snapshot's async part to bytes while `mutate(round)` runs between its yields; returns the rounds seen. */
-  async function writeWhileMutating(write: (w: StateFileWriter) => Promise<void>, mutate: (round: number) => void) {
-    const w = new StateFileWriter();
+  async function writeWhileMutating(write: (w: StateFileOutput) => Promise<void>, mutate: (round: number) => void, w: StateFileOutput = new StateFileWriter()) {
     let done = false;
     let rounds = 0;
     const running = write(w).finally(() => (done = true));
@@ -132,13 +134,15 @@ describe('heap snapshot while the task mutates state', () => {
       await new Promise((r) => setImmediate(r));
     }
     await running;
-    const operatorStateOffset = w.size;
     w.writeOperatorState({});
-    const { bytes, size, crc32 } = w.toBytes();
-    return { rounds, bytes, handle: { file: 'x', size, crc32, keyGroupRange: [0, 3], keyGroupOffsets: w.keyGroupOffsets, operatorStateOffset, keyedStates: {}, operatorStates: {}, keyedEntries: w.keyedEntries } as StateFileHandle };
+    const { bytes, size, crc32, keyGroupOffsets, operatorStateOffset } = await w.toBytes();
+    return { rounds, bytes, handle: { file: 'x', size, crc32, keyGroupRange: [0, 3], keyGroupOffsets, operatorStateOffset, keyedStates: {}, operatorStates: {}, keyedEntries: w.keyedEntries } as StateFileHandle };
   }
 
-  test('a checkpoint (columnar) holds exactly the state at the barrier', async () => {
+  for (const [via, writer] of [
+    ['on the task thread', () => new StateFileWriter()],
+    ['on the asynchronous-operations thread', () => new AsyncStateFileWriter(AsyncOperationsThread.get())],
+  ] as const) test(`a checkpoint (columnar) holds exactly the state at the barrier, written ${via}`, async () => {
     const range = new KeyGroupRange(0, 3);
     const b = new HeapKeyedStateBackend(range, 4);
     const records = b.getState(new ValueStateDescriptor<{ key: string; sum: number; emitted?: number }>('record'));
@@ -172,8 +176,9 @@ describe('heap snapshot while the task mutates state', () => {
       }
       b.setCurrentKey(`new-${round}`);
       counts.update(-1);
-    });
+    }, writer());
     assert.ok(rounds > 3, `the task mutated state while the snapshot was written (${rounds} rounds)`);
+    assert.equal(crc32(bytes), handle.crc32, 'the checksum is the bytes\'');
     const got = new Map<string, Map<unknown, unknown>>();
     let columnar = 0;
     readKeyGroups(bytes, handle, range, (name, _kg, flat) => {
