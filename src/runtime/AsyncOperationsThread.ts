@@ -81,6 +81,15 @@ export class AsyncOperationsThread {
     });
   }
 
+  /** Stops the thread (as a crash would, for the files under way); the next use starts a new one. */
+  async terminate(): Promise<void> {
+    const w = this.worker;
+    if (!w) return;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    await w.terminate();
+    await exited;
+  }
+
   private alive(file: number): void {
     if (file < this.liveFrom) throw new Error('The asynchronous-operations thread failed while this state file was written');
   }

@@ -103,6 +103,24 @@ describe('state files on the asynchronous-operations thread', () => {
     }
   });
 
+  test('a thread that dies fails the files under way; a file begun on it is never finished on the next thread', async (t) => {
+    const { b } = backend(2_000);
+    const thread = new AsyncOperationsThread();
+    t.after(() => thread.terminate());
+    const warm = await writeTo(new AsyncStateFileWriter(thread), b.snapshotKeyed(NATIVE).write!, join(dir, 'warm'));
+    assert.equal(contents(warm).get('record')!.size, 2_000);
+    const begun = new AsyncStateFileWriter(thread);
+    await b.snapshotKeyed(NATIVE).write!(begun); // its parts are on the thread now
+    await thread.terminate();
+    // Either step would start a new thread that never saw this file's key groups: both refuse.
+    const died = /asynchronous-operations thread failed while this state file was written/;
+    assert.throws(() => begun.writeOperatorState({}), died);
+    await assert.rejects(begun.finish(join(dir, 'begun')), died);
+    assert.ok(!existsSync(join(dir, 'begun')), 'no file of a thread that died');
+    const after = await writeTo(new AsyncStateFileWriter(thread), b.snapshotKeyed(NATIVE).write!, join(dir, 'after'));
+    assert.ok(after.bytes.equals(warm.bytes), 'a new thread writes the next file whole');
+  });
+
   test('a file that cannot be written fails that snapshot with the reason; the thread writes the next one', async () => {
     const { b } = backend(1_000);
     const taken = join(dir, 'taken');
