@@ -70,7 +70,8 @@ async function answer(f: OpenFile, m: Extract<AsyncOperation, { id: number }>): 
     }
     case 'bytes': {
       files.delete(m.file);
-      return { id: m.id, written: f.w.result, bytes: f.w.concat() };
+      const { bytes, ...written } = f.w.toBytes();
+      return { id: m.id, written, bytes };
     }
   }
 }

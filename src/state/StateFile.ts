@@ -128,20 +128,17 @@ export class StateFileWriter implements StateFileOutput {
     this.parts.length = 0;
   }
 
-  private written(): WrittenStateFile {
+  /** What finish returns, also for a writer whose file another party fsyncs (writeUnsynced). */
+  get result(): WrittenStateFile {
     return { size: this.offset, crc32: this.crc, keyGroupOffsets: this.keyGroupOffsets, operatorStateOffset: this.operatorStateOffset };
   }
 
-  toBytes(): WrittenStateFile & { bytes: Buffer } {
-    return { ...this.written(), bytes: this.concat() };
-  }
-
   /** The parts in one exact buffer of its own (not a slice of Node's pool): it may be handed to another thread whole. */
-  concat(): Buffer {
+  toBytes(): WrittenStateFile & { bytes: Buffer } {
     const bytes = Buffer.from(new ArrayBuffer(this.offset));
     let at = 0;
     for (const p of this.parts) at += p.copy(bytes, at);
-    return bytes;
+    return { ...this.result, bytes };
   }
 
   /** Writes and fsyncs the file; the checksum travels in the metadata, not in the file. */
@@ -154,7 +151,7 @@ export class StateFileWriter implements StateFileOutput {
     } finally {
       await fh.close();
     }
-    return this.written();
+    return this.result;
   }
 
   /** The first half of finish: the file created and its bytes written, not yet fsynced (the handle stays open). */
@@ -167,11 +164,6 @@ export class StateFileWriter implements StateFileOutput {
       throw e;
     }
     return fh;
-  }
-
-  /** What finish returns, for a writer whose file another party fsyncs (writeUnsynced). */
-  get result(): WrittenStateFile {
-    return this.written();
   }
 }
 
