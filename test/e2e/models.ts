@@ -69,7 +69,7 @@ const keyedCoProcess: Model = (arg) => {
   return out;
 };
 
-/** StateKindsJob: every keyed state kind per key, TTL of a day (never expires in a test). */
+/** StateKindsJob: every keyed state kind per key, TTL of a century (never expires in a test nor in a committed fixture). */
 const stateKinds: Model = (arg) => {
   const keys = arg('keys', 12);
   interface PerKey { n: number; recent: number[]; sum: bigint; seen: Set<number>; first: number; buckets: Map<string, { n: number; last: number }> }

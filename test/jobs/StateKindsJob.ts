@@ -1,6 +1,6 @@
 /**
  * Test job: one KeyedProcessFunction that uses every keyed state kind (value, list, reducing,
- * aggregating, map), with TTL on some (long enough never to expire in a test, so the TTL format goes
+ * aggregating, map), with TTL on some (a century: long enough never to expire in a test nor in a committed fixture, so the TTL format goes
  * through savepoints), a user serializer on one and Date/bigint/Set/Map values in the others. Every
  * output line depends on all five states, so a restore that loses or changes any of them shows.
  *
@@ -34,7 +34,9 @@ const keys = params.getInt('keys', 12);
 
 const failAt = params.getInt('fail-at', -1);
 
-const DAY = 24 * 60 * 60 * 1000;
+// A TTL no test outlives: the committed golden savepoints (test/fixtures/golden/) carry their write time, so a
+// TTL of a day made them expire a day after they were written (their restore then started every key afresh).
+const CENTURY = 100 * 365 * 24 * 60 * 60 * 1000;
 
 /**
  * With --fail-at: throws once, on the first attempt, at the first event from --fail-at on that follows a
@@ -90,11 +92,11 @@ class AllStateKinds extends KeyedProcessFunction<string, Event, string> {
   override open(): void {
     const ctx = this.getRuntimeContext();
     const count = new ValueStateDescriptor<number>('count');
-    count.enableTimeToLive(StateTtlConfig.newBuilder(DAY).setUpdateType(UpdateType.OnReadAndWrite).cleanupFullSnapshot().build());
+    count.enableTimeToLive(StateTtlConfig.newBuilder(CENTURY).setUpdateType(UpdateType.OnReadAndWrite).cleanupFullSnapshot().build());
     const recent = new ListStateDescriptor<number>('recent');
-    recent.enableTimeToLive(StateTtlConfig.newBuilder(DAY).setStateVisibility(StateVisibility.ReturnExpiredIfNotCleanedUp).build());
+    recent.enableTimeToLive(StateTtlConfig.newBuilder(CENTURY).setStateVisibility(StateVisibility.ReturnExpiredIfNotCleanedUp).build());
     const buckets = new MapStateDescriptor<string, Map<string, number>>('buckets');
-    buckets.enableTimeToLive(StateTtlConfig.newBuilder('1 d').cleanupFullSnapshot().build());
+    buckets.enableTimeToLive(StateTtlConfig.newBuilder('36500 d').cleanupFullSnapshot().build());
     this.count = ctx.getState(count);
     this.recent = ctx.getListState(recent);
     this.sum = ctx.getReducingState(new ReducingStateDescriptor<bigint>('sum', (a, b) => a + b, bigintSerializer));
