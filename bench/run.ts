@@ -160,8 +160,11 @@ function percentile(sorted: number[], q: number): number {
 async function median(repeats: number, f: () => Promise<JobRun>): Promise<JobRun> {
   const runs: JobRun[] = [];
   for (let i = 0; i < repeats; i++) runs.push(await f());
-  runs.sort((a, b) => a.recordsPerSec - b.recordsPerSec);
-  return runs[Math.floor(runs.length / 2)];
+  return medianRun(runs);
+}
+
+function medianRun(runs: JobRun[]): JobRun {
+  return [...runs].sort((a, b) => a.recordsPerSec - b.recordsPerSec)[Math.floor(runs.length / 2)];
 }
 
 /** The best of `repeats` runs of a hand loop: a limit is the fastest the plain code went, not its typical speed. */
@@ -220,7 +223,7 @@ async function main(): Promise<void> {
     }
     for (const [i, { checkpointMs, p }] of configs.entries()) {
       const loop = loops.get(p)!;
-      const r = [...runs[i]].sort((a, b) => a.recordsPerSec - b.recordsPerSec)[Math.floor(runs[i].length / 2)];
+      const r = medianRun(runs[i]);
       if (p === 1 && checkpointMs === 1000) keyedMaxCheckpointed = r.recordsPerSec;
       rows.push({
         scenario: `2 keyed running sum${checkpointMs ? ', checkpoints 1 s' : ''}`,
@@ -452,12 +455,10 @@ function printTable(): void {
   for (const l of lines) console.log(row(l));
 }
 
-/** a / b: the median of the ratios of runs in the same round (side by side), or of the medians without rounds. */
+/** a / b: the median of the ratios of the two rows' runs in the same round (side by side). */
 function paired(a: Row | undefined, b: Row | undefined): number | undefined {
-  if (!a || !b) return undefined;
-  const ra = a.roundRecordsPerSec, rb = b.roundRecordsPerSec;
-  if (ra && rb && ra.length === rb.length) return medianNum(ra.map((x, i) => x / rb[i]));
-  return a.recordsPerSec! / b.recordsPerSec!;
+  const ra = a?.roundRecordsPerSec, rb = b?.roundRecordsPerSec;
+  return ra && rb ? medianNum(ra.map((x, i) => x / rb[i])) : undefined;
 }
 
 function medianNum(xs: number[]): number {
