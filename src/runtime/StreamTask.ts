@@ -13,7 +13,7 @@ import { readKeyGroups, readOperatorState, verifyStateFile, type OperatorStateSn
 import type { ChannelEvent } from './network/events.js';
 import { faultPoint } from '../core/FaultInjection.js';
 import type { CheckpointBarrier } from '../checkpoint/CheckpointOptions.js';
-import { OutputChannel, RecordWriter, BATCH_SIZE } from './network/RecordWriter.js';
+import { OutputChannel, RecordWriter, BATCH_SIZE, type Batch } from './network/RecordWriter.js';
 import { CheckpointBarrierHandler, type InputChannel } from './CheckpointBarrierHandler.js';
 import { readChannelState } from './ChannelState.js';
 import type { Transport } from './network/Transport.js';
@@ -164,9 +164,12 @@ export class StreamTask {
         this.schedule();
       };
       host.transport.registerInput(ch.id, {
-        onBatch: (records, timestamps, bytes) => {
+        onBatch: (records, timestamps, bytes, keyHashes) => {
           this.metrics.numBytesIn += bytes;
-          arrive(timestamps ? { records, timestamps } : { records });
+          const item: Batch = { records };
+          if (timestamps) item.timestamps = timestamps;
+          if (keyHashes) item.keyHashes = keyHashes;
+          arrive(item);
         },
         onEvent: (event) => arrive({ event }),
       });
@@ -396,20 +399,21 @@ export class StreamTask {
       if ('records' in item) {
         // In slices, so that a slow operator still lets barriers, triggers and I/O through between them
         // (Flink checks its mailbox between records); an unfinished rest stays at the head of the queue.
-        const { records, timestamps } = item;
+        const { records, timestamps, keyHashes } = item;
         let i = 0;
         while (i < records.length) {
           const t0 = performance.now();
           const whole = i === 0 && records.length <= this.chunk;
           const part = whole ? records : records.slice(i, i + this.chunk);
           const ts = timestamps && (whole ? timestamps : timestamps.subarray(i, i + part.length));
-          this.processBatch(part, ts, ch.input);
+          const hs = keyHashes && (whole ? keyHashes : keyHashes.subarray(i, i + part.length));
+          this.processBatch(part, ts, hs, ch.input);
           i += part.length;
           // Chunks of about CHUNK_MS: fast records go a whole batch at a time, slow ones a few at a time.
           const perRecord = (performance.now() - t0) / part.length;
           this.chunk = Math.max(1, Math.min(BATCH_SIZE, Math.floor(CHUNK_MS / Math.max(perRecord, 1e-6))));
           if (i < records.length && performance.now() >= deadline) {
-            ch.queue[0] = { records: records.slice(i), timestamps: timestamps?.subarray(i), replayed: item.replayed };
+            ch.queue[0] = { records: records.slice(i), timestamps: timestamps?.subarray(i), keyHashes: keyHashes?.subarray(i), replayed: item.replayed };
             return this.schedule();
           }
         }
@@ -436,8 +440,11 @@ export class StreamTask {
     return undefined;
   }
 
-  /** A batch of one input: each record gets its timestamp and, on a keyed head, its key by that input's selector. */
-  private processBatch(records: unknown[], ts: Float64Array | undefined, input: 1 | 2): void {
+  /**
+   * A batch of one input: each record gets its timestamp and, on a keyed head, its key by that input's selector
+   * (with the hash the partitioner computed from the same selector, when the batch carries it).
+   */
+  private processBatch(records: unknown[], ts: Float64Array | undefined, hs: Uint32Array | undefined, input: 1 | 2): void {
     const head = this.operators[0];
     const element = this.element;
     // Input 2 is keyed only when both inputs are (connect of keyed streams); the broadcast side sets no key.
@@ -447,7 +454,7 @@ export class StreamTask {
     this.metrics.numRecordsIn += records.length;
     for (let i = 0; i < records.length; i++) {
       if (ts) element.timestamp = Number.isNaN(ts[i]) ? undefined : ts[i];
-      if (keyed) keyed.setCurrentKey(sel!(records[i]));
+      if (keyed) keyed.setCurrentKey(sel!(records[i]), hs?.[i]);
       if (input === 1) head.processElement(records[i]);
       else head.processElement2(records[i]);
     }

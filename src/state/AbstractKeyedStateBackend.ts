@@ -80,9 +80,9 @@ export abstract class AbstractKeyedStateBackend<G extends KeyGroupStore = KeyGro
     this.clock = options.ttlTimeProvider ?? { currentTimestamp: () => Date.now() };
   }
 
-  setCurrentKey(key: unknown): void {
+  setCurrentKey(key: unknown, keyHash?: number): void {
     const nk = normalizeKey(key);
-    const hash = hashKey(nk);
+    const hash = keyHash ?? hashKey(nk);
     const kg = hash % this.maxParallelism;
     if (!this.keyGroupRange.contains(kg)) {
       throw new FlinkError('internal', `Key group ${kg} of key ${String(key)} is not in this subtask's range ${this.keyGroupRange.start}-${this.keyGroupRange.end}`);

@@ -268,10 +268,10 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     return new CachedKeyGroup(this, state, this.stateId(state), this.keyGroupRange.start + groupIndex);
   }
 
-  override setCurrentKey(key: unknown): void {
+  override setCurrentKey(key: unknown, keyHash?: number): void {
     // Between records is the one safe moment: no entry handed out is still being updated in place.
     if (this.cachedEntries >= this.writeCacheEntries) this.flush();
-    super.setCurrentKey(key);
+    super.setCurrentKey(key, keyHash);
   }
 
   /** Number of stored entries (after writing the cache). */

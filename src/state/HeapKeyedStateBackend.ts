@@ -241,8 +241,8 @@ export class HeapKeyedStateBackend extends AbstractKeyedStateBackend<HeapStore> 
     this.onDemote = options.onDemote;
   }
 
-  override setCurrentKey(key: unknown): void {
-    super.setCurrentKey(key);
+  override setCurrentKey(key: unknown, keyHash?: number): void {
+    super.setCurrentKey(key, keyHash);
     if (this.rawGroups > 0 && this.raw[this.currentGroupIndex]) this.loadGroup(this.currentGroupIndex);
   }
 

@@ -102,8 +102,13 @@ export function hashKey(nk: NormalizedKey): number {
   return murmurString(`\u0001${typeof nk}:${String(nk)}`);
 }
 
+/** The hash a key's key group comes from (its normalized form's): what the hash partitioner ships with each record. */
+export function keyHash(key: unknown): number {
+  return hashKey(normalizeKey(key));
+}
+
 export function assignToKeyGroup(key: unknown, maxParallelism: number): number {
-  return hashKey(normalizeKey(key)) % maxParallelism;
+  return keyHash(key) % maxParallelism;
 }
 
 export function computeOperatorIndexForKeyGroup(maxParallelism: number, parallelism: number, keyGroup: number): number {

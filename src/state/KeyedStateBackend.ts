@@ -41,8 +41,11 @@ export interface KeyedStateBackend {
   readonly keyGroupRange: KeyGroupRange;
   readonly maxParallelism: number;
 
-  /** Scopes every state handle to this key (and its key group, which must be in this backend's range). */
-  setCurrentKey(key: unknown): void;
+  /**
+   * Scopes every state handle to this key (and its key group, which must be in this backend's range).
+   * `keyHash`: the key's `keyHash()`, when the caller has it already (the hash partitioner shipped it).
+   */
+  setCurrentKey(key: unknown, keyHash?: number): void;
   getCurrentKey(): unknown;
 
   getState<T>(desc: StateDescriptor<T>): ValueState<T>;

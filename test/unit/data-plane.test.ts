@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { BATCH_SIZE, initialCredits, OutputChannel, RecordWriter } from '../../src/runtime/network/RecordWriter.js';
 import { Transport } from '../../src/runtime/network/Transport.js';
 import type { ChannelEvent } from '../../src/runtime/network/events.js';
-import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../../src/state/KeyGroupRangeAssignment.js';
+import { assignToKeyGroup, computeOperatorIndexForKeyGroup, keyHash } from '../../src/state/KeyGroupRangeAssignment.js';
 
 type Item = { batch: unknown[] } | { event: ChannelEvent };
 
@@ -202,6 +202,34 @@ for (const mode of ['in-thread', 'message-port'] as const) {
           ),
           { numRuns: mode === 'in-thread' ? 200 : 40 },
         );
+      });
+    });
+
+    test('a hash-partitioned batch carries each record\'s key hash, through the credit backlog too; other batches carry none', async () => {
+      await setup(async (prod, cons, cw, pw) => {
+        const id = nextChannelBase(2);
+        const got: { records: unknown[]; keyHashes?: Uint32Array }[] = [];
+        cons.registerInput(id, { onBatch: (records, _ts, _bytes, keyHashes) => void got.push({ records, keyHashes }), onEvent: () => {} });
+        cons.registerInput(id + 1, { onBatch: (records, _ts, _bytes, keyHashes) => void got.push({ records, keyHashes }), onEvent: () => {} });
+        const out = new OutputChannel(prod, id, cw, () => {});
+        const w = new RecordWriter('hash', [out], (r) => (r as { key: unknown }).key, 128, 0);
+        // More batches than credits: the last ones wait in the backlog and leave on returned credit.
+        const batches = initialCredits(pw, cw) + 2;
+        const keys = Array.from({ length: batches * BATCH_SIZE }, (_, i) => (i % 3 === 0 ? i : `k${i}`));
+        for (const key of keys) w.emit({ key });
+        await until(() => got.length === initialCredits(pw, cw), 'the credited batches');
+        cons.sendCredit(pw, id, 2);
+        await until(() => got.length === batches, 'the backlogged batches');
+        const hashes = got.flatMap((b) => [...(b.keyHashes ?? [])]);
+        assert.equal(hashes.length, keys.length, 'every batch has its hashes');
+        const records = got.flatMap((b) => b.records) as { key: unknown }[];
+        records.forEach((r, i) => assert.equal(hashes[i], keyHash(r.key), `record ${i}`));
+        // A rebalance (or forward, broadcast) batch has no key to hash.
+        const plain = new RecordWriter('rebalance', [new OutputChannel(prod, id + 1, cw, () => {})], undefined, 128, 0);
+        plain.emit({ key: 1 });
+        plain.flush();
+        await until(() => got.length === batches + 1, 'the rebalanced batch');
+        assert.equal(got[batches].keyHashes, undefined);
       });
     });
 

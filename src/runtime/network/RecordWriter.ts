@@ -1,5 +1,5 @@
 import type { PartitionerKind } from '../../graph/StreamGraph.js';
-import { assignToKeyGroup, computeOperatorIndexForKeyGroup } from '../../state/KeyGroupRangeAssignment.js';
+import { computeOperatorIndexForKeyGroup, keyHash } from '../../state/KeyGroupRangeAssignment.js';
 import type { ChannelEvent } from './events.js';
 import type { Transport } from './Transport.js';
 
@@ -20,10 +20,14 @@ export function initialCredits(producerWorker: number, consumerWorker: number): 
   return producerWorker === consumerWorker ? INITIAL_CREDITS : REMOTE_CREDITS;
 }
 
-/** One batch of records with their event timestamps (NaN: none), as it travels between tasks. */
+/**
+ * One batch of records with their event timestamps (NaN: none), as it travels between tasks. A hash-partitioned
+ * batch also carries each record's key hash (`keyHash`), so that the keyed consumer does not hash the key again.
+ */
 export interface Batch {
   records: unknown[];
   timestamps?: Float64Array;
+  keyHashes?: Uint32Array;
 }
 
 /** Records an overtaking barrier jumped over: persisted as output channel state (Flink's ResultSubpartition state). */
@@ -41,6 +45,9 @@ export class OutputChannel {
   private pending: unknown[] = [];
   /** Event timestamps parallel to `pending`, created by the first record that has one (NaN: none). */
   private pendingTs?: number[];
+  /** Key hashes parallel to `pending` (hash edges), written in place; shipped only if every pending record has one. */
+  private pendingHashes?: Uint32Array;
+  private hashed = 0;
   private readonly backlog: Queued[] = [];
   private credits: number;
   /** Bytes serialized for the consumer so far (Flink's numBytesOut; 0 inside one slot). */
@@ -56,7 +63,11 @@ export class OutputChannel {
     transport.registerOutput(channelId, { onCredit: (n) => this.onCredit(n) });
   }
 
-  add(record: unknown, timestamp?: number): void {
+  add(record: unknown, timestamp?: number, hash?: number): void {
+    if (hash !== undefined) {
+      (this.pendingHashes ??= new Uint32Array(BATCH_SIZE))[this.pending.length] = hash;
+      this.hashed++;
+    }
     if (timestamp !== undefined) {
       if (!this.pendingTs) this.pendingTs = new Array<number>(this.pending.length).fill(NaN);
       this.pendingTs.push(timestamp);
@@ -71,13 +82,16 @@ export class OutputChannel {
     if (this.pending.length === 0) return;
     const records = this.pending;
     const timestamps = this.pendingTs ? Float64Array.from(this.pendingTs) : undefined;
+    // A copy of the scratch array: it is transferred with the batch, or waits in the backlog.
+    const keyHashes = this.hashed === records.length ? this.pendingHashes!.slice(0, records.length) : undefined;
     this.pending = [];
     this.pendingTs = undefined;
+    this.hashed = 0;
     if (this.credits > 0 && this.backlog.length === 0) {
       this.credits--;
-      this.bytesOut += this.transport.sendBatch(this.targetWorker, this.channelId, records, timestamps);
+      this.bytesOut += this.transport.sendBatch(this.targetWorker, this.channelId, records, timestamps, keyHashes);
     } else {
-      this.backlog.push({ records, timestamps });
+      this.backlog.push({ records, timestamps, keyHashes });
     }
   }
 
@@ -127,7 +141,7 @@ export class OutputChannel {
     return this.backlog.length === 0;
   }
 
-  /** Channel state of a restored unaligned checkpoint: re-sent before anything new. */
+  /** Channel state of a restored unaligned checkpoint: re-sent before anything new (without key hashes: they are not stored). */
   restoreOvertaken(batches: OvertakenRecords): void {
     for (const b of batches) {
       this.pending = b.records;
@@ -152,7 +166,7 @@ export class OutputChannel {
       } else {
         if (this.credits === 0) break;
         this.credits--;
-        this.bytesOut += this.transport.sendBatch(this.targetWorker, this.channelId, q.records, q.timestamps);
+        this.bytesOut += this.transport.sendBatch(this.targetWorker, this.channelId, q.records, q.timestamps, q.keyHashes);
       }
       this.backlog.shift();
     }
@@ -160,7 +174,7 @@ export class OutputChannel {
   }
 }
 
-/** A copy the sender cannot change or detach: timestamp buffers are transferred when a batch is sent. */
+/** A copy the sender cannot change or detach: timestamp buffers are transferred when a batch is sent. Key hashes are not channel state. */
 function copyBatch(b: Batch): Batch {
   return b.timestamps ? { records: b.records.slice(), timestamps: b.timestamps.slice() } : { records: b.records.slice() };
 }
@@ -190,8 +204,8 @@ export class RecordWriter {
         this.next = this.next + 1 === chs.length ? 0 : this.next + 1;
         return;
       case 'hash': {
-        const kg = assignToKeyGroup(this.keySelector!(record), this.maxParallelism);
-        chs[computeOperatorIndexForKeyGroup(this.maxParallelism, chs.length, kg)].add(record, timestamp);
+        const h = keyHash(this.keySelector!(record));
+        chs[computeOperatorIndexForKeyGroup(this.maxParallelism, chs.length, h % this.maxParallelism)].add(record, timestamp, h);
         return;
       }
       case 'broadcast':

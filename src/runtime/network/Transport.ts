@@ -8,13 +8,17 @@ interface WireMessage {
   d?: WireBatch; // a batch of records, encoded (BatchCodec)
   r?: unknown[]; // a batch handed over by reference (same worker)
   t?: Float64Array; // event timestamps of the batch's records, parallel to them (NaN: none)
+  h?: Uint32Array; // key hashes of the batch's records, parallel to them (hash edges)
   e?: ChannelEvent;
   cr?: number; // credits returned to the producer
 }
 
 export interface InputChannelListener {
-  /** `bytes`: the batch's serialized size when it came from another slot (0 when handed over by reference). */
-  onBatch(records: unknown[], timestamps: Float64Array | undefined, bytes: number): void;
+  /**
+   * `bytes`: the batch's serialized size when it came from another slot (0 when handed over by reference);
+   * `keyHashes`: each record's key hash, when a hash partitioner sent it.
+   */
+  onBatch(records: unknown[], timestamps: Float64Array | undefined, bytes: number, keyHashes?: Uint32Array): void;
   onEvent(e: ChannelEvent): void;
 }
 
@@ -55,17 +59,18 @@ export class Transport {
   }
 
   /** Returns the bytes serialized for the batch (0 inside this worker: handed over by reference). */
-  sendBatch(worker: number, channel: number, records: unknown[], timestamps?: Float64Array): number {
+  sendBatch(worker: number, channel: number, records: unknown[], timestamps?: Float64Array, keyHashes?: Uint32Array): number {
     if (worker === this.self) {
-      this.local({ c: channel, r: records, t: timestamps });
+      this.local({ c: channel, r: records, t: timestamps, h: keyHashes });
       return 0;
     }
     const d = encodeBatch(records);
     // Timestamps travel as their own typed array, transferred like the records' buffers (no per-record wrapper).
     const transfer = transferables(d);
     if (timestamps) transfer.push(timestamps.buffer as ArrayBuffer);
+    if (keyHashes) transfer.push(keyHashes.buffer as ArrayBuffer);
     const bytes = wireBytes(d); // read before the transfer detaches the buffers
-    this.peers.get(worker)!.postMessage({ c: channel, d, t: timestamps } satisfies WireMessage, transfer);
+    this.peers.get(worker)!.postMessage({ c: channel, d, t: timestamps, h: keyHashes } satisfies WireMessage, transfer);
     return bytes;
   }
 
@@ -91,8 +96,8 @@ export class Transport {
       return;
     }
     if (m.cr !== undefined) (listener as OutputChannelListener).onCredit(m.cr);
-    else if (m.r) (listener as InputChannelListener).onBatch(m.r, m.t, 0);
-    else if (m.d) (listener as InputChannelListener).onBatch(decodeBatch(m.d), m.t, wireBytes(m.d));
+    else if (m.r) (listener as InputChannelListener).onBatch(m.r, m.t, 0, m.h);
+    else if (m.d) (listener as InputChannelListener).onBatch(decodeBatch(m.d), m.t, wireBytes(m.d), m.h);
     else if (m.e) (listener as InputChannelListener).onEvent(m.e);
   }
 
