@@ -13,7 +13,7 @@ import { readKeyGroups, readOperatorState, verifyStateFile, type OperatorStateSn
 import type { ChannelEvent } from './network/events.js';
 import { faultPoint } from '../core/FaultInjection.js';
 import type { CheckpointBarrier } from '../checkpoint/CheckpointOptions.js';
-import { OutputChannel, RecordWriter, BATCH_SIZE, type Batch } from './network/RecordWriter.js';
+import { OutputChannel, RecordWriter, BATCH_SIZE } from './network/RecordWriter.js';
 import { CheckpointBarrierHandler, type InputChannel } from './CheckpointBarrierHandler.js';
 import { readChannelState } from './ChannelState.js';
 import type { Transport } from './network/Transport.js';
@@ -166,10 +166,7 @@ export class StreamTask {
       host.transport.registerInput(ch.id, {
         onBatch: (records, timestamps, bytes, keyHashes) => {
           this.metrics.numBytesIn += bytes;
-          const item: Batch = { records };
-          if (timestamps) item.timestamps = timestamps;
-          if (keyHashes) item.keyHashes = keyHashes;
-          arrive(item);
+          arrive({ records, timestamps, keyHashes });
         },
         onEvent: (event) => arrive({ event }),
       });

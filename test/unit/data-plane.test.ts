@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
 import fc from 'fast-check';
 import { BATCH_SIZE, initialCredits, OutputChannel, RecordWriter } from '../../src/runtime/network/RecordWriter.js';
-import { Transport } from '../../src/runtime/network/Transport.js';
+import { Transport, type InputChannelListener } from '../../src/runtime/network/Transport.js';
 import type { ChannelEvent } from '../../src/runtime/network/events.js';
 import { assignToKeyGroup, computeOperatorIndexForKeyGroup, keyHash } from '../../src/state/KeyGroupRangeAssignment.js';
 
@@ -209,8 +209,9 @@ for (const mode of ['in-thread', 'message-port'] as const) {
       await setup(async (prod, cons, cw, pw) => {
         const id = nextChannelBase(2);
         const got: { records: unknown[]; keyHashes?: Uint32Array }[] = [];
-        cons.registerInput(id, { onBatch: (records, _ts, _bytes, keyHashes) => void got.push({ records, keyHashes }), onEvent: () => {} });
-        cons.registerInput(id + 1, { onBatch: (records, _ts, _bytes, keyHashes) => void got.push({ records, keyHashes }), onEvent: () => {} });
+        const listener: InputChannelListener = { onBatch: (records, _ts, _bytes, keyHashes) => void got.push({ records, keyHashes }), onEvent: () => {} };
+        cons.registerInput(id, listener);
+        cons.registerInput(id + 1, listener);
         const out = new OutputChannel(prod, id, cw, () => {});
         const w = new RecordWriter('hash', [out], (r) => (r as { key: unknown }).key, 128, 0);
         // More batches than credits: the last ones wait in the backlog and leave on returned credit.

@@ -45,9 +45,8 @@ export class OutputChannel {
   private pending: unknown[] = [];
   /** Event timestamps parallel to `pending`, created by the first record that has one (NaN: none). */
   private pendingTs?: number[];
-  /** Key hashes parallel to `pending` (hash edges), written in place; shipped only if every pending record has one. */
+  /** Key hashes parallel to `pending`, written in place: created by a hash writer's first record, and every one of its records has one. */
   private pendingHashes?: Uint32Array;
-  private hashed = 0;
   private readonly backlog: Queued[] = [];
   private credits: number;
   /** Bytes serialized for the consumer so far (Flink's numBytesOut; 0 inside one slot). */
@@ -64,10 +63,7 @@ export class OutputChannel {
   }
 
   add(record: unknown, timestamp?: number, hash?: number): void {
-    if (hash !== undefined) {
-      (this.pendingHashes ??= new Uint32Array(BATCH_SIZE))[this.pending.length] = hash;
-      this.hashed++;
-    }
+    if (hash !== undefined) (this.pendingHashes ??= new Uint32Array(BATCH_SIZE))[this.pending.length] = hash;
     if (timestamp !== undefined) {
       if (!this.pendingTs) this.pendingTs = new Array<number>(this.pending.length).fill(NaN);
       this.pendingTs.push(timestamp);
@@ -83,15 +79,19 @@ export class OutputChannel {
     const records = this.pending;
     const timestamps = this.pendingTs ? Float64Array.from(this.pendingTs) : undefined;
     // A copy of the scratch array: it is transferred with the batch, or waits in the backlog.
-    const keyHashes = this.hashed === records.length ? this.pendingHashes!.slice(0, records.length) : undefined;
+    const keyHashes = this.pendingHashes?.slice(0, records.length);
     this.pending = [];
     this.pendingTs = undefined;
-    this.hashed = 0;
+    this.send({ records, timestamps, keyHashes });
+  }
+
+  /** Sends a batch against a credit, or queues it behind the backlog. */
+  private send(b: Batch): void {
     if (this.credits > 0 && this.backlog.length === 0) {
       this.credits--;
-      this.bytesOut += this.transport.sendBatch(this.targetWorker, this.channelId, records, timestamps, keyHashes);
+      this.bytesOut += this.transport.sendBatch(this.targetWorker, this.channelId, b.records, b.timestamps, b.keyHashes);
     } else {
-      this.backlog.push({ records, timestamps, keyHashes });
+      this.backlog.push(b);
     }
   }
 
@@ -143,11 +143,8 @@ export class OutputChannel {
 
   /** Channel state of a restored unaligned checkpoint: re-sent before anything new (without key hashes: they are not stored). */
   restoreOvertaken(batches: OvertakenRecords): void {
-    for (const b of batches) {
-      this.pending = b.records;
-      this.pendingTs = b.timestamps ? Array.from(b.timestamps) : undefined;
-      this.flush();
-    }
+    // Timestamps copied: the sent buffer is transferred, and the restored one may share its buffer with others.
+    for (const b of batches) this.send({ records: b.records, timestamps: b.timestamps?.slice() });
   }
 
   /** A task that ends or fails drops its timers. */
