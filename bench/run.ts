@@ -24,6 +24,7 @@ import { keyedSumLoop, nexmarkLoop } from './lib/handloops.js';
 import type { SinkReport } from './lib/MetricsSink.js';
 import { naivePipeline } from './lib/naive.js';
 import type { Query } from './lib/nexmark.js';
+import { steadyRate } from './lib/steadyRate.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -41,6 +42,8 @@ const SIZES = quick
 
 interface JobRun {
   recordsPerSec: number;
+  /** After each sink subtask's first third (bench/lib/steadyRate.ts): without the start-up that recordsPerSec counts in. */
+  steadyRecordsPerSec?: number;
   latencyP50Ms?: number;
   latencyP99Ms?: number;
   peakRssMb: number;
@@ -51,6 +54,7 @@ interface Row {
   scenario: string;
   parameters: Record<string, unknown>;
   recordsPerSec?: number;
+  steadyRecordsPerSec?: number;
   handLoopRecordsPerSec?: number;
   ratioToHandLoop?: number;
   ratioToNaive?: number;
@@ -60,13 +64,16 @@ interface Row {
   checkpoints?: JobRun['checkpoints'];
   checkpointCost?: CheckpointCost;
   /** Apache Flink on the same job and configuration (scenario 6), or why it was not measured. */
-  flink?: { recordsPerSec: number; peakRssMb: number; checkpoints: FlinkCheckpoint[] } | { notMeasured: string };
+  flink?: { recordsPerSec: number; steadyRecordsPerSec?: number; peakRssMb: number; checkpoints: FlinkCheckpoint[] } | { notMeasured: string };
   ratioToFlink?: number;
+  /** The same after the warm-up on both sides. */
+  steadyRatioToFlink?: number;
   /** Stateless jobs without checkpoints: Flink again with pipeline.object-reuse on (no copy between chained operators). */
   flinkObjectReuse?: { recordsPerSec: number };
   ratioToFlinkObjectReuse?: number;
   /** The keyed scenario's rate in each round (its configurations interleaved, one run each per round). */
   roundRecordsPerSec?: number[];
+  roundSteadyRecordsPerSec?: (number | undefined)[];
 }
 
 const work = mkdtempSync(join(tmpdir(), 'flink-ts-bench-'));
@@ -130,6 +137,7 @@ async function runJobOnce(job: string, opts: JobOptions): Promise<JobRun> {
   const latencies = reports.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const run: JobRun = {
     recordsPerSec: opts.sourceRecords / ((last - first) / 1000),
+    steadyRecordsPerSec: steadyRate(reports),
     peakRssMb: Math.max(...reports.map((r) => r.maxRssKb)) / 1024,
     checkpoints: completedCheckpoints(logDir),
   };
@@ -218,7 +226,7 @@ async function main(): Promise<void> {
       for (const [i, { checkpointMs, p }] of configs.entries()) {
         const r = await runJob('KeyedSum.ts', { p, checkpointMs, args: { keys: SIZES.keys, records: SIZES.keyedRecords }, sourceRecords: SIZES.keyedRecords });
         runs[i].push(r);
-        log(`  keyed round ${round + 1} p=${p} checkpoints=${checkpointMs}ms: ${fmt(r.recordsPerSec)} rec/s, ${r.checkpoints.length} checkpoints`);
+        log(`  keyed round ${round + 1} p=${p} checkpoints=${checkpointMs}ms: ${fmt(r.recordsPerSec)} rec/s${steadyText(r)}, ${r.checkpoints.length} checkpoints`);
       }
     }
     for (const [i, { checkpointMs, p }] of configs.entries()) {
@@ -229,8 +237,9 @@ async function main(): Promise<void> {
         scenario: `2 keyed running sum${checkpointMs ? ', checkpoints 1 s' : ''}`,
         parameters: { parallelism: p, keys: SIZES.keys, records: SIZES.keyedRecords, checkpointIntervalMs: checkpointMs },
         ...r, handLoopRecordsPerSec: loop, roundRecordsPerSec: runs[i].map((x) => x.recordsPerSec),
+        roundSteadyRecordsPerSec: runs[i].map((x) => x.steadyRecordsPerSec),
       });
-      log(`  keyed p=${p} checkpoints=${checkpointMs}ms: median ${fmt(r.recordsPerSec)} rec/s (hand loop ${fmt(loop)}), ${r.checkpoints.length} checkpoints`);
+      log(`  keyed p=${p} checkpoints=${checkpointMs}ms: median ${fmt(r.recordsPerSec)} rec/s${steadyText(r)} (hand loop ${fmt(loop)}), ${r.checkpoints.length} checkpoints`);
     }
     // The limit is the best the loop reached, before or after the jobs' runs, on up to p threads.
     let best = 0;
@@ -327,7 +336,7 @@ async function peerScenario(): Promise<void> {
       const runs = [];
       for (let i = 0; i < repeats; i++) {
         const r = await runFlinkJob({ job: c.job, records, keys: SIZES.keys, p: c.p, checkpointMs: c.checkpointMs, backend: c.backend, incremental: c.backend === 'rocksdb' });
-        runs.push({ recordsPerSec: flinkRate(r, records), peakRssMb: r.peakRssKb / 1024, checkpoints: r.checkpoints });
+        runs.push({ recordsPerSec: flinkRate(r, records), steadyRecordsPerSec: steadyRate(r.sinks), peakRssMb: r.peakRssKb / 1024, checkpoints: r.checkpoints });
       }
       runs.sort((a, b) => a.recordsPerSec - b.recordsPerSec);
       flink = runs[Math.floor(runs.length / 2)];
@@ -340,6 +349,7 @@ async function peerScenario(): Promise<void> {
       flink,
     };
     if ('recordsPerSec' in flink) row.ratioToFlink = ts.recordsPerSec / flink.recordsPerSec;
+    if ('recordsPerSec' in flink && ts.steadyRecordsPerSec && flink.steadyRecordsPerSec) row.steadyRatioToFlink = ts.steadyRecordsPerSec / flink.steadyRecordsPerSec;
     if (!unavailable && c.job !== 'keyed' && c.checkpointMs === 0) {
       const reuse = [];
       for (let i = 0; i < repeats; i++) {
@@ -352,7 +362,7 @@ async function peerScenario(): Promise<void> {
       log(`  vs Flink ${c.job} p=${c.p} with pipeline.object-reuse: Flink ${fmt(row.flinkObjectReuse.recordsPerSec)} rec/s (${row.ratioToFlinkObjectReuse.toFixed(2)}x)`);
     }
     rows.push(row);
-    log(`  vs Flink ${c.job} ${backend} p=${c.p} checkpoints=${c.checkpointMs}ms: flink-ts ${fmt(ts.recordsPerSec)} rec/s, Flink ${'recordsPerSec' in flink ? `${fmt(flink.recordsPerSec)} rec/s (${row.ratioToFlink!.toFixed(2)}x)` : 'not measured'}${ckptSummary(ts.checkpoints, 'flink-ts')}${'checkpoints' in flink ? ckptSummary(flink.checkpoints, 'Flink') : ''}`);
+    log(`  vs Flink ${c.job} ${backend} p=${c.p} checkpoints=${c.checkpointMs}ms: flink-ts ${fmt(ts.recordsPerSec)} rec/s${steadyText(ts)}, Flink ${'recordsPerSec' in flink ? `${fmt(flink.recordsPerSec)} rec/s${steadyText(flink)} (${row.ratioToFlink!.toFixed(2)}x${row.steadyRatioToFlink ? `, after warm-up ${row.steadyRatioToFlink.toFixed(2)}x` : ''})` : 'not measured'}${ckptSummary(ts.checkpoints, 'flink-ts')}${'checkpoints' in flink ? ckptSummary(flink.checkpoints, 'Flink') : ''}`);
   }
 }
 
@@ -392,8 +402,11 @@ function targets(): { target: string; value: string; met: boolean }[] {
   const k1c = find('2 keyed running sum, checkpoints 1 s', { parallelism: 1 });
   add('keyed p=1 no checkpoints / hand loop >= 0.5', k1?.ratioToHandLoop, (v) => v >= 0.5);
   const k2c = find('2 keyed running sum, checkpoints 1 s', { parallelism: 2 });
-  add('keyed p=2 / p=1 >= 1.7', paired(k2, k1), (v) => v >= 1.7);
-  add('keyed p=2 / p=1 >= 1.7, checkpoints 1 s', paired(k2c, k1c), (v) => v >= 1.7);
+  // Both ways: the whole run from the first record (start-up included), and after each sink's first third.
+  add('keyed p=2 / p=1 >= 1.7, whole run', paired(k2, k1), (v) => v >= 1.7);
+  add('keyed p=2 / p=1 >= 1.7, after warm-up', pairedSteady(k2, k1), (v) => v >= 1.7);
+  add('keyed p=2 / p=1 >= 1.7, checkpoints 1 s, whole run', paired(k2c, k1c), (v) => v >= 1.7);
+  add('keyed p=2 / p=1 >= 1.7, checkpoints 1 s, after warm-up', pairedSteady(k2c, k1c), (v) => v >= 1.7);
   add('keyed 1M keys, checkpoints 1 s / none >= 0.9', paired(k1c, k1), (v) => v >= 0.9);
   add('keyed 1M keys p=2, checkpoints 1 s / none >= 0.9', paired(k2c, k2), (v) => v >= 0.9);
   const l0 = rows.find((r) => r.scenario === '4 latency at half max throughput');
@@ -413,6 +426,7 @@ function targets(): { target: string; value: string; met: boolean }[] {
   for (const r of rows.filter((x) => x.scenario.startsWith('6 '))) {
     const what = `${r.scenario.slice(19)} ${r.parameters.backend} p=${r.parameters.parallelism} checkpoints=${r.parameters.checkpointIntervalMs}ms`;
     if (r.ratioToFlink !== undefined) add(`flink-ts / Apache Flink >= 1.0, ${what}`, r.ratioToFlink, (v) => v >= 1);
+    if (r.steadyRatioToFlink !== undefined) add(`flink-ts / Apache Flink >= 1.0 after warm-up, ${what}`, r.steadyRatioToFlink, (v) => v >= 1);
     else out.push({ target: `flink-ts / Apache Flink >= 1.0, ${what}`, value: 'not measured', met: false });
   }
   const slowest = rows.filter((r) => r.ratioToNaive !== undefined).sort((a, b) => a.ratioToNaive! - b.ratioToNaive!)[0];
@@ -421,14 +435,15 @@ function targets(): { target: string; value: string; met: boolean }[] {
 }
 
 function printTable(): void {
-  const header = ['scenario', 'params', 'rec/s', 'x hand loop', 'x naive', 'x Flink', 'p50 ms', 'p99 ms', 'peak RSS MB', 'checkpoints'];
+  const header = ['scenario', 'params', 'rec/s', 'after warm-up', 'x hand loop', 'x naive', 'x Flink', 'p50 ms', 'p99 ms', 'peak RSS MB', 'checkpoints'];
   const lines = rows.map((r) => [
     r.scenario,
     Object.entries(r.parameters).map(([k, v]) => `${k}=${typeof v === 'number' ? fmt(v) : v}`).join(' '),
     r.recordsPerSec ? fmt(r.recordsPerSec) : '',
+    r.steadyRecordsPerSec && /^[26] .*keyed/.test(r.scenario) ? fmt(r.steadyRecordsPerSec) : '',
     r.ratioToHandLoop?.toFixed(2) ?? '',
     r.ratioToNaive?.toFixed(1) ?? '',
-    (r.ratioToFlink?.toFixed(2) ?? (r.flink ? 'not measured' : '')) + (r.ratioToFlinkObjectReuse !== undefined ? ` (${r.ratioToFlinkObjectReuse.toFixed(2)} with object reuse)` : ''),
+    (r.ratioToFlink?.toFixed(2) ?? (r.flink ? 'not measured' : '')) + (r.steadyRatioToFlink !== undefined ? ` (${r.steadyRatioToFlink.toFixed(2)} after warm-up)` : '') + (r.ratioToFlinkObjectReuse !== undefined ? ` (${r.ratioToFlinkObjectReuse.toFixed(2)} with object reuse)` : ''),
     r.latencyP50Ms?.toFixed(1) ?? '',
     r.latencyP99Ms?.toFixed(1) ?? '',
     r.peakRssMb?.toFixed(0) ?? '',
@@ -445,8 +460,8 @@ function printTable(): void {
     const f = rows[i].flink;
     if (!f) continue;
     lines.splice(i + 1, 0, 'notMeasured' in f
-      ? ['  Apache Flink 2.2.1', '', `not measured: ${f.notMeasured}`, '', '', '', '', '', '', '']
-      : ['  Apache Flink 2.2.1', '', fmt(f.recordsPerSec), '', '', '1', '', '', f.peakRssMb.toFixed(0), f.checkpoints.length ? `${f.checkpoints.length}, ${ckptText(f.checkpoints)}` : '']);
+      ? ['  Apache Flink 2.2.1', '', `not measured: ${f.notMeasured}`, '', '', '', '', '', '', '', '']
+      : ['  Apache Flink 2.2.1', '', fmt(f.recordsPerSec), f.steadyRecordsPerSec && rows[i].steadyRatioToFlink !== undefined ? fmt(f.steadyRecordsPerSec) : '', '', '', '1', '', '', f.peakRssMb.toFixed(0), f.checkpoints.length ? `${f.checkpoints.length}, ${ckptText(f.checkpoints)}` : '']);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
@@ -459,6 +474,17 @@ function printTable(): void {
 function paired(a: Row | undefined, b: Row | undefined): number | undefined {
   const ra = a?.roundRecordsPerSec, rb = b?.roundRecordsPerSec;
   return ra && rb ? medianNum(ra.map((x, i) => x / rb[i])) : undefined;
+}
+
+/** The same over the rates after the warm-up (undefined when a round has none). */
+function pairedSteady(a: Row | undefined, b: Row | undefined): number | undefined {
+  const ra = a?.roundSteadyRecordsPerSec, rb = b?.roundSteadyRecordsPerSec;
+  if (!ra || !rb || ra.some((x) => x === undefined) || rb.some((x) => x === undefined)) return undefined;
+  return medianNum(ra.map((x, i) => x! / rb[i]!));
+}
+
+function steadyText(r: { steadyRecordsPerSec?: number }): string {
+  return r.steadyRecordsPerSec ? ` (${fmt(r.steadyRecordsPerSec)} after warm-up)` : '';
 }
 
 function medianNum(xs: number[]): number {

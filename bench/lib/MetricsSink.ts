@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RichSinkFunction, type SinkFunction } from 'flink-ts';
+import { MARK_EVERY } from './steadyRate.js';
 
 /** What each sink subtask reports when its input ends (one JSON file per subtask and attempt). */
 export interface SinkReport {
@@ -26,6 +27,8 @@ export interface SinkReport {
   threadRunqueueMs?: number;
   /** CPU ms of the whole process (every thread: the JobManager, all workers, V8's GC helpers) over the same span. */
   processCpuMs: number;
+  /** performance.timeOrigin-based ms at which this subtask's count reached each multiple of MARK_EVERY (steadyRate.ts). */
+  marks: number[];
 }
 
 const LATENCY_SAMPLE_EVERY = 16;
@@ -38,6 +41,7 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
   private count = 0;
   private first = 0;
   private latencies: number[] = [];
+  private marks: number[] = [];
   private cpuAtFirst: number | undefined;
   private processCpuAtFirst = 0;
   private waitAtFirst: number | undefined;
@@ -58,7 +62,7 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
       const emitted = (value as { emitted?: number } | null)?.emitted;
       if (emitted !== undefined) this.latencies.push(performance.timeOrigin + performance.now() - emitted);
     }
-    this.count++;
+    if (++this.count % MARK_EVERY === 0) this.marks.push(performance.timeOrigin + performance.now());
   }
 
   /** End of input: the span ends here, not at close(), which with checkpoints waits for the final checkpoint (FLIP-147). */
@@ -77,6 +81,7 @@ export class MetricsSink<T> extends RichSinkFunction<T> {
       latencies: this.latencies,
       maxRssKb: process.resourceUsage().maxRSS,
       processCpuMs: processCpuMs() - this.processCpuAtFirst,
+      marks: this.marks,
     };
     const cpu = threadCpuMs();
     if (cpu !== undefined && this.cpuAtFirst !== undefined) report.threadCpuMs = cpu - this.cpuAtFirst;

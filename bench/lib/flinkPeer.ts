@@ -21,7 +21,7 @@ const JAVA_OPTS = ['-Xms512m', '-Xmx2g', '-XX:+UseG1GC', '-Djava.awt.headless=tr
 
 export type FlinkBackend = 'hashmap' | 'rocksdb';
 
-export interface FlinkSinkReport { subtask: number; attempt: number; count: number; first: number; last: number }
+export interface FlinkSinkReport { subtask: number; attempt: number; count: number; first: number; last: number; marks?: number[] }
 
 export interface FlinkCheckpoint {
   id: number;

@@ -47,7 +47,7 @@ export function wireBytes(w: WireBatch): number {
   return w instanceof ArrayBuffer ? w.byteLength : w.b.byteLength + w.s.length;
 }
 
-// The encoder's memo of the last shape, so that a stream of one shape stringifies its names once.
+// The encoder's memo of the last shape, so that a stream of one shape stringifies its names and finds its encoder once.
 let lastNames: string[] = [];
 let lastShape = '[]';
 
@@ -75,52 +75,124 @@ function encodeColumns(records: unknown[]): ColumnBatch | undefined {
     // for-in also lists inherited enumerable names (a polluted Object.prototype): not own fields.
     const own = Object.keys(r0);
     if (own.length !== names.length || names.includes('__proto__')) return undefined;
+    if (lastEncoder === undefined || !sameNames(names, lastNames)) {
+      lastNames = names;
+      lastShape = JSON.stringify(names);
+      lastEncoder = encoders.get(lastShape);
+      if (!lastEncoder) encoders.set(lastShape, (lastEncoder = compileEncoder(names)));
+    }
   }
   const nf = names ? names.length : 1;
   const cells = n * nf;
   const b = new ArrayBuffer(cells * 9);
   const nums = new Float64Array(b, 0, cells);
   const tags = new Uint8Array(b, cells * 8, cells);
-  const strs: string[] = [];
+  const longest = names ? lastEncoder!(records, n, nums, tags, joined) : encodePrimitives(records, n, nums, tags, joined);
+  const s = joined.s;
+  joined.s = '';
+  if (longest < 0) return undefined;
+  const f = names ? lastShape : '';
+  return longest < SLICE_MIN_LENGTH ? { f, n, b, s } : { f, n, b, s: JSON.stringify(cut(s, nums, tags)), j: 1 };
+}
+
+/** The strings of a batch, one after another (concatenated: cheaper than an array and a join), and flattened once by postMessage. */
+const joined = { s: '' };
+
+/** The joined strings cut back into the batch's strings, at the lengths their cells hold. */
+function cut(s: string, nums: Float64Array, tags: Uint8Array): string[] {
+  const out: string[] = [];
+  let at = 0;
+  for (let j = 0; j < tags.length; j++) if (tags[j] === STR) out.push(s.substring(at, (at += nums[j])));
+  return out;
+}
+
+/**
+ * Writes the records' cells; returns the longest string's length, or -1 when a record is not of the shape or a
+ * field is not a primitive the columns hold (the batch then goes to node:v8 whole).
+ */
+type Encode = (records: unknown[], n: number, nums: Float64Array, tags: Uint8Array, out: { s: string }) => number;
+const encoders = new Map<string, Encode>();
+let lastEncoder: Encode | undefined;
+
+function encodePrimitives(records: unknown[], n: number, nums: Float64Array, tags: Uint8Array, out: { s: string }): number {
   let longest = 0;
-  let j = 0;
   for (let i = 0; i < n; i++) {
-    const r = records[i];
-    if (names) {
-      if (typeof r !== 'object' || r === null || Object.getPrototypeOf(r) !== OBJECT_PROTO) return undefined;
+    const len = cell(records[i], nums, tags, out, i);
+    if (len < 0) return -1;
+    if (len > longest) longest = len;
+  }
+  return longest;
+}
+
+/**
+ * One function per shape, as the decoder has: its field reads are property loads of the shape's names (one
+ * hidden class at each site, where a loop over `r[k]` is megamorphic) and its cells typed by `typeof` tests
+ * inline. Each record's own enumerable names are still checked against the shape in order, so a record with
+ * another field, one fewer, or another prototype sends the batch to node:v8 as before.
+ */
+function compileEncoder(names: string[]): Encode {
+  const nf = names.length;
+  const fields = names.map((k, f) => `
+      v = r[${JSON.stringify(k)}];
+      if (typeof v === 'string') { tags[j + ${f}] = ${STR}; nums[j + ${f}] = v.length; S += v; if (v.length > longest) longest = v.length; }
+      else if (typeof v === 'number') { tags[j + ${f}] = (v | 0) === v && (v !== 0 || 1 / v > 0) ? ${INT} : ${NUM}; nums[j + ${f}] = v; }
+      else if (v === undefined) tags[j + ${f}] = ${UNDEF};
+      else if (v === null) tags[j + ${f}] = ${NULL};
+      else if (v === true) tags[j + ${f}] = ${TRUE};
+      else if (v === false) tags[j + ${f}] = ${FALSE};
+      else return -1;`).join('');
+  const body = `
+    let longest = 0, v, S = '';
+    for (let i = 0, j = 0; i < n; i++, j += ${nf}) {
+      const r = records[i];
+      if (typeof r !== 'object' || r === null || getPrototypeOf(r) !== OBJECT_PROTO) return -1;
       let f = 0;
       for (const k in r) {
-        if (f === nf || k !== names[f]) return undefined;
+        if (f === ${nf} || k !== names[f]) return -1;
         f++;
-        const len = cell((r as Record<string, unknown>)[k], nums, tags, strs, j++);
-        if (len < 0) return undefined;
+      }
+      if (f !== ${nf}) return -1;${fields}
+    }
+    out.s = S;
+    return longest;`;
+  try {
+    const make = new Function('names', 'getPrototypeOf', 'OBJECT_PROTO', `return (records, n, nums, tags, out) => {${body}\n};`);
+    return make([...names], Object.getPrototypeOf, OBJECT_PROTO) as Encode;
+  } catch {
+    return genericEncoder(names); // node --disallow-code-generation-from-strings
+  }
+}
+
+/** The same cells without generated code. */
+function genericEncoder(names: string[]): Encode {
+  const nf = names.length;
+  return (records, n, nums, tags, out) => {
+    let longest = 0;
+    let j = 0;
+    for (let i = 0; i < n; i++) {
+      const r = records[i];
+      if (typeof r !== 'object' || r === null || Object.getPrototypeOf(r) !== OBJECT_PROTO) return -1;
+      let f = 0;
+      for (const k in r) {
+        if (f === nf || k !== names[f]) return -1;
+        f++;
+        const len = cell((r as Record<string, unknown>)[k], nums, tags, out, j++);
+        if (len < 0) return -1;
         if (len > longest) longest = len;
       }
-      if (f !== nf) return undefined;
-    } else {
-      const len = cell(r, nums, tags, strs, j++);
-      if (len < 0) return undefined;
-      if (len > longest) longest = len;
+      if (f !== nf) return -1;
     }
-  }
-  let f = '';
-  if (names) {
-    if (!sameNames(names, lastNames)) {
-      lastNames = names;
-      lastShape = JSON.stringify(names);
-    }
-    f = lastShape;
-  }
-  return longest < SLICE_MIN_LENGTH ? { f, n, b, s: strs.join('') } : { f, n, b, s: JSON.stringify(strs), j: 1 };
+    return longest;
+  };
 }
 
 /** Writes one primitive: its string length (0 for other kinds), or -1 for what the columns do not hold. */
-function cell(v: unknown, nums: Float64Array, tags: Uint8Array, strs: string[], j: number): number {
+function cell(v: unknown, nums: Float64Array, tags: Uint8Array, out: { s: string }, j: number): number {
   switch (typeof v) {
     case 'string':
       tags[j] = STR;
       nums[j] = v.length;
-      strs.push(v);
+      out.s += v;
       return v.length;
     case 'number':
       tags[j] = (v | 0) === v && (v !== 0 || 1 / v > 0) ? INT : NUM;
