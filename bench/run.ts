@@ -137,7 +137,7 @@ async function runJobOnce(job: string, opts: JobOptions): Promise<JobRun> {
   const latencies = reports.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const run: JobRun = {
     recordsPerSec: opts.sourceRecords / ((last - first) / 1000),
-    steadyRecordsPerSec: steadyRate(reports),
+    steadyRecordsPerSec: steadySourceRate(reports, opts.sourceRecords),
     peakRssMb: Math.max(...reports.map((r) => r.maxRssKb)) / 1024,
     checkpoints: completedCheckpoints(logDir),
   };
@@ -336,7 +336,7 @@ async function peerScenario(): Promise<void> {
       const runs = [];
       for (let i = 0; i < repeats; i++) {
         const r = await runFlinkJob({ job: c.job, records, keys: SIZES.keys, p: c.p, checkpointMs: c.checkpointMs, backend: c.backend, incremental: c.backend === 'rocksdb' });
-        runs.push({ recordsPerSec: flinkRate(r, records), steadyRecordsPerSec: steadyRate(r.sinks), peakRssMb: r.peakRssKb / 1024, checkpoints: r.checkpoints });
+        runs.push({ recordsPerSec: flinkRate(r, records), steadyRecordsPerSec: steadySourceRate(r.sinks, records), peakRssMb: r.peakRssKb / 1024, checkpoints: r.checkpoints });
       }
       runs.sort((a, b) => a.recordsPerSec - b.recordsPerSec);
       flink = runs[Math.floor(runs.length / 2)];
@@ -364,6 +364,16 @@ async function peerScenario(): Promise<void> {
     rows.push(row);
     log(`  vs Flink ${c.job} ${backend} p=${c.p} checkpoints=${c.checkpointMs}ms: flink-ts ${fmt(ts.recordsPerSec)} rec/s${steadyText(ts)}, Flink ${'recordsPerSec' in flink ? `${fmt(flink.recordsPerSec)} rec/s${steadyText(flink)} (${row.ratioToFlink!.toFixed(2)}x${row.steadyRatioToFlink ? `, after warm-up ${row.steadyRatioToFlink.toFixed(2)}x` : ''})` : 'not measured'}${ckptSummary(ts.checkpoints, 'flink-ts')}${'checkpoints' in flink ? ckptSummary(flink.checkpoints, 'Flink') : ''}`);
   }
+}
+
+/**
+ * The source's records per second after the warm-up: the sinks' steady rate scaled by source records per sink
+ * record (a filter such as q2's passes a steady share of the generator's records).
+ */
+function steadySourceRate(reports: { count: number; last: number; marks?: number[] }[], sourceRecords: number): number | undefined {
+  const sinkRecords = reports.reduce((n, r) => n + r.count, 0);
+  const rate = steadyRate(reports);
+  return rate === undefined || sinkRecords === 0 ? undefined : (rate * sourceRecords) / sinkRecords;
 }
 
 /** A Flink run's throughput, timed by its sinks as ours are: first record at any sink to the last end of input. */
@@ -426,8 +436,9 @@ function targets(): { target: string; value: string; met: boolean }[] {
   for (const r of rows.filter((x) => x.scenario.startsWith('6 '))) {
     const what = `${r.scenario.slice(19)} ${r.parameters.backend} p=${r.parameters.parallelism} checkpoints=${r.parameters.checkpointIntervalMs}ms`;
     if (r.ratioToFlink !== undefined) add(`flink-ts / Apache Flink >= 1.0, ${what}`, r.ratioToFlink, (v) => v >= 1);
-    if (r.steadyRatioToFlink !== undefined) add(`flink-ts / Apache Flink >= 1.0 after warm-up, ${what}`, r.steadyRatioToFlink, (v) => v >= 1);
     else out.push({ target: `flink-ts / Apache Flink >= 1.0, ${what}`, value: 'not measured', met: false });
+    // No figure after the warm-up where a sink saw too few records to tell (q2 keeps a few per subtask).
+    if (r.steadyRatioToFlink !== undefined) add(`flink-ts / Apache Flink >= 1.0 after warm-up, ${what}`, r.steadyRatioToFlink, (v) => v >= 1);
   }
   const slowest = rows.filter((r) => r.ratioToNaive !== undefined).sort((a, b) => a.ratioToNaive! - b.ratioToNaive!)[0];
   add(`every scenario / naive >= 10 (slowest: ${slowest?.scenario} p=${slowest?.parameters.parallelism})`, slowest?.ratioToNaive, (v) => v >= 10);
