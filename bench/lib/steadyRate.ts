@@ -23,7 +23,7 @@ export function steadyRate(reports: MarkedReport[]): number | undefined {
     const k = Math.ceil(r.count / 3 / MARK_EVERY); // the first mark at or after a third
     const at = r.marks?.[k - 1];
     const after = r.count - k * MARK_EVERY;
-    if (k < 1 || at === undefined || after < MARK_EVERY || r.last <= at) return undefined;
+    if (at === undefined || after < MARK_EVERY || r.last <= at) return undefined;
     rate += after / ((r.last - at) / 1000);
   }
   return rate > 0 ? rate : undefined;
