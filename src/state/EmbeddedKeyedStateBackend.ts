@@ -23,8 +23,10 @@ export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptio
   localDir: string;
   /** Checkpoints write only what changed since the last completed one (state.backend.incremental). */
   incremental?: boolean;
-  /** Entries held in the write cache before it is written to the store (between records). */
+  /** Entries changed or read since the last flush before the cache is written to the store (between records). */
   writeCacheEntries?: number;
+  /** Entries the cache keeps across flushes (clean ones are dropped oldest first beyond this). */
+  cacheEntries?: number;
   /** Deltas on top of a full file before a checkpoint writes a full one again (materialization). */
   maxDeltaChain?: number;
 }
@@ -32,13 +34,12 @@ export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptio
 
 const CHUNK = 4096;
 
-/** A cache's keys in (about) key order: strings and numbers sort cheaply; mixed or other keys stay as they are. */
-function sortedKeys(cache: Map<NormalizedKey, CacheSlot>): NormalizedKey[] {
-  const keys = [...cache.keys()];
-  const t = typeof keys[0];
-  if (t === 'string' && keys.every((k) => typeof k === 'string')) return (keys as string[]).sort();
-  if (t === 'number' && keys.every((k) => typeof k === 'number')) return (keys as number[]).sort((a, b) => a - b);
-  return keys;
+/** Slots in (about) key order: strings and numbers sort cheaply; mixed or other keys stay as they are. */
+function sortedSlots(slots: CacheSlot[]): CacheSlot[] {
+  const t = typeof slots[0]?.nk;
+  if (t === 'string' && slots.every((s) => typeof s.nk === 'string')) return slots.sort((a, b) => ((a.nk as string) < (b.nk as string) ? -1 : (a.nk as string) > (b.nk as string) ? 1 : 0));
+  if (t === 'number' && slots.every((s) => typeof s.nk === 'number')) return slots.sort((a, b) => (a.nk as number) - (b.nk as number));
+  return slots;
 }
 
 /**
@@ -46,6 +47,11 @@ function sortedKeys(cache: Map<NormalizedKey, CacheSlot>): NormalizedKey[] {
  * so larger flushes (sorted, in one transaction) cost less per entry: measured 20k → 200k, see docs/benchmarks.md.
  */
 const DEFAULT_WRITE_CACHE_ENTRIES = 100_000;
+/**
+ * Entries kept in memory across flushes, as RocksDB keeps its block cache: with keys random over 1M, a cache
+ * emptied at every flush made every record a store read (docs/benchmarks.md).
+ */
+const DEFAULT_CACHE_ENTRIES = 1_000_000;
 
 /** Row keys are built in one scratch buffer: every LMDB call copies its key before returning. */
 const KEY_SCRATCH = Buffer.allocUnsafe(4096);
@@ -80,18 +86,21 @@ const NOT_READ = Symbol('not read');
  */
 class CacheSlot implements Entry {
   constructor(
+    readonly nk: NormalizedKey,
     public k: unknown,
     public v: unknown,
     public live: boolean,
-    /** The key had a row in the store when it entered the cache. */
-    readonly had: boolean,
-    /** The value as decoded from that row: a slot that still holds this very value may be unchanged. */
-    readonly v0: unknown,
+    /** The key has a row in the store (as of the last flush). */
+    public had: boolean,
+    /** The value as the store holds it: a slot that still holds this very value may be unchanged. */
+    public v0: unknown,
     /** The row's format bits. */
-    readonly fmt: number,
+    public fmt: number,
   ) {}
 
   ver = 0;
+  /** Handed out since the last flush: the flush checks it (an untouched slot is as the store holds it). */
+  touched = true;
   /**
    * For an object value (which may have been changed in place): the row's bytes, in the cache's raw slab
    * (`raw`, from `rawAt`, `rawLen` bytes), to tell by comparison whether it must be written back.
@@ -101,7 +110,7 @@ class CacheSlot implements Entry {
   rawLen = 0;
 }
 
-/** Row copies of the write cache's object values, appended to slabs that live until the next flush. */
+/** Row copies of the cache's object values, appended to slabs that live as long as a slot refers to them. */
 class RawSlab {
   private buf = Buffer.allocUnsafe(1 << 20);
   private used = 0;
@@ -121,11 +130,6 @@ class RawSlab {
     slot.rawLen = len;
     this.used += len;
   }
-
-  /** After a flush nothing refers to the slab's bytes: they are written over (a snapshot's overlay copies its rows). */
-  reset(): void {
-    this.used = 0;
-  }
 }
 
 /**
@@ -133,17 +137,31 @@ class RawSlab {
  * cache until the next flush, so in-place updates (list add, map put) are written back like updates.
  */
 class CachedKeyGroup implements KeyGroupStore {
+  /** Oldest first (a Map iterates in insertion order): eviction drops from the front. */
   readonly cache = new Map<NormalizedKey, CacheSlot>();
+  /** Slots handed out since the last flush. */
+  touched: CacheSlot[] = [];
 
   constructor(private readonly backend: EmbeddedKeyedStateBackend, readonly state: string, readonly sid: number, readonly kg: number) {}
 
   get(nk: NormalizedKey): Entry | undefined {
-    const slot = this.cache.get(nk) ?? this.load(nk, true);
+    const slot = this.slot(nk, true);
     return slot.live ? slot : undefined;
   }
 
+  /** The key's slot, touched; `revive`: a row not yet in the cache is decoded into a live entry. */
+  private slot(nk: NormalizedKey, revive: boolean): CacheSlot {
+    const slot = this.cache.get(nk);
+    if (slot === undefined) return this.load(nk, revive);
+    if (!slot.touched) {
+      slot.touched = true;
+      this.backend.touch(this, slot, 0);
+    }
+    return slot;
+  }
+
   set(nk: NormalizedKey, e: Entry): this {
-    const slot = this.cache.get(nk) ?? this.load(nk, false);
+    const slot = this.slot(nk, false);
     // The slot is the live entry: callers go on with what get() returns (see AbstractKeyedStateBackend.owned).
     slot.k = e.k;
     slot.v = e.v;
@@ -153,8 +171,8 @@ class CachedKeyGroup implements KeyGroupStore {
   }
 
   delete(nk: NormalizedKey): boolean {
-    const slot = this.cache.get(nk);
-    if (!slot) return this.load(nk, false).had;
+    if (!this.cache.has(nk)) return this.load(nk, false).had;
+    const slot = this.slot(nk, false);
     const had = slot.live;
     slot.live = false;
     slot.v = undefined;
@@ -166,8 +184,8 @@ class CachedKeyGroup implements KeyGroupStore {
     const backend = this.backend;
     const b = backend.readRow(this, nk); // valid until the next read
     let slot: CacheSlot;
-    if (!b) slot = new CacheSlot(nk, undefined, false, false, NOT_READ, 0);
-    else if (!revive) slot = new CacheSlot(nk, undefined, false, true, NOT_READ, b[0]);
+    if (!b) slot = new CacheSlot(nk, nk, undefined, false, false, NOT_READ, 0);
+    else if (!revive) slot = new CacheSlot(nk, nk, undefined, false, true, NOT_READ, b[0]);
     else {
       const len = backend.rowSize;
       const t = b[1] === 0 ? b[2] : -1;
@@ -177,11 +195,11 @@ class CachedKeyGroup implements KeyGroupStore {
       const row = t === T_NUM || t === T_JS ? b : t === T_V8 || t === -1 ? Buffer.from(b.buffer.slice(b.byteOffset, b.byteOffset + len)) : b.subarray(0, len);
       const [fmt, k, stored] = decodeRow(row, nk);
       const v = backend.revive(this.state, fmt, stored);
-      slot = new CacheSlot(k, v, true, true, v, fmt);
+      slot = new CacheSlot(nk, k, v, true, true, v, fmt);
       if (typeof v === 'object' && v !== null) backend.slab.add(slot, b, len);
     }
-    backend.cached(this);
     this.cache.set(nk, slot);
+    backend.touch(this, slot, 1);
     return slot;
   }
 }
@@ -210,8 +228,14 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** Format bits written per state, for the handle of a store file. */
   private readonly writtenFormats = new Map<string, number>();
   private readonly stateIds = new Map<string, number>();
+  /** Groups with touched slots. */
   private readonly dirty = new Set<CachedKeyGroup>();
-  private cachedEntries = 0;
+  /** Slots touched since the last flush. */
+  private touchedEntries = 0;
+  /** Slots in all groups' caches. */
+  private cacheSize = 0;
+  /** Touches since the last flush that found a clean slot (the cache spared a store read). */
+  private cleanHits = 0;
   private epoch = 1;
   private lastCompleted?: { id: number; files: ChainFile[] };
   private readonly pendingChains = new Map<number, { epoch: number; files: ChainFile[] }>();
@@ -228,12 +252,14 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   private copying = 0;
   readonly incremental: boolean;
   private readonly writeCacheEntries: number;
+  private readonly cacheEntries: number;
   private readonly maxDeltaChain: number;
 
   constructor(keyGroupRange: KeyGroupRange, maxParallelism: number, readonly options: EmbeddedKeyedStateBackendOptions) {
     super(keyGroupRange, maxParallelism, options);
     this.incremental = options.incremental ?? false;
     this.writeCacheEntries = options.writeCacheEntries ?? DEFAULT_WRITE_CACHE_ENTRIES;
+    this.cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
     this.maxDeltaChain = options.maxDeltaChain ?? 10;
     try {
       mkdirSync(options.localDir, { recursive: true });
@@ -270,7 +296,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
 
   override setCurrentKey(key: unknown, keyHash?: number): void {
     // Between records is the one safe moment: no entry handed out is still being updated in place.
-    if (this.cachedEntries >= this.writeCacheEntries) this.flush();
+    if (this.touchedEntries >= this.writeCacheEntries) this.flush();
     super.setCurrentKey(key, keyHash);
   }
 
@@ -309,10 +335,12 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     return decodeChunkValue(t.kind, meta, formatOfBits(fmt) ?? {}, stored, this.now(), state);
   }
 
-  /** @internal */
-  cached(g: CachedKeyGroup): void {
-    this.cachedEntries++;
-    this.dirty.add(g);
+  /** @internal `slot` of `g` was touched (`added` 1: it is new in the cache, else it was a clean hit). */
+  touch(g: CachedKeyGroup, slot: CacheSlot, added: number): void {
+    if (g.touched.push(slot) === 1) this.dirty.add(g);
+    this.touchedEntries++;
+    this.cacheSize += added;
+    this.cleanHits += 1 - added;
   }
 
   /**
@@ -334,13 +362,23 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
         if (logLen > 0) this.changed.putSync(this.changeLogKey(logKg), log.subarray(0, logLen));
         logLen = 0;
       };
-      this.changedRows(groups, (kg, key, bytes) => {
+      this.changedRows(groups, (kg, key, bytes, slot) => {
         if (kg !== logKg) {
           writeLog();
           logKg = kg;
         }
-        if (bytes === undefined) this.rows.removeSync(key);
-        else this.rows.putSync(key, bytes);
+        if (bytes === undefined) {
+          this.rows.removeSync(key);
+          slot.live = false; // also a value TTL dropped: gone from the cache below
+        } else {
+          this.rows.putSync(key, bytes);
+          // The slot stays cached as the store now holds it.
+          slot.had = true;
+          slot.v0 = slot.v;
+          slot.fmt = bytes[0];
+          if (typeof slot.v === 'object' && slot.v !== null) this.slab.add(slot, bytes, bytes.length);
+          else slot.raw = undefined;
+        }
         if (this.incremental) {
           // `u16 length | stateId | key`: the row key without its key group.
           if (logLen + key.length > log.length) {
@@ -354,20 +392,67 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
           for (let i = 2; i < n; i++) log[logLen + i] = key[i]; // a short key: no view object
           logLen += n;
         }
+      }, (slot) => {
+        slot.live = false; // a value TTL dropped, never stored
       });
-      for (const g of groups) g.cache.clear();
       writeLog();
     });
+    for (const g of groups) {
+      for (const slot of g.touched) {
+        slot.touched = false;
+        if (!slot.live && g.cache.delete(slot.nk)) this.cacheSize--;
+      }
+      g.touched = [];
+    }
     this.dirty.clear();
-    this.cachedEntries = 0;
-    this.slab.reset();
+    // When the cache spared almost no reads (state much larger than the cache, or keys cycling through more
+    // than it holds), keeping entries costs more than it saves: it is emptied instead, as before a cache existed.
+    if (this.cacheSize > this.cacheEntries) {
+      if (this.cleanHits * 20 < this.touchedEntries) this.dropClean();
+      else this.evict(this.cacheSize - this.cacheEntries);
+    }
+    this.touchedEntries = 0;
+    this.cleanHits = 0;
+  }
+
+  /** Drops about `n` clean slots, oldest first, from every group in proportion to its size. */
+  private evict(n: number): void {
+    const share = n / this.cacheSize;
+    for (const t of this.tables.values()) {
+      for (const g of t.groups) {
+        let drop = Math.ceil(g.cache.size * share);
+        if (drop === 0) continue;
+        for (const nk of g.cache.keys()) {
+          if (drop-- === 0) break;
+          g.cache.delete(nk);
+          this.cacheSize--;
+        }
+      }
+    }
+  }
+
+  /** Empties the cache (after a flush): a restore writes rows behind it. */
+  private dropCache(): void {
+    this.flush();
+    if (this.dirty.size > 0) throw new FlinkError('internal', 'The embedded state cache cannot be dropped while a store copy runs');
+    this.dropClean();
+  }
+
+  /** Drops every slot (all clean: called right after a flush). */
+  private dropClean(): void {
+    for (const t of this.tables.values()) for (const g of t.groups) g.cache.clear();
+    this.cacheSize = 0;
   }
 
   /**
    * The rows the write cache changes, in key order: `key` (valid during the call) and the new row bytes,
    * or undefined for a removal. Unchanged entries are left out.
    */
-  private changedRows(groups: CachedKeyGroup[], visit: (kg: number, key: Buffer, bytes: Buffer | undefined) => void): void {
+  private changedRows(
+    groups: CachedKeyGroup[],
+    visit: (kg: number, key: Buffer, bytes: Buffer | undefined, slot: CacheSlot) => void,
+    dropped?: (slot: CacheSlot) => void,
+  ): void {
     for (const g of groups) {
       const t = this.tables.get(g.state)!;
       const meta = t.meta!;
@@ -375,11 +460,11 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
       const fmt = bitsOf(formatOf(meta));
       const sid = this.stateId(g.state);
       if (fmt !== 0) this.writtenFormats.set(g.state, (this.writtenFormats.get(g.state) ?? 0) | fmt);
-      for (const nk of sortedKeys(g.cache)) {
-        const slot = g.cache.get(nk)!;
+      for (const slot of sortedSlots(g.touched)) {
         const e = slot;
+        const nk = slot.nk;
         if (!e.live) {
-          if (slot.had) visit(g.kg, this.rowKey(sid, g.kg, nk), undefined);
+          if (slot.had) visit(g.kg, this.rowKey(sid, g.kg, nk), undefined, slot);
           continue;
         }
         // The value it was read with, unchanged: a primitive is the same row; an object may have changed in place.
@@ -387,12 +472,13 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
         if (same && slot.raw === undefined) continue;
         const stored = enc(e.v);
         if (stored === DROP) {
-          if (slot.had) visit(g.kg, this.rowKey(sid, g.kg, nk), undefined);
+          if (slot.had) visit(g.kg, this.rowKey(sid, g.kg, nk), undefined, slot);
+          else dropped?.(slot);
           continue;
         }
         const bytes = encodeRow(fmt, e.k, nk, stored); // reused buffer: visit copies what it keeps
         if (same && bytes.compare(slot.raw!, slot.rawAt, slot.rawAt + slot.rawLen) === 0) continue;
-        visit(g.kg, this.rowKey(sid, g.kg, nk), bytes);
+        visit(g.kg, this.rowKey(sid, g.kg, nk), bytes, slot);
       }
     }
   }
@@ -745,7 +831,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     if (!kf.keyGroupRange || !kf.stateIds) throw new FlinkError('restore', `State file ${kf.file} is a store file without its key-group range or state ids`);
     for (const [name, b] of Object.entries(kf.formats ?? {})) this.restoredFormats.set(name, (this.restoredFormats.get(name) ?? 0) | b);
     const range = KeyGroupRange.of(kf.keyGroupRange);
-    this.flush();
+    this.dropCache();
     const fresh = this.stateIds.size === 0 && this.dirty.size === 0 && (this.rows.getStats() as { entryCount: number }).entryCount === 0;
     if (fresh && range.start === this.keyGroupRange.start && range.end === this.keyGroupRange.end) {
       const path = join(this.options.localDir, `db-${this.stores}`);
@@ -786,7 +872,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
       if (!STATE_KINDS.includes(kind)) throw new FlinkError('restore', `State '${name}' has kind '${kind}', which this version does not know`);
       this.tableOf(name, kind as StateKind);
     }
-    this.flush();
+    this.dropCache();
     this.root.transactionSync(() => {
       readKeyGroups(bytes, handle as StateFileHandle, this.keyGroupRange, (name, kg, flat) => {
         const sid = this.stateId(name);

@@ -166,10 +166,21 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     assert.equal(resumed.exitCode, 0, resumed.stderr);
     const jobId2 = jobIdFrom(resumed.stdout);
     let committed: string[] = [];
-    await waitFor(async () => {
-      committed = await readTopic(kafka.bootstrapServers, 'e-out', 'read_committed');
-      return committed.length >= expected.length;
-    }, 240_000, 'the committed output to be complete', 500);
+    try {
+      await waitFor(async () => {
+        committed = await readTopic(kafka.bootstrapServers, 'e-out', 'read_committed');
+        return committed.length >= expected.length;
+      }, 240_000, 'the committed output to be complete', 500);
+    } catch (e) {
+      // Say what was missing and what the restored job was doing: a bare timeout teaches nothing.
+      const uncommitted = await readTopic(kafka.bootstrapServers, 'e-out', 'read_uncommitted').catch(() => []);
+      const left = new Map<string, number>();
+      for (const r of committed) left.set(r, (left.get(r) ?? 0) + 1);
+      const missing = expected.filter((r) => { const n = left.get(r) ?? 0; left.set(r, n - 1); return n <= 0; });
+      const log = readJobLog(w, jobId2).trimEnd().split('\n').slice(-25).join('\n');
+      throw new Error(`${(e as Error).message}: read_committed ${committed.length}/${expected.length} (${missing.length} missing, e.g. ${missing.slice(0, 3).join(' ')}), ` +
+        `read_uncommitted ${uncommitted.length}, latest checkpoint ${latestCheckpoint(w, jobId2) ?? 'none'}; the restored job's log ends:\n${log}`);
+    }
     // One more checkpoint's worth of time would reveal duplicates: wait for two more completed checkpoints.
     const at = latestCheckpoint(w, jobId2);
     await waitFor(() => { const l = latestCheckpoint(w, jobId2); return l && l !== at && Number(l.split('-').at(-1)) > Number((at ?? 'chk-0').split('-').at(-1)) + 1; }, 60_000, 'two more checkpoints', 200);

@@ -25,7 +25,7 @@ after(() => {
 export function keyedBackend(range: KeyGroupRange, maxParallelism: number, options: KeyedStateBackendOptions = {}): KeyedStateBackend {
   if (BACKEND === 'hashmap') return new HeapKeyedStateBackend(range, maxParallelism, options);
   root ??= mkdtempSync(join(tmpdir(), 'flink-ts-embedded-'));
-  const b = new EmbeddedKeyedStateBackend(range, maxParallelism, { ...options, localDir: join(root, `b${created.length}`), writeCacheEntries: 7 });
+  const b = new EmbeddedKeyedStateBackend(range, maxParallelism, { ...options, localDir: join(root, `b${created.length}`), writeCacheEntries: 7, cacheEntries: 11 });
   created.push(b);
   return b;
 }

@@ -87,7 +87,8 @@ function contents(b: KeyedStateBackend, keys: number): unknown[] {
   const out: unknown[] = [];
   for (let k = 0; k < keys; k++) {
     b.setCurrentKey(`key-${k}`);
-    out.push([c.value() ?? null, l.get(), m.entries()]);
+    // A copy: a list the backend hands out may be the live one, which later adds change (as on the heap).
+    out.push(structuredClone([c.value() ?? null, l.get(), m.entries()]));
   }
   return out;
 }
@@ -333,7 +334,8 @@ describe('the write cache under constant flushes', () => {
   /** A small seeded generator: the same sequence of operations on every run. */
   const rng = (seed: number) => () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
 
-  test('random operations against a Map model: every read, every checkpoint restored (also continued on), exact', async () => {
+  // Every key kept in the cache across flushes (the default), and a cache of five evicting all the time.
+  for (const cacheEntries of [1_000_000, 5]) test(`random operations against a Map model, cache of ${cacheEntries}: every read, every checkpoint restored (also continued on), exact`, async () => {
     const KEYS = 40;
     const model = { count: new Map<string, number>(), seen: new Map<string, string[]>(), tags: new Map<string, Map<string, number>>() };
     const expected = () => {
@@ -349,7 +351,7 @@ describe('the write cache under constant flushes', () => {
     const random = rng(13);
     const job = jobDir();
     // Three cached entries: nearly every record boundary flushes the cache into the store.
-    const local = () => new EmbeddedKeyedStateBackend(FULL, MAXP, { localDir: join(tmp, `local-${++n}`), incremental: true, writeCacheEntries: 3 });
+    const local = () => new EmbeddedKeyedStateBackend(FULL, MAXP, { localDir: join(tmp, `local-${++n}`), incremental: true, writeCacheEntries: 3, cacheEntries });
     let b = local();
     backends.push(b);
     let id = 0;
