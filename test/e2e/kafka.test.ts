@@ -4,6 +4,7 @@
  * (expectedCounts); a read_committed consumer must see exactly it, a read_uncommitted one may see more.
  */
 import { after, before, describe, it } from 'node:test';
+import { Producer, stringSerializers } from '@platformatic/kafka';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { addPartitions, createTopics, expectedCounts, produce, readTopic } from 
 import { MAX_QUEUED_BYTES, type KafkaSourceReader } from '../../src/connectors/kafka/KafkaSourceReader.js';
 import { KafkaSource, type KafkaSourceBuilder } from '../../src/connectors/kafka/KafkaSource.js';
 import { splitOwner } from '../../src/connectors/kafka/KafkaClients.js';
+import { KafkaTransactions, NO_PRODUCER } from '../../src/connectors/kafka/KafkaTransactions.js';
 import { OffsetResetStrategy, OffsetsInitializer } from '../../src/connectors/kafka/OffsetsInitializer.js';
 import { SimpleStringSchema } from '../../src/connectors/kafka/serialization.js';
 import {
@@ -178,8 +180,10 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
       for (const r of committed) left.set(r, (left.get(r) ?? 0) + 1);
       const missing = expected.filter((r) => { const n = left.get(r) ?? 0; left.set(r, n - 1); return n <= 0; });
       const log = readJobLog(w, jobId2).trimEnd().split('\n').slice(-25).join('\n');
+      const tx = await KafkaTransactions.create(kafka.bootstrapServers, 'test-diagnosis');
+      const open = await tx.ongoingTransactions('eo-').catch((x: Error) => [`(not listed: ${x.message})`]).finally(() => tx.close());
       throw new Error(`${(e as Error).message}: read_committed ${committed.length}/${expected.length} (${missing.length} missing, e.g. ${missing.slice(0, 3).join(' ')}), ` +
-        `read_uncommitted ${uncommitted.length}, latest checkpoint ${latestCheckpoint(w, jobId2) ?? 'none'}; the restored job's log ends:\n${log}`);
+        `read_uncommitted ${uncommitted.length}, transactions open: ${open.join(' ') || 'none'}, latest checkpoint ${latestCheckpoint(w, jobId2) ?? 'none'}; the restored job's log ends:\n${log}`);
     }
     // One more checkpoint's worth of time would reveal duplicates: wait for two more completed checkpoints.
     const at = latestCheckpoint(w, jobId2);
@@ -230,6 +234,41 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
   // read them again from the earliest offset. The hold makes that checkpoint certain: subtask 0 never gets past
   // its discovery, subtask 1 reads its partitions to their end, and the test waits until their counts are
   // committed (so a checkpoint completed after that) before it kills the cluster.
+  it('EXACTLY_ONCE restore: open transactions are aborted (fenced) on the restoring subtask\'s ids, after a gap in the ids too (found by listing), and nowhere else', async () => {
+    await createTopics(kafka.bootstrapServers, ['gap-out'], 1);
+    /** What a killed attempt leaves: a transaction with records, open on the broker. */
+    const linger = async (transactionalId: string, values: string[]) => {
+      const p = new Producer({ clientId: 'test-lingering', bootstrapBrokers: [kafka.bootstrapServers], serializers: stringSerializers, idempotent: true, transactionalId, ...NO_PRODUCER });
+      const txn = await p.beginTransaction();
+      await txn.send({ messages: values.map((v) => ({ topic: 'gap-out', key: v, value: v })) });
+      p.close(true, () => {}); // as a killed process: nothing is ended
+    };
+    // Old subtask 0 recorded nextSeq 0 and died with gap-0-0 open and gap-0-3 open (gap-0-1, -2 never reached the
+    // coordinator); old subtask 1 died with gap-1-0 open.
+    await linger('gap-0-0', ['a']);
+    await linger('gap-0-3', ['b', 'c']);
+    await linger('gap-1-0', ['d']);
+    await produce(kafka.bootstrapServers, 'gap-out', ['plain']); // not transactional: readable once every open transaction before it ended
+    const committed = () => readTopic(kafka.bootstrapServers, 'gap-out', 'read_committed');
+    assert.deepEqual(await committed(), [], 'the open transactions hold read_committed back');
+    const tx = await KafkaTransactions.create(kafka.bootstrapServers, 'test-recovery');
+    const timeout = 60_000;
+    try {
+      assert.deepEqual(await tx.ongoingTransactions('gap-'), ['gap-0-0', 'gap-0-3', 'gap-1-0']);
+      // New subtask 0 of 2 takes over old subtask 0: the probe aborts gap-0-0 and stops at gap-0-1; the listing finds gap-0-3.
+      const listed = await tx.recover({ prefix: 'gap', owned: [{ subtask: 0, nextSeq: 0, pending: [] }], owns: (s) => s % 2 === 0, transactionTimeoutMs: timeout });
+      assert.deepEqual(listed, ['gap-0-3']);
+      assert.deepEqual(await tx.ongoingTransactions('gap-'), ['gap-1-0'], 'another subtask\'s transaction is left to it');
+      assert.deepEqual(await committed(), [], 'still held back by gap-1-0');
+      assert.deepEqual(await tx.recover({ prefix: 'gap', owned: [{ subtask: 1, nextSeq: 0, pending: [] }], owns: (s) => s % 2 === 1, transactionTimeoutMs: timeout }), []);
+      assert.deepEqual(await tx.ongoingTransactions('gap-'), []);
+    } finally {
+      await tx.close();
+    }
+    assert.deepEqual(await committed(), ['plain'], 'aborted, not committed: only the plain record');
+    assert.deepEqual((await readTopic(kafka.bootstrapServers, 'gap-out', 'read_uncommitted')).sort(), ['a', 'b', 'c', 'd', 'plain']);
+  });
+
   it('EXACTLY_ONCE, bounded, restored from a checkpoint taken while subtask 0 was still discovering and subtask 1 had read its partitions to their end: nothing is counted twice', async () => {
     const topic = 'rd-in';
     await createTopics(kafka.bootstrapServers, [topic, 'rd-out'], 4);

@@ -7,6 +7,7 @@ import type { Connection, ConnectionPool } from '@platformatic/kafka';
 import { brokersOf, loadKafka } from './KafkaClients.js';
 
 const TRANSACTION_KEY = 1; // FindCoordinatorKeyTypes.TRANSACTION
+const UNSUPPORTED_VERSION = 35;
 const COORDINATOR_RETRIABLE = new Set([14, 15, 16, 51]); // loading, not available, not coordinator, concurrent transactions
 
 /**
@@ -102,16 +103,66 @@ export class KafkaTransactions {
     return true;
   }
 
-  private async initProducer(transactionalId: string, transactionTimeoutMs: number): Promise<void> {
-    const p = new this.k.Producer({
-      clientId: `flink-ts-fence`, bootstrapBrokers: this.brokers, idempotent: true, transactionalId, timeout: transactionTimeoutMs,
-      retries: 20, retryDelay: 100, ...NO_PRODUCER,
-    });
-    try {
-      await p.initIdempotentProducer({});
-    } finally {
-      await p.close().catch(() => {});
+  /**
+   * Transactional ids starting with `prefix` whose transaction is Ongoing, as the brokers list them
+   * (ListTransactions, KIP-664; each broker lists the ids it coordinates, so every broker is asked).
+   */
+  async ongoingTransactions(prefix: string): Promise<string[]> {
+    const any = await this.pool.getFirstAvailable(this.brokers);
+    const md = await this.retry('Reading the cluster metadata', () => this.k.metadataV12.api.async(any, [], false, false));
+    const out: string[] = [];
+    for (const b of md.brokers) {
+      const r = await this.retry(`Listing the transactions on ${b.host}:${b.port}`, async () =>
+        this.k.listTransactionsV0.api.async(await this.pool.get({ host: b.host, port: b.port }), [], [], 0n, null));
+      for (const t of r.transactionStates) if (t.transactionState === 'Ongoing' && t.transactionalId.startsWith(prefix)) out.push(t.transactionalId);
     }
+    return out.sort();
+  }
+
+  /**
+   * The restore of an exactly-once sink subtask (Flink's KafkaSink on recovery): commits the transactions the
+   * checkpoint recorded as pre-committed, then aborts what the failed attempt left open on the ids of the old
+   * subtasks this one takes over (`owns`). First by probing the ids after each one's last recorded number up to a
+   * never-used id; then by listing: a transaction whose id comes after a gap (its producer registered before the
+   * one of the id before it when the attempt died) blocks every read_committed consumer of the topic until
+   * transaction.timeout.ms, and only the brokers' own list finds it. Returns the ids aborted by listing.
+   */
+  async recover(o: {
+    prefix: string;
+    owned: { subtask: number; nextSeq: number; pending: string[] }[];
+    owns: (subtask: number) => boolean;
+    transactionTimeoutMs: number;
+  }): Promise<string[]> {
+    const id = (subtask: number, seq: number) => `${o.prefix}-${subtask}-${seq}`;
+    for (const e of o.owned) for (const t of e.pending) await this.commitRecovered(t);
+    for (const e of o.owned) for (let seq = e.nextSeq; await this.fence(id(e.subtask, seq), o.transactionTimeoutMs); seq++);
+    const recorded = new Set(o.owned.flatMap((e) => e.pending));
+    const listed: string[] = [];
+    // A broker before Kafka 3.0 has no ListTransactions: the probe above is then all there is.
+    const ongoing = await this.ongoingTransactions(`${o.prefix}-`).catch((e: unknown) => {
+      if (errorCode(e) === UNSUPPORTED_VERSION || errorCode((e as Error).cause) === UNSUPPORTED_VERSION) return [];
+      throw e;
+    });
+    for (const t of ongoing) {
+      const m = /^(\d+)-(\d+)$/.exec(t.slice(o.prefix.length + 1));
+      if (!m || !o.owns(Number(m[1])) || recorded.has(t)) continue;
+      await this.fence(t, o.transactionTimeoutMs);
+      listed.push(t);
+    }
+    return listed;
+  }
+
+  /**
+   * InitProducerId for `transactionalId` as a new producer: the coordinator aborts the open transaction, bumps
+   * the epoch (the old producer is fenced) and answers only once the abort is complete (CONCURRENT_TRANSACTIONS,
+   * retried, until then). Sent directly: the client library's initIdempotentProducer() leaves the transactional id
+   * out when no transaction of its own is open, which fences nothing.
+   */
+  private async initProducer(transactionalId: string, transactionTimeoutMs: number): Promise<void> {
+    await this.retry(`Fencing transactional id ${transactionalId}`, async () => {
+      const conn = await this.coordinator(transactionalId);
+      await this.k.initProducerIdV4.api.async(conn, transactionalId, transactionTimeoutMs, NO_PRODUCER.producerId, NO_PRODUCER.producerEpoch);
+    });
   }
 
   async close(): Promise<void> {

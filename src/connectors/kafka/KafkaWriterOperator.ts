@@ -83,11 +83,12 @@ export class KafkaWriterOperator<T> extends TwoPhaseCommittingSinkOperator<T, Ka
     this.recovery = (async () => {
       const tx = await KafkaTransactions.create(this.sink.config.bootstrapServers, `flink-ts-recovery-${subtask}`);
       try {
-        for (const e of mine) for (const p of e.pending) await tx.commitRecovered(p.transactionalId);
-        // Lingering transactions of the failed attempt: the ids after the last recorded one, until a never-used id.
-        for (const e of mine) {
-          for (let seq = e.nextSeq; await tx.fence(this.txnId(e.subtask, seq), this.transactionTimeoutMs); seq++);
-        }
+        await tx.recover({
+          prefix: this.sink.config.transactionalIdPrefix,
+          owned: mine.map((e) => ({ subtask: e.subtask, nextSeq: e.nextSeq, pending: e.pending.map((p) => p.transactionalId) })),
+          owns: (s) => s % parallelism === subtask,
+          transactionTimeoutMs: this.transactionTimeoutMs,
+        });
       } finally {
         await tx.close();
       }
