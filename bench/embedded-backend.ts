@@ -17,6 +17,7 @@ import { HeapKeyedStateBackend } from '../src/state/HeapKeyedStateBackend.js';
 import type { KeyedStateBackend } from '../src/state/KeyedStateBackend.js';
 import { KeyGroupRange } from '../src/state/KeyGroupRange.js';
 import { StateFileWriter } from '../src/state/StateFile.js';
+import { median } from './lib/median.js';
 
 const MAXP = 128;
 const RANGE = new KeyGroupRange(0, MAXP - 1);
@@ -24,7 +25,6 @@ const count = new ValueStateDescriptor<number>('count');
 const ms = (t0: number) => Math.round(performance.now() - t0);
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const ROUNDS = 5;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const minMax = (xs: number[]) => [Math.round(Math.min(...xs)), Math.round(Math.max(...xs))];
 
 /** CPU time of this (single-threaded) process in ms: on a shared machine it varies far less than wall time. */

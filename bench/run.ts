@@ -25,6 +25,7 @@ import type { SinkReport } from './lib/MetricsSink.js';
 import { naivePipeline } from './lib/naive.js';
 import type { Query } from './lib/nexmark.js';
 import { steadyRate } from './lib/steadyRate.js';
+import { median as medianOf } from './lib/median.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -385,7 +386,7 @@ function flinkRate(r: FlinkRun, records: number): number {
 
 /** Checkpoints of a run: the largest (the whole state once every key is in) and the median duration and parts. */
 function ckptText(cs: { bytes: number; durationMs: number; syncMs: number; asyncMs: number }[]): string {
-  return `largest ${fmt(Math.max(...cs.map((c) => c.bytes)))} B, median ${medianNum(cs.map((c) => c.durationMs))} ms (sync ${medianNum(cs.map((c) => c.syncMs))}, async ${medianNum(cs.map((c) => c.asyncMs))})`;
+  return `largest ${fmt(Math.max(...cs.map((c) => c.bytes)))} B, median ${medianOf(cs.map((c) => c.durationMs))} ms (sync ${medianOf(cs.map((c) => c.syncMs))}, async ${medianOf(cs.map((c) => c.asyncMs))})`;
 }
 
 function ckptSummary(cs: { bytes: number; durationMs: number; syncMs: number; asyncMs: number }[], who: string): string {
@@ -463,7 +464,7 @@ function printTable(): void {
       : r.checkpoints?.length && r.flink
         ? `${r.checkpoints.length}, ${ckptText(r.checkpoints)}`
         : r.checkpoints?.length
-        ? `${r.checkpoints.length}, median ${fmt(medianNum(r.checkpoints.map((c) => c.bytes)))} B in ${medianNum(r.checkpoints.map((c) => c.durationMs))} ms (sync ${medianNum(r.checkpoints.map((c) => c.syncMs))}, async ${medianNum(r.checkpoints.map((c) => c.asyncMs))})`
+        ? `${r.checkpoints.length}, median ${fmt(medianOf(r.checkpoints.map((c) => c.bytes)))} B in ${medianOf(r.checkpoints.map((c) => c.durationMs))} ms (sync ${medianOf(r.checkpoints.map((c) => c.syncMs))}, async ${medianOf(r.checkpoints.map((c) => c.asyncMs))})`
         : '',
   ]);
   // Scenario 6: Apache Flink's own line under each flink-ts line.
@@ -486,17 +487,13 @@ function paired(a: Row | undefined, b: Row | undefined, rounds: 'roundRecordsPer
   const ra = a?.[rounds], rb = b?.[rounds];
   // A round without a figure (too few records after the warm-up) gives no ratio rather than a partial one.
   if (!ra || !rb || ra.some((x) => x === undefined) || rb.some((x) => x === undefined)) return undefined;
-  return medianNum(ra.map((x, i) => x! / rb[i]!));
+  return medianOf(ra.map((x, i) => x! / rb[i]!));
 }
 
 function steadyText(r: { steadyRecordsPerSec?: number }): string {
   return r.steadyRecordsPerSec ? ` (${fmt(r.steadyRecordsPerSec)} after warm-up)` : '';
 }
 
-function medianNum(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 function fmt(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
