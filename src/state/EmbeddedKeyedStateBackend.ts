@@ -48,8 +48,8 @@ function sortedSlots(slots: CacheSlot[]): CacheSlot[] {
  */
 const DEFAULT_WRITE_CACHE_ENTRIES = 100_000;
 /**
- * Entries kept in memory across flushes, as RocksDB keeps its block cache: with keys random over 1M, a cache
- * emptied at every flush made every record a store read (docs/benchmarks.md).
+ * Entries kept in memory across flushes, as RocksDB keeps its block cache: over 1M keys, a cache emptied at
+ * every flush made nearly every record a store read (docs/benchmarks.md, session 13).
  */
 const DEFAULT_CACHE_ENTRIES = 1_000_000;
 
