@@ -21,6 +21,7 @@ import { startFlinkCluster, type FlinkCluster } from '../test/support/flink.js';
 import { JVM_CACHE, JVM_DIR, ROOT } from '../test/support/services.js';
 import { ensureRunnerJar } from '../src/flink/RunnerSubmission.js';
 import type { SinkReport } from './lib/MetricsSink.js';
+import { median } from './lib/median.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -104,7 +105,6 @@ try {
       '--records', String(RECORDS), '--keys', String(KEYS)], work));
   }
   const summary: Record<string, { min: number; median: number; max: number; sinkMedian?: number }> = {};
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log('\nrecords/s over the Job Runtime (min / median / max):');
   for (const config of [...new Set(runs.map((r) => r.config))]) {
     const rs = runs.filter((r) => r.config === config);

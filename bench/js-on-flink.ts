@@ -20,6 +20,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildSync } from 'esbuild';
 import { JVM_CACHE, JVM_DIR, ROOT } from '../test/support/services.js';
+import { median } from './lib/median.js';
 
 const quick = process.argv.includes('--quick');
 const GRAAL_LINES = ['23.1.8', '25.0.3'] as const;
@@ -83,7 +84,6 @@ function designs(dir: string): Design[] {
   ];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 function run(d: Design, workload: string, batch: number, records: number): Run {

@@ -494,7 +494,6 @@ function steadyText(r: { steadyRecordsPerSec?: number }): string {
   return r.steadyRecordsPerSec ? ` (${fmt(r.steadyRecordsPerSec)} after warm-up)` : '';
 }
 
-
 function fmt(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(n >= 1e5 ? 0 : 1)}k`;

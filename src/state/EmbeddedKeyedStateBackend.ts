@@ -232,8 +232,6 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   private readonly dirty = new Set<CachedKeyGroup>();
   /** Slots touched since the last flush. */
   private touchedEntries = 0;
-  /** Slots in all groups' caches. */
-  private cacheSize = 0;
   /** Touches since the last flush that found a clean slot (the cache spared a store read). */
   private cleanHits = 0;
   private epoch = 1;
@@ -339,7 +337,6 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   touch(g: CachedKeyGroup, slot: CacheSlot, added: number): void {
     if (g.touched.push(slot) === 1) this.dirty.add(g);
     this.touchedEntries++;
-    this.cacheSize += added;
     this.cleanHits += 1 - added;
   }
 
@@ -400,24 +397,32 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     for (const g of groups) {
       for (const slot of g.touched) {
         slot.touched = false;
-        if (!slot.live && g.cache.delete(slot.nk)) this.cacheSize--;
+        if (!slot.live) g.cache.delete(slot.nk);
       }
       g.touched = [];
     }
     this.dirty.clear();
     // When the cache spared almost no reads (state much larger than the cache, or keys cycling through more
     // than it holds), keeping entries costs more than it saves: it is emptied instead, as before a cache existed.
-    if (this.cacheSize > this.cacheEntries) {
+    const size = this.cachedCount();
+    if (size > this.cacheEntries) {
       if (this.cleanHits * 20 < this.touchedEntries) this.dropClean();
-      else this.evict(this.cacheSize - this.cacheEntries);
+      else this.evict(size - this.cacheEntries, size);
     }
     this.touchedEntries = 0;
     this.cleanHits = 0;
   }
 
-  /** Drops about `n` clean slots, oldest first, from every group in proportion to its size. */
-  private evict(n: number): void {
-    const share = n / this.cacheSize;
+  /** Slots in all groups' caches, counted at a flush (not a counter kept in step with every load and drop). */
+  private cachedCount(): number {
+    let n = 0;
+    for (const t of this.tables.values()) for (const g of t.groups) n += g.cache.size;
+    return n;
+  }
+
+  /** Drops about `n` of the `size` clean slots, oldest first, from every group in proportion to its size. */
+  private evict(n: number, size: number): void {
+    const share = n / size;
     for (const t of this.tables.values()) {
       for (const g of t.groups) {
         let drop = Math.ceil(g.cache.size * share);
@@ -425,7 +430,6 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
         for (const nk of g.cache.keys()) {
           if (drop-- === 0) break;
           g.cache.delete(nk);
-          this.cacheSize--;
         }
       }
     }
@@ -441,7 +445,6 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** Drops every slot (all clean: called right after a flush). */
   private dropClean(): void {
     for (const t of this.tables.values()) for (const g of t.groups) g.cache.clear();
-    this.cacheSize = 0;
   }
 
   /**

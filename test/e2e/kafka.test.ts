@@ -27,6 +27,13 @@ const EXAMPLE = join(ROOT, 'examples', 'KafkaWordCount.ts');
 const WINDOW_JOB = join(ROOT, 'test', 'jobs', 'KafkaWindowJob.ts');
 const skip = serviceSkipReason('Kafka', kafkaUnavailable());
 
+/** The records of `expected` that `got` lacks, counting duplicates (a multiset difference). */
+function missingFrom(expected: string[], got: string[]): string[] {
+  const left = new Map<string, number>();
+  for (const r of got) left.set(r, (left.get(r) ?? 0) + 1);
+  return expected.filter((r) => { const n = left.get(r) ?? 0; left.set(r, n - 1); return n <= 0; });
+}
+
 /** Deterministic words: `count` of them over `distinct` different words. */
 function words(count: number, distinct: number, seed = 1): string[] {
   let x = seed;
@@ -176,9 +183,7 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     } catch (e) {
       // Say what was missing and what the restored job was doing: a bare timeout teaches nothing.
       const uncommitted = await readTopic(kafka.bootstrapServers, 'e-out', 'read_uncommitted').catch(() => []);
-      const left = new Map<string, number>();
-      for (const r of committed) left.set(r, (left.get(r) ?? 0) + 1);
-      const missing = expected.filter((r) => { const n = left.get(r) ?? 0; left.set(r, n - 1); return n <= 0; });
+      const missing = missingFrom(expected, committed);
       const log = readJobLog(w, jobId2).trimEnd().split('\n').slice(-25).join('\n');
       const tx = await KafkaTransactions.create(kafka.bootstrapServers, 'test-diagnosis');
       const open = await tx.ongoingTransactions('eo-').catch((x: Error) => [`(not listed: ${x.message})`]).finally(() => tx.close());
@@ -192,9 +197,7 @@ describe('Kafka connectors on a real broker', { skip, timeout: 600_000 }, () => 
     assert.deepEqual(committed.sort(), expected, 'read_committed: every expected record exactly once');
     const uncommitted = await readTopic(kafka.bootstrapServers, 'e-out', 'read_uncommitted');
     // read_uncommitted also sees the failed attempt's aborted transactions: a superset, duplicates allowed.
-    const left = new Map<string, number>();
-    for (const r of uncommitted) left.set(r, (left.get(r) ?? 0) + 1);
-    assert.ok(expected.every((r) => { const n = left.get(r) ?? 0; left.set(r, n - 1); return n > 0; }), 'read_uncommitted sees every committed record');
+    assert.ok(missingFrom(expected, uncommitted).length === 0, 'read_uncommitted sees every committed record');
     process.stderr.write(`# read_committed ${committed.length} records, read_uncommitted ${uncommitted.length} (${uncommitted.length - committed.length} from aborted transactions)\n`);
     const cancel = await flink(w, ['cancel', jobId2], { timeoutMs: 60_000 });
     assert.equal(cancel.exitCode, 0, cancel.stderr);

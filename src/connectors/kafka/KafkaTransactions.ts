@@ -16,6 +16,17 @@ const COORDINATOR_RETRIABLE = new Set([14, 15, 16, 51]); // loading, not availab
  */
 export const NO_PRODUCER = { producerId: -1n, producerEpoch: -1 } as const;
 
+/** The exactly-once sink's transactional id of subtask `subtask`'s `seq`-th transaction: `<prefix>-<subtask>-<seq>`. */
+export function transactionalId(prefix: string, subtask: number, seq: number): string {
+  return `${prefix}-${subtask}-${seq}`;
+}
+
+/** The subtask of a sink's transactional id (transactionalId's inverse), or undefined for an id of another form. */
+function subtaskOf(prefix: string, id: string): number | undefined {
+  const m = /^(\d+)-(\d+)$/.exec(id.slice(prefix.length + 1));
+  return id.startsWith(`${prefix}-`) && m ? Number(m[1]) : undefined;
+}
+
 export type CommitOutcome = 'committed' | 'already-committed' | 'not-found' | 'aborted';
 
 export class KafkaTransactions {
@@ -133,9 +144,8 @@ export class KafkaTransactions {
     owns: (subtask: number) => boolean;
     transactionTimeoutMs: number;
   }): Promise<string[]> {
-    const id = (subtask: number, seq: number) => `${o.prefix}-${subtask}-${seq}`;
     for (const e of o.owned) for (const t of e.pending) await this.commitRecovered(t);
-    for (const e of o.owned) for (let seq = e.nextSeq; await this.fence(id(e.subtask, seq), o.transactionTimeoutMs); seq++);
+    for (const e of o.owned) for (let seq = e.nextSeq; await this.fence(transactionalId(o.prefix, e.subtask, seq), o.transactionTimeoutMs); seq++);
     const recorded = new Set(o.owned.flatMap((e) => e.pending));
     const listed: string[] = [];
     // A broker before Kafka 3.0 has no ListTransactions: the probe above is then all there is.
@@ -144,8 +154,8 @@ export class KafkaTransactions {
       throw e;
     });
     for (const t of ongoing) {
-      const m = /^(\d+)-(\d+)$/.exec(t.slice(o.prefix.length + 1));
-      if (!m || !o.owns(Number(m[1])) || recorded.has(t)) continue;
+      const s = subtaskOf(o.prefix, t);
+      if (s === undefined || !o.owns(s) || recorded.has(t)) continue;
       await this.fence(t, o.transactionTimeoutMs);
       listed.push(t);
     }

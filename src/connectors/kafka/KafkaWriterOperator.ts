@@ -16,7 +16,7 @@ import type { ListState } from '../../api/state.js';
 import { TwoPhaseCommittingSinkOperator } from '../../operators/TwoPhaseCommittingSinkOperator.js';
 import { brokersOf, loadKafka } from './KafkaClients.js';
 import type { KafkaSink } from './KafkaSink.js';
-import { KafkaTransactions, NO_PRODUCER } from './KafkaTransactions.js';
+import { KafkaTransactions, NO_PRODUCER, transactionalId } from './KafkaTransactions.js';
 import { toBuffer } from './serialization.js';
 
 const SEND_BATCH = 2000;
@@ -64,10 +64,6 @@ export class KafkaWriterOperator<T> extends TwoPhaseCommittingSinkOperator<T, Ka
 
   protected describe(t: KafkaTransaction): string {
     return `Kafka transaction ${t.transactionalId}`;
-  }
-
-  private txnId(subtask: number, seq: number): string {
-    return `${this.sink.config.transactionalIdPrefix}-${subtask}-${seq}`;
   }
 
   override initializeState(): void {
@@ -130,15 +126,15 @@ export class KafkaWriterOperator<T> extends TwoPhaseCommittingSinkOperator<T, Ka
   }
 
   private openTransaction(): KafkaTransaction {
-    const transactionalId = this.txnId(this.ctx.subtask, this.nextSeq++);
+    const id = transactionalId(this.sink.config.transactionalIdPrefix, this.ctx.subtask, this.nextSeq++);
     const brokers = brokersOf(this.sink.config.bootstrapServers);
-    const txn: KafkaTransaction = { transactionalId, chain: Promise.resolve() };
+    const txn: KafkaTransaction = { transactionalId: id, chain: Promise.resolve() };
     txn.chain = Promise.all([this.recovery, loadKafka()]).then(([, k]) => {
       txn.producer = new k.Producer<Buffer, Buffer, Buffer, Buffer>({
         clientId: `flink-ts-sink-${this.ctx.subtask}`,
         bootstrapBrokers: brokers,
         idempotent: true,
-        transactionalId,
+        transactionalId: id,
         timeout: this.transactionTimeoutMs,
         retries: 20,
         retryDelay: 250,
