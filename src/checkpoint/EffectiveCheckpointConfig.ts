@@ -23,6 +23,11 @@ export interface EffectiveCheckpointConfig {
   notices: string[];
 }
 
+/** The periodic checkpoint interval in ms (the program's wins); undefined or 0: no periodic checkpoints. */
+export function checkpointInterval(cfg: Configuration, jg: JobGraph): number | undefined {
+  return jg.checkpointInterval ?? cfg.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL);
+}
+
 const invalid = (msg: string) => new FlinkError('invalid-argument', msg);
 
 /**
@@ -92,7 +97,7 @@ export function effectiveCheckpointConfig(cfg: Configuration, jg: JobGraph): Eff
   }
 
   const settings: CheckpointSettings = {
-    interval: jg.checkpointInterval ?? cfg.getOptional(CheckpointingOptions.CHECKPOINTING_INTERVAL),
+    interval: checkpointInterval(cfg, jg),
     timeout: p.timeout ?? cfg.get(CheckpointingOptions.CHECKPOINTING_TIMEOUT),
     minPause: p.minPause ?? cfg.get(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS),
     maxConcurrent: p.maxConcurrent ?? cfg.get(CheckpointingOptions.MAX_CONCURRENT_CHECKPOINTS),

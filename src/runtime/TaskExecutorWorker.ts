@@ -2,6 +2,7 @@ import { parentPort, type MessagePort } from 'node:worker_threads';
 import { Configuration } from '../config/Configuration.js';
 import { CoreOptions, PipelineOptions } from '../config/ConfigOptions.js';
 import { taskKey } from '../core/ids.js';
+import { checkpointInterval } from '../checkpoint/EffectiveCheckpointConfig.js';
 import { loadStateBackend, stateBackendSpec } from '../state/StateBackendLoader.js';
 import { buildJobGraph, type JobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
@@ -45,7 +46,7 @@ async function init(msg: WorkerInit): Promise<void> {
   if (jobGraph.fingerprint !== msg.fingerprint) {
     throw new Error('The program built a different job graph in the task slot than in the JobManager. Building the graph must be deterministic (no randomness, clock or environment in the topology).');
   }
-  const stateBackend = stateBackendSpec(config, graph!.stateBackend);
+  const stateBackend = { ...stateBackendSpec(config, graph!.stateBackend), periodicCheckpoints: (checkpointInterval(config, jobGraph) ?? 0) > 0 };
   await loadStateBackend(stateBackend);
   const peers = new Map<number, MessagePort>(Object.entries(msg.peers).map(([k, v]) => [Number(k), v as MessagePort]));
   host = {

@@ -23,9 +23,15 @@ export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptio
   localDir: string;
   /** Checkpoints write only what changed since the last completed one (state.backend.incremental). */
   incremental?: boolean;
-  /** Entries changed or read since the last flush before the cache is written to the store (between records). */
+  /**
+   * Entries changed or read since the last flush before the cache is written to the store (between records);
+   * unset, only the cache's size (and a checkpoint) bounds a flush.
+   */
   writeCacheEntries?: number;
-  /** Entries the cache keeps across flushes (clean ones are dropped oldest first beyond this). */
+  /**
+   * Entries the cache holds, changed or clean: a key loaded into a full cache flushes it first, and clean
+   * entries are dropped oldest first down to nine tenths of this.
+   */
   cacheEntries?: number;
   /** Deltas on top of a full file before a checkpoint writes a full one again (materialization). */
   maxDeltaChain?: number;
@@ -43,15 +49,21 @@ function sortedSlots(slots: CacheSlot[]): CacheSlot[] {
 }
 
 /**
- * Entries the write cache holds before a flush. A flush of random keys touches pages all over the B-tree,
- * so larger flushes (sorted, in one transaction) cost less per entry: measured 20k → 200k, see docs/benchmarks.md.
+ * Entries kept in memory, changed or clean, as RocksDB keeps its memtables and block cache. A flush comes
+ * when a new key finds the cache full, or at a checkpoint: a key changed many times between two is written
+ * once, and a flush of random keys costs less per entry the larger it is (sorted, in one transaction).
+ * Over 1M keys, a cache emptied at every flush made nearly every record a store read, and flushes every 100k
+ * changed keys made every record a store write (docs/benchmarks.md, sessions 13 and 14).
  */
-const DEFAULT_WRITE_CACHE_ENTRIES = 100_000;
+const DEFAULT_CACHE_ENTRIES = 2_000_000;
 /**
- * Entries kept in memory across flushes, as RocksDB keeps its block cache: over 1M keys, a cache emptied at
- * every flush made nearly every record a store read (docs/benchmarks.md, session 13).
+ * Changed entries before a flush while the job checkpoints periodically: a barrier flushes what changed since
+ * the last flush on the task thread, so this bounds a checkpoint's synchronous part (~0.1 s here). Over 1M
+ * cycling keys, flushing only at barriers made that part 0.7-1.7 s (docs/benchmarks.md, session 14).
  */
-const DEFAULT_CACHE_ENTRIES = 1_000_000;
+export const CHECKPOINTED_WRITE_CACHE_ENTRIES = 100_000;
+/** After a flush of a full cache, the share of it kept: the rest is room for new keys before the next. */
+const KEPT_AFTER_EVICTION = 0.9;
 
 /** Row keys are built in one scratch buffer: every LMDB call copies its key before returning. */
 const KEY_SCRATCH = Buffer.allocUnsafe(4096);
@@ -232,6 +244,9 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   private readonly dirty = new Set<CachedKeyGroup>();
   /** Slots touched since the last flush. */
   private touchedEntries = 0;
+  /** Slots the cache held after the last flush, and slots loaded into it since. */
+  private cachedAtFlush = 0;
+  private loaded = 0;
   /** Touches since the last flush that found a clean slot (the cache spared a store read). */
   private cleanHits = 0;
   private epoch = 1;
@@ -256,7 +271,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   constructor(keyGroupRange: KeyGroupRange, maxParallelism: number, readonly options: EmbeddedKeyedStateBackendOptions) {
     super(keyGroupRange, maxParallelism, options);
     this.incremental = options.incremental ?? false;
-    this.writeCacheEntries = options.writeCacheEntries ?? DEFAULT_WRITE_CACHE_ENTRIES;
+    this.writeCacheEntries = options.writeCacheEntries ?? Infinity;
     this.cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
     this.maxDeltaChain = options.maxDeltaChain ?? 10;
     try {
@@ -294,8 +309,18 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
 
   override setCurrentKey(key: unknown, keyHash?: number): void {
     // Between records is the one safe moment: no entry handed out is still being updated in place.
-    if (this.touchedEntries >= this.writeCacheEntries) this.flush();
+    if (this.touchedEntries >= this.writeCacheEntries || this.cachedAtFlush + this.loaded > this.cacheEntries) this.flush();
     super.setCurrentKey(key, keyHash);
+  }
+
+  /** Entries in the cache, changed or clean (counted: for diagnostics and tests). */
+  cachedEntries(): number {
+    return this.cachedCount();
+  }
+
+  /** Rows the store holds now, without writing the cache first. */
+  storedEntries(): number {
+    return this.rows.getCount();
   }
 
   /** Number of stored entries (after writing the cache). */
@@ -338,6 +363,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     if (g.touched.push(slot) === 1) this.dirty.add(g);
     this.touchedEntries++;
     this.cleanHits += 1 - added;
+    this.loaded += added;
   }
 
   /**
@@ -405,12 +431,15 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     // When the cache spared almost no reads (state much larger than the cache, or keys cycling through more
     // than it holds), keeping entries costs more than it saves: it is emptied instead, as before a cache existed.
     const size = this.cachedCount();
-    if (size > this.cacheEntries) {
+    const keep = Math.floor(this.cacheEntries * KEPT_AFTER_EVICTION);
+    if (size > keep) {
       if (this.cleanHits * 20 < this.touchedEntries) this.dropClean();
-      else this.evict(size - this.cacheEntries, size);
+      else this.evict(size - keep, size);
     }
+    this.cachedAtFlush = this.cachedCount();
     this.touchedEntries = 0;
     this.cleanHits = 0;
+    this.loaded = 0;
   }
 
   /** Slots in all groups' caches, counted at a flush (not a counter kept in step with every load and drop). */
@@ -445,6 +474,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** Drops every slot (all clean: called right after a flush). */
   private dropClean(): void {
     for (const t of this.tables.values()) for (const g of t.groups) g.cache.clear();
+    this.cachedAtFlush = 0;
   }
 
   /**

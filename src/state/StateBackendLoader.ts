@@ -15,6 +15,8 @@ export interface StateBackendSpec {
   incremental: boolean;
   /** Root of the embedded backend's working directories. */
   localDir: string;
+  /** The job checkpoints periodically: the embedded backend then keeps each barrier's flush short. */
+  periodicCheckpoints?: boolean;
   /** Said once per job: what a Flink setting that names another backend got. */
   notice?: string;
 }
@@ -48,5 +50,9 @@ export function createKeyedStateBackend(
   if (!spec || spec.type === 'hashmap') return new HeapKeyedStateBackend(range, maxParallelism, { onDemote });
   if (!embedded) throw new FlinkError('internal', 'The embedded state backend was not loaded (loadStateBackend)');
   const localDir = join(spec.localDir, `job_${where.jobId}_op_${where.operatorId.slice(0, 8)}_${where.subtask}_${randomHex(4)}`);
-  return new embedded.EmbeddedKeyedStateBackend(range, maxParallelism, { localDir, incremental: spec.incremental });
+  return new embedded.EmbeddedKeyedStateBackend(range, maxParallelism, {
+    localDir,
+    incremental: spec.incremental,
+    writeCacheEntries: spec.periodicCheckpoints ? embedded.CHECKPOINTED_WRITE_CACHE_ENTRIES : undefined,
+  });
 }

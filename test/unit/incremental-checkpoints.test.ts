@@ -334,8 +334,10 @@ describe('the write cache under constant flushes', () => {
   /** A small seeded generator: the same sequence of operations on every run. */
   const rng = (seed: number) => () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
 
-  // Every key kept in the cache across flushes (the default), and a cache of five evicting all the time.
-  for (const cacheEntries of [1_000_000, 5]) test(`random operations against a Map model, cache of ${cacheEntries}: every read, every checkpoint restored (also continued on), exact`, async () => {
+  // Three changed entries between flushes with every key kept across them, the same with a cache of five
+  // evicting all the time, and a cache of five flushed only because it is full (the default without checkpoints).
+  const caches = [{ writeCacheEntries: 3, cacheEntries: 1_000_000 }, { writeCacheEntries: 3, cacheEntries: 5 }, { writeCacheEntries: undefined, cacheEntries: 5 }];
+  for (const { writeCacheEntries, cacheEntries } of caches) test(`random operations against a Map model, cache of ${cacheEntries}, flushes every ${writeCacheEntries ?? 'full cache'}: every read, every checkpoint restored (also continued on), exact`, async () => {
     const KEYS = 40;
     const model = { count: new Map<string, number>(), seen: new Map<string, string[]>(), tags: new Map<string, Map<string, number>>() };
     const expected = () => {
@@ -350,8 +352,8 @@ describe('the write cache under constant flushes', () => {
     const sorted = (rows: unknown[]) => (rows as [unknown, unknown, Iterable<[string, number]>][]).map(([c, l, m]) => [c, l, byName(m)]);
     const random = rng(13);
     const job = jobDir();
-    // Three cached entries: nearly every record boundary flushes the cache into the store.
-    const local = () => new EmbeddedKeyedStateBackend(FULL, MAXP, { localDir: join(tmp, `local-${++n}`), incremental: true, writeCacheEntries: 3, cacheEntries });
+    // Nearly every record boundary flushes the cache into the store.
+    const local = () => new EmbeddedKeyedStateBackend(FULL, MAXP, { localDir: join(tmp, `local-${++n}`), incremental: true, writeCacheEntries, cacheEntries });
     let b = local();
     backends.push(b);
     let id = 0;
@@ -404,6 +406,35 @@ describe('the write cache under constant flushes', () => {
       }
     }
     assert.deepEqual(sorted(contents(b, KEYS)), sorted(expected()));
+  });
+});
+
+describe('the write cache bounded by its size', () => {
+  test('without a bound on changed entries, a full cache is flushed and evicted before a new key, and nothing before', () => {
+    const b = new EmbeddedKeyedStateBackend(FULL, MAXP, { localDir: join(tmp, `local-${++n}`), cacheEntries: 100 });
+    backends.push(b);
+    const model = new Map<string, number>();
+    let seed = 7;
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    let [most, flushes, cached] = [0, 0, 0];
+    for (let step = 0; step < 3000; step++) {
+      // First 100 new keys (they fit), then random ones over 150: two in three hit the cache.
+      const key = `key-${step < 100 ? step : Math.floor(random() * 150)}`;
+      b.setCurrentKey(key);
+      const c = b.getState(count);
+      assert.equal(c.value(), model.get(key), `${key} at step ${step}`);
+      c.update(step);
+      model.set(key, step);
+      // The cache shrinks only at a flush that evicts.
+      if (b.cachedEntries() < cached) flushes++;
+      cached = b.cachedEntries();
+      most = Math.max(most, cached);
+      if (step === 99) assert.equal(b.storedEntries(), 0, 'rows stored before the cache was full');
+    }
+    assert.ok(most <= 101, `the cache held ${most} entries, its bound is 100`);
+    // A flush leaves room in the cache (a tenth at least; a share of every key group's): not one flush per miss.
+    assert.ok(flushes >= 5 && flushes <= 150, `${flushes} evicting flushes for 2900 records with about 1000 misses`);
+    assert.equal(b.numEntries(), 150);
   });
 });
 
