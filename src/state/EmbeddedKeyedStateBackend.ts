@@ -165,6 +165,7 @@ class CachedKeyGroup implements KeyGroupStore {
   private slot(nk: NormalizedKey, revive: boolean): CacheSlot {
     const slot = this.cache.get(nk);
     if (slot === undefined) return this.load(nk, revive);
+    this.backend.hits++;
     if (!slot.touched) {
       slot.touched = true;
       this.backend.touch(this, slot, 0);
@@ -194,7 +195,7 @@ class CachedKeyGroup implements KeyGroupStore {
   /** Brings the key's row (if any) into the cache; `revive`: also decode it into a live entry. */
   private load(nk: NormalizedKey, revive: boolean): CacheSlot {
     const backend = this.backend;
-    const b = backend.readRow(this, nk); // valid until the next read
+    const b = backend.cacheHoldsAll ? undefined : backend.readRow(this, nk); // valid until the next read
     let slot: CacheSlot;
     if (!b) slot = new CacheSlot(nk, nk, undefined, false, false, NOT_READ, 0);
     else if (!revive) slot = new CacheSlot(nk, nk, undefined, false, true, NOT_READ, b[0]);
@@ -247,8 +248,6 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** Slots the cache held after the last flush, and slots loaded into it since. */
   private cachedAtFlush = 0;
   private loaded = 0;
-  /** Touches since the last flush that found a clean slot (the cache spared a store read). */
-  private cleanHits = 0;
   private epoch = 1;
   private lastCompleted?: { id: number; files: ChainFile[] };
   private readonly pendingChains = new Map<number, { epoch: number; files: ChainFile[] }>();
@@ -346,6 +345,13 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** @internal Size of the row readRow returned last. */
   rowSize = 0;
 
+  /**
+   * @internal Every row of the store has a slot in the cache: rows reach the store only from slots, until a
+   * restore writes some behind it or a clean slot is dropped. A key not in the cache then has no row, and its
+   * store read is spared (over 1M new keys with checkpoints, 2.6 s of misses in a growing B-tree).
+   */
+  cacheHoldsAll = true;
+
   /** @internal Row copies of the cache's object values (see CacheSlot). */
   readonly slab = new RawSlab();
 
@@ -358,11 +364,16 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     return decodeChunkValue(t.kind, meta, formatOfBits(fmt) ?? {}, stored, this.now(), state);
   }
 
-  /** @internal `slot` of `g` was touched (`added` 1: it is new in the cache, else it was a clean hit). */
+  /**
+   * @internal Accesses since the last flush that found their key in the cache (each spared a store read).
+   * Counted per access, not per slot: a flush of a full cache comes after a refill, whose slots are all new.
+   */
+  hits = 0;
+
+  /** @internal `slot` of `g` was touched (`added` 1: it is new in the cache, else it was there). */
   touch(g: CachedKeyGroup, slot: CacheSlot, added: number): void {
     if (g.touched.push(slot) === 1) this.dirty.add(g);
     this.touchedEntries++;
-    this.cleanHits += 1 - added;
     this.loaded += added;
   }
 
@@ -428,17 +439,17 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
       g.touched = [];
     }
     this.dirty.clear();
-    // When the cache spared almost no reads (state much larger than the cache, or keys cycling through more
-    // than it holds), keeping entries costs more than it saves: it is emptied instead, as before a cache existed.
+    // When under 5% of the accesses since the last flush hit the cache (state much larger than the cache, or
+    // keys cycling through more than it holds), keeping entries costs more than it saves: it is emptied instead.
     const size = this.cachedCount();
     const keep = Math.floor(this.cacheEntries * KEPT_AFTER_EVICTION);
     if (size > keep) {
-      if (this.cleanHits * 20 < this.touchedEntries) this.dropClean();
+      if (this.hits * 20 < this.hits + this.loaded) this.dropClean();
       else this.evict(size - keep, size);
     }
     this.cachedAtFlush = this.cachedCount();
     this.touchedEntries = 0;
-    this.cleanHits = 0;
+    this.hits = 0;
     this.loaded = 0;
   }
 
@@ -452,6 +463,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /** Drops about `n` of the `size` clean slots, oldest first, from every group in proportion to its size. */
   private evict(n: number, size: number): void {
     const share = n / size;
+    this.cacheHoldsAll = false;
     for (const t of this.tables.values()) {
       for (const g of t.groups) {
         let drop = Math.ceil(g.cache.size * share);
@@ -475,6 +487,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   private dropClean(): void {
     for (const t of this.tables.values()) for (const g of t.groups) g.cache.clear();
     this.cachedAtFlush = 0;
+    this.cacheHoldsAll = false;
   }
 
   /**
