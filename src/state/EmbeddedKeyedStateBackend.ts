@@ -35,6 +35,8 @@ export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptio
   cacheEntries?: number;
   /** Deltas on top of a full file before a checkpoint writes a full one again (materialization). */
   maxDeltaChain?: number;
+  /** The job checkpoints periodically: unless writeCacheEntries says otherwise, a flush comes every 100k changes. */
+  periodicCheckpoints?: boolean;
 }
 
 
@@ -61,7 +63,7 @@ const DEFAULT_CACHE_ENTRIES = 2_000_000;
  * the last flush on the task thread, so this bounds a checkpoint's synchronous part (~0.1 s here). Over 1M
  * cycling keys, flushing only at barriers made that part 0.7-1.7 s (docs/benchmarks.md, session 14).
  */
-export const CHECKPOINTED_WRITE_CACHE_ENTRIES = 100_000;
+const CHECKPOINTED_WRITE_CACHE_ENTRIES = 100_000;
 /** After a flush of a full cache, the share of it kept: the rest is room for new keys before the next. */
 const KEPT_AFTER_EVICTION = 0.9;
 
@@ -270,7 +272,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   constructor(keyGroupRange: KeyGroupRange, maxParallelism: number, readonly options: EmbeddedKeyedStateBackendOptions) {
     super(keyGroupRange, maxParallelism, options);
     this.incremental = options.incremental ?? false;
-    this.writeCacheEntries = options.writeCacheEntries ?? Infinity;
+    this.writeCacheEntries = options.writeCacheEntries ?? (options.periodicCheckpoints ? CHECKPOINTED_WRITE_CACHE_ENTRIES : Infinity);
     this.cacheEntries = options.cacheEntries ?? DEFAULT_CACHE_ENTRIES;
     this.maxDeltaChain = options.maxDeltaChain ?? 10;
     try {
@@ -310,11 +312,6 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     // Between records is the one safe moment: no entry handed out is still being updated in place.
     if (this.touchedEntries >= this.writeCacheEntries || this.cachedAtFlush + this.loaded > this.cacheEntries) this.flush();
     super.setCurrentKey(key, keyHash);
-  }
-
-  /** Entries in the cache, changed or clean (counted: for diagnostics and tests). */
-  cachedEntries(): number {
-    return this.cachedCount();
   }
 
   /** Rows the store holds now, without writing the cache first. */
@@ -441,39 +438,40 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     this.dirty.clear();
     // When under 5% of the accesses since the last flush hit the cache (state much larger than the cache, or
     // keys cycling through more than it holds), keeping entries costs more than it saves: it is emptied instead.
-    const size = this.cachedCount();
+    let size = this.cachedEntries();
     const keep = Math.floor(this.cacheEntries * KEPT_AFTER_EVICTION);
     if (size > keep) {
       if (this.hits * 20 < this.hits + this.loaded) this.dropClean();
-      else this.evict(size - keep, size);
-    }
-    this.cachedAtFlush = this.cachedCount();
+      else this.cachedAtFlush = size - this.evict(size - keep, size);
+    } else this.cachedAtFlush = size;
     this.touchedEntries = 0;
     this.hits = 0;
     this.loaded = 0;
   }
 
-  /** Slots in all groups' caches, counted at a flush (not a counter kept in step with every load and drop). */
-  private cachedCount(): number {
+  /** Slots in all groups' caches, changed or clean: counted (at a flush), not a counter kept in step with every load and drop. */
+  cachedEntries(): number {
     let n = 0;
     for (const t of this.tables.values()) for (const g of t.groups) n += g.cache.size;
     return n;
   }
 
-  /** Drops about `n` of the `size` clean slots, oldest first, from every group in proportion to its size. */
-  private evict(n: number, size: number): void {
+  /** Drops about `n` of the `size` clean slots, oldest first, from every group in proportion to its size; returns how many. */
+  private evict(n: number, size: number): number {
     const share = n / size;
     this.cacheHoldsAll = false;
+    let dropped = 0;
     for (const t of this.tables.values()) {
       for (const g of t.groups) {
         let drop = Math.ceil(g.cache.size * share);
-        if (drop === 0) continue;
         for (const nk of g.cache.keys()) {
-          if (drop-- === 0) break;
+          if (drop-- <= 0) break;
           g.cache.delete(nk);
+          dropped++;
         }
       }
     }
+    return dropped;
   }
 
   /** Empties the cache (after a flush): a restore writes rows behind it. */

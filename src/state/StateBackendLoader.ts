@@ -53,6 +53,6 @@ export function createKeyedStateBackend(
   return new embedded.EmbeddedKeyedStateBackend(range, maxParallelism, {
     localDir,
     incremental: spec.incremental,
-    writeCacheEntries: spec.periodicCheckpoints ? embedded.CHECKPOINTED_WRITE_CACHE_ENTRIES : undefined,
+    periodicCheckpoints: spec.periodicCheckpoints,
   });
 }

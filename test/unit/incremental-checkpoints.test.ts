@@ -330,10 +330,10 @@ describe('embedded backend snapshots', () => {
   });
 });
 
-describe('the write cache under constant flushes', () => {
-  /** A small seeded generator: the same sequence of operations on every run. */
-  const rng = (seed: number) => () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+/** A small seeded generator: the same sequence of operations on every run. */
+const rng = (seed: number) => () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
 
+describe('the write cache under constant flushes', () => {
   // Three changed entries between flushes with every key kept across them, the same with a cache of five
   // evicting all the time, and a cache of five flushed only because it is full (the default without checkpoints).
   const caches = [{ writeCacheEntries: 3, cacheEntries: 1_000_000 }, { writeCacheEntries: 3, cacheEntries: 5 }, { writeCacheEntries: undefined, cacheEntries: 5 }];
@@ -414,8 +414,7 @@ describe('the write cache bounded by its size', () => {
     const b = new EmbeddedKeyedStateBackend(FULL, MAXP, { localDir: join(tmp, `local-${++n}`), cacheEntries: 100 });
     backends.push(b);
     const model = new Map<string, number>();
-    let seed = 7;
-    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const random = rng(7);
     let [most, flushes, cached] = [0, 0, 0];
     for (let step = 0; step < 3000; step++) {
       // First 100 new keys (they fit), then random ones over 150: two in three hit the cache.
