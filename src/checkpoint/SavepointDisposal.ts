@@ -1,4 +1,5 @@
-import { lstatSync, readFileSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readFileSync, readSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { FlinkError, isFlinkError } from '../core/FlinkError.js';
 import type { SnapshotReport } from './CheckpointStatsTracker.js';
@@ -28,8 +29,9 @@ export interface DisposalResult {
  * Disposes a savepoint: accepts its directory or its `_metadata` file (with or without `file:`).
  *
  * Everything is checked before anything is deleted, so a refusal leaves the folder untouched: the path must
- * hold a readable, intact `_metadata` of kind SAVEPOINT whose state files all lie inside the folder. Then only
- * the files the metadata lists are deleted, `_metadata` last (a crash midway leaves a savepoint that still
+ * hold a readable, intact `_metadata` of kind SAVEPOINT whose state files all lie inside the folder, and every
+ * one of them that is there must have the size and checksum the metadata records (a file that does not is not
+ * this savepoint's, whatever its name). Then only the files the metadata lists are deleted, `_metadata` last (a crash midway leaves a savepoint that still
  * announces itself and can be disposed again), and the folder is removed only if nothing else is left in it.
  * Never deletes recursively: files we did not write stay where they are.
  */
@@ -37,21 +39,25 @@ export function disposeSavepoint(path: string, index?: SnapshotIndexLike): Dispo
   const { dir, metadataFile } = resolveSnapshotPath(path);
   const metadata = readSavepointMetadata(path, metadataFile);
 
-  const stateFiles = new Set<string>();
+  // Operator state files, the embedded backend's store files of a native savepoint, and in-flight channel state.
+  const refs: unknown[] = [];
   for (const op of metadata.operators ?? []) {
-    for (const st of op.subtasks ?? []) {
-      const file = st?.state?.file;
-      if (typeof file !== 'string' || file === '') {
-        throw refuse(path, 'its metadata lists a state file without a name');
-      }
-      stateFiles.add(insideDir(path, dir, file));
+    for (const st of op.subtasks ?? []) refs.push(st?.state, ...(Array.isArray(st?.state?.keyedStateFiles) ? st.state.keyedStateFiles : []));
+  }
+  for (const cs of Array.isArray(metadata.channelState) ? metadata.channelState : []) for (const st of cs?.subtasks ?? []) refs.push(st?.state);
+  const stateFiles = new Map<string, { size: unknown; crc32: unknown }>();
+  for (const ref of refs) {
+    const file = (ref as { file?: unknown } | undefined)?.file;
+    if (typeof file !== 'string' || file === '') {
+      throw refuse(path, 'its metadata lists a state file without a name');
     }
+    stateFiles.set(insideDir(path, dir, file), ref as { size: unknown; crc32: unknown });
   }
   stateFiles.delete(metadataFile);
 
   const present: string[] = [];
   const missingFiles: string[] = [];
-  for (const f of stateFiles) {
+  for (const [f, ref] of stateFiles) {
     let st;
     try {
       st = lstatSync(f);
@@ -60,6 +66,9 @@ export function disposeSavepoint(path: string, index?: SnapshotIndexLike): Dispo
       continue;
     }
     if (st.isDirectory()) throw refuse(path, `its metadata lists '${f}', which is a directory, as a state file`);
+    if (!st.isFile() || st.size !== ref.size || fileCrc32(f) !== ref.crc32) {
+      throw refuse(path, `'${f}' is not the state file its metadata describes (size or checksum differ)`);
+    }
     present.push(f);
   }
 
@@ -127,6 +136,19 @@ function insideDir(path: string, dir: string, file: string): string {
     throw refuse(path, `its metadata refers to '${file}', which is outside the savepoint directory`);
   }
   return join(dir, rel);
+}
+
+/** The CRC32 of a file, read in 1 MB slices (a savepoint's files may be larger than memory should hold). */
+function fileCrc32(file: string): number {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let crc = 0;
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) crc = crc32(buf.subarray(0, n), crc);
+    return crc;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** rmdir (never recursive): succeeds only on an empty directory. */
