@@ -41,6 +41,8 @@ export interface EmbeddedKeyedStateBackendOptions extends KeyedStateBackendOptio
 
 
 const CHUNK = 4096;
+/** A change record's row length for a removal. */
+const REMOVED = 0xffffffff;
 
 /** Slots in (about) key order: strings and numbers sort cheaply; mixed or other keys stay as they are. */
 function sortedSlots(slots: CacheSlot[]): CacheSlot[] {
@@ -226,13 +228,16 @@ class CachedKeyGroup implements KeyGroupStore {
  * `u16 keyGroup | u16 stateId | v8(normalized key)`, so a key group is one contiguous range; values are stored
  * as snapshot chunks hold them.
  *
- * Snapshots: the synchronous part flushes the write cache and opens an LMDB read transaction (MVCC): the
- * asynchronous part reads exactly the state at the barrier while processing goes on and writes new rows.
- * Incremental checkpoints: every flushed row key is also recorded in a `changed` table with the epoch
- * (barrier count) of the write; a checkpoint writes the changed rows (and removals) since the last
- * completed checkpoint into an immutable, uniquely named delta file in `shared/`, and refers to the files
- * of that checkpoint before it. Entries of the changed table are dropped when a checkpoint that covered
- * them completes, so a checkpoint after a failed one still carries the failed one's changes.
+ * Snapshots: the synchronous part flushes the write cache. A full file of rows reads the state at the barrier
+ * in an LMDB read transaction (MVCC) opened then, while processing goes on and writes new rows.
+ * Incremental checkpoints: every flushed row (key and bytes, or its removal) is also recorded in a `changed`
+ * table with the epoch (barrier count) of the write; a checkpoint writes the rows changed since the last
+ * completed checkpoint, as its epoch's records give them, into an immutable, uniquely named delta file in
+ * `shared/`, and refers to the files of that checkpoint before it. The delta reads no rows, so it holds no read
+ * transaction: one held across the asynchronous part kept LMDB from reusing the pages that every flush frees,
+ * and the store file (and each full checkpoint, a copy of it) grew eightfold. Entries of the changed table are
+ * dropped when a checkpoint that covered them completes, so a checkpoint after a failed one still carries the
+ * failed one's changes; never while a delta is being written, which may need them.
  */
 export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedKeyGroup> {
   private root!: RootDatabase<Buffer, Buffer>;
@@ -264,6 +269,8 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   private pendingCleanup?: number;
   /** Store copies (native snapshots) running: they read the state at the barrier, so nothing commits meanwhile. */
   private copying = 0;
+  /** Deltas being written: they read change records, so none is dropped meanwhile (see flush), nor the store closed. */
+  private writingDeltas = 0;
   readonly incremental: boolean;
   private readonly writeCacheEntries: number;
   private readonly cacheEntries: number;
@@ -377,15 +384,17 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   /**
    * Writes the write cache into the store in one transaction, in key order (groups by key group and state,
    * keys sorted within a group: neighbouring puts share B-tree pages), and, for incremental checkpoints, one
-   * change-log record per key group listing the row keys it changed.
+   * change-log record per key group listing the rows it changed (keys and bytes, or removals).
    */
   flush(): void {
     if (this.dirty.size === 0 && this.pendingCleanup === undefined) return;
     if (this.copying > 0) return; // a store copy is reading the state at the barrier: no commits until it has
     const groups = this.sortedDirty();
+    const cleanup = this.writingDeltas === 0 ? this.pendingCleanup : undefined;
+    if (this.dirty.size === 0 && cleanup === undefined) return;
     this.root.transactionSync(() => {
-      if (this.pendingCleanup !== undefined) this.dropChangeLog(this.pendingCleanup);
-      this.pendingCleanup = undefined;
+      if (cleanup !== undefined) this.dropChangeLog(cleanup);
+      if (cleanup !== undefined) this.pendingCleanup = undefined;
       let logKg = -1;
       let log = Buffer.allocUnsafe(4096);
       let logLen = 0;
@@ -411,17 +420,21 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
           else slot.raw = undefined;
         }
         if (this.incremental) {
-          // `u16 length | stateId | key`: the row key without its key group.
-          if (logLen + key.length > log.length) {
-            const bigger = Buffer.allocUnsafe(Math.max(2 * log.length, logLen + key.length));
+          // `u16 length | stateId | key | u32 row length (REMOVED: none) | row`: the row key without its key group.
+          const n = key.length;
+          const rowLen = bytes === undefined ? 0 : bytes.length;
+          if (logLen + n + 4 + rowLen > log.length) {
+            const bigger = Buffer.allocUnsafe(Math.max(2 * log.length, logLen + n + 4 + rowLen));
             log.copy(bigger, 0, 0, logLen);
             log = bigger;
           }
-          const n = key.length;
           log[logLen] = (n - 2) >>> 8;
           log[logLen + 1] = (n - 2) & 0xff;
           for (let i = 2; i < n; i++) log[logLen + i] = key[i]; // a short key: no view object
           logLen += n;
+          log.writeUInt32BE(bytes === undefined ? REMOVED : rowLen, logLen);
+          logLen += 4;
+          if (bytes !== undefined) logLen += bytes.copy(log, logLen);
         }
       }, (slot) => {
         slot.live = false; // a value TTL dropped, never stored
@@ -561,20 +574,29 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     for (const key of done) this.changed.removeSync(key);
   }
 
-  /** The distinct row keys a key group's change records list (as read in `txn`), in key order. */
-  private changedRowKeys(txn: Transaction, kg: number): Buffer[] {
-    const seen = new Map<string, Buffer>();
-    for (const [, rec] of this.scan(this.changed, txn, kg)) {
+  /**
+   * The rows of a key group changed up to `epoch`, in key order: each key with its last recorded row, or
+   * undefined if that was a removal. Records of an epoch are never rewritten, and none is dropped while a delta
+   * is written, so this reads no snapshot transaction; the records of later epochs are left out.
+   */
+  private changedRowsUpTo(epoch: number, kg: number): [Buffer, Buffer | undefined][] {
+    const last = new Map<string, [Buffer, Buffer | undefined]>();
+    for (const [k, rec] of this.scan(this.changed, undefined, kg)) {
+      if (k.readUInt32BE(2) > epoch) continue;
       for (let at = 0; at < rec.length;) {
         const len = rec.readUInt16BE(at);
         const key = Buffer.allocUnsafe(2 + len);
         key.writeUInt16BE(kg, 0);
         rec.copy(key, 2, at + 2, at + 2 + len);
-        seen.set(key.toString('latin1'), key);
         at += 2 + len;
+        const rowLen = rec.readUInt32BE(at);
+        at += 4;
+        const row = rowLen === REMOVED ? undefined : rec.subarray(at, at + rowLen);
+        if (row !== undefined) at += rowLen;
+        last.set(key.toString('latin1'), [key, row]); // records come in the order they were written: the last wins
       }
     }
-    return [...seen.values()].sort(Buffer.compare);
+    return [...last.values()].sort((a, b) => Buffer.compare(a[0], b[0]));
   }
 
   // ---------------------------------------------------------------- snapshots
@@ -590,34 +612,44 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     // the write cache (encoded now) on top, and writes a file of rows instead of a store copy.
     const overlay = this.copying > 0 ? this.cacheOverlay() : undefined;
     this.flush();
-    const txn = this.root.useReadTransaction();
-    this.openTxns.add(txn);
     const epoch = this.epoch++;
     const tableKinds = this.stateKinds;
     const ttlNow = this.now();
+    const canonical = o.format === 'CANONICAL' || (o.sharedDir && !this.incremental);
+    const base = this.lastCompleted?.files ?? [];
+    const baseDeltaBytes = base.slice(1).reduce((n, f) => n + f.handle.size, 0);
+    const delta = !canonical && this.incremental && !o.full && base.length > 0 && base.length <= this.maxDeltaChain && baseDeltaBytes < base[0].handle.size;
+    // A file of every row reads them in a transaction opened at the barrier; a delta reads change records, and a
+    // store copy a transaction of its own (until it has, nothing commits: see flush).
+    const txn = canonical || (!delta && overlay) ? this.root.useReadTransaction() : undefined;
+    if (txn) this.openTxns.add(txn);
     const done = () => {
-      if (this.openTxns.delete(txn)) txn.done();
+      if (txn && this.openTxns.delete(txn)) txn.done();
+      this.maybeClose();
+    };
+    if (delta) this.writingDeltas++; // from the barrier: a checkpoint completing before the write starts drops nothing it needs
+    let deltaWritten = false;
+    const deltaDone = () => {
+      if (!delta || deltaWritten) return;
+      deltaWritten = true;
+      this.writingDeltas--;
       this.maybeClose();
     };
     // Checkpoints of a non-incremental backend are canonical too: any backend restores them.
-    if (o.format === 'CANONICAL' || (o.sharedDir && !this.incremental)) {
+    if (canonical) {
       return {
         write: async (w) => {
           try {
-            await this.writeAll(w, txn, tableKinds, ttlNow, overlay);
+            await this.writeAll(w, txn!, tableKinds, ttlNow, overlay);
           } finally {
             done();
           }
         },
       };
     }
-    const base = this.lastCompleted?.files ?? [];
-    const baseDeltaBytes = base.slice(1).reduce((n, f) => n + f.handle.size, 0);
-    const delta = this.incremental && !o.full && base.length > 0 && base.length <= this.maxDeltaChain && baseDeltaBytes < base[0].handle.size;
     const dir = o.sharedDir ?? o.location;
     if (!delta && !overlay) {
       // A full native snapshot is a copy of the store itself, which a restore installs instead of replaying rows.
-      done(); // the copy reads in a transaction of its own; until it has, nothing commits (see flush)
       const abs = join(dir, `${o.filePrefix}-full-${randomHex(8)}`);
       const entries = (this.rows.getStats() as { entryCount: number }).entryCount;
       const stateIds = Object.fromEntries(this.stateIds);
@@ -660,8 +692,10 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
             }
           }
           const w = new StateFileWriter();
-          if (delta) await this.writeDelta(w, txn, tableKinds, overlay);
-          else await this.writeAll(w, txn, tableKinds, undefined, overlay);
+          if (delta) await this.writeDelta(w, epoch, tableKinds, overlay);
+          else await this.writeAll(w, txn!, tableKinds, undefined, overlay);
+          deltaDone();
+          done(); // the rows are read: the file's checksum and I/O hold no transaction
           const abs = join(dir, `${o.filePrefix}-${delta ? 'delta' : 'full'}-${randomHex(8)}`);
           const { size, crc32 } = await w.finish(abs);
           out.push({
@@ -674,8 +708,13 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
           if (o.sharedDir && this.incremental) this.pendingChains.set(o.checkpointId, { epoch, files: out });
           return out.map((f) => ({ ...f.handle, file: relative(o.location, f.abs) }));
         } finally {
+          deltaDone();
           done();
         }
+      },
+      release: () => {
+        deltaDone();
+        done();
       },
     };
   }
@@ -701,7 +740,7 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
   }
 
   private maybeClose(): void {
-    if (this.disposed && this.openTxns.size === 0 && this.copying === 0) this.close();
+    if (this.disposed && this.openTxns.size === 0 && this.copying === 0 && this.writingDeltas === 0) this.close();
   }
 
   private close(): void {
@@ -732,16 +771,9 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
     }, kinds);
   }
 
-  /** Rows changed since the last completed checkpoint, and removals (chunks tagged `deleted`). */
-  private async writeDelta(w: StateFileOutput, txn: Transaction, kinds: Record<string, string>, overlay?: Overlay): Promise<void> {
-    await this.writeRanges(w, (kg) => {
-      const out: [Buffer, Buffer | undefined][] = [];
-      for (const key of this.changedRowKeys(txn, kg)) {
-        const row = this.rows.get(key, { transaction: txn }) as Buffer | undefined;
-        out.push([key, row ?? undefined]);
-      }
-      return withOverlay(out, overlay?.get(kg), true);
-    }, (name, rows, out) => {
+  /** Rows changed since the last completed checkpoint up to `epoch` (its barrier), and removals (chunks tagged `deleted`). */
+  private async writeDelta(w: StateFileOutput, epoch: number, kinds: Record<string, string>, overlay?: Overlay): Promise<void> {
+    await this.writeRanges(w, (kg) => withOverlay(this.changedRowsUpTo(epoch, kg), overlay?.get(kg), true), (name, rows, out) => {
       const gone = rows.filter(([, r]) => r === undefined);
       this.rawChunks(name, rows.filter(([, r]) => r !== undefined) as [Buffer, Buffer][], out);
       if (gone.length === 0) return;

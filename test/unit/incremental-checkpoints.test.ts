@@ -130,6 +130,39 @@ describe('embedded backend snapshots', () => {
     }
   });
 
+  test('a delta is the state at its barrier while later changes are flushed and a later checkpoint completes before it is written', async () => {
+    const KEYS = 500;
+    const b = embedded();
+    const job = jobDir();
+    fill(b, KEYS, 1);
+    await start(b, { id: 1, location: job.chk(1), sharedDir: job.shared })();
+    b.notifyCheckpointComplete(1);
+    fill(b, KEYS, 2, 10);
+    b.setCurrentKey('key-3');
+    b.getState(count).clear();
+    const atBarrier = contents(b, KEYS);
+    const finish2 = start(b, { id: 2, location: job.chk(2), sharedDir: job.shared }); // its write comes last
+    // After the barrier: the same keys again, a key removed, a new one, flushed; then checkpoint 3 completes,
+    // which makes the change records up to its barrier (checkpoint 2's among them) due for removal.
+    fill(b, KEYS, 3, 10);
+    b.setCurrentKey('key-10');
+    b.getState(count).clear();
+    b.setCurrentKey('new-key');
+    b.getState(count).update(9);
+    b.flush();
+    await start(b, { id: 3, location: job.chk(3), sharedDir: job.shared })();
+    b.notifyCheckpointComplete(3);
+    fill(b, KEYS, 4, 10);
+    b.flush();
+    const c2 = await finish2();
+    assert.equal(keyedFiles(c2)[1]?.delta, true, 'checkpoint 2 is a delta');
+    const r = embedded();
+    restoreInto(r, [c2]);
+    assert.deepEqual(contents(r, KEYS), atBarrier);
+    r.setCurrentKey('new-key');
+    assert.equal(r.getState(count).value(), undefined);
+  });
+
   test('incremental: a full file, then deltas in shared/ that refer back; after a failed checkpoint the next delta carries its changes', async () => {
     const KEYS = 2000;
     const b = embedded();
