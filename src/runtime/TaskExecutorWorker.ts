@@ -8,6 +8,7 @@ import { buildJobGraph, type JobGraph } from '../graph/JobGraph.js';
 import type { StreamGraph } from '../graph/StreamGraph.js';
 import { Transport } from './network/Transport.js';
 import { runProgram } from './ProgramLoader.js';
+import { AsyncOperationsThread } from './AsyncOperationsThread.js';
 import { StreamTask, type TaskHost } from './StreamTask.js';
 import type { JobManagerToWorker, WorkerInit, WorkerToJobManager } from './messages.js';
 
@@ -48,6 +49,7 @@ async function init(msg: WorkerInit): Promise<void> {
   }
   const stateBackend = { ...stateBackendSpec(config, graph!.stateBackend), periodicCheckpoints: (checkpointInterval(config, jobGraph) ?? 0) > 0 };
   await loadStateBackend(stateBackend);
+  if (stateBackend.periodicCheckpoints) AsyncOperationsThread.get().prestart();
   const peers = new Map<number, MessagePort>(Object.entries(msg.peers).map(([k, v]) => [Number(k), v as MessagePort]));
   host = {
     transport: new Transport(msg.workerIndex, peers),
