@@ -234,8 +234,8 @@ class CachedKeyGroup implements KeyGroupStore {
  * table with the epoch (barrier count) of the write; a checkpoint writes the rows changed since the last
  * completed checkpoint, as its epoch's records give them, into an immutable, uniquely named delta file in
  * `shared/`, and refers to the files of that checkpoint before it. The delta reads no rows, so it holds no read
- * transaction: one held across the asynchronous part kept LMDB from reusing the pages that every flush frees,
- * and the store file (and each full checkpoint, a copy of it) grew eightfold. Entries of the changed table are
+ * transaction: one held across the asynchronous part cost a store read per changed row and kept LMDB from
+ * reusing the pages freed meanwhile. Entries of the changed table are
  * dropped when a checkpoint that covered them completes, so a checkpoint after a failed one still carries the
  * failed one's changes; never while a delta is being written, which may need them.
  */
@@ -387,14 +387,15 @@ export class EmbeddedKeyedStateBackend extends AbstractKeyedStateBackend<CachedK
    * change-log record per key group listing the rows it changed (keys and bytes, or removals).
    */
   flush(): void {
-    if (this.dirty.size === 0 && this.pendingCleanup === undefined) return;
     if (this.copying > 0) return; // a store copy is reading the state at the barrier: no commits until it has
-    const groups = this.sortedDirty();
-    const cleanup = this.writingDeltas === 0 ? this.pendingCleanup : undefined;
+    const cleanup = this.writingDeltas === 0 ? this.pendingCleanup : undefined; // held while a delta reads the records
     if (this.dirty.size === 0 && cleanup === undefined) return;
+    const groups = this.sortedDirty();
     this.root.transactionSync(() => {
-      if (cleanup !== undefined) this.dropChangeLog(cleanup);
-      if (cleanup !== undefined) this.pendingCleanup = undefined;
+      if (cleanup !== undefined) {
+        this.dropChangeLog(cleanup);
+        this.pendingCleanup = undefined;
+      }
       let logKg = -1;
       let log = Buffer.allocUnsafe(4096);
       let logLen = 0;
