@@ -38,8 +38,8 @@ const only = new Set((onlyArg ?? 'stateless,keyed,checkpoint,latency,naive,peer'
 // Keyed runs are 6M records, the median of 3, in both modes: at 2M a p=2 run lasted ~1.2 s, the workers' start-up
 // skew weighed on the p=2 / p=1 ratio, and one run of each is at the mercy of whatever else the machine does.
 const SIZES = quick
-  ? { nexmarkRecords: 100_000_000, keyedRecords: 6_000_000, keyedRepeats: 3, keys: 1_000_000, stateKeys: [10_000, 100_000, 1_000_000], latencySeconds: 5, naiveRecords: 500_000, repeats: 1 }
-  : { nexmarkRecords: 300_000_000, keyedRecords: 6_000_000, keyedRepeats: 3, keys: 1_000_000, stateKeys: [10_000, 100_000, 1_000_000, 5_000_000], latencySeconds: 15, naiveRecords: 2_000_000, repeats: 3 };
+  ? { nexmarkRecords: 100_000_000, keyedRecords: 6_000_000, keyedRepeats: 5, keys: 1_000_000, stateKeys: [10_000, 100_000, 1_000_000], latencySeconds: 5, naiveRecords: 500_000, repeats: 1 }
+  : { nexmarkRecords: 300_000_000, keyedRecords: 6_000_000, keyedRepeats: 5, keys: 1_000_000, stateKeys: [10_000, 100_000, 1_000_000, 5_000_000], latencySeconds: 15, naiveRecords: 2_000_000, repeats: 3 };
 
 interface JobRun {
   recordsPerSec: number;
