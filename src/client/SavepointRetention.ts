@@ -58,7 +58,7 @@ export async function pruneSavepoints(
   return opts.dryRun ? run() : withLockFile(`${index.path}.prune-lock`, run);
 }
 
-function plan(index: CheckpointIndex, policy: RetentionPolicy, opts: { ref?: string; dryRun?: boolean; now?: number }): PruneResult {
+async function plan(index: CheckpointIndex, policy: RetentionPolicy, opts: { ref?: string; dryRun?: boolean; now?: number }): Promise<PruneResult> {
   const now = opts.now ?? Date.now();
   const all = index.listJobs();
   const names = opts.ref === undefined ? new Set(all.map((j) => j.name)) : new Set(jobsReferencedBy(index, opts.ref).map((j) => j.name));
@@ -73,16 +73,28 @@ function plan(index: CheckpointIndex, policy: RetentionPolicy, opts: { ref?: str
       .sort((a, b) => b.triggerTime - a.triggerTime || b.checkpointId - a.checkpointId);
     const keeper = savepoints.find(intact);
     const entry = (s: SnapshotRecord, reason: string): PrunedSavepoint => ({ path: s.path, jobId: s.jobId, jobName: name, triggerTime: s.triggerTime, reason });
-    savepoints.forEach((s, i) => {
+    for (const [i, s] of savepoints.entries()) {
       const tooMany = i >= policy.maxCount;
       const tooOld = policy.maxAgeMs !== undefined && now - s.triggerTime > policy.maxAgeMs;
-      if (s === keeper) return result.kept.push(entry(s, tooMany || tooOld ? 'the newest intact savepoint of its job name is always kept' : 'within the policy'));
-      if (protectedPaths.has(s.path)) return result.kept.push(entry(s, 'a running job was restored from it'));
-      if (!tooMany && !tooOld) return result.kept.push(entry(s, 'within the policy'));
+      if (s === keeper) {
+        result.kept.push(entry(s, tooMany || tooOld ? 'the newest intact savepoint of its job name is always kept' : 'within the policy'));
+        continue;
+      }
+      if (protectedPaths.has(s.path)) {
+        result.kept.push(entry(s, 'a running job was restored from it'));
+        continue;
+      }
+      if (!tooMany && !tooOld) {
+        result.kept.push(entry(s, 'within the policy'));
+        continue;
+      }
       const e = entry(s, tooMany ? `beyond max-count ${policy.maxCount}` : `older than max-age`);
-      if (opts.dryRun) return result.disposed.push(e);
+      if (opts.dryRun) {
+        result.disposed.push(e);
+        continue;
+      }
       try {
-        disposeSavepoint(s.path, index); // marks the row DISCARDED only once the files are gone
+        await disposeSavepoint(s.path, index); // marks the row DISCARDED only once the files are gone
         result.disposed.push(e);
       } catch (err) {
         if (!CheckpointStorage.isComplete(s.path) && isFlinkError(err) && err.kind === 'not-found') {
@@ -92,11 +104,11 @@ function plan(index: CheckpointIndex, policy: RetentionPolicy, opts: { ref?: str
           } catch {
             /* the next rebuild settles it */
           }
-          return;
+          continue;
         }
         result.failed.push({ ...e, error: describeError(err) });
       }
-    });
+    }
   }
   return result;
 }

@@ -317,7 +317,7 @@ export class MiniCluster implements Dispatcher {
 
   disposeSavepoint(savepointPath: string): string {
     return this.startOperation(undefined, 'disposal', undefined, async () => {
-      disposeSavepoint(savepointPath, this.index);
+      await disposeSavepoint(savepointPath, this.index);
       return { location: savepointPath };
     });
   }

@@ -53,6 +53,18 @@ function refusedCleanly(fn: () => unknown, what: string): unknown {
   }
 }
 
+/** refusedCleanly for an asynchronous operation: a rejection must be a FlinkError too. */
+async function rejectedCleanly(fn: () => Promise<unknown>, what: string): Promise<unknown> {
+  try {
+    await fn();
+    return undefined;
+  } catch (e) {
+    return refusedCleanly(() => {
+      throw e;
+    }, what);
+  }
+}
+
 const nasty = fc.oneof(
   fc.string(),
   fc.string({ unit: 'binary' }),
@@ -167,13 +179,13 @@ describe(`fuzz (FUZZ_RUNS=${RUNS}, FUZZ_CLI_RUNS=${CLI_RUNS})`, () => {
     const path = fc.tuple(fc.constantFrom('', 'file:', 'file://', 'file:/'), fc.boolean(), fc.array(segment, { maxLength: 5 }))
       .map(([scheme, absolute, segs]) => `${scheme}${absolute ? sandbox : ''}${absolute ? '/' : ''}${segs.join('/')}`);
 
-    test('resolve, load, verify, inspect and dispose: a result or a FlinkError; only the recognised savepoint is ever deleted', () => {
-      fc.assert(fc.property(path, (p) => {
+    test('resolve, load, verify, inspect and dispose: a result or a FlinkError; only the recognised savepoint is ever deleted', async () => {
+      await fc.assert(fc.asyncProperty(path, async (p) => {
         const before = listTree(sandbox);
         refusedCleanly(() => resolveSnapshotPath(p), `resolve ${p}`);
         refusedCleanly(() => verifySnapshotFiles(loadSnapshot(p)), `verify ${p}`);
         refusedCleanly(() => inspectSnapshot(p), `inspect ${p}`);
-        refusedCleanly(() => disposeSavepoint(p), `dispose ${p}`);
+        await rejectedCleanly(() => disposeSavepoint(p), `dispose ${p}`);
         const removed = before.filter((f) => !listTree(sandbox).includes(f));
         for (const f of removed) assert.match(f, /^savepoint-aaaaaa-000000000000\/(state-0|_metadata)$/, `dispose ${p} removed ${f}`);
         assert.deepEqual(listTree(outside), outsideTree, `dispose ${p} touched a file outside`);

@@ -668,54 +668,54 @@ describe('disposeSavepoint', () => {
   });
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  test('deletes listed files, then _metadata, then the empty folder', () => {
+  test('deletes listed files, then _metadata, then the empty folder', async () => {
     const dir = join(tmp, 'savepoint-aaaaaa-1');
     makeSnapshot(dir, 'SAVEPOINT', ['op-0-0', 'sub/op-0-1']);
-    const r = disposeSavepoint(`file:${dir}`);
+    const r = await disposeSavepoint(`file:${dir}`);
     assert.equal(r.removedDirectory, true);
     assert.equal(r.deletedFiles.at(-1), join(dir, '_metadata'));
     assert.equal(r.deletedFiles.length, 3);
     assert.equal(existsSync(dir), false);
   });
 
-  test('accepts the _metadata file and keeps files it did not list', () => {
+  test('accepts the _metadata file and keeps files it did not list', async () => {
     const dir = join(tmp, 'savepoint-aaaaaa-2');
     makeSnapshot(dir, 'SAVEPOINT');
     writeFileSync(join(dir, 'notes.txt'), 'mine');
-    const r = disposeSavepoint(join(dir, '_metadata'));
+    const r = await disposeSavepoint(join(dir, '_metadata'));
     assert.equal(r.removedDirectory, false);
     assert.deepEqual(readdirSync(dir), ['notes.txt']);
   });
 
-  test('refuses checkpoints, corrupt metadata, folders without metadata and escaping file names', () => {
+  test('refuses checkpoints, corrupt metadata, folders without metadata and escaping file names', async () => {
     const chk = join(tmp, 'chk-3');
     makeSnapshot(chk, 'CHECKPOINT');
-    assert.throws(() => disposeSavepoint(chk), (e) => kindOf('invalid-argument')(e) && /checkpoint, not a savepoint/.test((e as Error).message));
+    await assert.rejects(disposeSavepoint(chk), (e) => kindOf('invalid-argument')(e) && /checkpoint, not a savepoint/.test((e as Error).message));
     assert.deepEqual(readdirSync(chk).sort(), ['_metadata', 'op-0-0']);
 
     const corrupt = join(tmp, 'savepoint-corrupt');
     makeSnapshot(corrupt, 'SAVEPOINT');
     writeFileSync(join(corrupt, '_metadata'), 'FLTSMETA garbage');
-    assert.throws(() => disposeSavepoint(corrupt), kindOf('invalid-argument'));
+    await assert.rejects(disposeSavepoint(corrupt), kindOf('invalid-argument'));
     assert.deepEqual(readdirSync(corrupt).sort(), ['_metadata', 'op-0-0']);
 
     const plain = join(tmp, 'plain');
     mkdirSync(plain);
     writeFileSync(join(plain, 'data.bin'), 'x');
-    assert.throws(() => disposeSavepoint(plain), kindOf('not-found'));
+    await assert.rejects(disposeSavepoint(plain), kindOf('not-found'));
     assert.deepEqual(readdirSync(plain), ['data.bin']);
-    assert.throws(() => disposeSavepoint(join(tmp, 'does-not-exist')), kindOf('not-found'));
+    await assert.rejects(disposeSavepoint(join(tmp, 'does-not-exist')), kindOf('not-found'));
 
     const outside = join(tmp, 'victim.txt');
     writeFileSync(outside, 'keep me');
     const evil = join(tmp, 'savepoint-evil');
     makeSnapshot(evil, 'SAVEPOINT', ['../victim.txt']);
-    assert.throws(() => disposeSavepoint(evil), kindOf('invalid-argument'));
+    await assert.rejects(disposeSavepoint(evil), kindOf('invalid-argument'));
     assert.equal(existsSync(outside), true);
     assert.equal(existsSync(join(evil, '_metadata')), true);
   });
 
-  test('marks the index row DISCARDED', () => {
+  test('marks the index row DISCARDED', async () => {
     const dir = join(tmp, 'savepoint-aaaaaa-3');
     makeSnapshot(dir, 'SAVEPOINT');
     const index = CheckpointIndex.open({ path: join(tmp, 'index.sqlite') });
@@ -724,7 +724,7 @@ describe('disposeSavepoint', () => {
         jobId: JOB_A, checkpointId: 3, kind: 'SAVEPOINT', status: 'COMPLETED', path: dir, triggerTime: 1000,
         durationMs: 100, sizeBytes: 10, failureCause: null,
       });
-      const r = disposeSavepoint(dir, index);
+      const r = await disposeSavepoint(dir, index);
       assert.equal(r.indexUpdated, true);
       assert.equal(index.findSnapshotByPath(dir)!.status, 'DISCARDED');
     } finally {

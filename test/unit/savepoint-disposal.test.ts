@@ -39,19 +39,19 @@ function savepoint(files: Record<string, Buffer>, listed: Record<string, Buffer>
 
 const good = { 'state-0': Buffer.from('operator'), 'op-0-full': Buffer.from('store file'), 'channel-0': Buffer.from('in flight') };
 
-test('every file the metadata lists goes, the store files and channel state too, and then the folder', () => {
+test('every file the metadata lists goes, the store files and channel state too, and then the folder', async () => {
   const dir = savepoint(good);
-  const r = disposeSavepoint(dir);
+  const r = await disposeSavepoint(dir);
   assert.equal(r.deletedFiles.length, 4);
   assert.equal(r.removedDirectory, true);
   assert.equal(existsSync(dir), false);
 });
 
-test('a listed file of another size or another checksum is not the savepoint\'s: refused, nothing deleted', () => {
+test('a listed file of another size or another checksum is not the savepoint\'s: refused, nothing deleted', async () => {
   for (const [name, other] of [['state-0', Buffer.from('precious data')], ['op-0-full', Buffer.from('store filE')], ['channel-0', Buffer.from('')]] as const) {
     const dir = savepoint({ ...good, [name]: other }, good);
     const before = readdirSync(dir).sort();
-    assert.throws(() => disposeSavepoint(dir), (e) => isFlinkError(e) && /Refusing to dispose .*size or checksum differ.*Nothing was deleted/.test(e.message), name);
+    await assert.rejects(disposeSavepoint(dir), (e) => isFlinkError(e) && /Refusing to dispose .*size or checksum differ.*Nothing was deleted/.test(e.message), name);
     assert.deepEqual(readdirSync(dir).sort(), before, `${name}: nothing deleted`);
   }
 });
