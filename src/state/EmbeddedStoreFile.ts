@@ -6,6 +6,7 @@ import { crc32 } from 'node:zlib';
 import type { Database, RootDatabase } from 'lmdb';
 import { FlinkError } from '../core/FlinkError.js';
 import { faultPoint } from '../core/FaultInjection.js';
+import { sizeAndCrc32 } from '../core/files.js';
 import { randomHex } from '../core/ids.js';
 import { decodeKey, decodeRow } from './EmbeddedRows.js';
 import { KeyGroupRange } from './KeyGroupRange.js';
@@ -43,18 +44,10 @@ export async function copyStore(root: RootDatabase<Buffer, Buffer>, path: string
   }
   const fh = await openFile(path, 'r+');
   try {
-    let crc = 0;
-    let size = 0;
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, size);
-      if (bytesRead === 0) break;
-      crc = crc32(buf.subarray(0, bytesRead), crc);
-      size += bytesRead;
-    }
+    const written = await sizeAndCrc32(fh);
     faultPoint('state-file.fsync', path);
     await fh.sync();
-    return { size, crc32: crc };
+    return written;
   } finally {
     await fh.close();
   }
